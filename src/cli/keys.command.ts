@@ -1,0 +1,25 @@
+/** `cellule keys create`: a new API key, printed once (only its hash is stored). */
+import type { Command } from "commander";
+import { KeysRepository } from "../pool/keys/keys.repository.js";
+import { KeysService } from "../pool/keys/keys.service.js";
+import { withAdminDatabase } from "./admin-db.js";
+import { action } from "./run.js";
+
+export function registerKeysCommand(program: Command): Command {
+  const keys = program.command("keys").description("Manage API keys");
+  keys
+    .command("create")
+    .description("Create an API key and print it once (stdout); works while the pool runs")
+    .option("--name <name>", "label for the key", "default")
+    .option("--admin", "admin scope (pool administration API)")
+    .option("--data-dir <dir>", "pool data directory (env CELLULE_DATA_DIR, default ./data)")
+    .option("--config <file>", "pool JSON config file (env CELLULE_CONFIG)")
+    .action(
+      action(async (opts: Record<string, unknown>) => {
+        const created = await withAdminDatabase(opts, ({ db }) => new KeysService({ keys: new KeysRepository(db) }).create(String(opts.name), opts.admin ? "admin" : "user"));
+        process.stderr.write(`API key "${created.name}" (${created.scope}) created. Store it now: it is shown only once.\n`);
+        process.stdout.write(`${created.key}\n`);
+      }),
+    );
+  return keys;
+}

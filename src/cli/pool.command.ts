@@ -1,0 +1,86 @@
+/** `cellule pool`: the pool server (HTTP API + worker WebSocket + embedded database). */
+import type { Command } from "commander";
+import { loadPoolConfig, type PoolConfig } from "../config/pool.config.js";
+import { openPoolDatabase, type OpenedDatabase } from "../db/open.js";
+import { buildPool, type Pool } from "../pool/server.js";
+import { CliError } from "../shared/errors.js";
+import { configureLogging, moduleLogger } from "../shared/logger.js";
+import { action, givenFlags } from "./run.js";
+
+export interface RunningPool {
+  pool: Pool;
+  database: OpenedDatabase;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startPool(config: PoolConfig): Promise<RunningPool> {
+  const log = moduleLogger("pool");
+  let database: OpenedDatabase;
+  try {
+    database = await openPoolDatabase(config);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "28P01" || code === "3D000") {
+      throw new CliError(`Cannot connect to the database at DATABASE_URL: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+  let pool: Pool;
+  try {
+    pool = await buildPool({ config, db: database.db });
+    await pool.app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await database.close();
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") throw new CliError(`Port ${config.port} on ${config.host} is already in use (CELLULE_PORT).`);
+    throw err;
+  }
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const url = `http://${shownHost}:${config.port}`;
+  log.info({ url, database: database.via, dataDir: config.dataDir }, `pool listening on ${url} (docs at ${url}/docs)`);
+  return {
+    pool,
+    database,
+    url,
+    async stop() {
+      await pool.close();
+      await database.close();
+    },
+  };
+}
+
+/** Stops cleanly on SIGINT/SIGTERM. */
+export function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    moduleLogger("cli").info({ signal }, "shutting down");
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+export function registerPoolCommand(program: Command): Command {
+  return program
+    .command("pool")
+    .enablePositionalOptions()
+    .description("Run a pool: the OpenAI-compatible API and the hub workers connect to")
+    .option("--port <port>", "HTTP port (env CELLULE_PORT, default 18080)")
+    .option("--host <host>", "listen address (env CELLULE_HOST, default 0.0.0.0)")
+    .option("--data-dir <dir>", "data directory (env CELLULE_DATA_DIR, default ./data)")
+    .option("--config <file>", "JSON config file (env CELLULE_CONFIG)")
+    .addHelpText("after", "\nEnvironment: DATABASE_URL=postgres://… uses an external PostgreSQL with pgvector instead of the embedded database.\nOther settings: CELLULE_QUEUE_SIZE, CELLULE_JOB_TIMEOUT_MS, CELLULE_HEARTBEAT_MS, CELLULE_MAX_BODY_BYTES, CELLULE_TOKEN_TTL_HOURS, CELLULE_LOG_LEVEL.")
+    .action(
+      action(async (opts: Record<string, unknown>) => {
+        const config = loadPoolConfig({ flags: givenFlags(opts, ["port", "host", "dataDir"]), env: process.env, configFile: opts.config as string | undefined });
+        configureLogging(config.logLevel);
+        const running = await startPool(config);
+        stopOnSignals(running.stop);
+      }),
+    );
+}

@@ -1,0 +1,26 @@
+/** `cellule pool tokens create`: a single-use worker enrolment token, printed once. */
+import type { Command } from "commander";
+import { EnrolmentService } from "../pool/workers/enrolment.service.js";
+import { WorkersRepository } from "../pool/workers/workers.repository.js";
+import { loadPoolConfig } from "../config/pool.config.js";
+import { withAdminDatabase } from "./admin-db.js";
+import { action, givenFlags } from "./run.js";
+
+export function registerTokensCommand(pool: Command): Command {
+  const tokens = pool.command("tokens").description("Manage worker enrolment tokens");
+  tokens
+    .command("create")
+    .description("Create a single-use enrolment token for 'cellule worker --token'; works while the pool runs")
+    .option("--note <text>", "what the token is for")
+    .option("--data-dir <dir>", "pool data directory (env CELLULE_DATA_DIR, default ./data)")
+    .option("--config <file>", "pool JSON config file (env CELLULE_CONFIG)")
+    .action(
+      action(async (opts: Record<string, unknown>) => {
+        const config = loadPoolConfig({ flags: givenFlags(opts, ["dataDir"]), env: process.env, configFile: opts.config as string | undefined });
+        const t = await withAdminDatabase(opts, ({ db }) => new EnrolmentService({ workers: new WorkersRepository(db), tokenTtlHours: config.tokenTtlHours }).createToken(opts.note as string | undefined));
+        process.stderr.write(`Enrolment token created (single use, expires ${t.expiresAt.toISOString()}). It is shown only once.\n`);
+        process.stdout.write(`${t.token}\n`);
+      }),
+    );
+  return tokens;
+}

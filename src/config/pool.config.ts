@@ -1,0 +1,37 @@
+/** The pool's configuration (env CELLULE_* / IAMINE_*, optional JSON file via CELLULE_CONFIG). */
+import { z } from "zod";
+import { field, port, positiveInt, type Values } from "./fields.js";
+import { readConfigFile, resolveFields, type Sources } from "./load.js";
+
+const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+export const poolFields = {
+  port: field({ env: "CELLULE_PORT", aliases: ["IAMINE_PORT"], schema: port, defaultValue: 18080, help: "HTTP port" }),
+  host: field({ env: "CELLULE_HOST", aliases: ["IAMINE_HOST"], schema: z.string().min(1), defaultValue: "0.0.0.0", help: "listen address" }),
+  dataDir: field({ env: "CELLULE_DATA_DIR", aliases: ["IAMINE_DATA_DIR"], schema: z.string().min(1), defaultValue: "./data", help: "data directory (embedded database, socket, lock)" }),
+  databaseUrl: field({
+    env: "DATABASE_URL",
+    schema: z.string().regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://").optional(),
+    defaultValue: undefined as string | undefined,
+    help: "external PostgreSQL with pgvector (default: embedded PGlite in the data dir)",
+  }),
+  logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: logLevel, defaultValue: "info" as z.infer<typeof logLevel>, help: "log level" }),
+  queueSize: field({ env: "CELLULE_QUEUE_SIZE", aliases: ["IAMINE_QUEUE_SIZE"], schema: z.coerce.number().int().min(0), defaultValue: 64, help: "waiting jobs allowed per model before 429" }),
+  jobTimeoutMs: field({ env: "CELLULE_JOB_TIMEOUT_MS", schema: positiveInt, defaultValue: 300_000, help: "per-job timeout (ms), queue wait included" }),
+  heartbeatMs: field({ env: "CELLULE_HEARTBEAT_MS", schema: z.coerce.number().int().min(100), defaultValue: 2000, help: "worker heartbeat interval (ms); 3 missed = dead" }),
+  maxBodyBytes: field({ env: "CELLULE_MAX_BODY_BYTES", schema: positiveInt, defaultValue: 4 * 1024 * 1024, help: "largest accepted request body (bytes) before 413" }),
+  tokenTtlHours: field({ env: "CELLULE_TOKEN_TTL_HOURS", schema: positiveInt, defaultValue: 24, help: "enrolment token lifetime (hours)" }),
+  maxJobAttempts: field({ env: "CELLULE_MAX_JOB_ATTEMPTS", schema: positiveInt, defaultValue: 3, help: "workers a job may be tried on before it fails" }),
+};
+
+export type PoolConfig = Values<typeof poolFields>;
+
+const configPathField = { env: "CELLULE_CONFIG", aliases: ["IAMINE_CONFIG"] } as const;
+
+/** Parses the pool configuration once. Throws ConfigError naming the bad variable. */
+export function loadPoolConfig(sources: { flags?: Record<string, unknown>; env?: NodeJS.ProcessEnv; configFile?: string } = {}): PoolConfig {
+  const env = sources.env ?? {};
+  const filePath = sources.configFile ?? env[configPathField.env] ?? env[configPathField.aliases[0]];
+  const input: Sources = { flags: sources.flags, env, file: readConfigFile(filePath) };
+  return resolveFields(poolFields, input);
+}

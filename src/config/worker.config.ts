@@ -1,0 +1,35 @@
+/** The worker agent's configuration (flags, CELLULE_* env vars, and its JSON config file). */
+import os from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { field, positiveInt, type Values } from "./fields.js";
+import { resolveFields, type Sources } from "./load.js";
+
+const url = z.string().refine((s) => {
+  try {
+    return ["http:", "https:", "ws:", "wss:"].includes(new URL(s).protocol);
+  } catch {
+    return false;
+  }
+}, "must be an http(s):// or ws(s):// URL");
+
+export const workerFields = {
+  pool: field({ env: "CELLULE_POOL_URL", aliases: ["IAMINE_POOL_URL"], schema: url.optional(), defaultValue: undefined as string | undefined, help: "pool URL, e.g. http://pool.lan:18080" }),
+  token: field({ env: "CELLULE_WORKER_TOKEN", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "single-use enrolment token" }),
+  config: field({ env: "CELLULE_WORKER_CONFIG", schema: z.string().min(1), defaultValue: join(os.homedir(), ".cellule", "worker.json"), help: "worker config file (pool URL + credential, mode 0600)" }),
+  model: field({ env: "CELLULE_MODEL", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "GGUF model to serve" }),
+  embeddingModel: field({ env: "CELLULE_EMBEDDING_MODEL", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "GGUF embedding model" }),
+  slots: field({ env: "CELLULE_SLOTS", schema: positiveInt.max(256), defaultValue: 1, help: "parallel jobs" }),
+  threads: field({ env: "CELLULE_THREADS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "llama.cpp threads (default: physical cores; 1 for tiny models)" }),
+  contextSize: field({ env: "CELLULE_CONTEXT_SIZE", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "context tokens per slot (default: min(4096, model's))" }),
+  name: field({ env: "CELLULE_WORKER_NAME", schema: z.string().min(1).max(200), defaultValue: os.hostname(), help: "name shown to admins" }),
+  gpu: field({ env: "CELLULE_GPU", schema: z.enum(["auto", "off"]), defaultValue: "auto" as "auto" | "off", help: "GPU offload" }),
+  runtime: field({ env: "CELLULE_RUNTIME", schema: z.enum(["llama", "instant"]), defaultValue: "llama" as "llama" | "instant", help: "inference runtime (instant: benchmarks only)" }),
+  logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), defaultValue: "info" as const, help: "log level" }),
+};
+
+export type WorkerConfig = Values<typeof workerFields>;
+
+export function loadWorkerConfig(sources: Sources): WorkerConfig {
+  return resolveFields(workerFields, sources);
+}

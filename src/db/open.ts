@@ -1,0 +1,114 @@
+/**
+ * Opens the pool's database: PGlite in the data dir by default, a real PostgreSQL when DATABASE_URL
+ * is set. The pool serves its embedded database on a Unix socket in the data dir (mode 0600) so
+ * admin commands can reach it while it runs; when no pool runs they open the data dir themselves.
+ */
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import type { Db } from "./database.js";
+import { lockDataDir } from "./lock.js";
+import { migrate } from "./migrate.js";
+import { openPg } from "./pg.js";
+import { openPglite } from "./pglite.js";
+
+/** pg clients reach a Unix socket as host=<dir>, port → <dir>/.s.PGSQL.<port>. */
+const SOCKET_PORT = 5432;
+export const adminSocketDir = (dataDir: string) => join(resolve(dataDir), "run");
+export const adminSocketPath = (dataDir: string) => join(adminSocketDir(dataDir), `.s.PGSQL.${SOCKET_PORT}`);
+
+export interface OpenedDatabase {
+  db: Db;
+  /** How admin tools reached the data ("embedded", "socket", "url"). */
+  via: "embedded" | "socket" | "url";
+  close(): Promise<void>;
+}
+
+export interface DatabaseTarget {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+}
+
+/** For the pool: opens, migrates and (embedded only) serves the admin socket. */
+export async function openPoolDatabase(target: DatabaseTarget): Promise<OpenedDatabase> {
+  if (target.databaseUrl) {
+    const db = openPg({ connectionString: target.databaseUrl });
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return { db, via: "url", close: () => db.close() };
+  }
+  mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
+  const lock = lockDataDir(target.dataDir, "pool");
+  let socketServer: PGLiteSocketServer | undefined;
+  let db: Db | undefined;
+  try {
+    const opened = await openPglite(join(target.dataDir, "pgdata"));
+    db = opened.db;
+    await migrate(db);
+    mkdirSync(adminSocketDir(target.dataDir), { recursive: true, mode: 0o700 });
+    const path = adminSocketPath(target.dataDir);
+    if (existsSync(path)) unlinkSync(path); // left by a process that died; we hold the lock
+    socketServer = new PGLiteSocketServer({ db: opened.pglite, path, maxConnections: 4 });
+    await socketServer.start();
+    chmodSync(path, 0o600);
+  } catch (err) {
+    await socketServer?.stop().catch(() => {});
+    await db?.close().catch(() => {});
+    lock.release();
+    throw err;
+  }
+  const openedDb = db;
+  return {
+    db: openedDb,
+    via: "embedded",
+    async close() {
+      await socketServer?.stop().catch(() => {});
+      await openedDb.close();
+      lock.release();
+    },
+  };
+}
+
+async function trySocket(dataDir: string): Promise<Db | undefined> {
+  if (!existsSync(adminSocketPath(dataDir))) return undefined;
+  const db = openPg({ host: adminSocketDir(dataDir), port: SOCKET_PORT, user: "postgres", database: "postgres", connectionTimeoutMillis: 3000 }, 1);
+  try {
+    await db.query("SELECT 1");
+    return db;
+  } catch {
+    await db.close().catch(() => {});
+    return undefined;
+  }
+}
+
+/** For admin commands: the running pool's socket, else the data dir itself (locked), else DATABASE_URL. */
+export async function openAdminDatabase(target: DatabaseTarget): Promise<OpenedDatabase> {
+  if (target.databaseUrl) {
+    const db = openPg({ connectionString: target.databaseUrl }, 2);
+    await migrate(db);
+    return { db, via: "url", close: () => db.close() };
+  }
+  const viaSocket = await trySocket(target.dataDir);
+  if (viaSocket) return { db: viaSocket, via: "socket", close: () => viaSocket.close() };
+  mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
+  const lock = lockDataDir(target.dataDir, "admin command");
+  try {
+    const { db } = await openPglite(join(target.dataDir, "pgdata"));
+    await migrate(db);
+    return {
+      db,
+      via: "embedded",
+      async close() {
+        await db.close();
+        lock.release();
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}

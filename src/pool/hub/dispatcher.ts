@@ -1,0 +1,246 @@
+/**
+ * The dispatcher: places jobs on workers and keeps them alive across worker failures.
+ *
+ * - A job goes to a connected worker serving its model and capability with the most free slots
+ *   (ties: least recently used). With none free it waits in a bounded FIFO per model; full → 429.
+ * - Unknown model → 404; known model with no connected worker → 503 + Retry-After.
+ * - When a worker dies, each of its jobs is re-queued at the head of its queue: a generation
+ *   continues after the text already produced (the client never sees the switch); with no worker
+ *   left for the model the job fails with an explicit error.
+ */
+import { AppError } from "../../shared/errors.js";
+import { moduleLogger, type Logger } from "../../shared/logger.js";
+import type { DoneMessage, EmbedResultMessage, JobErrorMessage, ChunkMessage, Capability } from "../../protocol/worker.protocol.js";
+import { EmbedJobState, GenerateJobState, type Job } from "./job.js";
+import type { WorkerRegistry } from "./worker-registry.js";
+import type { WorkerConnection } from "./worker-connection.js";
+
+export interface DispatcherOptions {
+  registry: WorkerRegistry;
+  queueSize: number;
+  jobTimeoutMs: number;
+  maxAttempts: number;
+  /** Seconds suggested to clients when no worker serves a model. */
+  retryAfterSeconds?: number;
+}
+
+export class Dispatcher {
+  private readonly queues = new Map<string, Job[]>();
+  private readonly log: Logger = moduleLogger("hub.dispatcher");
+  private running = 0;
+  /** Counters for status and benchmarks. */
+  readonly stats = { completed: 0, failed: 0, failovers: 0, cancelled: 0 };
+
+  constructor(private readonly opts: DispatcherOptions) {
+    opts.registry.on("available", (w: WorkerConnection) => this.drainFor(w));
+    opts.registry.on("gone", (w: WorkerConnection) => this.workerGone(w));
+  }
+
+  get waiting(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
+  get active(): number {
+    return this.running;
+  }
+
+  /**
+   * Admits a job: throws synchronously (404/400/503/429) when it cannot be accepted, otherwise the
+   * job is running or queued and `job.result` settles later.
+   */
+  submit(job: Job): void {
+    this.checkRoutable(job.model, job.capability);
+    const worker = this.pickWorker(job.model, job.capability);
+    if (!worker) {
+      const queue = this.queueFor(job);
+      if (queue.length >= this.opts.queueSize) {
+        throw new AppError("queue_full", 429, `The queue for model '${job.model}' is full (${this.opts.queueSize} waiting); retry shortly.`, { retryAfterSeconds: 1 });
+      }
+      queue.push(job);
+    }
+    job.timer = setTimeout(() => this.timeout(job), this.opts.jobTimeoutMs);
+    job.timer.unref();
+    if (worker) this.assign(job, worker);
+  }
+
+  /** The client went away: stop the job wherever it is. */
+  cancel(job: Job): void {
+    if (job.finished) return;
+    const worker = job.worker;
+    job.markCancelled();
+    this.stats.cancelled++;
+    if (worker) {
+      worker.send({ type: "cancel", jobId: job.id });
+      // The slot stays busy until the worker confirms (done / job_error), so it is never oversubscribed.
+    } else {
+      this.removeFromQueue(job);
+    }
+  }
+
+  onChunk(worker: WorkerConnection, msg: ChunkMessage): void {
+    const job = worker.jobs.get(msg.jobId);
+    if (job instanceof GenerateJobState && job.state === "running") job.appendText(msg.text, msg.tokens);
+  }
+
+  onDone(worker: WorkerConnection, msg: DoneMessage): void {
+    const job = this.release(worker, msg.jobId);
+    if (!(job instanceof GenerateJobState)) return;
+    job.promptTokens = msg.promptTokens;
+    this.stats.completed++;
+    job.succeed({ finishReason: msg.finishReason, promptTokens: msg.promptTokens, completionTokens: job.completionTokens });
+  }
+
+  onEmbedResult(worker: WorkerConnection, msg: EmbedResultMessage): void {
+    const job = this.release(worker, msg.jobId);
+    if (!(job instanceof EmbedJobState)) return;
+    this.stats.completed++;
+    job.succeed({ vectors: msg.vectors, promptTokens: msg.promptTokens });
+  }
+
+  onJobError(worker: WorkerConnection, msg: JobErrorMessage): void {
+    const job = this.release(worker, msg.jobId);
+    if (!job || job.finished) return;
+    if (msg.kind === "invalid_request") {
+      this.stats.failed++;
+      job.fail(new AppError(msg.code, 400, msg.message));
+      return;
+    }
+    this.log.warn({ jobId: job.id, workerId: worker.id, code: msg.code }, "job failed on worker, trying another");
+    this.retry(job, `worker ${worker.id} failed: ${msg.message}`);
+  }
+
+  private checkRoutable(model: string, capability: Capability): void {
+    const registry = this.opts.registry;
+    const known = registry.knownModel(model);
+    if (!known) {
+      throw new AppError("model_not_found", 404, `The model '${model}' does not exist or no worker has ever served it.`, { param: "model" });
+    }
+    if (!known.has(capability)) {
+      throw new AppError("unsupported_capability", 400, `The model '${model}' does not support ${capability === "embedding" ? "embeddings" : `${capability} requests`}.`, { param: "model" });
+    }
+    if (!registry.anyServing(model, capability)) {
+      throw this.noWorker(model);
+    }
+  }
+
+  private noWorker(model: string): AppError {
+    return new AppError("no_worker_available", 503, `No worker serving model '${model}' is connected right now.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? 5 });
+  }
+
+  private pickWorker(model: string, capability: Capability): WorkerConnection | undefined {
+    let best: WorkerConnection | undefined;
+    for (const w of this.opts.registry.connected()) {
+      if (w.freeSlots <= 0 || !w.serves(model, capability)) continue;
+      if (!best || w.freeSlots > best.freeSlots || (w.freeSlots === best.freeSlots && w.lastUsedAt < best.lastUsedAt)) best = w;
+    }
+    return best;
+  }
+
+  private assign(job: Job, worker: WorkerConnection): void {
+    job.state = "running";
+    job.worker = worker;
+    job.attempts++;
+    worker.busy++;
+    worker.lastUsedAt = Date.now();
+    worker.jobs.set(job.id, job);
+    this.running++;
+    worker.send(job.message());
+  }
+
+  /** Frees the worker's slot for this job and offers the slot to a waiting job. */
+  private release(worker: WorkerConnection, jobId: string): Job | undefined {
+    const job = worker.jobs.get(jobId);
+    if (!job) return undefined;
+    worker.jobs.delete(jobId);
+    worker.busy = Math.max(0, worker.busy - 1);
+    this.running = Math.max(0, this.running - 1);
+    if (job.worker === worker) job.worker = undefined;
+    queueMicrotask(() => this.drainFor(worker));
+    return job;
+  }
+
+  private drainFor(worker: WorkerConnection): void {
+    while (!worker.closed && worker.freeSlots > 0) {
+      const job = this.nextQueuedFor(worker);
+      if (!job) return;
+      this.assign(job, worker);
+    }
+  }
+
+  /** Oldest waiting job among the queues of the models this worker serves. */
+  private nextQueuedFor(worker: WorkerConnection): Job | undefined {
+    let pick: Job[] | undefined;
+    for (const model of worker.models) {
+      for (const cap of model.capabilities) {
+        const q = this.queues.get(queueKey(model.id, cap));
+        const head = q?.[0];
+        if (head && (!pick || head.enqueuedAt < pick[0]!.enqueuedAt)) pick = q;
+      }
+    }
+    return pick?.shift();
+  }
+
+  private workerGone(worker: WorkerConnection): void {
+    const jobs = [...worker.jobs.values()];
+    worker.jobs.clear();
+    this.running = Math.max(0, this.running - jobs.length);
+    worker.busy = 0;
+    for (const job of jobs) {
+      job.worker = undefined;
+      if (job.finished) continue;
+      this.stats.failovers++;
+      this.log.warn({ jobId: job.id, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "worker lost with a running job: failing over");
+      this.retry(job, `worker ${worker.id} disconnected`);
+    }
+  }
+
+  /** Puts a job back at the head of its queue (it already waited its turn) or fails it. */
+  private retry(job: Job, why: string): void {
+    if (job.finished) return;
+    if (job.attempts >= this.opts.maxAttempts) {
+      this.stats.failed++;
+      job.fail(new AppError("worker_failed", 502, `The job failed on ${job.attempts} workers (last: ${why}).`));
+      return;
+    }
+    if (job instanceof GenerateJobState && job.remainingTokens <= 0) {
+      this.stats.completed++;
+      job.succeed({ finishReason: "length", promptTokens: job.promptTokens, completionTokens: job.completionTokens });
+      return;
+    }
+    if (!this.opts.registry.anyServing(job.model, job.capability)) {
+      this.stats.failed++;
+      job.fail(new AppError("no_worker_available", 503, `The worker running this request was lost (${why}) and no other worker serving '${job.model}' is connected.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? 5 }));
+      return;
+    }
+    job.state = "queued";
+    const worker = this.pickWorker(job.model, job.capability);
+    if (worker) this.assign(job, worker);
+    else this.queueFor(job).unshift(job);
+  }
+
+  private timeout(job: Job): void {
+    if (job.finished) return;
+    const worker = job.worker;
+    this.removeFromQueue(job);
+    this.stats.failed++;
+    job.fail(new AppError("job_timeout", 504, `The request did not complete within ${this.opts.jobTimeoutMs} ms.`));
+    if (worker) worker.send({ type: "cancel", jobId: job.id });
+  }
+
+  private queueFor(job: Job): Job[] {
+    const key = queueKey(job.model, job.capability);
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = []));
+    return q;
+  }
+
+  private removeFromQueue(job: Job): void {
+    const q = this.queues.get(queueKey(job.model, job.capability));
+    const i = q?.indexOf(job) ?? -1;
+    if (q && i >= 0) q.splice(i, 1);
+  }
+}
+
+const queueKey = (model: string, capability: Capability) => `${capability}\u0000${model}`;

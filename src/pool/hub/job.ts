@@ -1,0 +1,125 @@
+/**
+ * One client request on its way through the hub: generation (chat/completion) or embedding.
+ * A Job outlives the worker it runs on: if that worker dies, the dispatcher hands the job to
+ * another one, which continues after `rawText` (what was already generated and forwarded).
+ */
+import { randomUUID } from "node:crypto";
+import type { Capability, EmbedJob, GenerateJob, GenerateParams } from "../../protocol/worker.protocol.js";
+import { AppError } from "../../shared/errors.js";
+import type { WorkerConnection } from "./worker-connection.js";
+
+export interface GenerateResult {
+  finishReason: "stop" | "length";
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface EmbedResult {
+  vectors: number[][];
+  promptTokens: number;
+}
+
+export type JobState = "queued" | "running" | "done" | "failed" | "cancelled";
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(err: AppError): void;
+}
+
+abstract class BaseJob<T> {
+  readonly id = randomUUID();
+  state: JobState = "queued";
+  worker: WorkerConnection | undefined;
+  attempts = 0;
+  readonly enqueuedAt = Date.now();
+  readonly result: Promise<T>;
+  private settle!: Settle<T>;
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly model: string, readonly capability: Capability) {
+    this.result = new Promise<T>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // A rejection nobody awaited (client gone) must not crash the pool.
+    this.result.catch(() => {});
+  }
+
+  get finished(): boolean {
+    return this.state === "done" || this.state === "failed" || this.state === "cancelled";
+  }
+
+  succeed(value: T): void {
+    if (this.finished) return;
+    this.state = "done";
+    clearTimeout(this.timer);
+    this.settle.resolve(value);
+  }
+
+  fail(err: AppError): void {
+    if (this.finished) return;
+    this.state = "failed";
+    clearTimeout(this.timer);
+    this.settle.reject(err);
+  }
+
+  /** Marks the job cancelled by its client; the dispatcher tells the worker. */
+  markCancelled(): void {
+    if (this.finished) return;
+    this.state = "cancelled";
+    clearTimeout(this.timer);
+    this.settle.reject(new AppError("cancelled", 499, "The client closed the request."));
+  }
+
+  abstract message(): GenerateJob | EmbedJob;
+}
+
+export class GenerateJobState extends BaseJob<GenerateResult> {
+  /** Raw text generated so far, across workers; a replacement worker continues after it. */
+  rawText = "";
+  completionTokens = 0;
+  promptTokens = 0;
+  onText: ((text: string) => void) | undefined;
+
+  constructor(
+    model: string,
+    capability: "chat" | "completion",
+    readonly input: GenerateJob["input"],
+    readonly params: GenerateParams,
+  ) {
+    super(model, capability);
+  }
+
+  /** Tokens still allowed after what was generated before a failover. */
+  get remainingTokens(): number {
+    return this.params.maxTokens - this.completionTokens;
+  }
+
+  appendText(text: string, tokens: number): void {
+    this.rawText += text;
+    this.completionTokens += tokens;
+    this.onText?.(text);
+  }
+
+  message(): GenerateJob {
+    return {
+      type: "generate",
+      jobId: this.id,
+      model: this.model,
+      input: this.input,
+      ...(this.rawText ? { continuation: this.rawText } : {}),
+      params: { ...this.params, maxTokens: this.remainingTokens },
+    };
+  }
+}
+
+export class EmbedJobState extends BaseJob<EmbedResult> {
+  constructor(model: string, readonly input: string[]) {
+    super(model, "embedding");
+  }
+
+  message(): EmbedJob {
+    return { type: "embed", jobId: this.id, model: this.model, input: this.input };
+  }
+}
+
+export type Job = GenerateJobState | EmbedJobState;

@@ -1,0 +1,35 @@
+/** SQL for API keys. */
+import type { Db } from "../../db/database.js";
+
+export type KeyScope = "user" | "admin";
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  scope: KeyScope;
+  secret_hash: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+export class KeysRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: { id: string; name: string; scope: KeyScope; secretHash: string }): Promise<void> {
+    await this.db.query("INSERT INTO api_keys (id, name, scope, secret_hash) VALUES ($1, $2, $3, $4)", [row.id, row.name, row.scope, row.secretHash]);
+  }
+
+  async findById(id: string): Promise<ApiKeyRow | undefined> {
+    const rows = await this.db.query<ApiKeyRow>("SELECT id, name, scope, secret_hash, created_at, revoked_at FROM api_keys WHERE id = $1", [id]);
+    return rows[0];
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM api_keys WHERE revoked_at IS NULL");
+    return rows[0]?.n ?? 0;
+  }
+
+  async touch(id: string): Promise<void> {
+    await this.db.query("UPDATE api_keys SET last_used_at = now() WHERE id = $1", [id]);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * API keys: creation (secret shown once) and authentication of `Authorization: Bearer` values.
+ * Argon2id costs ~50 ms, far too much per request, so a verified key is remembered in memory by the
+ * SHA-256 of its full value for a short time; the database only ever holds the Argon2id hash.
+ */
+import { createHash } from "node:crypto";
+import { AppError } from "../../shared/errors.js";
+import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
+import type { KeyScope, KeysRepository } from "./keys.repository.js";
+
+export interface AuthenticatedKey {
+  id: string;
+  name: string;
+  scope: KeyScope;
+}
+
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX = 10_000;
+
+export class KeysService {
+  private readonly verified = new Map<string, { key: AuthenticatedKey; until: number }>();
+
+  constructor(private readonly deps: { keys: KeysRepository; now?: () => number }) {}
+
+  async create(name: string, scope: KeyScope = "user"): Promise<{ id: string; name: string; scope: KeyScope; key: string }> {
+    const { id, secret } = newSecret("sk");
+    await this.deps.keys.insert({ id, name, scope, secretHash: await hashSecret(secret) });
+    return { id, name, scope, key: secret };
+  }
+
+  count(): Promise<number> {
+    return this.deps.keys.count();
+  }
+
+  /** Resolves a bearer value to its key, or throws 401. */
+  async authenticate(bearer: string | undefined): Promise<AuthenticatedKey> {
+    if (!bearer) throw new AppError("missing_api_key", 401, "Missing API key: send 'Authorization: Bearer <key>'.");
+    const now = (this.deps.now ?? Date.now)();
+    const digest = createHash("sha256").update(bearer).digest("base64url");
+    const hit = this.verified.get(digest);
+    if (hit && hit.until > now) return hit.key;
+    const invalid = new AppError("invalid_api_key", 401, "Incorrect API key provided.");
+    const id = secretId("sk", bearer);
+    if (!id) throw invalid;
+    const row = await this.deps.keys.findById(id);
+    if (!row || row.revoked_at || !(await verifySecret(row.secret_hash, bearer))) throw invalid;
+    const key = { id: row.id, name: row.name, scope: row.scope };
+    if (this.verified.size >= CACHE_MAX) this.verified.clear();
+    this.verified.set(digest, { key, until: now + CACHE_TTL_MS });
+    void this.deps.keys.touch(row.id).catch(() => {});
+    return key;
+  }
+}

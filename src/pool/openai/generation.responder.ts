@@ -1,0 +1,115 @@
+/**
+ * Delivers a generation job to its HTTP client, streamed (SSE, `data: [DONE]`) or whole, in the
+ * chat or text-completion shape. A client that disconnects cancels the job on its worker.
+ * SSE headers are written with the first token, so a job that fails before producing anything
+ * still gets a real HTTP error status; after that, a failure is an explicit `error` event.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { AppError } from "../../shared/errors.js";
+import { renderError, toAppError } from "../http/error-handler.js";
+import type { GenerateJobState, GenerateResult } from "../hub/job.js";
+import type { InferenceService } from "./inference.service.js";
+import { ThinkFilter, splitThinking } from "./think-filter.js";
+
+export type Shape = "chat" | "completion";
+
+interface Ids {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export async function respondGeneration(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  inference: InferenceService,
+  job: GenerateJobState,
+  shape: Shape,
+  opts: { stream: boolean; includeUsage: boolean },
+): Promise<unknown> {
+  inference.submit(job); // throws 404/429/503 before anything is written
+  const ids: Ids = { id: `${shape === "chat" ? "chatcmpl" : "cmpl"}-${job.id}`, created: Math.floor(Date.now() / 1000), model: job.model };
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) inference.cancel(job);
+  });
+  if (!opts.stream) {
+    const result = await job.result;
+    return wholeResponse(shape, ids, job.rawText, result);
+  }
+  return streamResponse(req, reply, job, shape, ids, opts.includeUsage);
+}
+
+function usage(r: GenerateResult) {
+  return { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens };
+}
+
+function wholeResponse(shape: Shape, ids: Ids, raw: string, r: GenerateResult) {
+  if (shape === "completion") {
+    return { ...ids, object: "text_completion", choices: [{ index: 0, text: raw, finish_reason: r.finishReason, logprobs: null }], usage: usage(r) };
+  }
+  const { content, reasoning } = splitThinking(raw);
+  const message: Record<string, unknown> = { role: "assistant", content, refusal: null };
+  if (reasoning) message.reasoning_content = reasoning;
+  return { ...ids, object: "chat.completion", choices: [{ index: 0, message, finish_reason: r.finishReason, logprobs: null }], usage: usage(r) };
+}
+
+async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: GenerateJobState, shape: Shape, ids: Ids, includeUsage: boolean): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  const object = shape === "chat" ? "chat.completion.chunk" : "text_completion";
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+  };
+  const send = (payload: unknown) => {
+    start();
+    res.write(`data: ${JSON.stringify(payload)}\n\n`);
+  };
+  const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    send({ ...ids, object, choices: [{ index: 0, ...choice, logprobs: null }], ...extra });
+
+  const filter = shape === "chat" ? new ThinkFilter() : undefined;
+  let roleSent = false;
+  const emit = (content: string, reasoning: string) => {
+    if (shape === "completion") {
+      if (content) chunk({ text: content, finish_reason: null });
+      return;
+    }
+    if (!content && !reasoning) return;
+    const delta: Record<string, unknown> = roleSent ? {} : { role: "assistant" };
+    roleSent = true;
+    if (reasoning) delta.reasoning_content = reasoning;
+    if (content) delta.content = content;
+    chunk({ delta, finish_reason: null });
+  };
+  job.onText = (text) => {
+    if (!filter) return emit(text, "");
+    const s = filter.push(text);
+    emit(s.content, s.reasoning);
+  };
+
+  try {
+    const result = await job.result;
+    if (filter) {
+      const s = filter.flush();
+      emit(s.content, s.reasoning);
+    }
+    if (shape === "chat") chunk({ delta: roleSent ? {} : { role: "assistant", content: "" }, finish_reason: result.finishReason });
+    else chunk({ text: "", finish_reason: result.finishReason });
+    if (includeUsage) send({ ...ids, object, choices: [], usage: usage(result) });
+    res.end("data: [DONE]\n\n");
+  } catch (err) {
+    const appErr = err instanceof AppError ? err : toAppError(err);
+    if (appErr.code === "cancelled" || res.destroyed) return;
+    const rendered = renderError(appErr, req.url);
+    if (!started) {
+      res.writeHead(rendered.status, { "content-type": "application/json; charset=utf-8", ...rendered.headers });
+      res.end(JSON.stringify(rendered.body));
+      return;
+    }
+    // Mid-stream failure: an explicit error event, never a silent cut.
+    res.end(`data: ${JSON.stringify(rendered.body)}\n\n`);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Worker enrolment: an admin creates a single-use token; a worker exchanges it once for its own
+ * long-lived credential. Both are stored as Argon2id hashes.
+ */
+import { AppError } from "../../shared/errors.js";
+import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
+import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
+
+export class EnrolmentService {
+  constructor(private readonly deps: { workers: WorkersRepository; tokenTtlHours: number }) {}
+
+  async createToken(note?: string): Promise<{ id: string; token: string; expiresAt: Date }> {
+    const { id, secret } = newSecret("enrol");
+    const expiresAt = new Date(Date.now() + this.deps.tokenTtlHours * 3_600_000);
+    await this.deps.workers.insertToken({ id, tokenHash: await hashSecret(secret), expiresAt, note });
+    return { id, token: secret, expiresAt };
+  }
+
+  /** Exchanges an enrolment token for a worker id + credential (returned once). */
+  async enrol(token: string, name: string): Promise<{ workerId: string; credential: string }> {
+    const tokenId = secretId("enrol", token);
+    const refused = new AppError("enrolment_refused", 401, "Enrolment token is invalid, expired or already used.");
+    if (!tokenId) throw refused;
+    const row = await this.deps.workers.findToken(tokenId);
+    if (!row || row.used_at || row.expires_at.getTime() <= Date.now() || !(await verifySecret(row.token_hash, token))) throw refused;
+    const { id: workerId, secret: credential } = newSecret("wkr");
+    if (!(await this.deps.workers.consumeToken(tokenId, workerId))) throw refused;
+    await this.deps.workers.insertWorker({ id: workerId, name, credentialHash: await hashSecret(credential) });
+    return { workerId, credential };
+  }
+
+  /** Checks a worker's credential; throws 401 when unknown, revoked or wrong. */
+  async authenticate(credential: string): Promise<WorkerRow> {
+    const id = secretId("wkr", credential);
+    const refused = new AppError("worker_credential_refused", 401, "Worker credential is invalid or revoked; enrol again with a new token.");
+    if (!id) throw refused;
+    const row = await this.deps.workers.findWorker(id);
+    if (!row || row.revoked_at || !(await verifySecret(row.credential_hash, credential))) throw refused;
+    return row;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The pool ⇄ worker WebSocket protocol (path /v1/workers/ws). Every message is a JSON object with a
+ * `type`; the worker's first message is `hello` carrying PROTOCOL_VERSION, and a peer speaking
+ * another version is refused with a clear reason. Pool and worker both import these schemas.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+export const WORKER_WS_PATH = "/v1/workers/ws";
+
+export const HardwareClass = z.enum(["cpu-low", "cpu-mid", "gpu-small", "gpu-large", "apple-m"]);
+export type HardwareClass = z.infer<typeof HardwareClass>;
+
+export const Capability = z.enum(["chat", "completion", "embedding"]);
+export type Capability = z.infer<typeof Capability>;
+
+export const ServedModel = z.object({
+  id: z.string().min(1).max(200),
+  capabilities: z.array(Capability).min(1),
+  contextSize: z.number().int().positive(),
+  embeddingDims: z.number().int().positive().optional(),
+  chatTemplate: z.boolean().default(false),
+});
+export type ServedModel = z.infer<typeof ServedModel>;
+
+export const Hardware = z.object({
+  cores: z.number().int().positive(),
+  physicalCores: z.number().int().positive(),
+  ramBytes: z.number().nonnegative(),
+  gpu: z.object({ type: z.string(), name: z.string(), vramBytes: z.number().nonnegative() }).nullable(),
+  os: z.string(),
+  arch: z.string(),
+  hardwareClass: HardwareClass,
+});
+export type Hardware = z.infer<typeof Hardware>;
+
+// ---- worker → pool ----
+
+export const Hello = z.object({
+  type: z.literal("hello"),
+  version: z.number().int(),
+  auth: z.union([z.object({ token: z.string().max(200) }), z.object({ credential: z.string().max(200) })]),
+  name: z.string().min(1).max(200),
+  agentVersion: z.string().max(50),
+  hardware: Hardware,
+  models: z.array(ServedModel).max(32),
+  slots: z.number().int().min(1).max(256),
+});
+export type Hello = z.infer<typeof Hello>;
+
+export const Heartbeat = z.object({ type: z.literal("heartbeat"), freeSlots: z.number().int().min(0), activeJobs: z.number().int().min(0) });
+export const Chunk = z.object({ type: z.literal("chunk"), jobId: z.string(), text: z.string(), tokens: z.number().int().min(0) });
+export const FinishReason = z.enum(["stop", "length"]);
+export const Done = z.object({
+  type: z.literal("done"),
+  jobId: z.string(),
+  finishReason: FinishReason,
+  promptTokens: z.number().int().min(0),
+  completionTokens: z.number().int().min(0),
+});
+export const EmbedResult = z.object({
+  type: z.literal("embed_result"),
+  jobId: z.string(),
+  vectors: z.array(z.array(z.number())),
+  promptTokens: z.number().int().min(0),
+});
+export const JobError = z.object({
+  type: z.literal("job_error"),
+  jobId: z.string(),
+  /** `invalid_request`: the job itself is bad (400, no retry); `runtime`: the worker failed (retry elsewhere). */
+  kind: z.enum(["invalid_request", "runtime"]),
+  code: z.string(),
+  message: z.string(),
+});
+
+export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError]);
+export type WorkerMessage = z.infer<typeof WorkerMessage>;
+export type ChunkMessage = z.infer<typeof Chunk>;
+export type DoneMessage = z.infer<typeof Done>;
+export type EmbedResultMessage = z.infer<typeof EmbedResult>;
+export type JobErrorMessage = z.infer<typeof JobError>;
+
+// ---- pool → worker ----
+
+export const ChatMessage = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const GenerateParams = z.object({
+  maxTokens: z.number().int().positive(),
+  temperature: z.number().min(0).max(2).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  seed: z.number().int().optional(),
+  stop: z.array(z.string()).max(4).optional(),
+  /** JSON mode: "object" = any JSON object; a schema = JSON Schema grammar. */
+  json: z.union([z.literal("object"), z.object({ schema: z.record(z.string(), z.unknown()) })]).optional(),
+});
+export type GenerateParams = z.infer<typeof GenerateParams>;
+
+export const GenerateJob = z.object({
+  type: z.literal("generate"),
+  jobId: z.string(),
+  model: z.string(),
+  input: z.union([z.object({ messages: z.array(ChatMessage).min(1) }), z.object({ prompt: z.string() })]),
+  /** Raw text already generated for this job by a worker that died: continue after it. */
+  continuation: z.string().optional(),
+  params: GenerateParams,
+});
+export type GenerateJob = z.infer<typeof GenerateJob>;
+
+export const EmbedJob = z.object({ type: z.literal("embed"), jobId: z.string(), model: z.string(), input: z.array(z.string()).min(1) });
+export type EmbedJob = z.infer<typeof EmbedJob>;
+
+export const Welcome = z.object({
+  type: z.literal("welcome"),
+  version: z.number().int(),
+  workerId: z.string(),
+  /** Present only when the worker has just enrolled: store it, it is never sent again. */
+  credential: z.string().optional(),
+  heartbeatMs: z.number().int().positive(),
+});
+export const Refused = z.object({ type: z.literal("refused"), code: z.string(), message: z.string(), retry: z.boolean() });
+export const Cancel = z.object({ type: z.literal("cancel"), jobId: z.string() });
+
+export const PoolMessage = z.discriminatedUnion("type", [Welcome, Refused, GenerateJob, EmbedJob, Cancel]);
+export type PoolMessage = z.infer<typeof PoolMessage>;
+export type Welcome = z.infer<typeof Welcome>;
+export type Refused = z.infer<typeof Refused>;
+
+/** WebSocket close codes used by the pool. */
+export const CloseCode = {
+  protocolVersion: 4000,
+  badMessage: 4001,
+  authRefused: 4003,
+  heartbeatTimeout: 4008,
+  revoked: 4009,
+  shutdown: 1001,
+} as const;

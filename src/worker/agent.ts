@@ -1,0 +1,217 @@
+/**
+ * The worker agent: keeps one WebSocket to the pool (reconnecting with jittered exponential backoff),
+ * introduces itself with `hello`, enrols once with a token and keeps the credential it receives,
+ * heartbeats, and runs the jobs the pool sends on its runtime. When the socket drops, running jobs
+ * are aborted: the pool has already handed them to another worker.
+ */
+import { EventEmitter } from "node:events";
+import WebSocket from "ws";
+import {
+  PROTOCOL_VERSION,
+  PoolMessage,
+  WORKER_WS_PATH,
+  type EmbedJob,
+  type GenerateJob,
+  type Hardware,
+  type WorkerMessage,
+} from "../protocol/worker.protocol.js";
+import { moduleLogger, type Logger } from "../shared/logger.js";
+import { VERSION } from "../shared/version.js";
+import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
+
+export interface AgentOptions {
+  poolUrl: string;
+  auth: { token: string } | { credential: string };
+  name: string;
+  runtime: Runtime;
+  hardware: Hardware;
+  /** Called once with the credential the pool issued at enrolment; must persist it. */
+  saveCredential(workerId: string, credential: string): void;
+  /** Backoff bounds (ms). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** ws://host:port/v1/workers/ws from http(s)://host:port[/...]. */
+export function socketUrl(poolUrl: string): string {
+  const u = new URL(poolUrl);
+  u.protocol = u.protocol === "https:" || u.protocol === "wss:" ? "wss:" : "ws:";
+  u.pathname = WORKER_WS_PATH;
+  u.search = "";
+  return u.toString();
+}
+
+/** Full-jitter exponential backoff. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** attempt);
+  return Math.round(minMs / 2 + random() * (ceiling - minMs / 2));
+}
+
+export class WorkerAgent extends EventEmitter {
+  private ws: WebSocket | undefined;
+  private auth: AgentOptions["auth"];
+  private readonly running = new Map<string, AbortController>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private stopped = false;
+  private readonly log: Logger = moduleLogger("worker.agent");
+  workerId: string | undefined;
+
+  constructor(private readonly opts: AgentOptions) {
+    super();
+    this.auth = opts.auth;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.heartbeat);
+    for (const c of this.running.values()) c.abort();
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      await new Promise<void>((resolve) => {
+        ws.once("close", () => resolve());
+        ws.close(1000, "worker stopping");
+        setTimeout(resolve, 1000).unref();
+      });
+    }
+  }
+
+  private connect(): void {
+    const url = socketUrl(this.opts.poolUrl);
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
+    this.ws = ws;
+    let opened = false;
+    ws.on("open", () => {
+      opened = true;
+      this.send({
+        type: "hello",
+        version: PROTOCOL_VERSION,
+        auth: this.auth,
+        name: this.opts.name,
+        agentVersion: VERSION,
+        hardware: this.opts.hardware,
+        models: this.opts.runtime.models,
+        slots: this.opts.runtime.slots,
+      });
+    });
+    ws.on("message", (data) => this.onMessage(data.toString()));
+    ws.on("error", (err) => {
+      if (!opened) this.log.warn({ pool: this.opts.poolUrl, reason: (err as NodeJS.ErrnoException).code ?? err.message }, `cannot reach pool at ${this.opts.poolUrl}`);
+    });
+    ws.on("close", (code, reason) => {
+      clearInterval(this.heartbeat);
+      for (const c of this.running.values()) c.abort();
+      this.running.clear();
+      if (opened) this.log.warn({ code, reason: reason.toString() }, "disconnected from pool");
+      this.emit("disconnected");
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    const delay = backoffDelay(this.attempt++, this.opts.minBackoffMs ?? 500, this.opts.maxBackoffMs ?? 30_000);
+    this.log.info({ delayMs: delay }, "reconnecting");
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private send(msg: WorkerMessage): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private onMessage(text: string): void {
+    let parsed;
+    try {
+      parsed = PoolMessage.safeParse(JSON.parse(text));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      this.log.error("pool sent a malformed message; reconnecting");
+      this.ws?.terminate();
+      return;
+    }
+    const msg = parsed.data;
+    switch (msg.type) {
+      case "welcome": {
+        this.attempt = 0;
+        this.workerId = msg.workerId;
+        if (msg.credential) {
+          this.opts.saveCredential(msg.workerId, msg.credential);
+          this.auth = { credential: msg.credential };
+          this.log.info({ workerId: msg.workerId }, "enrolled; credential saved");
+        }
+        clearInterval(this.heartbeat);
+        this.heartbeat = setInterval(() => this.send({ type: "heartbeat", freeSlots: this.opts.runtime.slots - this.running.size, activeJobs: this.running.size }), msg.heartbeatMs);
+        this.log.info({ workerId: msg.workerId, pool: this.opts.poolUrl, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
+        this.emit("ready", msg.workerId);
+        return;
+      }
+      case "refused":
+        this.log.error({ code: msg.code }, `pool refused this worker: ${msg.message}`);
+        if (!msg.retry) {
+          this.stopped = true;
+          this.emit("fatal", new Error(`pool refused this worker: ${msg.message}`));
+        }
+        return;
+      case "generate":
+        void this.runGenerate(msg);
+        return;
+      case "embed":
+        void this.runEmbed(msg);
+        return;
+      case "cancel":
+        this.running.get(msg.jobId)?.abort();
+        return;
+      default: {
+        const never: never = msg;
+        return never;
+      }
+    }
+  }
+
+  private async runGenerate(job: GenerateJob): Promise<void> {
+    const ctrl = new AbortController();
+    this.running.set(job.jobId, ctrl);
+    const socket = this.ws;
+    try {
+      const out = await this.opts.runtime.generate(job, ctrl.signal, (text, tokens) => {
+        if (this.ws === socket) this.send({ type: "chunk", jobId: job.jobId, text, tokens });
+      });
+      if (this.ws === socket) this.send({ type: "done", jobId: job.jobId, finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: 0 });
+    } catch (err) {
+      if (this.ws === socket) this.reportError(job.jobId, err, ctrl.signal.aborted);
+    } finally {
+      this.running.delete(job.jobId);
+    }
+  }
+
+  private async runEmbed(job: EmbedJob): Promise<void> {
+    const ctrl = new AbortController();
+    this.running.set(job.jobId, ctrl);
+    const socket = this.ws;
+    try {
+      const out = await this.opts.runtime.embed(job.model, job.input, ctrl.signal);
+      if (this.ws === socket) this.send({ type: "embed_result", jobId: job.jobId, vectors: out.vectors, promptTokens: out.promptTokens });
+    } catch (err) {
+      if (this.ws === socket) this.reportError(job.jobId, err, ctrl.signal.aborted);
+    } finally {
+      this.running.delete(job.jobId);
+    }
+  }
+
+  private reportError(jobId: string, err: unknown, cancelled: boolean): void {
+    if (err instanceof InvalidJobError) {
+      this.send({ type: "job_error", jobId, kind: "invalid_request", code: err.code, message: err.message });
+      return;
+    }
+    if (!cancelled) this.log.error({ jobId, err: (err as Error).message }, "job failed");
+    this.send({ type: "job_error", jobId, kind: "runtime", code: cancelled ? "cancelled" : "runtime_error", message: cancelled ? "cancelled" : (err as Error).message });
+  }
+}

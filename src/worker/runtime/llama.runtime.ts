@@ -1,0 +1,188 @@
+/**
+ * The real runtime: GGUF models on llama.cpp through node-llama-cpp. One LLM context with one
+ * sequence per slot, plus an optional embedding model. Chat prompts use the model's own chat
+ * template when its GGUF has one, the documented fallback format otherwise (prompt-format.ts).
+ */
+import { statSync } from "node:fs";
+import { basename } from "node:path";
+import {
+  getLlama,
+  LlamaCompletion,
+  LlamaText,
+  resolveChatWrapper,
+  type ChatHistoryItem,
+  type ChatWrapper,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaGrammar,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type { GenerateJob, Hardware, ServedModel } from "../../protocol/worker.protocol.js";
+import { defaultThreads, gpuLikely } from "./hardware.js";
+import { FALLBACK_STOP, formatFallbackPrompt } from "./prompt-format.js";
+import { InvalidJobError, type GenerateOutcome, type Runtime } from "./runtime.js";
+
+export interface LlamaRuntimeOptions {
+  modelPath: string;
+  embeddingModelPath?: string | undefined;
+  slots: number;
+  /** undefined = physical cores (1 for tiny models, see defaultThreads). */
+  threads?: number | undefined;
+  contextSize?: number | undefined;
+  gpu?: "auto" | "off";
+}
+
+/** Model id as clients name it: the file name without `.gguf`. */
+export const modelIdFromPath = (path: string) => basename(path).replace(/\.gguf$/i, "");
+
+export class LlamaRuntime implements Runtime {
+  readonly models: ServedModel[] = [];
+  private readonly free: LlamaContextSequence[];
+  private jsonGrammar: LlamaGrammar | undefined;
+  private embedQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly llm: { id: string; model: LlamaModel; context: LlamaContext; chatWrapper: ChatWrapper | undefined; contextSize: number },
+    private readonly embedder: { id: string; model: LlamaModel; context: LlamaEmbeddingContext; dims: number; contextSize: number } | undefined,
+    readonly slots: number,
+    readonly gpu: Hardware["gpu"],
+  ) {
+    this.free = Array.from({ length: slots }, () => llm.context.getSequence());
+    this.models.push({ id: llm.id, capabilities: ["chat", "completion"], contextSize: llm.contextSize, chatTemplate: Boolean(llm.chatWrapper) });
+    if (embedder) {
+      const same = this.models.find((m) => m.id === embedder.id);
+      if (same) {
+        same.capabilities.push("embedding");
+        same.embeddingDims = embedder.dims;
+      } else {
+        this.models.push({ id: embedder.id, capabilities: ["embedding"], contextSize: embedder.contextSize, embeddingDims: embedder.dims, chatTemplate: false });
+      }
+    }
+  }
+
+  static async load(opts: LlamaRuntimeOptions): Promise<LlamaRuntime> {
+    const useGpu = opts.gpu !== "off" && gpuLikely();
+    const llama = await getLlama({ gpu: useGpu ? "auto" : false, build: "never", logLevel: "error" as never });
+    const threads = opts.threads ?? defaultThreads(statSync(opts.modelPath).size);
+    const model = await llama.loadModel({ modelPath: opts.modelPath });
+    const contextSize = Math.min(opts.contextSize ?? 4096, model.trainContextSize);
+    const context = await model.createContext({ sequences: opts.slots, contextSize, threads, batchSize: Math.min(512, contextSize) });
+    const hasTemplate = typeof model.fileInfo.metadata?.tokenizer?.chat_template === "string";
+    const llm = { id: modelIdFromPath(opts.modelPath), model, context, chatWrapper: hasTemplate ? resolveChatWrapper(model) : undefined, contextSize };
+    let embedder: LlamaRuntime["embedder"];
+    if (opts.embeddingModelPath) {
+      const eModel = opts.embeddingModelPath === opts.modelPath ? model : await llama.loadModel({ modelPath: opts.embeddingModelPath });
+      const eThreads = opts.threads ?? defaultThreads(statSync(opts.embeddingModelPath).size);
+      const eCtxSize = Math.min(opts.contextSize ?? 2048, eModel.trainContextSize);
+      const eContext = await eModel.createEmbeddingContext({ contextSize: eCtxSize, threads: eThreads });
+      embedder = { id: modelIdFromPath(opts.embeddingModelPath), model: eModel, context: eContext, dims: eModel.embeddingVectorSize, contextSize: eCtxSize };
+    }
+    let gpu: Hardware["gpu"] = null;
+    if (llama.gpu) {
+      const vram = await llama.getVramState();
+      const names = await llama.getGpuDeviceNames();
+      gpu = { type: String(llama.gpu), name: names[0] ?? String(llama.gpu), vramBytes: vram.total };
+    }
+    return new LlamaRuntime(llama, llm, embedder, opts.slots, gpu);
+  }
+
+  async generate(job: GenerateJob, signal: AbortSignal, onText: (text: string, tokens: number) => void): Promise<GenerateOutcome> {
+    if (job.model !== this.llm.id) throw new InvalidJobError("model_not_served", `This worker does not serve '${job.model}'.`);
+    const { tokens, promptTokens, stop } = this.buildPrompt(job);
+    if (tokens.length + 1 >= this.llm.contextSize) {
+      throw new InvalidJobError("context_length_exceeded", `The prompt is ${tokens.length} tokens; this model's context holds ${this.llm.contextSize}.`);
+    }
+    const grammar = await this.grammarFor(job);
+    const sequence = this.free.pop();
+    if (!sequence) throw new Error("no free sequence: the pool sent more jobs than slots");
+    let pendingTokens = 0;
+    try {
+      const completion = new LlamaCompletion({ contextSequence: sequence });
+      const meta = await completion.generateCompletionWithMeta(tokens, {
+        maxTokens: Math.min(job.params.maxTokens, this.llm.contextSize - tokens.length - 1),
+        temperature: job.params.temperature ?? 1,
+        topP: job.params.topP,
+        seed: job.params.seed,
+        grammar,
+        customStopTriggers: [...stop, ...(job.params.stop ?? [])],
+        signal,
+        stopOnAbortSignal: true,
+        onToken: (t) => {
+          pendingTokens += t.length;
+        },
+        onTextChunk: (text) => {
+          onText(text, pendingTokens);
+          pendingTokens = 0;
+        },
+      });
+      if (pendingTokens > 0) onText("", pendingTokens);
+      return { finishReason: meta.metadata.stopReason === "maxTokens" ? "length" : "stop", promptTokens };
+    } finally {
+      this.free.push(sequence);
+    }
+  }
+
+  private buildPrompt(job: GenerateJob): { tokens: Token[]; promptTokens: number; stop: string[] } {
+    const tokenizer = this.llm.model.tokenizer;
+    const continuation = job.continuation ?? "";
+    if ("prompt" in job.input) {
+      const base = this.llm.model.tokenize(job.input.prompt);
+      return { tokens: continuation ? this.llm.model.tokenize(job.input.prompt + continuation) : base, promptTokens: base.length, stop: [] };
+    }
+    const messages = job.input.messages;
+    const wrapper = this.llm.chatWrapper;
+    if (!wrapper) {
+      const promptTokens = this.llm.model.tokenize(formatFallbackPrompt(messages)).length;
+      return { tokens: this.llm.model.tokenize(formatFallbackPrompt(messages, continuation)), promptTokens, stop: FALLBACK_STOP };
+    }
+    const history: ChatHistoryItem[] = messages.map((m) =>
+      m.role === "assistant" ? { type: "model", response: [m.content] } : { type: m.role, text: m.content },
+    );
+    const render = (partial: string) => wrapper.generateContextState({ chatHistory: [...history, { type: "model", response: [partial] }] });
+    const state = render(continuation);
+    const stop = state.stopGenerationTriggers.map((t) => LlamaText(t).toString()).filter((s) => s.length > 0);
+    return { tokens: state.contextText.tokenize(tokenizer), promptTokens: render("").contextText.tokenize(tokenizer).length, stop };
+  }
+
+  private async grammarFor(job: GenerateJob): Promise<LlamaGrammar | undefined> {
+    const json = job.params.json;
+    // A continuation starts mid-document, where a grammar from the top would be wrong.
+    if (!json || job.continuation) return undefined;
+    if (json === "object") return (this.jsonGrammar ??= await this.llama.getGrammarFor("json"));
+    try {
+      return await this.llama.createGrammarForJsonSchema(json.schema as never);
+    } catch (err) {
+      throw new InvalidJobError("invalid_json_schema", `response_format.json_schema is not supported: ${(err as Error).message}`);
+    }
+  }
+
+  async embed(model: string, input: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }> {
+    const e = this.embedder;
+    if (!e || e.id !== model) throw new InvalidJobError("model_not_served", `This worker has no embedding model '${model}'.`);
+    const run = async () => {
+      const vectors: number[][] = [];
+      let promptTokens = 0;
+      for (const text of input) {
+        if (signal.aborted) throw new Error("cancelled");
+        const n = e.model.tokenize(text).length;
+        if (n > e.contextSize) throw new InvalidJobError("input_too_long", `An input is ${n} tokens; this embedding model reads at most ${e.contextSize}.`);
+        promptTokens += n;
+        vectors.push([...(await e.context.getEmbeddingFor(text)).vector]);
+      }
+      return { vectors, promptTokens };
+    };
+    const result = this.embedQueue.then(run, run);
+    this.embedQueue = result.catch(() => {});
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.embedder?.context.dispose();
+    await this.llm.context.dispose();
+    await this.llama.dispose();
+  }
+}
