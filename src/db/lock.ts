@@ -2,15 +2,24 @@
  * One process at a time on an embedded data dir: PGlite admits a single writer, and two processes
  * opening the same files would corrupt them. The lock file holds the owner's pid; a lock left by a
  * dead process (kill -9, power cut) is taken over.
+ *
+ * The lock file appears with its content in one step (written aside, then hard-linked into place,
+ * which fails if it exists), so a reader never sees an empty lock and mistakes it for a stale one.
+ * A stale lock is taken over by renaming it aside and checking that what moved is the one judged
+ * stale, so two processes taking over at once cannot remove each other's fresh lock.
  */
-import { openSync, closeSync, writeSync, readFileSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { CliError } from "../shared/errors.js";
 
 export interface DataDirLock {
   readonly path: string;
   release(): void;
 }
+
+/** Lock files held by this process: a second lock on the same dir in one process is refused too. */
+const heldHere = new Set<string>();
 
 function alive(pid: number): boolean {
   try {
@@ -21,38 +30,94 @@ function alive(pid: number): boolean {
   }
 }
 
-export function lockDataDir(dataDir: string, role: string): DataDirLock {
-  const path = join(dataDir, "cellule.lock");
-  for (let attempt = 0; attempt < 2; attempt++) {
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    if (code(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Creates `path` holding `content`, atomically; false if it already exists. */
+function createWithContent(path: string, content: string): boolean {
+  const aside = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  writeFileSync(aside, content, { mode: 0o600 });
+  try {
+    linkSync(aside, path);
+    return true;
+  } catch (err) {
+    if (code(err) === "EEXIST") return false;
+    throw err;
+  } finally {
+    unlinkQuietly(aside);
+  }
+}
+
+/** Removes the stale lock whose content was `seen`, unless someone replaced it meanwhile. */
+function removeStale(path: string, seen: string): void {
+  const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
+  try {
+    renameSync(path, aside);
+  } catch (err) {
+    if (code(err) === "ENOENT") return; // someone else removed it first
+    throw err;
+  }
+  if (readIfExists(aside) !== seen) {
+    // A fresh lock taken between our read and our rename: put it back (fails only if yet another
+    // process locked meanwhile, in which case the next attempt sees that one).
     try {
-      const fd = openSync(path, "wx", 0o600);
-      writeSync(fd, `${process.pid}\n${role}\n`);
-      closeSync(fd);
+      linkSync(aside, path);
+    } catch {
+      /* see above */
+    }
+  }
+  unlinkQuietly(aside);
+}
+
+export function lockDataDir(dataDir: string, role: string): DataDirLock {
+  const path = join(resolve(dataDir), "cellule.lock");
+  if (heldHere.has(path)) {
+    throw new CliError(`Data dir ${dataDir} is in use by this process (${role}): it is already open here.`);
+  }
+  const content = `${process.pid}\n${role}\n`;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (createWithContent(path, content)) {
+      heldHere.add(path);
       let released = false;
       return {
         path,
         release() {
           if (released) return;
           released = true;
-          try {
-            if (readFileSync(path, "utf8").split("\n")[0] === String(process.pid)) unlinkSync(path);
-          } catch {
-            /* already gone */
-          }
+          heldHere.delete(path);
+          if (readIfExists(path) === content) unlinkQuietly(path);
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const [pidText, owner] = readFileSync(path, "utf8").split("\n");
-      const pid = Number(pidText);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new CliError(
-          `Data dir ${dataDir} is in use by another Cellule process (pid ${pid}, ${owner || "unknown"}). ` +
-            `Only one process may open an embedded database; stop it first, or run admin commands while the pool runs (they go through its socket).`,
-        );
-      }
-      unlinkSync(path); // stale: its owner is gone
     }
+    const seen = readIfExists(path);
+    if (seen === undefined) continue; // released meanwhile: try again
+    const [pidText, owner] = seen.split("\n");
+    const pid = Number(pidText);
+    // Our own pid in the file, but not held here: a previous incarnation of this process id (a
+    // container restarted after kill -9 often gets the same pid), so stale.
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new CliError(
+        `Data dir ${dataDir} is in use by another Cellule process (pid ${pid}, ${owner || "unknown"}). ` +
+          `Only one process may open an embedded database; stop it first, or run admin commands while the pool runs (they go through its socket).`,
+      );
+    }
+    removeStale(path, seen);
   }
   throw new CliError(`Could not lock data dir ${dataDir}`);
 }

@@ -21,6 +21,7 @@ export const statusRoutes: FastifyPluginAsyncZod<{ registry: WorkerRegistry; dis
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
       workers: { connected: registry.size, slots_total: total, slots_free: free },
       queue: { waiting: dispatcher.waiting, running: dispatcher.active },
+      jobs: { ...dispatcher.stats },
       models: [...models].sort(),
     };
   });

@@ -76,5 +76,6 @@ export const StatusBody = z.object({
   uptime_s: z.number(),
   workers: z.object({ connected: z.number(), slots_total: z.number(), slots_free: z.number() }),
   queue: z.object({ waiting: z.number(), running: z.number() }),
+  jobs: z.object({ completed: z.number(), failed: z.number(), failovers: z.number(), cancelled: z.number() }),
   models: z.array(z.string()),
 });

@@ -166,9 +166,14 @@ export class WorkerAgent extends EventEmitter {
       case "embed":
         void this.runEmbed(msg);
         return;
-      case "cancel":
-        this.running.get(msg.jobId)?.abort();
+      case "cancel": {
+        const job = this.running.get(msg.jobId);
+        if (job) {
+          job.abort();
+          this.log.info({ jobId: msg.jobId }, "job cancelled by pool");
+        }
         return;
+      }
       default: {
         const never: never = msg;
         return never;

@@ -11,7 +11,7 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const first = err.validation[0];
-    const param = first?.params.issue.path.map(String).join(".") || null;
+    const param = first?.instancePath.split("/").filter(Boolean).join(".") || null;
     const where = param ? `'${param}'` : "the request";
     return new AppError("invalid_request", 400, `Invalid value for ${where}: ${first?.message ?? "invalid"}`, { param });
   }
@@ -39,14 +39,43 @@ export function renderError(err: AppError, url: string): { status: number; heade
 }
 
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
-  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(err);
     if (appErr.status >= 500) log.error({ err, url: req.url, code: appErr.code }, "request failed");
     const { status, headers, body } = renderError(appErr, req.url);
-    void reply.code(status).headers(headers).send(body);
+    if (status === 413) {
+      // Read (and discard) the rest of the upload so the client can read our answer instead of
+      // failing with EPIPE; then close the connection.
+      await drain(req);
+      headers.connection = "close";
+    }
+    return reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
     const { status, body } = renderError(new AppError("not_found", 404, `No route for ${req.method} ${req.url.split("?")[0]}`), req.url);
     void reply.code(status).send(body);
+  });
+}
+
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 5_000;
+
+async function drain(req: FastifyRequest): Promise<void> {
+  const raw = req.raw;
+  if (raw.complete || raw.destroyed) return;
+  await new Promise<void>((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off("data", onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > DRAIN_LIMIT_BYTES) done();
+    };
+    const timer = setTimeout(done, DRAIN_TIMEOUT_MS);
+    raw.on("data", onData).once("end", done).once("close", done).once("error", done);
+    raw.resume();
   });
 }

@@ -1,0 +1,162 @@
+/**
+ * Helpers for end-to-end tests: real pool and worker processes (the built CLI in dist/) on free
+ * loopback ports, each with its own temporary data dir, and the real tiny model.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const CLI = join(ROOT, "dist", "cli", "main.js");
+
+/** The tiny real model (CELLULE_TEST_MODEL, default ../shared/models/stories260K.gguf). Throws if absent: tests fail, never skip. */
+export function modelPath(): string {
+  const p = process.env.CELLULE_TEST_MODEL ?? resolve(ROOT, "..", "shared", "models", "stories260K.gguf");
+  if (!existsSync(p)) throw new Error(`Test model not found at ${p}: set CELLULE_TEST_MODEL or provide ../shared/models/stories260K.gguf`);
+  return p;
+}
+
+export const MODEL_ID = "stories260K";
+
+export function tempDir(prefix = "cellule-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      srv.close(() => resolvePort(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`Timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
+}
+
+export interface Proc {
+  proc: ChildProcess;
+  /** stdout + stderr so far. */
+  output(): string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Proc {
+  const proc = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CELLULE_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  running.add(proc);
+  void exited.then(() => running.delete(proc));
+  return {
+    proc,
+    output: () => out,
+    exited,
+    async kill(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+const running = new Set<ChildProcess>();
+/** Kills every process a test file started (call in afterAll). */
+export async function killAll(): Promise<void> {
+  for (const p of running) p.kill("SIGKILL");
+  running.clear();
+}
+
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
+  return { code, stdout, stderr };
+}
+
+export interface PoolProc extends Proc {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** A user API key created through the CLI. */
+  createKey(admin?: boolean): Promise<string>;
+  createToken(): Promise<string>;
+  status(): Promise<{ workers: { connected: number; slots_free: number }; queue: { waiting: number; running: number } }>;
+}
+
+export async function startPool(opts: { env?: Record<string, string | undefined>; dataDir?: string; host?: string; args?: string[] } = {}): Promise<PoolProc> {
+  const host = opts.host ?? "127.0.0.1";
+  const port = await freePort(host);
+  const dataDir = opts.dataDir ?? tempDir();
+  const p = spawnCli(["pool", "--port", String(port), "--host", host, "--data-dir", dataDir, ...(opts.args ?? [])], opts.env);
+  const url = `http://${host}:${port}`;
+  await waitFor(
+    async () => {
+      if (p.proc.exitCode !== null) throw new Error(`pool exited: ${p.output()}`);
+      const r = await fetch(`${url}/v1/status`);
+      return r.ok;
+    },
+    "pool to start",
+    30_000,
+  );
+  const admin = async (args: string[]) => {
+    const r = await runCli([...args, "--data-dir", dataDir], opts.env);
+    if (r.code !== 0) throw new Error(`cellule ${args.join(" ")} failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  return {
+    ...p,
+    url,
+    port,
+    dataDir,
+    createKey: (isAdmin = false) => admin(["keys", "create", "--name", "test", ...(isAdmin ? ["--admin"] : [])]),
+    createToken: () => admin(["pool", "tokens", "create"]),
+    status: async () => (await fetch(`${url}/v1/status`)).json() as never,
+  };
+}
+
+export interface WorkerProc extends Proc {
+  configPath: string;
+}
+
+/** Starts a worker with a fresh enrolment token and waits until the pool counts it. */
+export async function startWorker(
+  pool: PoolProc,
+  opts: { slots?: number; embedding?: boolean; args?: string[]; env?: Record<string, string | undefined>; wait?: boolean } = {},
+): Promise<WorkerProc> {
+  const before = (await pool.status()).workers.connected;
+  const token = await pool.createToken();
+  const configPath = join(tempDir("cellule-worker-"), "worker.json");
+  const args = ["worker", "--pool", pool.url, "--token", token, "--config", configPath, "--model", modelPath(), "--slots", String(opts.slots ?? 1), "--threads", "1"];
+  if (opts.embedding) args.push("--embedding-model", modelPath());
+  const p = spawnCli([...args, ...(opts.args ?? [])], opts.env);
+  if (opts.wait !== false) {
+    await waitFor(async () => {
+      if (p.proc.exitCode !== null) throw new Error(`worker exited: ${p.output()}`);
+      return (await pool.status()).workers.connected > before;
+    }, "worker to connect");
+  }
+  return { ...p, configPath };
+}
