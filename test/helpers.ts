@@ -106,9 +106,9 @@ export interface PoolProc extends Proc {
   status(): Promise<{ workers: { connected: number; slots_free: number }; queue: { waiting: number; running: number } }>;
 }
 
-export async function startPool(opts: { env?: Record<string, string | undefined>; dataDir?: string; host?: string; args?: string[] } = {}): Promise<PoolProc> {
+export async function startPool(opts: { env?: Record<string, string | undefined>; dataDir?: string; host?: string; port?: number; args?: string[] } = {}): Promise<PoolProc> {
   const host = opts.host ?? "127.0.0.1";
-  const port = await freePort(host);
+  const port = opts.port ?? (await freePort(host));
   const dataDir = opts.dataDir ?? tempDir();
   const p = spawnCli(["pool", "--port", String(port), "--host", host, "--data-dir", dataDir, ...(opts.args ?? [])], opts.env);
   const url = `http://${host}:${port}`;

@@ -110,6 +110,13 @@ describe("listMigrations", () => {
     for (const m of list) expect(typeof m.version).toBe("number");
   });
 
+  it("refuses two files with the same version (the second would never be applied)", () => {
+    writeFileSync(join(dir, "001_init.sql"), "SELECT 1;");
+    writeFileSync(join(dir, "002_users.sql"), "SELECT 2;");
+    writeFileSync(join(dir, "002_orders.sql"), "SELECT 2;");
+    expect(() => listMigrations(dir)).toThrow(/Duplicate migration version 2/);
+  });
+
   it("finds the shipped migrations, starting at 001_init", () => {
     const list = listMigrations();
     expect(list[0]).toMatchObject({ version: 1, name: "init" });

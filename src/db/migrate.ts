@@ -20,10 +20,17 @@ export interface Migration {
 }
 
 export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
+  const list = readdirSync(dir)
     .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
     .sort()
     .map((f) => ({ version: Number(f.slice(0, 3)), name: f.slice(4, -4), sql: readFileSync(join(dir, f), "utf8") }));
+  // Two files with one number: migrate() would record the first and silently never apply the other.
+  for (let i = 1; i < list.length; i++) {
+    if (list[i]!.version === list[i - 1]!.version) {
+      throw new Error(`Duplicate migration version ${list[i]!.version} in ${dir}: ${list[i - 1]!.name} and ${list[i]!.name}`);
+    }
+  }
+  return list;
 }
 
 /** Refuses a real server that cannot provide pgvector, with the fix in the message. */

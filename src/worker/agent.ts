@@ -38,6 +38,7 @@ export function socketUrl(poolUrl: string): string {
   u.protocol = u.protocol === "https:" || u.protocol === "wss:" ? "wss:" : "ws:";
   u.pathname = WORKER_WS_PATH;
   u.search = "";
+  u.hash = ""; // the ws client refuses a URL with a fragment
   return u.toString();
 }
 
@@ -116,7 +117,7 @@ export class WorkerAgent extends EventEmitter {
 
   private scheduleReconnect(): void {
     if (this.stopped) return;
-    const delay = backoffDelay(this.attempt++, this.opts.minBackoffMs ?? 500, this.opts.maxBackoffMs ?? 30_000);
+    const delay = backoffDelay(this.attempt++, this.opts.minBackoffMs ?? 500, this.opts.maxBackoffMs ?? 10_000);
     this.log.info({ delayMs: delay }, "reconnecting");
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }

@@ -86,7 +86,8 @@ export class Dispatcher {
 
   onDone(worker: WorkerConnection, msg: DoneMessage): void {
     const job = this.release(worker, msg.jobId);
-    if (!(job instanceof GenerateJobState)) return;
+    // A job cancelled or timed out meanwhile only frees its slot: it is not counted as completed.
+    if (!(job instanceof GenerateJobState) || job.finished) return;
     job.promptTokens = msg.promptTokens;
     this.stats.completed++;
     job.succeed({ finishReason: msg.finishReason, promptTokens: msg.promptTokens, completionTokens: job.completionTokens });
@@ -94,7 +95,7 @@ export class Dispatcher {
 
   onEmbedResult(worker: WorkerConnection, msg: EmbedResultMessage): void {
     const job = this.release(worker, msg.jobId);
-    if (!(job instanceof EmbedJobState)) return;
+    if (!(job instanceof EmbedJobState) || job.finished) return;
     this.stats.completed++;
     job.succeed({ vectors: msg.vectors, promptTokens: msg.promptTokens });
   }
@@ -108,7 +109,7 @@ export class Dispatcher {
       return;
     }
     this.log.warn({ jobId: job.id, workerId: worker.id, code: msg.code }, "job failed on worker, trying another");
-    this.retry(job, `worker ${worker.id} failed: ${msg.message}`);
+    this.retry(job, `worker ${worker.id} failed: ${msg.message}`, worker);
   }
 
   private checkRoutable(model: string, capability: Capability): void {
@@ -129,10 +130,10 @@ export class Dispatcher {
     return new AppError("no_worker_available", 503, `No worker serving model '${model}' is connected right now.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? 5 });
   }
 
-  private pickWorker(model: string, capability: Capability): WorkerConnection | undefined {
+  private pickWorker(model: string, capability: Capability, avoid?: WorkerConnection): WorkerConnection | undefined {
     let best: WorkerConnection | undefined;
     for (const w of this.opts.registry.connected()) {
-      if (w.freeSlots <= 0 || !w.serves(model, capability)) continue;
+      if (w === avoid || w.freeSlots <= 0 || !w.serves(model, capability)) continue;
       if (!best || w.freeSlots > best.freeSlots || (w.freeSlots === best.freeSlots && w.lastUsedAt < best.lastUsedAt)) best = w;
     }
     return best;
@@ -194,10 +195,28 @@ export class Dispatcher {
       this.log.warn({ jobId: job.id, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "worker lost with a running job: failing over");
       this.retry(job, `worker ${worker.id} disconnected`);
     }
+    this.failOrphanedQueues(worker);
   }
 
-  /** Puts a job back at the head of its queue (it already waited its turn) or fails it. */
-  private retry(job: Job, why: string): void {
+  /** Queued jobs for a model no connected worker serves any more fail now (503), not at their timeout. */
+  private failOrphanedQueues(gone: WorkerConnection): void {
+    for (const model of gone.models) {
+      for (const cap of model.capabilities) {
+        if (this.opts.registry.anyServing(model.id, cap)) continue;
+        const q = this.queues.get(queueKey(model.id, cap));
+        for (const job of q?.splice(0) ?? []) {
+          this.stats.failed++;
+          job.fail(this.noWorker(model.id));
+        }
+      }
+    }
+  }
+
+  /**
+   * Puts a job back at the head of its queue (it already waited its turn) or fails it.
+   * `failedOn`: a still-connected worker that just failed the job; another free one is preferred.
+   */
+  private retry(job: Job, why: string, failedOn?: WorkerConnection): void {
     if (job.finished) return;
     if (job.attempts >= this.opts.maxAttempts) {
       this.stats.failed++;
@@ -215,7 +234,7 @@ export class Dispatcher {
       return;
     }
     job.state = "queued";
-    const worker = this.pickWorker(job.model, job.capability);
+    const worker = this.pickWorker(job.model, job.capability, failedOn) ?? this.pickWorker(job.model, job.capability);
     if (worker) this.assign(job, worker);
     else this.queueFor(job).unshift(job);
   }

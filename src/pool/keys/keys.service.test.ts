@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "../../db/database.js";
+import { migrate } from "../../db/migrate.js";
+import { openPglite } from "../../db/pglite.js";
+import { AppError } from "../../shared/errors.js";
+import { KeysRepository } from "./keys.repository.js";
+import { KeysService } from "./keys.service.js";
+
+const ARGON2ID_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$";
+const KEY_SHAPE = /^sk_([0-9a-f]{12})_[A-Za-z0-9_-]{32}$/;
+
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  const err = await p.then(
+    () => {
+      throw new Error("expected the promise to reject");
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  return err as AppError;
+}
+
+/** Same id, different random part: a well-formed key that is not the real one. */
+function forge(key: string): string {
+  const [prefix, id, secret] = [key.slice(0, 2), key.slice(3, 15), key.slice(16)];
+  const other = secret.startsWith("A") ? `B${secret.slice(1)}` : `A${secret.slice(1)}`;
+  return `${prefix}_${id}_${other}`;
+}
+
+let db: Db;
+let repo: KeysRepository;
+let clock = 1_000_000;
+let service: KeysService;
+
+beforeAll(async () => {
+  ({ db } = await openPglite(undefined));
+  await migrate(db);
+  repo = new KeysRepository(db);
+  service = new KeysService({ keys: repo, now: () => clock });
+});
+
+afterAll(async () => {
+  await db.close();
+});
+
+describe("KeysService.create", () => {
+  it("returns a key of the documented shape and stores only its Argon2id hash", async () => {
+    const created = await service.create("ci", "admin");
+    expect(created.name).toBe("ci");
+    expect(created.scope).toBe("admin");
+    const m = KEY_SHAPE.exec(created.key);
+    expect(m).not.toBeNull();
+    expect(m![1]).toBe(created.id);
+
+    const rows = await db.query<{ id: string; name: string; scope: string; secret_hash: string; revoked_at: Date | null }>("SELECT * FROM api_keys WHERE id = $1", [created.id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: created.id, name: "ci", scope: "admin", revoked_at: null });
+    expect(rows[0]!.secret_hash.startsWith(ARGON2ID_PREFIX)).toBe(true);
+
+    // The plain key (or its random part) appears nowhere in the table.
+    const secretPart = created.key.slice(16);
+    const dump = JSON.stringify(await db.query("SELECT * FROM api_keys"));
+    expect(dump).not.toContain(created.key);
+    expect(dump).not.toContain(secretPart);
+  });
+
+  it("defaults to the user scope and gives every key its own id and secret", async () => {
+    const a = await service.create("a");
+    const b = await service.create("b");
+    expect(a.scope).toBe("user");
+    expect(a.id).not.toBe(b.id);
+    expect(a.key).not.toBe(b.key);
+    const [ra, rb] = [await repo.findById(a.id), await repo.findById(b.id)];
+    expect(ra!.secret_hash).not.toBe(rb!.secret_hash);
+  });
+
+  it("counts the keys that are not revoked", async () => {
+    const before = await service.count();
+    const k = await service.create("counted");
+    expect(await service.count()).toBe(before + 1);
+    await db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [k.id]);
+    expect(await service.count()).toBe(before);
+  });
+});
+
+describe("KeysService.authenticate", () => {
+  it("resolves a valid key to its id, name and scope", async () => {
+    const created = await service.create("alice");
+    await expect(service.authenticate(created.key)).resolves.toEqual({ id: created.id, name: "alice", scope: "user" });
+  });
+
+  it("records the key's last use", async () => {
+    const created = await service.create("touched");
+    await service.authenticate(created.key);
+    await expect
+      .poll(async () => (await db.query<{ last_used_at: Date | null }>("SELECT last_used_at FROM api_keys WHERE id = $1", [created.id]))[0]!.last_used_at)
+      .toBeInstanceOf(Date);
+  });
+
+  it("refuses a wrong secret for an existing id with 401 invalid_api_key", async () => {
+    const created = await service.create("bob");
+    const wrong = forge(created.key);
+    expect(wrong).toMatch(KEY_SHAPE);
+    expect(wrong).not.toBe(created.key);
+    const err = await rejection(service.authenticate(wrong));
+    expect(err.status).toBe(401);
+    expect(err.code).toBe("invalid_api_key");
+  });
+
+  it("refuses a missing key with 401 missing_api_key", async () => {
+    for (const bearer of [undefined, ""]) {
+      const err = await rejection(service.authenticate(bearer));
+      expect(err.status).toBe(401);
+      expect(err.code).toBe("missing_api_key");
+    }
+  });
+
+  it("refuses garbage and unknown well-formed keys with 401 invalid_api_key", async () => {
+    const created = await service.create("carol");
+    const unknownId = `sk_ffffffffffff_${created.key.slice(16)}`;
+    for (const bearer of ["hello", "sk_nothex_x", `${created.key}x`, created.key.replace("sk_", "wkr_"), unknownId, ` ${created.key}`]) {
+      const err = await rejection(service.authenticate(bearer));
+      expect(err.status, bearer).toBe(401);
+      expect(err.code, bearer).toBe("invalid_api_key");
+    }
+  });
+
+  it("refuses a revoked key once its cached verification has expired", async () => {
+    const created = await service.create("dave");
+    await expect(service.authenticate(created.key)).resolves.toMatchObject({ id: created.id });
+    await db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [created.id]);
+    clock += 60_001;
+    const err = await rejection(service.authenticate(created.key));
+    expect(err.code).toBe("invalid_api_key");
+  });
+
+  it("refuses a revoked key that was never verified", async () => {
+    const fresh = new KeysService({ keys: repo });
+    const created = await fresh.create("erin");
+    await db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [created.id]);
+    expect((await rejection(fresh.authenticate(created.key))).code).toBe("invalid_api_key");
+  });
+
+  it("answers a repeated valid key from the cache without the database", async () => {
+    const created = await service.create("frank");
+    let lookups = 0;
+    const counting = new KeysService({
+      keys: Object.assign(Object.create(repo) as KeysRepository, {
+        findById: (id: string) => {
+          lookups++;
+          return repo.findById(id);
+        },
+      }),
+      now: () => clock,
+    });
+    await counting.authenticate(created.key);
+    await counting.authenticate(created.key);
+    expect(lookups).toBe(1);
+    // A wrong key never hits the cache of a right one.
+    await rejection(counting.authenticate(forge(created.key)));
+    expect(lookups).toBe(2);
+  });
+});

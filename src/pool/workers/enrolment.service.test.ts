@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "../../db/database.js";
+import { migrate } from "../../db/migrate.js";
+import { openPglite } from "../../db/pglite.js";
+import { AppError } from "../../shared/errors.js";
+import { hashSecret, newSecret } from "../../shared/secrets.js";
+import { EnrolmentService } from "./enrolment.service.js";
+import { WorkersRepository } from "./workers.repository.js";
+
+const ARGON2ID_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  const err = await p.then(
+    () => {
+      throw new Error("expected the promise to reject");
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  return err as AppError;
+}
+
+/** Same kind and id, different random part. */
+function forge(secret: string): string {
+  const i = secret.lastIndexOf("_", secret.length - 33);
+  const rest = secret.slice(i + 1);
+  return `${secret.slice(0, i + 1)}${rest.startsWith("A") ? "B" : "A"}${rest.slice(1)}`;
+}
+
+let db: Db;
+let workers: WorkersRepository;
+let service: EnrolmentService;
+
+beforeAll(async () => {
+  ({ db } = await openPglite(undefined));
+  await migrate(db);
+  workers = new WorkersRepository(db);
+  service = new EnrolmentService({ workers, tokenTtlHours: 24 });
+});
+
+afterAll(async () => {
+  await db.close();
+});
+
+describe("EnrolmentService tokens", () => {
+  it("creates a token of the documented shape, stored only as an Argon2id hash", async () => {
+    const before = Date.now();
+    const t = await service.createToken("rack 3");
+    expect(t.token).toMatch(/^enrol_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/);
+    expect(t.token.slice(6, 18)).toBe(t.id);
+    expect(t.expiresAt.getTime()).toBeGreaterThanOrEqual(before + 24 * 3_600_000);
+    expect(t.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 24 * 3_600_000);
+
+    const rows = await db.query<{ token_hash: string; note: string; used_at: Date | null; expires_at: Date }>("SELECT * FROM enrolment_tokens WHERE id = $1", [t.id]);
+    expect(rows[0]).toMatchObject({ note: "rack 3", used_at: null });
+    expect(rows[0]!.expires_at.getTime()).toBe(t.expiresAt.getTime());
+    expect(rows[0]!.token_hash.startsWith(ARGON2ID_PREFIX)).toBe(true);
+    const dump = JSON.stringify(await db.query("SELECT * FROM enrolment_tokens"));
+    expect(dump).not.toContain(t.token);
+    expect(dump).not.toContain(t.token.slice(19));
+  });
+
+  it("exchanges a token once for a worker id and credential", async () => {
+    const t = await service.createToken();
+    const enrolled = await service.enrol(t.token, "gpu-box");
+    expect(enrolled.credential).toMatch(/^wkr_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/);
+    expect(enrolled.credential.slice(4, 16)).toBe(enrolled.workerId);
+
+    const row = await workers.findWorker(enrolled.workerId);
+    expect(row).toMatchObject({ id: enrolled.workerId, name: "gpu-box", revoked_at: null });
+    expect(row!.credential_hash.startsWith(ARGON2ID_PREFIX)).toBe(true);
+    const dump = JSON.stringify(await db.query("SELECT * FROM workers"));
+    expect(dump).not.toContain(enrolled.credential);
+
+    const token = await workers.findToken(t.id);
+    expect(token!.used_at).toBeInstanceOf(Date);
+    const [{ worker_id }] = (await db.query<{ worker_id: string }>("SELECT worker_id FROM enrolment_tokens WHERE id = $1", [t.id])) as [{ worker_id: string }];
+    expect(worker_id).toBe(enrolled.workerId);
+
+    const again = await rejection(service.enrol(t.token, "gpu-box-2"));
+    expect(again.status).toBe(401);
+    expect(again.code).toBe("enrolment_refused");
+    expect(await workers.listWorkers()).toHaveLength(1);
+  });
+
+  it("lets only one of two concurrent enrolments with the same token succeed", async () => {
+    const t = await service.createToken();
+    const before = (await workers.listWorkers()).length;
+    const results = await Promise.allSettled([service.enrol(t.token, "one"), service.enrol(t.token, "two")]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(failed).toHaveLength(1);
+    expect((failed[0]!.reason as AppError).code).toBe("enrolment_refused");
+    expect(await workers.listWorkers()).toHaveLength(before + 1);
+  });
+
+  it("refuses an expired token", async () => {
+    const { id, secret } = newSecret("enrol");
+    await workers.insertToken({ id, tokenHash: await hashSecret(secret), expiresAt: new Date(Date.now() - 1_000) });
+    const err = await rejection(service.enrol(secret, "late"));
+    expect(err.status).toBe(401);
+    expect(err.code).toBe("enrolment_refused");
+    expect((await workers.findToken(id))!.used_at).toBeNull();
+  });
+
+  it("accepts a token just before it expires", async () => {
+    const { id, secret } = newSecret("enrol");
+    await workers.insertToken({ id, tokenHash: await hashSecret(secret), expiresAt: new Date(Date.now() + 60_000) });
+    await expect(service.enrol(secret, "just-in-time")).resolves.toMatchObject({ credential: expect.stringMatching(/^wkr_/) });
+  });
+
+  it("refuses a wrong secret for an existing token id, and garbage, without consuming the token", async () => {
+    const t = await service.createToken();
+    for (const bad of [forge(t.token), "enrol_123", "", t.token.replace("enrol_", "sk_"), `enrol_ffffffffffff_${t.token.slice(19)}`]) {
+      const err = await rejection(service.enrol(bad, "intruder"));
+      expect(err.status, bad).toBe(401);
+      expect(err.code, bad).toBe("enrolment_refused");
+    }
+    expect((await workers.findToken(t.id))!.used_at).toBeNull();
+    await expect(service.enrol(t.token, "legit")).resolves.toBeDefined();
+  });
+});
+
+describe("EnrolmentService.authenticate", () => {
+  it("accepts the issued credential and refuses a wrong, malformed or revoked one", async () => {
+    const t = await service.createToken();
+    const { workerId, credential } = await service.enrol(t.token, "cpu-box");
+    await expect(service.authenticate(credential)).resolves.toMatchObject({ id: workerId, name: "cpu-box" });
+
+    for (const bad of [forge(credential), "wkr_nope", "", t.token, `wkr_ffffffffffff_${credential.slice(17)}`]) {
+      const err = await rejection(service.authenticate(bad));
+      expect(err.status, bad).toBe(401);
+      expect(err.code, bad).toBe("worker_credential_refused");
+    }
+
+    await db.query("UPDATE workers SET revoked_at = now() WHERE id = $1", [workerId]);
+    expect((await rejection(service.authenticate(credential))).code).toBe("worker_credential_refused");
+  });
+});
