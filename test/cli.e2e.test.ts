@@ -1,0 +1,58 @@
+/** `cellule up` (pool + local worker in one command) and the admin commands' output. */
+import OpenAI from "openai";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort, killAll, MODEL_ID, modelPath, runCli, spawnCli, tempDir, waitFor } from "./helpers.js";
+
+afterAll(killAll);
+
+describe("cellule up", () => {
+  it("starts a pool with a local worker, prints a first API key once, and answers chat", async () => {
+    const port = await freePort();
+    const dataDir = tempDir();
+    const args = ["up", "--model", modelPath(), "--embedding-model", modelPath(), "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir];
+    const up = spawnCli(args);
+    const key = await waitFor(() => /\n(sk_[0-9a-f]{12}_[A-Za-z0-9_-]{32})\n/.exec(up.output())?.[1], "the first API key", 30_000);
+    await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { workers: { connected: number } }).workers.connected === 1, "the local worker", 30_000);
+    const client = new OpenAI({ apiKey: key, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    const r = await client.chat.completions.create({ model: MODEL_ID, messages: [{ role: "user", content: "Hello" }], max_tokens: 8 });
+    expect(r.choices[0]!.message.content!.length).toBeGreaterThan(0);
+    const e = await client.embeddings.create({ model: MODEL_ID, input: "hello" });
+    expect(e.data[0]!.embedding).toHaveLength(64);
+
+    // Second start on the same data dir: no new key printed, the local worker reuses its credential.
+    await up.kill("SIGTERM");
+    const again = spawnCli(args);
+    await waitFor(async () => {
+      const s = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { workers: { connected: number } };
+      return s.workers.connected === 1;
+    }, "the restarted local worker", 30_000);
+    expect(again.output()).not.toMatch(/sk_[0-9a-f]{12}_/);
+    const r2 = await client.chat.completions.create({ model: MODEL_ID, messages: [{ role: "user", content: "Hello" }], max_tokens: 4 });
+    expect(r2.usage!.completion_tokens).toBeGreaterThan(0);
+    await again.kill("SIGTERM");
+    expect(await again.exited).toBe(0);
+  });
+});
+
+describe("admin commands", () => {
+  it("print each secret once on stdout, with a notice on stderr", async () => {
+    const dataDir = tempDir();
+    const key = await runCli(["keys", "create", "--name", "ci", "--data-dir", dataDir]);
+    expect(key.code).toBe(0);
+    expect(key.stdout.trim()).toMatch(/^sk_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/);
+    expect(key.stderr).toMatch(/shown only once/);
+    const token = await runCli(["pool", "tokens", "create", "--data-dir", dataDir]);
+    expect(token.code).toBe(0);
+    expect(token.stdout.trim()).toMatch(/^enrol_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/);
+  });
+
+  it("document every command with --help", async () => {
+    for (const cmd of [["pool"], ["worker"], ["up"], ["keys", "create"], ["pool", "tokens", "create"]]) {
+      const r = await runCli([...cmd, "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: cellule/);
+    }
+    const worker = await runCli(["worker", "--help"]);
+    for (const env of ["CELLULE_POOL_URL", "CELLULE_MODEL", "CELLULE_SLOTS", "CELLULE_THREADS"]) expect(worker.stdout).toContain(env);
+  });
+});
