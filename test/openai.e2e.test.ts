@@ -213,5 +213,11 @@ describe("errors in OpenAI's shape", () => {
     expect(((await ok.json()) as { token: string }).token).toMatch(/^enrol_/);
     const workers = (await (await fetch(`${pool.url}/v1/admin/workers`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { data: { connected: boolean; hardware_class: string; models: string[] }[] };
     expect(workers.data.some((w) => w.connected && w.models.includes(MODEL_ID) && /^cpu-|^gpu-|^apple-m$/.test(w.hardware_class))).toBe(true);
+    const auditLog = (await (await fetch(`${pool.url}/v1/admin/audit?limit=50`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { data: { action: string }[] };
+    for (const action of ["key.create", "worker_token.create", "worker.enrol"]) expect(auditLog.data.map((e) => e.action)).toContain(action);
+    expect(JSON.stringify(auditLog)).not.toContain(key);
+    const verify = (await (await fetch(`${pool.url}/v1/admin/audit/verify`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { ok: boolean; entries: number };
+    expect(verify.ok).toBe(true);
+    expect(verify.entries).toBeGreaterThanOrEqual(4);
   });
 });

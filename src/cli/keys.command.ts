@@ -16,7 +16,9 @@ export function registerKeysCommand(program: Command): Command {
     .option("--config <file>", "pool JSON config file (env CELLULE_CONFIG)")
     .action(
       action(async (opts: Record<string, unknown>) => {
-        const created = await withAdminDatabase(opts, ({ db }) => new KeysService({ keys: new KeysRepository(db) }).create(String(opts.name), opts.admin ? "admin" : "user"));
+        const created = await withAdminDatabase(opts, ({ opened, audit, actor }) =>
+          new KeysService({ keys: new KeysRepository(opened.db), audit }).create(String(opts.name), opts.admin ? "admin" : "user", actor),
+        );
         process.stderr.write(`API key "${created.name}" (${created.scope}) created. Store it now: it is shown only once.\n`);
         process.stdout.write(`${created.key}\n`);
       }),

@@ -1,6 +1,7 @@
 /** `cellule pool`: the pool server (HTTP API + worker WebSocket + embedded database). */
 import type { Command } from "commander";
-import { loadPoolConfig, type PoolConfig } from "../config/pool.config.js";
+import { keyDirOf, loadPoolConfig, type PoolConfig } from "../config/pool.config.js";
+import { loadOrCreatePoolIdentity } from "../pool/identity/pool-identity.js";
 import { openPoolDatabase, type OpenedDatabase } from "../db/open.js";
 import { buildPool, type Pool } from "../pool/server.js";
 import { CliError } from "../shared/errors.js";
@@ -28,7 +29,9 @@ export async function startPool(config: PoolConfig): Promise<RunningPool> {
   }
   let pool: Pool;
   try {
-    pool = await buildPool({ config, db: database.db });
+    const identity = loadOrCreatePoolIdentity(keyDirOf(config));
+    log.info({ atomId: identity.atomId, keyDir: keyDirOf(config), created: identity.created }, "pool identity loaded");
+    pool = await buildPool({ config, db: database.db, identity });
     await pool.app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await database.close();

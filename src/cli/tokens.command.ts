@@ -2,9 +2,8 @@
 import type { Command } from "commander";
 import { EnrolmentService } from "../pool/workers/enrolment.service.js";
 import { WorkersRepository } from "../pool/workers/workers.repository.js";
-import { loadPoolConfig } from "../config/pool.config.js";
 import { withAdminDatabase } from "./admin-db.js";
-import { action, givenFlags } from "./run.js";
+import { action } from "./run.js";
 
 export function registerTokensCommand(pool: Command): Command {
   const tokens = pool.command("tokens").description("Manage worker enrolment tokens");
@@ -16,8 +15,9 @@ export function registerTokensCommand(pool: Command): Command {
     .option("--config <file>", "pool JSON config file (env CELLULE_CONFIG)")
     .action(
       action(async (opts: Record<string, unknown>) => {
-        const config = loadPoolConfig({ flags: givenFlags(opts, ["dataDir"]), env: process.env, configFile: opts.config as string | undefined });
-        const t = await withAdminDatabase(opts, ({ db }) => new EnrolmentService({ workers: new WorkersRepository(db), tokenTtlHours: config.tokenTtlHours }).createToken(opts.note as string | undefined));
+        const t = await withAdminDatabase(opts, ({ opened, audit, config, actor }) =>
+          new EnrolmentService({ workers: new WorkersRepository(opened.db), audit, tokenTtlHours: config.tokenTtlHours }).createToken(opts.note as string | undefined, actor),
+        );
         process.stderr.write(`Enrolment token created (single use, expires ${t.expiresAt.toISOString()}). It is shown only once.\n`);
         process.stdout.write(`${t.token}\n`);
       }),

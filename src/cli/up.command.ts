@@ -29,14 +29,15 @@ export function registerUpCommand(program: Command): Command {
         configureLogging(poolConfig.logLevel);
         const log = moduleLogger("cli.up");
         const running = await startPool(poolConfig);
-        const poolUrl = `http://127.0.0.1:${poolConfig.port}`;
+        const localHost = poolConfig.host === "0.0.0.0" || poolConfig.host === "::" ? "127.0.0.1" : poolConfig.host;
+        const poolUrl = `http://${localHost.includes(":") ? `[${localHost}]` : localHost}:${poolConfig.port}`;
         const stored = readWorkerFile(localFile);
         if (!stored?.credential || stored.pool !== poolUrl) {
-          const t = await running.pool.enrolment.createToken("cellule up local worker");
+          const t = await running.pool.enrolment.createToken("cellule up local worker", "system:cellule-up");
           writeWorkerFile(localFile, { pool: poolUrl, token: t.token, name: `${workerConfig.name} (local)` });
         }
         if ((await running.pool.keys.count()) === 0) {
-          const key = await running.pool.keys.create("cellule up", "admin");
+          const key = await running.pool.keys.create("cellule up", "admin", "system:cellule-up");
           process.stdout.write(`\nYour first API key (admin; shown once, store it now):\n${key.key}\n\nOpenAI base URL: ${running.url}/v1\n\n`);
         }
         let worker;

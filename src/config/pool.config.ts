@@ -15,6 +15,7 @@ export const poolFields = {
     defaultValue: undefined as string | undefined,
     help: "external PostgreSQL with pgvector (default: embedded PGlite in the data dir)",
   }),
+  fedKeyDir: field({ env: "CELLULE_FED_KEY_DIR", aliases: ["IAMINE_FED_KEY_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "Ed25519 key dir (default DATA_DIR/keys); keep it on a persistent volume" }),
   logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: logLevel, defaultValue: "info" as z.infer<typeof logLevel>, help: "log level" }),
   queueSize: field({ env: "CELLULE_QUEUE_SIZE", aliases: ["IAMINE_QUEUE_SIZE"], schema: z.coerce.number().int().min(0), defaultValue: 64, help: "waiting jobs allowed per model before 429" }),
   jobTimeoutMs: field({ env: "CELLULE_JOB_TIMEOUT_MS", schema: positiveInt, defaultValue: 300_000, help: "per-job timeout (ms), queue wait included" }),
@@ -27,6 +28,9 @@ export const poolFields = {
 export type PoolConfig = Values<typeof poolFields>;
 
 const configPathField = { env: "CELLULE_CONFIG", aliases: ["IAMINE_CONFIG"] } as const;
+
+/** Where the pool's Ed25519 identity lives. */
+export const keyDirOf = (c: Pick<PoolConfig, "fedKeyDir" | "dataDir">) => c.fedKeyDir ?? `${c.dataDir}/keys`;
 
 /** Parses the pool configuration once. Throws ConfigError naming the bad variable. */
 export function loadPoolConfig(sources: { flags?: Record<string, unknown>; env?: NodeJS.ProcessEnv; configFile?: string } = {}): PoolConfig {

@@ -1,33 +1,128 @@
-/** Embedded PostgreSQL (PGlite, WebAssembly) with pgvector, stored in the data dir. */
+/**
+ * Embedded PostgreSQL (PGlite, WebAssembly) with pgvector, stored in the data dir.
+ *
+ * PGlite is a single backend: the pool's own queries and those of admin commands reaching it through
+ * the admin socket all run in ONE PostgreSQL session. Without care, a pool query issued while an
+ * admin command is between BEGIN and COMMIT runs inside that command's transaction (and is lost if
+ * it rolls back), and socket queries can land inside a pool transaction. A session gate (a FIFO
+ * mutex) keeps them apart: the pool takes it for each statement or whole transaction; the socket
+ * side (see `socketView`) takes it for each message and keeps it while its transaction is open.
+ */
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import type { Db } from "./database.js";
 
 type Queryable = Pick<PGlite, "query" | "exec"> | Transaction;
 
-function wrap(q: Queryable, root: PGlite | undefined, close: () => Promise<void>): Db {
+/** A FIFO async mutex. */
+class Gate {
+  private tail: Promise<void> = Promise.resolve();
+
+  /** Resolves once the gate is ours, with the function that gives it back (idempotent). */
+  acquire(): Promise<() => void> {
+    let open!: () => void;
+    const mine = new Promise<void>((r) => (open = r));
+    const before = this.tail;
+    this.tail = before.then(() => mine);
+    let released = false;
+    return before.then(() => () => {
+      if (released) return;
+      released = true;
+      open();
+    });
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+function wrap(q: Queryable, root: PGlite | undefined, gate: Gate | undefined, close: () => Promise<void>): Db {
+  // Only top-level calls take the gate; calls on a transaction's Db already hold it.
+  const gated = <T>(fn: () => Promise<T>) => (gate ? gate.run(fn) : fn());
   return {
     kind: "pglite",
     async query<T>(sql: string, params?: unknown[]) {
-      const res = await q.query<T>(sql, params as unknown[]);
+      const res = await gated(() => q.query<T>(sql, params as unknown[]));
       return res.rows;
     },
     async exec(sql: string) {
-      await q.exec(sql);
+      await gated(() => q.exec(sql));
     },
     async transaction<T>(fn: (tx: Db) => Promise<T>) {
-      if (!root) return fn(wrap(q, undefined, close)); // already inside one: flatten
-      return root.transaction((tx) => fn(wrap(tx, undefined, close)));
+      if (!root) return fn(wrap(q, undefined, undefined, close)); // already inside one: flatten
+      return gated(() => root.transaction((tx) => fn(wrap(tx, undefined, undefined, close))));
     },
     close,
   };
 }
 
+/**
+ * The PGlite to hand to PGLiteSocketServer: the same database, but each wire-protocol message takes
+ * the session gate, kept from a message that opens a transaction until the one that ends it (or the
+ * ROLLBACK the server issues when that client disconnects), so socket transactions and the pool's
+ * own statements never interleave. `isInTransaction` reports only socket transactions, so a pool
+ * transaction does not stall the server's queue (it waits on the gate instead).
+ */
+function socketView(pglite: PGlite, gate: Gate): PGlite {
+  let held: (() => void) | undefined;
+  const take = async () => {
+    if (!held) held = await gate.acquire();
+  };
+  const settle = () => {
+    if (held && !pglite.isInTransaction()) {
+      const release = held;
+      held = undefined;
+      release();
+    }
+  };
+  const overrides: Partial<Record<keyof PGlite, unknown>> = {
+    isInTransaction: () => held !== undefined && pglite.isInTransaction(),
+    runExclusive: async <T>(fn: () => Promise<T>): Promise<T> => {
+      await take();
+      try {
+        return await pglite.runExclusive(fn);
+      } finally {
+        settle();
+      }
+    },
+    exec: async (...args: Parameters<PGlite["exec"]>) => {
+      // The server calls exec only to roll back a disconnected client's transaction (gate held).
+      await take();
+      try {
+        return await pglite.exec(...args);
+      } finally {
+        settle();
+      }
+    },
+  };
+  return new Proxy(pglite, {
+    get(target, prop, _receiver) {
+      if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop as keyof PGlite];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+export interface OpenedPglite {
+  db: Db;
+  pglite: PGlite;
+  /** The same database for PGLiteSocketServer, kept apart from `db`'s statements (see above). */
+  socketView: PGlite;
+}
+
 /** Opens (creating if needed) the embedded database. `dataDir` undefined = in memory (tests). */
-export async function openPglite(dataDir: string | undefined): Promise<{ db: Db; pglite: PGlite }> {
+export async function openPglite(dataDir: string | undefined): Promise<OpenedPglite> {
   const pglite = await PGlite.create({ dataDir, extensions: { vector } });
-  const db = wrap(pglite, pglite, async () => {
+  const gate = new Gate();
+  const db = wrap(pglite, pglite, gate, async () => {
     if (!pglite.closed) await pglite.close();
   });
-  return { db, pglite };
+  return { db, pglite, socketView: socketView(pglite, gate) };
 }

@@ -13,6 +13,10 @@ import { ServedModel, WORKER_WS_PATH } from "../protocol/worker.protocol.js";
 import { moduleLogger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
 import { adminRoutes } from "./admin/admin.routes.js";
+import { AuditRepository } from "./audit/audit.repository.js";
+import { auditRoutes } from "./audit/audit.routes.js";
+import { AuditService } from "./audit/audit.service.js";
+import type { PoolIdentity } from "./identity/pool-identity.js";
 import { apiKeyAuth } from "./http/auth.js";
 import { installErrorHandling } from "./http/error-handler.js";
 import { Dispatcher } from "./hub/dispatcher.js";
@@ -35,11 +39,12 @@ export interface Pool {
   dispatcher: Dispatcher;
   keys: KeysService;
   enrolment: EnrolmentService;
+  audit: AuditService;
   close(): Promise<void>;
 }
 
-export async function buildPool(opts: { config: PoolConfig; db: Db }): Promise<Pool> {
-  const { config, db } = opts;
+export async function buildPool(opts: { config: PoolConfig; db: Db; identity: PoolIdentity }): Promise<Pool> {
+  const { config, db, identity } = opts;
   const log = moduleLogger("pool");
   const app = Fastify({ logger: false, bodyLimit: config.maxBodyBytes, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -57,8 +62,9 @@ export async function buildPool(opts: { config: PoolConfig; db: Db }): Promise<P
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
   const workersRepo = new WorkersRepository(db);
-  const keys = new KeysService({ keys: new KeysRepository(db) });
-  const enrolment = new EnrolmentService({ workers: workersRepo, tokenTtlHours: config.tokenTtlHours });
+  const audit = new AuditService({ audit: new AuditRepository(db), identity });
+  const keys = new KeysService({ keys: new KeysRepository(db), audit });
+  const enrolment = new EnrolmentService({ workers: workersRepo, audit, tokenTtlHours: config.tokenTtlHours });
   const registry = new WorkerRegistry();
   for (const row of await workersRepo.listWorkers()) {
     const models = ServedModel.array().safeParse(row.models);
@@ -77,6 +83,7 @@ export async function buildPool(opts: { config: PoolConfig; db: Db }): Promise<P
     await api.register(embeddingsRoutes, { inference });
   });
   await app.register(adminRoutes, { keys, enrolment, workers: workersRepo, registry });
+  await app.register(auditRoutes, { audit, keys });
 
   app.server.on("upgrade", (req, socket, head) => {
     if ((req.url ?? "").split("?")[0] === WORKER_WS_PATH) sockets.handleUpgrade(req, socket, head);
@@ -89,6 +96,7 @@ export async function buildPool(opts: { config: PoolConfig; db: Db }): Promise<P
     dispatcher,
     keys,
     enrolment,
+    audit,
     async close() {
       await sockets.close();
       await app.close();

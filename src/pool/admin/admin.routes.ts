@@ -19,12 +19,12 @@ export const adminRoutes: FastifyPluginAsyncZod<Deps> = async (app, { keys, enro
   const security = [{ apiKey: [] }];
 
   app.post("/v1/admin/keys", { schema: { summary: "Create an API key (shown once)", tags: ["admin"], body: CreateKeyBody, response: { 201: CreatedKey }, security } }, async (req, reply) => {
-    const created = await keys.create(req.body.name, req.body.scope);
+    const created = await keys.create(req.body.name, req.body.scope, `key:${req.apiKey!.id}`);
     return reply.code(201).send(created);
   });
 
   app.post("/v1/admin/tokens", { schema: { summary: "Create a single-use worker enrolment token", tags: ["admin"], body: CreateTokenBody, response: { 201: CreatedToken }, security } }, async (req, reply) => {
-    const t = await enrolment.createToken(req.body.note);
+    const t = await enrolment.createToken(req.body.note, `key:${req.apiKey!.id}`);
     return reply.code(201).send({ id: t.id, token: t.token, expires_at: t.expiresAt.toISOString() });
   });
 

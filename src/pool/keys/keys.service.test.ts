@@ -3,6 +3,9 @@ import type { Db } from "../../db/database.js";
 import { migrate } from "../../db/migrate.js";
 import { openPglite } from "../../db/pglite.js";
 import { AppError } from "../../shared/errors.js";
+import { AuditRepository } from "../audit/audit.repository.js";
+import { AuditService } from "../audit/audit.service.js";
+import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { KeysRepository } from "./keys.repository.js";
 import { KeysService } from "./keys.service.js";
 
@@ -31,12 +34,14 @@ let db: Db;
 let repo: KeysRepository;
 let clock = 1_000_000;
 let service: KeysService;
+let audit: AuditService;
 
 beforeAll(async () => {
   ({ db } = await openPglite(undefined));
   await migrate(db);
   repo = new KeysRepository(db);
-  service = new KeysService({ keys: repo, now: () => clock });
+  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  service = new KeysService({ keys: repo, audit, now: () => clock });
 });
 
 afterAll(async () => {
@@ -45,7 +50,7 @@ afterAll(async () => {
 
 describe("KeysService.create", () => {
   it("returns a key of the documented shape and stores only its Argon2id hash", async () => {
-    const created = await service.create("ci", "admin");
+    const created = await service.create("ci", "admin", "test:admin");
     expect(created.name).toBe("ci");
     expect(created.scope).toBe("admin");
     const m = KEY_SHAPE.exec(created.key);
@@ -65,8 +70,8 @@ describe("KeysService.create", () => {
   });
 
   it("defaults to the user scope and gives every key its own id and secret", async () => {
-    const a = await service.create("a");
-    const b = await service.create("b");
+    const a = await service.create("a", "user", "test:admin");
+    const b = await service.create("b", "user", "test:admin");
     expect(a.scope).toBe("user");
     expect(a.id).not.toBe(b.id);
     expect(a.key).not.toBe(b.key);
@@ -76,7 +81,7 @@ describe("KeysService.create", () => {
 
   it("counts the keys that are not revoked", async () => {
     const before = await service.count();
-    const k = await service.create("counted");
+    const k = await service.create("counted", "user", "test:admin");
     expect(await service.count()).toBe(before + 1);
     await db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [k.id]);
     expect(await service.count()).toBe(before);
@@ -85,12 +90,12 @@ describe("KeysService.create", () => {
 
 describe("KeysService.authenticate", () => {
   it("resolves a valid key to its id, name and scope", async () => {
-    const created = await service.create("alice");
+    const created = await service.create("alice", "user", "test:admin");
     await expect(service.authenticate(created.key)).resolves.toEqual({ id: created.id, name: "alice", scope: "user" });
   });
 
   it("records the key's last use", async () => {
-    const created = await service.create("touched");
+    const created = await service.create("touched", "user", "test:admin");
     await service.authenticate(created.key);
     await expect
       .poll(async () => (await db.query<{ last_used_at: Date | null }>("SELECT last_used_at FROM api_keys WHERE id = $1", [created.id]))[0]!.last_used_at)
@@ -98,7 +103,7 @@ describe("KeysService.authenticate", () => {
   });
 
   it("refuses a wrong secret for an existing id with 401 invalid_api_key", async () => {
-    const created = await service.create("bob");
+    const created = await service.create("bob", "user", "test:admin");
     const wrong = forge(created.key);
     expect(wrong).toMatch(KEY_SHAPE);
     expect(wrong).not.toBe(created.key);
@@ -116,7 +121,7 @@ describe("KeysService.authenticate", () => {
   });
 
   it("refuses garbage and unknown well-formed keys with 401 invalid_api_key", async () => {
-    const created = await service.create("carol");
+    const created = await service.create("carol", "user", "test:admin");
     const unknownId = `sk_ffffffffffff_${created.key.slice(16)}`;
     for (const bearer of ["hello", "sk_nothex_x", `${created.key}x`, created.key.replace("sk_", "wkr_"), unknownId, ` ${created.key}`]) {
       const err = await rejection(service.authenticate(bearer));
@@ -126,7 +131,7 @@ describe("KeysService.authenticate", () => {
   });
 
   it("refuses a revoked key once its cached verification has expired", async () => {
-    const created = await service.create("dave");
+    const created = await service.create("dave", "user", "test:admin");
     await expect(service.authenticate(created.key)).resolves.toMatchObject({ id: created.id });
     await db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [created.id]);
     clock += 60_001;
@@ -134,17 +139,25 @@ describe("KeysService.authenticate", () => {
     expect(err.code).toBe("invalid_api_key");
   });
 
+  it("audits key creation with the id and the actor, never the secret", async () => {
+    const created = await service.create("audited", "admin", "admin:it@example.com");
+    const [entry] = await audit.list({ action: "key.create", limit: 1 });
+    expect(entry).toMatchObject({ actor: "admin:it@example.com", target: `key:${created.id}`, details: { name: "audited", scope: "admin" } });
+    expect(JSON.stringify(entry)).not.toContain(created.key.split("_")[2]!);
+  });
+
   it("refuses a revoked key that was never verified", async () => {
-    const fresh = new KeysService({ keys: repo });
-    const created = await fresh.create("erin");
+    const fresh = new KeysService({ keys: repo, audit });
+    const created = await fresh.create("erin", "user", "test:admin");
     await db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [created.id]);
     expect((await rejection(fresh.authenticate(created.key))).code).toBe("invalid_api_key");
   });
 
   it("answers a repeated valid key from the cache without the database", async () => {
-    const created = await service.create("frank");
+    const created = await service.create("frank", "user", "test:admin");
     let lookups = 0;
     const counting = new KeysService({
+      audit,
       keys: Object.assign(Object.create(repo) as KeysRepository, {
         findById: (id: string) => {
           lookups++;

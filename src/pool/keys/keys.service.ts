@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
+import type { AuditService } from "../audit/audit.service.js";
 import type { KeyScope, KeysRepository } from "./keys.repository.js";
 
 export interface AuthenticatedKey {
@@ -20,11 +21,13 @@ const CACHE_MAX = 10_000;
 export class KeysService {
   private readonly verified = new Map<string, { key: AuthenticatedKey; until: number }>();
 
-  constructor(private readonly deps: { keys: KeysRepository; now?: () => number }) {}
+  constructor(private readonly deps: { keys: KeysRepository; audit: AuditService; now?: () => number }) {}
 
-  async create(name: string, scope: KeyScope = "user"): Promise<{ id: string; name: string; scope: KeyScope; key: string }> {
+  /** Creates a key; `actor` is who asked (audited with the key id, never the secret). */
+  async create(name: string, scope: KeyScope, actor: string): Promise<{ id: string; name: string; scope: KeyScope; key: string }> {
     const { id, secret } = newSecret("sk");
     await this.deps.keys.insert({ id, name, scope, secretHash: await hashSecret(secret) });
+    await this.deps.audit.record({ actor, action: "key.create", target: `key:${id}`, details: { name, scope } });
     return { id, name, scope, key: secret };
   }
 

@@ -4,6 +4,9 @@ import { migrate } from "../../db/migrate.js";
 import { openPglite } from "../../db/pglite.js";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret } from "../../shared/secrets.js";
+import { AuditRepository } from "../audit/audit.repository.js";
+import { AuditService } from "../audit/audit.service.js";
+import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { EnrolmentService } from "./enrolment.service.js";
 import { WorkersRepository } from "./workers.repository.js";
 
@@ -35,7 +38,7 @@ beforeAll(async () => {
   ({ db } = await openPglite(undefined));
   await migrate(db);
   workers = new WorkersRepository(db);
-  service = new EnrolmentService({ workers, tokenTtlHours: 24 });
+  service = new EnrolmentService({ workers, audit: new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() }), tokenTtlHours: 24 });
 });
 
 afterAll(async () => {
@@ -45,7 +48,7 @@ afterAll(async () => {
 describe("EnrolmentService tokens", () => {
   it("creates a token of the documented shape, stored only as an Argon2id hash", async () => {
     const before = Date.now();
-    const t = await service.createToken("rack 3");
+    const t = await service.createToken("rack 3", "test:admin");
     expect(t.token).toMatch(/^enrol_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/);
     expect(t.token.slice(6, 18)).toBe(t.id);
     expect(t.expiresAt.getTime()).toBeGreaterThanOrEqual(before + 24 * 3_600_000);
@@ -61,7 +64,7 @@ describe("EnrolmentService tokens", () => {
   });
 
   it("exchanges a token once for a worker id and credential", async () => {
-    const t = await service.createToken();
+    const t = await service.createToken(undefined, "test:admin");
     const enrolled = await service.enrol(t.token, "gpu-box");
     expect(enrolled.credential).toMatch(/^wkr_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/);
     expect(enrolled.credential.slice(4, 16)).toBe(enrolled.workerId);
@@ -84,7 +87,7 @@ describe("EnrolmentService tokens", () => {
   });
 
   it("lets only one of two concurrent enrolments with the same token succeed", async () => {
-    const t = await service.createToken();
+    const t = await service.createToken(undefined, "test:admin");
     const before = (await workers.listWorkers()).length;
     const results = await Promise.allSettled([service.enrol(t.token, "one"), service.enrol(t.token, "two")]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
@@ -110,7 +113,7 @@ describe("EnrolmentService tokens", () => {
   });
 
   it("refuses a wrong secret for an existing token id, and garbage, without consuming the token", async () => {
-    const t = await service.createToken();
+    const t = await service.createToken(undefined, "test:admin");
     for (const bad of [forge(t.token), "enrol_123", "", t.token.replace("enrol_", "sk_"), `enrol_ffffffffffff_${t.token.slice(19)}`]) {
       const err = await rejection(service.enrol(bad, "intruder"));
       expect(err.status, bad).toBe(401);
@@ -123,7 +126,7 @@ describe("EnrolmentService tokens", () => {
 
 describe("EnrolmentService.authenticate", () => {
   it("accepts the issued credential and refuses a wrong, malformed or revoked one", async () => {
-    const t = await service.createToken();
+    const t = await service.createToken(undefined, "test:admin");
     const { workerId, credential } = await service.enrol(t.token, "cpu-box");
     await expect(service.authenticate(credential)).resolves.toMatchObject({ id: workerId, name: "cpu-box" });
 

@@ -4,15 +4,17 @@
  */
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
+import type { AuditService } from "../audit/audit.service.js";
 import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
 
 export class EnrolmentService {
-  constructor(private readonly deps: { workers: WorkersRepository; tokenTtlHours: number }) {}
+  constructor(private readonly deps: { workers: WorkersRepository; audit: AuditService; tokenTtlHours: number }) {}
 
-  async createToken(note?: string): Promise<{ id: string; token: string; expiresAt: Date }> {
+  async createToken(note: string | undefined, actor: string): Promise<{ id: string; token: string; expiresAt: Date }> {
     const { id, secret } = newSecret("enrol");
     const expiresAt = new Date(Date.now() + this.deps.tokenTtlHours * 3_600_000);
     await this.deps.workers.insertToken({ id, tokenHash: await hashSecret(secret), expiresAt, note });
+    await this.deps.audit.record({ actor, action: "worker_token.create", target: `enrolment_token:${id}`, details: { expires_at: expiresAt.toISOString() } });
     return { id, token: secret, expiresAt };
   }
 
@@ -26,6 +28,7 @@ export class EnrolmentService {
     const { id: workerId, secret: credential } = newSecret("wkr");
     if (!(await this.deps.workers.consumeToken(tokenId, workerId))) throw refused;
     await this.deps.workers.insertWorker({ id: workerId, name, credentialHash: await hashSecret(credential) });
+    await this.deps.audit.record({ actor: `worker:${workerId}`, action: "worker.enrol", target: `worker:${workerId}`, details: { name, token_id: tokenId } });
     return { workerId, credential };
   }
 

@@ -1,0 +1,63 @@
+/** SQL for the audit trail. Only INSERT and SELECT: the table refuses UPDATE and DELETE. */
+import type { Db } from "../../db/database.js";
+
+export interface AuditRow {
+  seq: number;
+  at: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  project_id: string | null;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+  signer: string;
+  signature: string;
+}
+
+const LOCK_KEY = 7_422_310_002;
+const COLUMNS = "seq::int AS seq, at, actor, action, target, project_id, details, prev_hash, hash, signer, signature";
+
+export class AuditRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Runs fn with the chain's tail, serialised against other appenders (same DB or other pools). */
+  async withTail<T>(fn: (tail: { seq: number; hash: string } | undefined, tx: AuditRepository) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+      const rows = await tx.query<{ seq: number; hash: string }>("SELECT seq::int AS seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+      return fn(rows[0], new AuditRepository(tx));
+    });
+  }
+
+  async insert(row: AuditRow): Promise<void> {
+    await this.db.query(
+      "INSERT INTO audit_log (seq, at, actor, action, target, project_id, details, prev_hash, hash, signer, signature) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+      [row.seq, row.at, row.actor, row.action, row.target, row.project_id, JSON.stringify(row.details), row.prev_hash, row.hash, row.signer, row.signature],
+    );
+  }
+
+  async list(filter: { projectId?: string | undefined; action?: string | undefined; limit: number; beforeSeq?: number | undefined }): Promise<AuditRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.projectId) where.push(`project_id = $${params.push(filter.projectId)}`);
+    if (filter.action) where.push(`action LIKE $${params.push(`${filter.action}%`)}`);
+    if (filter.beforeSeq) where.push(`seq < $${params.push(filter.beforeSeq)}`);
+    const sql = `SELECT ${COLUMNS} FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT $${params.push(filter.limit)}`;
+    return this.db.query<AuditRow>(sql, params);
+  }
+
+  /** Rows in chain order, a page at a time. */
+  async page(afterSeq: number, limit: number): Promise<AuditRow[]> {
+    return this.db.query<AuditRow>(`SELECT ${COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+  }
+
+  /** Deletes entries older than `before` (retention only); returns the last deleted row. */
+  async deleteOlderThan(before: Date): Promise<{ count: number; last: { seq: number; hash: string } | undefined }> {
+    await this.db.query("SELECT set_config('cellule.audit_retention', 'on', true)");
+    const rows = await this.db.query<{ seq: number; hash: string }>("DELETE FROM audit_log WHERE at < $1 RETURNING seq::int AS seq, hash", [before]);
+    await this.db.query("SELECT set_config('cellule.audit_retention', 'off', true)");
+    const last = rows.reduce<{ seq: number; hash: string } | undefined>((a, r) => (!a || r.seq > a.seq ? r : a), undefined);
+    return { count: rows.length, last };
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The audit trail: every entry is hash-chained to the previous one (sha256 over a canonical JSON of
+ * the entry and the previous hash) and signed with the pool's Ed25519 key. Entries hold ids and
+ * counts, never document text or secrets. `verify()` walks the chain and names the first broken
+ * link. Retention is the only deletion and leaves a checkpoint entry that bridges the gap.
+ */
+import { createHash } from "node:crypto";
+import { moduleLogger, type Logger } from "../../shared/logger.js";
+import { verifySignature, type PoolIdentity } from "../identity/pool-identity.js";
+import type { AuditRepository, AuditRow } from "./audit.repository.js";
+import { canonicalJson } from "./canonical-json.js";
+
+export const GENESIS_HASH = "0".repeat(64);
+
+export interface AuditEvent {
+  /** Who: `admin:<email>`, `key:<id>`, `worker:<id>`, `system`. */
+  actor: string;
+  /** What, dotted: `key.create`, `login.failure`, `project.delete`, … */
+  action: string;
+  target?: string | undefined;
+  projectId?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  entries: number;
+  firstBroken?: { seq: number; reason: string };
+}
+
+export function entryHash(row: Pick<AuditRow, "seq" | "at" | "actor" | "action" | "target" | "project_id" | "details" | "prev_hash">): string {
+  const body = canonicalJson({
+    seq: row.seq,
+    at: row.at.toISOString(),
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    project_id: row.project_id,
+    details: row.details,
+    prev_hash: row.prev_hash,
+  });
+  return createHash("sha256").update(body).digest("hex");
+}
+
+export class AuditService {
+  private readonly log: Logger = moduleLogger("audit");
+
+  constructor(private readonly deps: { audit: AuditRepository; identity: PoolIdentity; trustedSigners?: () => string[]; now?: () => Date }) {}
+
+  /** Appends one entry. Pass `repo` to append inside a caller's transaction. */
+  async record(event: AuditEvent, repo: AuditRepository = this.deps.audit): Promise<number> {
+    return repo.withTail(async (tail, tx) => {
+      // Millisecond precision: what timestamptz stores is exactly what we hash.
+      const at = new Date(Math.floor((this.deps.now ?? (() => new Date()))().getTime()));
+      const row: Omit<AuditRow, "hash" | "signature" | "signer"> = {
+        seq: (tail?.seq ?? 0) + 1,
+        at,
+        actor: event.actor,
+        action: event.action,
+        target: event.target ?? null,
+        project_id: event.projectId ?? null,
+        details: JSON.parse(JSON.stringify(event.details ?? {})) as Record<string, unknown>,
+        prev_hash: tail?.hash ?? GENESIS_HASH,
+      };
+      const hash = entryHash(row);
+      await tx.insert({ ...row, hash, signer: this.deps.identity.publicKeyHex, signature: this.deps.identity.sign(hash) });
+      return row.seq;
+    });
+  }
+
+  list(filter: { projectId?: string; action?: string; limit?: number; beforeSeq?: number }): Promise<AuditRow[]> {
+    return this.deps.audit.list({ ...filter, limit: Math.min(Math.max(filter.limit ?? 100, 1), 5000) });
+  }
+
+  /** Walks the whole chain in order; the first entry whose hash, link or signature is wrong is reported. */
+  async verify(): Promise<VerifyReport> {
+    const trusted = new Set([this.deps.identity.publicKeyHex, ...(this.deps.trustedSigners?.() ?? [])]);
+    const checkpoints = await this.deps.audit.list({ action: "audit.retention_checkpoint", limit: 10_000 });
+    const bridged = (row: AuditRow) =>
+      checkpoints.some((c) => c.details.last_deleted_seq === row.seq - 1 && c.details.last_deleted_hash === row.prev_hash);
+    let prev: string | undefined;
+    let entries = 0;
+    let after = 0;
+    for (;;) {
+      const page = await this.deps.audit.page(after, 1000);
+      if (page.length === 0) break;
+      for (const row of page) {
+        entries++;
+        const broken = (reason: string): VerifyReport => ({ ok: false, entries, firstBroken: { seq: row.seq, reason } });
+        if (prev !== undefined) {
+          if (row.prev_hash !== prev) return broken("prev_hash does not match the previous entry");
+        } else if (row.seq === 1) {
+          if (row.prev_hash !== GENESIS_HASH) return broken("first entry does not start the chain");
+        } else if (!bridged(row)) {
+          // After a retention cut the first surviving entry links to a deleted one; a checkpoint must record it.
+          return broken(`entries before seq ${row.seq} are missing and no retention checkpoint records their removal`);
+        }
+        if (entryHash(row) !== row.hash) return broken("content does not match its hash");
+        if (!trusted.has(row.signer)) return broken("signed by an unknown key");
+        if (!verifySignature(row.signer, row.hash, row.signature)) return broken("bad signature");
+        prev = row.hash;
+        after = row.seq;
+      }
+    }
+    return { ok: true, entries };
+  }
+
+  /** Deletes entries older than `months` and appends a checkpoint entry that records the cut. */
+  async applyRetention(months: number): Promise<{ deleted: number }> {
+    const before = new Date((this.deps.now ?? (() => new Date()))());
+    before.setMonth(before.getMonth() - months);
+    const deleted = await this.deps.audit.withTail(async (_tail, tx) => {
+      const { count, last } = await tx.deleteOlderThan(before);
+      if (count > 0) await this.record({ actor: "system", action: "audit.retention_checkpoint", details: { deleted: count, before: before.toISOString(), last_deleted_seq: last?.seq, last_deleted_hash: last?.hash, retention_months: months } }, tx);
+      return count;
+    });
+    if (deleted > 0) this.log.info({ deleted, months }, "audit retention applied");
+    return { deleted };
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The pool's Ed25519 identity: signs audit entries (and, later, federation envelopes). Generated at
+ * first boot into the key dir (CELLULE_FED_KEY_DIR, default DATA_DIR/keys) and kept across restarts:
+ * federation_self.privkey (PKCS#8 PEM, mode 0600) and federation_self.pubkey (hex of the raw key).
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface PoolIdentity {
+  /** Raw 32-byte public key, hex. */
+  publicKeyHex: string;
+  /** Stable id derived from the public key. */
+  atomId: string;
+  sign(data: Buffer | string): string;
+}
+
+const PRIV = "federation_self.privkey";
+const PUB = "federation_self.pubkey";
+
+/** Raw Ed25519 public key (32 bytes) from a KeyObject, via its SPKI DER (12-byte prefix). */
+export function rawPublicKey(key: KeyObject): Buffer {
+  return key.export({ type: "spki", format: "der" }).subarray(12);
+}
+
+/** A KeyObject for a raw 32-byte Ed25519 public key given in hex. */
+export function publicKeyFromHex(hex: string): KeyObject {
+  const prefix = Buffer.from("302a300506032b6570032100", "hex");
+  return createPublicKey({ key: Buffer.concat([prefix, Buffer.from(hex, "hex")]), format: "der", type: "spki" });
+}
+
+export const atomIdOf = (publicKeyHex: string) => createHash("sha256").update(Buffer.from(publicKeyHex, "hex")).digest("hex").slice(0, 32);
+
+export function verifySignature(publicKeyHex: string, data: Buffer | string, signatureB64: string): boolean {
+  try {
+    return verify(null, typeof data === "string" ? Buffer.from(data) : data, publicKeyFromHex(publicKeyHex), Buffer.from(signatureB64, "base64"));
+  } catch {
+    return false;
+  }
+}
+
+function fromPrivateKey(privateKey: KeyObject): PoolIdentity {
+  const publicKeyHex = rawPublicKey(createPublicKey(privateKey)).toString("hex");
+  return {
+    publicKeyHex,
+    atomId: atomIdOf(publicKeyHex),
+    sign: (data) => sign(null, typeof data === "string" ? Buffer.from(data) : data, privateKey).toString("base64"),
+  };
+}
+
+/** Loads the key pair from keyDir, generating it on first use. */
+export function loadOrCreatePoolIdentity(keyDir: string): PoolIdentity & { created: boolean } {
+  const privPath = join(keyDir, PRIV);
+  if (existsSync(privPath)) return { ...fromPrivateKey(createPrivateKey(readFileSync(privPath))), created: false };
+  mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync("ed25519");
+  writeFileSync(privPath, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+  chmodSync(privPath, 0o600);
+  const identity = fromPrivateKey(privateKey);
+  writeFileSync(join(keyDir, PUB), identity.publicKeyHex + "\n", { mode: 0o644 });
+  return { ...identity, created: true };
+}
+
+/** An in-memory identity (tests). */
+export function ephemeralIdentity(): PoolIdentity {
+  return fromPrivateKey(generateKeyPairSync("ed25519").privateKey);
+}
