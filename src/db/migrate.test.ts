@@ -1,9 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
+import { PGlite } from "@electric-sql/pglite";
+import { vector } from "@electric-sql/pglite-pgvector";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "./database.js";
 import { listMigrations, migrate, type Migration } from "./migrate.js";
+import { openPg } from "./pg.js";
 import { openPglite } from "./pglite.js";
 
 async function tables(db: Db): Promise<string[]> {
@@ -43,6 +48,11 @@ describe("migrate (in-memory PGlite)", () => {
     expect(ext).toHaveLength(1);
   });
 
+  it("applies each migration once when called twice at the same time", async () => {
+    const [a, b] = await Promise.all([migrate(db), migrate(db)]);
+    expect([...a, ...b].sort((x, y) => x - y)).toEqual(listMigrations().map((m) => m.version));
+  });
+
   it("applies nothing and changes nothing the second time", async () => {
     await migrate(db);
     await db.query("INSERT INTO api_keys (id, name, secret_hash) VALUES ('k1', 'kept', 'h')");
@@ -76,6 +86,75 @@ describe("migrate (in-memory PGlite)", () => {
     expect(await migrate(db, fixed)).toEqual([2, 3]);
     expect(await exists(db, "half_table")).toBe(true);
     expect((await migrationRows(db)).map((r) => r.version)).toEqual([1, 2, 3]);
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolvePort(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+describe("migrate through the pg driver (PGlite served over the wire protocol)", () => {
+  let served: PGlite;
+  let server: PGLiteSocketServer;
+  let url: string;
+  const opened: Db[] = [];
+  const connect = () => {
+    const db = openPg({ connectionString: url }, 2);
+    opened.push(db);
+    return db;
+  };
+  beforeEach(async () => {
+    served = await PGlite.create({ extensions: { vector } });
+    const port = await freePort();
+    server = new PGLiteSocketServer({ db: served, port, host: "127.0.0.1", maxConnections: 10 });
+    await server.start();
+    url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  });
+  afterEach(async () => {
+    for (const db of opened.splice(0)) await db.close().catch(() => {});
+    await server.stop();
+    await served.close();
+  });
+
+  it("two pools migrating at once apply each migration exactly once", async () => {
+    const [a, b] = await Promise.all([migrate(connect()), migrate(connect())]);
+    const all = listMigrations().map((m) => m.version);
+    expect([...a!, ...b!].sort((x, y) => x - y)).toEqual(all);
+    const rows = (await served.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version")).rows;
+    expect(rows.map((r) => r.version)).toEqual(all);
+    expect(await migrate(connect())).toEqual([]);
+  });
+
+  it("rolls back a failing migration on a server too, and the connection stays usable", async () => {
+    const db = connect();
+    const list: Migration[] = [{ version: 1, name: "bad", sql: "CREATE TABLE half_table (id int);\nTHIS IS NOT SQL;" }];
+    await expect(migrate(db, list)).rejects.toThrow(/syntax error/);
+    expect((await served.query("SELECT to_regclass('half_table')::text AS r")).rows).toEqual([{ r: null }]);
+    expect((await served.query("SELECT version FROM schema_migrations")).rows).toEqual([]);
+    expect(await db.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+  });
+
+  it("refuses a server without pgvector, naming the fix", async () => {
+    const plain = await PGlite.create();
+    const port = await freePort();
+    const plainServer = new PGLiteSocketServer({ db: plain, port, host: "127.0.0.1", maxConnections: 2 });
+    await plainServer.start();
+    const db = openPg({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` }, 1);
+    try {
+      await expect(migrate(db)).rejects.toMatchObject({ code: "pgvector_missing", message: expect.stringContaining("pgvector/pgvector:pg16") });
+      expect((await plain.query("SELECT to_regclass('schema_migrations')::text AS r")).rows).toEqual([{ r: null }]);
+    } finally {
+      await db.close();
+      await plainServer.stop();
+      await plain.close();
+    }
   });
 });
 

@@ -49,8 +49,13 @@ export async function assertVectorAvailable(db: Db): Promise<void> {
 /** Applies pending migrations; returns the versions applied now. Safe to call at every boot. */
 export async function migrate(db: Db, migrations = listMigrations()): Promise<number[]> {
   await assertVectorAvailable(db);
-  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  // Under the lock too: two servers' CREATE TABLE IF NOT EXISTS at once can both try to create it
+  // (PostgreSQL then fails one with a unique violation on pg_type).
+  await db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  });
   const applied: number[] = [];
   for (const m of migrations) {
     const done = await db.transaction(async (tx) => {

@@ -52,7 +52,7 @@ export async function openPoolDatabase(target: DatabaseTarget): Promise<OpenedDa
     mkdirSync(adminSocketDir(target.dataDir), { recursive: true, mode: 0o700 });
     const path = adminSocketPath(target.dataDir);
     if (existsSync(path)) unlinkSync(path); // left by a process that died; we hold the lock
-    socketServer = new PGLiteSocketServer({ db: opened.pglite, path, maxConnections: 4 });
+    socketServer = new PGLiteSocketServer({ db: opened.socketView, path, maxConnections: 4 });
     await socketServer.start();
     chmodSync(path, 0o600);
   } catch (err) {
@@ -89,7 +89,12 @@ async function trySocket(dataDir: string): Promise<Db | undefined> {
 export async function openAdminDatabase(target: DatabaseTarget): Promise<OpenedDatabase> {
   if (target.databaseUrl) {
     const db = openPg({ connectionString: target.databaseUrl }, 2);
-    await migrate(db);
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.close().catch(() => {});
+      throw err;
+    }
     return { db, via: "url", close: () => db.close() };
   }
   const viaSocket = await trySocket(target.dataDir);

@@ -34,16 +34,22 @@ export function openPg(config: pg.PoolConfig, max = 10): Db {
     },
     async transaction<T>(fn: (tx: Db) => Promise<T>) {
       const client = await pool.connect();
+      // A connection whose ROLLBACK failed may still be in the aborted transaction: discard it
+      // rather than hand it to the next query.
+      let broken: Error | undefined;
       try {
         await client.query("BEGIN");
         const out = await fn(wrapClient(client));
         await client.query("COMMIT");
         return out;
       } catch (err) {
-        await client.query("ROLLBACK").catch(() => {});
+        broken = await client.query("ROLLBACK").then(
+          () => undefined,
+          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+        );
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     close: () => pool.end(),

@@ -17,7 +17,7 @@ import { AuditRepository } from "./audit/audit.repository.js";
 import { auditRoutes } from "./audit/audit.routes.js";
 import { AuditService } from "./audit/audit.service.js";
 import type { PoolIdentity } from "./identity/pool-identity.js";
-import { apiKeyAuth } from "./http/auth.js";
+import { AdminGuard, apiKeyAuth } from "./http/auth.js";
 import { installErrorHandling } from "./http/error-handler.js";
 import { Dispatcher } from "./hub/dispatcher.js";
 import { WorkerRegistry } from "./hub/worker-registry.js";
@@ -40,6 +40,7 @@ export interface Pool {
   keys: KeysService;
   enrolment: EnrolmentService;
   audit: AuditService;
+  guard: AdminGuard;
   close(): Promise<void>;
 }
 
@@ -82,8 +83,9 @@ export async function buildPool(opts: { config: PoolConfig; db: Db; identity: Po
     await api.register(completionsRoutes, { inference });
     await api.register(embeddingsRoutes, { inference });
   });
-  await app.register(adminRoutes, { keys, enrolment, workers: workersRepo, registry });
-  await app.register(auditRoutes, { audit, keys });
+  const guard = new AdminGuard({ keys });
+  await app.register(adminRoutes, { guard, keys, enrolment, workers: workersRepo, registry });
+  await app.register(auditRoutes, { audit, guard });
 
   app.server.on("upgrade", (req, socket, head) => {
     if ((req.url ?? "").split("?")[0] === WORKER_WS_PATH) sockets.handleUpgrade(req, socket, head);
@@ -97,6 +99,7 @@ export async function buildPool(opts: { config: PoolConfig; db: Db; identity: Po
     keys,
     enrolment,
     audit,
+    guard,
     async close() {
       await sockets.close();
       await app.close();

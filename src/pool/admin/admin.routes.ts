@@ -5,26 +5,27 @@ import type { WorkerRegistry } from "../hub/worker-registry.js";
 import type { KeysService } from "../keys/keys.service.js";
 import type { EnrolmentService } from "../workers/enrolment.service.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
-import { adminKeyAuth } from "../http/auth.js";
+import type { AdminGuard } from "../http/auth.js";
 
 interface Deps {
+  guard: AdminGuard;
   keys: KeysService;
   enrolment: EnrolmentService;
   workers: WorkersRepository;
   registry: WorkerRegistry;
 }
 
-export const adminRoutes: FastifyPluginAsyncZod<Deps> = async (app, { keys, enrolment, workers, registry }) => {
-  app.addHook("preHandler", adminKeyAuth(keys));
+export const adminRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, keys, enrolment, workers, registry }) => {
+  app.addHook("preHandler", guard.preHandler);
   const security = [{ apiKey: [] }];
 
   app.post("/v1/admin/keys", { schema: { summary: "Create an API key (shown once)", tags: ["admin"], body: CreateKeyBody, response: { 201: CreatedKey }, security } }, async (req, reply) => {
-    const created = await keys.create(req.body.name, req.body.scope, `key:${req.apiKey!.id}`);
+    const created = await keys.create(req.body.name, req.body.scope, req.admin!.actor);
     return reply.code(201).send(created);
   });
 
   app.post("/v1/admin/tokens", { schema: { summary: "Create a single-use worker enrolment token", tags: ["admin"], body: CreateTokenBody, response: { 201: CreatedToken }, security } }, async (req, reply) => {
-    const t = await enrolment.createToken(req.body.note, `key:${req.apiKey!.id}`);
+    const t = await enrolment.createToken(req.body.note, req.admin!.actor);
     return reply.code(201).send({ id: t.id, token: t.token, expires_at: t.expiresAt.toISOString() });
   });
 

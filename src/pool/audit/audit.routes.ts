@@ -1,8 +1,7 @@
 /** Admin audit API: the log (filterable) and a verification of the whole chain. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { adminKeyAuth } from "../http/auth.js";
-import type { KeysService } from "../keys/keys.service.js";
+import type { AdminGuard } from "../http/auth.js";
 import type { AuditService } from "./audit.service.js";
 
 const Entry = z.object({
@@ -16,8 +15,8 @@ const Entry = z.object({
   hash: z.string(),
 });
 
-export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; keys: KeysService }> = async (app, { audit, keys }) => {
-  app.addHook("preHandler", adminKeyAuth(keys));
+export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; guard: AdminGuard }> = async (app, { audit, guard }) => {
+  app.addHook("preHandler", guard.preHandler);
   const security = [{ apiKey: [] }];
   app.get(
     "/v1/admin/audit",

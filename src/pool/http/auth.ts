@@ -1,14 +1,25 @@
 /**
- * API-key authentication for /v1 (everything except /v1/status and the worker socket).
- * Admin routes additionally need a key with the `admin` scope.
+ * Authentication for the HTTP API.
+ * - `apiKeyAuth`: /v1 inference routes (everything except /v1/status and the worker socket).
+ * - `AdminGuard`: admin routes. Accepts an admin-scoped API key; the admin-session module plugs in
+ *   cookie sessions through `sessionResolver`. It sets `req.admin`, whose `actor` is what the
+ *   audit trail records. An identity header such as X-Cellule-User is never trusted on its own.
  */
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../../shared/errors.js";
 import type { AuthenticatedKey, KeysService } from "../keys/keys.service.js";
+
+export interface AdminPrincipal {
+  kind: "key" | "session";
+  /** Audit actor: `key:<id>` or `admin:<email>`. */
+  actor: string;
+  email?: string;
+}
 
 declare module "fastify" {
   interface FastifyRequest {
     apiKey?: AuthenticatedKey;
+    admin?: AdminPrincipal;
   }
 }
 
@@ -25,10 +36,29 @@ export function apiKeyAuth(keys: KeysService) {
   };
 }
 
-export function adminKeyAuth(keys: KeysService) {
-  return async (req: FastifyRequest): Promise<void> => {
-    const key = await keys.authenticate(bearerOf(req));
+/** Resolves an admin session from the request (cookie), or undefined when there is none. */
+export type SessionResolver = (req: FastifyRequest, reply: FastifyReply) => Promise<AdminPrincipal | undefined>;
+
+export class AdminGuard {
+  /** Set by the admin-session module when it is installed. */
+  sessionResolver: SessionResolver | undefined;
+
+  constructor(private readonly deps: { keys: KeysService }) {}
+
+  /** preHandler for admin routes: a session cookie or an admin API key. */
+  readonly preHandler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const bearer = bearerOf(req);
+    if (!bearer && this.sessionResolver) {
+      const session = await this.sessionResolver(req, reply);
+      if (session) {
+        req.admin = session;
+        return;
+      }
+    }
+    if (!bearer) throw new AppError("admin_required", 401, "Log in as an administrator, or send an admin API key as 'Authorization: Bearer <key>'.");
+    const key = await this.deps.keys.authenticate(bearer);
     if (key.scope !== "admin") throw new AppError("admin_required", 403, "This route needs an admin API key (cellule keys create --admin).");
     req.apiKey = key;
+    req.admin = { kind: "key", actor: `key:${key.id}` };
   };
 }
