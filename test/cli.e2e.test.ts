@@ -1,7 +1,7 @@
 /** `cellule up` (pool + local worker in one command) and the admin commands' output. */
 import OpenAI from "openai";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, killAll, MODEL_ID, modelPath, runCli, spawnCli, tempDir, waitFor } from "./helpers.js";
+import { completeSetup, freePort, killAll, MODEL_ID, modelPath, runCli, spawnCli, tempDir, waitFor } from "./helpers.js";
 
 afterAll(killAll);
 
@@ -12,6 +12,9 @@ describe("cellule up", () => {
     const args = ["up", "--model", modelPath(), "--embedding-model", modelPath(), "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir];
     const up = spawnCli(args);
     const key = await waitFor(() => /\n(sk_[0-9a-f]{12}_[A-Za-z0-9_-]{32})\n/.exec(up.output())?.[1], "the first API key", 30_000);
+    // A fresh pool is gated until first-boot setup completes (the wizard, or the same answers posted).
+    expect(up.output()).toContain("/setup/ui");
+    await completeSetup(`http://127.0.0.1:${port}`);
     await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { workers: { connected: number } }).workers.connected === 1, "the local worker", 30_000);
     const client = new OpenAI({ apiKey: key, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
     const r = await client.chat.completions.create({ model: MODEL_ID, messages: [{ role: "user", content: "Hello" }], max_tokens: 8 });
@@ -47,7 +50,7 @@ describe("admin commands", () => {
   });
 
   it("document every command with --help", async () => {
-    for (const cmd of [["pool"], ["worker"], ["up"], ["keys", "create"], ["pool", "tokens", "create"]]) {
+    for (const cmd of [["pool"], ["worker"], ["up"], ["keys", "create"], ["pool", "tokens", "create"], ["setup", "apply"], ["admin", "reset-password"]]) {
       const r = await runCli([...cmd, "--help"]);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Usage: cellule/);

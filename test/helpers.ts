@@ -106,7 +106,36 @@ export interface PoolProc extends Proc {
   status(): Promise<{ workers: { connected: number; slots_free: number }; queue: { waiting: number; running: number } }>;
 }
 
-export async function startPool(opts: { env?: Record<string, string | undefined>; dataDir?: string; host?: string; port?: number; args?: string[] } = {}): Promise<PoolProc> {
+/** The admin account every test pool gets from DEFAULT_SETUP_ANSWERS. */
+export const TEST_ADMIN = { email: "admin@example.test", password: "Correct-Horse-Battery-9" } as const;
+
+/** A valid answers object for POST /setup/apply / `cellule setup apply` (sector OTHER, no logo). */
+export function defaultSetupAnswers(): Record<string, Record<string, unknown>> {
+  return {
+    identity: { company_name: "Test Company", sector: "OTHER" },
+    topology: { sites: [{ name: "Head office", pools: 2 }] },
+    hardware: { cpu_workers_enabled: true, gpu_servers: 0 },
+    models: { tiers: ["fast"] },
+    security: {},
+    admin: { ...TEST_ADMIN },
+  };
+}
+
+/**
+ * Completes first-boot setup through POST /setup/apply, so the setup gate lets the API through.
+ * Already complete (a restarted pool on the same data dir) is fine.
+ */
+export async function completeSetup(url: string, answers: unknown = defaultSetupAnswers()): Promise<void> {
+  const r = await fetch(`${url}/setup/apply`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(answers) });
+  // 409: already complete. 404: a dist/ built before the setup module existed (then nothing is gated).
+  if (r.ok || r.status === 409 || r.status === 404) return;
+  throw new Error(`POST /setup/apply failed: ${r.status} ${await r.text()}`);
+}
+
+/** `setup: false` leaves the pool in its pristine first-boot state (API gated until setup completes). */
+export async function startPool(
+  opts: { env?: Record<string, string | undefined>; dataDir?: string; host?: string; port?: number; args?: string[]; setup?: false | Record<string, unknown> } = {},
+): Promise<PoolProc> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
   const dataDir = opts.dataDir ?? tempDir();
@@ -121,6 +150,7 @@ export async function startPool(opts: { env?: Record<string, string | undefined>
     "pool to start",
     30_000,
   );
+  if (opts.setup !== false) await completeSetup(url, opts.setup ?? defaultSetupAnswers());
   const admin = async (args: string[]) => {
     const r = await runCli([...args, "--data-dir", dataDir], opts.env);
     if (r.code !== 0) throw new Error(`cellule ${args.join(" ")} failed: ${r.stderr}`);

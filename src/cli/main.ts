@@ -2,8 +2,11 @@
 /** The `cellule` command: one binary, several roles (pool, worker, up, admin tools). */
 import { Command } from "commander";
 import { VERSION } from "../shared/version.js";
+import { registerAdminCommand } from "./admin.command.js";
 import { registerKeysCommand } from "./keys.command.js";
+import { registerLicenseCommand } from "./license.command.js";
 import { registerPoolCommand } from "./pool.command.js";
+import { registerSetupCommand } from "./setup.command.js";
 import { registerTokensCommand } from "./tokens.command.js";
 import { registerUpCommand } from "./up.command.js";
 import { registerWorkerCommand } from "./worker.command.js";
@@ -13,5 +16,8 @@ registerTokensCommand(registerPoolCommand(program));
 registerWorkerCommand(program);
 registerUpCommand(program);
 registerKeysCommand(program);
+registerLicenseCommand(program);
+registerSetupCommand(program);
+registerAdminCommand(program);
 
 await program.parseAsync(process.argv);

@@ -23,11 +23,30 @@ export const poolFields = {
   maxBodyBytes: field({ env: "CELLULE_MAX_BODY_BYTES", schema: positiveInt, defaultValue: 4 * 1024 * 1024, help: "largest accepted request body (bytes) before 413" }),
   tokenTtlHours: field({ env: "CELLULE_TOKEN_TTL_HOURS", schema: positiveInt, defaultValue: 24, help: "enrolment token lifetime (hours)" }),
   maxJobAttempts: field({ env: "CELLULE_MAX_JOB_ATTEMPTS", schema: positiveInt, defaultValue: 3, help: "workers a job may be tried on before it fails" }),
+  embeddingDims: field({ env: "CELLULE_EMBEDDING_DIMS", aliases: ["IAMINE_EMBEDDING_DIMS"], schema: z.coerce.number().int().min(1).max(2000), defaultValue: 384, help: "width of the document vectors (384 for all-MiniLM-L6-v2); workers whose embedding model yields another width are refused for embeddings" }),
+  embeddingModel: field({
+    env: "CELLULE_EMBEDDING_MODEL",
+    // The worker reads the same variable as a GGUF path: a path here means the model id it serves.
+    schema: z.string().min(1).transform(embeddingModelId).optional(),
+    defaultValue: undefined as string | undefined,
+    help: "model id used for document embeddings (default: any connected embedding model of the right width)",
+  }),
+  chunkTokens: field({ env: "CELLULE_CHUNK_TOKENS", schema: z.coerce.number().int().min(32).max(8192), defaultValue: 512, help: "longest document chunk, in tokens (never more than the embedding model reads)" }),
+  storageDir: field({ env: "CELLULE_STORAGE_DIR", aliases: ["IAMINE_STORAGE_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "uploaded documents (default DATA_DIR/documents)" }),
 };
 
 export type PoolConfig = Values<typeof poolFields>;
 
 const configPathField = { env: "CELLULE_CONFIG", aliases: ["IAMINE_CONFIG"] } as const;
+
+/** `/x/all-MiniLM-L6-v2.gguf` → `all-MiniLM-L6-v2` (a worker's model id is its file name without .gguf). */
+function embeddingModelId(value: string): string {
+  if (!/[\\/]/.test(value) && !/\.gguf$/i.test(value)) return value;
+  return (value.split(/[\\/]/).pop() ?? value).replace(/\.gguf$/i, "");
+}
+
+/** Where uploaded documents are stored. */
+export const storageDirOf = (c: Pick<PoolConfig, "storageDir" | "dataDir">) => c.storageDir ?? `${c.dataDir}/documents`;
 
 /** Where the pool's Ed25519 identity lives. */
 export const keyDirOf = (c: Pick<PoolConfig, "fedKeyDir" | "dataDir">) => c.fedKeyDir ?? `${c.dataDir}/keys`;

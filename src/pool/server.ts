@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import cookie from "@fastify/cookie";
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { PoolConfig } from "../config/pool.config.js";
 import type { Db } from "../db/database.js";
@@ -13,6 +14,10 @@ import { ServedModel, WORKER_WS_PATH } from "../protocol/worker.protocol.js";
 import { moduleLogger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
 import { adminRoutes } from "./admin/admin.routes.js";
+import { adminAuthRoutes } from "./admin-users/admin-auth.routes.js";
+import { sessionResolver } from "./admin-users/admin-session.js";
+import { AdminUsersRepository } from "./admin-users/admin-users.repository.js";
+import { AdminUsersService } from "./admin-users/admin-users.service.js";
 import { AuditRepository } from "./audit/audit.repository.js";
 import { auditRoutes } from "./audit/audit.routes.js";
 import { AuditService } from "./audit/audit.service.js";
@@ -24,11 +29,23 @@ import { WorkerRegistry } from "./hub/worker-registry.js";
 import { WorkerSocketServer } from "./hub/worker-socket.js";
 import { KeysRepository } from "./keys/keys.repository.js";
 import { KeysService } from "./keys/keys.service.js";
+import { installLicenseGate } from "./license/license.gate.js";
+import { LicenseRepository } from "./license/license.repository.js";
+import { licenseRoutes } from "./license/license.routes.js";
+import { LicenseService } from "./license/license.service.js";
+import { LicenseValidator } from "./license/license.validator.js";
+import { RevocationList } from "./license/revocation-list.js";
 import { chatRoutes } from "./openai/chat.routes.js";
 import { completionsRoutes } from "./openai/completions.routes.js";
 import { embeddingsRoutes } from "./openai/embeddings.routes.js";
 import { InferenceService } from "./openai/inference.service.js";
 import { modelsRoutes } from "./openai/models.routes.js";
+import { setupGate } from "./setup/setup-gate.js";
+import { SetupRepository } from "./setup/setup.repository.js";
+import { setupRoutes } from "./setup/setup.routes.js";
+import { SetupService } from "./setup/setup.service.js";
+import { webUiRoutes } from "./setup/web-ui.routes.js";
+import { buildRag, type Rag } from "./rag/rag.composition.js";
 import { statusRoutes } from "./status.routes.js";
 import { EnrolmentService } from "./workers/enrolment.service.js";
 import { WorkersRepository } from "./workers/workers.repository.js";
@@ -41,10 +58,24 @@ export interface Pool {
   enrolment: EnrolmentService;
   audit: AuditService;
   guard: AdminGuard;
+  setup: SetupService;
+  adminUsers: AdminUsersService;
+  license: LicenseService;
+  rag: Rag;
   close(): Promise<void>;
 }
 
-export async function buildPool(opts: { config: PoolConfig; db: Db; identity: PoolIdentity }): Promise<Pool> {
+export interface BuildPoolOptions {
+  config: PoolConfig;
+  db: Db;
+  identity: PoolIdentity;
+  /** Tests only, through code (never env or file): the license authority's public key instead of LICENSE_PUBKEY_PROD. */
+  licensePublicKeyHex?: string;
+  /** Tests only: the clock license statuses are computed with (ms since the epoch). */
+  licenseClock?: () => number;
+}
+
+export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const { config, db, identity } = opts;
   const log = moduleLogger("pool");
   const app = Fastify({ logger: false, bodyLimit: config.maxBodyBytes, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
@@ -65,6 +96,23 @@ export async function buildPool(opts: { config: PoolConfig; db: Db; identity: Po
   const workersRepo = new WorkersRepository(db);
   const audit = new AuditService({ audit: new AuditRepository(db), identity });
   const keys = new KeysService({ keys: new KeysRepository(db), audit });
+  // First-boot setup gate: the first onRequest hook, before any route, so until the wizard is done
+  // only /v1/status, /docs, /redoc and /setup/* answer (the worker WebSocket is not a route).
+  const setup = new SetupService({ setup: new SetupRepository(db), audit, identity });
+  await setup.logBootState();
+  app.addHook("onRequest", setupGate(setup));
+  const adminUsers = new AdminUsersService({ users: new AdminUsersRepository(db), audit });
+  await adminUsers.rehashLegacy();
+  await app.register(cookie);
+  const license = new LicenseService({
+    repo: new LicenseRepository(db),
+    validator: new LicenseValidator({ revoked: RevocationList.load(), publicKeyHex: opts.licensePublicKeyHex }),
+    audit,
+    now: opts.licenseClock,
+  });
+  await license.boot();
+  // Before any route is registered, so that every route (other modules' included) gets the gate.
+  installLicenseGate(app, license);
   const enrolment = new EnrolmentService({ workers: workersRepo, audit, tokenTtlHours: config.tokenTtlHours });
   const registry = new WorkerRegistry();
   for (const row of await workersRepo.listWorkers()) {
@@ -73,19 +121,30 @@ export async function buildPool(opts: { config: PoolConfig; db: Db; identity: Po
   }
   const dispatcher = new Dispatcher({ registry, queueSize: config.queueSize, jobTimeoutMs: config.jobTimeoutMs, maxAttempts: config.maxJobAttempts });
   const inference = new InferenceService({ dispatcher, registry });
-  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: workersRepo, heartbeatMs: config.heartbeatMs });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: workersRepo, heartbeatMs: config.heartbeatMs, embeddingDims: config.embeddingDims });
+  // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
+  const rag = await buildRag({ config, db, registry, dispatcher, keys, audit, workers: workersRepo, license });
 
   await app.register(statusRoutes, { registry, dispatcher, startedAt: Date.now() });
   await app.register(async (api) => {
     api.addHook("preHandler", apiKeyAuth(keys));
     await api.register(modelsRoutes, { inference });
-    await api.register(chatRoutes, { inference });
+    await api.register(chatRoutes, { inference, rag: rag.chat });
     await api.register(completionsRoutes, { inference });
     await api.register(embeddingsRoutes, { inference });
+    await rag.routes(api);
   });
   const guard = new AdminGuard({ keys });
+  guard.sessionResolver = sessionResolver(adminUsers);
+  await app.register(setupRoutes, { setup });
+  await app.register(webUiRoutes);
+  await app.register(adminAuthRoutes, { users: adminUsers, guard });
   await app.register(adminRoutes, { guard, keys, enrolment, workers: workersRepo, registry });
   await app.register(auditRoutes, { audit, guard });
+  await app.register(licenseRoutes, { license, guard, setupPending: async () => !(await setup.isCompleted()) });
+
+  // Documents a previous run left half-indexed resume from their stored files.
+  await rag.recover();
 
   app.server.on("upgrade", (req, socket, head) => {
     if ((req.url ?? "").split("?")[0] === WORKER_WS_PATH) sockets.handleUpgrade(req, socket, head);
@@ -100,7 +159,12 @@ export async function buildPool(opts: { config: PoolConfig; db: Db; identity: Po
     enrolment,
     audit,
     guard,
+    setup,
+    adminUsers,
+    license,
+    rag,
     async close() {
+      await rag.close();
       await sockets.close();
       await app.close();
     },

@@ -17,7 +17,11 @@ import {
 } from "../protocol/worker.protocol.js";
 import { moduleLogger, type Logger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
+import { ChunkBatcher } from "./chunk-batcher.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
+
+/** How long generated text may wait to be sent with the next pieces (the first piece never waits). */
+const CHUNK_INTERVAL_MS = 15;
 
 export interface AgentOptions {
   poolUrl: string;
@@ -27,6 +31,8 @@ export interface AgentOptions {
   hardware: Hardware;
   /** Called once with the credential the pool issued at enrolment; must persist it. */
   saveCredential(workerId: string, credential: string): void;
+  /** Coalescing window for streamed text (ms); see ChunkBatcher. */
+  chunkIntervalMs?: number;
   /** Backoff bounds (ms). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -186,12 +192,15 @@ export class WorkerAgent extends EventEmitter {
     const ctrl = new AbortController();
     this.running.set(job.jobId, ctrl);
     const socket = this.ws;
+    const batcher = new ChunkBatcher((text, tokens) => {
+      if (this.ws === socket) this.send({ type: "chunk", jobId: job.jobId, text, tokens });
+    }, this.opts.chunkIntervalMs ?? CHUNK_INTERVAL_MS);
     try {
-      const out = await this.opts.runtime.generate(job, ctrl.signal, (text, tokens) => {
-        if (this.ws === socket) this.send({ type: "chunk", jobId: job.jobId, text, tokens });
-      });
+      const out = await this.opts.runtime.generate(job, ctrl.signal, (text, tokens) => batcher.push(text, tokens));
+      batcher.flush();
       if (this.ws === socket) this.send({ type: "done", jobId: job.jobId, finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: 0 });
     } catch (err) {
+      batcher.discard();
       if (this.ws === socket) this.reportError(job.jobId, err, ctrl.signal.aborted);
     } finally {
       this.running.delete(job.jobId);

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { CloseCode, Hello, PROTOCOL_VERSION, WorkerMessage, type Refused } from "../../protocol/worker.protocol.js";
+import { CloseCode, Hello, PROTOCOL_VERSION, WorkerMessage, type Refused, type ServedModel } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { EnrolmentService } from "../workers/enrolment.service.js";
@@ -24,6 +24,8 @@ export interface WorkerSocketOptions {
   enrolment: EnrolmentService;
   workers: WorkersRepository;
   heartbeatMs: number;
+  /** Width of the pool's document vectors (CELLULE_EMBEDDING_DIMS); other embedding widths are refused. */
+  embeddingDims?: number | undefined;
 }
 
 export class WorkerSocketServer {
@@ -105,12 +107,36 @@ export class WorkerSocketServer {
       return this.reject(ws, remote, CloseCode.authRefused, { code: e.code, message: e.message, retry: e.status >= 500 });
     }
     if (ws.readyState !== ws.OPEN) return undefined;
-    await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models: h.models, agentVersion: h.agentVersion });
-    const worker = new WorkerConnection(workerId, h.name, ws, h.hardware, h.models, h.slots, h.agentVersion, remote);
+    const models = this.acceptedModels(workerId, h.models);
+    await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion });
+    const worker = new WorkerConnection(workerId, h.name, ws, h.hardware, models, h.slots, h.agentVersion, remote);
     ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, ...(credential ? { credential } : {}) }));
     this.opts.registry.add(worker);
-    this.log.info({ workerId, remote, hardwareClass: h.hardware.hardwareClass, models: h.models.map((m) => m.id), slots: h.slots }, "worker connected");
+    this.log.info({ workerId, remote, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
     return worker;
+  }
+
+  /**
+   * The worker's models minus any embedding capability whose vectors do not have the pool's width
+   * (they could not be stored next to the others); the model's chat/completion stay available.
+   */
+  private acceptedModels(workerId: string, models: ServedModel[]): ServedModel[] {
+    const dims = this.opts.embeddingDims;
+    if (dims === undefined) return models;
+    const out: ServedModel[] = [];
+    for (const m of models) {
+      if (!m.capabilities.includes("embedding") || m.embeddingDims === dims) {
+        out.push(m);
+        continue;
+      }
+      this.log.warn(
+        { workerId, model: m.id, embeddingDims: m.embeddingDims ?? null, poolDims: dims },
+        `refusing embeddings from model '${m.id}' on worker ${workerId}: it yields ${m.embeddingDims ?? "unknown"}-dimensional vectors and this pool stores ${dims} (CELLULE_EMBEDDING_DIMS); serve an embedding model of width ${dims} or change CELLULE_EMBEDDING_DIMS`,
+      );
+      const capabilities = m.capabilities.filter((c) => c !== "embedding");
+      if (capabilities.length > 0) out.push({ ...m, capabilities, embeddingDims: undefined });
+    }
+    return out;
   }
 
   private onWorkerMessage(worker: WorkerConnection, data: RawData, isBinary: boolean): void {

@@ -10,17 +10,19 @@ export interface ApiKeyRow {
   secret_hash: string;
   created_at: Date;
   revoked_at: Date | null;
+  /** Set for a project-scoped key: it sees only this project. */
+  project_id: string | null;
 }
 
 export class KeysRepository {
   constructor(private readonly db: Db) {}
 
-  async insert(row: { id: string; name: string; scope: KeyScope; secretHash: string }): Promise<void> {
-    await this.db.query("INSERT INTO api_keys (id, name, scope, secret_hash) VALUES ($1, $2, $3, $4)", [row.id, row.name, row.scope, row.secretHash]);
+  async insert(row: { id: string; name: string; scope: KeyScope; secretHash: string; projectId?: string | undefined }): Promise<void> {
+    await this.db.query("INSERT INTO api_keys (id, name, scope, secret_hash, project_id) VALUES ($1, $2, $3, $4, $5)", [row.id, row.name, row.scope, row.secretHash, row.projectId ?? null]);
   }
 
   async findById(id: string): Promise<ApiKeyRow | undefined> {
-    const rows = await this.db.query<ApiKeyRow>("SELECT id, name, scope, secret_hash, created_at, revoked_at FROM api_keys WHERE id = $1", [id]);
+    const rows = await this.db.query<ApiKeyRow>("SELECT id, name, scope, secret_hash, created_at, revoked_at, project_id FROM api_keys WHERE id = $1", [id]);
     return rows[0];
   }
 

@@ -13,6 +13,8 @@ export interface AuthenticatedKey {
   id: string;
   name: string;
   scope: KeyScope;
+  /** Present for a project-scoped key: it sees and touches only this project. */
+  projectId?: string;
 }
 
 const CACHE_TTL_MS = 60_000;
@@ -23,12 +25,26 @@ export class KeysService {
 
   constructor(private readonly deps: { keys: KeysRepository; audit: AuditService; now?: () => number }) {}
 
-  /** Creates a key; `actor` is who asked (audited with the key id, never the secret). */
-  async create(name: string, scope: KeyScope, actor: string): Promise<{ id: string; name: string; scope: KeyScope; key: string }> {
+  /**
+   * Creates a key; `actor` is who asked (audited with the key id, never the secret). With
+   * `projectId` the key is confined to that project (which must exist; admin keys cannot be).
+   */
+  async create(name: string, scope: KeyScope, actor: string, opts: { projectId?: string | undefined } = {}): Promise<{ id: string; name: string; scope: KeyScope; key: string; projectId?: string }> {
+    const projectId = opts.projectId;
+    if (projectId && scope === "admin") throw new AppError("invalid_request", 400, "An admin key cannot be confined to a project.", { param: "scope" });
     const { id, secret } = newSecret("sk");
-    await this.deps.keys.insert({ id, name, scope, secretHash: await hashSecret(secret) });
-    await this.deps.audit.record({ actor, action: "key.create", target: `key:${id}`, details: { name, scope } });
-    return { id, name, scope, key: secret };
+    await this.deps.keys.insert({ id, name, scope, secretHash: await hashSecret(secret), projectId }).catch((err: unknown) => {
+      // Foreign key violation: the project does not exist (or was just erased).
+      if (projectId && (err as { code?: string }).code === "23503") throw new AppError("project_not_found", 404, `No project '${projectId}'.`, { param: "project" });
+      throw err;
+    });
+    await this.deps.audit.record({ actor, action: "key.create", target: `key:${id}`, projectId, details: { name, scope, ...(projectId ? { project_id: projectId } : {}) } });
+    return { id, name, scope, key: secret, ...(projectId ? { projectId } : {}) };
+  }
+
+  /** Forgets cached verifications of a project's keys (the project was erased, its keys with it). */
+  forgetProject(projectId: string): void {
+    for (const [digest, entry] of this.verified) if (entry.key.projectId === projectId) this.verified.delete(digest);
   }
 
   count(): Promise<number> {
@@ -47,7 +63,7 @@ export class KeysService {
     if (!id) throw invalid;
     const row = await this.deps.keys.findById(id);
     if (!row || row.revoked_at || !(await verifySecret(row.secret_hash, bearer))) throw invalid;
-    const key = { id: row.id, name: row.name, scope: row.scope };
+    const key: AuthenticatedKey = { id: row.id, name: row.name, scope: row.scope, ...(row.project_id ? { projectId: row.project_id } : {}) };
     if (this.verified.size >= CACHE_MAX) this.verified.clear();
     this.verified.set(digest, { key, until: now + CACHE_TTL_MS });
     void this.deps.keys.touch(row.id).catch(() => {});

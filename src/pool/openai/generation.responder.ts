@@ -25,7 +25,7 @@ export async function respondGeneration(
   inference: InferenceService,
   job: GenerateJobState,
   shape: Shape,
-  opts: { stream: boolean; includeUsage: boolean },
+  opts: { stream: boolean; includeUsage: boolean; extra?: Record<string, unknown> | undefined },
 ): Promise<unknown> {
   inference.submit(job); // throws 404/429/503 before anything is written
   const ids: Ids = { id: `${shape === "chat" ? "chatcmpl" : "cmpl"}-${job.id}`, created: Math.floor(Date.now() / 1000), model: job.model };
@@ -34,9 +34,9 @@ export async function respondGeneration(
   });
   if (!opts.stream) {
     const result = await job.result;
-    return wholeResponse(shape, ids, job.rawText, result);
+    return { ...wholeResponse(shape, ids, job.rawText, result), ...opts.extra };
   }
-  return streamResponse(req, reply, job, shape, ids, opts.includeUsage);
+  return streamResponse(req, reply, job, shape, ids, opts.includeUsage, opts.extra);
 }
 
 function usage(r: GenerateResult) {
@@ -53,7 +53,8 @@ function wholeResponse(shape: Shape, ids: Ids, raw: string, r: GenerateResult) {
   return { ...ids, object: "chat.completion", choices: [{ index: 0, message, finish_reason: r.finishReason, logprobs: null }], usage: usage(r) };
 }
 
-async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: GenerateJobState, shape: Shape, ids: Ids, includeUsage: boolean): Promise<void> {
+/** `extra`: top-level fields added to the final chunk (RAG citations). */
+async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: GenerateJobState, shape: Shape, ids: Ids, includeUsage: boolean, extra: Record<string, unknown> = {}): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   const object = shape === "chat" ? "chat.completion.chunk" : "text_completion";
@@ -96,8 +97,8 @@ async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: Gen
       const s = filter.flush();
       emit(s.content, s.reasoning);
     }
-    if (shape === "chat") chunk({ delta: roleSent ? {} : { role: "assistant", content: "" }, finish_reason: result.finishReason });
-    else chunk({ text: "", finish_reason: result.finishReason });
+    if (shape === "chat") chunk({ delta: roleSent ? {} : { role: "assistant", content: "" }, finish_reason: result.finishReason }, extra);
+    else chunk({ text: "", finish_reason: result.finishReason }, extra);
     if (includeUsage) send({ ...ids, object, choices: [], usage: usage(result) });
     res.end("data: [DONE]\n\n");
   } catch (err) {

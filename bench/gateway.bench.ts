@@ -1,0 +1,121 @@
+/**
+ * Gateway benchmark (`npm run bench:gateway`): what the pool costs on top of inference.
+ *
+ * 1. Pool overhead. Non-streamed POST /v1/chat/completions (max_tokens 16) through a pool process
+ *    and an instant worker process (CELLULE_RUNTIME=instant, 16 slots), at concurrency 1 and 16,
+ *    versus a bare node:http server in its own process returning a body of the same size. Same
+ *    keep-alive client, warm-up first, interleaved rounds. "Added latency" = pool percentile −
+ *    baseline percentile. Targets at c=1: added p50 ≤ 1 ms, added p99 ≤ 3 ms.
+ * 2. End to end with stories260K. The same 200 chat requests (fixed seeds and temperature,
+ *    max_tokens 48) streamed through pool → real worker process (1 llama thread) versus
+ *    LlamaRuntime.generate() in this process with identical jobs, at concurrency 1 (1 slot) and 4
+ *    (4 slots), in 4 segments run in ABBA order (direct→pool, pool→direct, ...). Targets: total time pool/direct ≤ 1.05 at c=1 and
+ *    ≤ 1.10 at c=4; added time-to-first-token p95 ≤ 5 ms.
+ * 3. Pool memory. VmRSS of a fresh pool process idle, then with 50 idle in-process WorkerAgents
+ *    (InstantRuntime, one enrolment token each) after ~3 s of settling. Target ≤ 150 MB. Measured
+ *    with the default embedded PGlite, and again with the database in another process
+ *    (DATABASE_URL to a PGlite socket server) to separate the pool's own memory from the database's.
+ *
+ * Output: a table on stdout, progress on stderr, JSON in bench/results/gateway-<timestamp>.json and
+ * bench/results/gateway-latest.json. Exits 0 once measurements are complete, targets met or not;
+ * non-zero when the benchmark could not run. Pool and workers are the built CLI (dist/), started
+ * with the helpers of the end-to-end tests; every child process is killed at the end.
+ */
+import { existsSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { CLI, killAll, modelPath, ROOT, startPool } from "../test/helpers.js";
+import { stopGracefully } from "./gateway/child.js";
+import { E2E, measureEndToEnd, type EndToEndLevel } from "./gateway/end-to-end.js";
+import { measurePoolMemory } from "./gateway/memory.js";
+import { measurePoolOverhead, type OverheadResult } from "./gateway/overhead.js";
+import { buildChecks, formatTable, writeReport, type GatewayResults, type Report } from "./gateway/report.js";
+import { progress } from "./gateway/stats.js";
+
+const IDLE_WORKERS = 50;
+/** The whole run normally takes under 3 minutes; past this something hangs. */
+const WATCHDOG_MS = 8 * 60_000;
+const RESULTS_DIR = join(ROOT, "bench", "results");
+
+const NOTES = [
+  "Overhead: pool and baseline are measured by the same node:http keep-alive client in this process, in interleaved rounds (baseline→pool, then pool→baseline, ...) after a warm-up; the baseline server runs in its own process and returns a body of the same size as a real pool response.",
+  "Added latency is a difference of percentiles (pool pN − baseline pN), not a percentile of differences.",
+  "End to end: the 200 requests are cut into 4 segments of 50, each run on both sides in ABBA order (direct→pool, pool→direct, direct→pool, pool→direct) after 8 warm-up requests per side. The direct LlamaRuntime (in the benchmark process) stays loaded but idle during pool runs; the worker process is idle during direct runs. Both use 1 llama thread and the same number of slots. Pool requests are streamed (TTFT = first SSE chunk with content, at the client); direct TTFT = first non-empty onText. cpuMsPerRequest: CPU time (user+system, all threads) per request of the benchmark process (direct: client + llama; pool: client only), the pool process and the worker process.",
+  "Memory: MB = 10^6 bytes; VmRSS/VmHWM of the pool process, read from /proc/<pid>/status. 'embedded' = default set-up (PGlite inside the pool process); 'external' = DATABASE_URL pointing to an in-memory PGlite served by @electric-sql/pglite-socket from a separate process, so the pool's RSS excludes the database. Workers enrol one after another (each waits for its welcome), then RSS is the median of 5 readings taken after 3 s of settling. perWorkerBytes is indicative only: V8 heap growth/shrinking between the two readings can be larger than what 50 idle workers cost (it can even come out negative).",
+  "identicalOutputs: at c=1 every text should match (same prompt, seed and sampling on the same model); at c=4 a few may diverge mid-text because llama.cpp batches the 4 sequences differently from run to run, which changes logits slightly.",
+  "The machine is shared: loadAvg1mAtStart/AtEnd show how busy it was; compare runs with similar load.",
+];
+
+function environment(): Record<string, string | number> {
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    totalMemMB: Math.round(os.totalmem() / 1e6),
+    loadAvg1mAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+  };
+}
+
+async function runPhases(modelFile: string): Promise<GatewayResults> {
+  progress("starting the pool for phases 1 and 2");
+  const pool = await startPool({ env: { CELLULE_LOG_LEVEL: "warn" } });
+  let overhead: OverheadResult;
+  const endToEnd: EndToEndLevel[] = [];
+  try {
+    const apiKey = await pool.createKey();
+    overhead = await measurePoolOverhead(pool, apiKey);
+    for (const concurrency of [1, 4]) endToEnd.push(await measureEndToEnd(pool, apiKey, modelFile, concurrency));
+  } finally {
+    await stopGracefully(pool, "pool");
+  }
+  const memory = [await measurePoolMemory(IDLE_WORKERS, "embedded"), await measurePoolMemory(IDLE_WORKERS, "external")];
+  return { overhead, endToEnd, memory };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CLI)) throw new Error(`built CLI not found at ${CLI}: run 'npm run build' first`);
+  const modelFile = modelPath();
+  const started = new Date();
+  const env = environment();
+  const results = await runPhases(modelFile);
+  const finished = new Date();
+  const checks = buildChecks(results);
+  const report: Report = {
+    benchmark: "gateway",
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
+    environment: { ...env, model: modelFile, e2eMaxTokens: E2E.maxTokens, e2eTemperature: E2E.temperature, loadAvg1mAtEnd: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
+    notes: NOTES,
+    checks,
+    allPassed: checks.every((c) => c.pass),
+    results,
+  };
+  process.stdout.write(formatTable(results, checks));
+  for (const p of writeReport(report, RESULTS_DIR)) progress(`wrote ${p}`);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void killAll().finally(() => process.exit(130));
+  });
+}
+
+const watchdog = setTimeout(() => {
+  process.stderr.write(`bench:gateway could not run: still running after ${WATCHDOG_MS / 60_000} min, giving up\n`);
+  void killAll().finally(() => process.exit(2));
+}, WATCHDOG_MS);
+watchdog.unref();
+
+let exitCode = 0;
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench:gateway could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  exitCode = 1;
+} finally {
+  await killAll();
+}
+// Timers of stopped agents and keep-alive sockets must not keep the benchmark alive.
+process.exit(exitCode);

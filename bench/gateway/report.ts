@@ -1,0 +1,142 @@
+/** Targets, the printed table and the JSON files of the gateway benchmark. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { EndToEndLevel } from "./end-to-end.js";
+import type { MemoryResult } from "./memory.js";
+import type { OverheadLevel, OverheadResult } from "./overhead.js";
+
+export interface GatewayResults {
+  overhead: OverheadResult;
+  endToEnd: EndToEndLevel[];
+  memory: MemoryResult[];
+}
+
+/** One target: `value` must be ≤ `limit`. */
+export interface Check {
+  id: string;
+  metric: string;
+  value: number;
+  unit: string;
+  limit: number;
+  pass: boolean;
+}
+
+export interface Report {
+  benchmark: "gateway";
+  startedAt: string;
+  finishedAt: string;
+  durationS: number;
+  environment: Record<string, string | number>;
+  notes: string[];
+  checks: Check[];
+  allPassed: boolean;
+  results: GatewayResults;
+}
+
+interface Row {
+  metric: string;
+  value: string;
+  check?: Check;
+}
+
+const MB = 1e6;
+const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
+const ms = (x: number, digits = 3) => `${x.toFixed(digits)} ms`;
+
+function check(id: string, metric: string, value: number, unit: string, limit: number): Check {
+  return { id, metric, value, unit, limit, pass: value <= limit };
+}
+
+export function buildChecks(r: GatewayResults): Check[] {
+  const checks: Check[] = [];
+  const c1 = r.overhead.levels.find((l) => l.concurrency === 1);
+  if (c1) {
+    checks.push(check("overhead.c1.added_p50", "added latency p50, c=1", c1.addedP50Ms, "ms", 1));
+    checks.push(check("overhead.c1.added_p99", "added latency p99, c=1", c1.addedP99Ms, "ms", 3));
+  }
+  for (const e of r.endToEnd) {
+    checks.push(check(`e2e.c${e.concurrency}.time_ratio`, `total time pool/direct, c=${e.concurrency}`, e.totalTimeRatio, "×", e.concurrency === 1 ? 1.05 : 1.1));
+    checks.push(check(`e2e.c${e.concurrency}.added_ttft_p95`, `added TTFT p95, c=${e.concurrency}`, e.addedTtftP95Ms, "ms", 5));
+  }
+  for (const m of r.memory) {
+    checks.push(check(`memory.${m.database}_db.rss_with_workers`, `pool RSS with ${m.workers} idle workers, ${m.database} database`, mb(m.withWorkers.rssBytes), "MB", 150));
+  }
+  return checks;
+}
+
+function overheadRows(l: OverheadLevel, checks: Check[]): Row[] {
+  const c = `c=${l.concurrency}`;
+  return [
+    { metric: `${c} pool latency p50 / p99`, value: `${ms(l.pool.latency.p50)} / ${ms(l.pool.latency.p99)}` },
+    { metric: `${c} baseline latency p50 / p99`, value: `${ms(l.baseline.latency.p50)} / ${ms(l.baseline.latency.p99)}` },
+    { metric: `${c} added latency p50`, value: ms(l.addedP50Ms), check: checks.find((k) => k.id === `overhead.c${l.concurrency}.added_p50`) },
+    { metric: `${c} added latency p99`, value: ms(l.addedP99Ms), check: checks.find((k) => k.id === `overhead.c${l.concurrency}.added_p99`) },
+    { metric: `${c} requests/s pool / baseline`, value: `${l.pool.requestsPerSecond} / ${l.baseline.requestsPerSecond}` },
+    ...(l.pool.errors + l.baseline.errors > 0 ? [{ metric: `${c} errors pool / baseline`, value: `${l.pool.errors} / ${l.baseline.errors}` }] : []),
+  ];
+}
+
+const cpuText = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(", ");
+
+function endToEndRows(e: EndToEndLevel, checks: Check[]): Row[] {
+  const c = `c=${e.concurrency}`;
+  return [
+    { metric: `${c} total time pool / direct`, value: `${(e.pool.totalMs / 1000).toFixed(2)} s / ${(e.direct.totalMs / 1000).toFixed(2)} s` },
+    { metric: `${c} total time ratio`, value: `${e.totalTimeRatio.toFixed(3)}`, check: checks.find((k) => k.id === `e2e.c${e.concurrency}.time_ratio`) },
+    { metric: `${c} TTFT p50 pool / direct`, value: `${ms(e.pool.ttft.p50, 2)} / ${ms(e.direct.ttft.p50, 2)}` },
+    { metric: `${c} TTFT p95 pool / direct`, value: `${ms(e.pool.ttft.p95, 2)} / ${ms(e.direct.ttft.p95, 2)}` },
+    { metric: `${c} added TTFT p95`, value: ms(e.addedTtftP95Ms, 2), check: checks.find((k) => k.id === `e2e.c${e.concurrency}.added_ttft_p95`) },
+    { metric: `${c} identical outputs`, value: `${e.identicalOutputs}/${e.requests}` },
+    { metric: `${c} CPU ms/request direct`, value: cpuText(e.direct.cpuMsPerRequest) },
+    { metric: `${c} CPU ms/request via pool`, value: cpuText(e.pool.cpuMsPerRequest) },
+  ];
+}
+
+function memoryRows(m: MemoryResult, checks: Check[]): Row[] {
+  const db = `${m.database} db`;
+  return [
+    { metric: `${db}: pool RSS idle, no workers`, value: `${mb(m.idle.rssBytes)} MB` },
+    { metric: `${db}: pool RSS with ${m.workers} idle workers`, value: `${mb(m.withWorkers.rssBytes)} MB`, check: checks.find((k) => k.id === `memory.${m.database}_db.rss_with_workers`) },
+    { metric: `${db}: pool peak RSS (VmHWM)`, value: `${mb(m.withWorkers.peakRssBytes)} MB` },
+    { metric: `${db}: RSS per connected worker`, value: `${(m.perWorkerBytes / 1024).toFixed(1)} KiB` },
+  ];
+}
+
+function sections(r: GatewayResults, checks: Check[]): { title: string; rows: Row[] }[] {
+  return [
+    { title: `1. Pool overhead (instant worker, ${r.overhead.workerSlots} slots, non-streamed, ${r.overhead.responseBytes}-byte response)`, rows: r.overhead.levels.flatMap((l) => overheadRows(l, checks)) },
+    { title: `2. End to end, stories260K (${r.endToEnd[0]?.requests ?? 0} chat requests; pool streamed vs direct node-llama-cpp)`, rows: r.endToEnd.flatMap((e) => endToEndRows(e, checks)) },
+    { title: "3. Pool memory (VmRSS; embedded = default PGlite in the pool process, external = DATABASE_URL)", rows: r.memory.flatMap((m) => memoryRows(m, checks)) },
+  ];
+}
+
+const targetText = (c: Check) => `≤ ${c.limit}${c.unit === "×" ? "" : ` ${c.unit}`}`;
+
+/** The result table, as printed on stdout. */
+export function formatTable(r: GatewayResults, checks: Check[]): string {
+  const secs = sections(r, checks);
+  const all = secs.flatMap((s) => s.rows);
+  const w = { metric: Math.max(...all.map((x) => x.metric.length), 6), value: Math.max(...all.map((x) => x.value.length), 5), target: 9 };
+  const line = (a: string, b: string, c: string, d: string) => `  ${a.padEnd(w.metric)}  ${b.padStart(w.value)}  ${c.padEnd(w.target)}  ${d}`;
+  const out = ["", line("Metric", "Value", "Target", "Result"), `  ${"-".repeat(w.metric + w.value + w.target + 14)}`];
+  for (const s of secs) {
+    out.push(s.title);
+    for (const row of s.rows) out.push(line(row.metric, row.value, row.check ? targetText(row.check) : "", row.check ? (row.check.pass ? "PASS" : "FAIL") : ""));
+  }
+  const failed = checks.filter((c) => !c.pass).length;
+  out.push("", failed === 0 ? `All ${checks.length} targets met.` : `${failed} of ${checks.length} targets missed.`, "");
+  return out.join("\n");
+}
+
+/** Writes gateway-<timestamp>.json and gateway-latest.json; returns their paths. */
+export function writeReport(report: Report, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, "-"); // ISO 8601, made safe for file names
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const paths = [join(dir, `gateway-${stamp}.json`), join(dir, "gateway-latest.json")];
+  for (const p of paths) writeFileSync(p, json);
+  return paths;
+}

@@ -1,0 +1,37 @@
+/**
+ * Admin login, logout and "who am I". Login is the one admin route without a guard; it answers
+ * 401 for a wrong email or password alike and 429 while the account or the address is locked.
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { AdminLoginBody, AdminLoginResult, AdminMe } from "../../protocol/setup.protocol.js";
+import type { AdminGuard } from "../http/auth.js";
+import { clearSessionCookies, sessionResolver, SESSION_COOKIE, setSessionCookies } from "./admin-session.js";
+import type { AdminUsersService } from "./admin-users.service.js";
+
+export const adminAuthRoutes: FastifyPluginAsyncZod<{ users: AdminUsersService; guard: AdminGuard }> = async (app, { users, guard }) => {
+  const tags = ["admin-auth"];
+  const resolve = sessionResolver(users);
+
+  app.post("/v1/admin/login", { schema: { summary: "Log in; sets the session and CSRF cookies", tags, body: AdminLoginBody, response: { 200: AdminLoginResult } } }, async (req, reply) => {
+    const session = await users.login(req.body.email, req.body.password, req.ip);
+    setSessionCookies(req, reply, session);
+    reply.header("cache-control", "no-store");
+    return { email: session.email, csrf_token: session.csrfToken, expires_at: session.expiresAt.toISOString() };
+  });
+
+  app.post("/v1/admin/logout", { schema: { summary: "End the session (needs X-CSRF-Token)", tags, response: { 204: z.null() } } }, async (req, reply) => {
+    // Throws 403 for a live session without the right CSRF token; a dead or absent session just clears cookies.
+    const who = await resolve(req, reply);
+    const token = req.cookies?.[SESSION_COOKIE];
+    if (who && token) await users.logout(token, who.actor);
+    clearSessionCookies(req, reply);
+    return reply.code(204).send(null);
+  });
+
+  app.get("/v1/admin/me", { preHandler: guard.preHandler, schema: { summary: "The authenticated admin (session or admin key)", tags, response: { 200: AdminMe } } }, async (req) => ({
+    kind: req.admin!.kind,
+    actor: req.admin!.actor,
+    email: req.admin!.email ?? null,
+  }));
+};

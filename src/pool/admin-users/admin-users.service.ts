@@ -1,0 +1,172 @@
+/**
+ * Admin accounts: Argon2id passwords, login with lockout, cookie sessions (stored as SHA-256
+ * hashes, 12 h idle / 7 days at most), password reset (CLI) and the boot-time re-hash of legacy
+ * plain-text passwords. Logins are audited (login.success / login.failure / login.locked) with the
+ * account as actor and never the password.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { AppError, CliError } from "../../shared/errors.js";
+import { moduleLogger, type Logger } from "../../shared/logger.js";
+import { hashSecret, verifySecret } from "../../shared/secrets.js";
+import { fieldMessage } from "../../protocol/setup.protocol.js";
+import type { AuditService } from "../audit/audit.service.js";
+import { FAILURE_WINDOW_MS, type AdminUsersRepository } from "./admin-users.repository.js";
+import { passwordProblem } from "./password-policy.js";
+
+export const SESSION_IDLE_MS = 12 * 3600_000;
+export const SESSION_MAX_MS = 7 * 24 * 3600_000;
+export const LOCK_THRESHOLD = 10;
+export const LOCK_MS = 15 * 60_000;
+/** last_seen_at is written at most this often per session (not on every request). */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface AdminSession {
+  adminId: string;
+  email: string;
+  /** SHA-256 (hex) of the session's CSRF token. */
+  csrfHash: string;
+}
+
+export interface NewSession {
+  email: string;
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+}
+
+export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+/** Constant-time comparison of two hex digests. */
+export function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a, "hex");
+  const y = Buffer.from(b, "hex");
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+export class AdminUsersService {
+  private readonly log: Logger = moduleLogger("admin-users");
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly deps: { users: AdminUsersRepository; audit: AuditService; now?: () => Date }) {}
+
+  private now(): Date {
+    return (this.deps.now ?? (() => new Date()))();
+  }
+
+  /** Creates the account (or sets the password of the existing one with this email) from an Argon2id hash. */
+  async createWithHash(email: string, passwordHash: string): Promise<string> {
+    return this.deps.users.upsert({ id: randomBytes(6).toString("hex"), email: normaliseEmail(email), passwordHash });
+  }
+
+  count(): Promise<number> {
+    return this.deps.users.count();
+  }
+
+  /** Checks the password and opens a session, or throws 401 (wrong) / 429 (locked). */
+  async login(emailInput: string, password: string, ip: string): Promise<NewSession> {
+    const email = normaliseEmail(emailInput);
+    const now = this.now();
+    const lockedUntil = await this.deps.users.lockedUntil(email, ip, now);
+    if (lockedUntil) {
+      this.log.warn({ email, ip }, "login refused: locked");
+      throw lockedError(lockedUntil, now);
+    }
+    const user = await this.deps.users.findByEmail(email);
+    // Unknown email: still spend one Argon2id verification, so timing does not reveal which emails exist.
+    const ok = user ? await verifyPassword(user.password_hash, password) : (await verifySecret(await this.dummy(), password), false);
+    if (!user || !ok) {
+      const counts = await this.deps.users.recordFailure(email, ip, now);
+      await this.deps.audit.record({ actor: `admin:${email}`, action: "login.failure", details: { ip, reason: user ? "bad_password" : "unknown_email" } });
+      if (counts.byEmail >= LOCK_THRESHOLD || counts.byIp >= LOCK_THRESHOLD) {
+        const until = new Date(now.getTime() + LOCK_MS);
+        await this.deps.users.lock("email", email, until);
+        await this.deps.users.lock("ip", ip, until);
+        await this.deps.audit.record({ actor: `admin:${email}`, action: "login.locked", details: { ip, until: until.toISOString(), failures_for_account: counts.byEmail, failures_from_address: counts.byIp } });
+        this.log.warn({ email, ip, until }, "login locked after repeated failures");
+        throw lockedError(until, now);
+      }
+      throw new AppError("invalid_credentials", 401, "Wrong email or password.");
+    }
+    await this.deps.users.clearFailures(email);
+    await this.deps.users.touchLogin(user.id);
+    const token = randomBytes(32).toString("base64url");
+    const csrfToken = randomBytes(24).toString("base64url");
+    const expiresAt = new Date(now.getTime() + SESSION_MAX_MS);
+    await this.deps.users.insertSession({ tokenHash: sha256(token), adminId: user.id, csrfHash: sha256(csrfToken), createdAt: now, expiresAt, ip });
+    await this.deps.audit.record({ actor: `admin:${user.email}`, action: "login.success", details: { ip } });
+    void this.deps.users.deleteExpiredSessions(new Date(now.getTime() - SESSION_IDLE_MS), now).catch(() => {});
+    void this.deps.users.pruneFailures(new Date(now.getTime() - Math.max(FAILURE_WINDOW_MS, LOCK_MS))).catch(() => {});
+    return { email: user.email, token, csrfToken, expiresAt };
+  }
+
+  /** The live session for a cookie value, or undefined (unknown, idle too long, or past its end). */
+  async resolveSession(token: string): Promise<AdminSession | undefined> {
+    if (!token || token.length > 200) return undefined;
+    const tokenHash = sha256(token);
+    const row = await this.deps.users.findSession(tokenHash);
+    if (!row) return undefined;
+    const now = this.now();
+    if (row.expires_at.getTime() <= now.getTime() || row.last_seen_at.getTime() + SESSION_IDLE_MS <= now.getTime()) {
+      await this.deps.users.deleteSession(tokenHash);
+      return undefined;
+    }
+    if (now.getTime() - row.last_seen_at.getTime() > TOUCH_EVERY_MS) await this.deps.users.touchSession(tokenHash, now);
+    return { adminId: row.admin_id, email: row.email, csrfHash: row.csrf_hash };
+  }
+
+  async logout(token: string, actor: string): Promise<void> {
+    await this.deps.users.deleteSession(sha256(token));
+    await this.deps.audit.record({ actor, action: "logout" });
+  }
+
+  /** Air-gap reset (CLI): same password rules as the wizard; the account's sessions and lockout end. */
+  async resetPassword(emailInput: string, password: string, actor: string): Promise<void> {
+    const email = normaliseEmail(emailInput);
+    const user = await this.deps.users.findByEmail(email);
+    if (!user) throw new CliError(`No admin account with email ${email}.`);
+    const problem = passwordProblem(password, email);
+    if (problem) throw new CliError(fieldMessage(problem));
+    await this.deps.users.setPasswordHash(user.id, await hashSecret(password));
+    const sessions = await this.deps.users.deleteSessionsOf(user.id);
+    await this.deps.users.clearFailures(email);
+    await this.deps.audit.record({ actor, action: "admin.password_reset", target: `admin:${email}`, details: { sessions_closed: sessions } });
+  }
+
+  /** Boot: re-hashes plain-text passwords (values not starting with $argon2). Idempotent; returns how many. */
+  async rehashLegacy(): Promise<number> {
+    let n = 0;
+    for (const row of await this.deps.users.listLegacy()) {
+      if (await this.deps.users.replaceLegacy(row.id, row.password_hash, await hashSecret(row.password_hash))) n++;
+    }
+    if (n > 0) {
+      this.log.warn({ count: n }, "legacy plain-text admin passwords re-hashed with Argon2id");
+      await this.deps.audit.record({ actor: "system", action: "admin.password_rehash", details: { count: n } });
+    } else {
+      this.log.info({ count: 0 }, "no legacy admin password to re-hash");
+    }
+    return n;
+  }
+
+  private dummy(): Promise<string> {
+    this.dummyHash ??= hashSecret(randomBytes(16).toString("hex"));
+    return this.dummyHash;
+  }
+}
+
+async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  // A legacy plain-text value (not yet re-hashed) never logs in: the boot re-hash runs before listen.
+  if (!stored.startsWith("$argon2")) return false;
+  return verifySecret(stored, password);
+}
+
+function lockedError(until: Date, now: Date): AppError {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  const minutes = Math.ceil(seconds / 60);
+  return new AppError(
+    "login_locked",
+    429,
+    `Too many failed logins: this account and this address are locked for ${minutes} more minute${minutes === 1 ? "" : "s"} (until ${until.toISOString().slice(11, 16)} UTC). Try again later, or reset the password on the pool's host with 'cellule admin reset-password'.`,
+    { retryAfterSeconds: seconds },
+  );
+}

@@ -1,0 +1,40 @@
+/**
+ * The license gate: one global Fastify preHandler. Reads (GET/HEAD/OPTIONS) are never blocked, nor
+ * the mutations a customer needs whatever the license says — inference, search, fixing the license,
+ * the first-boot wizard, logging in and out. Every other mutation asks LicenseService.checkMutation,
+ * which refuses with 402 when the license is expired, revoked or invalid (and enforce is on).
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { moduleLogger } from "../../shared/logger.js";
+import type { LicenseService } from "./license.service.js";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Mutations that always pass (exact paths). */
+const EXEMPT_PATHS = new Set(["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/admin/login", "/v1/admin/logout"]);
+/** Mutations that always pass (everything under these prefixes, and the prefix itself without the trailing slash). */
+const EXEMPT_PREFIXES = ["/v1/admin/license/", "/setup/"];
+
+/** Whether a mutation on this path passes the gate whatever the license says. */
+export function isExemptPath(path: string): boolean {
+  if (EXEMPT_PATHS.has(path)) return true;
+  if (path.endsWith("/search")) return true;
+  return EXEMPT_PREFIXES.some((prefix) => path.startsWith(prefix) || path === prefix.slice(0, -1));
+}
+
+/** Whether the gate lets this request through without looking at the license. */
+export function bypassesGate(method: string, path: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase()) || isExemptPath(path);
+}
+
+/** Installs the gate on the root app. Call before any route plugin is registered, so every route gets it. */
+export function installLicenseGate(app: FastifyInstance, license: LicenseService): void {
+  app.addHook("preHandler", async (req: FastifyRequest) => {
+    // Decided on the matched route's pattern (e.g. /v1/projects/:id/search), never on the raw URL,
+    // which a client could dress up; requests that match no route are left to the 404 handler.
+    const route = req.routeOptions.url;
+    if (route === undefined || bypassesGate(req.method, route)) return;
+    await license.checkMutation({ method: req.method, route });
+  });
+  moduleLogger("license").info("license: gate middleware installed=true - mutations gated (reads, inference, search, license and setup routes always OK)");
+}

@@ -1,0 +1,84 @@
+/** SQL for projects: rows, counts, erasure, and the sector template used as default name prefix. */
+import type { Db } from "../../db/database.js";
+import type { ProjectLanguage } from "../../protocol/projects.protocol.js";
+
+export interface ProjectRow {
+  id: string;
+  name: string;
+  language: ProjectLanguage;
+  created_by: string;
+  created_at: Date;
+  documents_count: number;
+  memories_count: number;
+}
+
+/** What an erasure removed, for the audit tombstone (ids and counts only). */
+export interface ErasedCounts {
+  documentIds: string[];
+  documents: number;
+  chunks: number;
+  vectors: number;
+  memories: number;
+  keyIds: string[];
+}
+
+const SELECT = `SELECT p.id, p.name, p.language, p.created_by, p.created_at,
+  (SELECT count(*)::int FROM documents d WHERE d.project_id = p.id) AS documents_count,
+  (SELECT count(*)::int FROM memories m WHERE m.project_id = p.id) AS memories_count
+  FROM projects p`;
+
+export class ProjectsRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: { id: string; name: string; language: ProjectLanguage; createdBy: string }): Promise<void> {
+    await this.db.query("INSERT INTO projects (id, name, language, created_by) VALUES ($1, $2, $3, $4)", [row.id, row.name, row.language, row.createdBy]);
+  }
+
+  async get(id: string): Promise<ProjectRow | undefined> {
+    return (await this.db.query<ProjectRow>(`${SELECT} WHERE p.id = $1`, [id]))[0];
+  }
+
+  async list(onlyId?: string): Promise<ProjectRow[]> {
+    return onlyId ? this.db.query<ProjectRow>(`${SELECT} WHERE p.id = $1`, [onlyId]) : this.db.query<ProjectRow>(`${SELECT} ORDER BY p.created_at, p.id`);
+  }
+
+  /**
+   * Deletes the project row; ON DELETE CASCADE takes its keys, documents, chunks, vectors and
+   * memories with it. Counts are taken in the same transaction, for the tombstone.
+   */
+  async erase(id: string): Promise<ErasedCounts | undefined> {
+    return this.db.transaction(async (tx) => {
+      const found = await tx.query<{ id: string }>("SELECT id FROM projects WHERE id = $1 FOR UPDATE", [id]);
+      if (found.length === 0) return undefined;
+      const docs = await tx.query<{ id: string }>("SELECT id FROM documents WHERE project_id = $1 ORDER BY id", [id]);
+      const keys = await tx.query<{ id: string }>("SELECT id FROM api_keys WHERE project_id = $1 ORDER BY id", [id]);
+      const [counts] = await tx.query<{ chunks: number; vectors: number; memories: number }>(
+        `SELECT (SELECT count(*)::int FROM chunks WHERE project_id = $1) AS chunks,
+                (SELECT count(*)::int FROM chunk_embeddings WHERE project_id = $1) AS vectors,
+                (SELECT count(*)::int FROM memories WHERE project_id = $1) AS memories`,
+        [id],
+      );
+      await tx.query("DELETE FROM projects WHERE id = $1", [id]);
+      return {
+        documentIds: docs.map((d) => d.id),
+        documents: docs.length,
+        chunks: counts?.chunks ?? 0,
+        vectors: counts?.vectors ?? 0,
+        memories: counts?.memories ?? 0,
+        keyIds: keys.map((k) => k.id),
+      };
+    });
+  }
+
+  /**
+   * The sector's project template from the finished setup wizard (e.g. "Client matter:"), or
+   * undefined. Read through to_jsonb so a pool whose setup table lacks the column still answers.
+   */
+  async sectorTemplate(): Promise<string | undefined> {
+    const [exists] = await this.db.query<{ t: string | null }>("SELECT to_regclass('cluster_setup_state')::text AS t");
+    if (!exists?.t) return undefined;
+    const rows = await this.db.query<{ template: string | null }>("SELECT to_jsonb(s) ->> 'project_template' AS template FROM cluster_setup_state s WHERE to_jsonb(s) ->> 'completed_at' IS NOT NULL LIMIT 1");
+    const t = rows[0]?.template?.trim();
+    return t ? t : undefined;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * /v1/projects: create, list, read, erase; project keys; the project's audit trail. Any API key may
+ * use them; a project-scoped key sees only its own project (others answer 404).
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import {
+  CreatedProjectKey,
+  CreateProjectBody,
+  CreateProjectKeyBody,
+  DeletedProject,
+  Project,
+  ProjectAudit,
+  ProjectAuditQuery,
+  ProjectList,
+  ProjectParams,
+} from "../../protocol/projects.protocol.js";
+import type { ProjectsService } from "./projects.service.js";
+
+const security = [{ apiKey: [] }];
+const tags = ["projects"];
+
+export const projectsRoutes: FastifyPluginAsyncZod<{ projects: ProjectsService }> = async (app, { projects }) => {
+  app.post("/v1/projects", { schema: { summary: "Create a project (name defaults to the sector template)", tags, body: CreateProjectBody, response: { 201: Project }, security } }, async (req, reply) =>
+    reply.code(201).send(await projects.create(req.body, req.apiKey!)),
+  );
+
+  app.get("/v1/projects", { schema: { summary: "Projects this key can see", tags, response: { 200: ProjectList }, security } }, async (req) => ({
+    object: "list" as const,
+    data: await projects.list(req.apiKey!),
+  }));
+
+  app.get("/v1/projects/:id", { schema: { summary: "One project", tags, params: ProjectParams, response: { 200: Project }, security } }, async (req) => projects.get(req.params.id, req.apiKey!));
+
+  app.delete(
+    "/v1/projects/:id",
+    { schema: { summary: "Erase a project: documents, stored files, chunks, vectors, memories and keys (the audit keeps a tombstone)", tags, params: ProjectParams, response: { 200: DeletedProject }, security } },
+    async (req) => projects.erase(req.params.id, req.apiKey!),
+  );
+
+  app.post(
+    "/v1/projects/:id/keys",
+    { schema: { summary: "Create an API key confined to this project (shown once)", tags, params: ProjectParams, body: CreateProjectKeyBody, response: { 201: CreatedProjectKey }, security } },
+    async (req, reply) => reply.code(201).send(await projects.createKey(req.params.id, req.body.name, req.apiKey!)),
+  );
+
+  app.get(
+    "/v1/projects/:id/audit",
+    { schema: { summary: "The project's audit trail, newest first (ids and counts, never content)", tags, params: ProjectParams, querystring: ProjectAuditQuery, response: { 200: ProjectAudit }, security } },
+    async (req) => {
+      const rows = await projects.auditOf(req.params.id, req.apiKey!, req.query.limit);
+      return { object: "list" as const, data: rows.map((r) => ({ seq: r.seq, at: r.at.toISOString(), actor: r.actor, action: r.action, target: r.target, details: r.details, hash: r.hash })) };
+    },
+  );
+};

@@ -1,0 +1,124 @@
+/**
+ * Projects: creation (sector template as default name prefix), visibility rules, project keys,
+ * the per-project audit, and erasure. A project-scoped key sees only its own project: any other
+ * id answers 404 exactly like a project that does not exist, so existence never leaks.
+ */
+import { randomBytes } from "node:crypto";
+import type { CreateProjectBody, Project, ProjectLanguage } from "../../protocol/projects.protocol.js";
+import { AppError } from "../../shared/errors.js";
+import { moduleLogger, type Logger } from "../../shared/logger.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { AuditRow } from "../audit/audit.repository.js";
+import type { AuthenticatedKey, KeysService } from "../keys/keys.service.js";
+import type { ProjectRow, ProjectsRepository } from "./projects.repository.js";
+
+/** What erasing a project must also stop or remove outside the database rows. */
+export interface ProjectEraser {
+  /** Stops indexing work on these documents. */
+  stopDocuments(documentIds: readonly string[]): void;
+  /** Removes the project's stored files; returns how many there were. */
+  removeFiles(projectId: string): Promise<number>;
+  /** Lists the project's document ids (to stop their work before the rows go). */
+  documentIds(projectId: string): Promise<string[]>;
+}
+
+export interface ProjectsServiceOptions {
+  projects: ProjectsRepository;
+  keys: KeysService;
+  audit: AuditService;
+  eraser: ProjectEraser;
+  now?: () => Date;
+}
+
+export const actorOf = (key: AuthenticatedKey) => `key:${key.id}`;
+
+export class ProjectsService {
+  private readonly log: Logger = moduleLogger("projects");
+
+  constructor(private readonly opts: ProjectsServiceOptions) {}
+
+  async create(body: CreateProjectBody, key: AuthenticatedKey): Promise<Project> {
+    if (key.projectId) throw new AppError("project_key_forbidden", 403, "A project key cannot create projects; use an API key that is not tied to a project.");
+    const id = `prj_${randomBytes(8).toString("hex")}`;
+    const name = await this.defaultName(body.name);
+    await this.opts.projects.insert({ id, name, language: body.language, createdBy: actorOf(key) });
+    await this.opts.audit.record({ actor: actorOf(key), action: "project.create", target: `project:${id}`, projectId: id, details: { project_id: id, language: body.language } });
+    this.log.info({ projectId: id, language: body.language }, "project created");
+    return presentProject((await this.opts.projects.get(id))!);
+  }
+
+  async list(key: AuthenticatedKey): Promise<Project[]> {
+    return (await this.opts.projects.list(key.projectId)).map(presentProject);
+  }
+
+  /** The project if this key may see it; 404 otherwise (also for another project's key). */
+  async access(id: string, key: AuthenticatedKey): Promise<ProjectRow> {
+    if (key.projectId && key.projectId !== id) throw projectNotFound(id);
+    const row = await this.opts.projects.get(id);
+    if (!row) throw projectNotFound(id);
+    return row;
+  }
+
+  async get(id: string, key: AuthenticatedKey): Promise<Project> {
+    return presentProject(await this.access(id, key));
+  }
+
+  /** Language of a project's full-text configuration (search, chat). */
+  async language(id: string): Promise<ProjectLanguage | undefined> {
+    return (await this.opts.projects.get(id))?.language;
+  }
+
+  /**
+   * Erases a project: keys, documents, chunks, vectors, memories (one cascading DELETE) and the
+   * stored files. The audit keeps a tombstone with ids and counts, never content.
+   */
+  async erase(id: string, key: AuthenticatedKey) {
+    await this.access(id, key);
+    if (key.projectId) throw new AppError("project_key_forbidden", 403, "A project key cannot delete its project; use an API key that is not tied to a project.");
+    const { eraser } = this.opts;
+    eraser.stopDocuments(await eraser.documentIds(id));
+    const erased = await this.opts.projects.erase(id);
+    if (!erased) throw projectNotFound(id);
+    eraser.stopDocuments(erased.documentIds); // uploads that landed between the two reads
+    const files = await eraser.removeFiles(id);
+    this.opts.keys.forgetProject(id);
+    const counts = { documents: erased.documents, chunks: erased.chunks, vectors: erased.vectors, memories: erased.memories, keys: erased.keyIds.length, files };
+    await this.opts.audit.record({
+      actor: actorOf(key),
+      action: "project.delete",
+      target: `project:${id}`,
+      projectId: id,
+      details: { project_id: id, ...counts, document_ids: erased.documentIds, key_ids: erased.keyIds },
+    });
+    this.log.info({ projectId: id, ...counts }, "project erased");
+    return { id, object: "project" as const, deleted: true as const, erased: counts };
+  }
+
+  /** A key confined to this project (shown once). Only a key that is not itself confined may create one. */
+  async createKey(id: string, name: string, key: AuthenticatedKey) {
+    await this.access(id, key);
+    if (key.projectId) throw new AppError("project_key_forbidden", 403, "A project key cannot create keys; use an API key that is not tied to a project.");
+    const created = await this.opts.keys.create(name, "user", actorOf(key), { projectId: id });
+    return { id: created.id, name: created.name, project_id: id, key: created.key };
+  }
+
+  async auditOf(id: string, key: AuthenticatedKey, limit: number): Promise<AuditRow[]> {
+    await this.access(id, key);
+    return this.opts.audit.list({ projectId: id, limit });
+  }
+
+  /** The given name, prefixed with the sector template unless it already starts with it; else template + date. */
+  private async defaultName(given: string | undefined): Promise<string> {
+    const prefix = await this.opts.projects.sectorTemplate();
+    const date = (this.opts.now?.() ?? new Date()).toISOString().slice(0, 10);
+    if (!given) return prefix ? `${prefix} ${date}` : `Project ${date}`;
+    if (!prefix || given.toLowerCase().startsWith(prefix.toLowerCase())) return given;
+    return `${prefix} ${given}`;
+  }
+}
+
+export function presentProject(p: ProjectRow): Project {
+  return { id: p.id, object: "project", name: p.name, language: p.language, created_at: p.created_at.toISOString(), documents_count: p.documents_count, memories_count: p.memories_count };
+}
+
+export const projectNotFound = (id: string) => new AppError("project_not_found", 404, `No project '${id}'.`, { param: "project" });

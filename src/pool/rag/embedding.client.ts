@@ -1,0 +1,109 @@
+/**
+ * Document and query embeddings, computed by embedding workers through the pool's dispatcher
+ * (never on the pool). Chooses the model: CELLULE_EMBEDDING_MODEL when set, otherwise the first
+ * connected embedding model (by id) of the configured width. Workers whose model yields another
+ * width never offer embeddings here: the worker socket refuses that capability at handshake.
+ */
+import { AppError } from "../../shared/errors.js";
+import type { ServedModel } from "../../protocol/worker.protocol.js";
+import type { Dispatcher } from "../hub/dispatcher.js";
+import { EmbedJobState } from "../hub/job.js";
+import type { WorkerConnection } from "../hub/worker-connection.js";
+import type { WorkerRegistry } from "../hub/worker-registry.js";
+
+export interface EmbeddingModel {
+  id: string;
+  contextSize: number;
+}
+
+/** Input limits, in word pieces, that embedding models were trained with (GGUF metadata often says more). */
+const KNOWN_INPUT_LIMITS: [RegExp, number][] = [
+  [/minilm/i, 256],
+  [/mpnet/i, 384],
+  [/(bge|e5|gte)-(small|base|large)/i, 512],
+];
+
+/** Default chunk length (guide: 512 tokens). */
+export const MAX_CHUNK_TOKENS = 512;
+
+/**
+ * Chunk length for a model: `max` tokens (512 by default), never more than what the model reads
+ * (2 tokens are left for [CLS]/[SEP] or BOS/EOS). With no embedding model known yet, all-MiniLM-L6-v2's 256.
+ */
+export function chunkTokenLimit(model: EmbeddingModel | undefined, max = MAX_CHUNK_TOKENS): number {
+  const known = model ? KNOWN_INPUT_LIMITS.find(([re]) => re.test(model.id))?.[1] : 256;
+  const limit = Math.min(max, (model?.contextSize ?? Infinity) - 2, (known ?? Infinity) - 2);
+  return Math.max(16, limit);
+}
+
+/** Overlap between consecutive chunks: an eighth of their length. */
+export const chunkOverlap = (maxTokens: number) => Math.floor(maxTokens / 8);
+
+export class EmbeddingClient {
+  private remembered: EmbeddingModel | undefined;
+
+  constructor(private readonly deps: { dispatcher: Dispatcher; registry: WorkerRegistry; dims: number; model?: string | undefined }) {
+    deps.registry.on("available", (w: WorkerConnection) => {
+      const m = this.pick(w.models);
+      if (m) this.remembered = m;
+    });
+  }
+
+  get dims(): number {
+    return this.deps.dims;
+  }
+
+  /** Models served in the past (the workers table at boot): chunk sizes are right before any worker connects. */
+  remember(models: readonly ServedModel[]): void {
+    this.remembered = this.pick(models) ?? this.remembered;
+  }
+
+  /** The embedding model a connected worker serves now, or undefined. */
+  current(): EmbeddingModel | undefined {
+    const all: ServedModel[] = [];
+    for (const w of this.deps.registry.connected()) all.push(...w.models);
+    return this.pick(all);
+  }
+
+  /** The current model, else the last one seen: used to size chunks while no worker is connected. */
+  expected(): EmbeddingModel | undefined {
+    return this.current() ?? this.remembered;
+  }
+
+  /** Calls `fn` whenever a worker offering a usable embedding model connects. */
+  onAvailable(fn: () => void): void {
+    this.deps.registry.on("available", (w: WorkerConnection) => {
+      if (this.pick(w.models)) fn();
+    });
+  }
+
+  /**
+   * Embeds `texts` with `model` on a worker. Throws the dispatcher's AppError (503 no worker,
+   * 429 queue full, 400 input too long, …) or 502 when the worker returns malformed vectors.
+   */
+  async embed(model: EmbeddingModel, texts: string[], opts: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {}): Promise<number[][]> {
+    const job = new EmbedJobState(model.id, texts);
+    this.deps.dispatcher.submit(job);
+    const cancel = () => this.deps.dispatcher.cancel(job);
+    opts.signal?.addEventListener("abort", cancel, { once: true });
+    const timer = opts.timeoutMs ? setTimeout(cancel, opts.timeoutMs) : undefined;
+    try {
+      const { vectors } = await job.result;
+      if (vectors.length !== texts.length || vectors.some((v) => v.length !== this.deps.dims || !v.every(Number.isFinite))) {
+        throw new AppError("bad_embedding", 502, `The worker returned malformed vectors for model '${model.id}' (expected ${texts.length} of width ${this.deps.dims}).`);
+      }
+      return vectors;
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", cancel);
+    }
+  }
+
+  private pick(models: readonly ServedModel[]): EmbeddingModel | undefined {
+    const usable = models
+      .filter((m) => m.capabilities.includes("embedding") && m.embeddingDims === this.deps.dims && (!this.deps.model || m.id === this.deps.model))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const m = usable[0];
+    return m ? { id: m.id, contextSize: m.contextSize } : undefined;
+  }
+}

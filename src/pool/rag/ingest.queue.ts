@@ -1,0 +1,186 @@
+/**
+ * Stage 1 of ingest, an in-process queue with bounded concurrency: for each pending document,
+ * extract its text from the stored file (in a worker thread, see ./extract), chunk it for the
+ * embedding model, store the chunks with their full-text vectors (the document is findable by
+ * keywords from then on), then hand it to the embedding pump (stage 2).
+ *
+ * Progress lives in the document row (indexed_status, chunks_count, embedded_count,
+ * extracted_at), so a pool that dies mid-way resumes at boot from the stored file (`recover`).
+ */
+import { moduleLogger, type Logger } from "../../shared/logger.js";
+import { chunkSections } from "./chunker.js";
+import type { DocumentsRepository, NewChunk } from "./documents.repository.js";
+import type { DocumentStorage } from "./document-storage.js";
+import { chunkOverlap, chunkTokenLimit, type EmbeddingClient } from "./embedding.client.js";
+import type { EmbeddingPump } from "./embedding-pump.js";
+import { extractDocument } from "./extract/extract.js";
+import type { ProjectsRepository } from "../projects/projects.repository.js";
+
+/** Chunks stored per slice; the task checks for cancellation between slices. */
+const STORE_SLICE = 500;
+const DEFAULT_EXTRACT_TIMEOUT_MS = 5 * 60_000;
+
+export interface IngestQueueOptions {
+  documents: DocumentsRepository;
+  projects: ProjectsRepository;
+  storage: DocumentStorage;
+  pump: EmbeddingPump;
+  embeddings: EmbeddingClient;
+  /** Longest chunk in tokens (CELLULE_CHUNK_TOKENS), capped by the embedding model's input limit. */
+  maxChunkTokens?: number;
+  /** Documents extracted at once (each in its own worker thread). */
+  concurrency?: number;
+  extractTimeoutMs?: number;
+  /** Injected by tests; the real extractor otherwise. */
+  extract?: typeof extractDocument;
+}
+
+interface Running {
+  ctrl: AbortController;
+  projectId: string | undefined;
+  /** Enqueued again while running (re-upload): run once more when this run ends. */
+  rerun: boolean;
+}
+
+export class IngestQueue {
+  private readonly log: Logger = moduleLogger("rag.ingest");
+  private readonly waiting: string[] = [];
+  private readonly running = new Map<string, Running>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(private readonly opts: IngestQueueOptions) {}
+
+  /** Queues a pending document for extraction (again, if it is being extracted now). */
+  enqueue(documentId: string): void {
+    if (this.closed) return;
+    this.opts.pump.forget(documentId);
+    const r = this.running.get(documentId);
+    if (r) {
+      r.rerun = true;
+      r.ctrl.abort();
+      return;
+    }
+    if (!this.waiting.includes(documentId)) this.waiting.push(documentId);
+    this.next();
+  }
+
+  /** Stops any work on a document (deleted). */
+  forget(documentId: string): void {
+    const i = this.waiting.indexOf(documentId);
+    if (i >= 0) this.waiting.splice(i, 1);
+    const r = this.running.get(documentId);
+    if (r) {
+      r.rerun = false;
+      r.ctrl.abort();
+    }
+    this.opts.pump.forget(documentId);
+  }
+
+  /** Stops work on the given documents of a project about to be erased. */
+  forgetAll(documentIds: readonly string[]): void {
+    for (const id of documentIds) this.forget(id);
+  }
+
+  /**
+   * At boot: every document whose indexing had not finished resumes by itself — extraction again
+   * from the stored file, or only the missing vectors when its chunks were all stored.
+   */
+  async recover(): Promise<{ extract: number; embed: number }> {
+    const docs = await this.opts.documents.unfinished();
+    let extract = 0;
+    let embed = 0;
+    for (const d of docs) {
+      if (d.extracted_at) {
+        this.opts.pump.add({ id: d.id, projectId: d.project_id });
+        embed++;
+      } else {
+        this.enqueue(d.id);
+        extract++;
+      }
+    }
+    if (docs.length > 0) this.log.info({ extract, embed }, "resuming the indexing of documents left pending by the previous run");
+    return { extract, embed };
+  }
+
+  /** Resolves when nothing waits or runs in this stage (tests). */
+  idle(): Promise<void> {
+    if (this.waiting.length === 0 && this.running.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Stops taking work and aborts running extractions; resolves when they have let go (5 s at most). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.waiting.length = 0;
+    for (const r of this.running.values()) {
+      r.rerun = false;
+      r.ctrl.abort();
+    }
+    if (this.running.size === 0) return;
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 5000).unref())]);
+  }
+
+  private next(): void {
+    const max = this.opts.concurrency ?? 2;
+    while (!this.closed && this.running.size < max && this.waiting.length > 0) {
+      const id = this.waiting.shift()!;
+      const entry: Running = { ctrl: new AbortController(), projectId: undefined, rerun: false };
+      this.running.set(id, entry);
+      void this.process(id, entry)
+        .catch((err: unknown) => this.log.error({ documentId: id, err: (err as Error).message }, "document ingest crashed; it stays pending and resumes at the next start"))
+        .finally(() => {
+          this.running.delete(id);
+          if (entry.rerun && !this.closed) this.waiting.push(id);
+          this.next();
+          if (this.waiting.length === 0 && this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+        });
+    }
+  }
+
+  private async process(id: string, entry: Running): Promise<void> {
+    const signal = entry.ctrl.signal;
+    const { documents, storage } = this.opts;
+    const doc = await documents.get(id);
+    if (!doc || doc.indexed_status !== "pending") return;
+    entry.projectId = doc.project_id;
+    const project = await this.opts.projects.get(doc.project_id);
+    if (!project || signal.aborted) return;
+    const log = this.log.child({ documentId: id, projectId: doc.project_id });
+    const path = storage.pathOf(doc.project_id, doc.content_hash);
+    if (!(await storage.exists(doc.project_id, doc.content_hash))) {
+      await documents.settle(id, "failed", "the stored file is missing; upload the document again");
+      log.error("document failed: stored file missing");
+      return;
+    }
+    const started = Date.now();
+    const extract = this.opts.extract ?? extractDocument;
+    const outcome = await extract(path, { fileName: doc.name, timeoutMs: this.opts.extractTimeoutMs ?? DEFAULT_EXTRACT_TIMEOUT_MS, signal });
+    if (signal.aborted) return;
+    if (outcome.status !== "ok") {
+      await documents.settle(id, outcome.status, outcome.reason, { mimeType: outcome.mimeType });
+      log.info({ status: outcome.status, reason: outcome.reason, mimeType: outcome.mimeType }, `document ${outcome.status}`);
+      return;
+    }
+    const model = this.opts.embeddings.expected();
+    const maxTokens = chunkTokenLimit(model, this.opts.maxChunkTokens);
+    const chunks = chunkSections(outcome.sections, { maxTokens, overlapTokens: chunkOverlap(maxTokens) });
+    if (chunks.length === 0) {
+      await documents.settle(id, "skipped", "no text could be extracted from this document", { mimeType: outcome.mimeType, kind: outcome.kind });
+      log.info({ mimeType: outcome.mimeType }, "document skipped: no text");
+      return;
+    }
+    const extractedMs = Date.now() - started;
+    await documents.clearChunks(id);
+    let stored = 0;
+    for (let i = 0; i < chunks.length; i += STORE_SLICE) {
+      if (signal.aborted) return;
+      const slice: NewChunk[] = chunks.slice(i, i + STORE_SLICE).map((c) => ({ ord: c.index, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens }));
+      stored += await documents.insertChunks({ id, projectId: doc.project_id }, project.language, slice);
+    }
+    if (signal.aborted) return;
+    await documents.markExtracted(id, { chunks: stored, pages: outcome.pages, mimeType: outcome.mimeType, kind: outcome.kind });
+    log.info({ kind: outcome.kind, pages: outcome.pages, chunks: stored, maxTokens, embeddingModel: model?.id ?? null, extractMs: extractedMs, storeMs: Date.now() - started - extractedMs }, "document text stored; embedding");
+    this.opts.pump.add({ id, projectId: doc.project_id });
+  }
+}

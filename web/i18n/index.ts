@@ -1,0 +1,54 @@
+/** The language switch: English or French, chosen once and remembered in localStorage. */
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+import { en, type MessageKey } from "./en.js";
+import { fr } from "./fr.js";
+
+export type Lang = "en" | "fr";
+export const LANGS: { code: Lang; label: string }[] = [
+  { code: "en", label: "English" },
+  { code: "fr", label: "Français" },
+];
+const TABLES: Record<Lang, Record<MessageKey, string>> = { en, fr };
+const STORAGE_KEY = "cellule.lang";
+
+export function initialLang(): Lang {
+  const saved = safeStorage()?.getItem(STORAGE_KEY);
+  if (saved === "en" || saved === "fr") return saved;
+  return navigator.language?.toLowerCase().startsWith("fr") ? "fr" : "en";
+}
+
+export function saveLang(lang: Lang): void {
+  safeStorage()?.setItem(STORAGE_KEY, lang);
+  document.documentElement.lang = lang;
+}
+
+export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
+
+export function translator(lang: Lang): Translate {
+  return (key, params) => {
+    let s = TABLES[lang][key] ?? en[key] ?? key;
+    if (params) for (const [k, v] of Object.entries(params)) s = s.split(`{${k}}`).join(String(v));
+    return s;
+  };
+}
+
+/** Text for a server validation code (`password_common`, …), or the server's own message. */
+export function codeText(t: Translate, code: string | undefined, fallback?: string): string {
+  if (!code) return fallback ?? "";
+  const key = `err.${code}` as MessageKey;
+  return key in en ? t(key) : (fallback ?? code);
+}
+
+export const I18n = createContext<{ lang: Lang; t: Translate; setLang: (l: Lang) => void }>({ lang: "en", t: translator("en"), setLang: () => {} });
+export const useI18n = () => useContext(I18n);
+
+export function safeStorage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+export type { MessageKey };
