@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { keyDirOf, loadPoolConfig, type PoolConfig } from "../config/pool.config.js";
 import { loadOrCreatePoolIdentity } from "../pool/identity/pool-identity.js";
 import { openPoolDatabase, type OpenedDatabase } from "../db/open.js";
-import { buildPool, type Pool } from "../pool/server.js";
+import { buildPool, type BuildPoolOptions, type Pool } from "../pool/server.js";
 import { CliError } from "../shared/errors.js";
 import { configureLogging, moduleLogger } from "../shared/logger.js";
 import { action, givenFlags } from "./run.js";
@@ -15,7 +15,8 @@ export interface RunningPool {
   stop(): Promise<void>;
 }
 
-export async function startPool(config: PoolConfig): Promise<RunningPool> {
+/** `overrides`: code-only build options (tests inject a license key this way; no env var can). */
+export async function startPool(config: PoolConfig, overrides: Pick<BuildPoolOptions, "licensePublicKeyHex" | "licenseClock"> = {}): Promise<RunningPool> {
   const log = moduleLogger("pool");
   let database: OpenedDatabase;
   try {
@@ -31,7 +32,7 @@ export async function startPool(config: PoolConfig): Promise<RunningPool> {
   try {
     const identity = loadOrCreatePoolIdentity(keyDirOf(config));
     log.info({ atomId: identity.atomId, keyDir: keyDirOf(config), created: identity.created }, "pool identity loaded");
-    pool = await buildPool({ config, db: database.db, identity });
+    pool = await buildPool({ ...overrides, config, db: database.db, identity });
     await pool.app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await database.close();
