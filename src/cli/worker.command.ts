@@ -8,7 +8,6 @@ import { WorkerAgent } from "../worker/agent.js";
 import { readWorkerFile, writeWorkerFile } from "../worker/credentials.js";
 import { describeHardware } from "../worker/runtime/hardware.js";
 import { InstantRuntime } from "../worker/runtime/instant.runtime.js";
-import { LlamaRuntime } from "../worker/runtime/llama.runtime.js";
 import type { Runtime } from "../worker/runtime/runtime.js";
 import { action, givenFlags } from "./run.js";
 import { stopOnSignals } from "./pool.command.js";
@@ -20,6 +19,8 @@ export async function loadRuntime(config: Pick<WorkerConfig, "model" | "embeddin
     if (path && !existsSync(path)) throw new CliError(`Model file not found (${flag}): ${path}`);
   }
   try {
+    // Loaded on demand: node-llama-cpp costs ~37 MB of RSS that a pool process never needs.
+    const { LlamaRuntime } = await import("../worker/runtime/llama.runtime.js");
     return await LlamaRuntime.load({ modelPath: config.model, embeddingModelPath: config.embeddingModel, slots: config.slots, threads: config.threads, contextSize: config.contextSize, gpu: config.gpu });
   } catch (err) {
     throw new CliError(`Cannot load model ${config.model}${config.embeddingModel ? ` / ${config.embeddingModel}` : ""}: ${(err as Error).message.split("\n")[0]} (is it a valid GGUF file?)`);
@@ -43,7 +44,7 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
   const auth = credential ? { credential } : token ? { token } : undefined;
   if (!auth) throw new CliError(`No enrolment token or credential for ${pool}: pass --token T (from 'cellule pool tokens create') or --config with a stored credential.`);
   const runtime = await loadRuntime(config);
-  const hardware = describeHardware(runtime instanceof LlamaRuntime ? runtime.gpu : null);
+  const hardware = describeHardware(runtime.gpu ?? null);
   const agent = new WorkerAgent({
     poolUrl: pool,
     auth,

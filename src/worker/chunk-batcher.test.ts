@@ -19,6 +19,16 @@ describe("ChunkBatcher", () => {
     expect(sent).toEqual([["Once", 1], [" upon a", 2]]);
   });
 
+  it("does not let a token without text delay the first visible piece", () => {
+    vi.useFakeTimers();
+    const sent: [string, number][] = [];
+    const b = new ChunkBatcher((t, n) => sent.push([t, n]), 20);
+    b.push("", 1);
+    expect(sent).toEqual([]);
+    b.push("“Hi", 1);
+    expect(sent).toEqual([["“Hi", 2]]);
+  });
+
   it("flushes pending text on demand and keeps token counts without text", () => {
     vi.useFakeTimers();
     const sent: [string, number][] = [];

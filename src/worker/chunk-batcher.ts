@@ -19,7 +19,9 @@ export class ChunkBatcher {
   push(text: string, tokens: number): void {
     this.text += text;
     this.tokens += tokens;
-    if (this.timer) return;
+    // A token with no text yet (the start of a multi-byte character) waits for its text, so it
+    // cannot open the window and delay the first visible piece.
+    if (this.timer || !this.text) return;
     const wait = this.lastFlush + this.intervalMs - this.now();
     if (wait <= 0) this.flush();
     else this.timer = setTimeout(() => this.flush(), wait);

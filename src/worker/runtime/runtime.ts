@@ -3,7 +3,7 @@
  * (llama.runtime.ts); the instant one answers at once and exists only to measure the pool's own
  * overhead in benchmarks.
  */
-import type { GenerateJob, ServedModel } from "../../protocol/worker.protocol.js";
+import type { GenerateJob, Hardware, ServedModel } from "../../protocol/worker.protocol.js";
 
 export interface GenerateOutcome {
   finishReason: "stop" | "length";
@@ -22,6 +22,8 @@ export interface Runtime {
   readonly models: ServedModel[];
   /** Parallel generations this runtime can run (one context sequence each). */
   readonly slots: number;
+  /** The GPU the runtime offloads to, if any. */
+  readonly gpu?: Hardware["gpu"];
   generate(job: GenerateJob, signal: AbortSignal, onText: (text: string, tokens: number) => void): Promise<GenerateOutcome>;
   embed(model: string, input: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }>;
   close(): Promise<void>;
