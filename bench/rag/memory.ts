@@ -12,7 +12,8 @@ import { WorkerAgent } from "../../src/worker/agent.js";
 import { startPool, tempDir, waitFor } from "../../test/helpers.js";
 import { stopGracefully } from "../gateway/child.js";
 import { readMemory } from "../gateway/procfs.js";
-import { progress, sleep } from "../gateway/stats.js";
+import { sleep } from "../gateway/stats.js";
+import { progress } from "./progress.js";
 import { HashEmbedderRuntime } from "./hash-embedder.js";
 
 export interface UploadMemoryResult {

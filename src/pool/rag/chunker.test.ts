@@ -102,6 +102,13 @@ describe("chunkSections", () => {
     for (const c of small) expect(c.text).toMatch(/[.]$/);
   });
 
+  it("does not cut a uselessly small chunk at an early paragraph break", () => {
+    const text = `Short intro.\n\n${"A long paragraph goes on and on. ".repeat(40)}`;
+    const chunks = chunkSections([{ page: null, heading: null, text }], { maxTokens: 100, overlapTokens: 0 });
+    expect(chunks[0]!.text.startsWith("Short intro.\n\nA long paragraph")).toBe(true);
+    expect(chunks[0]!.tokens).toBeGreaterThanOrEqual(50);
+  });
+
   it("starts the overlap at a sentence boundary when one is inside it", () => {
     const text = Array.from({ length: 40 }, (_, i) => `Sentence number ${i} is short.`).join(" ");
     const chunks = chunkSections([{ page: null, heading: null, text }], { maxTokens: 64, overlapTokens: 20 });
@@ -144,7 +151,10 @@ describe("chunkSections", () => {
     const text = `Attachment: ${blob} end.`;
     const chunks = chunkSections([{ page: null, heading: null, text }], { maxTokens: 100, overlapTokens: 15 });
     expect(chunks.length).toBeGreaterThan(10);
-    for (const c of chunks) expect(c.tokens).toBeLessThanOrEqual(100);
+    for (const c of chunks) {
+      expect(c.tokens).toBe(estimateTokens(c.text));
+      expect(c.tokens).toBeLessThanOrEqual(100);
+    }
     // Hard cuts inside the word carry no overlap, so the pieces join back into the text.
     expect(chunks.map((c) => c.text).join("").replace(/\s+/g, "")).toContain(blob);
   });
@@ -154,6 +164,7 @@ describe("chunkSections", () => {
     const chunks = chunkSections([{ page: null, heading: null, text }], { maxTokens: 64, overlapTokens: 0 });
     expect(chunks.length).toBeGreaterThan(1);
     for (const c of chunks) {
+      expect(c.tokens).toBe(estimateTokens(c.text));
       expect(c.tokens).toBeLessThanOrEqual(64);
       expect(c.text.endsWith("。")).toBe(true);
     }

@@ -40,12 +40,13 @@ interface Piece {
   tokens: number;
   /** Boundary between the previous piece and this one. */
   before: Break;
+  /** No whitespace between the previous piece and this one (hard splits, CJK sentences). */
+  glued: boolean;
 }
 
 /** Words; CJK sentence ends also end a word, since such text has no spaces. */
 const WORD = /[^\s。！？]+[。！？]*|[。！？]+/gu;
 const SENTENCE_END = /[.!?…。！？]["'”’»)\]]*$/u;
-const BLANK_LINE = /\n[^\S\n]*\n/;
 const MIN_MAX_TOKENS = 8;
 
 /** Chunks of `sections`, numbered from 0 in document order. */
@@ -64,8 +65,8 @@ export function* iterateChunks(sections: Section[], opts: ChunkOptions): Generat
   const overlapTokens = Math.max(0, Math.min(Math.floor(opts.overlapTokens) || 0, Math.floor(maxTokens / 2)));
   let index = 0;
   for (const section of mergeSections(sections)) {
-    for (const text of chunkText(section.text, maxTokens, overlapTokens)) {
-      yield { index: index++, text, page: section.page, heading: section.heading, tokens: estimateTokens(text) };
+    for (const { text, tokens } of chunkText(section.text, maxTokens, overlapTokens)) {
+      yield { index: index++, text, page: section.page, heading: section.heading, tokens };
     }
   }
 }
@@ -83,7 +84,7 @@ function mergeSections(sections: Section[]): Section[] {
   return merged;
 }
 
-function* chunkText(text: string, maxTokens: number, overlapTokens: number): Generator<string> {
+function* chunkText(text: string, maxTokens: number, overlapTokens: number): Generator<{ text: string; tokens: number }> {
   let window: Piece[] = [];
   let sum = 0;
   let overlapCount = 0; // leading pieces of the window already emitted in the previous chunk
@@ -95,8 +96,9 @@ function* chunkText(text: string, maxTokens: number, overlapTokens: number): Gen
         overlapCount--;
         continue;
       }
-      const { from, to } = fit(text, window, chooseCut(window, overlapCount + 1, piece.before, maxTokens), overlapCount, maxTokens);
-      yield text.slice(window[from]!.start, window[to - 1]!.end);
+      const chunk = fit(text, window, chooseCut(window, overlapCount + 1, piece.before, maxTokens), overlapCount, maxTokens);
+      yield chunk;
+      const { from, to } = chunk;
       const next = to < window.length ? window[to]!.before : piece.before;
       const start = next === Break.Hard ? to : overlapStart(window, from, to, overlapTokens);
       window = window.slice(start);
@@ -107,16 +109,16 @@ function* chunkText(text: string, maxTokens: number, overlapTokens: number): Gen
     sum += piece.tokens;
   }
   if (window.length > overlapCount) {
-    const { from, to } = fit(text, window, window.length, overlapCount, maxTokens);
-    yield text.slice(window[from]!.start, window[to - 1]!.end);
+    const chunk = fit(text, window, window.length, overlapCount, maxTokens);
+    yield chunk;
     // Pieces dropped by fit (only possible around hard splits) are chunked on their own.
-    if (to < window.length) yield* chunkText(text.slice(window[to]!.start), maxTokens, overlapTokens);
+    if (chunk.to < window.length) yield* chunkText(text.slice(window[chunk.to]!.start), maxTokens, overlapTokens);
   }
 }
 
 /**
  * Where the chunk window[0..cut) ends: the strongest boundary, latest on ties, among the cuts
- * that keep at least half the window's tokens (a paragraph break near the start would make a
+ * that keep at least maxTokens / 2 in the chunk (a paragraph break near the start would make a
  * uselessly small chunk). `nextBreak` is the boundary after the window.
  */
 function chooseCut(window: Piece[], minCut: number, nextBreak: Break, maxTokens: number): number {
@@ -152,17 +154,27 @@ function overlapStart(window: Piece[], from: number, cut: number, overlapTokens:
 }
 
 /**
- * Safety net for the one case where adding piece estimates undercounts: hard-split slices of one
- * word joined again. Shrinks window[from..to) until the joined text's own estimate fits.
+ * The chunk window[from..to) as text, with its estimate. The estimate of words joined by
+ * whitespace is the sum of theirs; only pieces joined without any (hard-split slices of one word,
+ * CJK sentences) can count more together than apart, so then the joined text is measured, and
+ * the range shrunk (overlap first) until it fits.
  */
-function fit(text: string, window: Piece[], to: number, overlapCount: number, maxTokens: number): { from: number; to: number } {
+function fit(text: string, window: Piece[], to: number, overlapCount: number, maxTokens: number): { text: string; tokens: number; from: number; to: number } {
   let from = 0;
-  while (estimateTokens(text.slice(window[from]!.start, window[to - 1]!.end)) > maxTokens) {
-    if (from < overlapCount && from < to - 1) from++;
-    else if (to - 1 > from) to--;
-    else break; // a single piece always fits: pieces() guarantees it
+  let joined = false;
+  let sum = 0;
+  for (let i = from; i < to; i++) {
+    sum += window[i]!.tokens;
+    if (i > from && window[i]!.glued) joined = true;
   }
-  return { from, to };
+  if (!joined) return { text: text.slice(window[from]!.start, window[to - 1]!.end), tokens: sum, from, to };
+  for (;;) {
+    const slice = text.slice(window[from]!.start, window[to - 1]!.end);
+    const tokens = estimateTokens(slice);
+    if (tokens <= maxTokens || to - from === 1) return { text: slice, tokens, from, to }; // one piece always fits: pieces() sees to it
+    if (from < overlapCount) from++;
+    else to--;
+  }
 }
 
 /** The words of `text` with their costs and the boundary before each, long words split hard. */
@@ -174,25 +186,32 @@ function* pieces(text: string, maxTokens: number): Generator<Piece> {
     const start = m.index;
     let before: Break = Break.Word;
     if (prevEnd >= 0) {
-      const gap = text.slice(prevEnd, start);
-      if (BLANK_LINE.test(gap)) before = Break.Paragraph;
+      const newlines = countNewlines(text, prevEnd, start);
+      if (newlines >= 2) before = Break.Paragraph;
       else if (SENTENCE_END.test(prevWord)) before = Break.Sentence;
-      else if (gap.includes("\n")) before = Break.Line;
-      else if (gap === "") before = Break.Hard;
+      else if (newlines === 1) before = Break.Line;
+      else if (start === prevEnd) before = Break.Hard;
     }
     const tokens = estimateTokens(word);
     if (tokens <= maxTokens) {
-      yield { start, end: start + word.length, tokens, before };
+      yield { start, end: start + word.length, tokens, before, glued: start === prevEnd };
     } else {
       let first = true;
       for (const [s, e, t] of hardSplit(word, maxTokens)) {
-        yield { start: start + s, end: start + e, tokens: t, before: first ? before : Break.Hard };
+        yield { start: start + s, end: start + e, tokens: t, before: first ? before : Break.Hard, glued: first ? start === prevEnd : true };
         first = false;
       }
     }
     prevEnd = start + word.length;
     prevWord = word;
   }
+}
+
+/** Line feeds in text[from..to) (the whitespace between two words), counting up to 2. */
+function countNewlines(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to && n < 2; i++) if (text.charCodeAt(i) === 10) n++;
+  return n;
 }
 
 /** Slices [start, end, tokens] of a word too long for one chunk, each as long as fits. */

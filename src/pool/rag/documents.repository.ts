@@ -151,14 +151,20 @@ export class DocumentsRepository {
     );
   }
 
-  /** The next chunks after `afterOrd` that have no vector yet, in order. */
-  async unembedded(documentId: string, afterOrd: number, limit: number): Promise<ChunkText[]> {
-    return this.db.query<ChunkText>(
+  /**
+   * The chunks without a vector among ords (afterOrd, afterOrd + width], and the document's last ord
+   * (-1 without chunks). Ords are contiguous, so the window reads exactly `width` rows whatever the
+   * planner's statistics: cost per batch stays flat however long the document.
+   */
+  async unembedded(documentId: string, afterOrd: number, width: number): Promise<{ chunks: ChunkText[]; lastOrd: number }> {
+    const chunks = await this.db.query<ChunkText>(
       `SELECT c.id::text AS id, c.ord, c.text FROM chunks c
-       WHERE c.document_id = $1 AND c.ord > $2 AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)
-       ORDER BY c.ord LIMIT $3`,
-      [documentId, afterOrd, limit],
+       WHERE c.document_id = $1 AND c.ord > $2 AND c.ord <= $2 + $3 AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)
+       ORDER BY c.ord`,
+      [documentId, afterOrd, width],
     );
+    const [last] = await this.db.query<{ last: number | null }>("SELECT max(ord) AS last FROM chunks WHERE document_id = $1", [documentId]);
+    return { chunks, lastOrd: last?.last ?? -1 };
   }
 
   async addEmbedded(id: string, n: number): Promise<void> {

@@ -124,14 +124,17 @@ export class EmbeddingPump {
         this.pause();
         return;
       }
-      const batch = await this.opts.documents.unembedded(doc.id, doc.afterOrd, this.opts.batchSize ?? EMBED_BATCH);
+      const width = this.opts.batchSize ?? EMBED_BATCH;
+      const { chunks: batch, lastOrd } = await this.opts.documents.unembedded(doc.id, doc.afterOrd, width);
       if (this.docs.get(doc.id) !== doc) continue; // forgotten meanwhile
+      doc.afterOrd += width;
       if (batch.length === 0) {
+        if (doc.afterOrd < lastOrd) continue; // a window already embedded (after a restart)
         doc.exhausted = true;
         if (doc.inFlight === 0) await this.finish(doc);
         continue;
       }
-      doc.afterOrd = batch[batch.length - 1]!.ord;
+      if (doc.afterOrd >= lastOrd) doc.exhausted = true;
       doc.inFlight++;
       this.inFlight++;
       void this.run(doc, model, batch);

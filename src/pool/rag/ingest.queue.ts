@@ -9,6 +9,7 @@
  */
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import { chunkSections } from "./chunker.js";
+import type { Section } from "./extract/extract.js";
 import type { DocumentsRepository, NewChunk } from "./documents.repository.js";
 import type { DocumentStorage } from "./document-storage.js";
 import { chunkOverlap, chunkTokenLimit, type EmbeddingClient } from "./embedding.client.js";
@@ -16,8 +17,12 @@ import type { EmbeddingPump } from "./embedding-pump.js";
 import { extractDocument } from "./extract/extract.js";
 import type { ProjectsRepository } from "../projects/projects.repository.js";
 
-/** Chunks stored per slice; the task checks for cancellation between slices. */
-const STORE_SLICE = 500;
+/**
+ * Extracted text is chunked and stored a slice at a time (split at paragraph breaks), each on its
+ * own turn of the event loop: a 50 MB text never stalls the pool's other requests for seconds, and
+ * the task checks for cancellation between slices.
+ */
+const SLICE_CHARS = 256 * 1024;
 const DEFAULT_EXTRACT_TIMEOUT_MS = 5 * 60_000;
 
 export interface IngestQueueOptions {
@@ -164,23 +169,66 @@ export class IngestQueue {
     }
     const model = this.opts.embeddings.expected();
     const maxTokens = chunkTokenLimit(model, this.opts.maxChunkTokens);
-    const chunks = chunkSections(outcome.sections, { maxTokens, overlapTokens: chunkOverlap(maxTokens) });
-    if (chunks.length === 0) {
+    const extractedMs = Date.now() - started;
+    await documents.clearChunks(id);
+    let stored = 0;
+    let ord = 0;
+    for (const slice of sectionSlices(outcome.sections)) {
+      await new Promise((r) => setImmediate(r));
+      if (signal.aborted) return;
+      const chunks: NewChunk[] = chunkSections(slice, { maxTokens, overlapTokens: chunkOverlap(maxTokens) }).map((c) => ({ ord: ord + c.index, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens }));
+      ord += chunks.length;
+      stored += await documents.insertChunks({ id, projectId: doc.project_id }, project.language, chunks);
+    }
+    if (signal.aborted) return;
+    if (stored === 0) {
       await documents.settle(id, "skipped", "no text could be extracted from this document", { mimeType: outcome.mimeType, kind: outcome.kind });
       log.info({ mimeType: outcome.mimeType }, "document skipped: no text");
       return;
     }
-    const extractedMs = Date.now() - started;
-    await documents.clearChunks(id);
-    let stored = 0;
-    for (let i = 0; i < chunks.length; i += STORE_SLICE) {
-      if (signal.aborted) return;
-      const slice: NewChunk[] = chunks.slice(i, i + STORE_SLICE).map((c) => ({ ord: c.index, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens }));
-      stored += await documents.insertChunks({ id, projectId: doc.project_id }, project.language, slice);
-    }
-    if (signal.aborted) return;
     await documents.markExtracted(id, { chunks: stored, pages: outcome.pages, mimeType: outcome.mimeType, kind: outcome.kind });
     log.info({ kind: outcome.kind, pages: outcome.pages, chunks: stored, maxTokens, embeddingModel: model?.id ?? null, extractMs: extractedMs, storeMs: Date.now() - started - extractedMs }, "document text stored; embedding");
     this.opts.pump.add({ id, projectId: doc.project_id });
   }
+}
+
+/**
+ * The extracted sections in slices of about SLICE_CHARS: consecutive small sections together, a
+ * long one cut at paragraph breaks (a chunk would end there anyway: it is the strongest boundary).
+ */
+export function* sectionSlices(sections: readonly Section[], sliceChars = SLICE_CHARS): Generator<Section[]> {
+  let group: Section[] = [];
+  let size = 0;
+  for (const s of sections) {
+    if (s.text.length > sliceChars) {
+      if (group.length) yield group;
+      group = [];
+      size = 0;
+      for (const text of splitAtParagraphs(s.text, sliceChars)) yield [{ page: s.page, heading: s.heading, text }];
+      continue;
+    }
+    group.push(s);
+    size += s.text.length;
+    if (size >= sliceChars) {
+      yield group;
+      group = [];
+      size = 0;
+    }
+  }
+  if (group.length) yield group;
+}
+
+function* splitAtParagraphs(text: string, sliceChars: number): Generator<string> {
+  let start = 0;
+  while (text.length - start > sliceChars) {
+    const limit = start + sliceChars;
+    // The last blank line, else line break, else space before the limit (in its second half).
+    let cut = text.lastIndexOf("\n\n", limit);
+    if (cut <= start + sliceChars / 2) cut = text.lastIndexOf("\n", limit);
+    if (cut <= start + sliceChars / 2) cut = text.lastIndexOf(" ", limit);
+    if (cut <= start + sliceChars / 2) cut = limit;
+    yield text.slice(start, cut);
+    start = cut;
+  }
+  if (start < text.length) yield text.slice(start);
 }

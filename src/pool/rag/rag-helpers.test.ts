@@ -8,6 +8,7 @@ import { cleanFileName } from "./documents.service.js";
 import { DocumentStorage } from "./document-storage.js";
 import { chunkOverlap, chunkTokenLimit } from "./embedding.client.js";
 import { fitTokens } from "./rag-chat.service.js";
+import { sectionSlices } from "./ingest.queue.js";
 import { estimateTokens } from "./tokens.js";
 
 describe("chunkTokenLimit", () => {
@@ -89,5 +90,24 @@ describe("DocumentStorage", () => {
     expect(r.removed).toBe(2);
     expect(await storage.list("prj_a")).toEqual([keepHash]);
     expect(readdirSync(dir).sort()).toEqual(["prj_a"]);
+  });
+});
+
+describe("sectionSlices", () => {
+  it("groups small sections and cuts a long one at paragraph breaks, losing no text", () => {
+    const para = (i: number) => `Paragraph ${i} ${"word ".repeat(20)}`.trim();
+    const long = Array.from({ length: 200 }, (_, i) => para(i)).join("\n\n");
+    const sections = [
+      { page: 1, heading: "A", text: "small one" },
+      { page: 1, heading: "B", text: "small two" },
+      { page: 2, heading: null, text: long },
+    ];
+    const slices = [...sectionSlices(sections, 2000)];
+    expect(slices[0]).toEqual(sections.slice(0, 2));
+    const pieces = slices.slice(1).map((s) => s[0]!);
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(pieces.every((p) => p.page === 2 && p.text.length <= 2000)).toBe(true);
+    expect(pieces.map((p) => p.text).join("")).toBe(long);
+    expect(pieces.slice(1).every((p) => p.text.startsWith("\n\nParagraph"))).toBe(true);
   });
 });

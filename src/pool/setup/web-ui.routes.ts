@@ -28,14 +28,14 @@ const CSP = [
 export const webUiRoutes: FastifyPluginAsync<{ webDir?: string }> = async (app, opts) => {
   const webDir = opts.webDir ?? WEB_DIR;
   const indexPath = join(webDir, "index.html");
-  let index: Buffer | undefined;
 
   if (existsSync(join(webDir, "assets"))) {
     await app.register(fastifyStatic, { root: join(webDir, "assets"), prefix: "/setup/assets/", decorateReply: false, immutable: true, maxAge: "365d", index: false, wildcard: true });
   }
 
   const page = async (_req: unknown, reply: FastifyReply) => {
-    index ??= existsSync(indexPath) ? readFileSync(indexPath) : undefined;
+    // Read at each request (600 bytes): a rebuild while the pool runs never leaves stale asset names.
+    const index = existsSync(indexPath) ? readFileSync(indexPath) : undefined;
     if (!index) return reply.code(503).type("text/plain; charset=utf-8").send("The web interface is not built: run `npm run build` (it builds dist/web).");
     return reply
       .type("text/html; charset=utf-8")

@@ -61,8 +61,6 @@ export const EXTRACT_HEAP_LIMIT_MB = 512;
 export const EXTRACT_RSS_LIMIT_MB = 1024;
 const RSS_POLL_MS = 100;
 
-const log = moduleLogger("rag.extract");
-
 /**
  * Extracts the text of the file at `path`. Never throws and never blocks the event loop: runs in
  * a child process with time and memory limits.
@@ -71,6 +69,8 @@ export function extractDocument(path: string, opts: ExtractOptions = {}): Promis
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXTRACT_TIMEOUT_MS;
   const heapLimitMb = opts.heapLimitMb ?? EXTRACT_HEAP_LIMIT_MB;
   const rssLimitMb = opts.rssLimitMb ?? EXTRACT_RSS_LIMIT_MB;
+  // Taken per call, not at import: the root logger is configured at boot, after imports.
+  const log = moduleLogger("rag.extract");
   return new Promise<ExtractOutcome>((resolve) => {
     if (opts.signal?.aborted) {
       resolve({ status: "failed", mimeType: null, reason: "extraction was cancelled" });

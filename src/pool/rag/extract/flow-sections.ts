@@ -1,6 +1,6 @@
 /**
  * Builds sections from a flow document (DOCX, ODT) read as a stream of headings and paragraphs:
- * a heading starts a new section and is its first line; paragraphs follow, one per line pair.
+ * a heading starts a new section and is its first line; paragraphs follow, a blank line apart.
  */
 import type { Section } from "./extract.js";
 import { normalizeInline } from "./normalize-text.js";

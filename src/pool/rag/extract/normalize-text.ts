@@ -55,8 +55,12 @@ export function normalizeInline(text: string): string {
   return slices.join("").trim().normalize("NFC");
 }
 
+/**
+ * split + join rather than replace: V8 may return a global replace's result as a tree of its
+ * parts (about 45 bytes per match), where join always builds one flat string.
+ */
 function collapse(text: string): string {
-  return text.replace(CONTROL, "").replace(/\s+/g, " ");
+  return text.split(CONTROL).join("").split(/\s+/).join(" ");
 }
 
 function isSpace(c: number): boolean {

@@ -83,6 +83,17 @@ describe("sniffFile: unsupported and damaged files", () => {
     });
   });
 
+  it("fails a password-protected Office file (an OLE2 container with an EncryptedPackage stream)", async () => {
+    // The directory entry's name sits well past the first read, as in real files.
+    const ole = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(1024 * 1024 + 3), Buffer.from("EncryptedPackage", "utf16le"), Buffer.alloc(64)]);
+    expect(await sniffFile(file("locked.docx", ole))).toEqual({
+      kind: null,
+      mimeType: "application/x-ole-storage",
+      reason: "the document is password-protected (an encrypted Office file)",
+      failed: true,
+    });
+  });
+
   it("looks inside ZIP archives that are not DOCX or ODT", async () => {
     const xlsx = await make.zipArchive(dir, "book.docx", [["[Content_Types].xml", "<Types/>"], ["xl/workbook.xml", "<workbook/>"]]);
     expect(await reasonFor(xlsx.path)).toBe(unsupported("an Excel workbook"));

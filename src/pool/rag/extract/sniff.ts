@@ -88,7 +88,9 @@ export async function sniffFile(path: string, fileName: string = path): Promise<
       await fh.close();
     }
   } catch (err) {
-    return { kind: null, mimeType: null, reason: `the file could not be read: ${(err as Error).message}`, failed: true };
+    // The code (ENOENT, EACCES), not the message: that one holds the server's paths.
+    const e = err as NodeJS.ErrnoException;
+    return { kind: null, mimeType: null, reason: `the file could not be read: ${e.code ?? e.message}`, failed: true };
   }
   if (head.length === 0) return { kind: null, mimeType: null, reason: "the file is empty" };
 
@@ -102,6 +104,11 @@ export async function sniffFile(path: string, fileName: string = path): Promise<
 
   const encoding = detectTextEncoding(head, head.length === size);
   if (!encoding) {
+    // Word, Excel and PowerPoint save a password-protected file as an OLE2 container holding an
+    // "EncryptedPackage" stream, whatever its extension: say so rather than "old Office document".
+    if (startsWith(head, OLE2) && (await fileContains(path, ENCRYPTED_PACKAGE))) {
+      return { kind: null, mimeType: "application/x-ole-storage", reason: "the document is password-protected (an encrypted Office file)", failed: true };
+    }
     for (const sig of SIGNATURES) if (startsWith(head, sig.bytes, sig.offset)) return unsupported(sig.looksLike, sig.mimeType);
     return unsupported("binary data", "application/octet-stream");
   }
@@ -110,6 +117,32 @@ export async function sniffFile(path: string, fileName: string = path): Promise<
   const script = sample.startsWith("#!");
   if (/\.(md|markdown)$/i.test(fileName) || (!script && looksLikeMarkdown(sample))) return { kind: "markdown", mimeType: MIME_TYPES.markdown };
   return { kind: "text", mimeType: MIME_TYPES.text };
+}
+
+const OLE2 = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+const ENCRYPTED_PACKAGE = Buffer.from("EncryptedPackage", "utf16le");
+
+/** Whether `needle` occurs anywhere in the file, read 1 MB at a time. */
+async function fileContains(path: string, needle: Buffer): Promise<boolean> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(1024 * 1024 + needle.length);
+    let carried = 0;
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(buf, carried, buf.length - carried, pos);
+      if (bytesRead === 0) return false;
+      const filled = carried + bytesRead;
+      if (buf.subarray(0, filled).includes(needle)) return true;
+      pos += bytesRead;
+      // Keep the tail, in case the needle straddles two reads.
+      carried = Math.min(needle.length - 1, filled);
+      buf.copy(buf, 0, filled - carried, filled);
+    }
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
 }
 
 async function sniffZip(path: string): Promise<SniffResult> {
