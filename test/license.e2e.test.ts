@@ -315,6 +315,9 @@ describe("a pool with an injected license key", () => {
       expect(r.status, path).toBe(402);
       expect(r.json().error!.code).toBe("license_expired");
     }
+    // Authentication comes first: an anonymous caller learns nothing about the license.
+    const anonymous = await fetch(`${pool.url}/v1/admin/keys`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(anonymous.status).toBe(401);
     expect((await api("GET", "/v1/admin/workers")).status).toBe(200);
     expect((await api("GET", "/v1/admin/audit")).status).toBe(200);
     expect((await fetch(`${pool.url}/v1/admin/workers`, { method: "HEAD", headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);

@@ -9,7 +9,12 @@
  * side (see `socketView`) takes it for each message and keeps it while its transaction is open.
  */
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import { vector } from "@electric-sql/pglite-pgvector";
+import { fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createPglite } from "./pglite-options.js";
 import type { Db } from "./database.js";
 
 type Queryable = Pick<PGlite, "query" | "exec"> | Transaction;
@@ -117,19 +122,28 @@ export interface OpenedPglite {
   socketView: PGlite;
 }
 
-/**
- * PostgreSQL's default shared_buffers (128 MB) lives inside PGlite's WebAssembly memory, in the pool
- * process: measured here, a pool with the defaults held ~530 MB RSS and took ~9 s to open; with
- * these settings ~180 MB and ~1.2 s. maintenance_work_mem bounds HNSW index builds.
- */
-const MEMORY_SETTINGS = ["shared_buffers = 16MB", "work_mem = 4MB", "maintenance_work_mem = 64MB", "wal_buffers = 1MB", "temp_buffers = 4MB"];
-
 /** Opens (creating if needed) the embedded database. `dataDir` undefined = in memory (tests). */
 export async function openPglite(dataDir: string | undefined): Promise<OpenedPglite> {
-  const pglite = await PGlite.create({ dataDir, extensions: { vector }, postgresqlconf: MEMORY_SETTINGS });
+  if (dataDir && !existsSync(join(dataDir, "PG_VERSION"))) await initDataDirInChild(dataDir);
+  const pglite = await createPglite(dataDir);
   const gate = new Gate();
   const db = wrap(pglite, pglite, gate, async () => {
     if (!pglite.closed) await pglite.close();
   });
   return { db, pglite, socketView: socketView(pglite, gate) };
+}
+
+/** Runs initdb for a new data dir in a short-lived child process (see pglite-initdb.worker.ts). */
+async function initDataDirInChild(dataDir: string): Promise<void> {
+  const fromSource = import.meta.url.endsWith(".ts");
+  const entry = fileURLToPath(new URL(`./pglite-initdb.worker.${fromSource ? "ts" : "js"}`, import.meta.url));
+  const execArgv = fromSource ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href] : [];
+  const child = fork(entry, [dataDir], { execArgv, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (c) => resolve(c));
+  });
+  if (code !== 0) throw new Error(`Could not create the embedded database in ${dataDir} (initdb exited ${code}): ${stderr.trim().split("\n").pop() ?? ""}`);
 }

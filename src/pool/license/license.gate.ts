@@ -27,14 +27,22 @@ export function bypassesGate(method: string, path: string): boolean {
   return SAFE_METHODS.has(method.toUpperCase()) || isExemptPath(path);
 }
 
-/** Installs the gate on the root app. Call before any route plugin is registered, so every route gets it. */
+/**
+ * Installs the gate on the root app. Call before any route plugin is registered: each gated route
+ * gets it appended to its own preHandlers, so it runs AFTER authentication — an anonymous caller
+ * gets 401, never a 402 that would tell them about the license.
+ */
 export function installLicenseGate(app: FastifyInstance, license: LicenseService): void {
-  app.addHook("preHandler", async (req: FastifyRequest) => {
-    // Decided on the matched route's pattern (e.g. /v1/projects/:id/search), never on the raw URL,
-    // which a client could dress up; requests that match no route are left to the 404 handler.
-    const route = req.routeOptions.url;
-    if (route === undefined || bypassesGate(req.method, route)) return;
-    await license.checkMutation({ method: req.method, route });
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((m) => bypassesGate(m, route.url))) return;
+    const gate = async (req: FastifyRequest) => {
+      // Decided on the matched route's pattern (e.g. /v1/projects/:id/documents), never on the raw URL.
+      if (bypassesGate(req.method, route.url)) return;
+      await license.checkMutation({ method: req.method, route: route.url });
+    };
+    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [...existing, gate];
   });
   moduleLogger("license").info("license: gate middleware installed=true - mutations gated (reads, inference, search, license and setup routes always OK)");
 }
