@@ -190,6 +190,9 @@ describe("isolation between project keys", () => {
     const cli = await runCli(["keys", "create", "--name", "client-a", "--project", projectId, "--data-dir", pool.dataDir], ENV);
     expect(cli.code).toBe(0);
     const scopedKey = cli.stdout.trim();
+    const nope = await runCli(["keys", "create", "--project", "prj_nope", "--data-dir", pool.dataDir], ENV);
+    expect(nope.code).toBe(1);
+    expect(nope.stderr).toContain("No project 'prj_nope'");
     const viaApi = await call("POST", `/v1/projects/${other}/keys`, { name: "client-b" });
     expect(viaApi.status).toBe(201);
     expect(viaApi.body).toMatchObject({ project_id: other, name: "client-b" });

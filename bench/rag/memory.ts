@@ -26,6 +26,11 @@ export interface UploadMemoryResult {
   increaseBytes: number;
   /** Peak during the upload alone (before the 201). */
   uploadPeakIncreaseBytes: number;
+  /** VmRSS once the document is done. */
+  rssAfterBytes: number;
+  /** VmHWM (the process's peak RSS since it started) before the upload and after indexing. */
+  hwmBeforeBytes: number;
+  hwmAfterBytes: number;
 }
 
 const WORDS = "lease tenant landlord rent deposit notice termination clause warehouse invoice payment court hearing appeal witness contract party agreement liability damages insurance property building maintenance repair heating boiler elevator parking garden roof window door key inventory schedule annex signature date amount euros percent index revision period month year".split(" ");
@@ -74,7 +79,8 @@ export async function measureUploadMemory(documentBytes: number): Promise<Upload
     const projectId = String((await post("/v1/projects", key, { name: "Memory", language: "english" })).id);
     await sleep(2000);
     const pid = pool.proc.pid!;
-    const baseline = readMemory(pid).rssBytes;
+    const before = readMemory(pid);
+    const baseline = before.rssBytes;
     let peak = baseline;
     const sampler = setInterval(() => {
       try {
@@ -106,7 +112,11 @@ export async function measureUploadMemory(documentBytes: number): Promise<Upload
         500,
       );
       const indexMs = performance.now() - t0 - uploadMs;
+      const after = readMemory(pid);
       return {
+        rssAfterBytes: after.rssBytes,
+        hwmBeforeBytes: before.peakRssBytes,
+        hwmAfterBytes: after.peakRssBytes,
         documentBytes,
         chunks: doc.chunks_count,
         uploadMs: Math.round(uploadMs),

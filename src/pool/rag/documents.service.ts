@@ -82,9 +82,11 @@ export class DocumentsService {
         reason,
         createdBy: actor,
       })
-      .catch((err: unknown) => {
-        if ((err as { code?: string }).code === "23503") throw notFound(project.id); // erased meanwhile
-        throw err;
+      .catch(async (err: unknown) => {
+        if ((err as { code?: string }).code !== "23503") throw err;
+        // The project was erased while this upload was being stored: leave nothing of it behind.
+        await storage.removeProject(project.id);
+        throw notFound(project.id);
       });
     await this.opts.audit.record({
       actor,

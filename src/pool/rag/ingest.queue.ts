@@ -1,6 +1,6 @@
 /**
  * Stage 1 of ingest, an in-process queue with bounded concurrency: for each pending document,
- * extract its text from the stored file (in a worker thread, see ./extract), chunk it for the
+ * extract its text from the stored file (in a child process, see ./extract), chunk it for the
  * embedding model, store the chunks with their full-text vectors (the document is findable by
  * keywords from then on), then hand it to the embedding pump (stage 2).
  *
@@ -33,7 +33,7 @@ export interface IngestQueueOptions {
   embeddings: EmbeddingClient;
   /** Longest chunk in tokens (CELLULE_CHUNK_TOKENS), capped by the embedding model's input limit. */
   maxChunkTokens?: number;
-  /** Documents extracted at once (each in its own worker thread). */
+  /** Documents extracted at once (each in its own child process). */
   concurrency?: number;
   extractTimeoutMs?: number;
   /** Injected by tests; the real extractor otherwise. */
@@ -173,7 +173,8 @@ export class IngestQueue {
     await documents.clearChunks(id);
     let stored = 0;
     let ord = 0;
-    for (const slice of sectionSlices(outcome.sections)) {
+    // Consumed as it goes: the text of a slice can be freed once its chunks are stored.
+    for (const slice of sectionSlices(outcome.sections, SLICE_CHARS, true)) {
       await new Promise((r) => setImmediate(r));
       if (signal.aborted) return;
       const chunks: NewChunk[] = chunkSections(slice, { maxTokens, overlapTokens: chunkOverlap(maxTokens) }).map((c) => ({ ord: ord + c.index, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens }));
@@ -195,11 +196,15 @@ export class IngestQueue {
 /**
  * The extracted sections in slices of about SLICE_CHARS: consecutive small sections together, a
  * long one cut at paragraph breaks (a chunk would end there anyway: it is the strongest boundary).
+ * With `consume`, each section is removed from the array as it is read, so that the text already
+ * stored does not stay alive until the whole document is done (a 50 MB text is 50 MB of heap).
  */
-export function* sectionSlices(sections: readonly Section[], sliceChars = SLICE_CHARS): Generator<Section[]> {
+export function* sectionSlices(sections: Section[], sliceChars = SLICE_CHARS, consume = false): Generator<Section[]> {
   let group: Section[] = [];
   let size = 0;
-  for (const s of sections) {
+  for (let i = 0; i < sections.length; i++) {
+    const s = sections[i]!;
+    if (consume) (sections as (Section | undefined)[])[i] = undefined;
     if (s.text.length > sliceChars) {
       if (group.length) yield group;
       group = [];

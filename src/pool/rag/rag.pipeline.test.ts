@@ -1,6 +1,6 @@
 /**
  * Service tests of the whole document path on a fresh in-memory PGlite, wired by buildRag as in
- * the pool: upload → extraction (real extractor, worker thread) → chunks + full text → vectors
+ * the pool: upload → extraction (real extractor, child process) → chunks + full text → vectors
  * from an in-process embedding worker behind the real dispatcher → hybrid search, RAG context,
  * erasure, isolation, recovery.
  */
@@ -334,6 +334,21 @@ describe("recovery and vector width", () => {
       expect(col!.t).toBe("vector(12)");
     } finally {
       await fresh.close();
+    }
+  });
+});
+
+describe("default project names", () => {
+  it("prefixes names with the sector template of the finished setup, and names unnamed projects after it", async () => {
+    const plain = await rag.projects.create({ language: "simple" }, admin);
+    expect(plain.name).toMatch(/^Project \d{4}-\d{2}-\d{2}$/);
+    await db.query("INSERT INTO cluster_setup_state (id, project_template, completed_at) VALUES (1, 'Client matter:', now())");
+    try {
+      expect((await rag.projects.create({ name: "Dupont v. Martin", language: "french" }, admin)).name).toBe("Client matter: Dupont v. Martin");
+      expect((await rag.projects.create({ name: "client matter: Leroy", language: "french" }, admin)).name).toBe("client matter: Leroy");
+      expect((await rag.projects.create({ language: "french" }, admin)).name).toMatch(/^Client matter: \d{4}-\d{2}-\d{2}$/);
+    } finally {
+      await db.query("DELETE FROM cluster_setup_state");
     }
   });
 });

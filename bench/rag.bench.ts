@@ -1,0 +1,152 @@
+/**
+ * RAG benchmark (`npm run bench:rag`): what documents cost the pool.
+ *
+ * 1. Ingest throughput: a 30-page PDF through a pool and a real stories260K embedding worker,
+ *    upload to `done`, in pages/s and chunks/s, against the worker's raw embedding throughput on
+ *    the same chunk texts (bench/rag/ingest.ts). Target: ratio ≥ 0.8.
+ * 2. Vector search: 100,000 synthetic 384-d vectors in the embedded database, HNSW KNN latency
+ *    p50/p99 with the product's query and recall@10 against exact search (bench/rag/knn.ts).
+ *    Targets: recall ≥ 0.95, p50 ≤ 10 ms.
+ * 3. Pool memory: peak RSS increase of the pool process while a 50 MB document is uploaded and
+ *    indexed to the end (bench/rag/memory.ts). Target: ≤ 150 MB.
+ *
+ * Output: a table on stdout, progress on stderr, JSON in bench/results/rag-<timestamp>.json and
+ * bench/results/rag-latest.json. Exits 0 once measurements are complete, targets met or not;
+ * non-zero when the benchmark could not run. About 6–8 minutes on a 2-core machine.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { configureLogging } from "../src/shared/logger.js";
+import { CLI, killAll, modelPath, ROOT } from "../test/helpers.js";
+import { measureIngest, type IngestResult } from "./rag/ingest.js";
+import { measureKnn, type KnnResult } from "./rag/knn.js";
+import { measureUploadMemory, type UploadMemoryResult } from "./rag/memory.js";
+import { progress } from "./rag/progress.js";
+
+const WATCHDOG_MS = 14 * 60_000;
+const RESULTS_DIR = join(ROOT, "bench", "results");
+const MB = 1e6;
+
+interface Check {
+  id: string;
+  metric: string;
+  value: number;
+  unit: string;
+  op: "≥" | "≤";
+  limit: number;
+  pass: boolean;
+}
+
+const check = (id: string, metric: string, value: number, unit: string, op: "≥" | "≤", limit: number): Check => ({ id, metric, value, unit, op, limit, pass: op === "≥" ? value >= limit : value <= limit });
+
+const NOTES = [
+  "Phase 1: ingest time runs from the start of the upload to indexed_status=done (polled every 50 ms): upload, extraction (in a child process), chunking, chunks + full text stored, every vector computed by the worker and stored. Raw: LlamaRuntime.embed() on the same chunk texts, same batch size (16) and one llama thread, with the pool and worker stopped. Chunks of 128 tokens (CELLULE_CHUNK_TOKENS): stories260K's embedding time grows steeply with input length (≈3 s for 1,000 tokens, 0.1 s for 200).",
+  "Phase 2: PGlite in this process (the pool's default embedded database), the pool's migrations and chunk_embeddings table; bulk load, then CREATE INDEX with the product's HNSW parameters; latency of EmbeddingsRepository.knn (project filter, hnsw.ef_search, iterative scan) per query, after 5 warm-up queries; recall@10 against brute-force cosine distance over the same vectors in JavaScript (exactSqlLatency: the same exact search as a sequential scan in SQL, 5 queries).",
+  "Phase 3: VmRSS of the pool process (/proc/<pid>/status) sampled every 50 ms; baseline just before the upload, with setup done and one worker connected; MB = 10^6 bytes. The document is Markdown prose streamed from disk by the client; the worker is in-process with a hash embedder (384-d, instant) so that the phase measures the pool, not a model. Text extraction runs in a child process (src/pool/rag/extract), whose memory is not the pool's; the extracted text comes back to the pool, which chunks and stores it a slice at a time. The baseline is whatever the running pool holds at that moment (V8 heap with its free space, PGlite's buffers): the increase is how much further the process grew, and VmHWM shows whether it ever exceeded its earlier peak.",
+  "The machine is shared: loadAvg1mAtStart shows how busy it was.",
+];
+
+function table(ingest: IngestResult, knn: KnnResult, mem: UploadMemoryResult, checks: Check[]): string {
+  const find = (id: string) => checks.find((c) => c.id === id);
+  const rows: { metric: string; value: string; check?: Check | undefined }[][] = [
+    [
+      { metric: `document`, value: `${ingest.pages} pages, ${(ingest.documentBytes / 1e3).toFixed(0)} kB PDF, ${ingest.chunks} chunks of ≤${ingest.chunkTokens} tokens` },
+      { metric: "ingest time (upload → done)", value: `${(ingest.ingestMs / 1000).toFixed(2)} s` },
+      { metric: "  of which upload → text stored", value: `${(ingest.textStoredMs / 1000).toFixed(2)} s` },
+      { metric: "ingest pages/s", value: ingest.pagesPerSecond.toFixed(2) },
+      { metric: "ingest chunks/s", value: ingest.chunksPerSecond.toFixed(2) },
+      { metric: "raw worker chunks/s (same texts)", value: ingest.rawChunksPerSecond.toFixed(2) },
+      { metric: "ingest / raw throughput", value: ingest.ratio.toFixed(3), check: find("ingest.ratio") },
+    ],
+    [
+      { metric: "vectors", value: `${knn.vectors} × ${knn.dims}-d; m=${knn.hnsw.m}, ef_construction=${knn.hnsw.efConstruction}, ef_search=${knn.hnsw.efSearch}` },
+      { metric: "load / index build", value: `${(knn.loadMs / 1000).toFixed(1)} s / ${(knn.indexBuildMs / 1000).toFixed(1)} s` },
+      { metric: `KNN latency p50 (k=${knn.k}, ${knn.queries} queries)`, value: `${knn.latency.p50.toFixed(2)} ms`, check: find("knn.p50") },
+      { metric: "KNN latency p99", value: `${knn.latency.p99.toFixed(2)} ms` },
+      { metric: "exact search (SQL seq scan) p50", value: `${knn.exactSqlLatency.p50.toFixed(1)} ms` },
+      { metric: "recall@10", value: knn.recallAt10.toFixed(3), check: find("knn.recall") },
+    ],
+    [
+      { metric: "document", value: `${(mem.documentBytes / MB).toFixed(1)} MB Markdown, ${mem.chunks} chunks` },
+      { metric: "upload / indexing time", value: `${(mem.uploadMs / 1000).toFixed(1)} s / ${(mem.indexMs / 1000).toFixed(1)} s` },
+      { metric: "pool RSS before upload", value: `${(mem.baselineRssBytes / MB).toFixed(1)} MB` },
+      { metric: "peak RSS increase during the upload", value: `${(mem.uploadPeakIncreaseBytes / MB).toFixed(1)} MB` },
+      { metric: "peak RSS increase, upload + indexing", value: `${(mem.increaseBytes / MB).toFixed(1)} MB`, check: find("memory.increase") },
+      { metric: "pool RSS after indexing", value: `${(mem.rssAfterBytes / MB).toFixed(1)} MB` },
+      { metric: "process peak RSS (VmHWM) before / after", value: `${(mem.hwmBeforeBytes / MB).toFixed(1)} / ${(mem.hwmAfterBytes / MB).toFixed(1)} MB` },
+    ],
+  ];
+  const titles = ["1. Ingest throughput (stories260K embedding worker, 1 thread)", "2. Vector search (embedded PGlite + pgvector HNSW, cosine)", "3. Pool memory while a 50 MB document is uploaded and indexed"];
+  const all = rows.flat();
+  const w = { m: Math.max(...all.map((r) => r.metric.length)), v: Math.max(...all.map((r) => r.value.length)), t: 10 };
+  const line = (a: string, b: string, c: string, d: string) => `  ${a.padEnd(w.m)}  ${b.padStart(w.v)}  ${c.padEnd(w.t)}  ${d}`;
+  const out = ["", line("Metric", "Value", "Target", "Result"), `  ${"-".repeat(w.m + w.v + w.t + 14)}`];
+  rows.forEach((section, i) => {
+    out.push(titles[i]!);
+    for (const r of section) out.push(line(r.metric, r.value, r.check ? `${r.check.op} ${r.check.limit}${r.check.unit ? ` ${r.check.unit}` : ""}` : "", r.check ? (r.check.pass ? "PASS" : "FAIL") : ""));
+  });
+  const failed = checks.filter((c) => !c.pass).length;
+  out.push("", failed === 0 ? `All ${checks.length} targets met.` : `${failed} of ${checks.length} targets missed.`, "");
+  return out.join("\n");
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CLI)) throw new Error(`built CLI not found at ${CLI}: run 'npm run build' first`);
+  modelPath();
+  configureLogging("warn");
+  const started = new Date();
+  const environment = {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    totalMemMB: Math.round(os.totalmem() / MB),
+    loadAvg1mAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+  };
+  const ingest = await measureIngest(30, 40, 128);
+  const knn = await measureKnn({ vectors: 100_000, dims: 384, queries: 200, k: 10 });
+  const memory = await measureUploadMemory(50 * 1024 * 1024 - 1024);
+  const checks = [
+    check("ingest.ratio", "ingest / raw embedding throughput", ingest.ratio, "", "≥", 0.8),
+    check("knn.recall", "recall@10, 100k × 384-d", knn.recallAt10, "", "≥", 0.95),
+    check("knn.p50", "KNN p50, 100k × 384-d", knn.latency.p50, "ms", "≤", 10),
+    check("memory.increase", "pool peak RSS increase, 50 MB upload + indexing", Math.round((memory.increaseBytes / MB) * 10) / 10, "MB", "≤", 150),
+  ];
+  const finished = new Date();
+  const report = {
+    benchmark: "rag",
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
+    environment: { ...environment, loadAvg1mAtEnd: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
+    notes: NOTES,
+    checks,
+    allPassed: checks.every((c) => c.pass),
+    results: { ingest, knn, memory },
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const stamp = report.startedAt.replace(/[:.]/g, "-");
+  for (const p of [join(RESULTS_DIR, `rag-${stamp}.json`), join(RESULTS_DIR, "rag-latest.json")]) writeFileSync(p, json);
+  process.stdout.write(table(ingest, knn, memory, checks));
+  progress(`done in ${report.durationS} s; results in bench/results/rag-${stamp}.json and rag-latest.json`);
+}
+
+const watchdog = setTimeout(() => {
+  progress(`still running after ${WATCHDOG_MS / 60_000} minutes: giving up`);
+  void killAll().finally(() => process.exit(2));
+}, WATCHDOG_MS);
+watchdog.unref();
+
+main().then(
+  async () => {
+    await killAll();
+    process.exit(0);
+  },
+  async (err: unknown) => {
+    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await killAll();
+    process.exit(1);
+  },
+);
