@@ -10,7 +10,8 @@ describe("cellule up", () => {
     const port = await freePort();
     const dataDir = tempDir();
     const args = ["up", "--model", modelPath(), "--embedding-model", modelPath(), "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir];
-    const up = spawnCli(args);
+    const env = { CELLULE_EMBEDDING_DIMS: "64" }; // stories260K yields 64-d embeddings
+    const up = spawnCli(args, env);
     const key = await waitFor(() => /\n(sk_[0-9a-f]{12}_[A-Za-z0-9_-]{32})\n/.exec(up.output())?.[1], "the first API key", 30_000);
     // A fresh pool is gated until first-boot setup completes (the wizard, or the same answers posted).
     expect(up.output()).toContain("/setup/ui");
@@ -24,7 +25,7 @@ describe("cellule up", () => {
 
     // Second start on the same data dir: no new key printed, the local worker reuses its credential.
     await up.kill("SIGTERM");
-    const again = spawnCli(args);
+    const again = spawnCli(args, env);
     await waitFor(async () => {
       const s = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { workers: { connected: number } };
       return s.workers.connected === 1;

@@ -11,7 +11,8 @@ let key: string;
 let client: OpenAI;
 
 beforeAll(async () => {
-  pool = await startPool();
+  // stories260K yields 64-d embeddings; the pool default (384) is for all-MiniLM-L6-v2.
+  pool = await startPool({ env: { CELLULE_EMBEDDING_DIMS: "64" } });
   key = await pool.createKey();
   await startWorker(pool, { slots: 2, embedding: true });
   client = new OpenAI({ apiKey: key, baseURL: `${pool.url}/v1`, maxRetries: 0 });
