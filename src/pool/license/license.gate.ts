@@ -24,7 +24,10 @@ export function isExemptPath(path: string): boolean {
 
 /** Whether the gate lets this request through without looking at the license. */
 export function bypassesGate(method: string, path: string): boolean {
-  return SAFE_METHODS.has(method.toUpperCase()) || isExemptPath(path);
+  const m = method.toUpperCase();
+  // The right to erasure never depends on the license: deleting a project, a document or a memory passes.
+  if (m === "DELETE" && path.startsWith("/v1/projects/")) return true;
+  return SAFE_METHODS.has(m) || isExemptPath(path);
 }
 
 /**

@@ -122,8 +122,14 @@ describe("exempt routes", () => {
     for (const p of ["/v1/admin/keys", "/v1/admin/tokens", "/v1/projects", "/v1/projects/:id/documents", "/v1/admin/licenses", "/v1/admin/license-x", "/setupx", "/v1/research", "/v1/admin/login/extra"]) {
       expect(isExemptPath(p), p).toBe(false);
       expect(bypassesGate("POST", p), p).toBe(false);
-      expect(bypassesGate("DELETE", p), p).toBe(false);
+      if (!p.startsWith("/v1/projects/")) expect(bypassesGate("DELETE", p), p).toBe(false);
     }
+  });
+
+  it("never gate erasure: deleting a project, a document or a memory", () => {
+    for (const p of ["/v1/projects/:id", "/v1/projects/:id/documents/:docId", "/v1/projects/:id/memories/:memId"]) expect(bypassesGate("DELETE", p), p).toBe(true);
+    expect(bypassesGate("DELETE", "/v1/admin/license")).toBe(true);
+    expect(bypassesGate("POST", "/v1/projects/:id/documents")).toBe(false);
   });
 });
 

@@ -18,6 +18,8 @@ export const EMBED_BATCH = 16;
 const MAX_BACKOFF_MS = 30_000;
 /** How many times a too-long chunk is halved before its document fails. */
 const MAX_SHORTENINGS = 6;
+/** Statistics are refreshed when the vectors stored since the last refresh exceed this share of the table (and 1,000). */
+const ANALYZE_GROWTH = 0.2;
 
 interface DocState {
   id: string;
@@ -50,6 +52,9 @@ export class EmbeddingPump {
   private paused = false;
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
+  private storedSinceAnalyze = 0;
+  private vectorsAtAnalyze = 0;
+  private analyzing = false;
 
   constructor(private readonly opts: EmbeddingPumpOptions) {
     opts.client.onAvailable(() => {
@@ -148,6 +153,7 @@ export class EmbeddingPump {
       if (this.docs.get(doc.id) === doc) {
         const stored = await this.opts.embeddings.insert(model.id, batch.map((c, i) => ({ chunkId: c.id, vector: vectors[i]! })));
         await this.opts.documents.addEmbedded(doc.id, stored);
+        this.storedSinceAnalyze += stored;
       }
       this.backoffMs = 0;
     } catch (err) {
@@ -232,6 +238,7 @@ export class EmbeddingPump {
     if (r.done) {
       this.docs.delete(doc.id);
       this.log.info({ documentId: doc.id, projectId: doc.projectId, chunks: r.chunks }, "document indexed");
+      this.maybeAnalyze();
       this.opts.onDone?.(doc.id);
       this.notifyIdle();
     } else if (r.embedded < r.chunks) {
@@ -242,6 +249,22 @@ export class EmbeddingPump {
       this.docs.delete(doc.id);
       this.notifyIdle();
     }
+  }
+
+  /** Refreshes the planner's statistics once the vector table has grown enough (see EmbeddingsRepository.analyze). */
+  private maybeAnalyze(): void {
+    if (this.analyzing || this.storedSinceAnalyze < Math.max(1000, this.vectorsAtAnalyze * ANALYZE_GROWTH)) return;
+    this.analyzing = true;
+    this.storedSinceAnalyze = 0;
+    const started = Date.now();
+    this.opts.embeddings
+      .analyze()
+      .then((n) => {
+        this.vectorsAtAnalyze = n;
+        this.log.info({ vectors: n, ms: Date.now() - started }, "search statistics refreshed");
+      })
+      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "could not refresh search statistics"))
+      .finally(() => (this.analyzing = false));
   }
 
   private notifyIdle(): void {

@@ -10,7 +10,7 @@ import { AppError } from "../../shared/errors.js";
 /** HNSW build parameters (see bench/rag.bench.ts for the recall / latency they give). */
 export const HNSW = { m: 16, efConstruction: 64 } as const;
 /** Candidates explored per KNN query; iterative scans go further when a project filter drops rows. */
-export const EF_SEARCH = 100;
+export const EF_SEARCH = 140;
 
 export interface KnnHit {
   chunkId: string;
@@ -100,6 +100,17 @@ export class EmbeddingsRepository {
       );
       return rows.map((r) => ({ chunkId: r.chunk_id, distance: Number(r.distance) }));
     });
+  }
+
+  /**
+   * Refreshes the planner's statistics of chunks and vectors; returns the number of vectors. The
+   * embedded database has no autovacuum: without this the planner never learns that a project
+   * has grown past the size where HNSW beats an exact scan (100k vectors: 8 ms against 140 ms).
+   */
+  async analyze(): Promise<number> {
+    await this.db.exec("ANALYZE chunks; ANALYZE chunk_embeddings;");
+    const [r] = await this.db.query<{ n: number }>("SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = 'chunk_embeddings'::regclass");
+    return Math.round(r?.n ?? 0);
   }
 
   async countForProject(projectId: string): Promise<number> {

@@ -65,6 +65,8 @@ export async function buildRag(deps: RagDeps): Promise<Rag> {
   const { db, config } = deps;
   const embeddingsRepo = new EmbeddingsRepository(db);
   await embeddingsRepo.ensureSchema(config.embeddingDims);
+  // Fresh planner statistics at boot (the embedded database has no autovacuum).
+  await embeddingsRepo.analyze();
 
   const projectsRepo = new ProjectsRepository(db);
   const documentsRepo = new DocumentsRepository(db);

@@ -323,6 +323,7 @@ describe("recovery and vector width", () => {
     expect(err).toMatchObject({ code: "embedding_dims_mismatch" });
     expect((err as AppError).message).toContain(`width ${DIMS}, but CELLULE_EMBEDDING_DIMS is ${DIMS * 2}`);
     await repo.ensureSchema(DIMS); // unchanged width: idempotent
+    expect(await repo.analyze()).toBe(await count("SELECT count(*)::int AS n FROM chunk_embeddings", []));
 
     const { db: fresh } = await openPglite(undefined);
     try {

@@ -125,7 +125,9 @@ export function extractDocument(path: string, opts: ExtractOptions = {}): Promis
       log.warn({ err: message(err) }, "extraction process failed");
       finish({ status: "failed", mimeType: null, reason: `the extraction process failed: ${message(err)}` });
     });
-    child.once("exit", (code, signal) => {
+    // "close", not "exit": it comes after the IPC channel has delivered the child's last message,
+    // so a child that answered and exited is never mistaken for a crash.
+    child.once("close", (code, signal) => {
       if (settled) return;
       if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) {
         log.warn({ heapLimitMb }, "extraction ran out of heap");
