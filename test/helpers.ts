@@ -3,7 +3,7 @@
  * loopback ports, each with its own temporary data dir, and the real tiny model.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -187,6 +187,8 @@ export async function startWorker(
       if (p.proc.exitCode !== null) throw new Error(`worker exited: ${p.output()}`);
       return (await pool.status()).workers.connected > before;
     }, "worker to connect");
+    // The pool counts the worker as it sends `welcome`; the worker stores its credential just after.
+    await waitFor(() => existsSync(configPath) && readFileSync(configPath, "utf8").includes('"credential"'), "the worker to store its credential");
   }
   return { ...p, configPath };
 }
