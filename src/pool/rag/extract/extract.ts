@@ -120,7 +120,15 @@ export function extractDocument(path: string, opts: ExtractOptions = {}): Promis
     const onAbort = () => finish({ status: "failed", mimeType: null, reason: "extraction was cancelled" });
     opts.signal?.addEventListener("abort", onAbort, { once: true });
 
-    child.once("message", (outcome: ExtractOutcome) => finish(outcome));
+    // Sections arrive in pieces, then the outcome (see extract.worker.ts).
+    const received: Section[] = [];
+    child.on("message", (msg: { type: "sections"; sections: Section[] } | { type: "outcome"; outcome: ExtractOutcome }) => {
+      if (msg.type === "sections") {
+        for (const section of msg.sections) received.push(section);
+        return;
+      }
+      finish(msg.outcome.status === "ok" ? { ...msg.outcome, sections: received } : msg.outcome);
+    });
     child.once("error", (err) => {
       log.warn({ err: message(err) }, "extraction process failed");
       finish({ status: "failed", mimeType: null, reason: `the extraction process failed: ${message(err)}` });
