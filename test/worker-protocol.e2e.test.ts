@@ -89,7 +89,8 @@ describe("worker protocol", () => {
     expect(silentFor).toBeGreaterThanOrEqual(900);
     expect(silentFor).toBeLessThan(2500);
     await session;
-    expect(pool.output()).toContain("missed 3 heartbeats");
+    // The log line travels through a pipe: wait for it rather than race it.
+    await waitFor(() => pool.output().includes("missed 3 heartbeats"), "the heartbeat verdict in the pool log", 5000);
   });
 });
 
