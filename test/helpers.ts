@@ -61,7 +61,12 @@ export interface Proc {
 }
 
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Proc {
-  const proc = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CELLULE_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return spawnNode([CLI, ...args], env, cwd);
+}
+
+/** A node process (argv after `node`), its output collected, killed by killAll. */
+export function spawnNode(argv: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Proc {
+  const proc = spawn(process.execPath, argv, { cwd, env: { ...process.env, CELLULE_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -134,12 +139,21 @@ export async function completeSetup(url: string, answers: unknown = defaultSetup
 
 /** `setup: false` leaves the pool in its pristine first-boot state (API gated until setup completes). */
 export async function startPool(
-  opts: { env?: Record<string, string | undefined>; dataDir?: string; host?: string; port?: number; args?: string[]; setup?: false | Record<string, unknown> } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    dataDir?: string;
+    host?: string;
+    port?: number;
+    args?: string[];
+    setup?: false | Record<string, unknown>;
+    /** Node argv that starts the pool instead of `cellule pool` (e.g. a test-only entry file). */
+    launcher?: string[];
+  } = {},
 ): Promise<PoolProc> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
   const dataDir = opts.dataDir ?? tempDir();
-  const p = spawnCli(["pool", "--port", String(port), "--host", host, "--data-dir", dataDir, ...(opts.args ?? [])], opts.env);
+  const p = spawnNode([...(opts.launcher ?? [CLI, "pool"]), "--port", String(port), "--host", host, "--data-dir", dataDir, ...(opts.args ?? [])], opts.env);
   const url = `http://${host}:${port}`;
   await waitFor(
     async () => {
@@ -148,7 +162,7 @@ export async function startPool(
       return r.ok;
     },
     "pool to start",
-    30_000,
+    60_000,
   );
   if (opts.setup !== false) await completeSetup(url, opts.setup ?? defaultSetupAnswers());
   const admin = async (args: string[]) => {

@@ -5,7 +5,6 @@
  * through every status with real HTTP clients and a real worker. The token never appears in a
  * response or in the pool's output.
  */
-import { spawn } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -16,12 +15,7 @@ import { DAY_S } from "../src/pool/license/license-status.js";
 import { completeSetup, freePort, killAll, MODEL_ID, ROOT, runCli, startPool, startWorker, tempDir, waitFor, type PoolProc } from "./helpers.js";
 
 const FIXTURE = join(ROOT, "test", "fixtures", "pool-with-license-key.ts");
-const own: { kill(): void }[] = [];
-
-afterAll(async () => {
-  for (const p of own) p.kill();
-  await killAll();
-});
+afterAll(killAll);
 
 /** Every token a test made: none may ever show up in a response body or a pool's output. */
 const tokens: string[] = [];
@@ -166,48 +160,15 @@ describe("a production pool (placeholder public key)", () => {
   });
 });
 
-/** A pool started by the test-only fixture with our key; shaped like helpers' PoolProc so startWorker works. */
-async function startKeyedPool(pubkey: string, dataDir: string, port: number): Promise<PoolProc> {
-  const host = "127.0.0.1";
-  const proc = spawn(process.execPath, ["--import", "tsx", FIXTURE, "--pubkey", pubkey, "--port", String(port), "--host", host, "--data-dir", dataDir], {
-    cwd: ROOT,
-    env: { ...process.env, CELLULE_LOG_LEVEL: "info", DATABASE_URL: undefined, CELLULE_CONFIG: undefined },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
-  own.push({ kill: () => proc.kill("SIGKILL") });
-  const url = `http://${host}:${port}`;
-  await waitFor(
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`pool exited: ${out}`);
-      return (await fetch(`${url}/v1/status`)).ok;
-    },
-    "the keyed pool to start",
-    60_000,
-  );
-  const cli = async (args: string[]) => {
-    const r = await runCli([...args, "--data-dir", dataDir], { DATABASE_URL: undefined, CELLULE_CONFIG: undefined });
-    if (r.code !== 0) throw new Error(`cellule ${args.join(" ")} failed: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  return {
-    proc,
-    output: () => out,
-    exited,
-    async kill(signal = "SIGTERM") {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      await exited;
-    },
-    url,
-    port,
+/** A pool started by the test-only fixture with our key (setup left to the test). */
+function startKeyedPool(pubkey: string, dataDir: string, port: number): Promise<PoolProc> {
+  return startPool({
+    launcher: ["--import", "tsx", FIXTURE, "--pubkey", pubkey],
     dataDir,
-    createKey: (admin = false) => cli(["keys", "create", "--name", "license-test", ...(admin ? ["--admin"] : [])]),
-    createToken: () => cli(["pool", "tokens", "create"]),
-    status: async () => (await fetch(`${url}/v1/status`)).json() as never,
-  };
+    port,
+    setup: false,
+    env: { DATABASE_URL: undefined, CELLULE_CONFIG: undefined },
+  });
 }
 
 describe("a pool with an injected license key", () => {

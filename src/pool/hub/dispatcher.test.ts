@@ -1,12 +1,12 @@
 import type { WebSocket } from "ws";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Capability, GenerateJob, GenerateParams, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
-import { AppError } from "../../shared/errors.js";
 import { configureLogging } from "../../shared/logger.js";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.js";
 import { EmbedJobState, GenerateJobState } from "./job.js";
 import { WorkerConnection } from "./worker-connection.js";
 import { WorkerRegistry } from "./worker-registry.js";
+import { rejection, thrown } from "../../../test/expect-app-error.js";
 
 const HARDWARE: Hardware = { cores: 4, physicalCores: 2, ramBytes: 8e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-mid" };
 
@@ -44,41 +44,8 @@ function chat(modelId = "m1", params: Partial<GenerateParams> = {}): GenerateJob
   return new GenerateJobState(modelId, "chat", { messages: [{ role: "user", content: "Tell me a story" }] }, { maxTokens: 100, ...params });
 }
 
-/** Runs fn and returns the AppError it throws (fails the test if it does not throw one). */
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error("expected an AppError to be thrown");
-}
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => {
-      throw new Error("expected the promise to reject");
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
-}
-
 /** Lets queued microtasks (the dispatcher drains queues in one) run. */
 const flush = () => new Promise<void>((r) => setImmediate(r));
-
-/** Whether a promise has settled yet. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await flush();
-  return done;
-}
 
 beforeAll(() => configureLogging("silent"));
 

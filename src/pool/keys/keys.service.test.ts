@@ -2,26 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
 import { migrate } from "../../db/migrate.js";
 import { openPglite } from "../../db/pglite.js";
-import { AppError } from "../../shared/errors.js";
 import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { KeysRepository } from "./keys.repository.js";
 import { KeysService } from "./keys.service.js";
+import { rejection } from "../../../test/expect-app-error.js";
 
 const ARGON2ID_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$";
 const KEY_SHAPE = /^sk_([0-9a-f]{12})_[A-Za-z0-9_-]{32}$/;
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => {
-      throw new Error("expected the promise to reject");
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
-}
 
 /** Same id, different random part: a well-formed key that is not the real one. */
 function forge(key: string): string {

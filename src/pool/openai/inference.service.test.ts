@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ChatCompletionRequest, CompletionRequest } from "../../protocol/openai.protocol.js";
-import { AppError } from "../../shared/errors.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
 import { DEFAULT_MAX_TOKENS, InferenceService } from "./inference.service.js";
+import { thrown } from "../../../test/expect-app-error.js";
 
 function service(): InferenceService {
   const registry = new WorkerRegistry();
@@ -15,16 +15,6 @@ function service(): InferenceService {
 /** Parses a body the way the route does, so the tests exercise real request shapes. */
 const chatBody = (body: Record<string, unknown>) => ChatCompletionRequest.parse({ model: "m1", ...body });
 const completionBody = (body: Record<string, unknown>) => CompletionRequest.parse({ model: "m1", prompt: "Once", ...body });
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error("expected an AppError to be thrown");
-}
 
 const chatMessages = (job: GenerateJobState) => ("messages" in job.input ? job.input.messages : undefined);
 

@@ -9,19 +9,9 @@ import { AuditService } from "../audit/audit.service.js";
 import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { EnrolmentService } from "./enrolment.service.js";
 import { WorkersRepository } from "./workers.repository.js";
+import { rejection } from "../../../test/expect-app-error.js";
 
 const ARGON2ID_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$";
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(
-    () => {
-      throw new Error("expected the promise to reject");
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
-}
 
 /** Same kind and id, different random part. */
 function forge(secret: string): string {
