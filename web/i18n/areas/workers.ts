@@ -1,0 +1,6 @@
+/** Dashboard strings: workers (English, then French with the same keys; the compiler checks both). */
+export const en = {
+} as const;
+
+export const fr: Record<keyof typeof en, string> = {
+};

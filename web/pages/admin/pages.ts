@@ -1,0 +1,39 @@
+/**
+ * The dashboard's pages, in menu order. Each page is a component rendered inside the dashboard
+ * frame (menu, branding, live connection) at its path. A later capability (federation, topology)
+ * adds its page with one line here and its strings in i18n/areas/.
+ */
+import type { JSX } from "preact";
+import type { MessageKey } from "../../i18n/index.js";
+import { AuditPage } from "./Audit.js";
+import { BalancingPage } from "./Balancing.js";
+import { DocsPage } from "./Docs.js";
+import { KeysPage } from "./Keys.js";
+import { OverviewPage } from "./Overview.js";
+import { ProjectsPage } from "./Projects.js";
+import { SettingsPage } from "./Settings.js";
+import { WorkersPage } from "./Workers.js";
+
+export interface AdminPageProps {
+  navigate: (path: string) => void;
+}
+
+export interface AdminPage {
+  /** Stable id, also used in element ids (`nav-<id>`) by the browser tests. */
+  id: string;
+  path: string;
+  /** Menu label. */
+  label: MessageKey;
+  component: (p: AdminPageProps) => JSX.Element;
+}
+
+export const ADMIN_PAGES: AdminPage[] = [
+  { id: "overview", path: "/admin", label: "app.title", component: OverviewPage },
+  { id: "workers", path: "/admin/workers", label: "app.title", component: WorkersPage },
+  { id: "balancing", path: "/admin/balancing", label: "app.title", component: BalancingPage },
+  { id: "projects", path: "/admin/projects", label: "app.title", component: ProjectsPage },
+  { id: "settings", path: "/admin/settings", label: "app.title", component: SettingsPage },
+  { id: "audit", path: "/admin/audit", label: "app.title", component: AuditPage },
+  { id: "docs", path: "/admin/docs", label: "app.title", component: DocsPage },
+  { id: "keys", path: "/admin/keys", label: "app.title", component: KeysPage },
+];
