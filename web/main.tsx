@@ -1,22 +1,24 @@
 /**
  * Entry of the web app. One bundle serves every page; the page is chosen from the URL path
- * (add a dashboard page: a component under pages/ and a line in ROUTES).
+ * (the dashboard's own pages are listed in pages/admin/pages.ts and rendered by its frame).
  */
 import { render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { I18n, initialLang, saveLang, translator, type Lang } from "./i18n/index.js";
-import { AdminHome } from "./pages/AdminHome.js";
+import { Dashboard } from "./pages/admin/Dashboard.js";
 import { AdminLogin } from "./pages/AdminLogin.js";
 import { SetupWizard } from "./pages/setup/SetupWizard.js";
 import "./styles.css";
 
-type Page = (p: { navigate: (path: string) => void }) => preact.JSX.Element;
+type Page = (p: { navigate: (path: string) => void; path: string }) => preact.JSX.Element;
+
+const isDashboard = (p: string) => (p === "/admin" || p.startsWith("/admin/")) && p !== "/admin/login";
 
 /** First match wins. */
 const ROUTES: { match: (path: string) => boolean; page: Page }[] = [
   { match: (p) => p.startsWith("/setup/ui"), page: () => <SetupWizard /> },
   { match: (p) => p === "/admin/login", page: AdminLogin },
-  { match: (p) => p === "/admin" || p.startsWith("/admin/"), page: AdminHome },
+  { match: isDashboard, page: Dashboard },
 ];
 
 function App() {
@@ -25,7 +27,8 @@ function App() {
   const t = useMemo(() => translator(lang), [lang]);
   useEffect(() => {
     document.documentElement.lang = lang;
-    document.title = `${t("app.title")}`;
+    // Dashboard pages set their own title (page name · Cellule).
+    if (!isDashboard(location.pathname)) document.title = t("app.title");
   }, [lang]);
   useEffect(() => {
     const onPop = () => setPath(location.pathname);
@@ -34,16 +37,17 @@ function App() {
   }, []);
   const navigate = (to: string) => {
     history.pushState(null, "", to);
-    setPath(to);
+    setPath(new URL(to, location.href).pathname);
+    scrollTo(0, 0);
   };
   const setLang = (l: Lang) => {
     saveLang(l);
     setLangState(l);
   };
-  const Page = ROUTES.find((r) => r.match(path))?.page ?? AdminHome;
+  const Page = ROUTES.find((r) => r.match(path))?.page ?? Dashboard;
   return (
     <I18n.Provider value={{ lang, t, setLang }}>
-      <Page navigate={navigate} />
+      <Page navigate={navigate} path={path} />
     </I18n.Provider>
   );
 }

@@ -1,11 +1,12 @@
 /** `cellule worker`: serve GGUF models to a pool. */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { loadWorkerConfig, type WorkerConfig } from "../config/worker.config.js";
+import { resolveFields, type Sources } from "../config/load.js";
+import { loadWorkerConfig, workerFields, type WorkerConfig } from "../config/worker.config.js";
 import { CliError } from "../shared/errors.js";
 import { configureLogging, moduleLogger } from "../shared/logger.js";
-import { WorkerAgent } from "../worker/agent.js";
-import { readWorkerFile, writeWorkerFile } from "../worker/credentials.js";
+import { WorkerAgent, WorkerRefusedError } from "../worker/agent.js";
+import { readWorkerFile, writeWorkerFile, type WorkerFile } from "../worker/credentials.js";
 import { describeHardware } from "../worker/runtime/hardware.js";
 import { InstantRuntime } from "../worker/runtime/instant.runtime.js";
 import type { Runtime } from "../worker/runtime/runtime.js";
@@ -33,6 +34,23 @@ export interface StartedWorker {
   stop(): Promise<void>;
 }
 
+/** Exit status of a worker the pool refused for good (sysexits EX_CONFIG; the systemd unit does not restart on it). */
+export const EXIT_REFUSED = 78;
+
+/** Keys of the worker file that are secrets or state, not settings (handled by startWorker). */
+const FILE_STATE_KEYS = new Set(["token", "credential", "workerId", "config"]);
+
+/**
+ * The worker's configuration: flags > env > the config file (`--config`, e.g. the provisioning
+ * snippet's config.json: pool, model, slots, name, site, gpu…) > defaults.
+ */
+export function loadWorkerSettings(sources: Omit<Sources, "file">): WorkerConfig {
+  const path = resolveFields({ config: workerFields.config }, sources).config;
+  const file = readWorkerFile(path);
+  const settings = file ? Object.fromEntries(Object.entries(file).filter(([k]) => !FILE_STATE_KEYS.has(k))) : undefined;
+  return loadWorkerConfig({ ...sources, file: settings });
+}
+
 /** Resolves pool URL and auth from flags/env and the config file, loads the runtime and connects. */
 export async function startWorker(config: WorkerConfig): Promise<StartedWorker> {
   const file = readWorkerFile(config.config);
@@ -45,13 +63,20 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
   if (!auth) throw new CliError(`No enrolment token or credential for ${pool}: pass --token T (from 'cellule pool tokens create') or --config with a stored credential.`);
   const runtime = await loadRuntime(config);
   const hardware = describeHardware(runtime.gpu ?? null);
+  // The stored name wins (the one the worker enrolled with; `cellule up` stores "<host> (local)").
+  const name = file?.name ?? config.name;
   const agent = new WorkerAgent({
     poolUrl: pool,
     auth,
-    name: file?.name ?? config.name,
+    name,
+    site: config.site,
     runtime,
     hardware,
-    saveCredential: (workerId, cred) => writeWorkerFile(config.config, { pool, workerId, credential: cred, name: file?.name ?? config.name }),
+    // Keeps the file's other settings (model, slots, site…); the used token is dropped.
+    saveCredential: (workerId, cred) => {
+      const { token: _used, ...rest }: WorkerFile = readWorkerFile(config.config) ?? {};
+      writeWorkerFile(config.config, { ...rest, pool, workerId, credential: cred, name });
+    },
   });
   agent.start();
   return {
@@ -70,22 +95,23 @@ export function registerWorkerCommand(program: Command): Command {
     .description("Run a worker: serve GGUF models to a pool over WebSocket")
     .option("--pool <url>", "pool URL, e.g. http://pool.lan:18080 (env CELLULE_POOL_URL)")
     .option("--token <token>", "single-use enrolment token (env CELLULE_WORKER_TOKEN)")
-    .option("--config <file>", "worker config file holding the pool URL and credential, mode 0600 (env CELLULE_WORKER_CONFIG, default ~/.cellule/worker.json)")
+    .option("--config <file>", "worker config file: pool URL, token then credential (mode 0600), and any other setting (model, slots, name, site, gpu…) (env CELLULE_WORKER_CONFIG, default ~/.cellule/worker.json)")
     .option("--model <path>", "GGUF model to serve for chat and completions (env CELLULE_MODEL)")
     .option("--embedding-model <path>", "GGUF model for embeddings (env CELLULE_EMBEDDING_MODEL)")
     .option("--slots <n>", "parallel jobs (env CELLULE_SLOTS, default 1)")
     .option("--threads <n>", "llama.cpp threads (env CELLULE_THREADS, default physical cores; 1 for models under 64 MiB)")
     .option("--context-size <n>", "context tokens per slot (env CELLULE_CONTEXT_SIZE)")
     .option("--name <name>", "name shown to admins (env CELLULE_WORKER_NAME, default hostname)")
+    .option("--site <site>", "site (branch office) this worker is at (env CELLULE_WORKER_SITE)")
     .option("--gpu <mode>", "auto | off (env CELLULE_GPU)")
     .action(
       action(async (opts: Record<string, unknown>) => {
-        const config = loadWorkerConfig({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "gpu"]), env: process.env });
+        const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "site", "gpu"]), env: process.env });
         configureLogging(config.logLevel);
         const started = await startWorker(config);
         started.agent.on("fatal", (err: Error) => {
           process.stderr.write(`cellule: ${err.message}\n`);
-          void started.stop().finally(() => process.exit(1));
+          void started.stop().finally(() => process.exit(err instanceof WorkerRefusedError ? EXIT_REFUSED : 1));
         });
         moduleLogger("cli").info({ pool: config.pool }, "worker started");
         stopOnSignals(started.stop);

@@ -1,4 +1,7 @@
-/** The worker agent's configuration (flags, CELLULE_* env vars, and its JSON config file). */
+/**
+ * The worker agent's configuration (flags, CELLULE_* env vars, and its JSON config file — the same
+ * file that holds the pool URL and the token/credential, see src/worker/credentials.ts).
+ */
 import os from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -23,6 +26,7 @@ export const workerFields = {
   threads: field({ env: "CELLULE_THREADS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "llama.cpp threads (default: physical cores; 1 for tiny models)" }),
   contextSize: field({ env: "CELLULE_CONTEXT_SIZE", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "context tokens per slot (default: min(4096, model's))" }),
   name: field({ env: "CELLULE_WORKER_NAME", schema: z.string().min(1).max(200), defaultValue: os.hostname(), help: "name shown to admins" }),
+  site: field({ env: "CELLULE_WORKER_SITE", schema: z.string().trim().min(1).max(100).optional(), defaultValue: undefined as string | undefined, help: "site (branch office) this worker is at; a provisioning code's site wins" }),
   gpu: field({ env: "CELLULE_GPU", schema: z.enum(["auto", "off"]), defaultValue: "auto" as "auto" | "off", help: "GPU offload" }),
   runtime: field({ env: "CELLULE_RUNTIME", schema: z.enum(["llama", "instant"]), defaultValue: "llama" as "llama" | "instant", help: "inference runtime (instant: benchmarks only)" }),
   logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), defaultValue: "info" as const, help: "log level" }),

@@ -14,12 +14,19 @@ import { ServedModel, WORKER_WS_PATH } from "../protocol/worker.protocol.js";
 import { moduleLogger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
 import { adminRoutes } from "./admin/admin.routes.js";
+import { workersRoutes } from "./admin/workers.routes.js";
 import { adminAuthRoutes } from "./admin-users/admin-auth.routes.js";
 import { sessionResolver } from "./admin-users/admin-session.js";
 import { AdminUsersRepository } from "./admin-users/admin-users.repository.js";
 import { AdminUsersService } from "./admin-users/admin-users.service.js";
 import { AuditRepository } from "./audit/audit.repository.js";
 import { auditRoutes } from "./audit/audit.routes.js";
+import { adminAccountsRoutes } from "./admin-users/admin-accounts.routes.js";
+import { AdminAccountsService } from "./admin-users/admin-accounts.service.js";
+import { setupBranding } from "./docs/docs-branding.js";
+import { docsRoutes } from "./docs/docs.routes.js";
+import { DocsService } from "./docs/docs.service.js";
+import { keysRoutes } from "./keys/keys.routes.js";
 import { AuditService } from "./audit/audit.service.js";
 import type { PoolIdentity } from "./identity/pool-identity.js";
 import { AdminGuard, apiKeyAuth } from "./http/auth.js";
@@ -46,6 +53,8 @@ import { setupRoutes } from "./setup/setup.routes.js";
 import { SetupService } from "./setup/setup.service.js";
 import { webUiRoutes } from "./setup/web-ui.routes.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
+import { buildDashboard, type Dashboard } from "./dashboard/dashboard.composition.js";
+import { buildSettings, type PoolSettings } from "./settings/settings.composition.js";
 import { statusRoutes } from "./status.routes.js";
 import { EnrolmentService } from "./workers/enrolment.service.js";
 import { WorkersRepository } from "./workers/workers.repository.js";
@@ -62,6 +71,11 @@ export interface Pool {
   adminUsers: AdminUsersService;
   license: LicenseService;
   rag: Rag;
+  /** Metrics sampler, overview, live events WebSocket. */
+  dashboard: Dashboard;
+  /** Runtime settings (`settings.on("changed", …)`) and worker balancing. */
+  settings: PoolSettings["settings"];
+  balancing: PoolSettings["balancing"];
   close(): Promise<void>;
 }
 
@@ -124,23 +138,35 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: workersRepo, heartbeatMs: config.heartbeatMs, embeddingDims: config.embeddingDims });
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
   const rag = await buildRag({ config, db, registry, dispatcher, keys, audit, workers: workersRepo, license });
+  // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
+  const settings = await buildSettings({ db, config, audit, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers });
+
+  // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
+  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workersRepo, keys, adminUsers, documents: rag.progress, settings: settings.settings });
+  const guard = new AdminGuard({ keys });
+  guard.sessionResolver = sessionResolver(adminUsers);
 
   await app.register(statusRoutes, { registry, dispatcher, startedAt: Date.now() });
   await app.register(async (api) => {
-    api.addHook("preHandler", apiKeyAuth(keys));
+    // API keys, or (no bearer) the dashboard's admin session cookie with CSRF on mutations.
+    api.addHook("preHandler", apiKeyAuth(keys, guard));
     await api.register(modelsRoutes, { inference });
     await api.register(chatRoutes, { inference, rag: rag.chat });
     await api.register(completionsRoutes, { inference });
     await api.register(embeddingsRoutes, { inference });
     await rag.routes(api);
   });
-  const guard = new AdminGuard({ keys });
-  guard.sessionResolver = sessionResolver(adminUsers);
   await app.register(setupRoutes, { setup });
   await app.register(webUiRoutes);
   await app.register(adminAuthRoutes, { users: adminUsers, guard });
-  await app.register(adminRoutes, { guard, keys, enrolment, workers: workersRepo, registry });
+  await app.register(adminRoutes, { guard, keys, enrolment });
+  await app.register(workersRoutes, { guard, enrolment, workers: workersRepo, registry, audit });
   await app.register(auditRoutes, { audit, guard });
+  await app.register(keysRoutes, { keys, guard });
+  await app.register(adminAccountsRoutes, { accounts: new AdminAccountsService({ users: new AdminUsersRepository(db), audit }), guard });
+  await app.register(docsRoutes, { docs: new DocsService({ branding: setupBranding(db, () => setup.logo()) }), guard });
+  await settings.routes(app, guard);
+  await dashboard.routes(app, guard);
   await app.register(licenseRoutes, { license, guard, setupPending: async () => !(await setup.isCompleted()) });
 
   // Documents a previous run left half-indexed resume from their stored files.
@@ -148,7 +174,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   app.server.on("upgrade", (req, socket, head) => {
     if ((req.url ?? "").split("?")[0] === WORKER_WS_PATH) sockets.handleUpgrade(req, socket, head);
-    else socket.destroy();
+    else if (!dashboard.handleUpgrade(req, socket, head)) socket.destroy();
   });
 
   return {
@@ -163,7 +189,11 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     adminUsers,
     license,
     rag,
+    dashboard,
+    settings: settings.settings,
+    balancing: settings.balancing,
     async close() {
+      await dashboard.close();
       await rag.close();
       await sockets.close();
       await app.close();

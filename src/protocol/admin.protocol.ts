@@ -5,15 +5,47 @@ export const CreateKeyBody = z.object({ name: z.string().min(1).max(100).default
 export const CreatedKey = z.object({ id: z.string(), name: z.string(), scope: z.enum(["user", "admin"]), key: z.string().describe("shown once; only its hash is stored") });
 export const CreateTokenBody = z.object({ note: z.string().max(200).optional() });
 export const CreatedToken = z.object({ id: z.string(), token: z.string().describe("single use; shown once"), expires_at: z.string() });
+/** An enrolled worker as the dashboard lists it: stored facts plus the live registry's view. */
 export const WorkerSummary = z.object({
   id: z.string(),
   name: z.string(),
   connected: z.boolean(),
+  revoked: z.boolean(),
+  /** Effective site: the provisioning code's, else the one the worker reports (CELLULE_WORKER_SITE). */
+  site: z.string().nullable(),
   hardware_class: z.string().nullable(),
+  hardware: z.object({ cores: z.number().nullable(), ram_bytes: z.number().nullable(), gpu: z.string().nullable() }),
   models: z.array(z.string()),
   slots: z.number().nullable(),
   free_slots: z.number().nullable(),
+  busy_slots: z.number().nullable(),
   agent_version: z.string().nullable(),
   last_seen_at: z.string().nullable(),
+  enrolled_at: z.string(),
 });
+export type WorkerSummary = z.infer<typeof WorkerSummary>;
 export const WorkerList = z.object({ data: z.array(WorkerSummary) });
+export const WorkerIdParams = z.object({ id: z.string().min(1).max(100) });
+export const RevokedWorker = z.object({ id: z.string(), revoked_at: z.string() });
+
+// --- API keys and admin accounts (dashboard "API keys & users") ---
+
+/** A key as listed: never the key itself nor its hash. `project` = a user key confined to one project. */
+export const KeySummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  scope: z.enum(["user", "admin", "project"]),
+  project_id: z.string().nullable(),
+  created_at: z.string(),
+  last_used_at: z.string().nullable(),
+  revoked_at: z.string().nullable(),
+});
+export const KeyList = z.object({ data: z.array(KeySummary) });
+export const RevokedKey = z.object({ id: z.string(), revoked: z.literal(true) });
+
+export const AdminUserSummary = z.object({ id: z.string(), email: z.string(), created_at: z.string(), last_login_at: z.string().nullable(), is_self: z.boolean() });
+export const AdminUserList = z.object({ data: z.array(AdminUserSummary) });
+/** Checked by the service (same rules and codes as the wizard: invalid_email, password_too_short, password_common, …). */
+export const CreateAdminUserBody = z.object({ email: z.string().max(254), password: z.string().max(1024) });
+export const CreatedAdminUser = z.object({ id: z.string(), email: z.string() });
+export const DeletedAdminUser = z.object({ id: z.string(), deleted: z.literal(true) });

@@ -34,6 +34,9 @@ export const Hardware = z.object({
 });
 export type Hardware = z.infer<typeof Hardware>;
 
+/** A site (branch office) name, as the admin types it in the wizard's topology. */
+export const SiteName = z.string().trim().min(1).max(100);
+
 // ---- worker → pool ----
 
 export const Hello = z.object({
@@ -45,6 +48,8 @@ export const Hello = z.object({
   hardware: Hardware,
   models: z.array(ServedModel).max(32),
   slots: z.number().int().min(1).max(256),
+  /** The site this worker says it is at (CELLULE_WORKER_SITE); a provisioning code's site wins. Optional (additive). */
+  site: SiteName.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 

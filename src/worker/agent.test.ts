@@ -1,6 +1,10 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { WORKER_WS_PATH } from "../protocol/worker.protocol.js";
-import { backoffDelay, socketUrl } from "./agent.js";
+import { WebSocketServer, type WebSocket } from "ws";
+import { WORKER_WS_PATH, type Hardware } from "../protocol/worker.protocol.js";
+import { backoffDelay, socketUrl, WorkerAgent, WorkerRefusedError } from "./agent.js";
+import { InstantRuntime } from "./runtime/instant.runtime.js";
 
 describe("backoffDelay", () => {
   const MIN = 500;
@@ -96,5 +100,87 @@ describe("socketUrl", () => {
 
   it("throws on a string that is not a URL at all", () => {
     expect(() => socketUrl("not a url")).toThrow();
+  });
+});
+
+const HARDWARE: Hardware = { cores: 2, physicalCores: 2, ramBytes: 1e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-low" };
+
+/**
+ * A pool stand-in on a real socket: `onHello` answers each connection's first message. Resolves
+ * once the agent has stopped for good (`fatal`), with the error, the hellos seen and how many
+ * connections were made in the 1.5 s that followed (none: it does not reconnect).
+ */
+async function agentAgainst(onHello: (ws: WebSocket, hello: Record<string, unknown>) => void, site?: string) {
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await once(wss, "listening");
+  const hellos: Record<string, unknown>[] = [];
+  let connections = 0;
+  wss.on("connection", (ws) => {
+    connections++;
+    ws.once("message", (d) => {
+      const hello = JSON.parse(d.toString()) as Record<string, unknown>;
+      hellos.push(hello);
+      onHello(ws, hello);
+    });
+  });
+  const agent = new WorkerAgent({
+    poolUrl: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    auth: { credential: "wkr_000000000000_x" },
+    name: "t",
+    site,
+    runtime: new InstantRuntime(1),
+    hardware: HARDWARE,
+    saveCredential: () => undefined,
+    minBackoffMs: 20,
+    maxBackoffMs: 40,
+  });
+  const fatal = new Promise<Error>((r) => agent.once("fatal", r));
+  agent.start();
+  try {
+    const err = await Promise.race([fatal, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no fatal within 5 s")), 5000))]);
+    const at = connections;
+    await new Promise((r) => setTimeout(r, 1500));
+    return { err, hellos, reconnections: connections - at };
+  } finally {
+    await agent.stop();
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  }
+}
+
+describe("WorkerAgent refusals", () => {
+  it("stops for good on a non-retryable refusal (revoked credential), with the pool's reason", async () => {
+    const { err, hellos, reconnections } = await agentAgainst((ws) => {
+      ws.send(JSON.stringify({ type: "refused", code: "worker_credential_refused", message: "Worker credential is invalid or revoked", retry: false }));
+      ws.close(4003, "refused");
+    }, "Lyon");
+    expect(err).toBeInstanceOf(WorkerRefusedError);
+    expect((err as WorkerRefusedError).code).toBe("worker_credential_refused");
+    expect(err.message).toContain("Worker credential is invalid or revoked");
+    expect(reconnections).toBe(0);
+    expect(hellos[0]).toMatchObject({ type: "hello", site: "Lyon", auth: { credential: "wkr_000000000000_x" } });
+  });
+
+  it("stops for good when the pool closes with the 'revoked' code, even without a refused message", async () => {
+    const { err, hellos, reconnections } = await agentAgainst((ws) => {
+      ws.send(JSON.stringify({ type: "welcome", version: 1, workerId: "000000000000", heartbeatMs: 1000 }));
+      setTimeout(() => ws.close(4009, "worker revoked by an administrator"), 50);
+    });
+    expect((err as WorkerRefusedError).code).toBe("worker_revoked");
+    expect(err.message).toContain("worker revoked by an administrator");
+    expect(reconnections).toBe(0);
+    expect(hellos[0]).not.toHaveProperty("site");
+  });
+
+  it("keeps reconnecting after a retryable refusal", async () => {
+    let n = 0;
+    const { err, hellos } = await agentAgainst((ws) => {
+      n++;
+      const retry = n < 3;
+      ws.send(JSON.stringify({ type: "refused", code: retry ? "internal" : "protocol_version", message: "try later", retry }));
+      ws.close(4003, "refused");
+    });
+    expect(hellos).toHaveLength(3);
+    expect((err as WorkerRefusedError).code).toBe("protocol_version");
   });
 });

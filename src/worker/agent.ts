@@ -2,11 +2,13 @@
  * The worker agent: keeps one WebSocket to the pool (reconnecting with jittered exponential backoff),
  * introduces itself with `hello`, enrols once with a token and keeps the credential it receives,
  * heartbeats, and runs the jobs the pool sends on its runtime. When the socket drops, running jobs
- * are aborted: the pool has already handed them to another worker.
+ * are aborted: the pool has already handed them to another worker. A non-retryable refusal (token
+ * used or expired, credential revoked, other protocol version) stops it for good: `fatal`.
  */
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import {
+  CloseCode,
   PROTOCOL_VERSION,
   PoolMessage,
   WORKER_WS_PATH,
@@ -23,10 +25,23 @@ import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
 /** How long generated text may wait to be sent with the next pieces (the first piece never waits). */
 const CHUNK_INTERVAL_MS = 15;
 
+/** The pool refused this worker for good (emitted as `fatal`); restarting the worker cannot help. */
+export class WorkerRefusedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "WorkerRefusedError";
+  }
+}
+
 export interface AgentOptions {
   poolUrl: string;
   auth: { token: string } | { credential: string };
   name: string;
+  /** Site reported in `hello` (a provisioning code's site wins on the pool). */
+  site?: string | undefined;
   runtime: Runtime;
   hardware: Hardware;
   /** Called once with the credential the pool issued at enrolment; must persist it. */
@@ -105,6 +120,7 @@ export class WorkerAgent extends EventEmitter {
         hardware: this.opts.hardware,
         models: this.opts.runtime.models,
         slots: this.opts.runtime.slots,
+        ...(this.opts.site ? { site: this.opts.site } : {}),
       });
     });
     ws.on("message", (data) => this.onMessage(data.toString()));
@@ -117,6 +133,8 @@ export class WorkerAgent extends EventEmitter {
       this.running.clear();
       if (opened) this.log.warn({ code, reason: reason.toString() }, "disconnected from pool");
       this.emit("disconnected");
+      // Revoked while connected, even if the `refused` message was lost: never reconnect.
+      if (code === CloseCode.revoked && !this.stopped) this.refuse("worker_revoked", reason.toString() || "worker revoked by an administrator");
       this.scheduleReconnect();
     });
   }
@@ -161,11 +179,11 @@ export class WorkerAgent extends EventEmitter {
         return;
       }
       case "refused":
-        this.log.error({ code: msg.code }, `pool refused this worker: ${msg.message}`);
-        if (!msg.retry) {
-          this.stopped = true;
-          this.emit("fatal", new Error(`pool refused this worker: ${msg.message}`));
+        if (msg.retry) {
+          this.log.error({ code: msg.code }, `pool refused this worker: ${msg.message}`);
+          return;
         }
+        this.refuse(msg.code, msg.message);
         return;
       case "generate":
         void this.runGenerate(msg);
@@ -186,6 +204,15 @@ export class WorkerAgent extends EventEmitter {
         return never;
       }
     }
+  }
+
+  /** A refusal that retrying cannot fix: stop reconnecting, log it once, emit `fatal`. */
+  private refuse(code: string, message: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.log.error({ code }, `pool refused this worker: ${message}`);
+    this.emit("fatal", new WorkerRefusedError(code, `pool refused this worker (${code}): ${message}`));
   }
 
   private async runGenerate(job: GenerateJob): Promise<void> {

@@ -61,6 +61,40 @@ export class AdminUsersRepository {
     await this.db.query("UPDATE admin_users SET last_login_at = now() WHERE id = $1", [id]);
   }
 
+  // --- the dashboard's account management ---
+
+  async list(): Promise<AdminUserRow[]> {
+    return this.db.query<AdminUserRow>("SELECT id, email, password_hash, created_at, last_login_at FROM admin_users ORDER BY created_at, email");
+  }
+
+  async findById(id: string): Promise<AdminUserRow | undefined> {
+    const rows = await this.db.query<AdminUserRow>("SELECT id, email, password_hash, created_at, last_login_at FROM admin_users WHERE id = $1", [id]);
+    return rows[0];
+  }
+
+  /** Creates a new account; false when the email is already taken (never overwrites). */
+  async insertNew(row: { id: string; email: string; passwordHash: string }): Promise<boolean> {
+    const rows = await this.db.query("INSERT INTO admin_users (id, email, password_hash) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING id", [row.id, row.email, row.passwordHash]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Deletes an account and its sessions, unless it is the last one (serialised against other
+   * deletions by an advisory lock). Returns what happened.
+   */
+  async deleteUnlessLast(id: string): Promise<{ result: "deleted"; sessions: number } | { result: "not_found" } | { result: "last_admin" }> {
+    return this.db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1)", [ADMIN_DELETE_LOCK]);
+      const found = await tx.query("SELECT id FROM admin_users WHERE id = $1", [id]);
+      if (found.length === 0) return { result: "not_found" as const };
+      const n = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM admin_users");
+      if ((n[0]?.n ?? 0) <= 1) return { result: "last_admin" as const };
+      const sessions = await tx.query("DELETE FROM admin_sessions WHERE admin_id = $1 RETURNING token_hash", [id]);
+      await tx.query("DELETE FROM admin_users WHERE id = $1", [id]);
+      return { result: "deleted" as const, sessions: sessions.length };
+    });
+  }
+
   // --- sessions ---
 
   async insertSession(row: { tokenHash: string; adminId: string; csrfHash: string; createdAt: Date; expiresAt: Date; ip: string }): Promise<void> {
@@ -145,3 +179,4 @@ export class AdminUsersRepository {
 }
 
 export const FAILURE_WINDOW_MS = 5 * 60_000;
+const ADMIN_DELETE_LOCK = 7_422_310_006;

@@ -47,11 +47,18 @@ export function sameDigest(a: string, b: string): boolean {
 export class AdminUsersService {
   private readonly log: Logger = moduleLogger("admin-users");
   private dummyHash: Promise<string> | undefined;
+  /** Runtime settings (setPolicy): session idle timeout and login lockout. */
+  private policy = { idleMs: SESSION_IDLE_MS, lockThreshold: LOCK_THRESHOLD, lockMs: LOCK_MS };
 
   constructor(private readonly deps: { users: AdminUsersRepository; audit: AuditService; now?: () => Date }) {}
 
   private now(): Date {
     return (this.deps.now ?? (() => new Date()))();
+  }
+
+  /** Runtime settings, applied at once: admin session idle timeout and login lockout threshold/duration. */
+  setPolicy(p: Partial<{ idleMs: number; lockThreshold: number; lockMs: number }>): void {
+    this.policy = { ...this.policy, ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) };
   }
 
   /** Creates the account (or sets the password of the existing one with this email) from an Argon2id hash. */
@@ -78,8 +85,8 @@ export class AdminUsersService {
     if (!user || !ok) {
       const counts = await this.deps.users.recordFailure(email, ip, now);
       await this.deps.audit.record({ actor: `admin:${email}`, action: "login.failure", details: { ip, reason: user ? "bad_password" : "unknown_email" } });
-      if (counts.byEmail >= LOCK_THRESHOLD || counts.byIp >= LOCK_THRESHOLD) {
-        const until = new Date(now.getTime() + LOCK_MS);
+      if (counts.byEmail >= this.policy.lockThreshold || counts.byIp >= this.policy.lockThreshold) {
+        const until = new Date(now.getTime() + this.policy.lockMs);
         await this.deps.users.lock("email", email, until);
         await this.deps.users.lock("ip", ip, until);
         await this.deps.audit.record({ actor: `admin:${email}`, action: "login.locked", details: { ip, until: until.toISOString(), failures_for_account: counts.byEmail, failures_from_address: counts.byIp } });
@@ -95,8 +102,8 @@ export class AdminUsersService {
     const expiresAt = new Date(now.getTime() + SESSION_MAX_MS);
     await this.deps.users.insertSession({ tokenHash: sha256(token), adminId: user.id, csrfHash: sha256(csrfToken), createdAt: now, expiresAt, ip });
     await this.deps.audit.record({ actor: `admin:${user.email}`, action: "login.success", details: { ip } });
-    void this.deps.users.deleteExpiredSessions(new Date(now.getTime() - SESSION_IDLE_MS), now).catch(() => {});
-    void this.deps.users.pruneFailures(new Date(now.getTime() - Math.max(FAILURE_WINDOW_MS, LOCK_MS))).catch(() => {});
+    void this.deps.users.deleteExpiredSessions(new Date(now.getTime() - this.policy.idleMs), now).catch(() => {});
+    void this.deps.users.pruneFailures(new Date(now.getTime() - Math.max(FAILURE_WINDOW_MS, this.policy.lockMs))).catch(() => {});
     return { email: user.email, token, csrfToken, expiresAt };
   }
 
@@ -107,7 +114,7 @@ export class AdminUsersService {
     const row = await this.deps.users.findSession(tokenHash);
     if (!row) return undefined;
     const now = this.now();
-    if (row.expires_at.getTime() <= now.getTime() || row.last_seen_at.getTime() + SESSION_IDLE_MS <= now.getTime()) {
+    if (row.expires_at.getTime() <= now.getTime() || row.last_seen_at.getTime() + this.policy.idleMs <= now.getTime()) {
       await this.deps.users.deleteSession(tokenHash);
       return undefined;
     }

@@ -15,6 +15,39 @@ export interface AuditRow {
   signature: string;
 }
 
+/** What the admin list and the export filter on; every field optional, all of them AND-ed. */
+export interface AuditFilter {
+  projectId?: string | undefined;
+  /** Prefix of the action (`key.` → every key action). */
+  action?: string | undefined;
+  /** Case-insensitive substring of the actor (`admin:it@example.com`, `key:…`, `system`). */
+  actor?: string | undefined;
+  /** Entries at or after this instant. */
+  since?: Date | undefined;
+  /** Entries at or before this instant. */
+  until?: Date | undefined;
+  /** Case-insensitive substring of the action or the target. */
+  q?: string | undefined;
+}
+
+/** LIKE pattern that matches `s` literally (its %, _ and \\ escaped). */
+const literal = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function whereOf(filter: AuditFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.projectId) where.push(`project_id = $${params.push(filter.projectId)}`);
+  if (filter.action) where.push(`action LIKE $${params.push(`${literal(filter.action)}%`)}`);
+  if (filter.actor) where.push(`actor ILIKE $${params.push(`%${literal(filter.actor)}%`)}`);
+  if (filter.since) where.push(`at >= $${params.push(filter.since)}`);
+  if (filter.until) where.push(`at <= $${params.push(filter.until)}`);
+  if (filter.q) {
+    const p = params.push(`%${literal(filter.q)}%`);
+    where.push(`(action ILIKE $${p} OR coalesce(target, '') ILIKE $${p})`);
+  }
+  return { where, params };
+}
+
 const LOCK_KEY = 7_422_310_002;
 const COLUMNS = "seq::int AS seq, at, actor, action, target, project_id, details, prev_hash, hash, signer, signature";
 
@@ -37,14 +70,18 @@ export class AuditRepository {
     );
   }
 
-  async list(filter: { projectId?: string | undefined; action?: string | undefined; limit: number; beforeSeq?: number | undefined }): Promise<AuditRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.projectId) where.push(`project_id = $${params.push(filter.projectId)}`);
-    if (filter.action) where.push(`action LIKE $${params.push(`${filter.action}%`)}`);
+  async list(filter: AuditFilter & { limit: number; beforeSeq?: number | undefined }): Promise<AuditRow[]> {
+    const { where, params } = whereOf(filter);
     if (filter.beforeSeq) where.push(`seq < $${params.push(filter.beforeSeq)}`);
     const sql = `SELECT ${COLUMNS} FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT $${params.push(filter.limit)}`;
     return this.db.query<AuditRow>(sql, params);
+  }
+
+  /** Rows matching the filter in chain order after `afterSeq`, a page at a time (exports). */
+  async pageFiltered(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditRow[]> {
+    const { where, params } = whereOf(filter);
+    where.push(`seq > $${params.push(afterSeq)}`);
+    return this.db.query<AuditRow>(`SELECT ${COLUMNS} FROM audit_log WHERE ${where.join(" AND ")} ORDER BY seq LIMIT $${params.push(limit)}`, params);
   }
 
   /** Rows in chain order, a page at a time. */

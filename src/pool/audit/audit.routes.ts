@@ -1,8 +1,37 @@
 /** Admin audit API: the log (filterable) and a verification of the whole chain. */
+import { Readable } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AdminGuard } from "../http/auth.js";
+import { csvChunks, jsonChunks } from "./audit-export.js";
+import type { AuditFilter } from "./audit.repository.js";
 import type { AuditService } from "./audit.service.js";
+
+const Instant = z
+  .string()
+  .max(40)
+  .refine((s) => !Number.isNaN(Date.parse(s)), { message: "expected an ISO date or date-time, e.g. 2026-05-04 or 2026-05-04T09:00:00Z" });
+
+/** Filters shared by the list and the export. */
+const Filters = z.object({
+  action: z.string().max(100).optional().describe("prefix of the action, e.g. key. or login.failure"),
+  project_id: z.string().max(100).optional(),
+  actor: z.string().max(200).optional().describe("case-insensitive substring of the actor"),
+  since: Instant.optional().describe("entries at or after this instant (ISO)"),
+  until: Instant.optional().describe("entries at or before this instant (ISO; a bare date means its start, 00:00 UTC)"),
+  q: z.string().max(200).optional().describe("case-insensitive substring of the action or the target"),
+});
+
+function filterOf(q: z.infer<typeof Filters>): AuditFilter {
+  return {
+    action: q.action || undefined,
+    projectId: q.project_id || undefined,
+    actor: q.actor || undefined,
+    since: q.since ? new Date(q.since) : undefined,
+    until: q.until ? new Date(q.until) : undefined,
+    q: q.q || undefined,
+  };
+}
 
 const Entry = z.object({
   seq: z.number(),
@@ -24,14 +53,40 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; guard: Ad
       schema: {
         summary: "Audit log, newest first",
         tags: ["audit"],
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(5000).default(100), action: z.string().max(100).optional(), project_id: z.string().max(100).optional(), before_seq: z.coerce.number().int().positive().optional() }),
+        querystring: Filters.extend({ limit: z.coerce.number().int().min(1).max(5000).default(100), before_seq: z.coerce.number().int().positive().optional() }),
         response: { 200: z.object({ data: z.array(Entry) }) },
         security,
       },
     },
     async (req) => {
-      const rows = await audit.list({ limit: req.query.limit, action: req.query.action, projectId: req.query.project_id, beforeSeq: req.query.before_seq });
+      const rows = await audit.list({ ...filterOf(req.query), limit: req.query.limit, beforeSeq: req.query.before_seq });
       return { data: rows.map((r) => ({ seq: r.seq, at: r.at.toISOString(), actor: r.actor, action: r.action, target: r.target, project_id: r.project_id, details: r.details, hash: r.hash })) };
+    },
+  );
+  app.get(
+    "/v1/admin/audit/export",
+    {
+      schema: {
+        summary: "Download the audit log (filtered) as CSV (RFC 4180, header row) or a JSON array, in chain order",
+        tags: ["audit"],
+        querystring: Filters.extend({ format: z.enum(["csv", "json"]).default("csv") }),
+        produces: ["text/csv", "application/json"],
+        security,
+      },
+    },
+    async (req, reply) => {
+      const { format, ...rest } = req.query;
+      const filter = filterOf(rest);
+      const applied = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== ""));
+      // Recorded first: the export of an unfiltered log includes its own entry.
+      await audit.record({ actor: req.admin!.actor, action: "audit.export", details: { format, filters: applied } });
+      const date = new Date().toISOString().slice(0, 10);
+      const rows = audit.rows(filter);
+      return reply
+        .header("content-type", format === "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8")
+        .header("content-disposition", `attachment; filename="cellule-audit-${date}.${format}"`)
+        .header("cache-control", "no-store")
+        .send(Readable.from(format === "csv" ? csvChunks(rows) : jsonChunks(rows)));
     },
   );
   app.get(

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import { verifySignature, type PoolIdentity } from "../identity/pool-identity.js";
-import type { AuditRepository, AuditRow } from "./audit.repository.js";
+import type { AuditFilter, AuditRepository, AuditRow } from "./audit.repository.js";
 import { canonicalJson } from "./canonical-json.js";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -68,8 +68,19 @@ export class AuditService {
     });
   }
 
-  list(filter: { projectId?: string; action?: string; limit?: number; beforeSeq?: number }): Promise<AuditRow[]> {
+  list(filter: AuditFilter & { limit?: number; beforeSeq?: number }): Promise<AuditRow[]> {
     return this.deps.audit.list({ ...filter, limit: Math.min(Math.max(filter.limit ?? 100, 1), 5000) });
+  }
+
+  /** Every entry matching the filter, in chain order, read a page at a time (exports of any size). */
+  async *rows(filter: AuditFilter, pageSize = 500): AsyncGenerator<AuditRow> {
+    let after = 0;
+    for (;;) {
+      const page = await this.deps.audit.pageFiltered(filter, after, pageSize);
+      for (const row of page) yield row;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1]!.seq;
+    }
   }
 
   /** Walks the whole chain in order; the first entry whose hash, link or signature is wrong is reported. */

@@ -1,6 +1,8 @@
 /**
  * Authentication for the HTTP API.
- * - `apiKeyAuth`: /v1 inference routes (everything except /v1/status and the worker socket).
+ * - `apiKeyAuth`: /v1 inference and project routes (everything except /v1/status and the worker
+ *   socket). With no bearer, a valid admin session (the dashboard's cookie, CSRF on mutations) is
+ *   accepted as an admin-scope caller whose audit actor is `admin:<email>`.
  * - `AdminGuard`: admin routes. Accepts an admin-scoped API key; the admin-session module plugs in
  *   cookie sessions through `sessionResolver`. It sets `req.admin`, whose `actor` is what the
  *   audit trail records. An identity header such as X-Cellule-User is never trusted on its own.
@@ -30,9 +32,31 @@ export function bearerOf(req: FastifyRequest): string | undefined {
   return m?.[1]?.trim();
 }
 
-export function apiKeyAuth(keys: KeysService) {
-  return async (req: FastifyRequest): Promise<void> => {
-    req.apiKey = await keys.authenticate(bearerOf(req));
+/**
+ * The caller of an API route authenticated by an admin session instead of a key: admin scope, no
+ * project, and `actor` (what `actorOf` records in the audit trail) = `admin:<email>`.
+ */
+export interface SessionCaller extends AuthenticatedKey {
+  actor: string;
+}
+
+export function sessionCaller(admin: AdminPrincipal): SessionCaller {
+  return { id: admin.actor, name: "admin session", scope: "admin", actor: admin.actor };
+}
+
+/** `guard`: when given, its session resolver lets the dashboard call these routes with its cookie. */
+export function apiKeyAuth(keys: KeysService, guard?: Pick<AdminGuard, "sessionResolver">) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const bearer = bearerOf(req);
+    if (!bearer && guard?.sessionResolver) {
+      const session = await guard.sessionResolver(req, reply);
+      if (session) {
+        req.admin = session;
+        req.apiKey = sessionCaller(session);
+        return;
+      }
+    }
+    req.apiKey = await keys.authenticate(bearer);
   };
 }
 

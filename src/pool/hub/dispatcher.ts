@@ -8,6 +8,7 @@
  *   continues after the text already produced (the client never sees the switch); with no worker
  *   left for the model the job fails with an explicit error.
  */
+import { EventEmitter } from "node:events";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { DoneMessage, EmbedResultMessage, JobErrorMessage, ChunkMessage, Capability } from "../../protocol/worker.protocol.js";
@@ -24,12 +25,21 @@ export interface DispatcherOptions {
   retryAfterSeconds?: number;
 }
 
+/** Payload of the dispatcher's "finished" event (embedding jobs count 0 tokens). */
+export interface JobFinished {
+  model: string;
+  ok: boolean;
+  tokens: number;
+}
+
 export class Dispatcher {
   private readonly queues = new Map<string, Job[]>();
   private readonly log: Logger = moduleLogger("hub.dispatcher");
   private running = 0;
   /** Counters for status and benchmarks. */
   readonly stats = { completed: 0, failed: 0, failovers: 0, cancelled: 0 };
+  /** For the dashboard: "finished" {@link JobFinished} when an admitted job settles (not cancelled), "slots" (worker) when its busy count changes. */
+  readonly events = new EventEmitter();
 
   constructor(private readonly opts: DispatcherOptions) {
     opts.registry.on("available", (w: WorkerConnection) => this.drainFor(w));
@@ -44,6 +54,15 @@ export class Dispatcher {
 
   get active(): number {
     return this.running;
+  }
+
+  /** Runtime settings (applied at once): queue size per model, per-job timeout, attempts, Retry-After. */
+  configure(limits: Partial<Pick<DispatcherOptions, "queueSize" | "jobTimeoutMs" | "maxAttempts" | "retryAfterSeconds">>): void {
+    for (const [k, v] of Object.entries(limits)) if (v !== undefined) (this.opts as unknown as Record<string, number>)[k] = v;
+  }
+
+  get limits(): Readonly<Pick<DispatcherOptions, "queueSize" | "jobTimeoutMs" | "maxAttempts">> {
+    return { queueSize: this.opts.queueSize, jobTimeoutMs: this.opts.jobTimeoutMs, maxAttempts: this.opts.maxAttempts };
   }
 
   /**
@@ -62,6 +81,7 @@ export class Dispatcher {
     }
     job.timer = setTimeout(() => this.timeout(job), this.opts.jobTimeoutMs);
     job.timer.unref();
+    this.reportOutcome(job);
     if (worker) this.assign(job, worker);
   }
 
@@ -112,6 +132,17 @@ export class Dispatcher {
     this.retry(job, `worker ${worker.id} failed: ${msg.message}`, worker);
   }
 
+  /** Emits "finished" once the job settles; a job its client cancelled is not an outcome. */
+  private reportOutcome(job: Job): void {
+    const tokens = () => (job instanceof GenerateJobState ? job.completionTokens : 0);
+    job.result.then(
+      () => this.events.emit("finished", { model: job.model, ok: true, tokens: tokens() } satisfies JobFinished),
+      (err: unknown) => {
+        if (!(err instanceof AppError && err.code === "cancelled")) this.events.emit("finished", { model: job.model, ok: false, tokens: tokens() } satisfies JobFinished);
+      },
+    );
+  }
+
   private checkRoutable(model: string, capability: Capability): void {
     const registry = this.opts.registry;
     const known = registry.knownModel(model);
@@ -148,6 +179,7 @@ export class Dispatcher {
     worker.jobs.set(job.id, job);
     this.running++;
     worker.send(job.message());
+    this.events.emit("slots", worker);
   }
 
   /** Frees the worker's slot for this job and offers the slot to a waiting job. */
@@ -159,6 +191,7 @@ export class Dispatcher {
     this.running = Math.max(0, this.running - 1);
     if (job.worker === worker) job.worker = undefined;
     queueMicrotask(() => this.drainFor(worker));
+    this.events.emit("slots", worker);
     return job;
   }
 

@@ -1,15 +1,17 @@
 /**
  * Connected workers, and every model the pool has ever seen served (so a request for a known model
  * with no worker online gets 503 "try later", while a never-seen name gets 404).
- * Emits `available` when a worker joins and `gone` when it is declared dead.
+ * Emits `available` when a worker joins and `gone` when it is declared dead (or disconnected by
+ * an administrator). Also holds each connected worker's effective site.
  */
 import { EventEmitter } from "node:events";
-import type { Capability, ServedModel } from "../../protocol/worker.protocol.js";
+import type { Capability, Refused, ServedModel } from "../../protocol/worker.protocol.js";
 import type { WorkerConnection } from "./worker-connection.js";
 
 export class WorkerRegistry extends EventEmitter {
   private readonly workers = new Map<string, WorkerConnection>();
   private readonly known = new Map<string, Set<Capability>>();
+  private readonly sites = new Map<string, string | null>();
 
   /** Records models served in the past (from the workers table at boot). */
   remember(models: readonly ServedModel[]): void {
@@ -28,9 +30,10 @@ export class WorkerRegistry extends EventEmitter {
     return [...this.known.keys()].sort();
   }
 
-  add(worker: WorkerConnection): WorkerConnection | undefined {
+  add(worker: WorkerConnection, info: { site?: string | null | undefined } = {}): WorkerConnection | undefined {
     const previous = this.workers.get(worker.id);
     this.workers.set(worker.id, worker);
+    this.sites.set(worker.id, info.site ?? null);
     this.remember(worker.models);
     if (previous) this.markGone(previous);
     this.emit("available", worker);
@@ -41,8 +44,38 @@ export class WorkerRegistry extends EventEmitter {
   markGone(worker: WorkerConnection): void {
     if (worker.closed) return;
     worker.closed = true;
-    if (this.workers.get(worker.id) === worker) this.workers.delete(worker.id);
+    if (this.workers.get(worker.id) === worker) {
+      this.workers.delete(worker.id);
+      this.sites.delete(worker.id);
+    }
     this.emit("gone", worker);
+  }
+
+  /**
+   * Closes a connected worker's socket at once, telling it why with a non-retryable `refused`
+   * message (e.g. revoked by an administrator), and declares it gone: its jobs fail over like a
+   * dead worker's. False when the worker is not connected.
+   */
+  disconnect(id: string, closeCode: number, refusal: Omit<Refused, "type" | "retry">): boolean {
+    const worker = this.workers.get(id);
+    if (!worker) return false;
+    const ws = worker.ws;
+    try {
+      if (ws.readyState === ws.OPEN) {
+        ws.send(JSON.stringify({ type: "refused", ...refusal, retry: false }));
+        ws.close(closeCode, refusal.message.slice(0, 120));
+      }
+    } finally {
+      const t = setTimeout(() => ws.terminate(), 1000);
+      t.unref();
+      this.markGone(worker);
+    }
+    return true;
+  }
+
+  /** The connected worker's effective site (a provisioning code's, else the one it reported). */
+  siteOf(id: string): string | null {
+    return this.sites.get(id) ?? null;
   }
 
   get(id: string): WorkerConnection | undefined {

@@ -16,6 +16,8 @@ import { WorkerConnection } from "./worker-connection.js";
 import type { WorkerRegistry } from "./worker-registry.js";
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** What a revoked worker is told (and logs) when its socket is closed or its credential refused. */
+export const WORKER_REVOKED_MESSAGE = "worker revoked by an administrator; enrol it again with a new provisioning code";
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface WorkerSocketOptions {
@@ -108,11 +110,14 @@ export class WorkerSocketServer {
     }
     if (ws.readyState !== ws.OPEN) return undefined;
     const models = this.acceptedModels(workerId, h.models);
-    await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion });
+    const { site, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site });
+    // Revoked by an administrator between the credential check and now.
+    if (revoked) return this.reject(ws, remote, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE, retry: false });
+    if (ws.readyState !== ws.OPEN) return undefined;
     const worker = new WorkerConnection(workerId, h.name, ws, h.hardware, models, h.slots, h.agentVersion, remote);
     ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, ...(credential ? { credential } : {}) }));
-    this.opts.registry.add(worker);
-    this.log.info({ workerId, remote, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
+    this.opts.registry.add(worker, { site });
+    this.log.info({ workerId, remote, site, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
     return worker;
   }
 

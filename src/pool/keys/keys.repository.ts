@@ -14,6 +14,17 @@ export interface ApiKeyRow {
   project_id: string | null;
 }
 
+/** A key as the admin list shows it: no hash. */
+export interface KeyListRow {
+  id: string;
+  name: string;
+  scope: KeyScope;
+  project_id: string | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
 export class KeysRepository {
   constructor(private readonly db: Db) {}
 
@@ -29,6 +40,17 @@ export class KeysRepository {
   async count(): Promise<number> {
     const rows = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM api_keys WHERE revoked_at IS NULL");
     return rows[0]?.n ?? 0;
+  }
+
+  /** Every key, newest first, without its hash (the dashboard's list). */
+  async list(): Promise<KeyListRow[]> {
+    return this.db.query<KeyListRow>("SELECT id, name, scope, project_id, created_at, last_used_at, revoked_at FROM api_keys ORDER BY created_at DESC, id");
+  }
+
+  /** Sets revoked_at once; true when this call revoked it (false: unknown or already revoked). */
+  async revoke(id: string, at: Date): Promise<boolean> {
+    const rows = await this.db.query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id, at]);
+    return rows.length > 0;
   }
 
   async touch(id: string): Promise<void> {

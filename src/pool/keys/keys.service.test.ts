@@ -163,3 +163,34 @@ describe("KeysService.authenticate", () => {
     expect(lookups).toBe(2);
   });
 });
+
+describe("KeysService.list and revoke", () => {
+  it("lists keys without their secret or hash, project keys with their project", async () => {
+    const created = await service.create("listed", "admin", "test:admin");
+    const rows = await service.list();
+    const row = rows.find((r) => r.id === created.id);
+    expect(row).toMatchObject({ id: created.id, name: "listed", scope: "admin", project_id: null, revoked_at: null });
+    expect(row!.created_at).toBeInstanceOf(Date);
+    expect(JSON.stringify(rows)).not.toMatch(/argon2|secret_hash/);
+    expect(JSON.stringify(rows)).not.toContain(created.key);
+  });
+
+  it("refuses a revoked key at once, although its verification was cached, and audits key.revoke", async () => {
+    const created = await service.create("to-revoke", "user", "test:admin");
+    await expect(service.authenticate(created.key)).resolves.toMatchObject({ id: created.id }); // now cached
+    await expect(service.revoke(created.id, "admin:it@example.com")).resolves.toEqual({ id: created.id, revoked: true });
+    // Same clock: the 60 s cache entry would still be valid; the revocation dropped it.
+    expect((await rejection(service.authenticate(created.key))).code).toBe("invalid_api_key");
+    expect((await service.list()).find((r) => r.id === created.id)!.revoked_at).toBeInstanceOf(Date);
+    const [entry] = await audit.list({ action: "key.revoke", limit: 1 });
+    expect(entry).toMatchObject({ actor: "admin:it@example.com", target: `key:${created.id}`, details: { name: "to-revoke", scope: "user" } });
+    // Again: a no-op, not audited twice.
+    await expect(service.revoke(created.id, "admin:it@example.com")).resolves.toEqual({ id: created.id, revoked: true });
+    expect((await audit.list({ action: "key.revoke", limit: 10 })).filter((e) => e.target === `key:${created.id}`)).toHaveLength(1);
+  });
+
+  it("answers 404 for an unknown key id", async () => {
+    const err = await rejection(service.revoke("000000000000", "test:admin"));
+    expect([err.status, err.code]).toEqual([404, "key_not_found"]);
+  });
+});

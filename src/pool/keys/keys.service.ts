@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { KeyScope, KeysRepository } from "./keys.repository.js";
+import type { KeyListRow, KeyScope, KeysRepository } from "./keys.repository.js";
 
 export interface AuthenticatedKey {
   id: string;
@@ -22,6 +22,8 @@ const CACHE_MAX = 10_000;
 
 export class KeysService {
   private readonly verified = new Map<string, { key: AuthenticatedKey; until: number }>();
+  /** Keys revoked by this process: a verification that was in flight during the revocation is not cached. */
+  private readonly revokedHere = new Set<string>();
 
   constructor(private readonly deps: { keys: KeysRepository; audit: AuditService; now?: () => number }) {}
 
@@ -47,6 +49,32 @@ export class KeysService {
     for (const [digest, entry] of this.verified) if (entry.key.projectId === projectId) this.verified.delete(digest);
   }
 
+  /** Every key (never its secret nor its hash), newest first. */
+  list(): Promise<KeyListRow[]> {
+    return this.deps.keys.list();
+  }
+
+  /**
+   * Revokes a key: refused from the next request on, in this process at once (its cached
+   * verification is dropped). 404 for an unknown id; revoking a revoked key is a no-op.
+   */
+  async revoke(id: string, actor: string): Promise<{ id: string; revoked: true }> {
+    const row = await this.deps.keys.findById(id);
+    if (!row) throw new AppError("key_not_found", 404, `No API key '${id}'.`, { param: "id" });
+    this.revokedHere.add(id);
+    this.forgetKey(id);
+    if (await this.deps.keys.revoke(id, new Date((this.deps.now ?? Date.now)()))) {
+      this.forgetKey(id);
+      await this.deps.audit.record({ actor, action: "key.revoke", target: `key:${id}`, projectId: row.project_id ?? undefined, details: { name: row.name, scope: row.scope } });
+    }
+    return { id, revoked: true };
+  }
+
+  /** Forgets cached verifications of one key. */
+  private forgetKey(id: string): void {
+    for (const [digest, entry] of this.verified) if (entry.key.id === id) this.verified.delete(digest);
+  }
+
   count(): Promise<number> {
     return this.deps.keys.count();
   }
@@ -63,6 +91,7 @@ export class KeysService {
     if (!id) throw invalid;
     const row = await this.deps.keys.findById(id);
     if (!row || row.revoked_at || !(await verifySecret(row.secret_hash, bearer))) throw invalid;
+    if (this.revokedHere.has(row.id)) throw invalid;
     const key: AuthenticatedKey = { id: row.id, name: row.name, scope: row.scope, ...(row.project_id ? { projectId: row.project_id } : {}) };
     if (this.verified.size >= CACHE_MAX) this.verified.clear();
     this.verified.set(digest, { key, until: now + CACHE_TTL_MS });

@@ -22,11 +22,19 @@ export function isExemptPath(path: string): boolean {
   return EXEMPT_PREFIXES.some((prefix) => path.startsWith(prefix) || path === prefix.slice(0, -1));
 }
 
+/** Revocations an administrator must be able to make whatever the license says. */
+function isSecurityAction(method: string, path: string): boolean {
+  if (method === "POST" && /^\/v1\/admin\/workers\/[^/]+\/revoke$/.test(path)) return true;
+  return method === "DELETE" && (/^\/v1\/admin\/keys\/[^/]+$/.test(path) || /^\/v1\/admin\/users\/[^/]+$/.test(path));
+}
+
 /** Whether the gate lets this request through without looking at the license. */
 export function bypassesGate(method: string, path: string): boolean {
   const m = method.toUpperCase();
   // The right to erasure never depends on the license: deleting a project, a document or a memory passes.
   if (m === "DELETE" && path.startsWith("/v1/projects/")) return true;
+  // Neither does cutting off access after a leak: revoking a worker or an API key, removing an admin.
+  if (isSecurityAction(m, path)) return true;
   return SAFE_METHODS.has(m) || isExemptPath(path);
 }
 

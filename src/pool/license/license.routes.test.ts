@@ -131,6 +131,14 @@ describe("exempt routes", () => {
     expect(bypassesGate("DELETE", "/v1/admin/license")).toBe(true);
     expect(bypassesGate("POST", "/v1/projects/:id/documents")).toBe(false);
   });
+
+  it("never gate revocations: a worker, an API key, an admin account", () => {
+    expect(bypassesGate("POST", "/v1/admin/workers/:id/revoke")).toBe(true);
+    expect(bypassesGate("DELETE", "/v1/admin/keys/:id")).toBe(true);
+    expect(bypassesGate("DELETE", "/v1/admin/users/:id")).toBe(true);
+    expect(bypassesGate("POST", "/v1/admin/users")).toBe(false);
+    expect(bypassesGate("POST", "/v1/admin/workers/:id/other")).toBe(false);
+  });
 });
 
 describe("the gate on an app", () => {

@@ -1,5 +1,6 @@
 /** SQL for projects: rows, counts, erasure, and the sector template used as default name prefix. */
 import type { Db } from "../../db/database.js";
+import type { ErasurePreview } from "../../protocol/dashboard.protocol.js";
 import type { ProjectLanguage } from "../../protocol/projects.protocol.js";
 
 export interface ProjectRow {
@@ -68,6 +69,25 @@ export class ProjectsRepository {
         keyIds: keys.map((k) => k.id),
       };
     });
+  }
+
+  /** What erase(id) would remove, counted now (the delete confirmation); undefined for an unknown project. */
+  async erasurePreview(id: string): Promise<ErasurePreview | undefined> {
+    const rows = await this.db.query<ErasurePreview & { found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1) AS found,
+              (SELECT count(*)::int FROM documents WHERE project_id = $1) AS documents,
+              (SELECT count(*)::int FROM chunks WHERE project_id = $1) AS chunks,
+              (SELECT count(*)::int FROM chunk_embeddings WHERE project_id = $1) AS vectors,
+              (SELECT count(*)::int FROM memories WHERE project_id = $1) AS memories,
+              (SELECT count(*)::int FROM api_keys WHERE project_id = $1) AS keys,
+              f.files, f.bytes
+       FROM (SELECT count(*)::int AS files, coalesce(sum(size), 0)::float8 AS bytes
+             FROM (SELECT max(size_bytes) AS size FROM documents WHERE project_id = $1 GROUP BY content_hash) stored) f`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r?.found) return undefined;
+    return { documents: r.documents, chunks: r.chunks, vectors: r.vectors, memories: r.memories, keys: r.keys, files: r.files, bytes: Number(r.bytes) };
   }
 
   /**

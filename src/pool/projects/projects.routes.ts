@@ -14,6 +14,7 @@ import {
   ProjectList,
   ProjectParams,
 } from "../../protocol/projects.protocol.js";
+import { ErasurePreview } from "../../protocol/dashboard.protocol.js";
 import type { ProjectsService } from "./projects.service.js";
 
 const security = [{ apiKey: [] }];
@@ -35,6 +36,12 @@ export const projectsRoutes: FastifyPluginAsyncZod<{ projects: ProjectsService }
     "/v1/projects/:id",
     { schema: { summary: "Erase a project: documents, stored files, chunks, vectors, memories and keys (the audit keeps a tombstone)", tags, params: ProjectParams, response: { 200: DeletedProject }, security } },
     async (req) => projects.erase(req.params.id, req.apiKey!),
+  );
+
+  app.get(
+    "/v1/projects/:id/erasure-preview",
+    { schema: { summary: "What erasing the project would remove (for a delete confirmation)", tags, params: ProjectParams, response: { 200: ErasurePreview }, security } },
+    async (req) => projects.erasurePreview(req.params.id, req.apiKey!),
   );
 
   app.post(

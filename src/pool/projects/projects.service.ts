@@ -4,6 +4,7 @@
  * id answers 404 exactly like a project that does not exist, so existence never leaks.
  */
 import { randomBytes } from "node:crypto";
+import type { ErasurePreview } from "../../protocol/dashboard.protocol.js";
 import type { CreateProjectBody, Project, ProjectLanguage } from "../../protocol/projects.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
@@ -30,7 +31,8 @@ export interface ProjectsServiceOptions {
   now?: () => Date;
 }
 
-export const actorOf = (key: AuthenticatedKey) => `key:${key.id}`;
+/** Audit actor of an API caller: `key:<id>`, or `admin:<email>` for the dashboard's admin session (see SessionCaller). */
+export const actorOf = (key: AuthenticatedKey & { actor?: string }) => key.actor ?? `key:${key.id}`;
 
 export class ProjectsService {
   private readonly log: Logger = moduleLogger("projects");
@@ -92,6 +94,14 @@ export class ProjectsService {
     });
     this.log.info({ projectId: id, ...counts }, "project erased");
     return { id, object: "project" as const, deleted: true as const, erased: counts };
+  }
+
+  /** What erasing the project would remove (documents, chunks, vectors, memories, keys, stored files and bytes). */
+  async erasurePreview(id: string, key: AuthenticatedKey): Promise<ErasurePreview> {
+    await this.access(id, key);
+    const preview = await this.opts.projects.erasurePreview(id);
+    if (!preview) throw projectNotFound(id);
+    return preview;
   }
 
   /** A key confined to this project (shown once). Only a key that is not itself confined may create one. */

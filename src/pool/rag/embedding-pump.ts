@@ -39,6 +39,8 @@ export interface EmbeddingPumpOptions {
   maxInFlight?: number;
   /** Called when a document's last vector is stored. */
   onDone?: (documentId: string) => void;
+  /** Told when a document's embedded count or status changed (the dashboard's live progress). */
+  onProgress?: ((documentId: string) => void) | undefined;
 }
 
 export class EmbeddingPump {
@@ -67,6 +69,13 @@ export class EmbeddingPump {
   /** Documents waiting for vectors (or being embedded). */
   get pending(): number {
     return this.docs.size;
+  }
+
+  /** Runtime settings: chunks per embedding job and jobs in flight (take effect for the next batch). */
+  setBatching(b: { batchSize?: number; maxInFlight?: number }): void {
+    if (b.batchSize !== undefined) this.opts.batchSize = b.batchSize;
+    if (b.maxInFlight !== undefined) this.opts.maxInFlight = b.maxInFlight;
+    this.kick();
   }
 
   /** Queues a document whose chunks are stored. */
@@ -153,6 +162,7 @@ export class EmbeddingPump {
       if (this.docs.get(doc.id) === doc) {
         const stored = await this.opts.embeddings.insert(model.id, batch.map((c, i) => ({ chunkId: c.id, vector: vectors[i]! })));
         await this.opts.documents.addEmbedded(doc.id, stored);
+        this.opts.onProgress?.(doc.id);
         this.storedSinceAnalyze += stored;
       }
       this.backoffMs = 0;
@@ -208,7 +218,10 @@ export class EmbeddingPump {
       // The model refuses this content even shortened: nothing will change by retrying.
       this.docs.delete(doc.id);
       this.log.error({ documentId: doc.id, projectId: doc.projectId, code: e.code }, "document failed: its text cannot be embedded");
-      void this.opts.documents.settle(doc.id, "failed", `embedding failed: ${e.message}`).catch(() => {});
+      void this.opts.documents
+        .settle(doc.id, "failed", `embedding failed: ${e.message}`)
+        .then(() => this.opts.onProgress?.(doc.id))
+        .catch(() => {});
       this.notifyIdle();
       return false;
     }
@@ -240,6 +253,7 @@ export class EmbeddingPump {
       this.log.info({ documentId: doc.id, projectId: doc.projectId, chunks: r.chunks }, "document indexed");
       this.maybeAnalyze();
       this.opts.onDone?.(doc.id);
+      this.opts.onProgress?.(doc.id);
       this.notifyIdle();
     } else if (r.embedded < r.chunks) {
       // Some batch was lost (worker gone mid-batch): go round again for the missing chunks.

@@ -38,6 +38,8 @@ export interface IngestQueueOptions {
   extractTimeoutMs?: number;
   /** Injected by tests; the real extractor otherwise. */
   extract?: typeof extractDocument;
+  /** Told when a document's status or chunk count changed (the dashboard's live progress). */
+  onProgress?: ((documentId: string) => void) | undefined;
 }
 
 interface Running {
@@ -60,6 +62,7 @@ export class IngestQueue {
   enqueue(documentId: string): void {
     if (this.closed) return;
     this.opts.pump.forget(documentId);
+    this.opts.onProgress?.(documentId);
     const r = this.running.get(documentId);
     if (r) {
       r.rerun = true;
@@ -67,6 +70,12 @@ export class IngestQueue {
       return;
     }
     if (!this.waiting.includes(documentId)) this.waiting.push(documentId);
+    this.next();
+  }
+
+  /** Runtime setting: documents extracted at once (takes effect for the next document started). */
+  setConcurrency(n: number): void {
+    this.opts.concurrency = n;
     this.next();
   }
 
@@ -155,6 +164,7 @@ export class IngestQueue {
     const path = storage.pathOf(doc.project_id, doc.content_hash);
     if (!(await storage.exists(doc.project_id, doc.content_hash))) {
       await documents.settle(id, "failed", "the stored file is missing; upload the document again");
+      this.opts.onProgress?.(id);
       log.error("document failed: stored file missing");
       return;
     }
@@ -164,6 +174,7 @@ export class IngestQueue {
     if (signal.aborted) return;
     if (outcome.status !== "ok") {
       await documents.settle(id, outcome.status, outcome.reason, { mimeType: outcome.mimeType });
+      this.opts.onProgress?.(id);
       log.info({ status: outcome.status, reason: outcome.reason, mimeType: outcome.mimeType }, `document ${outcome.status}`);
       return;
     }
@@ -184,10 +195,12 @@ export class IngestQueue {
     if (signal.aborted) return;
     if (stored === 0) {
       await documents.settle(id, "skipped", "no text could be extracted from this document", { mimeType: outcome.mimeType, kind: outcome.kind });
+      this.opts.onProgress?.(id);
       log.info({ mimeType: outcome.mimeType }, "document skipped: no text");
       return;
     }
     await documents.markExtracted(id, { chunks: stored, pages: outcome.pages, mimeType: outcome.mimeType, kind: outcome.kind });
+    this.opts.onProgress?.(id);
     log.info({ kind: outcome.kind, pages: outcome.pages, chunks: stored, maxTokens, embeddingModel: model?.id ?? null, extractMs: extractedMs, storeMs: Date.now() - started - extractedMs }, "document text stored; embedding");
     this.opts.pump.add({ id, projectId: doc.project_id });
   }

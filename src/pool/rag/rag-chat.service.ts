@@ -33,8 +33,14 @@ export interface RagPrepared {
 
 export class RagChatService {
   private readonly log: Logger = moduleLogger("rag.chat");
+  private retrieveK = RETRIEVE_K;
 
   constructor(private readonly opts: { projects: ProjectsService; search: SearchService; memories: MemoriesService; audit: AuditService; registry: WorkerRegistry }) {}
+
+  /** Runtime setting: chunks retrieved per question. */
+  setRetrieveK(k: number): void {
+    this.retrieveK = k;
+  }
 
   /** The augmented request and its citations, or undefined when the request is not about a project. */
   async prepare(body: ChatCompletionRequest, key: AuthenticatedKey): Promise<RagPrepared | undefined> {
@@ -57,7 +63,7 @@ export class RagChatService {
     }
 
     const question = lastUserText(body);
-    const hits = question ? (await this.opts.search.search(project, question, RETRIEVE_K)).hits : [];
+    const hits = question ? (await this.opts.search.search(project, question, this.retrieveK)).hits : [];
     const used: { hit: SearchHit; text: string }[] = [];
     for (const hit of hits) {
       if (budget < MIN_PIECE_TOKENS) break;

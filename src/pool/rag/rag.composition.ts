@@ -3,6 +3,7 @@
  * root calls this once): repositories → services → route plugins, plus the boot work — the vector
  * table for the configured width, the storage sweep, and the resumption of unfinished ingests.
  */
+import { EventEmitter } from "node:events";
 import type { FastifyInstance } from "fastify";
 import type { PoolConfig } from "../../config/pool.config.js";
 import { storageDirOf } from "../../config/pool.config.js";
@@ -53,6 +54,8 @@ export interface Rag {
   chat: RagChatService;
   search: SearchService;
   memories: MemoriesService;
+  /** Emits "document" with `{ documentId }` when a document's indexing status or counts change (live dashboard). */
+  progress: EventEmitter;
   /** Registers the /v1/projects routes on a scope that authenticates API keys. */
   routes(api: FastifyInstance): Promise<void>;
   /** Resumes documents left pending by a previous run (call once the pool listens). */
@@ -79,8 +82,10 @@ export async function buildRag(deps: RagDeps): Promise<Rag> {
     const models = ServedModel.array().safeParse(row.models);
     if (models.success && !row.revoked_at) client.remember(models.data);
   }
-  const pump = new EmbeddingPump({ documents: documentsRepo, embeddings: embeddingsRepo, client });
-  const queue = new IngestQueue({ documents: documentsRepo, projects: projectsRepo, storage, pump, embeddings: client, maxChunkTokens: config.chunkTokens });
+  const progress = new EventEmitter();
+  const onProgress = (documentId: string) => void progress.emit("document", { documentId });
+  const pump = new EmbeddingPump({ documents: documentsRepo, embeddings: embeddingsRepo, client, onProgress });
+  const queue = new IngestQueue({ documents: documentsRepo, projects: projectsRepo, storage, pump, embeddings: client, maxChunkTokens: config.chunkTokens, onProgress });
   const documents = new DocumentsService({ documents: documentsRepo, storage, queue, audit: deps.audit, license: deps.license });
   const projects = new ProjectsService({
     projects: projectsRepo,
@@ -105,6 +110,7 @@ export async function buildRag(deps: RagDeps): Promise<Rag> {
     chat,
     search,
     memories,
+    progress,
     async routes(api) {
       await api.register(projectsRoutes, { projects });
       await api.register(documentsRoutes, { projects, documents });

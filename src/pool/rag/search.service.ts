@@ -34,6 +34,11 @@ export class SearchService {
 
   constructor(private readonly opts: { search: SearchRepository; embeddings: EmbeddingsRepository; client: EmbeddingClient; queryTimeoutMs?: number }) {}
 
+  /** Runtime setting: how long a query waits for its embedding before full text alone. */
+  setQueryTimeoutMs(ms: number): void {
+    this.opts.queryTimeoutMs = ms;
+  }
+
   async search(project: { id: string; language: ProjectLanguage }, query: string, k: number): Promise<SearchOutcome> {
     const started = Date.now();
     const candidates = Math.max(MIN_CANDIDATES, k * CANDIDATES_PER_RESULT);

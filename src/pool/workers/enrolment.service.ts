@@ -10,16 +10,32 @@ import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
 export class EnrolmentService {
   constructor(private readonly deps: { workers: WorkersRepository; audit: AuditService; tokenTtlHours: number }) {}
 
-  async createToken(note: string | undefined, actor: string): Promise<{ id: string; token: string; expiresAt: Date }> {
+  /**
+   * A single-use enrolment token. `site` is assigned to the worker that enrols with it; `ttlHours`
+   * may only shorten the configured lifetime; `audit` replaces the default audit entry (a
+   * provisioning code is audited as such). The token itself is never audited nor logged.
+   */
+  async createToken(
+    note: string | undefined,
+    actor: string,
+    opts: { site?: string | null | undefined; ttlHours?: number | undefined; audit?: { action: string; details: Record<string, unknown> } } = {},
+  ): Promise<{ id: string; token: string; expiresAt: Date; site: string | null }> {
     const { id, secret } = newSecret("enrol");
-    const expiresAt = new Date(Date.now() + this.deps.tokenTtlHours * 3_600_000);
-    await this.deps.workers.insertToken({ id, tokenHash: await hashSecret(secret), expiresAt, note });
-    await this.deps.audit.record({ actor, action: "worker_token.create", target: `enrolment_token:${id}`, details: { expires_at: expiresAt.toISOString() } });
-    return { id, token: secret, expiresAt };
+    const hours = Math.min(this.deps.tokenTtlHours, opts.ttlHours ?? this.deps.tokenTtlHours);
+    const expiresAt = new Date(Date.now() + hours * 3_600_000);
+    const site = opts.site ?? null;
+    await this.deps.workers.insertToken({ id, tokenHash: await hashSecret(secret), expiresAt, note, site });
+    await this.deps.audit.record({
+      actor,
+      action: opts.audit?.action ?? "worker_token.create",
+      target: `enrolment_token:${id}`,
+      details: { expires_at: expiresAt.toISOString(), ...(site !== null ? { site } : {}), ...opts.audit?.details },
+    });
+    return { id, token: secret, expiresAt, site };
   }
 
   /** Exchanges an enrolment token for a worker id + credential (returned once). */
-  async enrol(token: string, name: string): Promise<{ workerId: string; credential: string }> {
+  async enrol(token: string, name: string): Promise<{ workerId: string; credential: string; site: string | null }> {
     const tokenId = secretId("enrol", token);
     const refused = new AppError("enrolment_refused", 401, "Enrolment token is invalid, expired or already used.");
     if (!tokenId) throw refused;
@@ -27,9 +43,9 @@ export class EnrolmentService {
     if (!row || row.used_at || row.expires_at.getTime() <= Date.now() || !(await verifySecret(row.token_hash, token))) throw refused;
     const { id: workerId, secret: credential } = newSecret("wkr");
     if (!(await this.deps.workers.consumeToken(tokenId, workerId))) throw refused;
-    await this.deps.workers.insertWorker({ id: workerId, name, credentialHash: await hashSecret(credential) });
-    await this.deps.audit.record({ actor: `worker:${workerId}`, action: "worker.enrol", target: `worker:${workerId}`, details: { name, token_id: tokenId } });
-    return { workerId, credential };
+    await this.deps.workers.insertWorker({ id: workerId, name, credentialHash: await hashSecret(credential), site: row.site });
+    await this.deps.audit.record({ actor: `worker:${workerId}`, action: "worker.enrol", target: `worker:${workerId}`, details: { name, token_id: tokenId, ...(row.site !== null ? { site: row.site } : {}) } });
+    return { workerId, credential, site: row.site };
   }
 
   /** Checks a worker's credential; throws 401 when unknown, revoked or wrong. */

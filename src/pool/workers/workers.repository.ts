@@ -6,6 +6,7 @@ export interface TokenRow {
   token_hash: string;
   expires_at: Date;
   used_at: Date | null;
+  site: string | null;
 }
 
 export interface WorkerRow {
@@ -19,17 +20,18 @@ export interface WorkerRow {
   enrolled_at: Date;
   last_seen_at: Date | null;
   revoked_at: Date | null;
+  site: string | null;
 }
 
 export class WorkersRepository {
   constructor(private readonly db: Db) {}
 
-  async insertToken(row: { id: string; tokenHash: string; expiresAt: Date; note?: string | undefined }): Promise<void> {
-    await this.db.query("INSERT INTO enrolment_tokens (id, token_hash, expires_at, note) VALUES ($1, $2, $3, $4)", [row.id, row.tokenHash, row.expiresAt, row.note ?? null]);
+  async insertToken(row: { id: string; tokenHash: string; expiresAt: Date; note?: string | undefined; site?: string | null | undefined }): Promise<void> {
+    await this.db.query("INSERT INTO enrolment_tokens (id, token_hash, expires_at, note, site) VALUES ($1, $2, $3, $4, $5)", [row.id, row.tokenHash, row.expiresAt, row.note ?? null, row.site ?? null]);
   }
 
   async findToken(id: string): Promise<TokenRow | undefined> {
-    const rows = await this.db.query<TokenRow>("SELECT id, token_hash, expires_at, used_at FROM enrolment_tokens WHERE id = $1", [id]);
+    const rows = await this.db.query<TokenRow>("SELECT id, token_hash, expires_at, used_at, site FROM enrolment_tokens WHERE id = $1", [id]);
     return rows[0];
   }
 
@@ -39,8 +41,8 @@ export class WorkersRepository {
     return rows.length === 1;
   }
 
-  async insertWorker(row: { id: string; name: string; credentialHash: string }): Promise<void> {
-    await this.db.query("INSERT INTO workers (id, name, credential_hash) VALUES ($1, $2, $3)", [row.id, row.name, row.credentialHash]);
+  async insertWorker(row: { id: string; name: string; credentialHash: string; site?: string | null | undefined }): Promise<void> {
+    await this.db.query("INSERT INTO workers (id, name, credential_hash, site) VALUES ($1, $2, $3, $4)", [row.id, row.name, row.credentialHash, row.site ?? null]);
   }
 
   async findWorker(id: string): Promise<WorkerRow | undefined> {
@@ -52,14 +54,25 @@ export class WorkersRepository {
     return this.db.query<WorkerRow>("SELECT * FROM workers ORDER BY enrolled_at");
   }
 
-  async recordConnection(id: string, info: { hardwareClass: string; hardware: unknown; models: unknown; agentVersion: string }): Promise<void> {
-    await this.db.query("UPDATE workers SET hardware_class = $2, hardware = $3, models = $4, agent_version = $5, last_seen_at = now() WHERE id = $1", [
-      id,
-      info.hardwareClass,
-      JSON.stringify(info.hardware),
-      JSON.stringify(info.models),
-      info.agentVersion,
-    ]);
+  /**
+   * Stores what a worker said in its hello and returns its effective site: the site of the
+   * provisioning code it enrolled with, if any (a code's site wins), else the one it reports.
+   * `revoked`: the worker was revoked (or deleted) while it was connecting.
+   */
+  async recordConnection(id: string, info: { hardwareClass: string; hardware: unknown; models: unknown; agentVersion: string; site?: string | null | undefined }): Promise<{ site: string | null; revoked: boolean }> {
+    const rows = await this.db.query<{ site: string | null; revoked_at: Date | null }>(
+      `UPDATE workers SET hardware_class = $2, hardware = $3, models = $4, agent_version = $5, last_seen_at = now(),
+         site = COALESCE((SELECT t.site FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.site IS NOT NULL LIMIT 1), $6)
+       WHERE id = $1 RETURNING site, revoked_at`,
+      [id, info.hardwareClass, JSON.stringify(info.hardware), JSON.stringify(info.models), info.agentVersion, info.site ?? null],
+    );
+    return { site: rows[0]?.site ?? null, revoked: !rows[0] || rows[0].revoked_at !== null };
+  }
+
+  /** Sets revoked_at (kept if already revoked); undefined for an unknown id. */
+  async revokeWorker(id: string): Promise<{ id: string; name: string; revoked_at: Date } | undefined> {
+    const rows = await this.db.query<{ id: string; name: string; revoked_at: Date }>("UPDATE workers SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING id, name, revoked_at", [id]);
+    return rows[0];
   }
 
   async touch(id: string): Promise<void> {

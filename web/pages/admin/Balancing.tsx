@@ -1,6 +1,146 @@
-/** Dashboard page: Balancing (placeholder until it is built). */
+/**
+ * Worker balancing: declared headcount per site (editable, saved per row) against the workers
+ * enrolled and connected there, the unassigned workers, and the queue limit the total gives.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError } from "../../api.js";
+import { DataTable, type Column } from "../../components/DataTable.js";
+import { num } from "../../components/format.js";
+import { Notice } from "../../components/Shell.js";
+import { StatCard } from "../../components/StatCard.js";
+import { useI18n } from "../../i18n/index.js";
+import { useLiveEvents } from "../../live.js";
+import type { Balancing, BalancingSite } from "./dashboard-types.js";
 import type { AdminPageProps } from "./pages.js";
 
+const MAX = 1_000_000;
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "site";
+
+function GapBadge({ gap }: { gap: number }) {
+  const { t } = useI18n();
+  if (gap === 0) return <span class="badge ok">{t("balancing.gap.ok")}</span>;
+  if (gap > 0) return <span class="badge warn">{t("balancing.gap.short", { n: gap })}</span>;
+  return <span class="badge muted">{t("balancing.gap.over", { n: -gap })}</span>;
+}
+
 export function BalancingPage(_p: AdminPageProps) {
-  return <section class="card">Balancing</section>;
+  const { t, lang } = useI18n();
+  const [view, setView] = useState<Balancing>();
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
+  const [rowError, setRowError] = useState<Record<string, string>>({});
+  const [saving, setSaving] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  const [error, setError] = useState<string>();
+
+  const load = () =>
+    api<Balancing>("GET", "/v1/admin/balancing").then(
+      (b) => {
+        setView(b);
+        setError(undefined);
+      },
+      (e: unknown) => setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message),
+    );
+  useEffect(() => void load(), []);
+  // Connected counts change as workers come and go.
+  useLiveEvents((e) => {
+    if (e.type === "worker.joined" || e.type === "worker.left") void load();
+  });
+
+  const save = async (site: BalancingSite) => {
+    const raw = drafts[site.name] ?? String(site.declared_headcount);
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isInteger(n) || n < 0 || n > MAX) {
+      setRowError((r) => ({ ...r, [site.name]: t("balancing.invalid") }));
+      return;
+    }
+    setSaving(site.name);
+    setNotice(undefined);
+    setRowError((r) => ({ ...r, [site.name]: "" }));
+    try {
+      await api<BalancingSite>("PUT", `/v1/admin/balancing/sites/${encodeURIComponent(site.name)}`, { headcount: n });
+      setDrafts(({ [site.name]: _, ...rest }) => rest);
+      setNotice(t("balancing.saved", { site: site.name, n: num(lang, n) }));
+      // Totals and the queue limit are the pool's to compute.
+      await load();
+    } catch (err) {
+      setRowError((r) => ({ ...r, [site.name]: (err as Error).message }));
+    } finally {
+      setSaving(undefined);
+    }
+  };
+
+  const columns: Column<BalancingSite>[] = [
+    { key: "site", header: t("balancing.col.site"), cell: (s) => <strong>{s.name}</strong> },
+    {
+      key: "headcount",
+      header: t("balancing.col.headcount"),
+      cell: (s) => {
+        const id = `headcount-${slug(s.name)}`;
+        const err = rowError[s.name];
+        return (
+          <form
+            class="inline-form"
+            noValidate
+            onSubmit={(e) => {
+              e.preventDefault();
+              void save(s);
+            }}
+          >
+            <input
+              id={id}
+              type="number"
+              min={0}
+              max={MAX}
+              step={1}
+              inputMode="numeric"
+              class="num-input"
+              aria-label={t("balancing.headcountFor", { site: s.name })}
+              aria-invalid={err ? "true" : undefined}
+              aria-describedby={err ? `${id}-error` : undefined}
+              value={drafts[s.name] ?? String(s.declared_headcount)}
+              onInput={(e) => {
+                const v = (e.currentTarget as HTMLInputElement).value;
+                setDrafts((d) => ({ ...d, [s.name]: v }));
+              }}
+            />
+            <button type="submit" class="button secondary small" id={`${id}-save`} aria-label={t("balancing.saveFor", { site: s.name })} disabled={saving === s.name}>
+              {saving === s.name ? t("ui.saving") : t("balancing.save")}
+            </button>
+            {err && (
+              <p class="error" id={`${id}-error`} role="alert">
+                {err}
+              </p>
+            )}
+          </form>
+        );
+      },
+    },
+    { key: "enrolled", header: t("balancing.col.enrolled"), num: true, cell: (s) => num(lang, s.workers_enrolled) },
+    { key: "connected", header: t("balancing.col.connected"), num: true, cell: (s) => num(lang, s.workers_connected) },
+    { key: "gap", header: t("balancing.col.gap"), cell: (s) => <GapBadge gap={s.gap} /> },
+  ];
+
+  return (
+    <>
+      <h1>{t("balancing.title")}</h1>
+      <p class="lead">{t("balancing.intro")}</p>
+      {error && <Notice kind="error">{t("ui.error", { message: error })}</Notice>}
+      {notice && <Notice kind="success">{notice}</Notice>}
+      {view && (
+        <>
+          <div class="grid">
+            <StatCard id="balancing-total" label={t("balancing.total")} value={num(lang, view.total_headcount)} />
+            <StatCard id="balancing-queue" label={t("balancing.queue")} value={num(lang, view.effective_queue_size)} />
+            <StatCard id="balancing-unassigned" label={t("balancing.unassigned")} value={num(lang, view.unassigned_workers)} />
+          </div>
+          <p class="help" id="queue-explain">
+            {t("balancing.queueExplain", { n: num(lang, view.effective_queue_size), total: num(lang, view.total_headcount), per: num(lang, view.queue_per_employee, 2) })}
+          </p>
+          {view.unassigned_workers > 0 && <p class="help">{t("balancing.unassignedHelp")}</p>}
+          <DataTable id="balancing-table" columns={columns} rows={view.sites} rowKey={(s) => s.name} empty={t("balancing.empty")} rowProps={(s) => ({ "data-site": s.name })} />
+        </>
+      )}
+      {!view && !error && <p class="muted">{t("ui.loading")}</p>}
+    </>
+  );
 }

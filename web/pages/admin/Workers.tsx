@@ -1,6 +1,193 @@
-/** Dashboard page: Workers (placeholder until it is built). */
+/**
+ * Workers: every enrolled worker with its live state (kept current by worker.* events), Revoke
+ * behind a confirmation, and "Add a worker" (provisioning code + install files).
+ */
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError } from "../../api.js";
+import { DataTable, type Column } from "../../components/DataTable.js";
+import { bytes, relativeTime } from "../../components/format.js";
+import { Modal } from "../../components/Modal.js";
+import { Notice } from "../../components/Shell.js";
+import { useI18n } from "../../i18n/index.js";
+import { useLiveEvents } from "../../live.js";
+import type { WorkerSummary } from "./dashboard-types.js";
 import type { AdminPageProps } from "./pages.js";
+import { AddWorkerModal } from "./workers/AddWorkerModal.js";
+
+type Status = "connected" | "offline" | "revoked";
+const statusOf = (w: WorkerSummary): Status => (w.revoked ? "revoked" : w.connected ? "connected" : "offline");
+const BADGE: Record<Status, string> = { connected: "ok", offline: "muted", revoked: "err" };
+
+function busyOf(w: WorkerSummary): number | null {
+  if (w.busy_slots !== null && w.busy_slots !== undefined) return w.busy_slots;
+  if (w.slots !== null && w.free_slots !== null) return Math.max(0, w.slots - w.free_slots);
+  return null;
+}
 
 export function WorkersPage(_p: AdminPageProps) {
-  return <section class="card">Workers</section>;
+  const { t } = useI18n();
+  const [workers, setWorkers] = useState<WorkerSummary[]>();
+  const [error, setError] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  const [adding, setAdding] = useState(() => new URLSearchParams(location.search).has("add"));
+  const [revoking, setRevoking] = useState<WorkerSummary>();
+  const [revokeBusy, setRevokeBusy] = useState(false);
+  const [revokeError, setRevokeError] = useState<string>();
+  const [now, setNow] = useState(Date.now());
+
+  const load = () =>
+    api<{ data: WorkerSummary[] }>("GET", "/v1/admin/workers").then(
+      (r) => setWorkers(r.data),
+      (e: unknown) => setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message),
+    );
+  useEffect(() => {
+    void load();
+    // Re-render relative times ("12 s ago"); the data itself comes from live events.
+    const tick = setInterval(() => setNow(Date.now()), 5000);
+    return () => clearInterval(tick);
+  }, []);
+
+  const upsert = (w: WorkerSummary) =>
+    setWorkers((list) => {
+      if (!list) return list;
+      const i = list.findIndex((x) => x.id === w.id);
+      if (i < 0) return [...list, w];
+      const next = list.slice();
+      next[i] = { ...list[i]!, ...w };
+      return next;
+    });
+
+  useLiveEvents((e) => {
+    if (e.type === "worker.joined" || e.type === "worker.updated") upsert(e.worker as WorkerSummary);
+    else if (e.type === "worker.left") {
+      const id = e.worker_id as string;
+      setWorkers((list) => list?.map((w) => (w.id === id ? { ...w, connected: false, busy_slots: null, free_slots: null, last_seen_at: new Date().toISOString() } : w)));
+    }
+  });
+
+  const closeAdd = () => {
+    setAdding(false);
+    if (location.search) history.replaceState(null, "", location.pathname);
+  };
+
+  const revoke = async () => {
+    if (!revoking) return;
+    setRevokeBusy(true);
+    setRevokeError(undefined);
+    try {
+      await api<{ id: string; revoked_at: string }>("POST", `/v1/admin/workers/${encodeURIComponent(revoking.id)}/revoke`);
+      upsert({ ...revoking, revoked: true, connected: false });
+      setNotice(t("workers.revoked", { name: revoking.name }));
+      setRevoking(undefined);
+    } catch (err) {
+      setRevokeError((err as Error).message);
+    } finally {
+      setRevokeBusy(false);
+    }
+  };
+
+  const columns: Column<WorkerSummary>[] = [
+    { key: "name", header: t("workers.col.name"), cell: (w) => <strong>{w.name}</strong> },
+    { key: "site", header: t("workers.col.site"), cell: (w) => w.site ?? <span class="muted">{t("workers.noSite")}</span> },
+    {
+      key: "class",
+      header: t("workers.col.class"),
+      cell: (w) => {
+        const h = w.hardware;
+        const detail = h ? [h.cores !== null && t("workers.cores", { n: h.cores }), h.ram_bytes !== null && bytes(h.ram_bytes), h.gpu].filter(Boolean).join(" · ") : "";
+        return (
+          <>
+            {w.hardware_class ? <code>{w.hardware_class}</code> : "—"}
+            {detail && <span class="cell-detail">{detail}</span>}
+          </>
+        );
+      },
+    },
+    { key: "models", header: t("workers.col.models"), cell: (w) => (w.models.length ? w.models.join(", ") : "—") },
+    {
+      key: "slots",
+      header: t("workers.col.slots"),
+      num: true,
+      cell: (w) => {
+        const busy = busyOf(w);
+        return w.connected && busy !== null ? `${busy} / ${w.free_slots ?? Math.max(0, (w.slots ?? 0) - busy)}` : "—";
+      },
+    },
+    {
+      key: "load",
+      header: t("workers.col.load"),
+      cell: (w) => {
+        const busy = busyOf(w);
+        if (!w.connected || busy === null || !w.slots) return "—";
+        const pct = Math.round((busy / w.slots) * 100);
+        return (
+          <div class={`progress${pct >= 100 ? " err" : pct >= 75 ? " warn" : ""}`} role="img" aria-label={t("workers.loadLabel", { pct })} title={`${pct}%`}>
+            <div class="progress-bar" style={{ width: `${pct}%` }} />
+          </div>
+        );
+      },
+    },
+    { key: "heartbeat", header: t("workers.col.heartbeat"), cell: (w) => <span title={w.last_seen_at ?? ""}>{relativeTime(t, w.last_seen_at, now)}</span> },
+    { key: "version", header: t("workers.col.version"), cell: (w) => w.agent_version ?? "—" },
+    {
+      key: "status",
+      header: t("workers.col.status"),
+      cell: (w) => {
+        const s = statusOf(w);
+        return <span class={`badge ${BADGE[s]}`} data-status={s}>{t(`workers.status.${s}`)}</span>;
+      },
+    },
+    {
+      key: "actions",
+      header: <span class="visually-hidden">{t("workers.col.actions")}</span>,
+      cell: (w) =>
+        w.revoked ? null : (
+          <button type="button" class="button danger small" id={`revoke-${w.id}`} aria-label={t("workers.revokeNamed", { name: w.name })} onClick={() => { setRevokeError(undefined); setRevoking(w); }}>
+            {t("workers.revoke")}
+          </button>
+        ),
+    },
+  ];
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>{t("workers.title")}</h1>
+        <div class="toolbar">
+          <button type="button" class="button primary" id="add-worker-open" onClick={() => setAdding(true)}>
+            {t("workers.add")}
+          </button>
+        </div>
+      </div>
+      <p class="lead">{t("workers.intro")}</p>
+      {error && <Notice kind="error">{t("ui.error", { message: error })}</Notice>}
+      {notice && <Notice kind="success">{notice}</Notice>}
+      {workers ? (
+        <DataTable id="workers-table" columns={columns} rows={workers} rowKey={(w) => w.id} empty={t("workers.empty")} rowProps={(w) => ({ "data-name": w.name, "data-status": statusOf(w) })} />
+      ) : (
+        !error && <p class="muted">{t("ui.loading")}</p>
+      )}
+
+      <AddWorkerModal open={adding} onClose={closeAdd} />
+      <Modal
+        id="revoke-worker"
+        open={!!revoking}
+        title={t("workers.revoke.title", { name: revoking?.name ?? "" })}
+        onClose={() => setRevoking(undefined)}
+        footer={
+          <>
+            <button type="button" class="button secondary" id="revoke-cancel" onClick={() => setRevoking(undefined)}>
+              {t("ui.cancel")}
+            </button>
+            <button type="button" class="button danger" id="revoke-confirm" disabled={revokeBusy} onClick={() => void revoke()}>
+              {revokeBusy ? t("workers.revoke.busy") : t("workers.revoke.confirm")}
+            </button>
+          </>
+        }
+      >
+        <p>{t("workers.revoke.body")}</p>
+        {revokeError && <Notice kind="error">{t("ui.error", { message: revokeError })}</Notice>}
+      </Modal>
+    </>
+  );
 }

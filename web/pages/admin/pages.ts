@@ -28,12 +28,12 @@ export interface AdminPage {
 }
 
 export const ADMIN_PAGES: AdminPage[] = [
-  { id: "overview", path: "/admin", label: "app.title", component: OverviewPage },
-  { id: "workers", path: "/admin/workers", label: "app.title", component: WorkersPage },
-  { id: "balancing", path: "/admin/balancing", label: "app.title", component: BalancingPage },
-  { id: "projects", path: "/admin/projects", label: "app.title", component: ProjectsPage },
-  { id: "settings", path: "/admin/settings", label: "app.title", component: SettingsPage },
-  { id: "audit", path: "/admin/audit", label: "app.title", component: AuditPage },
-  { id: "docs", path: "/admin/docs", label: "app.title", component: DocsPage },
-  { id: "keys", path: "/admin/keys", label: "app.title", component: KeysPage },
+  { id: "overview", path: "/admin", label: "nav.overview", component: OverviewPage },
+  { id: "workers", path: "/admin/workers", label: "nav.workers", component: WorkersPage },
+  { id: "balancing", path: "/admin/balancing", label: "nav.balancing", component: BalancingPage },
+  { id: "projects", path: "/admin/projects", label: "nav.projects", component: ProjectsPage },
+  { id: "settings", path: "/admin/settings", label: "nav.settings", component: SettingsPage },
+  { id: "audit", path: "/admin/audit", label: "nav.audit", component: AuditPage },
+  { id: "docs", path: "/admin/docs", label: "nav.docs", component: DocsPage },
+  { id: "keys", path: "/admin/keys", label: "nav.keys", component: KeysPage },
 ];

@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadWorkerSettings } from "./worker.command.js";
+
+const dir = mkdtempSync(join(tmpdir(), "cellule-worker-settings-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("loadWorkerSettings", () => {
+  const path = join(dir, "config.json");
+  writeFileSync(path, JSON.stringify({ pool: "http://pool.lan:18080", token: "enrol_x", credential: "wkr_y", workerId: "w", model: "models/m.gguf", slots: 3, name: "box", site: "Lyon", gpu: "off", threads: 2 }));
+
+  it("reads the provisioning config.json's settings (pool, model, slots, name, site, gpu) from --config", () => {
+    const c = loadWorkerSettings({ flags: { config: path }, env: {} });
+    expect(c).toMatchObject({ config: path, pool: "http://pool.lan:18080", model: "models/m.gguf", slots: 3, name: "box", site: "Lyon", gpu: "off", threads: 2 });
+    // Token and credential stay with startWorker (pool-specific), never taken as a setting.
+    expect(c.token).toBeUndefined();
+  });
+
+  it("lets flags and env win over the file, and finds the file through CELLULE_WORKER_CONFIG", () => {
+    const c = loadWorkerSettings({ flags: { slots: "5" }, env: { CELLULE_WORKER_CONFIG: path, CELLULE_WORKER_SITE: "Paris" } });
+    expect(c).toMatchObject({ slots: 5, site: "Paris", model: "models/m.gguf" });
+  });
+
+  it("names the file key when a value in it is invalid, and works without a file", () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ slots: 0 }));
+    expect(() => loadWorkerSettings({ flags: { config: bad }, env: {} })).toThrow(/CELLULE_SLOTS \(from config file key "slots"/);
+    expect(loadWorkerSettings({ flags: { config: join(dir, "none.json") }, env: {} }).site).toBeUndefined();
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * Admin account management from the dashboard: list, create (same email and password rules as the
+ * wizard, Argon2id), delete (the account's sessions end with it). An admin cannot delete their own
+ * account, and the last account is never deleted — someone must always be able to log in.
+ * Audited `admin.create` / `admin.delete`, never with a password.
+ */
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import { fieldMessage } from "../../protocol/setup.protocol.js";
+import { AppError } from "../../shared/errors.js";
+import { hashSecret } from "../../shared/secrets.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { AdminUserRow, AdminUsersRepository } from "./admin-users.repository.js";
+import { normaliseEmail } from "./admin-users.service.js";
+import { passwordProblem } from "./password-policy.js";
+
+const Email = z.email();
+
+export interface AdminAccount {
+  id: string;
+  email: string;
+  created_at: string;
+  last_login_at: string | null;
+  is_self: boolean;
+}
+
+export class AdminAccountsService {
+  constructor(private readonly deps: { users: AdminUsersRepository; audit: AuditService }) {}
+
+  /** Every account; `selfEmail` (the caller's session, if any) marks their own. */
+  async list(selfEmail: string | undefined): Promise<AdminAccount[]> {
+    const self = selfEmail ? normaliseEmail(selfEmail) : undefined;
+    return (await this.deps.users.list()).map((u: AdminUserRow) => ({
+      id: u.id,
+      email: u.email,
+      created_at: u.created_at.toISOString(),
+      last_login_at: u.last_login_at?.toISOString() ?? null,
+      is_self: u.email === self,
+    }));
+  }
+
+  /** 400 invalid_email / password_* (the wizard's codes), 409 email_taken. */
+  async create(emailInput: string, password: string, actor: string): Promise<{ id: string; email: string }> {
+    const email = normaliseEmail(emailInput);
+    if (email.length === 0 || email.length > 254 || !Email.safeParse(email).success) {
+      throw new AppError("invalid_email", 400, fieldMessage("invalid_email"), { param: "email" });
+    }
+    const problem = passwordProblem(password, email);
+    if (problem) throw new AppError(problem, 400, fieldMessage(problem), { param: "password" });
+    const id = randomBytes(6).toString("hex");
+    if (!(await this.deps.users.insertNew({ id, email, passwordHash: await hashSecret(password) }))) {
+      throw new AppError("email_taken", 409, `An admin account with the email ${email} already exists.`, { param: "email" });
+    }
+    await this.deps.audit.record({ actor, action: "admin.create", target: `admin:${email}`, details: { id } });
+    return { id, email };
+  }
+
+  /** 404 unknown, 409 `cannot_delete_self` / `last_admin`; the account's sessions end at once. */
+  async delete(id: string, actor: string, selfEmail: string | undefined): Promise<{ id: string; deleted: true }> {
+    const user = await this.deps.users.findById(id);
+    if (!user) throw new AppError("admin_not_found", 404, `No admin account '${id}'.`, { param: "id" });
+    if (selfEmail && user.email === normaliseEmail(selfEmail)) {
+      throw new AppError("cannot_delete_self", 409, "You cannot delete your own account: ask another administrator.");
+    }
+    const r = await this.deps.users.deleteUnlessLast(id);
+    if (r.result === "not_found") throw new AppError("admin_not_found", 404, `No admin account '${id}'.`, { param: "id" });
+    if (r.result === "last_admin") throw new AppError("last_admin", 409, "This is the last administrator account: create another one before deleting it.");
+    await this.deps.audit.record({ actor, action: "admin.delete", target: `admin:${user.email}`, details: { id, sessions_closed: r.sessions } });
+    return { id, deleted: true };
+  }
+}

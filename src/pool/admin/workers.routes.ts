@@ -1,0 +1,58 @@
+/**
+ * Admin API for workers: the list (stored rows + live state), revocation, and "Add a worker"
+ * provisioning codes with their install/start snippets. Admin session or admin key.
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { FastifyRequest } from "fastify";
+import { RevokedWorker, WorkerIdParams, WorkerList } from "../../protocol/admin.protocol.js";
+import { ProvisioningBody, ProvisioningResult } from "../../protocol/provisioning.protocol.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { AdminGuard } from "../http/auth.js";
+import type { WorkerRegistry } from "../hub/worker-registry.js";
+import type { EnrolmentService } from "../workers/enrolment.service.js";
+import { ProvisioningService } from "../workers/provisioning/provisioning.service.js";
+import type { WorkersRepository } from "../workers/workers.repository.js";
+import { WorkersService } from "../workers/workers.service.js";
+
+interface Deps {
+  guard: AdminGuard;
+  enrolment: EnrolmentService;
+  workers: WorkersRepository;
+  registry: WorkerRegistry;
+  audit: AuditService;
+}
+
+/**
+ * The URL workers should use to reach this pool, as the admin's browser reached it (Host header
+ * and protocol; behind a TLS proxy, the proxy must pass the right Host).
+ */
+export function advertisedPoolUrl(req: FastifyRequest): string {
+  const candidate = `${req.protocol}://${req.host}`;
+  try {
+    const u = new URL(candidate);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return `${req.protocol}://${req.hostname}`;
+  }
+}
+
+export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, enrolment, workers, registry, audit }) => {
+  app.addHook("preHandler", guard.preHandler);
+  const security = [{ apiKey: [] }];
+  const service = new WorkersService({ workers, registry, audit });
+  const provisioning = new ProvisioningService({ enrolment });
+
+  app.get("/v1/admin/workers", { schema: { summary: "Enrolled workers and their live state", tags: ["admin"], response: { 200: WorkerList }, security } }, async () => ({ data: await service.list() }));
+
+  app.post(
+    "/v1/admin/workers/:id/revoke",
+    { schema: { summary: "Revoke a worker: its socket is closed at once and its credential refused", tags: ["admin"], params: WorkerIdParams, response: { 200: RevokedWorker }, security } },
+    async (req) => service.revoke(req.params.id, req.admin!.actor),
+  );
+
+  app.post(
+    "/v1/admin/provisioning",
+    { schema: { summary: "Create a single-use provisioning code and the snippets that install a worker with it", tags: ["admin"], body: ProvisioningBody, response: { 201: ProvisioningResult }, security } },
+    async (req, reply) => reply.code(201).send(await provisioning.create(req.body, advertisedPoolUrl(req), req.admin!.actor)),
+  );
+};

@@ -1,0 +1,95 @@
+/**
+ * The dashboard overview: who the pool belongs to, its capacity (workers by hardware class, slots),
+ * the configuration the wizard recorded (sites, model tiers, declared headcount), the queue, and
+ * the last 10 minutes of activity from the metrics sampler.
+ */
+import { METRICS_INTERVAL_S, type Overview } from "../../protocol/dashboard.protocol.js";
+import type { WorkerConnection } from "../hub/worker-connection.js";
+import type { WorkersRepository } from "../workers/workers.repository.js";
+import type { MetricsSampler } from "./metrics.js";
+import type { DashboardRepository } from "./dashboard.repository.js";
+
+export interface OverviewDeps {
+  repo: Pick<DashboardRepository, "setupSummary" | "declaredHeadcount">;
+  workers: Pick<WorkersRepository, "listWorkers">;
+  registry: { connected(): Iterable<WorkerConnection>; get(id: string): WorkerConnection | undefined; siteOf?(id: string): string | null };
+  dispatcher: { readonly waiting: number };
+  sampler: Pick<MetricsSampler, "points">;
+}
+
+/** gpu-small, gpu-large and apple-m count as GPU workers; anything else (cpu-*) as CPU. */
+export const isGpuClass = (hardwareClass: string): boolean => hardwareClass.startsWith("gpu") || hardwareClass === "apple-m";
+
+const record = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+export class OverviewService {
+  constructor(private readonly deps: OverviewDeps) {}
+
+  async overview(): Promise<Overview> {
+    const { repo, registry } = this.deps;
+    const [setup, headcount, rows] = await Promise.all([repo.setupSummary(), repo.declaredHeadcount(), this.deps.workers.listWorkers()]);
+    const answers = record(setup?.answers);
+    const identity = record(answers.identity);
+    const topologySites = Array.isArray(record(answers.topology).sites) ? (record(answers.topology).sites as unknown[]) : [];
+    const tiers = record(answers.models).tiers;
+
+    const live = [...registry.connected()].filter((w) => !w.closed);
+    const enrolled = rows.filter((r) => !r.revoked_at);
+    const byClass: Record<string, number> = {};
+    let cpu = 0;
+    let gpu = 0;
+    for (const r of enrolled) {
+      const cls = registry.get(r.id)?.hardware.hardwareClass ?? r.hardware_class;
+      byClass[cls ?? "unknown"] = (byClass[cls ?? "unknown"] ?? 0) + 1;
+      if (!cls) continue;
+      if (isGpuClass(cls)) gpu++;
+      else cpu++;
+    }
+    let slotsTotal = 0;
+    let slotsBusy = 0;
+    for (const w of live) {
+      slotsTotal += w.slots;
+      slotsBusy += Math.min(w.busy, w.slots);
+    }
+    const siteNames = new Set<string>();
+    for (const s of topologySites) {
+      const name = record(s).name;
+      if (typeof name === "string" && name.trim()) siteNames.add(name.trim());
+    }
+    for (const r of enrolled) if (r.site) siteNames.add(r.site);
+    for (const w of live) {
+      const site = registry.siteOf?.(w.id);
+      if (site) siteNames.add(site);
+    }
+
+    return {
+      company: {
+        name: setup?.company_name ?? (typeof identity.company_name === "string" ? identity.company_name : null),
+        sector: setup?.sector ?? (typeof identity.sector === "string" ? identity.sector : null),
+        has_logo: Boolean(setup?.has_logo),
+      },
+      capacity: {
+        workers_enrolled: enrolled.length,
+        workers_connected: live.length,
+        cpu_workers: cpu,
+        gpu_workers: gpu,
+        by_class: byClass,
+        slots_total: slotsTotal,
+        slots_busy: slotsBusy,
+        slots_free: slotsTotal - slotsBusy,
+        // Federation adds peer pools later.
+        pools: 1,
+        sites: siteNames.size,
+      },
+      configuration: {
+        declared_headcount: headcount,
+        model_tiers: Array.isArray(tiers) ? tiers.filter((t): t is string => typeof t === "string") : [],
+        topology_type: siteNames.size > 1 ? "multi-site" : "single-site",
+        // Measured by federation once it exists.
+        network_type: "unknown",
+      },
+      queue_depth: this.deps.dispatcher.waiting,
+      metrics: { interval_s: METRICS_INTERVAL_S, points: this.deps.sampler.points() },
+    };
+  }
+}

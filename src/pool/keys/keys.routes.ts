@@ -1,0 +1,33 @@
+/** Admin API for the dashboard's "API keys" page: the list (never a secret) and revocation. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { KeyList, RevokedKey } from "../../protocol/admin.protocol.js";
+import type { AdminGuard } from "../http/auth.js";
+import type { KeysService } from "./keys.service.js";
+
+export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService; guard: AdminGuard }> = async (app, { keys, guard }) => {
+  app.addHook("preHandler", guard.preHandler);
+  const security = [{ apiKey: [] }];
+  const tags = ["admin"];
+
+  app.get("/v1/admin/keys", { schema: { summary: "API keys, newest first (never the key nor its hash)", tags, response: { 200: KeyList }, security } }, async () => {
+    const rows = await keys.list();
+    return {
+      data: rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        scope: r.project_id ? ("project" as const) : r.scope,
+        project_id: r.project_id,
+        created_at: r.created_at.toISOString(),
+        last_used_at: r.last_used_at?.toISOString() ?? null,
+        revoked_at: r.revoked_at?.toISOString() ?? null,
+      })),
+    };
+  });
+
+  app.delete(
+    "/v1/admin/keys/:id",
+    { schema: { summary: "Revoke an API key: refused from the next request on", tags, params: z.object({ id: z.string().min(1).max(100) }), response: { 200: RevokedKey }, security } },
+    async (req) => keys.revoke(req.params.id, req.admin!.actor),
+  );
+};

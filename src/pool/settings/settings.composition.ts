@@ -1,0 +1,47 @@
+/**
+ * Wires runtime settings and worker balancing for buildPool: repositories → services, the appliers
+ * that put each setting into effect, the boot load (saved values applied, queue calibrated from the
+ * declared headcount) and the admin routes.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Db } from "../../db/database.js";
+import type { AuditService } from "../audit/audit.service.js";
+import { BalancingRepository } from "../balancing/balancing.repository.js";
+import { balancingRoutes } from "../balancing/balancing.routes.js";
+import { BalancingService } from "../balancing/balancing.service.js";
+import type { AdminGuard } from "../http/auth.js";
+import type { WorkerRegistry } from "../hub/worker-registry.js";
+import { registerAppliers, type ApplierTargets } from "./settings.appliers.js";
+import { SettingsRepository } from "./settings.repository.js";
+import { settingsRoutes } from "./settings.routes.js";
+import { SettingsService, type SettingsConfig } from "./settings.service.js";
+
+export interface SettingsDeps extends ApplierTargets {
+  db: Db;
+  config: SettingsConfig;
+  audit: AuditService;
+  registry: WorkerRegistry;
+}
+
+export interface PoolSettings {
+  settings: SettingsService;
+  balancing: BalancingService;
+  /** Registers /v1/admin/settings and /v1/admin/balancing behind the admin guard. */
+  routes(app: FastifyInstance, guard: AdminGuard): Promise<void>;
+}
+
+export async function buildSettings(deps: SettingsDeps): Promise<PoolSettings> {
+  const settings = new SettingsService({ repo: new SettingsRepository(deps.db), audit: deps.audit, config: deps.config });
+  const balancing = new BalancingService({ repo: new BalancingRepository(deps.db), settings, dispatcher: deps.dispatcher, registry: deps.registry, audit: deps.audit });
+  registerAppliers(settings, deps);
+  await settings.load();
+  await balancing.load();
+  return {
+    settings,
+    balancing,
+    async routes(app, guard) {
+      await app.register(settingsRoutes, { settings, guard });
+      await app.register(balancingRoutes, { balancing, guard });
+    },
+  };
+}

@@ -1,0 +1,288 @@
+/**
+ * Every runtime-tunable option of the pool: its rule (type, bounds, unit), its boot default (the
+ * pool's configuration where the option comes from env/config, else built in), text for an IT
+ * business owner in English and French, and a recommendation per profile. Each key is wired to the
+ * code that uses it (settings.composition.ts) and applied at once when an admin changes it.
+ */
+import { z } from "zod";
+import { poolFields, type PoolConfig } from "../../config/pool.config.js";
+import type { Localized, ProfileId, SettingType, SettingValue } from "../../protocol/settings.protocol.js";
+import { LOCK_MS, LOCK_THRESHOLD, SESSION_IDLE_MS } from "../admin-users/admin-users.service.js";
+import { EMBED_BATCH } from "../rag/embedding-pump.js";
+
+export const CATEGORIES = [
+  { id: "capacity", label: { en: "Capacity & queues", fr: "Capacité et files d'attente" } },
+  { id: "documents", label: { en: "Documents & search", fr: "Documents et recherche" } },
+  { id: "security", label: { en: "Security & sign-in", fr: "Sécurité et connexion" } },
+] as const satisfies readonly { id: string; label: Localized }[];
+export type CategoryId = (typeof CATEGORIES)[number]["id"];
+
+export const PROFILES: readonly { id: ProfileId; label: Localized }[] = [
+  { id: "smb", label: { en: "SMB firm (one site, 5–50 staff)", fr: "Cabinet PME (un site, 5 à 50 personnes)" } },
+  { id: "corporate", label: { en: "Corporate (several sites, hundreds of staff)", fr: "Grande entreprise (plusieurs sites, des centaines de personnes)" } },
+];
+
+type Config = Pick<PoolConfig, "queueSize" | "jobTimeoutMs" | "maxJobAttempts">;
+
+export interface SettingDef {
+  key: string;
+  category: CategoryId;
+  type: SettingType;
+  min?: number;
+  max?: number;
+  options?: readonly string[];
+  /** Language-neutral symbol ("s", "min"), or null for a plain count (the label says what is counted). */
+  unit: string | null;
+  label: Localized;
+  description: Localized;
+  recommended: Record<ProfileId, SettingValue>;
+  /** The boot default: from the pool's configuration when `configField` is set, else built in. */
+  defaultValue(config: Config): SettingValue;
+  /** The PoolConfig field this option starts from (its env variable makes the source "env"). */
+  configField?: keyof Config & keyof typeof poolFields;
+}
+
+const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
+
+export const SETTINGS: readonly SettingDef[] = [
+  // --- Capacity & queues -----------------------------------------------------------------------
+  {
+    key: "queue.size_per_model",
+    category: "capacity",
+    type: "integer",
+    min: 0,
+    max: 100_000,
+    unit: null,
+    configField: "queueSize",
+    defaultValue: (c) => c.queueSize,
+    label: { en: "Waiting requests allowed per model", fr: "Demandes en attente autorisées par modèle" },
+    description: {
+      en: "How many requests may wait for a free worker when every worker is busy. Beyond this, users get a \"busy, retry shortly\" answer at once instead of waiting. The declared headcount (Worker balancing) can raise this number, never lower it.",
+      fr: "Nombre de demandes qui peuvent attendre un poste libre quand tous les postes de calcul sont occupés. Au-delà, l'utilisateur reçoit aussitôt « occupé, réessayez » au lieu d'attendre. L'effectif déclaré (Équilibrage des postes) peut relever ce nombre, jamais l'abaisser.",
+    },
+    recommended: { smb: 64, corporate: 256 },
+  },
+  {
+    key: "queue.per_employee",
+    category: "capacity",
+    type: "number",
+    min: 0,
+    max: 10,
+    unit: null,
+    defaultValue: () => 0.5,
+    label: { en: "Waiting requests per employee", fr: "Demandes en attente par employé" },
+    description: {
+      en: "Sizes the waiting line from your declared headcount: total staff × this number. The larger of this and the fixed limit above is used. 0 turns headcount-based sizing off.",
+      fr: "Dimensionne la file d'attente d'après l'effectif déclaré : effectif total × ce nombre. La plus grande valeur entre celle-ci et la limite fixe ci-dessus s'applique. 0 désactive ce calcul.",
+    },
+    recommended: { smb: 1, corporate: 0.5 },
+  },
+  {
+    key: "jobs.timeout_seconds",
+    category: "capacity",
+    type: "integer",
+    min: 1,
+    max: 3600,
+    unit: "s",
+    configField: "jobTimeoutMs",
+    defaultValue: (c) => seconds(c.jobTimeoutMs),
+    label: { en: "Longest time for one answer", fr: "Durée maximale d'une réponse" },
+    description: {
+      en: "How long a request may take, waiting time included, before it is stopped and the user is told it took too long. Raise it when long documents are summarised on modest computers.",
+      fr: "Durée maximale d'une demande, attente comprise, avant qu'elle soit arrêtée et que l'utilisateur soit prévenu. Augmentez-la si de longs documents sont résumés sur des ordinateurs modestes.",
+    },
+    recommended: { smb: 300, corporate: 180 },
+  },
+  {
+    key: "jobs.max_attempts",
+    category: "capacity",
+    type: "integer",
+    min: 1,
+    max: 10,
+    unit: null,
+    configField: "maxJobAttempts",
+    defaultValue: (c) => c.maxJobAttempts,
+    label: { en: "Workers tried before giving up", fr: "Postes essayés avant abandon" },
+    description: {
+      en: "When the computer handling a request fails or is switched off, the request moves to another one and carries on. This is how many computers are tried before the user gets an error.",
+      fr: "Quand l'ordinateur qui traite une demande tombe en panne ou est éteint, la demande passe à un autre et continue. C'est le nombre d'ordinateurs essayés avant que l'utilisateur reçoive une erreur.",
+    },
+    recommended: { smb: 2, corporate: 3 },
+  },
+  {
+    key: "jobs.retry_after_seconds",
+    category: "capacity",
+    type: "integer",
+    min: 1,
+    max: 300,
+    unit: "s",
+    defaultValue: () => 5,
+    label: { en: "Suggested wait when no worker is on", fr: "Délai conseillé quand aucun poste n'est allumé" },
+    description: {
+      en: "When no computer able to answer is connected, applications are told to try again after this many seconds.",
+      fr: "Quand aucun ordinateur capable de répondre n'est connecté, les applications sont invitées à réessayer après ce nombre de secondes.",
+    },
+    recommended: { smb: 10, corporate: 5 },
+  },
+  // --- Documents & search ----------------------------------------------------------------------
+  {
+    key: "documents.parallel_extractions",
+    category: "documents",
+    type: "integer",
+    min: 1,
+    max: 16,
+    unit: null,
+    defaultValue: () => 2,
+    label: { en: "Documents read at the same time", fr: "Documents lus en même temps" },
+    description: {
+      en: "How many uploaded documents the server opens and reads at once. More makes large imports faster but uses more of the server's memory and processor.",
+      fr: "Nombre de documents déposés que le serveur ouvre et lit en même temps. Plus rend les gros imports plus rapides mais consomme plus de mémoire et de processeur sur le serveur.",
+    },
+    recommended: { smb: 2, corporate: 4 },
+  },
+  {
+    key: "documents.embedding_batch_size",
+    category: "documents",
+    type: "integer",
+    min: 1,
+    max: 256,
+    unit: null,
+    defaultValue: () => EMBED_BATCH,
+    label: { en: "Passages indexed per batch", fr: "Passages indexés par lot" },
+    description: {
+      en: "Documents are cut into passages that workers index in batches. Larger batches index faster on powerful computers; smaller ones show progress more often and lose less work if a computer is switched off.",
+      fr: "Les documents sont découpés en passages que les postes indexent par lots. Des lots plus grands vont plus vite sur des ordinateurs puissants ; des lots plus petits montrent l'avancement plus souvent et perdent moins de travail si un ordinateur est éteint.",
+    },
+    recommended: { smb: 16, corporate: 32 },
+  },
+  {
+    key: "documents.embedding_batches_in_flight",
+    category: "documents",
+    type: "integer",
+    min: 1,
+    max: 16,
+    unit: null,
+    defaultValue: () => 2,
+    label: { en: "Indexing batches sent at once", fr: "Lots d'indexation envoyés en même temps" },
+    description: {
+      en: "How many batches of passages are handed to workers at the same time. More speeds up indexing when many workers are on, but leaves less room for people's questions meanwhile.",
+      fr: "Nombre de lots de passages confiés aux postes en même temps. Plus accélère l'indexation quand beaucoup de postes sont allumés, mais laisse moins de place aux questions des utilisateurs pendant ce temps.",
+    },
+    recommended: { smb: 2, corporate: 4 },
+  },
+  {
+    key: "search.chat_sources",
+    category: "documents",
+    type: "integer",
+    min: 1,
+    max: 20,
+    unit: null,
+    defaultValue: () => 6,
+    label: { en: "Document passages used per question", fr: "Passages de documents utilisés par question" },
+    description: {
+      en: "When someone asks a question about a project, the assistant reads this many of the most relevant passages from its documents before answering. More gives fuller answers with more sources, but slower ones.",
+      fr: "Quand quelqu'un pose une question sur un projet, l'assistant lit ce nombre de passages parmi les plus pertinents de ses documents avant de répondre. Plus donne des réponses plus complètes et mieux sourcées, mais plus lentes.",
+    },
+    recommended: { smb: 6, corporate: 8 },
+  },
+  {
+    key: "search.query_wait_seconds",
+    category: "documents",
+    type: "integer",
+    min: 1,
+    max: 120,
+    unit: "s",
+    defaultValue: () => 10,
+    label: { en: "Wait for meaning-based search", fr: "Attente de la recherche par le sens" },
+    description: {
+      en: "A search looks for words and for meaning. Finding by meaning needs a worker; if none answers within this time, results by words alone are returned so nobody waits too long.",
+      fr: "Une recherche porte sur les mots et sur le sens. La recherche par le sens a besoin d'un poste ; si aucun ne répond dans ce délai, les résultats par mots seuls sont renvoyés pour que personne n'attende trop.",
+    },
+    recommended: { smb: 10, corporate: 5 },
+  },
+  // --- Security & sign-in ----------------------------------------------------------------------
+  {
+    key: "security.session_idle_minutes",
+    category: "security",
+    type: "integer",
+    min: 5,
+    max: 10_080,
+    unit: "min",
+    defaultValue: () => SESSION_IDLE_MS / 60_000,
+    label: { en: "Sign out administrators after inactivity", fr: "Déconnecter les administrateurs après inactivité" },
+    description: {
+      en: "An administrator who does nothing in the dashboard for this long is signed out and must sign in again. Shorter is safer on shared or unattended computers.",
+      fr: "Un administrateur inactif dans le tableau de bord pendant cette durée est déconnecté et doit se reconnecter. Plus court est plus sûr sur des ordinateurs partagés ou laissés sans surveillance.",
+    },
+    recommended: { smb: 720, corporate: 60 },
+  },
+  {
+    key: "security.lockout_failures",
+    category: "security",
+    type: "integer",
+    min: 3,
+    max: 100,
+    unit: null,
+    defaultValue: () => LOCK_THRESHOLD,
+    label: { en: "Wrong passwords before lock-out", fr: "Mots de passe erronés avant blocage" },
+    description: {
+      en: "After this many wrong passwords for one account, or from one network address, sign-in is blocked for a while. Lower stops password guessing sooner but locks out clumsy typists more often.",
+      fr: "Après ce nombre de mots de passe erronés pour un compte, ou depuis une même adresse réseau, la connexion est bloquée un moment. Plus bas arrête plus tôt les tentatives de devinette, mais bloque plus souvent les fautes de frappe.",
+    },
+    recommended: { smb: 10, corporate: 5 },
+  },
+  {
+    key: "security.lockout_minutes",
+    category: "security",
+    type: "integer",
+    min: 1,
+    max: 1440,
+    unit: "min",
+    defaultValue: () => LOCK_MS / 60_000,
+    label: { en: "Lock-out duration", fr: "Durée du blocage" },
+    description: {
+      en: "How long sign-in stays blocked after too many wrong passwords. An administrator can still reset the password on the server itself.",
+      fr: "Durée pendant laquelle la connexion reste bloquée après trop de mots de passe erronés. Un administrateur peut toujours réinitialiser le mot de passe sur le serveur lui-même.",
+    },
+    recommended: { smb: 15, corporate: 30 },
+  },
+];
+
+const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+
+export function settingDef(key: string): SettingDef | undefined {
+  return BY_KEY.get(key);
+}
+
+/** Human rule of a setting, for error messages ("an integer from 1 to 10"). */
+export function ruleOf(def: SettingDef): string {
+  const range = def.min !== undefined && def.max !== undefined ? ` from ${def.min} to ${def.max}` : "";
+  switch (def.type) {
+    case "integer":
+      return `a whole number${range}`;
+    case "number":
+      return `a number${range}`;
+    case "boolean":
+      return "true or false";
+    case "enum":
+      return `one of ${(def.options ?? []).join(", ")}`;
+  }
+}
+
+/** The zod schema that a value of this setting must satisfy. */
+export function schemaOf(def: SettingDef): z.ZodType<SettingValue> {
+  switch (def.type) {
+    case "integer":
+    case "number": {
+      let n = z.number().refine(Number.isFinite);
+      if (def.type === "integer") n = n.refine(Number.isInteger);
+      if (def.min !== undefined) n = n.refine((v) => v >= def.min!);
+      if (def.max !== undefined) n = n.refine((v) => v <= def.max!);
+      return n;
+    }
+    case "boolean":
+      return z.boolean();
+    case "enum":
+      return z.enum(def.options as [string, ...string[]]);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Enrolled workers for the dashboard: the stored rows joined with the live registry (connected,
+ * slots, effective site), and revocation (credential refused from now on, live socket closed at
+ * once, running jobs failed over like a dead worker's).
+ */
+import type { WorkerSummary } from "../../protocol/admin.protocol.js";
+import { CloseCode } from "../../protocol/worker.protocol.js";
+import { AppError } from "../../shared/errors.js";
+import { moduleLogger } from "../../shared/logger.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { WorkerConnection } from "../hub/worker-connection.js";
+import type { WorkerRegistry } from "../hub/worker-registry.js";
+import { WORKER_REVOKED_MESSAGE } from "../hub/worker-socket.js";
+import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
+
+const log = moduleLogger("workers");
+
+/** One worker as GET /v1/admin/workers lists it (live state wins over the stored row). */
+export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefined, liveSite: string | null): WorkerSummary {
+  const hw = storedHardware(row.hardware);
+  const models = Array.isArray(row.models) ? (row.models as { id?: unknown }[]).map((m) => m?.id).filter((id): id is string => typeof id === "string") : [];
+  return {
+    id: row.id,
+    name: row.name,
+    connected: Boolean(live),
+    revoked: row.revoked_at !== null,
+    site: live ? liveSite : row.site,
+    hardware_class: row.hardware_class,
+    hardware: live ? { cores: live.hardware.cores, ram_bytes: live.hardware.ramBytes, gpu: live.hardware.gpu?.name ?? null } : hw,
+    models: live ? live.models.map((m) => m.id) : models,
+    slots: live?.slots ?? null,
+    free_slots: live?.freeSlots ?? null,
+    busy_slots: live?.busy ?? null,
+    agent_version: live?.agentVersion ?? row.agent_version,
+    last_seen_at: live ? new Date(live.lastSeenAt).toISOString() : (row.last_seen_at?.toISOString() ?? null),
+    enrolled_at: row.enrolled_at.toISOString(),
+  };
+}
+
+/** The workers.hardware jsonb (the hello's Hardware) reduced to what the dashboard shows. */
+function storedHardware(value: unknown): WorkerSummary["hardware"] {
+  const h = (typeof value === "object" && value !== null ? value : {}) as { cores?: unknown; ramBytes?: unknown; gpu?: unknown };
+  const gpu = typeof h.gpu === "object" && h.gpu !== null ? (h.gpu as { name?: unknown; type?: unknown }) : undefined;
+  const gpuName = typeof gpu?.name === "string" && gpu.name ? gpu.name : typeof gpu?.type === "string" ? gpu.type : null;
+  return {
+    cores: typeof h.cores === "number" ? h.cores : null,
+    ram_bytes: typeof h.ramBytes === "number" ? h.ramBytes : null,
+    gpu: gpuName,
+  };
+}
+
+export class WorkersService {
+  constructor(private readonly deps: { workers: WorkersRepository; registry: WorkerRegistry; audit: AuditService }) {}
+
+  async list(): Promise<WorkerSummary[]> {
+    const rows = await this.deps.workers.listWorkers();
+    return rows.map((r) => this.summarize(r));
+  }
+
+  /** One worker's summary (e.g. for a live `worker.joined` event); undefined when unknown. */
+  async summary(id: string): Promise<WorkerSummary | undefined> {
+    const row = await this.deps.workers.findWorker(id);
+    return row ? this.summarize(row) : undefined;
+  }
+
+  /**
+   * Revokes a worker: its credential is refused from now on, its live socket (if any) is closed at
+   * once with a non-retryable `refused` message, and its running jobs fail over. 404 when unknown.
+   */
+  async revoke(id: string, actor: string): Promise<{ id: string; revoked_at: string }> {
+    const row = await this.deps.workers.revokeWorker(id);
+    if (!row) throw new AppError("worker_not_found", 404, `No worker with id '${id}'.`);
+    const wasConnected = this.deps.registry.disconnect(id, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE });
+    await this.deps.audit.record({ actor, action: "worker.revoke", target: `worker:${id}`, details: { name: row.name, was_connected: wasConnected } });
+    log.info({ workerId: id, wasConnected }, "worker revoked");
+    return { id: row.id, revoked_at: row.revoked_at.toISOString() };
+  }
+
+  private summarize(row: WorkerRow): WorkerSummary {
+    const live = row.revoked_at ? undefined : this.deps.registry.get(row.id);
+    return toWorkerSummary(row, live, live ? this.deps.registry.siteOf(row.id) : null);
+  }
+}

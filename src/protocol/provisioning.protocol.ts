@@ -1,0 +1,40 @@
+/**
+ * Worker provisioning ("Add a worker"): the admin picks an OS and a hardware kind and gets a
+ * single-use code plus three ready-to-paste files (config.json, install script, start script).
+ */
+import { z } from "zod";
+import { SiteName } from "./worker.protocol.js";
+
+export const ProvisioningOs = z.enum(["linux", "macos", "windows"]);
+export type ProvisioningOs = z.infer<typeof ProvisioningOs>;
+export const ProvisioningHardware = z.enum(["cpu", "gpu"]);
+export type ProvisioningHardware = z.infer<typeof ProvisioningHardware>;
+
+export const ProvisioningBody = z.object({
+  os: ProvisioningOs,
+  hardware: ProvisioningHardware,
+  /** Assigned to the worker at enrolment (wins over the site the worker reports). */
+  site: SiteName.nullable().optional(),
+  /** GGUF model path on the worker machine (default: models/model.gguf under the install dir). */
+  model_path: z.string().trim().min(1).max(1000).optional(),
+  slots: z.number().int().min(1).max(64).optional(),
+  /** Name shown to admins (default: the machine's hostname). */
+  name: z.string().trim().min(1).max(200).optional(),
+});
+export type ProvisioningBody = z.infer<typeof ProvisioningBody>;
+
+export const ProvisioningFile = z.object({
+  name: z.enum(["config.json", "install.sh", "install.ps1", "start.sh", "start.ps1"]),
+  content: z.string(),
+});
+export type ProvisioningFile = z.infer<typeof ProvisioningFile>;
+
+export const ProvisioningResult = z.object({
+  code: z.string().describe("single-use enrolment code; shown once"),
+  expires_at: z.string(),
+  os: ProvisioningOs,
+  hardware: ProvisioningHardware,
+  pool_url: z.string(),
+  files: z.array(ProvisioningFile).length(3),
+});
+export type ProvisioningResult = z.infer<typeof ProvisioningResult>;

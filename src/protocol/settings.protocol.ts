@@ -1,0 +1,68 @@
+/**
+ * Runtime settings (applied without restart) and worker balancing (declared headcount per site):
+ * the bodies of /v1/admin/settings and /v1/admin/balancing.
+ */
+import { z } from "zod";
+
+export const PROFILE_IDS = ["smb", "corporate"] as const;
+export type ProfileId = (typeof PROFILE_IDS)[number];
+export const SETTING_TYPES = ["integer", "number", "boolean", "enum"] as const;
+export type SettingType = (typeof SETTING_TYPES)[number];
+export const SETTING_SOURCES = ["default", "env", "admin"] as const;
+export type SettingSource = (typeof SETTING_SOURCES)[number];
+
+export const Localized = z.object({ en: z.string(), fr: z.string() });
+export type Localized = z.infer<typeof Localized>;
+
+export const SettingValue = z.union([z.number(), z.boolean(), z.string()]);
+export type SettingValue = z.infer<typeof SettingValue>;
+
+export const Setting = z.object({
+  key: z.string(),
+  label: Localized,
+  description: Localized,
+  type: z.enum(SETTING_TYPES),
+  value: SettingValue,
+  default: SettingValue,
+  min: z.number().optional(),
+  max: z.number().optional(),
+  options: z.array(z.string()).optional(),
+  unit: z.string().nullable().optional(),
+  recommended: z.object({ smb: SettingValue, corporate: SettingValue }),
+  source: z.enum(SETTING_SOURCES).describe("default: built-in; env: set by the pool's environment or config file at boot; admin: saved from the dashboard (wins over both)"),
+  updated_at: z.string().nullable(),
+  updated_by: z.string().nullable(),
+});
+export type Setting = z.infer<typeof Setting>;
+
+export const SettingsCategory = z.object({ id: z.string(), label: Localized, settings: z.array(Setting) });
+export const SettingsView = z.object({
+  profiles: z.array(z.object({ id: z.enum(PROFILE_IDS), label: Localized })),
+  categories: z.array(SettingsCategory),
+});
+export type SettingsView = z.infer<typeof SettingsView>;
+
+export const SettingKeyParams = z.object({ key: z.string().min(1).max(100) });
+/** The value is checked against the setting's own rule by the service (400 invalid_setting naming the key). */
+export const UpdateSettingBody = z.object({ value: z.unknown() });
+
+export const BalancingSite = z.object({
+  name: z.string(),
+  declared_headcount: z.number().int(),
+  workers_enrolled: z.number().int(),
+  workers_connected: z.number().int(),
+  gap: z.number().int().describe("declared_headcount − workers_connected"),
+});
+export type BalancingSite = z.infer<typeof BalancingSite>;
+
+export const BalancingView = z.object({
+  sites: z.array(BalancingSite),
+  unassigned_workers: z.number().int().describe("enrolled (not revoked) workers that report no site"),
+  total_headcount: z.number().int(),
+  queue_per_employee: z.number(),
+  effective_queue_size: z.number().int().describe("max(configured queue size, total headcount × queue per employee), per model"),
+});
+export type BalancingView = z.infer<typeof BalancingView>;
+
+export const SiteNameParams = z.object({ name: z.string().trim().min(1).max(100) });
+export const UpdateHeadcountBody = z.object({ headcount: z.number().int().min(0).max(1_000_000) });

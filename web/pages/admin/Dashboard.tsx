@@ -1,0 +1,127 @@
+/**
+ * The dashboard frame for /admin*: checks the session (401 → /admin/login), then shows the top bar
+ * (company name and logo, live indicator, language, signed-in admin, sign out), the left menu built
+ * from ADMIN_PAGES, and the current page in <main>. Navigation is client-side over real links.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError } from "../../api.js";
+import { LanguageSwitch, Notice } from "../../components/Shell.js";
+import { useI18n } from "../../i18n/index.js";
+import { useLiveEvents, useLiveState } from "../../live.js";
+import type { Overview } from "./dashboard-types.js";
+import { ADMIN_PAGES, type AdminPage } from "./pages.js";
+
+/** The page whose path is the URL path or a parent of it (`/admin/projects/42` → projects). */
+export function pageFor(path: string): AdminPage | undefined {
+  const clean = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  return ADMIN_PAGES.find((p) => clean === p.path) ?? ADMIN_PAGES.find((p) => p.path !== "/admin" && clean.startsWith(`${p.path}/`));
+}
+
+function LiveIndicator() {
+  const { t } = useI18n();
+  // The frame holds the shared socket open for every page, so moving between pages never reconnects.
+  useLiveEvents(() => undefined);
+  const s = useLiveState();
+  return (
+    <span class={`live ${s}`} id="live-state" data-state={s} role="status" title={t("frame.live.title")}>
+      {t(`frame.live.${s}`)}
+    </span>
+  );
+}
+
+function Brand() {
+  const { t } = useI18n();
+  const [company, setCompany] = useState<Overview["company"]>();
+  const [logoOk, setLogoOk] = useState(true);
+  useEffect(() => {
+    api<Overview>("GET", "/v1/admin/overview").then(
+      (o) => setCompany(o.company),
+      () => undefined,
+    );
+  }, []);
+  const name = company?.name ?? "";
+  return (
+    <div class="dash-brand">
+      {company?.has_logo && logoOk && <img src="/setup/logo" alt={t("frame.logo", { company: name || t("app.title") })} onError={() => setLogoOk(false)} />}
+      <span>
+        <span class="company" id="company-name">
+          {name || t("app.title")}
+        </span>
+        {name && <span class="product"> · {t("app.title")}</span>}
+      </span>
+    </div>
+  );
+}
+
+export function Dashboard(p: { navigate: (path: string) => void; path: string }) {
+  const { t } = useI18n();
+  const [me, setMe] = useState<{ email: string | null; actor: string }>();
+  const [error, setError] = useState<string>();
+  const page = pageFor(p.path);
+
+  useEffect(() => {
+    api<{ email: string | null; actor: string }>("GET", "/v1/admin/me").then(setMe, (err: unknown) => {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) p.navigate("/admin/login");
+      else setError(err instanceof ApiError && err.code === "network" ? t("common.network") : (err as Error).message);
+    });
+  }, []);
+
+  useEffect(() => {
+    document.title = page ? `${t(page.label)} · ${t("app.title")}` : t("app.title");
+  }, [page, t]);
+
+  const logout = async () => {
+    await api("POST", "/v1/admin/logout").catch(() => undefined);
+    p.navigate("/admin/login");
+  };
+
+  const go = (e: MouseEvent, to: string) => {
+    // Let the browser handle new-tab/new-window clicks.
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    if (to !== p.path) p.navigate(to);
+  };
+
+  if (!me)
+    return (
+      <div class="page">
+        {error ? <Notice kind="error">{error}</Notice> : <p class="muted">{t("ui.loading")}</p>}
+      </div>
+    );
+
+  const Page = page?.component;
+  return (
+    <div class="dash">
+      <a class="skip-link" href="#main" id="skip-link">
+        {t("frame.skip")}
+      </a>
+      <header class="dash-top">
+        <Brand />
+        <LiveIndicator />
+        <LanguageSwitch />
+        <span class="who" id="signed-in">
+          {t("home.signedIn", { email: me.email ?? me.actor })}
+        </span>
+        <button type="button" class="button secondary small" id="logout" onClick={() => void logout()}>
+          {t("home.logout")}
+        </button>
+      </header>
+      <div class="dash-body">
+        <nav class="dash-nav" aria-label={t("frame.menu")}>
+          <ul>
+            {ADMIN_PAGES.map((pg) => (
+              <li key={pg.id}>
+                <a href={pg.path} id={`nav-${pg.id}`} aria-current={pg === page ? "page" : undefined} onClick={(e) => go(e, pg.path)}>
+                  {t(pg.label)}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main class="dash-main" id="main" tabIndex={-1}>
+          {Page ? <Page key={page.id} navigate={p.navigate} /> : <Notice kind="error">{t("frame.notFound")}</Notice>}
+        </main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,82 @@
+/**
+ * Keys confined to one project: create one (shown once, in a copy block with a warning) and list
+ * the existing ones from the admin key list (names and dates only, never the key).
+ */
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError } from "../../../api.js";
+import { CopyBlock } from "../../../components/CopyBlock.js";
+import { dateTime, relativeTime } from "../../../components/format.js";
+import { Notice } from "../../../components/Shell.js";
+import { useI18n } from "../../../i18n/index.js";
+
+interface KeyRow {
+  id: string;
+  name: string;
+  project_id: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export function ProjectKeys(p: { projectId: string }) {
+  const { t, lang } = useI18n();
+  const [name, setName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<{ name: string; key: string }>();
+  const [error, setError] = useState<string>();
+  const [keys, setKeys] = useState<KeyRow[]>();
+
+  const load = () =>
+    api<{ data: KeyRow[] }>("GET", "/v1/admin/keys").then(
+      (r) => setKeys(r.data.filter((k) => k.project_id === p.projectId)),
+      () => setKeys(undefined),
+    );
+  useEffect(() => void load(), [p.projectId]);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const k = await api<{ name: string; key: string }>("POST", `/v1/projects/${encodeURIComponent(p.projectId)}/keys`, name.trim() ? { name: name.trim() } : {});
+      setCreated({ name: k.name, key: k.key });
+      setName("");
+      void load();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="card" aria-labelledby="project-keys-title">
+      <h2 id="project-keys-title">{t("projects.keys")}</h2>
+      <p class="help">{t("projects.keysHelp")}</p>
+      {keys && keys.length > 0 && (
+        <ul class="plain-list" id="project-keys-list">
+          {keys.map((k) => (
+            <li key={k.id}>
+              <strong>{k.name}</strong> <span class="muted">· {dateTime(lang, k.created_at)} · {relativeTime(t, k.last_used_at)}</span>
+              {k.revoked_at && <span class="badge err">{t("keys.revoked")}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+      {created && (
+        <div class="once" id="project-key-created">
+          <Notice kind="warning">{t("projects.keyCreated", { name: created.name })}</Notice>
+          <CopyBlock id="project-key-value" title={created.name} text={created.key} />
+        </div>
+      )}
+      <form class="toolbar" onSubmit={(e) => void submit(e)}>
+        <label for="project-key-name">{t("projects.keyName")}</label>
+        <input id="project-key-name" type="text" maxLength={100} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+        <button type="submit" class="button primary" id="project-key-create" disabled={busy}>
+          {t("projects.keyCreate")}
+        </button>
+      </form>
+      {error && <Notice kind="error">{error}</Notice>}
+    </section>
+  );
+}
