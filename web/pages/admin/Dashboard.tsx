@@ -99,7 +99,7 @@ export function Dashboard(p: { navigate: (path: string) => void; path: string })
         <Brand />
         <LiveIndicator />
         <LanguageSwitch />
-        <span class="who" id="signed-in">
+        <span class="who" id="signed-in" title={me.email ?? me.actor}>
           {t("home.signedIn", { email: me.email ?? me.actor })}
         </span>
         <button type="button" class="button secondary small" id="logout" onClick={() => void logout()}>
