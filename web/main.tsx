@@ -38,6 +38,8 @@ function App() {
   const navigate = (to: string) => {
     history.pushState(null, "", to);
     setPath(new URL(to, location.href).pathname);
+    // Pages that keep state in the query string (?project=…) follow the address like on Back.
+    dispatchEvent(new PopStateEvent("popstate"));
     scrollTo(0, 0);
   };
   const setLang = (l: Lang) => {

@@ -79,7 +79,7 @@ export function Dashboard(p: { navigate: (path: string) => void; path: string })
     // Let the browser handle new-tab/new-window clicks.
     if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
-    if (to !== p.path) p.navigate(to);
+    if (to !== p.path || location.search) p.navigate(to);
   };
 
   if (!me)
