@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { VERSION } from "../shared/version.js";
 import { registerAdminCommand } from "./admin.command.js";
+import { registerFederationCommand } from "./federation.command.js";
 import { registerKeysCommand } from "./keys.command.js";
 import { registerLicenseCommand } from "./license.command.js";
 import { registerPoolCommand } from "./pool.command.js";
@@ -19,5 +20,6 @@ registerKeysCommand(program);
 registerLicenseCommand(program);
 registerSetupCommand(program);
 registerAdminCommand(program);
+registerFederationCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,9 +1,13 @@
 /** The pool's configuration (env CELLULE_* / IAMINE_*, optional JSON file via CELLULE_CONFIG). */
+import { isIP } from "node:net";
 import { z } from "zod";
-import { field, port, positiveInt, type Values } from "./fields.js";
+import { boolish, field, port, positiveInt, type Values } from "./fields.js";
 import { readConfigFile, resolveFields, type Sources } from "./load.js";
 
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+const fedModeSchema = z.enum(["active", "observe", "off"]);
+/** CSV (env) or an array (config file) → trimmed non-empty strings. */
+const csvList = z.union([z.array(z.string()), z.string()]).transform((v) => (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter((s) => s.length > 0));
 
 export const poolFields = {
   port: field({ env: "CELLULE_PORT", aliases: ["IAMINE_PORT"], schema: port, defaultValue: 18080, help: "HTTP port" }),
@@ -32,6 +36,16 @@ export const poolFields = {
     help: "model id used for document embeddings (default: any connected embedding model of the right width)",
   }),
   chunkTokens: field({ env: "CELLULE_CHUNK_TOKENS", schema: z.coerce.number().int().min(32).max(8192), defaultValue: 512, help: "longest document chunk, in tokens (never more than the embedding model reads)" }),
+  fedMode: field({ env: "CELLULE_FED", aliases: ["IAMINE_FED"], schema: fedModeSchema, defaultValue: "active" as z.infer<typeof fedModeSchema>, help: "federation: active (send + apply), observe (receive and verify, apply and send nothing) or off" }),
+  fedGossipEnabled: field({ env: "CELLULE_FED_GOSSIP_ENABLED", aliases: ["IAMINE_FED_GOSSIP_ENABLED"], schema: boolish, defaultValue: true, help: "send replication envelopes to trusted peers" }),
+  publicUrl: field({ env: "CELLULE_PUBLIC_URL", aliases: ["POOL_URL"], schema: z.string().url().transform((u) => u.replace(/\/+$/, "")).optional(), defaultValue: undefined as string | undefined, help: "the URL other pools use to reach this one (FQDN or LAN IP, never localhost or a container name)" }),
+  bondPeers: field({ env: "CELLULE_BOND_PEERS", aliases: ["IAMINE_BOND_PEERS"], schema: csvList, defaultValue: [] as string[], help: "pools to bond with at boot (CSV of host:port or URLs; needs CELLULE_FED_BOND_SECRET)" }),
+  bondSecret: field({ env: "CELLULE_FED_BOND_SECRET", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "shared cluster secret that lets CELLULE_BOND_PEERS bond without a token (never logged)" }),
+  fedSyncIntervalMs: field({ env: "CELLULE_FED_SYNC_INTERVAL_MS", schema: z.coerce.number().int().min(50), defaultValue: 1000, help: "anti-entropy pull period (ms)" }),
+  fedProbeIntervalMs: field({ env: "CELLULE_FED_PROBE_INTERVAL_MS", schema: z.coerce.number().int().min(50), defaultValue: 5000, help: "latency probe period (ms)" }),
+  fedMaxSkewMs: field({ env: "CELLULE_FED_MAX_SKEW_MS", schema: positiveInt, defaultValue: 60_000, help: "future timestamps beyond this (ms) are refused" }),
+  fedMaxPushAgeMs: field({ env: "CELLULE_FED_MAX_PUSH_AGE_MS", schema: positiveInt, defaultValue: 600_000, help: "a pushed envelope older than this (ms) is refused as stale (pulled catch-up is not age-limited)" }),
+  fedSourceAddress: field({ env: "CELLULE_FED_SOURCE_ADDRESS", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "local address outbound federation connections bind to (default: the bind host when it is a specific IP)" }),
   storageDir: field({ env: "CELLULE_STORAGE_DIR", aliases: ["IAMINE_STORAGE_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "uploaded documents (default DATA_DIR/documents)" }),
 };
 
@@ -50,6 +64,16 @@ export const storageDirOf = (c: Pick<PoolConfig, "storageDir" | "dataDir">) => c
 
 /** Where the pool's Ed25519 identity lives. */
 export const keyDirOf = (c: Pick<PoolConfig, "fedKeyDir" | "dataDir">) => c.fedKeyDir ?? `${c.dataDir}/keys`;
+
+/**
+ * The local address outbound federation connections bind to: CELLULE_FED_SOURCE_ADDRESS, else the
+ * bind host when it is a specific IP (not 0.0.0.0 / ::), else undefined (the OS chooses).
+ */
+export function fedSourceAddressOf(c: Pick<PoolConfig, "fedSourceAddress" | "host">): string | undefined {
+  if (c.fedSourceAddress) return c.fedSourceAddress;
+  if (c.host === "0.0.0.0" || c.host === "::" || isIP(c.host) === 0) return undefined;
+  return c.host;
+}
 
 /** Parses the pool configuration once. Throws ConfigError naming the bad variable. */
 export function loadPoolConfig(sources: { flags?: Record<string, unknown>; env?: NodeJS.ProcessEnv; configFile?: string } = {}): PoolConfig {

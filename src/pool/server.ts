@@ -55,6 +55,10 @@ import { webUiRoutes } from "./setup/web-ui.routes.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
 import { buildDashboard, type Dashboard } from "./dashboard/dashboard.composition.js";
 import { buildSettings, type PoolSettings } from "./settings/settings.composition.js";
+import { buildFederation, type Federation } from "./federation/federation.composition.js";
+import { installRawBodyCapture } from "./federation/peer-auth.js";
+import { buildTopology } from "./federation/topology/topology.composition.js";
+import { buildReplication } from "./federation/replication/replication.composition.js";
 import { statusRoutes } from "./status.routes.js";
 import { EnrolmentService } from "./workers/enrolment.service.js";
 import { WorkersRepository } from "./workers/workers.repository.js";
@@ -76,6 +80,8 @@ export interface Pool {
   /** Runtime settings (`settings.on("changed", …)`) and worker balancing. */
   settings: PoolSettings["settings"];
   balancing: PoolSettings["balancing"];
+  /** Federation: peers, signed client, switches, bonding; `start()` after listen. */
+  federation: Federation;
   close(): Promise<void>;
 }
 
@@ -97,6 +103,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // Response schemas document the API; serialisation stays plain JSON (fast, no re-validation).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandling(app, log);
+  // Peer-signed federation requests are verified over their exact body bytes.
+  installRawBodyCapture(app);
 
   await app.register(swagger, {
     openapi: {
@@ -145,8 +153,12 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workersRepo, keys, adminUsers, documents: rag.progress, settings: settings.settings });
   const guard = new AdminGuard({ keys });
   guard.sessionResolver = sessionResolver(adminUsers);
+  // Federation (issue 7): identity, bonding, signed peer requests, switches; replication and topology on top.
+  const federation = await buildFederation({ config, db, identity, audit, license, guard, registry, isReady: () => setup.isCompleted() });
+  const topology = buildTopology({ config, federation, guard, dashboard: { overview: dashboard.overview, live: dashboard.live } });
+  const replication = await buildReplication({ config, db, identity, audit, federation, rag, settings: settings.settings, keys });
 
-  await app.register(statusRoutes, { registry, dispatcher, startedAt: Date.now() });
+  await app.register(statusRoutes, { registry, dispatcher, startedAt: Date.now(), federation: () => federation.status() });
   await app.register(async (api) => {
     // API keys, or (no bearer) the dashboard's admin session cookie with CSRF on mutations.
     api.addHook("preHandler", apiKeyAuth(keys, guard));
@@ -167,6 +179,9 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   await app.register(docsRoutes, { docs: new DocsService({ branding: setupBranding(db, () => setup.logo()) }), guard });
   await settings.routes(app, guard);
   await dashboard.routes(app, guard);
+  await federation.routes(app);
+  await replication.routes(app);
+  await topology.routes(app);
   await app.register(licenseRoutes, { license, guard, setupPending: async () => !(await setup.isCompleted()) });
 
   // Documents a previous run left half-indexed resume from their stored files.
@@ -192,7 +207,18 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     dashboard,
     settings: settings.settings,
     balancing: settings.balancing,
+    federation: {
+      ...federation,
+      start() {
+        federation.start();
+        replication.start();
+        topology.start();
+      },
+    },
     async close() {
+      await topology.close();
+      await replication.close();
+      await federation.close();
       await dashboard.close();
       await rag.close();
       await sockets.close();

@@ -4,9 +4,20 @@ import { StatusBody } from "../protocol/openai.protocol.js";
 import type { Dispatcher } from "./hub/dispatcher.js";
 import type { WorkerRegistry } from "./hub/worker-registry.js";
 import { VERSION } from "../shared/version.js";
+import { FederationStatusBlock } from "../protocol/federation.protocol.js";
 
-export const statusRoutes: FastifyPluginAsyncZod<{ registry: WorkerRegistry; dispatcher: Dispatcher; startedAt: number }> = async (app, { registry, dispatcher, startedAt }) => {
-  app.get("/v1/status", { schema: { summary: "Health and counts (no authentication)", tags: ["status"], response: { 200: StatusBody } } }, () => {
+const StatusWithFederation = StatusBody.extend({ federation: FederationStatusBlock.optional() });
+
+interface StatusDeps {
+  registry: WorkerRegistry;
+  dispatcher: Dispatcher;
+  startedAt: number;
+  /** Federation switches and peer counts (mode, gossip, kill switch, bonded and trusted peers). */
+  federation?: () => Promise<FederationStatusBlock>;
+}
+
+export const statusRoutes: FastifyPluginAsyncZod<StatusDeps> = async (app, { registry, dispatcher, startedAt, federation }) => {
+  app.get("/v1/status", { schema: { summary: "Health and counts (no authentication)", tags: ["status"], response: { 200: StatusWithFederation } } }, async () => {
     let total = 0;
     let free = 0;
     const models = new Set<string>();
@@ -23,6 +34,7 @@ export const statusRoutes: FastifyPluginAsyncZod<{ registry: WorkerRegistry; dis
       queue: { waiting: dispatcher.waiting, running: dispatcher.active },
       jobs: { ...dispatcher.stats },
       models: [...models].sort(),
+      ...(federation ? { federation: await federation() } : {}),
     };
   });
 };

@@ -6,11 +6,13 @@ import { fr as baseFr } from "./fr.js";
 import * as audit from "./areas/audit.js";
 import * as balancing from "./areas/balancing.js";
 import * as docs from "./areas/docs.js";
+import * as federation from "./areas/federation.js";
 import * as frame from "./areas/frame.js";
 import * as keys from "./areas/keys.js";
 import * as overview from "./areas/overview.js";
 import * as projects from "./areas/projects.js";
 import * as settings from "./areas/settings.js";
+import * as topology from "./areas/topology.js";
 import * as workers from "./areas/workers.js";
 
 /** Strings of the wizard and login (en.ts / fr.ts) plus one file per dashboard area (areas/*.ts). */
@@ -18,14 +20,16 @@ type AreaKey =
   | keyof typeof audit.en
   | keyof typeof balancing.en
   | keyof typeof docs.en
+  | keyof typeof federation.en
   | keyof typeof frame.en
   | keyof typeof keys.en
   | keyof typeof overview.en
   | keyof typeof projects.en
   | keyof typeof settings.en
+  | keyof typeof topology.en
   | keyof typeof workers.en;
 export type MessageKey = BaseKey | AreaKey;
-const AREAS = [audit, balancing, docs, frame, keys, overview, projects, settings, workers];
+const AREAS = [audit, balancing, docs, federation, frame, keys, overview, projects, settings, topology, workers];
 const en = Object.assign({}, baseEn, ...AREAS.map((a) => a.en)) as Record<MessageKey, string>;
 const fr = Object.assign({}, baseFr, ...AREAS.map((a) => a.fr)) as Record<MessageKey, string>;
 

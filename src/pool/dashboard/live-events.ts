@@ -17,6 +17,7 @@ import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { ADMIN_EVENTS_PATH, type LiveEvent } from "../../protocol/dashboard.protocol.js";
+import type { TopologyLiveEvent } from "../../protocol/federation.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
@@ -132,7 +133,8 @@ export class LiveEvents {
     this.broadcast({ type: "settings.changed", key, value });
   }
 
-  broadcast(event: LiveEvent): void {
+  /** Sends an event to every connected client (federation adds `topology` after each probe round). */
+  broadcast(event: LiveEvent | TopologyLiveEvent): void {
     if (this.clients.size === 0) return;
     const data = JSON.stringify(event);
     for (const c of this.clients) this.send(c, data);

@@ -15,6 +15,13 @@ export interface OverviewDeps {
   registry: { connected(): Iterable<WorkerConnection>; get(id: string): WorkerConnection | undefined; siteOf?(id: string): string | null };
   dispatcher: { readonly waiting: number };
   sampler: Pick<MetricsSampler, "points">;
+  /** Federation's topology (pools = this one + bonded peers, measured network type); absent: a lone pool. */
+  federation?: OverviewFederation | undefined;
+}
+
+export interface OverviewFederation {
+  pools(): Promise<number>;
+  networkType(): Promise<"lan" | "metro" | "wan" | "unknown">;
 }
 
 /** gpu-small, gpu-large and apple-m count as GPU workers; anything else (cpu-*) as CPU. */
@@ -25,9 +32,21 @@ const record = (v: unknown): Record<string, unknown> => (v && typeof v === "obje
 export class OverviewService {
   constructor(private readonly deps: OverviewDeps) {}
 
+  /** Plugs federation in once it is built (after the dashboard). */
+  useFederation(federation: OverviewFederation): void {
+    this.deps.federation = federation;
+  }
+
   async overview(): Promise<Overview> {
     const { repo, registry } = this.deps;
-    const [setup, headcount, rows] = await Promise.all([repo.setupSummary(), repo.declaredHeadcount(), this.deps.workers.listWorkers()]);
+    const fed = this.deps.federation;
+    const [setup, headcount, rows, pools, networkType] = await Promise.all([
+      repo.setupSummary(),
+      repo.declaredHeadcount(),
+      this.deps.workers.listWorkers(),
+      fed ? fed.pools() : 1,
+      fed ? fed.networkType() : ("unknown" as const),
+    ]);
     const answers = record(setup?.answers);
     const identity = record(answers.identity);
     const topologySites = Array.isArray(record(answers.topology).sites) ? (record(answers.topology).sites as unknown[]) : [];
@@ -77,16 +96,14 @@ export class OverviewService {
         slots_total: slotsTotal,
         slots_busy: slotsBusy,
         slots_free: slotsTotal - slotsBusy,
-        // Federation adds peer pools later.
-        pools: 1,
+        pools,
         sites: siteNames.size,
       },
       configuration: {
         declared_headcount: headcount,
         model_tiers: Array.isArray(tiers) ? tiers.filter((t): t is string => typeof t === "string") : [],
         topology_type: siteNames.size > 1 ? "multi-site" : "single-site",
-        // Measured by federation once it exists.
-        network_type: "unknown",
+        network_type: networkType,
       },
       queue_depth: this.deps.dispatcher.waiting,
       metrics: { interval_s: METRICS_INTERVAL_S, points: this.deps.sampler.points() },

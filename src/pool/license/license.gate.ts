@@ -15,9 +15,19 @@ const EXEMPT_PATHS = new Set(["/v1/chat/completions", "/v1/completions", "/v1/em
 /** Mutations that always pass (everything under these prefixes, and the prefix itself without the trailing slash). */
 const EXEMPT_PREFIXES = ["/v1/admin/license/", "/setup/"];
 
+/**
+ * Federation infrastructure between pools (peer-signed routes and the bonding handshake): erasure
+ * and every replicated change must propagate whatever the license says. The admin federation API
+ * (/v1/federation/admin/*, /v1/federation/peers/*) stays gated; bonding checks max_pools itself.
+ */
+function isFederationPeerPath(path: string): boolean {
+  return path.startsWith("/v1/federation/") && !path.startsWith("/v1/federation/admin/") && !path.startsWith("/v1/federation/peers");
+}
+
 /** Whether a mutation on this path passes the gate whatever the license says. */
 export function isExemptPath(path: string): boolean {
   if (EXEMPT_PATHS.has(path)) return true;
+  if (isFederationPeerPath(path)) return true;
   if (path.endsWith("/search")) return true;
   return EXEMPT_PREFIXES.some((prefix) => path.startsWith(prefix) || path === prefix.slice(0, -1));
 }
@@ -25,6 +35,9 @@ export function isExemptPath(path: string): boolean {
 /** Revocations an administrator must be able to make whatever the license says. */
 function isSecurityAction(method: string, path: string): boolean {
   if (method === "POST" && /^\/v1\/admin\/workers\/[^/]+\/revoke$/.test(path)) return true;
+  // Cutting a pool off: the federation kill switch and unbonding a peer.
+  if (method === "POST" && path === "/v1/federation/admin/kill") return true;
+  if (method === "DELETE" && /^\/v1\/federation\/peers\/[^/]+$/.test(path)) return true;
   return method === "DELETE" && (/^\/v1\/admin\/keys\/[^/]+$/.test(path) || /^\/v1\/admin\/users\/[^/]+$/.test(path));
 }
 

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { Replicator } from "../federation/replication/payloads.js";
 import type { MemoriesRepository, MemoryRow } from "./memories.repository.js";
 import type { ProjectRow } from "./projects.repository.js";
 
@@ -9,6 +10,9 @@ import type { ProjectRow } from "./projects.repository.js";
 export const MAX_MEMORIES_PER_PROJECT = 200;
 
 export class MemoriesService {
+  /** Federation replication (set by buildReplication): records each local change for the other pools. */
+  replication?: Replicator | undefined;
+
   constructor(private readonly opts: { memories: MemoriesRepository; audit: AuditService }) {}
 
   async create(project: ProjectRow, text: string, actor: string) {
@@ -17,6 +21,7 @@ export class MemoriesService {
     }
     const row = await this.opts.memories.insert({ id: `mem_${randomBytes(8).toString("hex")}`, projectId: project.id, text, createdBy: actor });
     await this.opts.audit.record({ actor, action: "memory.create", target: `memory:${row.id}`, projectId: project.id, details: { memory_id: row.id } });
+    await this.replication?.record("memory.create", { project_id: project.id, memory_id: row.id, text: row.text, created_by: actor, created_at: row.created_at.toISOString() });
     return presentMemory(row);
   }
 
@@ -32,6 +37,7 @@ export class MemoriesService {
   async delete(project: ProjectRow, id: string, actor: string): Promise<void> {
     if (!(await this.opts.memories.delete(project.id, id))) throw new AppError("memory_not_found", 404, `No memory '${id}' in this project.`);
     await this.opts.audit.record({ actor, action: "memory.delete", target: `memory:${id}`, projectId: project.id, details: { memory_id: id } });
+    await this.replication?.record("memory.delete", { project_id: project.id, memory_id: id });
   }
 }
 

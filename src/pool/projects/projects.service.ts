@@ -11,6 +11,7 @@ import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { AuditRow } from "../audit/audit.repository.js";
 import type { AuthenticatedKey, KeysService } from "../keys/keys.service.js";
+import type { Replicator } from "../federation/replication/payloads.js";
 import type { ProjectRow, ProjectsRepository } from "./projects.repository.js";
 
 /** What erasing a project must also stop or remove outside the database rows. */
@@ -36,6 +37,8 @@ export const actorOf = (key: AuthenticatedKey & { actor?: string }) => key.actor
 
 export class ProjectsService {
   private readonly log: Logger = moduleLogger("projects");
+  /** Federation replication (set by buildReplication): records each local change for the other pools. */
+  replication?: Replicator | undefined;
 
   constructor(private readonly opts: ProjectsServiceOptions) {}
 
@@ -46,7 +49,9 @@ export class ProjectsService {
     await this.opts.projects.insert({ id, name, language: body.language, createdBy: actorOf(key) });
     await this.opts.audit.record({ actor: actorOf(key), action: "project.create", target: `project:${id}`, projectId: id, details: { project_id: id, language: body.language } });
     this.log.info({ projectId: id, language: body.language }, "project created");
-    return presentProject((await this.opts.projects.get(id))!);
+    const row = (await this.opts.projects.get(id))!;
+    await this.replication?.record("project.create", { project_id: id, name: row.name, language: row.language, created_by: row.created_by, created_at: row.created_at.toISOString() });
+    return presentProject(row);
   }
 
   async list(key: AuthenticatedKey): Promise<Project[]> {
@@ -93,6 +98,7 @@ export class ProjectsService {
       details: { project_id: id, ...counts, document_ids: erased.documentIds, key_ids: erased.keyIds },
     });
     this.log.info({ projectId: id, ...counts }, "project erased");
+    await this.replication?.record("project.delete", { project_id: id });
     return { id, object: "project" as const, deleted: true as const, erased: counts };
   }
 

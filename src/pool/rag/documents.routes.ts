@@ -2,6 +2,7 @@
  * /v1/projects/{id}/documents: multipart upload (streamed to disk, 50 MB max → 413), list with
  * indexing status, read, delete. The upload is answered once the file is stored, before indexing.
  */
+import { createReadStream } from "node:fs";
 import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { DeletedDocument, Document, DocumentList, DocumentParams, ProjectParams, UploadedDocument } from "../../protocol/projects.protocol.js";
@@ -48,6 +49,28 @@ export const documentsRoutes: FastifyPluginAsyncZod<{ projects: ProjectsService;
 
   app.get("/v1/projects/:id/documents/:documentId", { schema: { summary: "One document and its indexing status", tags, params: DocumentParams, response: { 200: Document }, security } }, async (req) =>
     documents.get(await projects.access(req.params.id, req.apiKey!), req.params.documentId),
+  );
+
+  app.get(
+    "/v1/projects/:id/documents/:documentId/content",
+    {
+      schema: {
+        summary: "Download the document's stored file",
+        description: "Streams the bytes as uploaded. On a pool that received the document by federation, the file is first fetched from a bonded pool that holds it (its sha256 checked).",
+        tags,
+        params: DocumentParams,
+        security,
+      },
+    },
+    async (req, reply) => {
+      const file = await documents.content(await projects.access(req.params.id, req.apiKey!), req.params.documentId);
+      const ascii = file.name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+      return reply
+        .type(file.mimeType ?? "application/octet-stream")
+        .header("content-length", String(file.size))
+        .header("content-disposition", `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`)
+        .send(createReadStream(file.path));
+    },
   );
 
   app.delete(

@@ -8,6 +8,7 @@ import type { Document, IndexedStatus } from "../../protocol/projects.protocol.j
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { Replicator } from "../federation/replication/payloads.js";
 import type { ProjectRow } from "../projects/projects.repository.js";
 import type { DocumentRow, DocumentsRepository } from "./documents.repository.js";
 import type { DocumentStorage } from "./document-storage.js";
@@ -38,6 +39,10 @@ export interface DocumentsServiceOptions {
 
 export class DocumentsService {
   private readonly log: Logger = moduleLogger("rag.documents");
+  /** Federation replication (set by buildReplication): records each local change for the other pools. */
+  replication?: Replicator | undefined;
+  /** Fetches a stored file missing here from a peer that has it (set by buildReplication); true once present. */
+  fetchFile?: ((projectId: string, sha256: string) => Promise<boolean>) | undefined;
 
   constructor(private readonly opts: DocumentsServiceOptions) {}
 
@@ -96,6 +101,19 @@ export class DocumentsService {
       details: { document_id: doc.id, size: staged.size, mime_type: sniffed.mimeType, content_hash: staged.sha256, indexed_status: status },
     });
     this.log.info({ documentId: doc.id, projectId: project.id, size: staged.size, mimeType: sniffed.mimeType, reindexed: existed, status }, "document stored");
+    await this.replication?.record("document.create", {
+      project_id: project.id,
+      document_id: doc.id,
+      name: doc.name,
+      size: Number(doc.size_bytes),
+      mime_type: doc.mime_type,
+      kind: doc.kind,
+      content_hash: doc.content_hash,
+      status: doc.indexed_status,
+      reason: doc.reason,
+      created_by: actor,
+      created_at: doc.created_at.toISOString(),
+    });
     if (supported) this.opts.queue.enqueue(doc.id);
     else this.opts.queue.forget(doc.id);
     return { doc: presentDocument(doc), reindexed: existed };
@@ -121,6 +139,20 @@ export class DocumentsService {
     await this.opts.storage.remove(project.id, doc.content_hash);
     await this.opts.audit.record({ actor, action: "document.delete", target: `document:${doc.id}`, projectId: project.id, details: { document_id: doc.id, chunks: doc.chunks_count, size: Number(doc.size_bytes) } });
     this.log.info({ documentId: doc.id, projectId: project.id }, "document deleted");
+    await this.replication?.record("document.delete", { project_id: project.id, document_id: doc.id, content_hash: doc.content_hash });
+  }
+
+  /**
+   * Where a document's stored file is, to stream it back. A document replicated from another pool
+   * has its bytes fetched from a peer first (hash-checked); 404 `file_not_available` when no one has them.
+   */
+  async content(project: ProjectRow, documentId: string): Promise<{ path: string; name: string; mimeType: string | null; size: number }> {
+    const doc = await this.opts.documents.get(documentId);
+    if (!doc || doc.project_id !== project.id) throw documentNotFound(documentId);
+    const { storage } = this.opts;
+    const present = (await storage.exists(project.id, doc.content_hash)) || ((await this.fetchFile?.(project.id, doc.content_hash)) ?? false);
+    if (!present) throw new AppError("file_not_available", 404, `The stored file of document '${documentId}' is not on this pool and no bonded pool could provide it.`);
+    return { path: storage.pathOf(project.id, doc.content_hash), name: doc.name, mimeType: doc.mime_type, size: Number(doc.size_bytes) };
   }
 }
 

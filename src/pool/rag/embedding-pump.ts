@@ -57,6 +57,7 @@ export class EmbeddingPump {
   private storedSinceAnalyze = 0;
   private vectorsAtAnalyze = 0;
   private analyzing = false;
+  private readonly doneListeners: ((documentId: string) => void)[] = [];
 
   constructor(private readonly opts: EmbeddingPumpOptions) {
     opts.client.onAvailable(() => {
@@ -64,6 +65,11 @@ export class EmbeddingPump {
       this.paused = false;
       this.kick();
     });
+  }
+
+  /** Called each time a document's last vector is stored (federation replication sends its chunks then). */
+  onDocumentDone(fn: (documentId: string) => void): void {
+    this.doneListeners.push(fn);
   }
 
   /** Documents waiting for vectors (or being embedded). */
@@ -253,6 +259,7 @@ export class EmbeddingPump {
       this.log.info({ documentId: doc.id, projectId: doc.projectId, chunks: r.chunks }, "document indexed");
       this.maybeAnalyze();
       this.opts.onDone?.(doc.id);
+      for (const fn of this.doneListeners) fn(doc.id);
       this.opts.onProgress?.(doc.id);
       this.notifyIdle();
     } else if (r.embedded < r.chunks) {

@@ -50,6 +50,8 @@ interface Running {
 }
 
 export class IngestQueue {
+  /** Set by federation: documents another pool created are indexed there, not resumed here. */
+  isReplica: ((documentId: string) => Promise<boolean>) | undefined;
   private readonly log: Logger = moduleLogger("rag.ingest");
   private readonly waiting: string[] = [];
   private readonly running = new Map<string, Running>();
@@ -105,6 +107,8 @@ export class IngestQueue {
     let extract = 0;
     let embed = 0;
     for (const d of docs) {
+      // A replicated document still pending at its origin: the origin indexes it and sends the chunks.
+      if (this.isReplica && (await this.isReplica(d.id).catch(() => false))) continue;
       if (d.extracted_at) {
         this.opts.pump.add({ id: d.id, projectId: d.project_id });
         embed++;

@@ -13,6 +13,7 @@ import type { Setting, SettingSource, SettingsView, SettingValue } from "../../p
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { Replicator } from "../federation/replication/payloads.js";
 import { CATEGORIES, PROFILES, ruleOf, schemaOf, settingDef, SETTINGS, type SettingDef } from "./settings.registry.js";
 import type { SettingsRepository } from "./settings.repository.js";
 
@@ -41,6 +42,8 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
   private readonly log: Logger = moduleLogger("settings");
   private readonly saved = new Map<string, Saved>();
   private readonly appliers = new Map<string, Applier[]>();
+  /** Federation replication (set by buildReplication): a change made here is signed and sent to the other pools. */
+  replication?: Replicator | undefined;
 
   constructor(private readonly deps: SettingsServiceDeps) {
     super();
@@ -110,7 +113,7 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
    * Validates, saves, audits and applies a new value; returns the setting as listed.
    * 404 unknown_setting, 400 invalid_setting (the message names the key and its rule).
    */
-  async apply(key: string, raw: unknown, actor: string): Promise<Setting> {
+  async apply(key: string, raw: unknown, actor: string, opts: { replicated?: boolean } = {}): Promise<Setting> {
     const def = this.def(key);
     const parsed = schemaOf(def).safeParse(raw);
     if (!parsed.success) {
@@ -124,6 +127,8 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
     this.runAppliers(key, to);
     this.log.info({ key, from, to, actor }, "setting changed");
     this.emit("changed", { key, value: to });
+    // A change that came from another pool is not sent back out.
+    if (!opts.replicated) await this.replication?.record("settings.update", { key, value: to });
     return this.describe(def);
   }
 

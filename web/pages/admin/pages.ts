@@ -8,10 +8,12 @@ import type { MessageKey } from "../../i18n/index.js";
 import { AuditPage } from "./Audit.js";
 import { BalancingPage } from "./Balancing.js";
 import { DocsPage } from "./Docs.js";
+import { FederationPage } from "./Federation.js";
 import { KeysPage } from "./Keys.js";
 import { OverviewPage } from "./Overview.js";
 import { ProjectsPage } from "./Projects.js";
 import { SettingsPage } from "./Settings.js";
+import { TopologyPage } from "./Topology.js";
 import { WorkersPage } from "./Workers.js";
 
 export interface AdminPageProps {
@@ -34,6 +36,8 @@ export const ADMIN_PAGES: AdminPage[] = [
   { id: "projects", path: "/admin/projects", label: "nav.projects", component: ProjectsPage },
   { id: "settings", path: "/admin/settings", label: "nav.settings", component: SettingsPage },
   { id: "audit", path: "/admin/audit", label: "nav.audit", component: AuditPage },
+  { id: "federation", path: "/admin/federation", label: "nav.federation", component: FederationPage },
+  { id: "topology", path: "/admin/topology", label: "nav.topology", component: TopologyPage },
   { id: "docs", path: "/admin/docs", label: "nav.docs", component: DocsPage },
   { id: "keys", path: "/admin/keys", label: "nav.keys", component: KeysPage },
 ];

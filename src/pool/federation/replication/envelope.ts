@@ -1,0 +1,104 @@
+/**
+ * Replication envelopes: one replicated mutation, signed by the pool where it happened (its origin).
+ *
+ *   { v: 1, origin, seq, ts, hlc, kind, payload_hash, payload, sig }
+ *
+ * payload_hash = sha256 hex of the canonical JSON of payload; sig = base64 Ed25519 by the origin
+ * over the canonical JSON of every field but sig. The payload is serialised once: its canonical
+ * text is hashed and spliced into the signed text (keys sorted: hlc, kind, origin, payload,
+ * payload_hash, seq, ts, v), so a verification costs one hash and one Ed25519 verify.
+ */
+import { createHash, verify as edVerify, type KeyObject } from "node:crypto";
+import { z } from "zod";
+import { canonicalJson } from "../../audit/canonical-json.js";
+import { publicKeyFromHex, type PoolIdentity } from "../../identity/pool-identity.js";
+
+export const ENVELOPE_KINDS = [
+  "project.create",
+  "project.delete",
+  "document.create",
+  "document.delete",
+  "document.chunks",
+  "memory.create",
+  "memory.delete",
+  "settings.update",
+] as const;
+export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
+
+export const Envelope = z.object({
+  v: z.literal(1),
+  origin: z.string().regex(/^[0-9a-f]{32}$/),
+  seq: z.number().int().positive(),
+  ts: z.number().int().nonnegative(),
+  hlc: z.string().min(1).max(120),
+  kind: z.enum(ENVELOPE_KINDS),
+  payload_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  payload: z.unknown(),
+  sig: z.string().max(200),
+  /**
+   * Set by a pool that serves a logged envelope whose project was erased since: the payload is
+   * gone (null) and the signature can no longer be checked. Accepted from a trusted peer only as a
+   * placeholder that keeps the origin's sequence gap-free; it applies nothing.
+   */
+  redacted: z.literal(true).optional(),
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+export type UnsignedEnvelope = Omit<Envelope, "sig" | "redacted">;
+
+export type VerifyResult = { ok: true } | { ok: false; reason: "payload hash mismatch" | "bad signature" };
+
+export const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** The text the origin signs, with the payload's canonical JSON already made. */
+function signedText(env: Omit<UnsignedEnvelope, "payload">, payloadJson: string): string {
+  return (
+    `{"hlc":${JSON.stringify(env.hlc)},"kind":${JSON.stringify(env.kind)},"origin":${JSON.stringify(env.origin)},` +
+    `"payload":${payloadJson},"payload_hash":${JSON.stringify(env.payload_hash)},"seq":${env.seq},"ts":${env.ts},"v":${env.v}}`
+  );
+}
+
+/** The canonical JSON of every field but sig (what the signature covers). */
+export function signingText(env: UnsignedEnvelope): string {
+  return signedText(env, canonicalJson(env.payload));
+}
+
+/** Builds and signs an envelope for a payload of ours. */
+export function sealEnvelope(identity: PoolIdentity, fields: { seq: number; ts: number; hlc: string; kind: EnvelopeKind; payload: unknown }): Envelope {
+  const payloadJson = canonicalJson(fields.payload);
+  const unsigned: UnsignedEnvelope = { v: 1, origin: identity.atomId, seq: fields.seq, ts: fields.ts, hlc: fields.hlc, kind: fields.kind, payload_hash: sha256Hex(payloadJson), payload: fields.payload };
+  return { ...unsigned, sig: identity.sign(signedText(unsigned, payloadJson)) };
+}
+
+const keyCache = new Map<string, KeyObject>();
+const KEY_CACHE_MAX = 1024;
+
+/** A cached KeyObject per raw public key (hex): parsing a key costs more than a verification. */
+export function cachedPublicKey(publicKeyHex: string): KeyObject {
+  let key = keyCache.get(publicKeyHex);
+  if (!key) {
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    key = publicKeyFromHex(publicKeyHex);
+    keyCache.set(publicKeyHex, key);
+  }
+  return key;
+}
+
+/** Checks the payload hash, then the origin's signature (publicKeyHex: the origin's bonded key). */
+export function verifyEnvelope(env: Envelope, publicKeyHex: string): VerifyResult {
+  const payloadJson = canonicalJson(env.payload);
+  if (sha256Hex(payloadJson) !== env.payload_hash) return { ok: false, reason: "payload hash mismatch" };
+  try {
+    const sig = Buffer.from(env.sig, "base64");
+    if (sig.length !== 64) return { ok: false, reason: "bad signature" };
+    const ok = edVerify(null, Buffer.from(signedText(env, payloadJson)), cachedPublicKey(publicKeyHex), sig);
+    return ok ? { ok: true } : { ok: false, reason: "bad signature" };
+  } catch {
+    return { ok: false, reason: "bad signature" };
+  }
+}
+
+/** Approximate wire size of an envelope (batching by bytes). */
+export function envelopeBytes(env: Envelope): number {
+  return JSON.stringify(env.payload ?? null).length + 400;
+}

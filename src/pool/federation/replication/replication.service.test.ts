@@ -1,0 +1,267 @@
+/**
+ * Replication between two pools in one process: each has its own in-memory PGlite with the real
+ * migrations and repositories; the "network" hands requests to the other pool's service (what the
+ * peer-signed routes do). Push, pull, apply in sequence order, refusals, tombstones, erasure.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "../../../db/database.js";
+import { migrate } from "../../../db/migrate.js";
+import { openPglite } from "../../../db/pglite.js";
+import { configureLogging } from "../../../shared/logger.js";
+import { AuditRepository } from "../../audit/audit.repository.js";
+import { AuditService } from "../../audit/audit.service.js";
+import { ephemeralIdentity, type PoolIdentity } from "../../identity/pool-identity.js";
+import { ProjectsRepository } from "../../projects/projects.repository.js";
+import { EmbeddingsRepository } from "../../rag/embeddings.repository.js";
+import { PeersRepository } from "../peers.repository.js";
+import { FederationSwitches } from "../switches.js";
+import { Appliers } from "./appliers.js";
+import { sealEnvelope, type Envelope } from "./envelope.js";
+import { vectorToBase64 } from "./payloads.js";
+import { ReplicaRepository } from "./replica.repository.js";
+import { ReplicationLogRepository } from "./replication-log.repository.js";
+import { ReplicationService, type PeerTransport } from "./replication.service.js";
+
+const DIMS = 4;
+const HASH = "a".repeat(64);
+
+interface TestPool {
+  name: string;
+  url: string;
+  db: Db;
+  identity: PoolIdentity;
+  service: ReplicationService;
+  peers: PeersRepository;
+  switches: FederationSwitches;
+  /** Requests to this pool fail while true (a partition). */
+  down: boolean;
+}
+
+const pools = new Map<string, TestPool>();
+const now = () => Date.now();
+
+/** Hands a request to the pool at peer.url, as the peer-signed routes would (the caller is `from`). */
+function transportOf(from: () => TestPool): PeerTransport {
+  return {
+    async request<T>(peer: { url: string }, method: string, path: string, body?: unknown): Promise<T> {
+      const to = pools.get(peer.url)!;
+      if (to.down || from().down) throw new Error("peer unreachable");
+      const caller = (await to.peers.get(from().identity.atomId))!;
+      if (method === "POST" && path === "/v1/federation/envelopes") return (await to.service.receive((body as { envelopes: Envelope[] }).envelopes, caller, "push")) as T;
+      if (path === "/v1/federation/log/summary") return (await to.service.summary()) as T;
+      const q = new URL(`http://x${path}`).searchParams;
+      return { envelopes: await to.service.logRange(q.get("origin")!, Number(q.get("after")), Number(q.get("limit"))) } as T;
+    },
+  };
+}
+
+async function makePool(name: string): Promise<TestPool> {
+  const db = (await openPglite(undefined)).db;
+  await migrate(db);
+  await new EmbeddingsRepository(db).ensureSchema(DIMS);
+  const identity = ephemeralIdentity();
+  const log = new ReplicationLogRepository(db);
+  const replica = new ReplicaRepository(db);
+  const projects = new ProjectsRepository(db);
+  const peers = new PeersRepository(db);
+  const switches = new FederationSwitches("active", true);
+  const appliers = new Appliers({
+    replica,
+    log,
+    vectorDims: DIMS,
+    eraser: {
+      documentIds: async () => [],
+      stopDocuments: () => {},
+      eraseRows: (id) => projects.erase(id),
+      removeFiles: async () => 0,
+      removeFile: async () => {},
+      forgetKeys: () => {},
+    },
+  });
+  const pool: TestPool = { name, url: `http://${name}`, db, identity, peers, switches, down: false, service: undefined as never };
+  pool.service = new ReplicationService({
+    identity,
+    log,
+    replica,
+    appliers,
+    peers,
+    switches,
+    audit: new AuditService({ audit: new AuditRepository(db), identity }),
+    transport: transportOf(() => pool),
+    config: { fedSyncIntervalMs: 60_000, fedMaxSkewMs: 60_000, fedMaxPushAgeMs: 600_000 },
+  });
+  pools.set(pool.url, pool);
+  return pool;
+}
+
+async function bond(a: TestPool, b: TestPool, trust = 3): Promise<void> {
+  await a.peers.bond({ atomId: b.identity.atomId, publicKey: b.identity.publicKeyHex, url: b.url, trustLevel: trust });
+  await b.peers.bond({ atomId: a.identity.atomId, publicKey: a.identity.publicKeyHex, url: a.url, trustLevel: trust });
+  a.service.forgetPeerCache();
+  b.service.forgetPeerCache();
+}
+
+const rows = async <T>(p: TestPool, sql: string, params: unknown[] = []) => p.db.query<T>(sql, params);
+const count = async (p: TestPool, sql: string, params: unknown[] = []) => (await rows<{ n: number }>(p, `SELECT count(*)::int AS n FROM ${sql}`, params))[0]!.n;
+const until = async (what: string, fn: () => Promise<boolean>) => {
+  for (let i = 0; i < 300; i++) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out: ${what}`);
+};
+
+let A: TestPool;
+let B: TestPool;
+
+beforeAll(async () => {
+  configureLogging("silent");
+  A = await makePool("a");
+  B = await makePool("b");
+  await bond(A, B);
+});
+afterAll(async () => {
+  for (const p of pools.values()) {
+    p.service.close();
+    await p.db.close();
+  }
+});
+
+const project = (id: string) => ({ project_id: id, name: `Project ${id}`, language: "english" as const, created_by: "key:1", created_at: new Date().toISOString() });
+
+describe("push and apply", () => {
+  it("replicates a project, a memory, a document and its chunks with vectors, in order, with audit entries", async () => {
+    await A.service.record("project.create", project("prj_one"));
+    await A.service.record("memory.create", { project_id: "prj_one", memory_id: "mem_1", text: "The client prefers email.", created_by: "key:1", created_at: new Date().toISOString() });
+    await A.service.record("document.create", {
+      project_id: "prj_one", document_id: "doc_1", name: "lease.md", size: 10, mime_type: "text/markdown", kind: "markdown", content_hash: HASH, status: "pending", reason: null, created_by: "key:1", created_at: new Date().toISOString(),
+    });
+    await A.service.record("document.chunks", {
+      project_id: "prj_one", document_id: "doc_1", content_hash: HASH, part: 0, parts: 1, model: "m", dims: DIMS,
+      chunks: [
+        { ord: 0, page: null, heading: "Lease", text: "The monthly rent is 2400 euros.", tokens: 8, vector: vectorToBase64([1, 0, 0, 0]) },
+        { ord: 1, page: null, heading: null, text: "Notice is six months.", tokens: 5, vector: vectorToBase64([0, 1, 0, 0]) },
+      ],
+      done: { pages: null, chunks_count: 2, mime_type: "text/markdown", kind: "markdown" },
+    });
+    await until("B applies", async () => (await count(B, "documents WHERE indexed_status = 'done'")) === 1);
+    expect(await rows(B, "SELECT id, name, language FROM projects")).toEqual([{ id: "prj_one", name: "Project prj_one", language: "english" }]);
+    expect(await count(B, "memories WHERE id = 'mem_1'")).toBe(1);
+    expect(await count(B, "chunks WHERE document_id = 'doc_1'")).toBe(2);
+    expect(await rows(B, "SELECT embedding::text AS e FROM chunk_embeddings ORDER BY chunk_id")).toEqual([{ e: "[1,0,0,0]" }, { e: "[0,1,0,0]" }]);
+    expect(await rows(B, "SELECT chunks_count, embedded_count FROM documents")).toEqual([{ chunks_count: 2, embedded_count: 2 }]);
+    const audit = await rows<{ actor: string; action: string; details: { origin: string; seq: number } }>(B, "SELECT actor, action, details FROM audit_log ORDER BY seq");
+    expect(audit.map((a) => a.action)).toEqual(["project.create", "memory.create", "document.create", "document.indexed"]);
+    expect(audit.every((a) => a.actor === `peer:${A.identity.atomId}` && a.details.origin === A.identity.atomId)).toBe(true);
+    expect(audit.map((a) => a.details.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("pulls what a partition made it miss, and applies in sequence order", async () => {
+    B.down = true;
+    await A.service.record("memory.create", { project_id: "prj_one", memory_id: "mem_2", text: "Second fact.", created_by: "key:1", created_at: new Date().toISOString() });
+    await A.service.record("memory.delete", { project_id: "prj_one", memory_id: "mem_1" });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await count(B, "memories")).toBe(1);
+    B.down = false;
+    await B.service.syncOnce();
+    await until("B catches up", async () => (await rows<{ id: string }>(B, "SELECT id FROM memories")).map((m) => m.id).join() === "mem_2");
+  });
+});
+
+describe("refusals", () => {
+  const fresh = (seq: number, over: Partial<Envelope> = {}, who: PoolIdentity = A.identity) =>
+    ({ ...sealEnvelope(who, { seq, ts: Date.now(), hlc: A.service.clock.now(), kind: "project.create", payload: project(`prj_r${seq}`) }), ...over }) as Envelope;
+
+  it("refuses forged, tampered, unsigned, stale, future and untrusted envelopes, and ignores replays", async () => {
+    const from = (await B.peers.get(A.identity.atomId))!;
+    const stranger = ephemeralIdentity();
+    const good = fresh(100);
+    const forged = { ...fresh(101), sig: sealEnvelope(stranger, { seq: 101, ts: Date.now(), hlc: "x", kind: "project.create", payload: {} }).sig };
+    const tampered = { ...fresh(102), payload: project("prj_other") };
+    const unsigned = { ...fresh(103), sig: "" };
+    const staleSigned = sealEnvelope(A.identity, { seq: 104, ts: now() - 700_000, hlc: "1", kind: "project.create", payload: {} });
+    const future = sealEnvelope(A.identity, { seq: 105, ts: now() + 120_000, hlc: "1", kind: "project.create", payload: project("prj_f") });
+    const untrusted = sealEnvelope(stranger, { seq: 1, ts: now(), hlc: "1", kind: "project.create", payload: project("prj_u") });
+    const report = await B.service.receive([good, forged, tampered, unsigned, staleSigned, future, untrusted, good], from, "push");
+    expect(report.accepted).toBe(1);
+    expect(report.replayed).toBe(1);
+    expect(report.refused.map((r) => r.reason)).toEqual(["bad signature", "payload hash mismatch", "bad signature", "stale", "future", "untrusted peer"]);
+    // The same stale envelope pulled (catch-up) is not age-limited.
+    const pulled = await B.service.receive([staleSigned], from, "pull");
+    expect(pulled.refused.map((r) => r.reason)).toEqual(["invalid payload"]);
+  });
+
+  it("refuses envelopes of an origin below trust 3", async () => {
+    const C = await makePool("c");
+    await bond(C, B, 1);
+    const from = (await B.peers.get(C.identity.atomId))!;
+    const env = sealEnvelope(C.identity, { seq: 1, ts: now(), hlc: "1", kind: "project.create", payload: project("prj_c") });
+    expect((await B.service.receive([env], from, "push")).refused).toEqual([{ origin: C.identity.atomId, seq: 1, reason: "untrusted peer" }]);
+  });
+
+  it("stores but applies nothing in observe mode", async () => {
+    const O = await makePool("o");
+    (O as { switches: FederationSwitches }).switches = new FederationSwitches("observe", true);
+    O.service = new ReplicationService({ ...(O.service as unknown as { deps: ConstructorParameters<typeof ReplicationService>[0] }).deps, switches: O.switches });
+    await bond(A, O);
+    const from = (await O.peers.get(A.identity.atomId))!;
+    const env = sealEnvelope(A.identity, { seq: 1, ts: now(), hlc: "1", kind: "project.create", payload: project("prj_obs") });
+    expect((await O.service.receive([env], from, "push")).accepted).toBe(1);
+    await O.service.settled();
+    expect(await count(O, "federation_log")).toBe(1);
+    expect(await count(O, "projects")).toBe(0);
+  });
+});
+
+describe("ordering, dependencies and erasure", () => {
+  it("waits on a gap, and on a project not yet received from another origin", async () => {
+    const D = await makePool("d");
+    await bond(D, B);
+    const from = (await B.peers.get(D.identity.atomId))!;
+    const mem = { project_id: "prj_late", memory_id: "mem_late", text: "Late fact.", created_by: "key:9", created_at: new Date().toISOString() };
+    const e2 = sealEnvelope(D.identity, { seq: 2, ts: now(), hlc: D.service.clock.now(), kind: "memory.create", payload: mem });
+    await B.service.receive([e2], from, "push");
+    await B.service.settled();
+    expect(await count(B, "memories WHERE id = 'mem_late'")).toBe(0);
+    const e1 = sealEnvelope(D.identity, { seq: 1, ts: now(), hlc: D.service.clock.now(), kind: "settings.update", payload: { key: "no.such.setting", value: 1 } });
+    await B.service.receive([e1], from, "push");
+    await B.service.settled();
+    // seq 1 applied (a no-op here), seq 2 now waits for its project, created on A.
+    expect((await rows<{ apply_error: string }>(B, "SELECT apply_error FROM federation_log WHERE origin = $1 AND seq = 2", [D.identity.atomId]))[0]!.apply_error).toMatch(/waiting for project prj_late/);
+    await A.service.record("project.create", project("prj_late"));
+    await until("the memory lands once its project exists", async () => (await count(B, "memories WHERE id = 'mem_late'")) === 1);
+  });
+
+  it("erases a deleted project everywhere, wipes its payloads from the log, and ignores a later creation", async () => {
+    // What ProjectsService.erase does on B: rows first, then the envelope.
+    await new ProjectsRepository(B.db).erase("prj_one");
+    await B.service.record("project.delete", { project_id: "prj_one" });
+    await until("A erases", async () => (await count(A, "federation_tombstones WHERE id = 'prj_one'")) === 1);
+    expect(await count(B, "projects WHERE id = 'prj_one'")).toBe(0);
+    expect(await count(B, "chunks")).toBe(0);
+    expect(await count(B, "federation_log WHERE payload ->> 'project_id' = 'prj_one' AND kind <> 'project.delete' AND NOT redacted")).toBe(0);
+    expect(await count(A, "federation_log WHERE payload ->> 'project_id' = 'prj_one' AND kind <> 'project.delete' AND NOT redacted")).toBe(0);
+    const served = await A.service.logRange(A.identity.atomId, 0, 10);
+    expect(served[0]).toMatchObject({ seq: 1, redacted: true, payload: null });
+    // A creation with the erased id (a late relay) changes nothing.
+    const from = (await B.peers.get(A.identity.atomId))!;
+    const late = sealEnvelope(A.identity, { seq: 500, ts: now(), hlc: A.service.clock.now(), kind: "project.create", payload: project("prj_one") });
+    await B.service.receive([late], from, "pull");
+    await B.service.settled();
+    expect(await count(B, "projects WHERE id = 'prj_one'")).toBe(0);
+  });
+});
+
+describe("first bond", () => {
+  it("records nothing before any bond, then sends the history it already held", async () => {
+    const E = await makePool("e");
+    await new ReplicaRepository(E.db).insertProject(project("prj_before"));
+    await E.service.record("memory.create", { project_id: "prj_before", memory_id: "mem_before", text: "Kept locally.", created_by: "key:1", created_at: new Date().toISOString() });
+    expect(await count(E, "federation_log")).toBe(0);
+    await new ReplicaRepository(E.db).insertMemory({ project_id: "prj_before", memory_id: "mem_before", text: "Kept locally.", created_by: "key:1", created_at: new Date().toISOString() });
+    await bond(E, B);
+    expect(await E.service.backfill()).toBe(2);
+    expect(await E.service.backfill()).toBe(0);
+    await until("B gets E's history", async () => (await count(B, "memories WHERE id = 'mem_before'")) === 1);
+  });
+});
