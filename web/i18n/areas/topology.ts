@@ -1,8 +1,8 @@
 /** Dashboard strings: topology (English, then French with the same keys; the compiler checks both). */
 export const en = {
   "nav.topology": "Topology",
-  "topology.title": "Topology",
-  "topology.intro": "How far each bonded pool is from this one: the median of several round trips, measured continuously. Under 5 ms is a local network (LAN), 5 to 30 ms a metropolitan link, above 30 ms a wide-area link (WAN).",
+  "topology.pageTitle": "Topology",
+  "topology.pageIntro": "How far each bonded pool is from this one: the median of several round trips, measured continuously. Under 5 ms is a local network (LAN), 5 to 30 ms a metropolitan link, above 30 ms a wide-area link (WAN).",
   "topology.networkType": "Network type",
   "topology.type.lan": "LAN",
   "topology.type.metro": "Metro",
@@ -27,8 +27,8 @@ export const en = {
 
 export const fr: Record<keyof typeof en, string> = {
   "nav.topology": "Topologie",
-  "topology.title": "Topologie",
-  "topology.intro": "La distance de chaque pool lié à celui-ci : la médiane de plusieurs allers-retours, mesurée en continu. Moins de 5 ms correspond à un réseau local (LAN), de 5 à 30 ms à une liaison métropolitaine, au-delà de 30 ms à une liaison longue distance (WAN).",
+  "topology.pageTitle": "Topologie",
+  "topology.pageIntro": "La distance de chaque pool lié à celui-ci : la médiane de plusieurs allers-retours, mesurée en continu. Moins de 5 ms correspond à un réseau local (LAN), de 5 à 30 ms à une liaison métropolitaine, au-delà de 30 ms à une liaison longue distance (WAN).",
   "topology.networkType": "Type de réseau",
   "topology.type.lan": "LAN",
   "topology.type.metro": "Métropolitain",

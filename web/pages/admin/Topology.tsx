@@ -81,10 +81,10 @@ export function TopologyPage(_p: AdminPageProps) {
   return (
     <>
       <div class="page-head">
-        <h1>{t("topology.title")}</h1>
+        <h1>{t("topology.pageTitle")}</h1>
         {updated && <p class="muted">{t("topology.updated", { time: relativeTime(t, new Date(updated).toISOString(), now) })}</p>}
       </div>
-      <p class="lead">{t("topology.intro")}</p>
+      <p class="lead">{t("topology.pageIntro")}</p>
       {error && <Notice kind="error">{t("ui.error", { message: error })}</Notice>}
       {topo ? (
         <>
