@@ -8,11 +8,12 @@
  * test-artifacts/dashboard/ at 1366×768.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pdfPagesText } from "./fixtures/readers.js";
 import { defaultSetupAnswers, killAll, ROOT, startPool, startWorker, TEST_ADMIN, tempDir, type PoolProc } from "./helpers.js";
+import { LEASE_MARKDOWN as LEASE } from "./fixtures/documents.js";
 
 const CHROMIUM = process.env.CELLULE_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
@@ -22,16 +23,6 @@ const COMPANY = "Cabinet Lumiere Avocats";
 const PROJECT = "Dupont warehouse lease";
 /** The 8-byte PNG signature and a header chunk: an image, not a document. */
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 1)]);
-const LEASE = [
-  "# Commercial lease",
-  "",
-  "The tenant Dupont pays a monthly rent of 2400 euros for the warehouse on Quai Voltaire.",
-  "The rent is revised every year on the first of January according to the construction cost index.",
-  "",
-  "## Termination",
-  "",
-  "Either party may terminate the lease with six months notice sent by registered letter.",
-].join("\n");
 
 let pool: PoolProc;
 let context: BrowserContext;
@@ -45,20 +36,6 @@ async function shot(name: string, fullPage = true): Promise<void> {
 async function go(navId: string, heading: string): Promise<void> {
   await page.click(`#nav-${navId}`);
   await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-}
-
-/** The text of every page of a PDF, through pdf.js (legacy build for Node), as the pool's extractor loads it. */
-async function pdfText(bytes: Buffer): Promise<string> {
-  const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
-  const root = dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"));
-  const doc = await pdfjs.getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, disableFontFace: true, useSystemFonts: false, standardFontDataUrl: join(root, "standard_fonts") + "/", verbosity: 0 }).promise;
-  const parts: string[] = [];
-  for (let n = 1; n <= doc.numPages; n++) {
-    const content = await (await doc.getPage(n)).getTextContent();
-    parts.push(content.items.map((i) => ("str" in i ? i.str : "")).join(" "));
-  }
-  await doc.destroy();
-  return parts.join("\n");
 }
 
 beforeAll(async () => {
@@ -226,7 +203,7 @@ describe("dashboard content pages in Chromium", () => {
     expect(download.suggestedFilename()).toMatch(/^cellule-all-guide-\d{4}-\d{2}-\d{2}\.pdf$/);
     const pdf = readFileSync((await download.path())!);
     expect(pdf.subarray(0, 5).toString("latin1")).toBe("%PDF-");
-    const text = await pdfText(pdf);
+    const text = (await pdfPagesText(pdf)).join("\n");
     expect(text).toContain(COMPANY);
   }, 180_000);
 

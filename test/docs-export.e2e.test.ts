@@ -2,74 +2,20 @@
  * Documentation, audit export, API keys and admin accounts against a real pool process whose
  * company name has accents and an ampersand, with a PNG logo from the setup wizard.
  */
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { crc32, deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCsv, pdfPagesText, png } from "./fixtures/readers.js";
 import { defaultSetupAnswers, killAll, startPool, TEST_ADMIN, type PoolProc } from "./helpers.js";
 
 afterAll(killAll);
 
 const COMPANY = "Étude Durand & Associés";
-const pdfjsRoot = dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"));
-
-/** A real 16×8 RGB PNG. */
-function png(w = 16, h = 8): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const raw = Buffer.concat(Array.from({ length: h }, () => Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3, 0x80)])));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
-
-async function pdfText(bytes: Buffer): Promise<string[]> {
-  const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
-  const doc = await pdfjs.getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, standardFontDataUrl: join(pdfjsRoot, "standard_fonts") + "/", verbosity: 0 }).promise;
-  const pages: string[] = [];
-  for (let n = 1; n <= doc.numPages; n++) {
-    const content = await (await doc.getPage(n)).getTextContent();
-    pages.push(content.items.map((i) => ("str" in i ? i.str : "")).join(" ").replace(/\s+/g, " "));
-  }
-  await doc.destroy();
-  return pages;
-}
-
-/** RFC 4180 records (quoted fields, doubled quotes, CRLF). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") row.push(field), (field = "");
-    else if (c === "\r" && text[i + 1] === "\n") row.push(field), rows.push(row), (row = []), (field = ""), i++;
-    else field += c;
-  }
-  return rows;
-}
 
 let pool: PoolProc;
 let admin: Record<string, string>;
 
 beforeAll(async () => {
   const answers = defaultSetupAnswers();
-  pool = await startPool({ setup: { ...answers, identity: { ...answers.identity, company_name: COMPANY, logo_base64: png().toString("base64") } } });
+  pool = await startPool({ setup: { ...answers, identity: { ...answers.identity, company_name: COMPANY, logo_base64: png(16, 8, 0x80).toString("base64") } } });
   admin = { authorization: `Bearer ${await pool.createKey(true)}` };
 }, 120_000);
 
@@ -104,7 +50,7 @@ describe("documentation", () => {
     const bytes = Buffer.from(await r.arrayBuffer());
     expect(bytes.subarray(0, 5).toString("latin1")).toBe("%PDF-");
     expect(bytes.toString("latin1")).toMatch(/\/Subtype\s*\/Image/);
-    const pages = await pdfText(bytes);
+    const pages = await pdfPagesText(bytes);
     expect(pages.length).toBeGreaterThan(10);
     for (const [i, p] of pages.entries()) expect(p, `page ${i + 1}`).toContain(COMPANY);
     const all = pages.join("\n");
@@ -112,7 +58,7 @@ describe("documentation", () => {
 
     const one = await get("/v1/admin/docs/security/pdf");
     expect(one.headers.get("content-disposition")).toMatch(/filename="cellule-security-guide-\d{4}-\d{2}-\d{2}\.pdf"/);
-    expect((await pdfText(Buffer.from(await one.arrayBuffer())))[0]).toContain("Security guide");
+    expect((await pdfPagesText(Buffer.from(await one.arrayBuffer())))[0]).toContain("Security guide");
   });
 });
 

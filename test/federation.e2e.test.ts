@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultProxy, type FaultProxy } from "./fixtures/fault-proxy.js";
 import { freePort, killAll, startPool, startWorker, waitFor, type PoolProc } from "./helpers.js";
 import { api, sql, uploadDocument, waitDocuments, type Api } from "./rag-api.js";
+import { LEASE_MARKDOWN as LEASE } from "./fixtures/documents.js";
 
 const HOSTS = { a: "127.0.1.1", b: "127.0.2.1", c: "127.0.3.1" } as const;
 const PROXY_HOSTS = { a: "127.0.1.2", b: "127.0.2.2", c: "127.0.3.2" } as const;
@@ -27,16 +28,6 @@ type Name = keyof typeof HOSTS;
 const NAMES: Name[] = ["a", "b", "c"];
 const ENV = { CELLULE_EMBEDDING_DIMS: "64", CELLULE_FED_SYNC_INTERVAL_MS: "300", CELLULE_FED_PROBE_INTERVAL_MS: "5000" };
 
-const LEASE = [
-  "# Commercial lease",
-  "",
-  "The tenant Dupont pays a monthly rent of 2400 euros for the warehouse on Quai Voltaire.",
-  "The rent is revised every year on the first of January according to the construction cost index.",
-  "",
-  "## Termination",
-  "",
-  "Either party may terminate the lease with six months notice sent by registered letter.",
-].join("\n");
 
 interface Node {
   pool: PoolProc;

@@ -7,22 +7,12 @@
 import { readFileSync } from "node:fs";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { corruptPdf, docx, docxZipBomb, emptyPdf, encryptedPdf, executableAsPdf, latin1Text, markdown, odt, pdfWithPages } from "./fixtures/documents.js";
+import { corruptPdf, docx, docxZipBomb, emptyPdf, encryptedPdf, executableAsPdf, latin1Text, LEASE_MARKDOWN as LEASE, markdown, odt, pdfWithPages } from "./fixtures/documents.js";
 import { killAll, MODEL_ID, runCli, startPool, startWorker, tempDir, waitFor, type PoolProc } from "./helpers.js";
 import { api, listDocuments, sql, uploadDocument, waitDocuments, type Api } from "./rag-api.js";
 
 const ENV = { CELLULE_EMBEDDING_DIMS: "64" };
 
-const LEASE = [
-  "# Commercial lease",
-  "",
-  "The tenant Dupont pays a monthly rent of 2400 euros for the warehouse on Quai Voltaire.",
-  "The rent is revised every year on the first of January according to the construction cost index.",
-  "",
-  "## Termination",
-  "",
-  "Either party may terminate the lease with six months notice sent by registered letter.",
-].join("\n");
 // Latin-1 bytes, as old Windows tools write them: the pool must read them right.
 const LETTER_LATIN1 = Buffer.from("Objet : licenciement de M. Lefèvre.\nLe préavis est de trois mois. La société versera une indemnité de départ.\n", "latin1");
 

@@ -3,6 +3,7 @@ import type { Db } from "../../db/database.js";
 import { migrate } from "../../db/migrate.js";
 import { openPglite } from "../../db/pglite.js";
 import { ephemeralIdentity } from "../identity/pool-identity.js";
+import { parseCsv } from "../../../test/fixtures/readers.js";
 import { CSV_HEADER, csvChunks, csvField, jsonChunks } from "./audit-export.js";
 import { AuditRepository } from "./audit.repository.js";
 import { AuditService } from "./audit.service.js";
@@ -12,28 +13,6 @@ const collect = async (chunks: AsyncIterable<string>) => {
   for await (const c of chunks) s += c;
   return s;
 };
-
-/** A strict RFC 4180 reader (quoted fields, doubled quotes, CRLF records) to read our own output back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") row.push(field), (field = "");
-    else if (c === "\r" && text[i + 1] === "\n") row.push(field), rows.push(row), (row = []), (field = ""), i++;
-    else field += c;
-  }
-  expect(field).toBe("");
-  expect(row).toEqual([]);
-  return rows;
-}
 
 describe("CSV fields (RFC 4180)", () => {
   it("quotes fields with commas, quotes, CR or LF and doubles the quotes; keeps others bare", () => {

@@ -1,43 +1,6 @@
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { deflateSync, crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { pdfPagesText, png } from "../../../test/fixtures/readers.js";
 import { renderGuidesPdf, winAnsi } from "./docs.pdf.js";
-
-const pdfjsRoot = dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"));
-
-/** Text of every page (pdf.js, as the RAG extractor loads it), one string per page. */
-async function pdfPages(bytes: Buffer): Promise<string[]> {
-  const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
-  const doc = await pdfjs.getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, standardFontDataUrl: join(pdfjsRoot, "standard_fonts") + "/", verbosity: 0 }).promise;
-  const pages: string[] = [];
-  for (let n = 1; n <= doc.numPages; n++) {
-    const content = await (await doc.getPage(n)).getTextContent();
-    pages.push(content.items.map((i) => ("str" in i ? i.str : "")).join(" ").replace(/\s+/g, " "));
-  }
-  await doc.destroy();
-  return pages;
-}
-
-/** A real w×h RGB PNG (one colour). */
-function png(w = 8, h = 6): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3, 0x40)]);
-  const raw = Buffer.concat(Array.from({ length: h }, () => row));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 const GUIDE = `# Administrator guide
 
@@ -71,7 +34,7 @@ describe("renderGuidesPdf", () => {
     const pdf = await renderGuidesPdf({ title: "Administrator guide", guides: [{ title: "Administrator guide", markdown: GUIDE }], branding: { companyName: "Étude Durand & Associés" }, date: DATE });
     expect(pdf.subarray(0, 5).toString("latin1")).toBe("%PDF-");
     expect(pdf.subarray(-6).toString("latin1")).toMatch(/%%EOF/);
-    const pages = await pdfPages(pdf);
+    const pages = await pdfPagesText(pdf);
     expect(pages.length).toBeGreaterThanOrEqual(2);
     const all = pages.join("\n");
     expect(pages[0]).toContain("Étude Durand & Associés");
@@ -97,12 +60,12 @@ describe("renderGuidesPdf", () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>');
     const withSvg = await renderGuidesPdf({ title: "API guide", guides, branding: { companyName: "Acme SVG", logo: { bytes: svg, mime: "image/svg+xml" } }, date: DATE });
     expect(hasImage(withSvg)).toBe(false);
-    expect((await pdfPages(withSvg))[0]).toContain("Acme SVG");
+    expect((await pdfPagesText(withSvg))[0]).toContain("Acme SVG");
 
     // Passed the wizard's magic-byte check, but is not a decodable PNG.
     const broken = Buffer.concat([png().subarray(0, 8), Buffer.alloc(64, 3)]);
     const withBroken = await renderGuidesPdf({ title: "API guide", guides, branding: { companyName: "Acme Broken", logo: { bytes: broken, mime: "image/png" } }, date: DATE });
-    expect((await pdfPages(withBroken))[0]).toContain("Acme Broken");
+    expect((await pdfPagesText(withBroken))[0]).toContain("Acme Broken");
   });
 
   it("binds several guides, each from a new page, with a contents list on the cover", async () => {
@@ -110,7 +73,7 @@ describe("renderGuidesPdf", () => {
       { title: "Administrator guide", markdown: "# Administrator guide\n\nOne." },
       { title: "Security guide", markdown: "# Security guide\n\nTwo." },
     ];
-    const pages = await pdfPages(await renderGuidesPdf({ title: "Cellule guides", guides, branding: { companyName: "Acme" }, date: DATE }));
+    const pages = await pdfPagesText(await renderGuidesPdf({ title: "Cellule guides", guides, branding: { companyName: "Acme" }, date: DATE }));
     expect(pages).toHaveLength(3);
     expect(pages[0]).toMatch(/Contents.*Administrator guide.*Security guide/);
     expect(pages[1]).toContain("One.");

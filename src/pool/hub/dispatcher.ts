@@ -16,6 +16,9 @@ import { EmbedJobState, GenerateJobState, type Job } from "./job.js";
 import type { WorkerRegistry } from "./worker-registry.js";
 import type { WorkerConnection } from "./worker-connection.js";
 
+/** Seconds a 503 tells clients to wait, unless the `jobs.retry_after_seconds` setting says otherwise. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export interface DispatcherOptions {
   registry: WorkerRegistry;
   queueSize: number;
@@ -158,7 +161,7 @@ export class Dispatcher {
   }
 
   private noWorker(model: string): AppError {
-    return new AppError("no_worker_available", 503, `No worker serving model '${model}' is connected right now.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? 5 });
+    return new AppError("no_worker_available", 503, `No worker serving model '${model}' is connected right now.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS });
   }
 
   private pickWorker(model: string, capability: Capability, avoid?: WorkerConnection): WorkerConnection | undefined {
@@ -263,7 +266,7 @@ export class Dispatcher {
     }
     if (!this.opts.registry.anyServing(job.model, job.capability)) {
       this.stats.failed++;
-      job.fail(new AppError("no_worker_available", 503, `The worker running this request was lost (${why}) and no other worker serving '${job.model}' is connected.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? 5 }));
+      job.fail(new AppError("no_worker_available", 503, `The worker running this request was lost (${why}) and no other worker serving '${job.model}' is connected.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS }));
       return;
     }
     job.state = "queued";

@@ -15,6 +15,8 @@ import type { EmbeddingsRepository } from "./embeddings.repository.js";
 
 /** Chunks per embedding job: small enough that progress (and a crash's loss) stays fine-grained on CPU workers. */
 export const EMBED_BATCH = 16;
+/** Batches in flight at once unless the `documents.embedding_batches_in_flight` setting says otherwise. */
+export const EMBED_IN_FLIGHT = 2;
 const MAX_BACKOFF_MS = 30_000;
 /** How many times a too-long chunk is halved before its document fails. */
 const MAX_SHORTENINGS = 6;
@@ -135,7 +137,7 @@ export class EmbeddingPump {
   }
 
   private async fill(): Promise<void> {
-    const max = this.opts.maxInFlight ?? 2;
+    const max = this.opts.maxInFlight ?? EMBED_IN_FLIGHT;
     while (!this.closed && !this.paused && this.retryTimer === undefined && this.inFlight < max) {
       const doc = [...this.docs.values()].find((d) => !d.exhausted);
       if (!doc) return;

@@ -24,6 +24,8 @@ import type { ProjectsRepository } from "../projects/projects.repository.js";
  */
 const SLICE_CHARS = 256 * 1024;
 const DEFAULT_EXTRACT_TIMEOUT_MS = 5 * 60_000;
+/** Documents extracted at the same time unless the `documents.parallel_extractions` setting says otherwise. */
+export const INGEST_CONCURRENCY = 2;
 
 export interface IngestQueueOptions {
   documents: DocumentsRepository;
@@ -140,7 +142,7 @@ export class IngestQueue {
   }
 
   private next(): void {
-    const max = this.opts.concurrency ?? 2;
+    const max = this.opts.concurrency ?? INGEST_CONCURRENCY;
     while (!this.closed && this.running.size < max && this.waiting.length > 0) {
       const id = this.waiting.shift()!;
       const entry: Running = { ctrl: new AbortController(), projectId: undefined, rerun: false };

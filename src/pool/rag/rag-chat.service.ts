@@ -17,7 +17,7 @@ import type { SearchHit, SearchService } from "./search.service.js";
 import { estimateTokens } from "./tokens.js";
 
 /** Chunks retrieved per question (fewer are used when the model's window is small). */
-const RETRIEVE_K = 6;
+export const RETRIEVE_K = 6;
 /** Context used when no connected worker tells the chat model's window. */
 const DEFAULT_CONTEXT_TOKENS = 2048;
 /** Share of the model's window given to retrieved context; the rest is the conversation and the answer. */

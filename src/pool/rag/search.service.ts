@@ -15,7 +15,7 @@ import type { SearchRepository } from "./search.repository.js";
 const CANDIDATES_PER_RESULT = 4;
 const MIN_CANDIDATES = 20;
 /** A query waits at most this long for its embedding before falling back to full text. */
-const QUERY_EMBED_TIMEOUT_MS = 10_000;
+export const QUERY_EMBED_TIMEOUT_MS = 10_000;
 /** Characters of the query that are embedded (a long question's start carries its subject). */
 const QUERY_EMBED_CHARS = 1000;
 

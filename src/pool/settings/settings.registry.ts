@@ -8,7 +8,11 @@ import { z } from "zod";
 import { poolFields, type PoolConfig } from "../../config/pool.config.js";
 import type { Localized, ProfileId, SettingType, SettingValue } from "../../protocol/settings.protocol.js";
 import { LOCK_MS, LOCK_THRESHOLD, SESSION_IDLE_MS } from "../admin-users/admin-users.service.js";
-import { EMBED_BATCH } from "../rag/embedding-pump.js";
+import { RETRY_AFTER_SECONDS } from "../hub/dispatcher.js";
+import { EMBED_BATCH, EMBED_IN_FLIGHT } from "../rag/embedding-pump.js";
+import { INGEST_CONCURRENCY } from "../rag/ingest.queue.js";
+import { RETRIEVE_K } from "../rag/rag-chat.service.js";
+import { QUERY_EMBED_TIMEOUT_MS } from "../rag/search.service.js";
 
 export const CATEGORIES = [
   { id: "capacity", label: { en: "Capacity & queues", fr: "Capacité et files d'attente" } },
@@ -116,7 +120,7 @@ export const SETTINGS: readonly SettingDef[] = [
     min: 1,
     max: 300,
     unit: "s",
-    defaultValue: () => 5,
+    defaultValue: () => RETRY_AFTER_SECONDS,
     label: { en: "Suggested wait when no worker is on", fr: "Délai conseillé quand aucun poste n'est allumé" },
     description: {
       en: "When no computer able to answer is connected, applications are told to try again after this many seconds.",
@@ -132,7 +136,7 @@ export const SETTINGS: readonly SettingDef[] = [
     min: 1,
     max: 16,
     unit: null,
-    defaultValue: () => 2,
+    defaultValue: () => INGEST_CONCURRENCY,
     label: { en: "Documents read at the same time", fr: "Documents lus en même temps" },
     description: {
       en: "How many uploaded documents the server opens and reads at once. More makes large imports faster but uses more of the server's memory and processor.",
@@ -162,7 +166,7 @@ export const SETTINGS: readonly SettingDef[] = [
     min: 1,
     max: 16,
     unit: null,
-    defaultValue: () => 2,
+    defaultValue: () => EMBED_IN_FLIGHT,
     label: { en: "Indexing batches sent at once", fr: "Lots d'indexation envoyés en même temps" },
     description: {
       en: "How many batches of passages are handed to workers at the same time. More speeds up indexing when many workers are on, but leaves less room for people's questions meanwhile.",
@@ -177,7 +181,7 @@ export const SETTINGS: readonly SettingDef[] = [
     min: 1,
     max: 20,
     unit: null,
-    defaultValue: () => 6,
+    defaultValue: () => RETRIEVE_K,
     label: { en: "Document passages used per question", fr: "Passages de documents utilisés par question" },
     description: {
       en: "When someone asks a question about a project, the assistant reads this many of the most relevant passages from its documents before answering. More gives fuller answers with more sources, but slower ones.",
@@ -192,7 +196,7 @@ export const SETTINGS: readonly SettingDef[] = [
     min: 1,
     max: 120,
     unit: "s",
-    defaultValue: () => 10,
+    defaultValue: () => QUERY_EMBED_TIMEOUT_MS / 1000,
     label: { en: "Wait for meaning-based search", fr: "Attente de la recherche par le sens" },
     description: {
       en: "A search looks for words and for meaning. Finding by meaning needs a worker; if none answers within this time, results by words alone are returned so nobody waits too long.",
