@@ -7,17 +7,16 @@
  * create/revoke a key, add an admin (weak password refused inline). Screenshots in
  * test-artifacts/dashboard/ at 1366×768.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pdfPagesText } from "./fixtures/readers.js";
-import { defaultSetupAnswers, killAll, ROOT, startPool, startWorker, TEST_ADMIN, tempDir, type PoolProc } from "./helpers.js";
+import { launchContext, openFromMenu, signIn } from "./browser.js";
 import { LEASE_MARKDOWN as LEASE } from "./fixtures/documents.js";
+import { pdfPagesText } from "./fixtures/readers.js";
+import { defaultSetupAnswers, killAll, ROOT, startPool, startWorker, TEST_ADMIN, type PoolProc } from "./helpers.js";
 
-const CHROMIUM = process.env.CELLULE_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 const ENV = { CELLULE_EMBEDDING_DIMS: "64" };
 const COMPANY = "Cabinet Lumiere Avocats";
 const PROJECT = "Dupont warehouse lease";
@@ -33,34 +32,18 @@ async function shot(name: string, fullPage = true): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
 }
 
-async function go(navId: string, heading: string): Promise<void> {
-  await page.click(`#nav-${navId}`);
-  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-}
+const go = (navId: string, heading: string) => openFromMenu(page, navId, heading);
 
 beforeAll(async () => {
-  // Fail, never skip, without the browser: .ci/run installs Debian's chromium.
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it with 'apt-get install -y chromium' (.ci/run does)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   const answers = defaultSetupAnswers();
   answers.identity = { company_name: COMPANY, sector: "LAW" };
   pool = await startPool({ env: ENV, setup: answers });
   await startWorker(pool, { embedding: true, env: ENV });
-  context = await chromium.launchPersistentContext(tempDir("cellule-chromium-"), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: FLAGS,
-    locale: "en-GB",
-    viewport: { width: 1366, height: 768 },
-    acceptDownloads: true,
-  });
+  context = await launchContext({ acceptDownloads: true });
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(`${pool.url}/admin/login`);
-  await page.fill("#login-email", TEST_ADMIN.email);
-  await page.fill("#login-password", TEST_ADMIN.password);
-  await page.click("#login-submit");
-  await page.locator("#signed-in").waitFor();
+  await signIn(page, pool.url);
 }, 120_000);
 
 afterAll(async () => {

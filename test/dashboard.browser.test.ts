@@ -7,13 +7,12 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchContext } from "./browser.js";
 import { defaultSetupAnswers, killAll, MODEL_ID, modelPath, ROOT, spawnCli, startPool, startWorker, tempDir, TEST_ADMIN, waitFor, type PoolProc, type Proc } from "./helpers.js";
 
-const CHROMIUM = process.env.CELLULE_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 const COMPANY = "Cabinet Dupont & Associés";
 const SITES = ["Head office", "Lyon branch"];
 
@@ -47,15 +46,14 @@ async function openPage(id: string, heading: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  // Fail, never skip, without the browser or the model: .ci/run installs both.
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it with 'apt-get install -y chromium' (.ci/run does)`);
+  // Fail, never skip, without the model (launchContext does the same for the browser).
   if (!existsSync(modelPath())) throw new Error(`test model missing at ${modelPath()}`);
   mkdirSync(ARTIFACTS, { recursive: true });
   const answers = defaultSetupAnswers();
   answers.identity = { company_name: COMPANY, sector: "LAW" };
   answers.topology = { sites: SITES.map((name) => ({ name, pools: 1 })) };
   pool = await startPool({ setup: answers });
-  context = await chromium.launchPersistentContext(tempDir("cellule-chromium-"), { executablePath: CHROMIUM, headless: true, args: FLAGS, locale: "en-GB", viewport: { width: 1366, height: 768 } });
+  context = await launchContext();
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => pageErrors.push(String(e)));
 }, 90_000);

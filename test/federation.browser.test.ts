@@ -7,15 +7,14 @@
  * Topology page shows B on the latency map with its class. Screenshots:
  * test-artifacts/dashboard/federation.png and topology.png at 1366×768.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultSetupAnswers, freePort, killAll, ROOT, startPool, TEST_ADMIN, type PoolProc } from "./helpers.js";
+import { LAPTOP, launchBrowser, openFromMenu, signIn } from "./browser.js";
+import { defaultSetupAnswers, freePort, killAll, ROOT, startPool, type PoolProc } from "./helpers.js";
 
-const CHROMIUM = process.env.CELLULE_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 const HOST_A = "127.0.1.1";
 const HOST_B = "127.0.2.1";
 
@@ -30,22 +29,15 @@ let atomB = "";
 const pageErrors: string[] = [];
 
 async function login(pool: PoolProc): Promise<Page> {
-  const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1366, height: 768 } });
+  const context = await browser.newContext({ locale: "en-GB", viewport: LAPTOP });
   contexts.push(context);
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(`${pool.url}/admin/login`);
-  await page.fill("#login-email", TEST_ADMIN.email);
-  await page.fill("#login-password", TEST_ADMIN.password);
-  await page.click("#login-submit");
-  await page.locator("#signed-in").waitFor();
+  await signIn(page, pool.url);
   return page;
 }
 
-async function go(page: Page, navId: string, heading: string): Promise<void> {
-  await page.click(`#nav-${navId}`);
-  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-}
+const go = openFromMenu;
 
 async function confirmDialog(page: Page): Promise<void> {
   await page.locator("dialog#federation-confirm[open]").waitFor();
@@ -54,8 +46,6 @@ async function confirmDialog(page: Page): Promise<void> {
 }
 
 beforeAll(async () => {
-  // Fail, never skip, without the browser: .ci/run installs Debian's chromium.
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it with 'apt-get install -y chromium' (.ci/run does)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   const [portA, portB] = await Promise.all([freePort(HOST_A), freePort(HOST_B)]);
   const env = { CELLULE_FED_PROBE_INTERVAL_MS: "300" };
@@ -67,7 +57,7 @@ beforeAll(async () => {
   ]);
   atomA = ((await (await fetch(`${a.url}/v1/federation/self`)).json()) as { atom_id: string }).atom_id;
   atomB = ((await (await fetch(`${b.url}/v1/federation/self`)).json()) as { atom_id: string }).atom_id;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  browser = await launchBrowser();
   [pageA, pageB] = await Promise.all([login(a), login(b)]);
 }, 120_000);
 

@@ -4,15 +4,14 @@
  * with server-side validation shown inline, a refresh in the middle (state restored, password
  * empty), French, completion, then the admin login. Screenshots go to test-artifacts/wizard/.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { killAll, ROOT, startPool, tempDir } from "./helpers.js";
+import { launchContext } from "./browser.js";
+import { killAll, ROOT, startPool } from "./helpers.js";
 
-const CHROMIUM = process.env.CELLULE_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts", "wizard");
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 const PASSWORD = "Blue-Harbour-Compass-2031";
 
 let context: BrowserContext | undefined;
@@ -36,14 +35,12 @@ async function heading(page: Page): Promise<string> {
 
 describe("setup wizard in Chromium", () => {
   it("walks every screen, survives a refresh, completes setup and signs in", async () => {
-    // Fail, never skip, without the browser: .ci/run installs Debian's chromium.
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it with 'apt-get install -y chromium' (.ci/run does)`);
     mkdirSync(ARTIFACTS, { recursive: true });
     const pool = await startPool({ setup: false });
     const key = await pool.createKey();
     const state = (await (await fetch(`${pool.url}/setup/state`)).json()) as { pool_identity: { atom_id: string } };
 
-    context = await chromium.launchPersistentContext(tempDir("cellule-chromium-"), { executablePath: CHROMIUM, headless: true, args: FLAGS, locale: "en-GB", viewport: { width: 1100, height: 900 } });
+    context = await launchContext({ viewport: { width: 1100, height: 900 } });
     const page = context.pages()[0] ?? (await context.newPage());
     const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(String(e)));

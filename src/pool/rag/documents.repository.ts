@@ -113,34 +113,8 @@ export class DocumentsRepository {
    * Stores chunks with their full-text vector (project language), a batch per statement. Chunks of
    * a deleted document are silently dropped. Returns how many were stored.
    */
-  async insertChunks(doc: { id: string; projectId: string }, language: ProjectLanguage, chunks: readonly NewChunk[]): Promise<number> {
-    let stored = 0;
-    for (let i = 0; i < chunks.length; i += CHUNK_INSERT_ROWS) {
-      const part = chunks.slice(i, i + CHUNK_INSERT_ROWS);
-      const rows = await this.db.query<{ n: number }>(
-        `WITH ins AS (
-           INSERT INTO chunks (document_id, project_id, ord, page, heading, text, tokens, tsv)
-           SELECT d.id, d.project_id, c.ord, c.page, c.heading, c.text, c.tokens,
-                  setweight(to_tsvector($3::regconfig, coalesce(c.heading, '')), 'A') || to_tsvector($3::regconfig, c.text)
-           FROM unnest($4::int[], $5::int[], $6::text[], $7::text[], $8::int[]) AS c(ord, page, heading, text, tokens)
-           JOIN documents d ON d.id = $1 AND d.project_id = $2
-           ON CONFLICT (document_id, ord) DO NOTHING
-           RETURNING 1)
-         SELECT count(*)::int AS n FROM ins`,
-        [
-          doc.id,
-          doc.projectId,
-          language,
-          part.map((c) => c.ord),
-          part.map((c) => c.page),
-          part.map((c) => c.heading),
-          part.map((c) => c.text),
-          part.map((c) => c.tokens),
-        ],
-      );
-      stored += rows[0]?.n ?? 0;
-    }
-    return stored;
+  insertChunks(doc: { id: string; projectId: string }, language: ProjectLanguage, chunks: readonly NewChunk[]): Promise<number> {
+    return insertChunkRows(this.db, doc, language, chunks);
   }
 
   /** Records the end of extraction: full-text search covers the document from now on. */
@@ -186,4 +160,38 @@ export class DocumentsRepository {
     if (!r) return { done: false, chunks: 0, embedded: 0 };
     return { done: r.status === "done", chunks: r.chunks, embedded: r.embedded };
   }
+}
+
+/**
+ * Inserts chunks with their full-text vector through `q` (the database, or a caller's transaction:
+ * federation stores replicated chunks this way). Chunks of a deleted document are dropped.
+ */
+export async function insertChunkRows(q: Db, doc: { id: string; projectId: string }, language: ProjectLanguage, chunks: readonly NewChunk[]): Promise<number> {
+  let stored = 0;
+  for (let i = 0; i < chunks.length; i += CHUNK_INSERT_ROWS) {
+    const part = chunks.slice(i, i + CHUNK_INSERT_ROWS);
+    const rows = await q.query<{ n: number }>(
+      `WITH ins AS (
+         INSERT INTO chunks (document_id, project_id, ord, page, heading, text, tokens, tsv)
+         SELECT d.id, d.project_id, c.ord, c.page, c.heading, c.text, c.tokens,
+                setweight(to_tsvector($3::regconfig, coalesce(c.heading, '')), 'A') || to_tsvector($3::regconfig, c.text)
+         FROM unnest($4::int[], $5::int[], $6::text[], $7::text[], $8::int[]) AS c(ord, page, heading, text, tokens)
+         JOIN documents d ON d.id = $1 AND d.project_id = $2
+         ON CONFLICT (document_id, ord) DO NOTHING
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM ins`,
+      [
+        doc.id,
+        doc.projectId,
+        language,
+        part.map((c) => c.ord),
+        part.map((c) => c.page),
+        part.map((c) => c.heading),
+        part.map((c) => c.text),
+        part.map((c) => c.tokens),
+      ],
+    );
+    stored += rows[0]?.n ?? 0;
+  }
+  return stored;
 }

@@ -5,6 +5,7 @@
  */
 import type { Db } from "../../../db/database.js";
 import type { ProjectLanguage } from "../../../protocol/projects.protocol.js";
+import { insertChunkRows } from "../../rag/documents.repository.js";
 import { vectorLiteral } from "../../rag/embeddings.repository.js";
 import { vectorFromBase64, type PayloadOf } from "./payloads.js";
 
@@ -68,21 +69,7 @@ export class ReplicaRepository {
     return this.db.transaction(async (tx) => {
       if (p.part === 0) await tx.query("DELETE FROM chunks WHERE document_id = $1", [p.document_id]);
       const c = p.chunks;
-      let chunks = 0;
-      if (c.length > 0) {
-        const rows = await tx.query<{ n: number }>(
-          `WITH ins AS (
-             INSERT INTO chunks (document_id, project_id, ord, page, heading, text, tokens, tsv)
-             SELECT d.id, d.project_id, c.ord, c.page, c.heading, c.text, c.tokens,
-                    setweight(to_tsvector($3::regconfig, coalesce(c.heading, '')), 'A') || to_tsvector($3::regconfig, c.text)
-             FROM unnest($4::int[], $5::int[], $6::text[], $7::text[], $8::int[]) AS c(ord, page, heading, text, tokens)
-             JOIN documents d ON d.id = $1 AND d.project_id = $2
-             ON CONFLICT (document_id, ord) DO NOTHING RETURNING 1)
-           SELECT count(*)::int AS n FROM ins`,
-          [p.document_id, p.project_id, language, c.map((x) => x.ord), c.map((x) => x.page), c.map((x) => x.heading), c.map((x) => x.text), c.map((x) => x.tokens)],
-        );
-        chunks = rows[0]?.n ?? 0;
-      }
+      const chunks = await insertChunkRows(tx, { id: p.document_id, projectId: p.project_id }, language, c);
       let vectors = 0;
       const withVectors = p.dims === vectorDims ? c.filter((x) => x.vector !== null) : [];
       if (withVectors.length > 0) {
