@@ -10,39 +10,25 @@
  *    Ed25519 verify of the same bytes (bench/federation/verify.ts). Target: ratio ≥ 0.8.
  *
  * Options (env): FED_BENCH_SAMPLES (default 200), FED_BENCH_PARTITION_S (default 30).
- * Output: a table on stdout, progress on stderr, JSON in bench/results/federation.json and
+ * Output: a table on stdout, progress on stderr, JSON in bench/results/federation-latest.json and
  * bench/results/federation-<timestamp>.json. Exits 0 once measurements are complete, targets met
  * or not; non-zero when the benchmark could not run. About 2 minutes on a 2-core machine.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { configureLogging } from "../src/shared/logger.js";
-import { CLI, killAll, ROOT } from "../test/helpers.js";
+import { CLI, killAll } from "../test/helpers.js";
 import { startCluster, stopCluster, type Cluster } from "./federation/cluster.js";
 import { measureReplicationLatency, type LatencyResult } from "./federation/latency.js";
 import { measurePartition, type PartitionResult } from "./federation/partition.js";
 import { progress, sleep } from "./federation/progress.js";
 import { measureVerify, type VerifyResult } from "./federation/verify.js";
+import { check, formatTable, machine, makeReport, writeReport, type Check, type Row, type Section } from "./report.js";
 
 const WATCHDOG_MS = 10 * 60_000;
-const RESULTS_DIR = join(ROOT, "bench", "results");
 const SAMPLES = Number(process.env.FED_BENCH_SAMPLES ?? 200);
 const PARTITION_S = Number(process.env.FED_BENCH_PARTITION_S ?? 30);
 /** The pools' own defaults, except the probes (they would only add noise here). */
 const POOL_ENV = { CELLULE_FED_SYNC_INTERVAL_MS: "1000", CELLULE_FED_PROBE_INTERVAL_MS: "5000", CELLULE_LOG_LEVEL: "warn" };
-
-interface Check {
-  id: string;
-  metric: string;
-  value: number;
-  unit: string;
-  op: "≥" | "≤";
-  limit: number;
-  pass: boolean;
-}
-
-const check = (id: string, metric: string, value: number, unit: string, op: "≥" | "≤", limit: number): Check => ({ id, metric, value, unit, op, limit, pass: op === "≥" ? value >= limit : value <= limit });
 
 const NOTES = [
   "Pools: three `cellule pool` processes (embedded PGlite) on 127.0.1.1, 127.0.2.1 and 127.0.3.1, each advertising a fault-injecting TCP proxy in this process (127.0.x.2) as its URL, so every federation connection to a pool crosses its proxy (no delay added outside the partition). Anti-entropy pull every 1 s (the default CELLULE_FED_SYNC_INTERVAL_MS), latency probes every 5 s.",
@@ -52,9 +38,9 @@ const NOTES = [
   "The machine is shared: loadAvg1mAtStart shows how busy it was.",
 ];
 
-function table(lat: LatencyResult, part: PartitionResult, ver: VerifyResult, checks: Check[]): string {
+function sections(lat: LatencyResult, part: PartitionResult, ver: VerifyResult, checks: Check[]): Section[] {
   const find = (id: string) => checks.find((c) => c.id === id);
-  const rows: { metric: string; value: string; check?: Check | undefined }[][] = [
+  const rows: Row[][] = [
     [
       { metric: "samples (memory created on A)", value: String(lat.samples) },
       { metric: "visible on B and C, p50", value: `${lat.both.p50.toFixed(1)} ms` },
@@ -80,17 +66,7 @@ function table(lat: LatencyResult, part: PartitionResult, ver: VerifyResult, che
     ],
   ];
   const titles = ["1. Replication latency of a small envelope (A → B and C)", `2. Convergence after a ${part.partitionS} s partition of C`, "3. Envelope signature verification"];
-  const all = rows.flat();
-  const w = { m: Math.max(...all.map((r) => r.metric.length)), v: Math.max(...all.map((r) => r.value.length)), t: 10 };
-  const line = (a: string, b: string, c: string, d: string) => `  ${a.padEnd(w.m)}  ${b.padStart(w.v)}  ${c.padEnd(w.t)}  ${d}`;
-  const out = ["", line("Metric", "Value", "Target", "Result"), `  ${"-".repeat(w.m + w.v + w.t + 14)}`];
-  rows.forEach((section, i) => {
-    out.push(titles[i]!);
-    for (const r of section) out.push(line(r.metric, r.value, r.check ? `${r.check.op} ${r.check.limit}${r.check.unit ? ` ${r.check.unit}` : ""}` : "", r.check ? (r.check.pass ? "met" : "MISSED") : ""));
-  });
-  const failed = checks.filter((c) => !c.pass).length;
-  out.push("", failed === 0 ? `All ${checks.length} targets met.` : `${failed} of ${checks.length} targets missed.`, "");
-  return out.join("\n");
+  return rows.map((section, i) => ({ title: titles[i]!, rows: section }));
 }
 
 let cluster: Cluster | undefined;
@@ -99,14 +75,8 @@ async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`built CLI not found at ${CLI}: run 'npm run build' first`);
   configureLogging("warn");
   const started = new Date();
-  const environment = {
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    totalMemMB: Math.round(os.totalmem() / 1e6),
-    loadAvg1mAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
-  };
+  const environment = machine();
+
 
   progress("phase 3 first (no pools running yet): signature verification rates");
   const verify = measureVerify();
@@ -137,24 +107,10 @@ async function main(): Promise<void> {
     check("partition.convergence", `convergence after a ${PARTITION_S} s partition heals`, Math.round(partition.convergenceMs) / 1000, "s", "≤", 2),
     check("verify.ratio", "verifyEnvelope / raw Ed25519 verify", verify.ratio, "", "≥", 0.8),
   ];
-  const finished = new Date();
-  const report = {
-    benchmark: "federation",
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
-    environment: { ...environment, loadAvg1mAtEnd: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
-    notes: NOTES,
-    checks,
-    allPassed: checks.every((c) => c.pass),
-    results: { latency, partition, verify },
-  };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const stamp = report.startedAt.replace(/[:.]/g, "-");
-  for (const p of [join(RESULTS_DIR, `federation-${stamp}.json`), join(RESULTS_DIR, "federation.json")]) writeFileSync(p, json);
-  process.stdout.write(table(latency, partition, verify, checks));
-  progress(`done in ${report.durationS} s; results in bench/results/federation.json and federation-${stamp}.json`);
+  const report = makeReport("federation", started, environment, NOTES, checks, { latency, partition, verify });
+  const paths = writeReport(report);
+  process.stdout.write(formatTable(sections(latency, partition, verify, checks), checks));
+  progress(`done in ${report.durationS} s; results in ${paths.join(" and ")}`);
 }
 
 const watchdog = setTimeout(() => {

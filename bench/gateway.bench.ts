@@ -22,20 +22,18 @@
  * with the helpers of the end-to-end tests; every child process is killed at the end.
  */
 import { existsSync } from "node:fs";
-import os from "node:os";
-import { join } from "node:path";
-import { CLI, killAll, modelPath, ROOT, startPool } from "../test/helpers.js";
+import { CLI, killAll, modelPath, startPool } from "../test/helpers.js";
 import { stopGracefully } from "./gateway/child.js";
 import { E2E, measureEndToEnd, type EndToEndLevel } from "./gateway/end-to-end.js";
 import { measurePoolMemory } from "./gateway/memory.js";
 import { measurePoolOverhead, type OverheadResult } from "./gateway/overhead.js";
-import { buildChecks, formatTable, writeReport, type GatewayResults, type Report } from "./gateway/report.js";
+import { buildChecks, sections, type GatewayResults } from "./gateway/report.js";
 import { progress } from "./gateway/stats.js";
+import { formatTable, machine, makeReport, writeReport } from "./report.js";
 
 const IDLE_WORKERS = 50;
 /** The whole run normally takes under 3 minutes; past this something hangs. */
 const WATCHDOG_MS = 8 * 60_000;
-const RESULTS_DIR = join(ROOT, "bench", "results");
 
 const NOTES = [
   "Overhead: pool and baseline are measured by the same node:http keep-alive client in this process, in interleaved rounds (baseline→pool, then pool→baseline, ...) after a warm-up; the baseline server runs in its own process and returns a body of the same size as a real pool response.",
@@ -45,17 +43,6 @@ const NOTES = [
   "identicalOutputs: at c=1 every text should match (same prompt, seed and sampling on the same model); at c=4 a few may diverge mid-text because llama.cpp batches the 4 sequences differently from run to run, which changes logits slightly.",
   "The machine is shared: loadAvg1mAtStart/AtEnd show how busy it was; compare runs with similar load.",
 ];
-
-function environment(): Record<string, string | number> {
-  return {
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    totalMemMB: Math.round(os.totalmem() / 1e6),
-    loadAvg1mAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
-  };
-}
 
 async function runPhases(modelFile: string): Promise<GatewayResults> {
   progress("starting the pool for phases 1 and 2");
@@ -77,23 +64,12 @@ async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`built CLI not found at ${CLI}: run 'npm run build' first`);
   const modelFile = modelPath();
   const started = new Date();
-  const env = environment();
+  const env = { ...machine(), model: modelFile, e2eMaxTokens: E2E.maxTokens, e2eTemperature: E2E.temperature };
   const results = await runPhases(modelFile);
-  const finished = new Date();
   const checks = buildChecks(results);
-  const report: Report = {
-    benchmark: "gateway",
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
-    environment: { ...env, model: modelFile, e2eMaxTokens: E2E.maxTokens, e2eTemperature: E2E.temperature, loadAvg1mAtEnd: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
-    notes: NOTES,
-    checks,
-    allPassed: checks.every((c) => c.pass),
-    results,
-  };
-  process.stdout.write(formatTable(results, checks));
-  for (const p of writeReport(report, RESULTS_DIR)) progress(`wrote ${p}`);
+  const report = makeReport("gateway", started, env, NOTES, checks, results);
+  process.stdout.write(formatTable(sections(results, checks), checks));
+  for (const p of writeReport(report)) progress(`wrote ${p}`);
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

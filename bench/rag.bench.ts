@@ -14,31 +14,17 @@
  * bench/results/rag-latest.json. Exits 0 once measurements are complete, targets met or not;
  * non-zero when the benchmark could not run. About 6–8 minutes on a 2-core machine.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { configureLogging } from "../src/shared/logger.js";
-import { CLI, killAll, modelPath, ROOT } from "../test/helpers.js";
+import { CLI, killAll, modelPath } from "../test/helpers.js";
 import { measureIngest, type IngestResult } from "./rag/ingest.js";
 import { measureKnn, type KnnResult } from "./rag/knn.js";
 import { measureUploadMemory, type UploadMemoryResult } from "./rag/memory.js";
 import { progress } from "./rag/progress.js";
+import { check, formatTable, machine, makeReport, writeReport, type Check, type Row, type Section } from "./report.js";
 
 const WATCHDOG_MS = 14 * 60_000;
-const RESULTS_DIR = join(ROOT, "bench", "results");
 const MB = 1e6;
-
-interface Check {
-  id: string;
-  metric: string;
-  value: number;
-  unit: string;
-  op: "≥" | "≤";
-  limit: number;
-  pass: boolean;
-}
-
-const check = (id: string, metric: string, value: number, unit: string, op: "≥" | "≤", limit: number): Check => ({ id, metric, value, unit, op, limit, pass: op === "≥" ? value >= limit : value <= limit });
 
 const NOTES = [
   "Phase 1: ingest time runs from the start of the upload to indexed_status=done (polled every 50 ms): upload, extraction (in a child process), chunking, chunks + full text stored, every vector computed by the worker and stored. Raw: LlamaRuntime.embed() on the same chunk texts, same batch size (16) and one llama thread, with the pool and worker stopped. Chunks of 128 tokens (CELLULE_CHUNK_TOKENS): stories260K's embedding time grows steeply with input length (≈3 s for 1,000 tokens, 0.1 s for 200).",
@@ -47,9 +33,9 @@ const NOTES = [
   "The machine is shared: loadAvg1mAtStart shows how busy it was.",
 ];
 
-function table(ingest: IngestResult, knn: KnnResult, mem: UploadMemoryResult, checks: Check[]): string {
+function sections(ingest: IngestResult, knn: KnnResult, mem: UploadMemoryResult, checks: Check[]): Section[] {
   const find = (id: string) => checks.find((c) => c.id === id);
-  const rows: { metric: string; value: string; check?: Check | undefined }[][] = [
+  const rows: Row[][] = [
     [
       { metric: `document`, value: `${ingest.pages} pages, ${(ingest.documentBytes / 1e3).toFixed(0)} kB PDF, ${ingest.chunks} chunks of ≤${ingest.chunkTokens} tokens` },
       { metric: "ingest time (upload → done)", value: `${(ingest.ingestMs / 1000).toFixed(2)} s` },
@@ -78,17 +64,7 @@ function table(ingest: IngestResult, knn: KnnResult, mem: UploadMemoryResult, ch
     ],
   ];
   const titles = ["1. Ingest throughput (stories260K embedding worker, 1 thread)", "2. Vector search (embedded PGlite + pgvector HNSW, cosine)", "3. Pool memory while a 50 MB document is uploaded and indexed"];
-  const all = rows.flat();
-  const w = { m: Math.max(...all.map((r) => r.metric.length)), v: Math.max(...all.map((r) => r.value.length)), t: 10 };
-  const line = (a: string, b: string, c: string, d: string) => `  ${a.padEnd(w.m)}  ${b.padStart(w.v)}  ${c.padEnd(w.t)}  ${d}`;
-  const out = ["", line("Metric", "Value", "Target", "Result"), `  ${"-".repeat(w.m + w.v + w.t + 14)}`];
-  rows.forEach((section, i) => {
-    out.push(titles[i]!);
-    for (const r of section) out.push(line(r.metric, r.value, r.check ? `${r.check.op} ${r.check.limit}${r.check.unit ? ` ${r.check.unit}` : ""}` : "", r.check ? (r.check.pass ? "PASS" : "FAIL") : ""));
-  });
-  const failed = checks.filter((c) => !c.pass).length;
-  out.push("", failed === 0 ? `All ${checks.length} targets met.` : `${failed} of ${checks.length} targets missed.`, "");
-  return out.join("\n");
+  return rows.map((section, i) => ({ title: titles[i]!, rows: section }));
 }
 
 async function main(): Promise<void> {
@@ -96,14 +72,7 @@ async function main(): Promise<void> {
   modelPath();
   configureLogging("warn");
   const started = new Date();
-  const environment = {
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    totalMemMB: Math.round(os.totalmem() / MB),
-    loadAvg1mAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
-  };
+  const environment = machine();
   const ingest = await measureIngest(30, 40, 128);
   const knn = await measureKnn({ vectors: 100_000, dims: 384, queries: 200, k: 10 });
   const memory = await measureUploadMemory(50 * 1024 * 1024 - 1024);
@@ -113,24 +82,10 @@ async function main(): Promise<void> {
     check("knn.p50", "KNN p50, 100k × 384-d", knn.latency.p50, "ms", "≤", 10),
     check("memory.increase", "pool peak RSS increase, 50 MB upload + indexing", Math.round((memory.increaseBytes / MB) * 10) / 10, "MB", "≤", 150),
   ];
-  const finished = new Date();
-  const report = {
-    benchmark: "rag",
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
-    environment: { ...environment, loadAvg1mAtEnd: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
-    notes: NOTES,
-    checks,
-    allPassed: checks.every((c) => c.pass),
-    results: { ingest, knn, memory },
-  };
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const stamp = report.startedAt.replace(/[:.]/g, "-");
-  for (const p of [join(RESULTS_DIR, `rag-${stamp}.json`), join(RESULTS_DIR, "rag-latest.json")]) writeFileSync(p, json);
-  process.stdout.write(table(ingest, knn, memory, checks));
-  progress(`done in ${report.durationS} s; results in bench/results/rag-${stamp}.json and rag-latest.json`);
+  const report = makeReport("rag", started, environment, NOTES, checks, { ingest, knn, memory });
+  const paths = writeReport(report);
+  process.stdout.write(formatTable(sections(ingest, knn, memory, checks), checks));
+  progress(`done in ${report.durationS} s; results in ${paths.join(" and ")}`);
 }
 
 const watchdog = setTimeout(() => {

@@ -1,15 +1,8 @@
-/** Progress lines of bench:federation go to stderr so stdout keeps only the result table. */
-export function progress(line: string): void {
-  process.stderr.write(`[bench:federation] ${line}\n`);
-}
+/** Progress lines of bench:federation (stderr) and the small numeric helpers its phases share. */
+import { progressOf } from "../report.js";
 
-/** Nearest-rank percentile of already sorted values. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
+export { percentile, sleep } from "../gateway/stats.js";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const progress = progressOf("federation");
 
 export const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;

@@ -1,6 +1,5 @@
-/** Targets, the printed table and the JSON files of the gateway benchmark. */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+/** Targets and the printed table of the gateway benchmark. */
+import { check as shared, type Check, type Row, type Section } from "../report.js";
 import type { EndToEndLevel } from "./end-to-end.js";
 import type { MemoryResult } from "./memory.js";
 import type { OverheadLevel, OverheadResult } from "./overhead.js";
@@ -11,41 +10,12 @@ export interface GatewayResults {
   memory: MemoryResult[];
 }
 
-/** One target: `value` must be ≤ `limit`. */
-export interface Check {
-  id: string;
-  metric: string;
-  value: number;
-  unit: string;
-  limit: number;
-  pass: boolean;
-}
-
-export interface Report {
-  benchmark: "gateway";
-  startedAt: string;
-  finishedAt: string;
-  durationS: number;
-  environment: Record<string, string | number>;
-  notes: string[];
-  checks: Check[];
-  allPassed: boolean;
-  results: GatewayResults;
-}
-
-interface Row {
-  metric: string;
-  value: string;
-  check?: Check;
-}
-
 const MB = 1e6;
 const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
 const ms = (x: number, digits = 3) => `${x.toFixed(digits)} ms`;
 
-function check(id: string, metric: string, value: number, unit: string, limit: number): Check {
-  return { id, metric, value, unit, limit, pass: value <= limit };
-}
+/** Every gateway target is an upper bound. */
+const check = (id: string, metric: string, value: number, unit: string, limit: number): Check => shared(id, metric, value, unit, "≤", limit);
 
 export function buildChecks(r: GatewayResults): Check[] {
   const checks: Check[] = [];
@@ -105,38 +75,11 @@ function memoryRows(m: MemoryResult, checks: Check[]): Row[] {
   ];
 }
 
-function sections(r: GatewayResults, checks: Check[]): { title: string; rows: Row[] }[] {
+/** The result table's sections. */
+export function sections(r: GatewayResults, checks: Check[]): Section[] {
   return [
     { title: `1. Pool overhead (instant worker, ${r.overhead.workerSlots} slots, non-streamed, ${r.overhead.responseBytes}-byte response)`, rows: r.overhead.levels.flatMap((l) => overheadRows(l, checks)) },
     { title: `2. End to end, stories260K (${r.endToEnd[0]?.requests ?? 0} chat requests; pool streamed vs direct node-llama-cpp)`, rows: r.endToEnd.flatMap((e) => endToEndRows(e, checks)) },
     { title: "3. Pool memory (VmRSS; embedded = default PGlite in the pool process, external = DATABASE_URL)", rows: r.memory.flatMap((m) => memoryRows(m, checks)) },
   ];
-}
-
-const targetText = (c: Check) => `≤ ${c.limit}${c.unit === "×" ? "" : ` ${c.unit}`}`;
-
-/** The result table, as printed on stdout. */
-export function formatTable(r: GatewayResults, checks: Check[]): string {
-  const secs = sections(r, checks);
-  const all = secs.flatMap((s) => s.rows);
-  const w = { metric: Math.max(...all.map((x) => x.metric.length), 6), value: Math.max(...all.map((x) => x.value.length), 5), target: 9 };
-  const line = (a: string, b: string, c: string, d: string) => `  ${a.padEnd(w.metric)}  ${b.padStart(w.value)}  ${c.padEnd(w.target)}  ${d}`;
-  const out = ["", line("Metric", "Value", "Target", "Result"), `  ${"-".repeat(w.metric + w.value + w.target + 14)}`];
-  for (const s of secs) {
-    out.push(s.title);
-    for (const row of s.rows) out.push(line(row.metric, row.value, row.check ? targetText(row.check) : "", row.check ? (row.check.pass ? "PASS" : "FAIL") : ""));
-  }
-  const failed = checks.filter((c) => !c.pass).length;
-  out.push("", failed === 0 ? `All ${checks.length} targets met.` : `${failed} of ${checks.length} targets missed.`, "");
-  return out.join("\n");
-}
-
-/** Writes gateway-<timestamp>.json and gateway-latest.json; returns their paths. */
-export function writeReport(report: Report, dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
-  const stamp = report.startedAt.replace(/[:.]/g, "-"); // ISO 8601, made safe for file names
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const paths = [join(dir, `gateway-${stamp}.json`), join(dir, "gateway-latest.json")];
-  for (const p of paths) writeFileSync(p, json);
-  return paths;
 }

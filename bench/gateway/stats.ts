@@ -1,4 +1,5 @@
 /** Latency statistics for the gateway benchmark (all values in milliseconds). */
+import { progressOf } from "../report.js";
 
 export interface Summary {
   n: number;
@@ -51,7 +52,5 @@ export async function runClosedLoop(indices: readonly number[], concurrency: num
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Progress lines go to stderr so stdout keeps only the result table. */
-export function progress(line: string): void {
-  process.stderr.write(`[bench:gateway] ${line}\n`);
-}
+/** Progress lines of bench:gateway (stderr). */
+export const progress = progressOf("gateway");

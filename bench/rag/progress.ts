@@ -1,4 +1,4 @@
-/** Progress lines of bench:rag go to stderr so stdout keeps only the result table. */
-export function progress(line: string): void {
-  process.stderr.write(`[bench:rag] ${line}\n`);
-}
+/** Progress lines of bench:rag (stderr). */
+import { progressOf } from "../report.js";
+
+export const progress = progressOf("rag");
