@@ -3,20 +3,23 @@
  * a quote, CR or LF quoted with its quotes doubled) and a JSON array. Both are produced a row at a
  * time from an async source, so a large log is never held in memory.
  */
+import { z } from "zod";
 import type { AuditRow } from "./audit.repository.js";
 
 export const EXPORT_COLUMNS = ["seq", "at", "actor", "action", "target", "project_id", "details", "hash"] as const;
 
-export interface ExportEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  project_id: string | null;
-  details: Record<string, unknown>;
-  hash: string;
-}
+/** One audit entry as the API lists it and the exports write it. */
+export const ExportEntry = z.object({
+  seq: z.number(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  target: z.string().nullable(),
+  project_id: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  hash: z.string(),
+});
+export type ExportEntry = z.infer<typeof ExportEntry>;
 
 export function exportEntry(r: AuditRow): ExportEntry {
   return { seq: r.seq, at: r.at.toISOString(), actor: r.actor, action: r.action, target: r.target, project_id: r.project_id, details: r.details, hash: r.hash };

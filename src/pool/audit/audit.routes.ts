@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { AdminGuard } from "../http/auth.js";
-import { csvChunks, jsonChunks } from "./audit-export.js";
+import { csvChunks, ExportEntry, exportEntry, jsonChunks } from "./audit-export.js";
 import type { AuditFilter } from "./audit.repository.js";
 import type { AuditService } from "./audit.service.js";
 
@@ -33,17 +33,6 @@ function filterOf(q: z.infer<typeof Filters>): AuditFilter {
   };
 }
 
-const Entry = z.object({
-  seq: z.number(),
-  at: z.string(),
-  actor: z.string(),
-  action: z.string(),
-  target: z.string().nullable(),
-  project_id: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()),
-  hash: z.string(),
-});
-
 export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; guard: AdminGuard }> = async (app, { audit, guard }) => {
   app.addHook("preHandler", guard.preHandler);
   const security = [{ apiKey: [] }];
@@ -54,13 +43,13 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; guard: Ad
         summary: "Audit log, newest first",
         tags: ["audit"],
         querystring: Filters.extend({ limit: z.coerce.number().int().min(1).max(5000).default(100), before_seq: z.coerce.number().int().positive().optional() }),
-        response: { 200: z.object({ data: z.array(Entry) }) },
+        response: { 200: z.object({ data: z.array(ExportEntry) }) },
         security,
       },
     },
     async (req) => {
       const rows = await audit.list({ ...filterOf(req.query), limit: req.query.limit, beforeSeq: req.query.before_seq });
-      return { data: rows.map((r) => ({ seq: r.seq, at: r.at.toISOString(), actor: r.actor, action: r.action, target: r.target, project_id: r.project_id, details: r.details, hash: r.hash })) };
+      return { data: rows.map(exportEntry) };
     },
   );
   app.get(
