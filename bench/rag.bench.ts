@@ -28,8 +28,8 @@ const MB = 1e6;
 
 const NOTES = [
   "Phase 1: ingest time runs from the start of the upload to indexed_status=done (polled every 50 ms): upload, extraction (in a child process), chunking, chunks + full text stored, every vector computed by the worker and stored. Raw: LlamaRuntime.embed() on the same chunk texts, same batch size (16) and one llama thread, with the pool and worker stopped. Chunks of 128 tokens (CELLULE_CHUNK_TOKENS): stories260K's embedding time grows steeply with input length (≈3 s for 1,000 tokens, 0.1 s for 200).",
-  "Phase 2: PGlite in this process (the pool's default embedded database), the pool's migrations and chunk_embeddings table; bulk load, then CREATE INDEX with the product's HNSW parameters; latency of EmbeddingsRepository.knn (project filter, hnsw.ef_search, iterative scan) per query, after 5 warm-up queries; recall@10 against brute-force cosine distance over the same vectors in JavaScript (exactSqlLatency: the same exact search as a sequential scan in SQL, 5 queries).",
-  "Phase 3: VmRSS of the pool process (/proc/<pid>/status) sampled every 50 ms; baseline just before the upload, with setup done and one worker connected; MB = 10^6 bytes. The document is Markdown prose streamed from disk by the client; the worker is in-process with a hash embedder (384-d, instant) so that the phase measures the pool, not a model. Text extraction runs in a child process (src/pool/rag/extract), whose memory is not the pool's; the extracted text comes back to the pool, which chunks and stores it a slice at a time. The baseline is whatever the running pool holds at that moment (V8 heap with its free space, PGlite's buffers): the increase is how much further the process grew, and VmHWM shows whether it ever exceeded its earlier peak.",
+  "Phase 2: PGlite in this process (as in the pool's database process, which runs the default embedded database), the pool's migrations and chunk_embeddings table; bulk load, then CREATE INDEX with the product's HNSW parameters; latency of EmbeddingsRepository.knn (project filter, hnsw.ef_search, iterative scan) per query, after 5 warm-up queries; recall@10 against brute-force cosine distance over the same vectors in JavaScript (exactSqlLatency: the same exact search as a sequential scan in SQL, 5 queries).",
+  "Phase 3: VmRSS of the pool process (/proc/<pid>/status) sampled every 50 ms; baseline just before the upload, with setup done and one worker connected; MB = 10^6 bytes. The document is Markdown prose streamed from disk by the client; the worker is in-process with a hash embedder (384-d, instant) so that the phase measures the pool, not a model. Text extraction runs in a child process (src/pool/rag/extract), and the embedded PGlite in the pool's database process (another child, src/db/pglite-host.ts); neither's memory is the pool process's, and the database process's RSS is sampled and reported beside it (the check is on the pool process). The extracted text comes back to the pool, which chunks and sends it to the database a slice at a time. The baseline is whatever the running pool holds at that moment (V8 heap with its free space): the increase is how much further the process grew, and VmHWM shows whether it ever exceeded its earlier peak.",
   "The machine is shared: loadAvg1mAtStart shows how busy it was.",
 ];
 
@@ -61,6 +61,12 @@ function sections(ingest: IngestResult, knn: KnnResult, mem: UploadMemoryResult,
       { metric: "peak RSS increase, upload + indexing", value: `${(mem.increaseBytes / MB).toFixed(1)} MB`, check: find("memory.increase") },
       { metric: "pool RSS after indexing", value: `${(mem.rssAfterBytes / MB).toFixed(1)} MB` },
       { metric: "process peak RSS (VmHWM) before / after", value: `${(mem.hwmBeforeBytes / MB).toFixed(1)} / ${(mem.hwmAfterBytes / MB).toFixed(1)} MB` },
+      ...(mem.database
+        ? [
+            { metric: "database process RSS before / peak / after", value: `${(mem.database.baselineRssBytes / MB).toFixed(1)} / ${(mem.database.peakRssBytes / MB).toFixed(1)} / ${(mem.database.rssAfterBytes / MB).toFixed(1)} MB` },
+            { metric: "database process peak RSS increase", value: `${((mem.database.peakRssBytes - mem.database.baselineRssBytes) / MB).toFixed(1)} MB` },
+          ]
+        : []),
     ],
   ];
   const titles = ["1. Ingest throughput (stories260K embedding worker, 1 thread)", "2. Vector search (embedded PGlite + pgvector HNSW, cosine)", "3. Pool memory while a 50 MB document is uploaded and indexed"];

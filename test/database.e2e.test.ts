@@ -9,7 +9,8 @@ import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, killAll, runCli, spawnCli, startPool, tempDir, waitFor } from "./helpers.js";
+import { alive } from "../src/db/lock.js";
+import { databaseProcessOf, freePort, killAll, runCli, spawnCli, startPool, tempDir, waitFor } from "./helpers.js";
 
 /** The environment of a child, without anything inherited that would change which database it opens. */
 const clean = { DATABASE_URL: undefined, CELLULE_DATA_DIR: undefined, CELLULE_CONFIG: undefined, CELLULE_PORT: undefined, CELLULE_HOST: undefined };
@@ -163,20 +164,33 @@ describe("embedded data dir", () => {
     await expectKeyWorks(first.url, key1);
     expect(readdirSync(dir).filter((f) => f.startsWith("cellule.lock"))).toEqual(["cellule.lock"]); // still the pool's
 
-    // kill -9: the lock file and the socket file are left behind.
+    // kill -9 of the pool: its database process closes the database and frees the data dir.
+    const dbPid = databaseProcessOf(first.proc.pid!);
+    expect(dbPid).toBeGreaterThan(0);
     await first.kill("SIGKILL");
+    await waitFor(() => !existsSync(join(dir, "cellule.lock")) && !alive(dbPid!), "the database process to close after the pool died", 15_000);
+    const key2 = await createKey(["--data-dir", dir], env); // opens the data dir itself now
+    expect(key2).not.toBe(key1);
+
+    // A power cut (pool and database process killed at once): lock and socket are left behind;
+    // an admin command skips the stale socket and takes the stale lock over.
+    const cut = await startPool({ dataDir: dir, env });
+    const cutDb = databaseProcessOf(cut.proc.pid!)!;
+    process.kill(cutDb, "SIGSTOP"); // frozen first, so it cannot clean up once the pool is gone
+    await cut.kill("SIGKILL");
+    process.kill(cutDb, "SIGKILL");
+    await waitFor(() => !alive(cutDb), "the frozen database process to die", 10_000);
     expect(existsSync(join(dir, "cellule.lock"))).toBe(true);
     expect(existsSync(socket)).toBe(true);
-
-    // An admin command now opens the data dir itself: stale socket skipped, stale lock taken over.
-    const key2 = await createKey(["--data-dir", dir], env);
-    expect(key2).not.toBe(key1);
+    const key3 = await createKey(["--data-dir", dir], env);
+    expect(key3).not.toBe(key2);
     expect(existsSync(join(dir, "cellule.lock"))).toBe(false); // released when it finished
 
     // A new pool on the same dir replaces the stale socket and knows both keys.
     const again = await startPool({ dataDir: dir, env });
     await expectKeyWorks(again.url, key1);
     await expectKeyWorks(again.url, key2);
+    await expectKeyWorks(again.url, key3);
     expect(statSync(socket).mode & 0o777).toBe(0o600);
     const wrong = await models(again.url, key1.slice(0, -2) + (key1.endsWith("AA") ? "BB" : "AA"));
     expect(wrong.status).toBe(401);

@@ -3,7 +3,7 @@
  * loopback ports, each with its own temporary data dir, and the real tiny model.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -205,4 +205,31 @@ export async function startWorker(
     await waitFor(() => existsSync(configPath) && readFileSync(configPath, "utf8").includes('"credential"'), "the worker to store its credential");
   }
   return { ...p, configPath };
+}
+
+/** The pids of the direct children of `pid` (Linux /proc). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      // After "(comm) ": state, then ppid.
+      if (Number(stat.slice(stat.lastIndexOf(") ") + 2).split(" ")[1]) === pid) out.push(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/** The pool's database process (its child running the embedded PGlite), if it has one. */
+export function databaseProcessOf(poolPid: number): number | undefined {
+  return childPids(poolPid).find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("pglite-host.worker");
+    } catch {
+      return false;
+    }
+  });
 }

@@ -5,13 +5,14 @@
  * admin API and connected one after another (each waits for its welcome); only the pool's memory is
  * measured, not this process's.
  *
- * Two database set-ups: the default embedded PGlite (inside the pool process), and an external
- * database (the same PGlite served over TCP from another process, via DATABASE_URL), which shows
- * what the pool itself costs without the embedded database. (pglite-socket runs every connection
+ * Two database set-ups: the default embedded PGlite (in the pool's database process, a child of the
+ * pool), and an external database (the same PGlite served over TCP from another process, via
+ * DATABASE_URL). The database process's RSS is measured too and reported beside the pool's, with
+ * the sum: the pool's check is on the pool process, the one that serves the API and the workers. (pglite-socket runs every connection
  * in one PGlite session, so concurrent queries from several pg connections are not safe there:
  * another reason the workers enrol one at a time.)
  */
-import { startPool } from "../../test/helpers.js";
+import { databaseProcessOf, startPool } from "../../test/helpers.js";
 import { configureLogging } from "../../src/shared/logger.js";
 import { WorkerAgent } from "../../src/worker/agent.js";
 import { describeHardware } from "../../src/worker/runtime/hardware.js";
@@ -34,6 +35,8 @@ export interface MemoryResult {
   withWorkers: MemorySnapshot;
   /** (RSS with workers − idle RSS) / workers, bytes; small next to GC noise (tens of MB), so indicative only. */
   perWorkerBytes: number;
+  /** The process holding the database (embedded: the pool's database process; external: the PGlite server), read with `withWorkers`. */
+  databaseProcess: MemorySnapshot | null;
 }
 
 /** Waits SETTLE_MS, then returns the median RSS of SAMPLES readings (and the last peak). */
@@ -121,8 +124,10 @@ export async function measurePoolMemory(workers: number, database: DatabaseSetup
       if (connected !== workers) throw new Error(`the pool counts ${connected} connected workers, expected ${workers}`);
       progress(`${tag}: settling ${SETTLE_MS} ms`);
       const withWorkers = await settledMemory(pid);
-      progress(`${tag}: pool RSS ${(withWorkers.rssBytes / 1e6).toFixed(1)} MB with ${workers} workers`);
-      return { database, workers, idle, withWorkers, perWorkerBytes: Math.round((withWorkers.rssBytes - idle.rssBytes) / workers) };
+      const dbPid = database === "embedded" ? databaseProcessOf(pid) : dbServer?.pid;
+      const databaseProcess = dbPid ? readMemory(dbPid) : null;
+      progress(`${tag}: pool RSS ${(withWorkers.rssBytes / 1e6).toFixed(1)} MB with ${workers} workers; database process ${databaseProcess ? (databaseProcess.rssBytes / 1e6).toFixed(1) : "?"} MB`);
+      return { database, workers, idle, withWorkers, perWorkerBytes: Math.round((withWorkers.rssBytes - idle.rssBytes) / workers), databaseProcess };
     } finally {
       client?.close();
       await Promise.all(agents.map((a) => a.stop()));

@@ -45,3 +45,4 @@ export function cpuNow<K extends string>(pids: Record<K, number | "self">): Reco
   for (const k of Object.keys(pids) as K[]) out[k] = cpuMs(pids[k]);
   return out;
 }
+

@@ -72,6 +72,12 @@ function memoryRows(m: MemoryResult, checks: Check[]): Row[] {
     { metric: `${db}: pool RSS with ${m.workers} idle workers`, value: `${mb(m.withWorkers.rssBytes)} MB`, check: checks.find((k) => k.id === `memory.${m.database}_db.rss_with_workers`) },
     { metric: `${db}: pool peak RSS (VmHWM)`, value: `${mb(m.withWorkers.peakRssBytes)} MB` },
     { metric: `${db}: RSS per connected worker`, value: `${(m.perWorkerBytes / 1024).toFixed(1)} KiB` },
+    ...(m.databaseProcess
+      ? [
+          { metric: `${db}: database process RSS (${m.database === "embedded" ? "the pool's child" : "PGlite server"})`, value: `${mb(m.databaseProcess.rssBytes)} MB` },
+          { metric: `${db}: pool + database process RSS`, value: `${mb(m.withWorkers.rssBytes + m.databaseProcess.rssBytes)} MB` },
+        ]
+      : []),
   ];
 }
 
@@ -80,6 +86,6 @@ export function sections(r: GatewayResults, checks: Check[]): Section[] {
   return [
     { title: `1. Pool overhead (instant worker, ${r.overhead.workerSlots} slots, non-streamed, ${r.overhead.responseBytes}-byte response)`, rows: r.overhead.levels.flatMap((l) => overheadRows(l, checks)) },
     { title: `2. End to end, stories260K (${r.endToEnd[0]?.requests ?? 0} chat requests; pool streamed vs direct node-llama-cpp)`, rows: r.endToEnd.flatMap((e) => endToEndRows(e, checks)) },
-    { title: "3. Pool memory (VmRSS; embedded = default PGlite in the pool process, external = DATABASE_URL)", rows: r.memory.flatMap((m) => memoryRows(m, checks)) },
+    { title: "3. Pool memory (VmRSS; embedded = default PGlite in the pool's database process, external = DATABASE_URL)", rows: r.memory.flatMap((m) => memoryRows(m, checks)) },
   ];
 }

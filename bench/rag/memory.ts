@@ -1,6 +1,6 @@
 /**
- * Phase 3, pool memory during a large upload: VmRSS of a fresh pool process (embedded PGlite,
- * CELLULE_EMBEDDING_DIMS=384) sampled every 50 ms while a 50 MB Markdown document is uploaded
+ * Phase 3, pool memory during a large upload: VmRSS of a fresh pool process (embedded PGlite in its
+ * database process, measured separately; CELLULE_EMBEDDING_DIMS=384) sampled every 50 ms while a 50 MB Markdown document is uploaded
  * (streamed from disk by the client) and indexed to the end — extraction, chunks and full text,
  * and every vector, from an in-process worker with the hash embedder so that indexing finishes in
  * a couple of minutes. Increase = peak sample − RSS just before the upload.
@@ -9,7 +9,7 @@ import { createWriteStream, openAsBlob } from "node:fs";
 import { join } from "node:path";
 import { describeHardware } from "../../src/worker/runtime/hardware.js";
 import { WorkerAgent } from "../../src/worker/agent.js";
-import { startPool, tempDir, waitFor } from "../../test/helpers.js";
+import { databaseProcessOf, startPool, tempDir, waitFor } from "../../test/helpers.js";
 import { stopGracefully } from "../gateway/child.js";
 import { readMemory } from "../gateway/procfs.js";
 import { sleep } from "../gateway/stats.js";
@@ -31,6 +31,8 @@ export interface UploadMemoryResult {
   /** VmHWM (the process's peak RSS since it started) before the upload and after indexing. */
   hwmBeforeBytes: number;
   hwmAfterBytes: number;
+  /** The pool's database process (embedded PGlite): RSS before the upload, peak sample, after indexing. */
+  database: { baselineRssBytes: number; peakRssBytes: number; rssAfterBytes: number } | null;
 }
 
 const WORDS = "lease tenant landlord rent deposit notice termination clause warehouse invoice payment court hearing appeal witness contract party agreement liability damages insurance property building maintenance repair heating boiler elevator parking garden roof window door key inventory schedule annex signature date amount euros percent index revision period month year".split(" ");
@@ -82,9 +84,13 @@ export async function measureUploadMemory(documentBytes: number): Promise<Upload
     const before = readMemory(pid);
     const baseline = before.rssBytes;
     let peak = baseline;
+    const dbPid = databaseProcessOf(pid);
+    const dbBaseline = dbPid ? readMemory(dbPid).rssBytes : 0;
+    let dbPeak = dbBaseline;
     const sampler = setInterval(() => {
       try {
         peak = Math.max(peak, readMemory(pid).rssBytes);
+        if (dbPid) dbPeak = Math.max(dbPeak, readMemory(dbPid).rssBytes);
       } catch {
         /* process gone: reported by the waits below */
       }
@@ -125,6 +131,7 @@ export async function measureUploadMemory(documentBytes: number): Promise<Upload
         peakRssBytes: peak,
         increaseBytes: peak - baseline,
         uploadPeakIncreaseBytes: uploadPeak - baseline,
+        database: dbPid ? { baselineRssBytes: dbBaseline, peakRssBytes: dbPeak, rssAfterBytes: readMemory(dbPid).rssBytes } : null,
       };
     } finally {
       clearInterval(sampler);

@@ -7,6 +7,11 @@
  * which fails if it exists), so a reader never sees an empty lock and mistakes it for a stale one.
  * A stale lock is taken over by renaming it aside and checking that what moved is the one judged
  * stale, so two processes taking over at once cannot remove each other's fresh lock.
+ *
+ * The pool's database process holds the lock on the pool's behalf and records the pool's pid as its
+ * owner. If a pool is killed (kill -9), its database process notices and closes the database, which
+ * takes a moment: a pool started meanwhile waits for that orphaned holder (`lockDataDirWhenFree`)
+ * instead of refusing to start.
  */
 import { randomBytes } from "node:crypto";
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
@@ -21,10 +26,19 @@ export interface DataDirLock {
 /** Lock files held by this process: a second lock on the same dir in one process is refused too. */
 const heldHere = new Set<string>();
 
-function alive(pid: number): boolean {
+/** A zombie (exited, not yet reaped: an orphan whose new parent does not reap) counts as dead. */
+function zombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false; // no procfs (macOS): rely on kill(0)
+  }
+}
+
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return !zombie(pid);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
@@ -85,12 +99,20 @@ function removeStale(path: string, seen: string): void {
   unlinkQuietly(aside);
 }
 
-export function lockDataDir(dataDir: string, role: string): DataDirLock {
+/** The holder is alive but the process it holds the lock for is gone: it is closing. */
+export class OrphanedLockError extends CliError {}
+
+export interface LockOptions {
+  /** The process this one holds the lock for (the pool, for its database process). */
+  ownerPid?: number | undefined;
+}
+
+export function lockDataDir(dataDir: string, role: string, opts: LockOptions = {}): DataDirLock {
   const path = join(resolve(dataDir), "cellule.lock");
   if (heldHere.has(path)) {
     throw new CliError(`Data dir ${dataDir} is in use by this process (${role}): it is already open here.`);
   }
-  const content = `${process.pid}\n${role}\n`;
+  const content = `${process.pid}\n${role}\n${opts.ownerPid ? `${opts.ownerPid}\n` : ""}`;
   for (let attempt = 0; attempt < 5; attempt++) {
     if (createWithContent(path, content)) {
       heldHere.add(path);
@@ -107,11 +129,15 @@ export function lockDataDir(dataDir: string, role: string): DataDirLock {
     }
     const seen = readIfExists(path);
     if (seen === undefined) continue; // released meanwhile: try again
-    const [pidText, owner] = seen.split("\n");
+    const [pidText, owner, ownerPidText] = seen.split("\n");
     const pid = Number(pidText);
     // Our own pid in the file, but not held here: a previous incarnation of this process id (a
     // container restarted after kill -9 often gets the same pid), so stale.
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      const ownerPid = Number(ownerPidText);
+      if (Number.isInteger(ownerPid) && ownerPid > 0 && !alive(ownerPid)) {
+        throw new OrphanedLockError(`Data dir ${dataDir} is still being closed by pid ${pid} (${owner}), left by a pool that stopped (pid ${ownerPid}).`);
+      }
       throw new CliError(
         `Data dir ${dataDir} is in use by another Cellule process (pid ${pid}, ${owner || "unknown"}). ` +
           `Only one process may open an embedded database; stop it first, or run admin commands while the pool runs (they go through its socket).`,
@@ -120,4 +146,17 @@ export function lockDataDir(dataDir: string, role: string): DataDirLock {
     removeStale(path, seen);
   }
   throw new CliError(`Could not lock data dir ${dataDir}`);
+}
+
+/** lockDataDir, but waits up to `waitMs` for an orphaned holder (see above) to finish closing. */
+export async function lockDataDirWhenFree(dataDir: string, role: string, opts: LockOptions = {}, waitMs = 15_000): Promise<DataDirLock> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return lockDataDir(dataDir, role, opts);
+    } catch (err) {
+      if (!(err instanceof OrphanedLockError) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

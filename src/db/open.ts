@@ -1,16 +1,16 @@
 /**
  * Opens the pool's database: PGlite in the data dir by default, a real PostgreSQL when DATABASE_URL
- * is set. The pool serves its embedded database on a Unix socket in the data dir (mode 0600) so
- * admin commands can reach it while it runs; when no pool runs they open the data dir themselves.
+ * is set. The embedded database runs in the pool's database process (pglite-host.ts), which also
+ * serves it on a Unix socket in the data dir (mode 0600) so admin commands can reach it while the
+ * pool runs; when no pool runs they open the data dir themselves.
  */
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import type { Db } from "./database.js";
-import { lockDataDir } from "./lock.js";
+import { lockDataDirWhenFree } from "./lock.js";
 import { migrate } from "./migrate.js";
 import { openPg } from "./pg.js";
-import { openPglite } from "./pglite.js";
+import { startPgliteHost } from "./pglite-host.js";
 
 /** pg clients reach a Unix socket as host=<dir>, port → <dir>/.s.PGSQL.<port>. */
 const SOCKET_PORT = 5432;
@@ -21,6 +21,8 @@ export interface OpenedDatabase {
   db: Db;
   /** How admin tools reached the data ("embedded", "socket", "url"). */
   via: "embedded" | "socket" | "url";
+  /** The pool's database process, when the embedded database runs in one. */
+  databasePid?: () => number | undefined;
   close(): Promise<void>;
 }
 
@@ -42,35 +44,14 @@ export async function openPoolDatabase(target: DatabaseTarget): Promise<OpenedDa
     return { db, via: "url", close: () => db.close() };
   }
   mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
-  const lock = lockDataDir(target.dataDir, "pool");
-  let socketServer: PGLiteSocketServer | undefined;
-  let db: Db | undefined;
+  const host = await startPgliteHost({ dataDir: target.dataDir, pgDataDir: join(target.dataDir, "pgdata"), socketPath: adminSocketPath(target.dataDir) });
   try {
-    const opened = await openPglite(join(target.dataDir, "pgdata"));
-    db = opened.db;
-    await migrate(db);
-    mkdirSync(adminSocketDir(target.dataDir), { recursive: true, mode: 0o700 });
-    const path = adminSocketPath(target.dataDir);
-    if (existsSync(path)) unlinkSync(path); // left by a process that died; we hold the lock
-    socketServer = new PGLiteSocketServer({ db: opened.socketView, path, maxConnections: 4 });
-    await socketServer.start();
-    chmodSync(path, 0o600);
+    await migrate(host.db);
   } catch (err) {
-    await socketServer?.stop().catch(() => {});
-    await db?.close().catch(() => {});
-    lock.release();
+    await host.close().catch(() => {});
     throw err;
   }
-  const openedDb = db;
-  return {
-    db: openedDb,
-    via: "embedded",
-    async close() {
-      await socketServer?.stop().catch(() => {});
-      await openedDb.close();
-      lock.release();
-    },
-  };
+  return { db: host.db, via: "embedded", databasePid: () => host.pid, close: () => host.close() };
 }
 
 async function trySocket(dataDir: string): Promise<Db | undefined> {
@@ -100,8 +81,10 @@ export async function openAdminDatabase(target: DatabaseTarget): Promise<OpenedD
   const viaSocket = await trySocket(target.dataDir);
   if (viaSocket) return { db: viaSocket, via: "socket", close: () => viaSocket.close() };
   mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
-  const lock = lockDataDir(target.dataDir, "admin command");
+  const lock = await lockDataDirWhenFree(target.dataDir, "admin command");
   try {
+    // Loaded here only: the pool process itself never loads PGlite (its database process does).
+    const { openPglite } = await import("./pglite.js");
     const { db } = await openPglite(join(target.dataDir, "pgdata"));
     await migrate(db);
     return {
