@@ -14,7 +14,7 @@ import type { DocumentsRepository, NewChunk } from "./documents.repository.js";
 import type { DocumentStorage } from "./document-storage.js";
 import { chunkOverlap, chunkTokenLimit, type EmbeddingClient } from "./embedding.client.js";
 import type { EmbeddingPump } from "./embedding-pump.js";
-import { extractDocument } from "./extract/extract.js";
+import { extractDocumentStream } from "./extract/extract.js";
 import type { ProjectsRepository } from "../projects/projects.repository.js";
 
 /**
@@ -39,7 +39,7 @@ export interface IngestQueueOptions {
   concurrency?: number;
   extractTimeoutMs?: number;
   /** Injected by tests; the real extractor otherwise. */
-  extract?: typeof extractDocument;
+  extract?: typeof extractDocumentStream;
   /** Told when a document's status or chunk count changed (the dashboard's live progress). */
   onProgress?: ((documentId: string) => void) | undefined;
 }
@@ -175,7 +175,7 @@ export class IngestQueue {
       return;
     }
     const started = Date.now();
-    const extract = this.opts.extract ?? extractDocument;
+    const extract = this.opts.extract ?? extractDocumentStream;
     const outcome = await extract(path, { fileName: doc.name, timeoutMs: this.opts.extractTimeoutMs ?? DEFAULT_EXTRACT_TIMEOUT_MS, signal });
     if (signal.aborted) return;
     if (outcome.status !== "ok") {
@@ -190,8 +190,8 @@ export class IngestQueue {
     await documents.clearChunks(id);
     let stored = 0;
     let ord = 0;
-    // Consumed as it goes: the text of a slice can be freed once its chunks are stored.
-    for (const slice of sectionSlices(outcome.sections, SLICE_CHARS, true)) {
+    // Pulled from the extraction process as it goes: a slice's text is freed once its chunks are stored.
+    for await (const slice of sectionSlices(outcome.sections, SLICE_CHARS)) {
       await new Promise((r) => setImmediate(r));
       if (signal.aborted) return;
       const chunks: NewChunk[] = chunkSections(slice, { maxTokens, overlapTokens: chunkOverlap(maxTokens) }).map((c) => ({ ord: ord + c.index, page: c.page, heading: c.heading, text: c.text, tokens: c.tokens }));
@@ -215,15 +215,12 @@ export class IngestQueue {
 /**
  * The extracted sections in slices of about SLICE_CHARS: consecutive small sections together, a
  * long one cut at paragraph breaks (a chunk would end there anyway: it is the strongest boundary).
- * With `consume`, each section is removed from the array as it is read, so that the text already
- * stored does not stay alive until the whole document is done (a 50 MB text is 50 MB of heap).
+ * Sections are read as the slices are consumed, so no more than a slice is held here at a time.
  */
-export function* sectionSlices(sections: Section[], sliceChars = SLICE_CHARS, consume = false): Generator<Section[]> {
+export async function* sectionSlices(sections: AsyncIterable<Section> | Iterable<Section>, sliceChars = SLICE_CHARS): AsyncGenerator<Section[]> {
   let group: Section[] = [];
   let size = 0;
-  for (let i = 0; i < sections.length; i++) {
-    const s = sections[i]!;
-    if (consume) (sections as (Section | undefined)[])[i] = undefined;
+  for await (const s of sections) {
     if (s.text.length > sliceChars) {
       if (group.length) yield group;
       group = [];

@@ -8,6 +8,7 @@ import { cleanFileName } from "./documents.service.js";
 import { DocumentStorage } from "./document-storage.js";
 import { chunkOverlap, chunkTokenLimit } from "./embedding.client.js";
 import { fitTokens } from "./rag-chat.service.js";
+import type { Section } from "./extract/extract.js";
 import { sectionSlices } from "./ingest.queue.js";
 import { estimateTokens } from "./tokens.js";
 
@@ -94,7 +95,7 @@ describe("DocumentStorage", () => {
 });
 
 describe("sectionSlices", () => {
-  it("groups small sections and cuts a long one at paragraph breaks, losing no text", () => {
+  it("groups small sections and cuts a long one at paragraph breaks, losing no text", async () => {
     const para = (i: number) => `Paragraph ${i} ${"word ".repeat(20)}`.trim();
     const long = Array.from({ length: 200 }, (_, i) => para(i)).join("\n\n");
     const sections = [
@@ -102,7 +103,8 @@ describe("sectionSlices", () => {
       { page: 1, heading: "B", text: "small two" },
       { page: 2, heading: null, text: long },
     ];
-    const slices = [...sectionSlices(sections, 2000)];
+    const slices: Section[][] = [];
+    for await (const slice of sectionSlices(sections, 2000)) slices.push(slice);
     expect(slices[0]).toEqual(sections.slice(0, 2));
     const pieces = slices.slice(1).map((s) => s[0]!);
     expect(pieces.length).toBeGreaterThan(3);

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as make from "../../../../test/fixtures/documents.js";
-import { extractDocument, type ExtractOutcome } from "./extract.js";
+import { childPids, waitFor } from "../../../../test/helpers.js";
+import { extractDocument, extractDocumentStream, type ExtractOutcome } from "./extract.js";
 
 /** Every case goes through extractDocument, so through the real worker thread. */
 const dir = mkdtempSync(join(tmpdir(), "cellule-extract-"));
@@ -195,5 +196,44 @@ describe("extractDocument: the extraction process's limits", () => {
       const out = await extractDocument(huge, { rssLimitMb: 120, heapLimitMb: 2048 });
       expect(out).toEqual({ status: "failed", mimeType: null, reason: "extraction needed more than 120 MB of memory" });
     });
+  });
+});
+
+describe("extractDocumentStream: a large document in pieces", () => {
+  // ~6 MB of Markdown: six pieces of ~1 MB from the extraction process.
+  const big = join(dir, "big.md");
+  const paragraph = (i: number) => `## Part ${i}\n\n${"The tenant pays the rent on the first day of each month. ".repeat(40)}\n\n`;
+  writeFileSync(big, Array.from({ length: 2600 }, (_, i) => paragraph(i)).join(""));
+
+  it("hands over every section, a piece at a time, and the process ends with the reading", async () => {
+    const out = await extractDocumentStream(big, { fileName: "big.md" });
+    if (out.status !== "ok") throw new Error(out.reason);
+    expect(out.kind).toBe("markdown");
+    let chars = 0;
+    let headings = 0;
+    const seenChildren = new Set<number>();
+    for await (const s of out.sections) {
+      chars += s.text.length;
+      if (s.heading?.startsWith("Part ")) headings++;
+      for (const pid of childPids(process.pid)) seenChildren.add(pid);
+    }
+    expect(headings).toBe(2600);
+    expect(chars).toBeGreaterThan(5_000_000);
+    expect(seenChildren.size).toBeGreaterThan(0); // the process was alive while pieces were read
+    await waitFor(() => [...seenChildren].every((pid) => !childPids(process.pid).includes(pid)), "the extraction process to end", 5000);
+  });
+
+  it("ends the process when the reader stops early, and gives the same text as extractDocument", async () => {
+    const out = await extractDocumentStream(big, { fileName: "big.md" });
+    if (out.status !== "ok") throw new Error(out.reason);
+    const before = childPids(process.pid);
+    expect(before.length).toBeGreaterThan(0);
+    for await (const s of out.sections) {
+      expect(s.heading).toBe("Part 0");
+      break;
+    }
+    await waitFor(() => before.every((pid) => !childPids(process.pid).includes(pid)), "the abandoned extraction process to be killed", 5000);
+    const whole = ok(await extractDocument(big, { fileName: "big.md" }));
+    expect(whole.sections.filter((s) => s.heading?.startsWith("Part ")).length).toBe(2600);
   });
 });

@@ -62,16 +62,47 @@ export const EXTRACT_RSS_LIMIT_MB = 1024;
 const RSS_POLL_MS = 100;
 
 /**
- * Extracts the text of the file at `path`. Never throws and never blocks the event loop: runs in
- * a child process with time and memory limits.
+ * What a successful extraction gives the pool: its sections are pulled from the extraction process
+ * a piece (~1 MB of text) at a time, so a 50 MB document never sits whole in the pool's memory.
+ * Reading `sections` to the end (or stopping early) ends the process; if it dies meanwhile, the
+ * iteration throws with the reason.
  */
-export function extractDocument(path: string, opts: ExtractOptions = {}): Promise<ExtractOutcome> {
+export type StreamedOutcome =
+  | { status: "ok"; kind: DocumentKind; mimeType: string; pages: number | null; sections: AsyncIterable<Section> }
+  | Exclude<ExtractOutcome, { status: "ok" }>;
+
+/** Messages of the extraction process (extract.worker.ts): `begin`, then a `sections` per `more` asked, then `end`. */
+export type ExtractWorkerMessage =
+  | { type: "begin"; outcome: Omit<Extract<ExtractOutcome, { status: "ok" }>, "sections"> }
+  | { type: "sections"; sections: Section[] }
+  | { type: "end" }
+  | { type: "outcome"; outcome: Exclude<ExtractOutcome, { status: "ok" }> };
+
+/** Extracts the whole text at once (tests and small files); see extractDocumentStream. */
+export async function extractDocument(path: string, opts: ExtractOptions = {}): Promise<ExtractOutcome> {
+  const out = await extractDocumentStream(path, opts);
+  if (out.status !== "ok") return out;
+  const sections: Section[] = [];
+  try {
+    for await (const s of out.sections) sections.push(s);
+  } catch (err) {
+    return { status: "failed", mimeType: out.mimeType, reason: message(err) };
+  }
+  return { ...out, sections };
+}
+
+/**
+ * Extracts the text of the file at `path`. Never throws (the sections' iteration may, see
+ * StreamedOutcome) and never blocks the event loop: runs in a child process with time and memory
+ * limits. The deadline covers the extraction itself; the memory watch lasts until the end.
+ */
+export function extractDocumentStream(path: string, opts: ExtractOptions = {}): Promise<StreamedOutcome> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXTRACT_TIMEOUT_MS;
   const heapLimitMb = opts.heapLimitMb ?? EXTRACT_HEAP_LIMIT_MB;
   const rssLimitMb = opts.rssLimitMb ?? EXTRACT_RSS_LIMIT_MB;
   // Taken per call, not at import: the root logger is configured at boot, after imports.
   const log = moduleLogger("rag.extract");
-  return new Promise<ExtractOutcome>((resolve) => {
+  return new Promise<StreamedOutcome>((resolve) => {
     if (opts.signal?.aborted) {
       resolve({ status: "failed", mimeType: null, reason: "extraction was cancelled" });
       return;
@@ -96,54 +127,97 @@ export function extractDocument(path: string, opts: ExtractOptions = {}): Promis
       stderr = (stderr + chunk).slice(-4096);
     });
 
-    let settled = false;
-    const finish = (outcome: ExtractOutcome) => {
-      if (settled) return;
-      settled = true;
+    // Phase 1 (until `begin` or a failure) resolves the promise; phase 2 feeds the sections' iterator.
+    let answered = false;
+    let ended = false;
+    let failure: string | undefined;
+    let waiting: { resolve(piece: Section[] | null): void; reject(err: Error): void } | undefined;
+    const stop = (reason?: string) => {
+      if (ended) return;
+      ended = true;
+      failure = reason;
       clearTimeout(timer);
       clearInterval(watch);
       opts.signal?.removeEventListener("abort", onAbort);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      resolve(outcome);
+      if (!answered) {
+        answered = true;
+        resolve({ status: "failed", mimeType: null, reason: reason ?? "the extraction process stopped" });
+      }
+      if (reason !== undefined) waiting?.reject(new Error(reason));
+      else waiting?.resolve(null);
+      waiting = undefined;
     };
     const timer = setTimeout(() => {
       log.warn({ timeoutMs }, "extraction timed out; process killed");
-      finish({ status: "failed", mimeType: null, reason: `extraction took longer than ${duration(timeoutMs)} (timed out)` });
+      stop(`extraction took longer than ${duration(timeoutMs)} (timed out)`);
     }, timeoutMs);
     const watch = setInterval(() => {
       void residentMb(child.pid).then((rss) => {
         if (rss === null || rss <= rssLimitMb) return;
         log.warn({ rssMb: Math.round(rss), rssLimitMb }, "extraction used too much memory; process killed");
-        finish({ status: "failed", mimeType: null, reason: `extraction needed more than ${rssLimitMb} MB of memory` });
+        stop(`extraction needed more than ${rssLimitMb} MB of memory`);
       });
     }, RSS_POLL_MS);
-    const onAbort = () => finish({ status: "failed", mimeType: null, reason: "extraction was cancelled" });
+    const onAbort = () => stop("extraction was cancelled");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
 
-    // Sections arrive in pieces, then the outcome (see extract.worker.ts).
-    const received: Section[] = [];
-    child.on("message", (msg: { type: "sections"; sections: Section[] } | { type: "outcome"; outcome: ExtractOutcome }) => {
-      if (msg.type === "sections") {
-        for (const section of msg.sections) received.push(section);
-        return;
+    const nextPiece = () =>
+      new Promise<Section[] | null>((res, rej) => {
+        if (ended) return failure !== undefined ? rej(new Error(failure)) : res(null);
+        waiting = { resolve: res, reject: rej };
+        child.send({ type: "more" });
+      });
+    async function* sections(): AsyncGenerator<Section> {
+      try {
+        for (;;) {
+          const piece = await nextPiece();
+          if (piece === null) return;
+          yield* piece;
+        }
+      } finally {
+        stop(); // read to the end, or abandoned by the reader: the process is done either way
       }
-      finish(msg.outcome.status === "ok" ? { ...msg.outcome, sections: received } : msg.outcome);
+    }
+
+    child.on("message", (msg: ExtractWorkerMessage) => {
+      switch (msg.type) {
+        case "begin":
+          clearTimeout(timer); // extracted: the deadline is met; what is left is the reader's pace
+          answered = true;
+          resolve({ ...msg.outcome, sections: sections() });
+          return;
+        case "sections": {
+          const w = waiting;
+          waiting = undefined;
+          w?.resolve(msg.sections);
+          return;
+        }
+        case "end":
+          stop(); // hands `null` (the end) to the reader waiting for a piece
+          return;
+        case "outcome":
+          answered = true;
+          resolve(msg.outcome);
+          stop();
+          return;
+      }
     });
     child.once("error", (err) => {
       log.warn({ err: message(err) }, "extraction process failed");
-      finish({ status: "failed", mimeType: null, reason: `the extraction process failed: ${message(err)}` });
+      stop(`the extraction process failed: ${message(err)}`);
     });
     // "close", not "exit": it comes after the IPC channel has delivered the child's last message,
     // so a child that answered and exited is never mistaken for a crash.
     child.once("close", (code, signal) => {
-      if (settled) return;
+      if (ended) return;
       if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) {
         log.warn({ heapLimitMb }, "extraction ran out of heap");
-        finish({ status: "failed", mimeType: null, reason: `extraction needed more than ${heapLimitMb} MB of memory` });
+        stop(`extraction needed more than ${heapLimitMb} MB of memory`);
         return;
       }
       log.warn({ code, signal }, "extraction process crashed");
-      finish({ status: "failed", mimeType: null, reason: `the extraction process crashed (${signal ? `signal ${signal}` : `exit code ${code}`})` });
+      stop(`the extraction process crashed (${signal ? `signal ${signal}` : `exit code ${code}`})`);
     });
   });
 }

@@ -1,10 +1,11 @@
 /**
  * Entry of the extraction process (forked by extract.ts, compiled next to it): runs one
- * extraction, sends its outcome over the IPC channel, and exits. The request is argv[2] (JSON).
- * The sections of a large document go in pieces of about PIECE_CHARS before the outcome itself, so
- * the pool never holds one huge serialised message (a 50 MB text cost it ~100 MB of buffers).
+ * extraction and reports it over the IPC channel. A failure or skip is one `outcome` message. A
+ * success is `begin` (kind, pages), then the sections in pieces of about PIECE_CHARS, one piece each
+ * time the pool asks for `more`, then `end`: the pool stores a piece's chunks before it asks for the
+ * next, so it never holds the whole text (a 50 MB document would be 50 MB of its heap).
  */
-import type { ExtractRequest, Section } from "./extract.js";
+import type { ExtractRequest, ExtractWorkerMessage, Section } from "./extract.js";
 import { runExtraction } from "./run-extraction.js";
 
 const PIECE_CHARS = 1 << 20;
@@ -12,25 +13,37 @@ const PIECE_CHARS = 1 << 20;
 // Orphaned (the pool died): nothing to report to, stop at once.
 process.on("disconnect", () => process.exit(0));
 
-const send = (message: unknown) => new Promise<void>((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
+const send = (message: ExtractWorkerMessage) => new Promise<void>((resolve, reject) => process.send!(message, (err: Error | null) => (err ? reject(err) : resolve())));
 
-const request = JSON.parse(process.argv[2] ?? "{}") as ExtractRequest;
-const outcome = await runExtraction(request);
-if (outcome.status === "ok") {
+function* pieces(sections: Section[]): Generator<Section[]> {
   let piece: Section[] = [];
   let size = 0;
-  for (const section of outcome.sections) {
+  for (let i = 0; i < sections.length; i++) {
+    const section = sections[i]!;
+    (sections as (Section | undefined)[])[i] = undefined; // sent: no need to keep it here either
     piece.push(section);
     size += section.text.length;
     if (size >= PIECE_CHARS) {
-      await send({ type: "sections", sections: piece });
+      yield piece;
       piece = [];
       size = 0;
     }
   }
-  if (piece.length > 0) await send({ type: "sections", sections: piece });
-  await send({ type: "outcome", outcome: { ...outcome, sections: [] } });
+  if (piece.length > 0) yield piece;
+}
+
+const request = JSON.parse(process.argv[2] ?? "{}") as ExtractRequest;
+const outcome = await runExtraction(request);
+if (outcome.status === "ok") {
+  const { sections, ...rest } = outcome;
+  const next = pieces(sections);
+  process.on("message", (msg: { type?: string }) => {
+    if (msg?.type !== "more") return;
+    const piece = next.next();
+    void (piece.done ? send({ type: "end" }).then(() => process.exit(0)) : send({ type: "sections", sections: piece.value }));
+  });
+  await send({ type: "begin", outcome: rest });
 } else {
   await send({ type: "outcome", outcome });
+  process.exit(0);
 }
-process.exit(0);
