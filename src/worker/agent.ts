@@ -22,8 +22,14 @@ import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
 
-/** How long generated text may wait to be sent with the next pieces (the first piece never waits). */
-const CHUNK_INTERVAL_MS = 15;
+/**
+ * How long generated text may wait to be sent with the next pieces (the first piece never waits):
+ * at most 25 updates a second per answer, smooth to a reader. Measured with 4 streams of
+ * stories260K (1,500 tokens/s): 40–50 ms instead of 15 ms took the pool's CPU per streamed answer
+ * from ~2.5 to ~1.9 ms and the client's from ~1.4 to ~1.1 ms. A model slower than 25 tokens/s
+ * still sends every token as it comes.
+ */
+const CHUNK_INTERVAL_MS = 40;
 
 /** The pool refused this worker for good (emitted as `fatal`); restarting the worker cannot help. */
 export class WorkerRefusedError extends Error {
