@@ -16,13 +16,13 @@
  */
 import { existsSync } from "node:fs";
 import { configureLogging } from "../src/shared/logger.js";
-import { CLI, killAll } from "../test/helpers.js";
+import { CLI } from "../test/helpers.js";
 import { startCluster, stopCluster, type Cluster } from "./federation/cluster.js";
 import { measureReplicationLatency, type LatencyResult } from "./federation/latency.js";
 import { measurePartition, type PartitionResult } from "./federation/partition.js";
 import { progress, sleep } from "./federation/progress.js";
 import { measureVerify, type VerifyResult } from "./federation/verify.js";
-import { check, formatTable, machine, makeReport, writeReport, type Check, type Row, type Section } from "./report.js";
+import { check, machine, makeReport, publish, runBenchmark, type Check, type Row, type Section } from "./report.js";
 
 const WATCHDOG_MS = 10 * 60_000;
 const SAMPLES = Number(process.env.FED_BENCH_SAMPLES ?? 200);
@@ -107,31 +107,14 @@ async function main(): Promise<void> {
     check("partition.convergence", `convergence after a ${PARTITION_S} s partition heals`, Math.round(partition.convergenceMs) / 1000, "s", "≤", 2),
     check("verify.ratio", "verifyEnvelope / raw Ed25519 verify", verify.ratio, "", "≥", 0.8),
   ];
-  const report = makeReport("federation", started, environment, NOTES, checks, { latency, partition, verify });
-  const paths = writeReport(report);
-  process.stdout.write(formatTable(sections(latency, partition, verify, checks), checks));
-  progress(`done in ${report.durationS} s; results in ${paths.join(" and ")}`);
+  publish(makeReport("federation", started, environment, NOTES, checks, { latency, partition, verify }), sections(latency, partition, verify, checks), progress);
 }
 
-const watchdog = setTimeout(() => {
-  progress(`still running after ${WATCHDOG_MS / 60_000} minutes: giving up`);
-  void killAll().finally(() => process.exit(2));
-}, WATCHDOG_MS);
-watchdog.unref();
-
-const cleanup = async () => {
-  await killAll();
-  if (cluster) await stopCluster(cluster);
-};
-
-main().then(
-  async () => {
-    await cleanup();
-    process.exit(0);
+runBenchmark({
+  watchdogMs: WATCHDOG_MS,
+  progress,
+  main,
+  cleanup: async () => {
+    if (cluster) await stopCluster(cluster);
   },
-  async (err: unknown) => {
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanup();
-    process.exit(1);
-  },
-);
+});

@@ -22,14 +22,14 @@
  * with the helpers of the end-to-end tests; every child process is killed at the end.
  */
 import { existsSync } from "node:fs";
-import { CLI, killAll, modelPath, startPool } from "../test/helpers.js";
+import { CLI, modelPath, startPool } from "../test/helpers.js";
 import { stopGracefully } from "./gateway/child.js";
 import { E2E, measureEndToEnd, type EndToEndLevel } from "./gateway/end-to-end.js";
 import { measurePoolMemory } from "./gateway/memory.js";
 import { measurePoolOverhead, type OverheadResult } from "./gateway/overhead.js";
 import { buildChecks, sections, type GatewayResults } from "./gateway/report.js";
 import { progress } from "./gateway/stats.js";
-import { formatTable, machine, makeReport, writeReport } from "./report.js";
+import { machine, makeReport, publish, runBenchmark } from "./report.js";
 
 const IDLE_WORKERS = 50;
 /** The whole run normally takes under 3 minutes; past this something hangs. */
@@ -68,30 +68,7 @@ async function main(): Promise<void> {
   const results = await runPhases(modelFile);
   const checks = buildChecks(results);
   const report = makeReport("gateway", started, env, NOTES, checks, results);
-  process.stdout.write(formatTable(sections(results, checks), checks));
-  for (const p of writeReport(report)) progress(`wrote ${p}`);
+  publish(report, sections(results, checks), progress);
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    void killAll().finally(() => process.exit(130));
-  });
-}
-
-const watchdog = setTimeout(() => {
-  process.stderr.write(`bench:gateway could not run: still running after ${WATCHDOG_MS / 60_000} min, giving up\n`);
-  void killAll().finally(() => process.exit(2));
-}, WATCHDOG_MS);
-watchdog.unref();
-
-let exitCode = 0;
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`bench:gateway could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  exitCode = 1;
-} finally {
-  await killAll();
-}
-// Timers of stopped agents and keep-alive sockets must not keep the benchmark alive.
-process.exit(exitCode);
+runBenchmark({ watchdogMs: WATCHDOG_MS, progress, main });

@@ -16,12 +16,12 @@
  */
 import { existsSync } from "node:fs";
 import { configureLogging } from "../src/shared/logger.js";
-import { CLI, killAll, modelPath } from "../test/helpers.js";
+import { CLI, modelPath } from "../test/helpers.js";
 import { measureIngest, type IngestResult } from "./rag/ingest.js";
 import { measureKnn, type KnnResult } from "./rag/knn.js";
 import { measureUploadMemory, type UploadMemoryResult } from "./rag/memory.js";
 import { progress } from "./rag/progress.js";
-import { check, formatTable, machine, makeReport, writeReport, type Check, type Row, type Section } from "./report.js";
+import { check, machine, makeReport, publish, runBenchmark, type Check, type Row, type Section } from "./report.js";
 
 const WATCHDOG_MS = 14 * 60_000;
 const MB = 1e6;
@@ -88,26 +88,7 @@ async function main(): Promise<void> {
     check("knn.p50", "KNN p50, 100k × 384-d", knn.latency.p50, "ms", "≤", 10),
     check("memory.increase", "pool peak RSS increase, 50 MB upload + indexing", Math.round((memory.increaseBytes / MB) * 10) / 10, "MB", "≤", 150),
   ];
-  const report = makeReport("rag", started, environment, NOTES, checks, { ingest, knn, memory });
-  const paths = writeReport(report);
-  process.stdout.write(formatTable(sections(ingest, knn, memory, checks), checks));
-  progress(`done in ${report.durationS} s; results in ${paths.join(" and ")}`);
+  publish(makeReport("rag", started, environment, NOTES, checks, { ingest, knn, memory }), sections(ingest, knn, memory, checks), progress);
 }
 
-const watchdog = setTimeout(() => {
-  progress(`still running after ${WATCHDOG_MS / 60_000} minutes: giving up`);
-  void killAll().finally(() => process.exit(2));
-}, WATCHDOG_MS);
-watchdog.unref();
-
-main().then(
-  async () => {
-    await killAll();
-    process.exit(0);
-  },
-  async (err: unknown) => {
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await killAll();
-    process.exit(1);
-  },
-);
+runBenchmark({ watchdogMs: WATCHDOG_MS, progress, main });

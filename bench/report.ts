@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { ROOT } from "../test/helpers.js";
+import { killAll, ROOT } from "../test/helpers.js";
 
 export const RESULTS_DIR = join(ROOT, "bench", "results");
 
@@ -109,3 +109,35 @@ export const progressOf =
   (line: string): void => {
     process.stderr.write(`[bench:${benchmark}] ${line}\n`);
   };
+
+/** Prints the table on stdout, writes the report files and says where they went. */
+export function publish(report: Report<unknown>, sections: Section[], progress: (line: string) => void): void {
+  process.stdout.write(formatTable(sections, report.checks));
+  const paths = writeReport(report);
+  progress(`done in ${report.durationS} s; results in ${paths.join(" and ")}`);
+}
+
+/**
+ * Runs a benchmark's `main` to the end: exit 0 once measured (targets met or not), 1 when it could
+ * not run, 2 when the watchdog gives up, 130 on SIGINT/SIGTERM. Every process the test helpers
+ * started is killed on the way out, after `cleanup`.
+ */
+export function runBenchmark(opts: { watchdogMs: number; progress: (line: string) => void; main: () => Promise<void>; cleanup?: () => Promise<void> }): void {
+  const finish = async (code: number) => {
+    await opts.cleanup?.().catch((err: unknown) => opts.progress(`cleanup failed: ${String(err)}`));
+    await killAll();
+    process.exit(code); // stopped agents' timers and keep-alive sockets must not keep it alive
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void finish(130));
+  setTimeout(() => {
+    opts.progress(`still running after ${opts.watchdogMs / 60_000} minutes: giving up`);
+    void finish(2);
+  }, opts.watchdogMs).unref();
+  opts.main().then(
+    () => finish(0),
+    (err: unknown) => {
+      opts.progress(`could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return finish(1);
+    },
+  );
+}
