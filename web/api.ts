@@ -15,6 +15,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What to show for a failed call: the pool's own message, or `networkText` when it could not be reached. */
+export function errorText(err: unknown, networkText: string): string {
+  return err instanceof ApiError && err.code === "network" ? networkText : String((err as Error).message);
+}
+
 export function cookie(name: string): string | undefined {
   for (const part of document.cookie.split(";")) {
     const [k, ...v] = part.trim().split("=");

@@ -3,7 +3,7 @@
  * enrolled and connected there, the unassigned workers, and the queue limit the total gives.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { DataTable, type Column } from "../../components/DataTable.js";
 import { num } from "../../components/format.js";
 import { Notice } from "../../components/Shell.js";
@@ -38,7 +38,7 @@ export function BalancingPage(_p: AdminPageProps) {
         setView(b);
         setError(undefined);
       },
-      (e: unknown) => setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message),
+      (e: unknown) => setError(errorText(e, t("common.network"))),
     );
   useEffect(() => void load(), []);
   // Connected counts change as workers come and go.

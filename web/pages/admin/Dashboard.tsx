@@ -4,7 +4,7 @@
  * from ADMIN_PAGES, and the current page in <main>. Navigation is client-side over real links.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, ApiError, errorText } from "../../api.js";
 import { LanguageSwitch, Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents, useLiveState } from "../../live.js";
@@ -62,7 +62,7 @@ export function Dashboard(p: { navigate: (path: string) => void; path: string })
   useEffect(() => {
     api<{ email: string | null; actor: string }>("GET", "/v1/admin/me").then(setMe, (err: unknown) => {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) p.navigate("/admin/login");
-      else setError(err instanceof ApiError && err.code === "network" ? t("common.network") : (err as Error).message);
+      else setError(errorText(err, t("common.network")));
     });
   }, []);
 

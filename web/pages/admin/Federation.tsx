@@ -6,7 +6,7 @@
  */
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { DataTable, type Column } from "../../components/DataTable.js";
 import { relativeTime } from "../../components/format.js";
 import { Modal } from "../../components/Modal.js";
@@ -35,7 +35,7 @@ export function FederationPage(_p: AdminPageProps) {
   const [confirmError, setConfirmError] = useState<string>();
   const [now, setNow] = useState(Date.now());
 
-  const fail = (e: unknown) => setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message);
+  const fail = (e: unknown) => setError(errorText(e, t("common.network")));
   const loadStatus = () => api<FederationAdminStatus>("GET", "/v1/federation/admin/status").then(setStatus, fail);
   const loadPeers = () => api<{ data: PeerSummary[] }>("GET", "/v1/federation/peers").then((r) => setPeers(r.data), fail);
   const reload = () => Promise.all([loadStatus(), loadPeers()]);

@@ -5,7 +5,7 @@
  */
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { num } from "../../components/format.js";
 import { Notice } from "../../components/Shell.js";
 import { Sparkline } from "../../components/Sparkline.js";
@@ -44,7 +44,7 @@ export function OverviewPage(p: AdminPageProps) {
         setOv(o);
         setError(undefined);
       },
-      (e: unknown) => setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message),
+      (e: unknown) => setError(errorText(e, t("common.network"))),
     );
   useEffect(() => {
     void load();

@@ -4,7 +4,7 @@
  * the page current when another admin changes one).
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
@@ -18,7 +18,7 @@ export function SettingsPage(_p: AdminPageProps) {
   const [error, setError] = useState<string>();
 
   useEffect(() => {
-    api<SettingsResponse>("GET", "/v1/admin/settings").then(setView, (e: unknown) => setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message));
+    api<SettingsResponse>("GET", "/v1/admin/settings").then(setView, (e: unknown) => setError(errorText(e, t("common.network"))));
   }, []);
 
   const replace = (key: string, patch: (s: Setting) => Setting) =>

@@ -4,7 +4,7 @@
  * each probe round's `topology` live event (and refetched every 15 s while the live feed is down).
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { DataTable, type Column } from "../../components/DataTable.js";
 import { relativeTime } from "../../components/format.js";
 import { Notice } from "../../components/Shell.js";
@@ -28,7 +28,7 @@ export function TopologyPage(_p: AdminPageProps) {
     setUpdated(Date.now());
     setError(undefined);
   };
-  const load = () => api<Topology>("GET", "/v1/admin/topology").then(show, (e: unknown) => setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message));
+  const load = () => api<Topology>("GET", "/v1/admin/topology").then(show, (e: unknown) => setError(errorText(e, t("common.network"))));
 
   useEffect(() => {
     void load();

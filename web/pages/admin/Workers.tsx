@@ -3,7 +3,7 @@
  * behind a confirmation, and "Add a worker" (provisioning code + install files).
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { DataTable, type Column } from "../../components/DataTable.js";
 import { bytes, relativeTime } from "../../components/format.js";
 import { Modal } from "../../components/Modal.js";
@@ -38,7 +38,7 @@ export function WorkersPage(_p: AdminPageProps) {
   const load = () =>
     api<{ data: WorkerSummary[] }>("GET", "/v1/admin/workers").then(
       (r) => setWorkers(r.data),
-      (e: unknown) => setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message),
+      (e: unknown) => setError(errorText(e, t("common.network"))),
     );
   useEffect(() => {
     void load();

@@ -1,6 +1,6 @@
 /** Screen 0: license file (drop / choose / paste) with a client-side preview, or evaluation mode. */
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, ApiError, errorText } from "../../api.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { previewLicense } from "./jwt-preview.js";
@@ -33,7 +33,7 @@ export function LicenseStep(p: { update: (fn: (d: Draft) => void) => void; onDon
       p.onDone();
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setUnavailable(true);
-      else setError(err instanceof ApiError && err.code === "network" ? t("common.network") : (err as Error).message);
+      else setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }

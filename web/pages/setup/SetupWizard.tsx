@@ -4,7 +4,7 @@
  * per-field errors shown inline. The draft (never the password) survives a refresh via localStorage.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, ApiError, errorText } from "../../api.js";
 import { Progress } from "../../components/Progress.js";
 import { Notice, Shell } from "../../components/Shell.js";
 import { codeText, useI18n, type MessageKey } from "../../i18n/index.js";
@@ -64,7 +64,7 @@ export function SetupWizard() {
         }
         setServer(state);
       },
-      (err: unknown) => setLoadError(err instanceof ApiError && err.code === "network" ? t("common.network") : String((err as Error).message)),
+      (err: unknown) => setLoadError(errorText(err, t("common.network"))),
     );
   }, []);
 

@@ -1,6 +1,6 @@
 /** "Bond with a pool": paste the other pool's attachment token → POST /v1/federation/admin/register. */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { CheckboxField } from "../../../components/Field.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
@@ -30,7 +30,7 @@ export function BondModal(p: { open: boolean; onClose: () => void; onBonded: (pe
       const r = await api<{ peer: PeerSummary; reciprocated: boolean }>("POST", "/v1/federation/admin/register", { token: token.trim(), reciprocate });
       p.onBonded(r.peer);
     } catch (err) {
-      setError(err instanceof ApiError && err.code === "network" ? t("common.network") : (err as Error).message);
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }

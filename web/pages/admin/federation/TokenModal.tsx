@@ -1,6 +1,6 @@
 /** "Create attachment token": POST /v1/federation/admin/attach-tokens, then the token once in a CopyBlock with its expiry. */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { CopyBlock } from "../../../components/CopyBlock.js";
 import { dateTime } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
@@ -18,7 +18,7 @@ export function TokenModal(p: { open: boolean; onClose: () => void }) {
     setResult(undefined);
     setError(undefined);
     api<CreatedAttachToken>("POST", "/v1/federation/admin/attach-tokens", {}).then(setResult, (e: unknown) =>
-      setError(e instanceof ApiError && e.code === "network" ? t("common.network") : (e as Error).message),
+      setError(errorText(e, t("common.network"))),
     );
   }, [p.open]);
 

@@ -4,7 +4,7 @@
  * own Save with the server's validation error shown inline.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { dateTime, num } from "../../../components/format.js";
 import { useI18n } from "../../../i18n/index.js";
 import type { Setting, SettingValue } from "../dashboard-types.js";
@@ -49,7 +49,7 @@ export function SettingRow(p: { setting: Setting; onSaved: (s: Setting) => void 
       setSaved(true);
       p.onSaved(next);
     } catch (err) {
-      setError(err instanceof ApiError && err.code === "network" ? t("common.network") : (err as Error).message);
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }

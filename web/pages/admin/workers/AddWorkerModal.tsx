@@ -3,7 +3,7 @@
  * code's expiry and the three files (config.json, install script, start script) to copy.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { CopyBlock } from "../../../components/CopyBlock.js";
 import { SelectField, TextField } from "../../../components/Field.js";
 import { dateTime } from "../../../components/format.js";
@@ -42,7 +42,7 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
       if (model.trim()) body.model_path = model.trim();
       setResult(await api<ProvisioningResult>("POST", "/v1/admin/provisioning", body));
     } catch (err) {
-      setError(err instanceof ApiError && err.code === "network" ? t("common.network") : (err as Error).message);
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }
