@@ -21,8 +21,6 @@ export interface OpenedDatabase {
   db: Db;
   /** How admin tools reached the data ("embedded", "socket", "url"). */
   via: "embedded" | "socket" | "url";
-  /** The pool's database process, when the embedded database runs in one. */
-  databasePid?: () => number | undefined;
   close(): Promise<void>;
 }
 
@@ -51,7 +49,7 @@ export async function openPoolDatabase(target: DatabaseTarget): Promise<OpenedDa
     await host.close().catch(() => {});
     throw err;
   }
-  return { db: host.db, via: "embedded", databasePid: () => host.pid, close: () => host.close() };
+  return { db: host.db, via: "embedded", close: () => host.close() };
 }
 
 async function trySocket(dataDir: string): Promise<Db | undefined> {
