@@ -6,6 +6,7 @@
  * used or expired, credential revoked, other protocol version) stops it for good: `fatal`.
  */
 import { EventEmitter } from "node:events";
+import type { Duplex } from "node:stream";
 import WebSocket from "ws";
 import {
   CloseCode,
@@ -77,6 +78,8 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
 
 export class WorkerAgent extends EventEmitter {
   private ws: WebSocket | undefined;
+  /** The TCP (or TLS) socket under `ws`, from its `upgrade` response: corked to send several messages in one write. */
+  private socket: Duplex | undefined;
   private auth: AgentOptions["auth"];
   private readonly running = new Map<string, AbortController>();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -114,7 +117,11 @@ export class WorkerAgent extends EventEmitter {
     const url = socketUrl(this.opts.poolUrl);
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
     this.ws = ws;
+    this.socket = undefined;
     let opened = false;
+    ws.on("upgrade", (res) => {
+      if (this.ws === ws) this.socket = res.socket;
+    });
     ws.on("open", () => {
       opened = true;
       this.send({
@@ -154,6 +161,17 @@ export class WorkerAgent extends EventEmitter {
 
   private send(msg: WorkerMessage): void {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  /** Runs `sends` with the socket corked: their messages leave in one write (one wake-up of the pool, not one per message). */
+  private batched(sends: () => void): void {
+    const socket = this.socket;
+    socket?.cork();
+    try {
+      sends();
+    } finally {
+      socket?.uncork();
+    }
   }
 
   private onMessage(text: string): void {
@@ -230,8 +248,11 @@ export class WorkerAgent extends EventEmitter {
     }, this.opts.chunkIntervalMs ?? CHUNK_INTERVAL_MS);
     try {
       const out = await this.opts.runtime.generate(job, ctrl.signal, (text, tokens) => batcher.push(text, tokens));
-      batcher.flush();
-      if (this.ws === socket) this.send({ type: "done", jobId: job.jobId, finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: 0 });
+      // The last text and `done` in one write.
+      this.batched(() => {
+        batcher.flush();
+        if (this.ws === socket) this.send({ type: "done", jobId: job.jobId, finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: 0 });
+      });
     } catch (err) {
       batcher.discard();
       if (this.ws === socket) this.reportError(job.jobId, err, ctrl.signal.aborted);

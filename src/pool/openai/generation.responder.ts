@@ -64,8 +64,20 @@ async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: Gen
     started = true;
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
   };
+  // Everything written in one turn of the event loop leaves in one TCP write: the last text of an
+  // answer, its finish chunk, usage and [DONE] reach the client together instead of in 2–3 writes
+  // (each wakes the client; on the 2-vCPU test VM a wake from idle costs ~0.2 ms).
+  let corked = false;
   const send = (payload: unknown) => {
     start();
+    if (!corked) {
+      corked = true;
+      res.cork();
+      setImmediate(() => {
+        corked = false;
+        if (!res.writableEnded) res.uncork(); // end() has already flushed everything
+      });
+    }
     res.write(`data: ${JSON.stringify(payload)}\n\n`);
   };
   const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
