@@ -17,7 +17,8 @@ export class ApiError extends Error {
 
 /** What to show for a failed call: the pool's own message, or `networkText` when it could not be reached. */
 export function errorText(err: unknown, networkText: string): string {
-  return err instanceof ApiError && err.code === "network" ? networkText : String((err as Error).message);
+  if (err instanceof ApiError && err.code === "network") return networkText;
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function cookie(name: string): string | undefined {

@@ -3,7 +3,7 @@
  * the chain verification badge, and CSV / JSON exports that carry the current filters.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { DataTable } from "../../components/DataTable.js";
 import { dateTime } from "../../components/format.js";
 import { Notice } from "../../components/Shell.js";
@@ -75,7 +75,7 @@ export function AuditPage(_p: AdminPageProps) {
       setRows((old) => (beforeSeq === undefined ? r.data : [...(old ?? []), ...r.data]));
       setMore(r.data.length === PAGE);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, t("common.network")));
     } finally {
       setLoading(false);
     }
@@ -83,7 +83,7 @@ export function AuditPage(_p: AdminPageProps) {
 
   const runVerify = () => {
     setVerify(undefined);
-    api<Verify>("GET", "/v1/admin/audit/verify").then(setVerify, (err: unknown) => setVerify({ error: err instanceof ApiError ? err.message : String(err) }));
+    api<Verify>("GET", "/v1/admin/audit/verify").then(setVerify, (err: unknown) => setVerify({ error: errorText(err, t("common.network")) }));
   };
 
   useEffect(() => {

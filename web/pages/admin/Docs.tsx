@@ -3,7 +3,7 @@
  * docs/), a table of contents built from the headings, and the branded PDF downloads.
  */
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import type { AdminPageProps } from "./pages.js";
@@ -61,14 +61,14 @@ export function DocsPage(_p: AdminPageProps) {
         setGuides(r.data);
         setCurrent((c) => c ?? r.data[0]?.id);
       },
-      (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)),
+      (err: unknown) => setError(errorText(err, t("common.network"))),
     );
   }, []);
 
   useEffect(() => {
     if (!current) return;
     setBody(undefined);
-    api<GuideBody>("GET", `/v1/admin/docs/${encodeURIComponent(current)}`).then(setBody, (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
+    api<GuideBody>("GET", `/v1/admin/docs/${encodeURIComponent(current)}`).then(setBody, (err: unknown) => setError(errorText(err, t("common.network"))));
   }, [current]);
 
   const rendered = useMemo(() => (body ? withAnchors(body.html) : undefined), [body]);

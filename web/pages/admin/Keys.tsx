@@ -4,7 +4,7 @@
  * delete (not yourself).
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, ApiError, errorText } from "../../api.js";
 import { CopyBlock } from "../../components/CopyBlock.js";
 import { DataTable } from "../../components/DataTable.js";
 import { SelectField, TextField } from "../../components/Field.js";
@@ -33,8 +33,6 @@ interface UserRow {
   is_self: boolean;
 }
 
-const message = (err: unknown) => (err instanceof ApiError ? err.message : String(err));
-
 export function KeysPage(_p: AdminPageProps) {
   const { t } = useI18n();
   return (
@@ -59,7 +57,7 @@ function KeysPanel() {
   const [created, setCreated] = useState<{ name: string; key: string }>();
   const [toRevoke, setToRevoke] = useState<KeyRow>();
 
-  const load = () => api<{ data: KeyRow[] }>("GET", "/v1/admin/keys").then((r) => setKeys(r.data), (err: unknown) => setError(message(err)));
+  const load = () => api<{ data: KeyRow[] }>("GET", "/v1/admin/keys").then((r) => setKeys(r.data), (err: unknown) => setError(errorText(err, t("common.network"))));
   useEffect(() => void load(), []);
 
   const create = async (e: Event) => {
@@ -72,7 +70,7 @@ function KeysPanel() {
       setName("");
       await load();
     } catch (err) {
-      setError(message(err));
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }
@@ -86,7 +84,7 @@ function KeysPanel() {
       await load();
     } catch (err) {
       setToRevoke(undefined);
-      setError(message(err));
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }
@@ -190,7 +188,7 @@ function UsersPanel() {
   const [busy, setBusy] = useState(false);
   const [toDelete, setToDelete] = useState<UserRow>();
 
-  const load = () => api<{ data: UserRow[] }>("GET", "/v1/admin/users").then((r) => setUsers(r.data), (err: unknown) => setError(message(err)));
+  const load = () => api<{ data: UserRow[] }>("GET", "/v1/admin/users").then((r) => setUsers(r.data), (err: unknown) => setError(errorText(err, t("common.network"))));
   useEffect(() => void load(), []);
 
   const add = async (e: Event) => {
@@ -212,7 +210,7 @@ function UsersPanel() {
         else if (code.startsWith("password_")) setFieldErrors({ password: codeText(t, code, err.message) });
         else if (code.includes("email")) setFieldErrors({ email: codeText(t, code, err.message) });
         else setError(err.message);
-      } else setError(message(err));
+      } else setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }
@@ -223,7 +221,7 @@ function UsersPanel() {
       await api("DELETE", `/v1/admin/users/${encodeURIComponent(u.id)}`);
       await load();
     } catch (err) {
-      setError(message(err));
+      setError(errorText(err, t("common.network")));
     }
     setToDelete(undefined);
   };

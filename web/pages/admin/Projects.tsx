@@ -3,7 +3,7 @@
  * project is kept in the address (`?project=<id>`) so a reload or a shared link lands on it.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, errorText } from "../../api.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import type { AdminPageProps } from "./pages.js";
@@ -24,7 +24,7 @@ export function ProjectsPage(_p: AdminPageProps) {
   const load = () =>
     api<{ data: Project[] }>("GET", "/v1/projects").then(
       (r) => setProjects(r.data),
-      (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)),
+      (err: unknown) => setError(errorText(err, t("common.network"))),
     );
 
   useEffect(() => {

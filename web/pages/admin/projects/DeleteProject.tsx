@@ -3,7 +3,7 @@
  * for the project's name to be typed before the delete button is enabled.
  */
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { num } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
@@ -25,7 +25,7 @@ export function DeleteProject(p: { project: Project; onDeleted: () => void }) {
     setError(undefined);
     setPreview(undefined);
     setPreviewError(undefined);
-    api<ErasurePreview>("GET", `/v1/projects/${encodeURIComponent(p.project.id)}/erasure-preview`).then(setPreview, (err: unknown) => setPreviewError(err instanceof ApiError ? err.message : String(err)));
+    api<ErasurePreview>("GET", `/v1/projects/${encodeURIComponent(p.project.id)}/erasure-preview`).then(setPreview, (err: unknown) => setPreviewError(errorText(err, t("common.network"))));
   };
 
   const confirm = async () => {
@@ -36,7 +36,7 @@ export function DeleteProject(p: { project: Project; onDeleted: () => void }) {
       setOpen(false);
       p.onDeleted();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }

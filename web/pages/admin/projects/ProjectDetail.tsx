@@ -3,7 +3,7 @@
  * while the live connection is down and something is still indexing), upload, search, keys, erase.
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { dateTime } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
@@ -30,14 +30,14 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
   const loadDocs = () =>
     api<{ data: Doc[] }>("GET", `${base}/documents`).then(
       (r) => setDocs(r.data),
-      (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)),
+      (err: unknown) => setError(errorText(err, t("common.network"))),
     );
 
   useEffect(() => {
     setProject(undefined);
     setDocs(undefined);
     setError(undefined);
-    api<Project>("GET", base).then(setProject, (err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
+    api<Project>("GET", base).then(setProject, (err: unknown) => setError(errorText(err, t("common.network"))));
     void loadDocs();
   }, [p.projectId]);
 
@@ -65,7 +65,7 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
       await api("DELETE", `${base}/documents/${encodeURIComponent(d.id)}`);
       setDocs((list) => list?.filter((x) => x.id !== d.id));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, t("common.network")));
     }
     setToDelete(undefined);
   };

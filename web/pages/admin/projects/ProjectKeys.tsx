@@ -3,7 +3,7 @@
  * the existing ones from the admin key list (names and dates only, never the key).
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { CopyBlock } from "../../../components/CopyBlock.js";
 import { dateTime, relativeTime } from "../../../components/format.js";
 import { Notice } from "../../../components/Shell.js";
@@ -43,7 +43,7 @@ export function ProjectKeys(p: { projectId: string }) {
       setName("");
       void load();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }

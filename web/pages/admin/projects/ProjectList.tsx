@@ -1,6 +1,6 @@
 /** The projects table and the "create a project" form. */
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { DataTable } from "../../../components/DataTable.js";
 import { SelectField, TextField } from "../../../components/Field.js";
 import { dateTime, num } from "../../../components/format.js";
@@ -68,7 +68,7 @@ function CreateProject(p: { onCreated: (project: Project) => void }) {
       setName("");
       p.onCreated(created);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }

@@ -1,6 +1,6 @@
 /** Search box over the project's documents; each hit cites its document, page and score. */
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../../../api.js";
+import { api, errorText } from "../../../api.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
 import type { SearchAnswer } from "./types.js";
@@ -26,7 +26,7 @@ export function SearchPanel(p: { projectId: string }) {
     try {
       setAnswer(await api<SearchAnswer>("POST", `/v1/projects/${encodeURIComponent(p.projectId)}/search`, { query: query.trim(), k: 10 }));
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err, t("common.network")));
     } finally {
       setBusy(false);
     }
