@@ -1,7 +1,13 @@
 /**
  * Phase 2, end to end with the real tiny model: the same chat requests (fixed seeds and
  * temperature, prompts varying by index) through pool → real worker process versus directly through
- * node-llama-cpp in this process (LlamaRuntime.generate with an identical job), at one concurrency.
+ * node-llama-cpp in this process (LlamaRuntime.generate with an identical job), at one concurrency
+ * and one answer length:
+ * - "default": the requests as a client sends them, without max_tokens, so answers run to the
+ *   pool's default cap (DEFAULT_MAX_TOKENS, 512; stories260K never stops earlier). The targets
+ *   apply to these.
+ * - "short": max_tokens 48, ~24 ms answers, where the fixed cost of the hops (client → pool →
+ *   worker → pool → client) shows: reported as ms per request next to its ratio.
  *
  * Order: the requests are cut into 4 segments of 50, each run on both sides in ABBA order
  * (direct→pool, pool→direct, direct→pool, pool→direct), so drift on the shared VM hits both sides
@@ -11,6 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { startWorker, type PoolProc } from "../../test/helpers.js";
+import { DEFAULT_MAX_TOKENS } from "../../src/pool/openai/inference.service.js";
 import type { GenerateJob } from "../../src/protocol/worker.protocol.js";
 import { LlamaRuntime, modelIdFromPath } from "../../src/worker/runtime/llama.runtime.js";
 import { stopGracefully } from "./child.js";
@@ -18,7 +25,18 @@ import { KeepAliveClient } from "./http-client.js";
 import { cpuNow, cpuSince } from "./procfs.js";
 import { progress, round3, runClosedLoop, summarize, type Summary } from "./stats.js";
 
-export const E2E = { requests: 200, segments: 4, warmup: 8, maxTokens: 48, temperature: 0.8, seedBase: 1000 } as const;
+export const E2E = { requests: 200, segments: 4, warmup: 8, temperature: 0.8, seedBase: 1000 } as const;
+
+/** How long the answers are: max_tokens sent (undefined = not sent, the pool's default applies). */
+export interface AnswerLength {
+  name: "default" | "short";
+  maxTokens: number | undefined;
+}
+
+export const ANSWERS: readonly AnswerLength[] = [
+  { name: "short", maxTokens: 48 },
+  { name: "default", maxTokens: undefined },
+];
 
 const ASKS = ["Tell me a story about", "Write a short story about", "Once upon a time there was", "What happened to"];
 const SUBJECTS = ["a cat", "a little dog", "a red ball", "a big tree", "a girl named Lily", "a boy named Tim", "the sun", "a small bird", "a fish", "a toy car"];
@@ -30,6 +48,8 @@ function requestFor(i: number): { prompt: string; seed: number } {
 
 interface Sample {
   text: string;
+  /** Tokens generated (pool side: the stream's usage chunk). */
+  tokens: number;
   ttftMs: number;
   ms: number;
 }
@@ -43,6 +63,11 @@ interface SideResult {
 }
 
 export interface EndToEndLevel {
+  answer: AnswerLength["name"];
+  /** max_tokens the job ran with (the pool's default for "default"). */
+  maxTokens: number;
+  /** Mean tokens per answer on each side (both generate the same number: same jobs, same caps). */
+  meanAnswerTokens: { direct: number; pool: number };
   concurrency: number;
   slots: number;
   requests: number;
@@ -50,6 +75,8 @@ export interface EndToEndLevel {
   pool: SideResult;
   /** Pool total time / direct total time. */
   totalTimeRatio: number;
+  /** (pool total − direct total) / requests: at c=1, what the pool path adds to each request. */
+  addedMsPerRequest: number;
   addedTtftP50Ms: number;
   addedTtftP95Ms: number;
   /** Requests whose pool text equals the direct text (same tokens generated). */
@@ -59,7 +86,7 @@ export interface EndToEndLevel {
 
 type Runner = (index: number) => Promise<Sample>;
 
-function directRunner(runtime: LlamaRuntime, modelId: string): Runner {
+function directRunner(runtime: LlamaRuntime, modelId: string, answer: AnswerLength): Runner {
   return async (i) => {
     const { prompt, seed } = requestFor(i);
     const job: GenerateJob = {
@@ -68,26 +95,30 @@ function directRunner(runtime: LlamaRuntime, modelId: string): Runner {
       model: modelId,
       input: { messages: [{ role: "user", content: prompt }] },
       // Exactly what the pool's InferenceService builds from the HTTP request below.
-      params: { maxTokens: E2E.maxTokens, temperature: E2E.temperature, seed },
+      params: { maxTokens: answer.maxTokens ?? DEFAULT_MAX_TOKENS, temperature: E2E.temperature, seed },
     };
     let text = "";
+    let tokens = 0;
     let firstAt: number | undefined;
     const start = performance.now();
-    await runtime.generate(job, new AbortController().signal, (chunk) => {
+    await runtime.generate(job, new AbortController().signal, (chunk, n) => {
+      tokens += n;
       if (!chunk) return;
       firstAt ??= performance.now();
       text += chunk;
     });
-    return { text, ttftMs: firstAt === undefined ? Number.NaN : firstAt - start, ms: performance.now() - start };
+    return { text, tokens, ttftMs: firstAt === undefined ? Number.NaN : firstAt - start, ms: performance.now() - start };
   };
 }
 
-function poolRunner(client: KeepAliveClient, modelId: string): Runner {
+function poolRunner(client: KeepAliveClient, modelId: string, answer: AnswerLength): Runner {
   return async (i) => {
     const { prompt, seed } = requestFor(i);
-    const body = JSON.stringify({ model: modelId, messages: [{ role: "user", content: prompt }], max_tokens: E2E.maxTokens, temperature: E2E.temperature, seed, stream: true });
+    const limit = answer.maxTokens === undefined ? {} : { max_tokens: answer.maxTokens };
+    // include_usage: the token count checks that both sides generated as much.
+    const body = JSON.stringify({ model: modelId, messages: [{ role: "user", content: prompt }], ...limit, temperature: E2E.temperature, seed, stream: true, stream_options: { include_usage: true } });
     const r = await client.postChatStream("/v1/chat/completions", body);
-    return { text: r.text, ttftMs: r.ttftMs, ms: r.ms };
+    return { text: r.text, tokens: r.completionTokens ?? Number.NaN, ttftMs: r.ttftMs, ms: r.ms };
   };
 }
 
@@ -137,10 +168,10 @@ function compareOutputs(direct: Map<number, Sample>, pool: Map<number, Sample>):
   return { identicalOutputs: identical, firstMismatch };
 }
 
-export async function measureEndToEnd(pool: PoolProc, apiKey: string, modelFile: string, concurrency: number): Promise<EndToEndLevel> {
+export async function measureEndToEnd(pool: PoolProc, apiKey: string, modelFile: string, concurrency: number, answer: AnswerLength): Promise<EndToEndLevel> {
   const slots = concurrency;
   const modelId = modelIdFromPath(modelFile);
-  const tag = `e2e c=${concurrency}`;
+  const tag = `e2e ${answer.name} answers c=${concurrency}`;
   progress(`${tag}: loading the direct runtime and starting a worker (${slots} slot(s), 1 thread each)`);
   const runtime = await LlamaRuntime.load({ modelPath: modelFile, slots, threads: 1 });
   const client = new KeepAliveClient(pool.url, apiKey, concurrency);
@@ -148,8 +179,8 @@ export async function measureEndToEnd(pool: PoolProc, apiKey: string, modelFile:
   try {
     worker = await startWorker(pool, { slots, env: { CELLULE_LOG_LEVEL: "warn" } });
     const mk = (name: Side["name"], runner: Runner, pids: Side["pids"]): Side => ({ name, runner, pids, samples: new Map(), wallMs: 0, cpuMs: {} });
-    const direct = mk("direct", directRunner(runtime, modelId), { self: "self" });
-    const viaPool = mk("pool", poolRunner(client, modelId), { pool: pool.proc.pid!, worker: worker.proc.pid!, client: "self" });
+    const direct = mk("direct", directRunner(runtime, modelId, answer), { self: "self" });
+    const viaPool = mk("pool", poolRunner(client, modelId, answer), { pool: pool.proc.pid!, worker: worker.proc.pid!, client: "self" });
     const warm = Array.from({ length: E2E.warmup }, (_, k) => E2E.requests + k);
     for (const side of [direct, viaPool]) await runSegment({ ...side, samples: new Map(), wallMs: 0, cpuMs: {} }, warm, concurrency, `${tag} warm-up`);
 
@@ -159,13 +190,21 @@ export async function measureEndToEnd(pool: PoolProc, apiKey: string, modelFile:
     }
     const d = sideResult(direct);
     const p = sideResult(viaPool);
+    const meanTokens = (side: Side) => {
+      const all = [...side.samples.values()].map((s) => s.tokens);
+      return round3(all.reduce((a, b) => a + b, 0) / Math.max(1, all.length));
+    };
     return {
+      answer: answer.name,
+      maxTokens: answer.maxTokens ?? DEFAULT_MAX_TOKENS,
+      meanAnswerTokens: { direct: meanTokens(direct), pool: meanTokens(viaPool) },
       concurrency,
       slots,
       requests: E2E.requests,
       direct: d,
       pool: p,
       totalTimeRatio: round3(viaPool.wallMs / direct.wallMs),
+      addedMsPerRequest: round3((viaPool.wallMs - direct.wallMs) / E2E.requests),
       addedTtftP50Ms: round3(p.ttft.p50 - d.ttft.p50),
       addedTtftP95Ms: round3(p.ttft.p95 - d.ttft.p95),
       ...compareOutputs(direct.samples, viaPool.samples),

@@ -18,6 +18,8 @@ export interface StreamedResponse {
   /** Request start to the first chunk carrying non-empty content, ms (NaN if none). */
   ttftMs: number;
   ms: number;
+  /** usage.completion_tokens of the final chunk (requests with stream_options.include_usage). */
+  completionTokens: number | undefined;
 }
 
 /** Incremental parser for the pool's chat SSE stream (`data: {...}\n\n`, `data: [DONE]`). */
@@ -25,6 +27,7 @@ class ChatSseCollector {
   text = "";
   firstContentAt: number | undefined;
   error: string | undefined;
+  completionTokens: number | undefined;
   done = false;
   private buffer = "";
 
@@ -43,11 +46,12 @@ class ChatSseCollector {
       this.done = true;
       return;
     }
-    const payload = JSON.parse(data) as { error?: { message?: string }; choices?: { delta?: { content?: string } }[] };
+    const payload = JSON.parse(data) as { error?: { message?: string }; choices?: { delta?: { content?: string } }[]; usage?: { completion_tokens?: number } };
     if (payload.error) {
       this.error = payload.error.message ?? "stream error";
       return;
     }
+    if (payload.usage) this.completionTokens = payload.usage.completion_tokens;
     const content = payload.choices?.[0]?.delta?.content;
     if (content) {
       this.firstContentAt ??= performance.now();
@@ -86,7 +90,7 @@ export class KeepAliveClient {
     if (status !== 200) throw new Error(`HTTP ${status}: ${raw.slice(0, 300)}`);
     if (sse.error) throw new Error(`stream error: ${sse.error}`);
     if (!sse.done) throw new Error("stream ended without [DONE]");
-    return { status, text: sse.text, ttftMs: sse.firstContentAt === undefined ? Number.NaN : sse.firstContentAt - start, ms };
+    return { status, text: sse.text, ttftMs: sse.firstContentAt === undefined ? Number.NaN : sse.firstContentAt - start, ms, completionTokens: sse.completionTokens };
   }
 
   close(): void {
