@@ -66,7 +66,7 @@ export interface EndToEndLevel {
   answer: AnswerLength["name"];
   /** max_tokens the job ran with (the pool's default for "default"). */
   maxTokens: number;
-  /** Mean tokens per answer on each side (both generate the same number: same jobs, same caps). */
+  /** Mean tokens per answer on each side: same jobs and caps, so equal unless a stop string ends some answers early on one side (c=4 texts diverge). */
   meanAnswerTokens: { direct: number; pool: number };
   concurrency: number;
   slots: number;
@@ -190,10 +190,7 @@ export async function measureEndToEnd(pool: PoolProc, apiKey: string, modelFile:
     }
     const d = sideResult(direct);
     const p = sideResult(viaPool);
-    const meanTokens = (side: Side) => {
-      const all = [...side.samples.values()].map((s) => s.tokens);
-      return round3(all.reduce((a, b) => a + b, 0) / Math.max(1, all.length));
-    };
+    const meanTokens = (side: Side) => summarize([...side.samples.values()].map((s) => s.tokens)).mean;
     return {
       answer: answer.name,
       maxTokens: answer.maxTokens ?? DEFAULT_MAX_TOKENS,

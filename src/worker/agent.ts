@@ -79,7 +79,7 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
 export class WorkerAgent extends EventEmitter {
   private ws: WebSocket | undefined;
   /** The TCP (or TLS) socket under `ws`, from its `upgrade` response: corked to send several messages in one write. */
-  private socket: Duplex | undefined;
+  private transport: Duplex | undefined;
   private auth: AgentOptions["auth"];
   private readonly running = new Map<string, AbortController>();
   private heartbeat: NodeJS.Timeout | undefined;
@@ -117,10 +117,10 @@ export class WorkerAgent extends EventEmitter {
     const url = socketUrl(this.opts.poolUrl);
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
     this.ws = ws;
-    this.socket = undefined;
+    this.transport = undefined;
     let opened = false;
     ws.on("upgrade", (res) => {
-      if (this.ws === ws) this.socket = res.socket;
+      if (this.ws === ws) this.transport = res.socket;
     });
     ws.on("open", () => {
       opened = true;
@@ -165,12 +165,12 @@ export class WorkerAgent extends EventEmitter {
 
   /** Runs `sends` with the socket corked: their messages leave in one write (one wake-up of the pool, not one per message). */
   private batched(sends: () => void): void {
-    const socket = this.socket;
-    socket?.cork();
+    const transport = this.transport;
+    transport?.cork();
     try {
       sends();
     } finally {
-      socket?.uncork();
+      transport?.uncork();
     }
   }
 
