@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { keyDirOf, loadPoolConfig, type PoolConfig } from "../config/pool.config.js";
 import { loadOrCreatePoolIdentity } from "../pool/identity/pool-identity.js";
 import { openPoolDatabase, type OpenedDatabase } from "../db/open.js";
+import { securePrivateDir, useOwnerOnlyUmask } from "../db/private-dir.js";
 import { buildPool, type BuildPoolOptions, type Pool } from "../pool/server.js";
 import { CliError } from "../shared/errors.js";
 import { configureLogging, moduleLogger } from "../shared/logger.js";
@@ -18,6 +19,10 @@ export interface RunningPool {
 /** `overrides`: code-only build options (tests inject a license key this way; no env var can). */
 export async function startPool(config: PoolConfig, overrides: Pick<BuildPoolOptions, "licensePublicKeyHex" | "licenseClock"> = {}): Promise<RunningPool> {
   const log = moduleLogger("pool");
+  // Documents and keys live under the data dir even with DATABASE_URL: owner-only in every case.
+  useOwnerOnlyUmask();
+  securePrivateDir(config.dataDir);
+  if (config.storageDir) securePrivateDir(config.storageDir, "documents dir");
   let database: OpenedDatabase;
   try {
     database = await openPoolDatabase(config);

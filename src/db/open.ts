@@ -4,13 +4,14 @@
  * serves it on a Unix socket in the data dir (mode 0600) so admin commands can reach it while the
  * pool runs; when no pool runs they open the data dir themselves.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Db } from "./database.js";
 import { lockDataDirWhenFree } from "./lock.js";
 import { migrate } from "./migrate.js";
 import { openPg } from "./pg.js";
 import { startPgliteHost } from "./pglite-host.js";
+import { securePrivateDir, useOwnerOnlyUmask } from "./private-dir.js";
 
 /** pg clients reach a Unix socket as host=<dir>, port → <dir>/.s.PGSQL.<port>. */
 const SOCKET_PORT = 5432;
@@ -41,7 +42,8 @@ export async function openPoolDatabase(target: DatabaseTarget): Promise<OpenedDa
     }
     return { db, via: "url", close: () => db.close() };
   }
-  mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
+  useOwnerOnlyUmask();
+  securePrivateDir(target.dataDir);
   const host = await startPgliteHost({ dataDir: target.dataDir, pgDataDir: join(target.dataDir, "pgdata"), socketPath: adminSocketPath(target.dataDir) });
   try {
     await migrate(host.db);
@@ -78,7 +80,8 @@ export async function openAdminDatabase(target: DatabaseTarget): Promise<OpenedD
   }
   const viaSocket = await trySocket(target.dataDir);
   if (viaSocket) return { db: viaSocket, via: "socket", close: () => viaSocket.close() };
-  mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
+  useOwnerOnlyUmask();
+  securePrivateDir(target.dataDir);
   const lock = await lockDataDirWhenFree(target.dataDir, "admin command");
   try {
     // Loaded here only: the pool process itself never loads PGlite (its database process does).

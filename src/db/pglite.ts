@@ -10,6 +10,7 @@
  */
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { fork } from "node:child_process";
+import { securePrivateDir } from "./private-dir.js";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -124,8 +125,12 @@ export interface OpenedPglite {
 
 /** Opens (creating if needed) the embedded database. `dataDir` undefined = in memory (tests). */
 export async function openPglite(dataDir: string | undefined): Promise<OpenedPglite> {
-  if (dataDir && !existsSync(join(dataDir, "PG_VERSION"))) await initDataDirInChild(dataDir);
+  const fresh = dataDir !== undefined && !existsSync(join(dataDir, "PG_VERSION"));
+  if (fresh) await initDataDirInChild(dataDir);
   const pglite = await createPglite(dataDir);
+  // initdb's files get their modes from PGlite's file system (0666, 0777), past the umask: repair
+  // them (quietly when initdb has just run; an older data dir's repair is worth a warning).
+  if (dataDir) securePrivateDir(dataDir, "database dir", { quiet: fresh });
   const gate = new Gate();
   const db = wrap(pglite, pglite, gate, async () => {
     if (!pglite.closed) await pglite.close();
