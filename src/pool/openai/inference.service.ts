@@ -8,6 +8,7 @@ import { AppError, badRequest } from "../../shared/errors.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import { EmbedJobState, GenerateJobState } from "../hub/job.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
+import { checkResponseSchema } from "./json-schema.check.js";
 
 /** Used when a request sets neither max_tokens nor max_completion_tokens. */
 export const DEFAULT_MAX_TOKENS = 512;
@@ -20,6 +21,7 @@ export class InferenceService {
     const params = sampling(body, body.max_completion_tokens ?? body.max_tokens);
     const rf = body.response_format;
     if (rf?.type === "json_object") params.json = "object";
+    if (rf?.type === "json_schema" && rf.json_schema.schema) checkResponseSchema(rf.json_schema.schema);
     if (rf?.type === "json_schema") params.json = rf.json_schema.schema ? { schema: rf.json_schema.schema } : "object";
     return new GenerateJobState(body.model, "chat", { messages }, params);
   }
