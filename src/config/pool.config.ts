@@ -25,6 +25,13 @@ export const poolFields = {
   jobTimeoutMs: field({ env: "CELLULE_JOB_TIMEOUT_MS", schema: positiveInt, defaultValue: 300_000, help: "per-job timeout (ms), queue wait included" }),
   heartbeatMs: field({ env: "CELLULE_HEARTBEAT_MS", schema: z.coerce.number().int().min(100), defaultValue: 2000, help: "worker heartbeat interval (ms); 3 missed = dead" }),
   maxBodyBytes: field({ env: "CELLULE_MAX_BODY_BYTES", schema: positiveInt, defaultValue: 4 * 1024 * 1024, help: "largest accepted request body (bytes) before 413" }),
+  authFailureLimit: field({
+    env: "CELLULE_AUTH_FAILURE_LIMIT",
+    schema: positiveInt,
+    defaultValue: 20,
+    help: "failed authentications (API keys, admin keys, admin passwords) allowed per client address per window; beyond → 429 before any Argon2 check",
+  }),
+  authFailureWindowMs: field({ env: "CELLULE_AUTH_FAILURE_WINDOW_MS", schema: z.coerce.number().int().min(1000), defaultValue: 60_000, help: "window of CELLULE_AUTH_FAILURE_LIMIT (ms)" }),
   tokenTtlHours: field({ env: "CELLULE_TOKEN_TTL_HOURS", schema: positiveInt, defaultValue: 24, help: "enrolment token lifetime (hours)" }),
   maxJobAttempts: field({ env: "CELLULE_MAX_JOB_ATTEMPTS", schema: positiveInt, defaultValue: 3, help: "workers a job may be tried on before it fails" }),
   embeddingDims: field({ env: "CELLULE_EMBEDDING_DIMS", aliases: ["IAMINE_EMBEDDING_DIMS"], schema: z.coerce.number().int().min(1).max(2000), defaultValue: 384, help: "width of the document vectors (384 for all-MiniLM-L6-v2); workers whose embedding model yields another width are refused for embeddings" }),

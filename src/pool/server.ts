@@ -4,15 +4,13 @@
  * collaborators it uses.
  */
 import Fastify, { type FastifyInstance } from "fastify";
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import cookie from "@fastify/cookie";
-import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import rateLimit from "@fastify/rate-limit";
+import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { PoolConfig } from "../config/pool.config.js";
 import type { Db } from "../db/database.js";
 import { ServedModel, WORKER_WS_PATH } from "../protocol/worker.protocol.js";
 import { moduleLogger } from "../shared/logger.js";
-import { VERSION } from "../shared/version.js";
 import { adminRoutes } from "./admin/admin.routes.js";
 import { workersRoutes } from "./admin/workers.routes.js";
 import { adminAuthRoutes } from "./admin-users/admin-auth.routes.js";
@@ -23,13 +21,15 @@ import { AuditRepository } from "./audit/audit.repository.js";
 import { auditRoutes } from "./audit/audit.routes.js";
 import { adminAccountsRoutes } from "./admin-users/admin-accounts.routes.js";
 import { AdminAccountsService } from "./admin-users/admin-accounts.service.js";
+import { registerApiDocs } from "./docs/api-docs.js";
 import { setupBranding } from "./docs/docs-branding.js";
 import { docsRoutes } from "./docs/docs.routes.js";
 import { DocsService } from "./docs/docs.service.js";
 import { keysRoutes } from "./keys/keys.routes.js";
 import { AuditService } from "./audit/audit.service.js";
 import type { PoolIdentity } from "./identity/pool-identity.js";
-import { AdminGuard, apiKeyAuth } from "./http/auth.js";
+import { AdminGuard, protectApi } from "./http/auth.js";
+import { AuthThrottle } from "./http/auth-throttle.js";
 import { installErrorHandling } from "./http/error-handler.js";
 import { Dispatcher } from "./hub/dispatcher.js";
 import { WorkerRegistry } from "./hub/worker-registry.js";
@@ -106,14 +106,12 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // Peer-signed federation requests are verified over their exact body bytes.
   installRawBodyCapture(app);
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: "Cellule pool API", version: VERSION, description: "OpenAI-compatible inference and pool administration." },
-      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer" } } },
-    },
-    transform: jsonSchemaTransform,
-  });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  // The OpenAPI description and the Swagger UI at /docs (own security headers).
+  await registerApiDocs(app);
+  // Per-address budget of failed authentications, checked before any Argon2 work (AuthThrottle).
+  // Not a global limit: only the authentication code draws on it.
+  await app.register(rateLimit, { global: false });
+  const throttle = AuthThrottle.on(app, { max: config.authFailureLimit, windowMs: config.authFailureWindowMs });
 
   const workersRepo = new WorkersRepository(db);
   const audit = new AuditService({ audit: new AuditRepository(db), identity });
@@ -151,7 +149,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workersRepo, keys, adminUsers, documents: rag.progress, settings: settings.settings });
-  const guard = new AdminGuard({ keys });
+  const guard = new AdminGuard({ keys, throttle });
   guard.sessionResolver = sessionResolver(adminUsers);
   // Federation (issue 7): identity, bonding, signed peer requests, switches; replication and topology on top.
   const federation = await buildFederation({ config, db, identity, audit, license, guard, registry, isReady: () => setup.isCompleted() });
@@ -161,7 +159,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   await app.register(statusRoutes, { registry, dispatcher, startedAt: Date.now(), federation: () => federation.status() });
   await app.register(async (api) => {
     // API keys, or (no bearer) the dashboard's admin session cookie with CSRF on mutations.
-    api.addHook("preHandler", apiKeyAuth(keys, guard));
+    protectApi(api, keys, guard);
     await api.register(modelsRoutes, { inference });
     await api.register(chatRoutes, { inference, rag: rag.chat });
     await api.register(completionsRoutes, { inference });
@@ -170,7 +168,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
   await app.register(setupRoutes, { setup });
   await app.register(webUiRoutes);
-  await app.register(adminAuthRoutes, { users: adminUsers, guard });
+  await app.register(adminAuthRoutes, { users: adminUsers, guard, throttle });
   await app.register(adminRoutes, { guard, keys, enrolment });
   await app.register(workersRoutes, { guard, enrolment, workers: workersRepo, registry, audit });
   await app.register(auditRoutes, { audit, guard });

@@ -6,7 +6,7 @@ import type { AdminGuard } from "../http/auth.js";
 import type { AdminAccountsService } from "./admin-accounts.service.js";
 
 export const adminAccountsRoutes: FastifyPluginAsyncZod<{ accounts: AdminAccountsService; guard: AdminGuard }> = async (app, { accounts, guard }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const security = [{ apiKey: [] }];
   const tags = ["admin"];
 

@@ -136,9 +136,45 @@ export class AdminUsersRepository {
 
   // --- failed logins and lockouts ---
 
-  async recordFailure(email: string, ip: string, at: Date): Promise<{ byEmail: number; byIp: number }> {
-    await this.db.query("INSERT INTO admin_login_failures (email, ip, at) VALUES ($1, $2, $3)", [email, ip, at]);
-    return this.countFailures(email, ip, new Date(at.getTime() - FAILURE_WINDOW_MS));
+  /**
+   * Takes one login attempt for this account and this address, atomically, BEFORE the password is
+   * checked: refused when either is locked, or already has `threshold` failures in the window
+   * (attempts still being checked included: each one is recorded here as a failure up front, and
+   * a success clears the account's failures); reaching the threshold locks both until `lockUntil`.
+   * One advisory lock serialises the check and the insert across every request and every pool
+   * sharing the database, so N parallel attempts never check more than `threshold` passwords.
+   */
+  async reserveAttempt(email: string, ip: string, at: Date, threshold: number, lockUntil: Date): Promise<AttemptReservation> {
+    return this.db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1)", [LOGIN_ATTEMPT_LOCK]);
+      const repo = new AdminUsersRepository(tx);
+      const locked = await repo.lockedUntil(email, ip, at);
+      if (locked) return { ok: false as const, lockedUntil: locked, newlyLocked: false };
+      const counts = await repo.countFailures(email, ip, new Date(at.getTime() - FAILURE_WINDOW_MS));
+      if (counts.byEmail >= threshold || counts.byIp >= threshold) {
+        await repo.lockOut(email, ip, lockUntil);
+        return { ok: false as const, lockedUntil: lockUntil, newlyLocked: true, counts };
+      }
+      await tx.query("INSERT INTO admin_login_failures (email, ip, at) VALUES ($1, $2, $3)", [email, ip, at]);
+      return { ok: true as const };
+    });
+  }
+
+  /**
+   * After a failed check: locks the account and the address if either reached `threshold`, under
+   * the same advisory lock, so that one lockout is placed (and audited) once.
+   */
+  async lockIfOver(email: string, ip: string, at: Date, threshold: number, lockUntil: Date): Promise<LockOutcome> {
+    return this.db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1)", [LOGIN_ATTEMPT_LOCK]);
+      const repo = new AdminUsersRepository(tx);
+      const existing = await repo.lockedUntil(email, ip, at);
+      if (existing) return { locked: true as const, lockedUntil: existing, newlyLocked: false };
+      const counts = await repo.countFailures(email, ip, new Date(at.getTime() - FAILURE_WINDOW_MS));
+      if (counts.byEmail < threshold && counts.byIp < threshold) return { locked: false as const };
+      await repo.lockOut(email, ip, lockUntil);
+      return { locked: true as const, lockedUntil: lockUntil, newlyLocked: true, counts };
+    });
   }
 
   async countFailures(email: string, ip: string, since: Date): Promise<{ byEmail: number; byIp: number }> {
@@ -155,6 +191,17 @@ export class AdminUsersRepository {
       "INSERT INTO admin_lockouts (kind, subject, until) VALUES ($1, $2, $3) ON CONFLICT (kind, subject) DO UPDATE SET until = GREATEST(admin_lockouts.until, EXCLUDED.until)",
       [kind, subject, until],
     );
+  }
+
+  /**
+   * Locks the account and the address until `until`. The lockout consumes the failures that caused
+   * it (they are in the audit trail): once it ends, both start from zero instead of being locked
+   * again by failures still inside the window.
+   */
+  private async lockOut(email: string, ip: string, until: Date): Promise<void> {
+    await this.lock("email", email, until);
+    await this.lock("ip", ip, until);
+    await this.db.query("DELETE FROM admin_login_failures WHERE email = $1 OR ip = $2", [email, ip]);
   }
 
   /** The latest end of an active lockout on this email or this address, if any. */
@@ -178,5 +225,19 @@ export class AdminUsersRepository {
   }
 }
 
+export interface FailureCounts {
+  byEmail: number;
+  byIp: number;
+}
+
+/** A lockout in place: `newlyLocked` when this call placed it (with the counts that did). */
+export type Locked = { lockedUntil: Date; newlyLocked: false } | { lockedUntil: Date; newlyLocked: true; counts: FailureCounts };
+
+/** A reserved attempt, or a refusal because the account or the address is (now) locked. */
+export type AttemptReservation = { ok: true } | ({ ok: false } & Locked);
+
+export type LockOutcome = { locked: false } | ({ locked: true } & Locked);
+
 export const FAILURE_WINDOW_MS = 5 * 60_000;
 const ADMIN_DELETE_LOCK = 7_422_310_006;
+const LOGIN_ATTEMPT_LOCK = 7_422_310_007;

@@ -91,6 +91,28 @@ describe("AdminUsersService", () => {
     expect((await users.login("admin@example.com", PASSWORD, "10.0.0.1")).email).toBe("admin@example.com");
   });
 
+  it("counts attempts before checking the password: 31 parallel logins check at most 10 passwords (finding 2)", async () => {
+    const attempts = Array.from({ length: 31 }, (_, i) => (i === 24 ? PASSWORD : `wrong-${i}-password`));
+    const results = await Promise.all(attempts.map((p) => users.login("admin@example.com", p, "10.0.0.7").then(() => 200, (e: AppError) => e.status)));
+    const checked = results.filter((s) => s === 200 || s === 401).length;
+    expect(checked).toBeLessThanOrEqual(10);
+    expect(results.filter((s) => s === 429)).toHaveLength(31 - checked);
+    expect(results[24]).toBe(429);
+    expect((await audit.list({ action: "login.failure" })).length).toBeLessThanOrEqual(10);
+    await expect(users.login("admin@example.com", PASSWORD, "10.0.0.7")).rejects.toMatchObject({ status: 429, code: "login_locked" });
+    // One lock, audited once.
+    expect(await audit.list({ action: "login.locked" })).toHaveLength(1);
+  });
+
+  it("an address at the limit is refused for any account before its password is checked", async () => {
+    await users.createWithHash("other@example.com", await hashSecret(PASSWORD));
+    for (let i = 0; i < 9; i++) await expect(users.login(`nobody${i}@example.com`, "wrong-password-x", "10.0.0.8")).rejects.toMatchObject({ status: 401 });
+    await expect(users.login("nobody9@example.com", "wrong-password-x", "10.0.0.8")).rejects.toMatchObject({ status: 429 });
+    await expect(users.login("other@example.com", PASSWORD, "10.0.0.8")).rejects.toMatchObject({ status: 429, code: "login_locked" });
+    // Another address is not affected.
+    expect((await users.login("other@example.com", PASSWORD, "10.0.0.9")).email).toBe("other@example.com");
+  });
+
   it("does not lock when the failures are spread over more than 5 minutes", async () => {
     for (let i = 0; i < 12; i++) {
       await expect(users.login("admin@example.com", `wrong-${i}-password`, "10.0.0.2")).rejects.toMatchObject({ status: 401 });

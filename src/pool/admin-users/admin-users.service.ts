@@ -10,7 +10,7 @@ import { moduleLogger, type Logger } from "../../shared/logger.js";
 import { hashSecret, verifySecret } from "../../shared/secrets.js";
 import { fieldMessage } from "../../protocol/setup.protocol.js";
 import type { AuditService } from "../audit/audit.service.js";
-import { FAILURE_WINDOW_MS, type AdminUsersRepository } from "./admin-users.repository.js";
+import { FAILURE_WINDOW_MS, type AdminUsersRepository, type Locked } from "./admin-users.repository.js";
 import { passwordProblem } from "./password-policy.js";
 
 export const SESSION_IDLE_MS = 12 * 3600_000;
@@ -70,29 +70,24 @@ export class AdminUsersService {
     return this.deps.users.count();
   }
 
-  /** Checks the password and opens a session, or throws 401 (wrong) / 429 (locked). */
+  /**
+   * Checks the password and opens a session, or throws 401 (wrong) / 429 (locked). The attempt is
+   * counted before the password is checked (reserveAttempt), so parallel attempts cannot get past
+   * the lockout: at most `lockThreshold` passwords are checked per account and per address.
+   */
   async login(emailInput: string, password: string, ip: string): Promise<NewSession> {
     const email = normaliseEmail(emailInput);
     const now = this.now();
-    const lockedUntil = await this.deps.users.lockedUntil(email, ip, now);
-    if (lockedUntil) {
-      this.log.warn({ email, ip }, "login refused: locked");
-      throw lockedError(lockedUntil, now);
-    }
+    const slot = await this.deps.users.reserveAttempt(email, ip, now, this.policy.lockThreshold, new Date(now.getTime() + this.policy.lockMs));
+    if (!slot.ok) throw await this.refuseLocked(email, ip, slot);
     const user = await this.deps.users.findByEmail(email);
     // Unknown email: still spend one Argon2id verification, so timing does not reveal which emails exist.
     const ok = user ? await verifyPassword(user.password_hash, password) : (await verifySecret(await this.dummy(), password), false);
     if (!user || !ok) {
-      const counts = await this.deps.users.recordFailure(email, ip, now);
+      // The reserved attempt is this failure; the threshold counts attempts of others in flight too.
       await this.deps.audit.record({ actor: `admin:${email}`, action: "login.failure", details: { ip, reason: user ? "bad_password" : "unknown_email" } });
-      if (counts.byEmail >= this.policy.lockThreshold || counts.byIp >= this.policy.lockThreshold) {
-        const until = new Date(now.getTime() + this.policy.lockMs);
-        await this.deps.users.lock("email", email, until);
-        await this.deps.users.lock("ip", ip, until);
-        await this.deps.audit.record({ actor: `admin:${email}`, action: "login.locked", details: { ip, until: until.toISOString(), failures_for_account: counts.byEmail, failures_from_address: counts.byIp } });
-        this.log.warn({ email, ip, until }, "login locked after repeated failures");
-        throw lockedError(until, now);
-      }
+      const outcome = await this.deps.users.lockIfOver(email, ip, now, this.policy.lockThreshold, new Date(now.getTime() + this.policy.lockMs));
+      if (outcome.locked) throw await this.refuseLocked(email, ip, outcome);
       throw new AppError("invalid_credentials", 401, "Wrong email or password.");
     }
     await this.deps.users.clearFailures(email);
@@ -153,6 +148,19 @@ export class AdminUsersService {
       this.log.info({ count: 0 }, "no legacy admin password to re-hash");
     }
     return n;
+  }
+
+  /** The 429 for a locked account or address; the lockout is audited by the request that placed it. */
+  private async refuseLocked(email: string, ip: string, lock: Locked): Promise<AppError> {
+    if (lock.newlyLocked) {
+      const until = lock.lockedUntil;
+      await this.deps.audit.record({ actor: `admin:${email}`, action: "login.locked", details: { ip, until: until.toISOString(), failures_for_account: lock.counts.byEmail, failures_from_address: lock.counts.byIp } });
+      this.log.warn({ email, ip, until }, "login locked after repeated failures");
+    } else {
+      this.log.warn({ email, ip }, "login refused: locked");
+    }
+    // Time left from now, not from this request's start (another request may have placed the lock later).
+    return lockedError(lock.lockedUntil, this.now());
   }
 
   private dummy(): Promise<string> {

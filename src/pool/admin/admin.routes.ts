@@ -12,7 +12,7 @@ interface Deps {
 }
 
 export const adminRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, keys, enrolment }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const security = [{ apiKey: [] }];
 
   app.post("/v1/admin/keys", { schema: { summary: "Create an API key (shown once)", tags: ["admin"], body: CreateKeyBody, response: { 201: CreatedKey }, security } }, async (req, reply) => {

@@ -37,7 +37,7 @@ export function advertisedPoolUrl(req: FastifyRequest): string {
 }
 
 export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, enrolment, workers, registry, audit }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const security = [{ apiKey: [] }];
   const service = new WorkersService({ workers, registry, audit });
   const provisioning = new ProvisioningService({ enrolment });

@@ -34,7 +34,7 @@ function filterOf(q: z.infer<typeof Filters>): AuditFilter {
 }
 
 export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; guard: AdminGuard }> = async (app, { audit, guard }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const security = [{ apiKey: [] }];
   app.get(
     "/v1/admin/audit",

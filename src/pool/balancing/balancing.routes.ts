@@ -5,7 +5,7 @@ import type { AdminGuard } from "../http/auth.js";
 import type { BalancingService } from "./balancing.service.js";
 
 export const balancingRoutes: FastifyPluginAsyncZod<{ balancing: BalancingService; guard: AdminGuard }> = async (app, { balancing, guard }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const security = [{ apiKey: [] }];
   const tags = ["balancing"];
 

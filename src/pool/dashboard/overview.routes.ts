@@ -5,7 +5,7 @@ import type { AdminGuard } from "../http/auth.js";
 import type { OverviewService } from "./overview.service.js";
 
 export const overviewRoutes: FastifyPluginAsyncZod<{ overview: OverviewService; guard: AdminGuard }> = async (app, { overview, guard }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   app.get(
     "/v1/admin/overview",
     { schema: { summary: "Company, capacity, configuration, queue and the last 10 minutes of activity", tags: ["dashboard"], response: { 200: Overview }, security: [{ apiKey: [] }] } },

@@ -6,7 +6,7 @@ import type { AdminGuard } from "../http/auth.js";
 import type { DocsService } from "./docs.service.js";
 
 export const docsRoutes: FastifyPluginAsyncZod<{ docs: DocsService; guard: AdminGuard }> = async (app, { docs, guard }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const security = [{ apiKey: [] }];
   const tags = ["docs"];
 

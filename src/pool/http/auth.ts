@@ -6,10 +6,15 @@
  * - `AdminGuard`: admin routes. Accepts an admin-scoped API key; the admin-session module plugs in
  *   cookie sessions through `sessionResolver`. It sets `req.admin`, whose `actor` is what the
  *   audit trail records. An identity header such as X-Cellule-User is never trusted on its own.
+ * Both run as onRequest hooks (`protectApi`, `AdminGuard.protect`): a caller without credentials
+ * is refused before its body is read, parsed or validated, so an anonymous request gets 401, never
+ * a 400 that describes the body. A bearer not verified recently draws on the address's budget of
+ * failed authentications (AuthThrottle) before its Argon2 verification.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../../shared/errors.js";
-import type { AuthenticatedKey, KeysService } from "../keys/keys.service.js";
+import type { AuthenticatedKey, KeysService, VerifyGate } from "../keys/keys.service.js";
+import type { AuthThrottle } from "./auth-throttle.js";
 
 export interface AdminPrincipal {
   kind: "key" | "session";
@@ -44,8 +49,14 @@ export function sessionCaller(admin: AdminPrincipal): SessionCaller {
   return { id: admin.actor, name: "admin session", scope: "admin", actor: admin.actor };
 }
 
-/** `guard`: when given, its session resolver lets the dashboard call these routes with its cookie. */
-export function apiKeyAuth(keys: KeysService, guard?: Pick<AdminGuard, "sessionResolver">) {
+/** The failure budget as KeysService's gate for this request (none when no throttle is installed). */
+const gateOf = (throttle: AuthThrottle | undefined, req: FastifyRequest): VerifyGate | undefined => (throttle ? () => throttle.reserve(req) : undefined);
+
+/**
+ * The API-key check (or, with no bearer, the dashboard's session cookie through `guard`'s session
+ * resolver). Install it with `protectApi`, which runs it before the body is parsed.
+ */
+export function apiKeyAuth(keys: KeysService, guard?: Pick<AdminGuard, "sessionResolver" | "throttle">) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const bearer = bearerOf(req);
     if (!bearer && guard?.sessionResolver) {
@@ -56,8 +67,13 @@ export function apiKeyAuth(keys: KeysService, guard?: Pick<AdminGuard, "sessionR
         return;
       }
     }
-    req.apiKey = await keys.authenticate(bearer);
+    req.apiKey = await keys.authenticate(bearer, gateOf(guard?.throttle, req));
   };
+}
+
+/** Puts every route of this plugin behind the API-key check, run at onRequest (before body parsing and validation). */
+export function protectApi(app: FastifyInstance, keys: KeysService, guard?: Pick<AdminGuard, "sessionResolver" | "throttle">): void {
+  app.addHook("onRequest", apiKeyAuth(keys, guard));
 }
 
 /** Resolves an admin session from the request (cookie), or undefined when there is none. */
@@ -67,10 +83,23 @@ export class AdminGuard {
   /** Set by the admin-session module when it is installed. */
   sessionResolver: SessionResolver | undefined;
 
-  constructor(private readonly deps: { keys: KeysService }) {}
+  constructor(private readonly deps: { keys: KeysService; throttle?: AuthThrottle }) {}
 
-  /** preHandler for admin routes: a session cookie or an admin API key. */
-  readonly preHandler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  /** The per-address budget of failed authentications, when installed. */
+  get throttle(): AuthThrottle | undefined {
+    return this.deps.throttle;
+  }
+
+  /**
+   * Puts every route of this plugin behind the admin check, run at onRequest: before the body is
+   * parsed or validated, so an anonymous caller learns nothing about the body it sent.
+   */
+  protect(app: FastifyInstance): void {
+    app.addHook("onRequest", this.check);
+  }
+
+  /** The admin check (a session cookie or an admin API key) as a hook; sets req.admin. */
+  readonly check = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const bearer = bearerOf(req);
     if (!bearer && this.sessionResolver) {
       const session = await this.sessionResolver(req, reply);
@@ -80,9 +109,16 @@ export class AdminGuard {
       }
     }
     if (!bearer) throw new AppError("admin_required", 401, "Log in as an administrator, or send an admin API key as 'Authorization: Bearer <key>'.");
-    const key = await this.deps.keys.authenticate(bearer);
+    const key = await this.deps.keys.authenticate(bearer, gateOf(this.deps.throttle, req));
     if (key.scope !== "admin") throw new AppError("admin_required", 403, "This route needs an admin API key (cellule keys create --admin).");
     req.apiKey = key;
     req.admin = { kind: "key", actor: `key:${key.id}` };
   };
+
+  /**
+   * The same check, for a route-level or plugin-level preHandler. Prefer `protect` (or
+   * `{ onRequest: guard.check }` on one route): at preHandler, the body has already been validated,
+   * so an anonymous caller with a bad body gets 400 instead of 401.
+   */
+  readonly preHandler = this.check;
 }

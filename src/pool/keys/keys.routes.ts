@@ -6,7 +6,7 @@ import type { AdminGuard } from "../http/auth.js";
 import type { KeysService } from "./keys.service.js";
 
 export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService; guard: AdminGuard }> = async (app, { keys, guard }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const security = [{ apiKey: [] }];
   const tags = ["admin"];
 

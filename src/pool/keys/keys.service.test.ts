@@ -164,6 +164,85 @@ describe("KeysService.authenticate", () => {
   });
 });
 
+describe("KeysService.authenticate: equal cost and the failure gate (finding 10)", () => {
+  /** A gate that records what it was told. */
+  function recordingGate() {
+    const outcomes: boolean[] = [];
+    let opened = 0;
+    return {
+      outcomes,
+      opened: () => opened,
+      gate: async () => {
+        opened++;
+        return async (failed: boolean) => {
+          outcomes.push(failed);
+        };
+      },
+    };
+  }
+
+  it("runs the gate before verifying a bearer it has not verified recently, and reports the outcome", async () => {
+    const created = await service.create("gated", "user", "test:admin");
+    const g = recordingGate();
+    await rejection(service.authenticate(forge(created.key), g.gate));
+    await service.authenticate(created.key, g.gate);
+    expect(g.outcomes).toEqual([true, false]);
+    // Cached now: no gate, nothing counted.
+    await service.authenticate(created.key, g.gate);
+    expect(g.opened()).toBe(2);
+    // A missing key is refused before the gate (nothing to verify).
+    await rejection(service.authenticate(undefined, g.gate));
+    expect(g.opened()).toBe(2);
+  });
+
+  it("a gate that refuses stops the request before any lookup or verification", async () => {
+    let lookups = 0;
+    const counting = new KeysService({
+      audit,
+      keys: Object.assign(Object.create(repo) as KeysRepository, {
+        findById: (id: string) => {
+          lookups++;
+          return repo.findById(id);
+        },
+      }),
+    });
+    const refused = new Error("over budget");
+    await expect(
+      counting.authenticate(`sk_${"a".repeat(12)}_${"b".repeat(32)}`, async () => {
+        throw refused;
+      }),
+    ).rejects.toBe(refused);
+    expect(lookups).toBe(0);
+  });
+
+  it("an unknown id, a revoked key and a wrong secret each cost one Argon2id verification", async () => {
+    const real = await service.create("timed", "user", "test:admin");
+    const revoked = await service.create("timed-revoked", "user", "test:admin");
+    await db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [revoked.id]);
+    const fresh = new KeysService({ keys: repo, audit });
+    await rejection(fresh.authenticate(`sk_${"0".repeat(12)}_${real.key.slice(16)}`)); // computes the dummy hash once
+    const time = async (bearer: string) => {
+      const t0 = performance.now();
+      await rejection(fresh.authenticate(bearer));
+      return performance.now() - t0;
+    };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const known: number[] = [];
+    const unknown: number[] = [];
+    const gone: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      known.push(await time(forge(real.key)));
+      unknown.push(await time(`sk_${i.toString(16).padStart(12, "e")}_${real.key.slice(16)}`));
+      gone.push(await time(revoked.key));
+    }
+    for (const other of [unknown, gone]) {
+      const ratio = median(known) / median(other);
+      expect(ratio).toBeGreaterThan(0.6);
+      expect(ratio).toBeLessThan(1.6);
+    }
+  });
+});
+
 describe("KeysService.list and revoke", () => {
   it("lists keys without their secret or hash, project keys with their project", async () => {
     const created = await service.create("listed", "admin", "test:admin");

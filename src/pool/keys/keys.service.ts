@@ -2,8 +2,11 @@
  * API keys: creation (secret shown once) and authentication of `Authorization: Bearer` values.
  * Argon2id costs ~50 ms, far too much per request, so a verified key is remembered in memory by the
  * SHA-256 of its full value for a short time; the database only ever holds the Argon2id hash.
+ * Every bearer that is not in that memory costs exactly one Argon2id verification, whether its id
+ * exists or not (a dummy hash stands in for an unknown or revoked id), so the answer time does not
+ * tell which key ids exist; the caller's `gate` (the per-address failure budget) runs before it.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -20,10 +23,18 @@ export interface AuthenticatedKey {
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
 
+/**
+ * Runs before a verification (a bearer not verified recently) and returns what to call after it
+ * with `true` for a failure: the HTTP layer's per-address failure budget (AuthThrottle.reserve).
+ */
+export type VerifyGate = () => Promise<(failed: boolean) => Promise<void>>;
+
 export class KeysService {
   private readonly verified = new Map<string, { key: AuthenticatedKey; until: number }>();
   /** Keys revoked by this process: a verification that was in flight during the revocation is not cached. */
   private readonly revokedHere = new Set<string>();
+  /** The Argon2id hash verified against when the id is unknown or revoked (same parameters as real keys). */
+  private dummyHash: Promise<string> | undefined;
 
   constructor(private readonly deps: { keys: KeysRepository; audit: AuditService; now?: () => number }) {}
 
@@ -79,23 +90,41 @@ export class KeysService {
     return this.deps.keys.count();
   }
 
-  /** Resolves a bearer value to its key, or throws 401. */
-  async authenticate(bearer: string | undefined): Promise<AuthenticatedKey> {
+  /** Resolves a bearer value to its key, or throws 401. `gate` runs before any Argon2 verification. */
+  async authenticate(bearer: string | undefined, gate?: VerifyGate): Promise<AuthenticatedKey> {
     if (!bearer) throw new AppError("missing_api_key", 401, "Missing API key: send 'Authorization: Bearer <key>'.");
     const now = (this.deps.now ?? Date.now)();
     const digest = createHash("sha256").update(bearer).digest("base64url");
     const hit = this.verified.get(digest);
     if (hit && hit.until > now) return hit.key;
-    const invalid = new AppError("invalid_api_key", 401, "Incorrect API key provided.");
-    const id = secretId("sk", bearer);
-    if (!id) throw invalid;
-    const row = await this.deps.keys.findById(id);
-    if (!row || row.revoked_at || !(await verifySecret(row.secret_hash, bearer))) throw invalid;
-    if (this.revokedHere.has(row.id)) throw invalid;
-    const key: AuthenticatedKey = { id: row.id, name: row.name, scope: row.scope, ...(row.project_id ? { projectId: row.project_id } : {}) };
+    const settle = gate ? await gate() : undefined;
+    let key: AuthenticatedKey | undefined;
+    try {
+      key = await this.verify(bearer);
+    } finally {
+      await settle?.(key === undefined);
+    }
+    if (!key) throw new AppError("invalid_api_key", 401, "Incorrect API key provided.");
     if (this.verified.size >= CACHE_MAX) this.verified.clear();
     this.verified.set(digest, { key, until: now + CACHE_TTL_MS });
-    void this.deps.keys.touch(row.id).catch(() => {});
+    void this.deps.keys.touch(key.id).catch(() => {});
     return key;
+  }
+
+  /** One Argon2id verification whatever the id (see the header); undefined when the key is not valid. */
+  private async verify(bearer: string): Promise<AuthenticatedKey | undefined> {
+    const id = secretId("sk", bearer);
+    // Not shaped like a key: no id to look up, nothing to hide.
+    if (!id) return undefined;
+    const row = await this.deps.keys.findById(id);
+    const usable = row && !row.revoked_at ? row : undefined;
+    const ok = await verifySecret(usable?.secret_hash ?? (await this.dummy()), bearer);
+    if (!usable || !ok || this.revokedHere.has(usable.id)) return undefined;
+    return { id: usable.id, name: usable.name, scope: usable.scope, ...(usable.project_id ? { projectId: usable.project_id } : {}) };
+  }
+
+  private dummy(): Promise<string> {
+    this.dummyHash ??= hashSecret(randomBytes(24).toString("base64url"));
+    return this.dummyHash;
   }
 }

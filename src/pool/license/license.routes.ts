@@ -25,17 +25,18 @@ export const licenseRoutes: FastifyPluginAsyncZod<Deps> = async (app, { license,
   const security = [{ apiKey: [] }];
   const tags = ["license"];
 
-  const preHandler = guard.preHandler;
+  // Authentication at onRequest, before the body is validated; the license gate stays at preHandler.
+  const onRequest = guard.check;
 
-  app.get("/v1/admin/license", { preHandler, schema: { summary: "Current license status (the token itself is never returned)", tags, response: { 200: LicenseView }, security } }, () => license.view());
+  app.get("/v1/admin/license", { onRequest, schema: { summary: "Current license status (the token itself is never returned)", tags, response: { 200: LicenseView }, security } }, () => license.view());
 
-  app.post("/v1/admin/license/upload", { preHandler, schema: { summary: "Install or renew the license (JWT verified offline: signature, schema, revocation)", tags, body: UploadLicenseBody, response: { 200: LicenseView }, security } }, (req) =>
+  app.post("/v1/admin/license/upload", { onRequest, schema: { summary: "Install or renew the license (JWT verified offline: signature, schema, revocation)", tags, body: UploadLicenseBody, response: { 200: LicenseView }, security } }, (req) =>
     license.install(req.body.token, req.admin!.actor),
   );
 
-  app.delete("/v1/admin/license", { preHandler, schema: { summary: "Remove the license: back to evaluation mode", tags, response: { 200: LicenseView }, security } }, (req) => license.remove(req.admin!.actor));
+  app.delete("/v1/admin/license", { onRequest, schema: { summary: "Remove the license: back to evaluation mode", tags, response: { 200: LicenseView }, security } }, (req) => license.remove(req.admin!.actor));
 
-  app.post("/v1/admin/license/enforce", { preHandler, schema: { summary: "Emergency override: enabled=false lets every mutation through", tags, body: EnforceBody, response: { 200: EnforceResult }, security } }, (req) =>
+  app.post("/v1/admin/license/enforce", { onRequest, schema: { summary: "Emergency override: enabled=false lets every mutation through", tags, body: EnforceBody, response: { 200: EnforceResult }, security } }, (req) =>
     license.setEnforce(req.body.enabled, req.admin!.actor),
   );
 

@@ -118,9 +118,15 @@ export class ProjectsService {
     return { id: created.id, name: created.name, project_id: id, key: created.key };
   }
 
+  /**
+   * The project's audit trail. A project-scoped key sees its own id but not the ids of the other
+   * keys that acted on the project (`key:redacted`): a key id is the public half of a key, and a
+   * confined client has no use for its neighbours'. Other callers (admins included) see every id.
+   */
   async auditOf(id: string, key: AuthenticatedKey, limit: number): Promise<AuditRow[]> {
     await this.access(id, key);
-    return this.opts.audit.list({ projectId: id, limit });
+    const rows = await this.opts.audit.list({ projectId: id, limit });
+    return key.projectId ? rows.map((r) => redactOtherKeys(r, key.id)) : rows;
   }
 
   /** The given name, prefixed with the sector template unless it already starts with it; else template + date. */
@@ -135,6 +141,17 @@ export class ProjectsService {
 
 export function presentProject(p: ProjectRow): Project {
   return { id: p.id, object: "project", name: p.name, language: p.language, created_at: p.created_at.toISOString(), documents_count: p.documents_count, memories_count: p.memories_count };
+}
+
+/** `key:<id>` references in an audit row other than `ownId`'s, replaced by `key:redacted`. */
+export function redactOtherKeys(row: AuditRow, ownId: string): AuditRow {
+  const redact = (s: string) => s.replace(/\bkey:([0-9a-f]{12})\b/g, (whole, id: string) => (id === ownId ? whole : "key:redacted"));
+  return {
+    ...row,
+    actor: redact(row.actor),
+    target: row.target === null ? null : redact(row.target),
+    details: JSON.parse(redact(JSON.stringify(row.details))) as Record<string, unknown>,
+  };
 }
 
 export const projectNotFound = (id: string) => new AppError("project_not_found", 404, `No project '${id}'.`, { param: "project" });

@@ -65,10 +65,15 @@ export const documentsRoutes: FastifyPluginAsyncZod<{ projects: ProjectsService;
     async (req, reply) => {
       const file = await documents.content(await projects.access(req.params.id, req.apiKey!), req.params.documentId);
       const ascii = file.name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+      // Uploaded bytes are untrusted: always a download, never sniffed into another type, and
+      // sandboxed with nothing allowed should a browser render them anyway (an HTML or SVG file).
       return reply
         .type(file.mimeType ?? "application/octet-stream")
         .header("content-length", String(file.size))
         .header("content-disposition", `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`)
+        .header("x-content-type-options", "nosniff")
+        .header("content-security-policy", "default-src 'none'; sandbox")
+        .header("cache-control", "private, no-store")
         .send(createReadStream(file.path));
     },
   );

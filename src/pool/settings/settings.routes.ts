@@ -5,7 +5,7 @@ import type { AdminGuard } from "../http/auth.js";
 import type { SettingsService } from "./settings.service.js";
 
 export const settingsRoutes: FastifyPluginAsyncZod<{ settings: SettingsService; guard: AdminGuard }> = async (app, { settings, guard }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const security = [{ apiKey: [] }];
   const tags = ["settings"];
 

@@ -91,3 +91,62 @@ describe("SVG sanitiser", () => {
     expect(safeCss("fill: u\\72l(http://x)")).toBe(false);
   });
 });
+
+describe("SVG sanitiser: CSS that loads (hostile probe, finding 9)", () => {
+  const svg = (inner: string) => `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">${inner}</svg>`;
+  // Every way a stylesheet can fetch something: each must be dropped from <style> and style=.
+  const loaders = [
+    'background: image-set("http://evil.example/a.png" 1x)',
+    "background: -webkit-image-set(url(http://evil.example/a.png) 1x)",
+    "background: -WEBKIT-Image-Set('http://evil.example/a.png' 1x)",
+    'background: image("http://evil.example/a.png")',
+    'background: cross-fade(url(#a), "http://evil.example/a.png", 50%)',
+    "background: element(#x)",
+    'background: src("http://evil.example/a.png")',
+    "background: paint(evil)",
+    'background: url("http://evil.example/a.png")',
+    "background: url( http://evil.example/a.png )",
+    "background: URL(//evil.example/a.png)",
+    "background: \\75 rl(http://evil.example/a.png)",
+    "background: u\\rl(http://evil.example/a.png)",
+    "background: u/**/rl(http://evil.example/a.png)",
+    "background: image/**/-set('http://evil.example/a.png' 1x)",
+    "background: url(#a) , url(http://evil.example/a.png)",
+    "--x: image-set('http://evil.example/a.png' 1x); fill: var(--x)",
+    "fill: red } @import 'http://evil.example/x.css'; rect {",
+    "@import url(http://evil.example/x.css)",
+    '@font-face { font-family: x; src: local(x), url("http://evil.example/f.woff") }',
+    "@namespace url(http://evil.example/ns)",
+    "fill: expression(alert(1))",
+  ];
+
+  it.each(loaders)("safeCss refuses %s", (css) => {
+    expect(safeCss(css)).toBe(false);
+  });
+
+  it.each(loaders)("drops it from <style> and from style=: %s", (css) => {
+    const attr = css.replace(/"/g, "&quot;");
+    const out = sanitiseSvg(svg(`<style>rect { ${css} }</style><rect width="5" height="5" style="${attr}"/>`));
+    expect(out.svg).not.toMatch(/evil|image-set|image\(|cross-fade|element\(|src\(|paint\(|@import|@font-face|@namespace|expression/i);
+    expect(out.svg).toContain("<rect");
+  });
+
+  it("drops loading functions from presentation attributes too", () => {
+    const out = sanitiseSvg(svg('<rect width="5" height="5" fill="image-set(&quot;http://evil.example/a.png&quot; 1x)" filter="url(#f)" transform="rotate(45) translate(1, 2)"/>'));
+    expect(out.svg).not.toMatch(/evil|image-set/);
+    expect(out.svg).toContain('filter="url(#f)"');
+    expect(out.svg).toContain('transform="rotate(45) translate(1, 2)"');
+  });
+
+  it("keeps harmless CSS: colours, calc, transforms, #fragment url(), @media", () => {
+    for (const css of [
+      "fill: rgb(255, 0, 0); stroke: rgba(0,0,0,.5)",
+      "fill: hsl(120 50% 50%); stroke: hsla(0, 0%, 0%, 0.2)",
+      "stroke-width: calc(1px + 2px); opacity: min(1, 0.5)",
+      "transform: translate(1px, 2px) rotate(10deg) scale(2) matrix(1,0,0,1,0,0)",
+      "fill: url(#grad); mask: url('#m')",
+      "@media screen and (max-width: 100px) { .a { fill: red } }",
+      "fill: var(--brand, #123456)",
+    ]) expect(safeCss(css), css).toBe(true);
+  });
+});

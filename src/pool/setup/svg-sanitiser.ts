@@ -2,8 +2,9 @@
  * SVG logos: a strict allow-list walk over a real XML parser (saxes). The output is rebuilt from
  * the parse events, so only what the lists below name can reach it: no <script>, no event
  * handler (on*), no foreignObject, no animation, no <image>, no DOCTYPE/entities, and no
- * reference outside the document (href / xlink:href / url() must point to a #fragment; CSS with
- * @import or escapes is dropped). Elements outside the allow-list are removed with their subtree.
+ * reference outside the document (href / xlink:href / url() must point to a #fragment; CSS may use
+ * only an allow-list of functions that cannot load, no escapes, no at-rule but @media: see safeCss).
+ * Elements outside the allow-list are removed with their subtree.
  */
 import { SaxesParser, type SaxesTagNS } from "saxes";
 
@@ -55,16 +56,49 @@ export class SvgRejected extends Error {
 const escapeText = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const escapeAttr = (s: string) => escapeText(s).replace(/"/g, "&quot;");
 
-/** url(...) allowed only as url(#fragment); no escapes, imports, expressions or scripts. */
-export function safeCss(css: string): boolean {
-  if (/@import|expression\s*\(|javascript:|behavior\s*:|-moz-binding|\\|<\//i.test(css)) return false;
-  const urls = css.match(/url\s*\(([^)]*)\)/gi) ?? [];
-  return urls.every((u) => /^url\s*\(\s*['"]?#[^'")]*['"]?\s*\)$/i.test(u));
-}
+/**
+ * CSS functions that only compute a value (colours, maths, transforms, filters, generated
+ * gradients): none of them can fetch anything. Every other function is refused, whatever its name,
+ * so that loaders this list does not know about (image-set(), -webkit-image-set(), image(),
+ * cross-fade(), element(), src(), paint(), a future one) are refused too. url() is the one
+ * exception, and only as url(#fragment).
+ */
+const CSS_FUNCTIONS = new Set(
+  (
+    "rgb rgba hsl hsla hwb lab lch oklab oklch color color-mix " +
+    "calc min max clamp abs sign round mod rem sin cos tan asin acos atan atan2 pow sqrt hypot log exp var " +
+    "matrix matrix3d translate translatex translatey translatez translate3d scale scalex scaley scalez scale3d " +
+    "rotate rotatex rotatey rotatez rotate3d skew skewx skewy perspective " +
+    "blur brightness contrast drop-shadow grayscale hue-rotate invert opacity saturate sepia " +
+    "linear-gradient radial-gradient conic-gradient repeating-linear-gradient repeating-radial-gradient repeating-conic-gradient " +
+    "cubic-bezier steps"
+  ).split(" "),
+);
 
-function safeValue(value: string): boolean {
-  if (/javascript:|data:|vbscript:/i.test(value)) return false;
-  return !/url\s*\(/i.test(value) || safeCss(value);
+/** At-rules allowed in a <style>: @media only sets conditions (@import, @font-face, @namespace... load). */
+const CSS_AT_RULES = new Set(["media"]);
+
+/**
+ * Whether a stylesheet, a style="" value or a presentation attribute value is harmless: every
+ * function in it is on the allow-list above, url() points to a #fragment, no at-rule but @media.
+ * Escapes are refused outright (`\75 rl(` spells url(), `u\rl(` too), and comments are read as the
+ * white space they are (u, a comment, then rl( is the function rl(), which is not on the list either).
+ */
+export function safeCss(css: string): boolean {
+  // A backslash can spell any name; `</` could end the <style> element; control characters have no place here.
+  if (/[\\\u0000-\u0008\u000b\u000e-\u001f]|<\//.test(css)) return false;
+  const text = css.replace(/\/\*[\s\S]*?\*\//g, " ");
+  if (text.includes("/*")) return false;
+  if (/javascript:|vbscript:|data:|behavior\s*:|-moz-binding/i.test(text)) return false;
+  for (const m of text.matchAll(/@([-\w\u0080-\uffff]*)/g)) if (!CSS_AT_RULES.has((m[1] ?? "").toLowerCase())) return false;
+  // A CSS function is a name immediately followed by "(" (`and (min-width…)` in @media is not one).
+  for (const m of text.matchAll(/([-\w\u0080-\uffff]+)\(/g)) {
+    const name = (m[1] ?? "").toLowerCase();
+    if (CSS_FUNCTIONS.has(name)) continue;
+    if (name === "url" && /^url\s*\(\s*(['"]?)#[\w.:-]*\1\s*\)/i.test(text.slice(m.index))) continue;
+    return false;
+  }
+  return true;
 }
 
 /** Parses and rebuilds an SVG document from its allowed parts only. Throws SvgRejected. */
@@ -113,8 +147,8 @@ export function sanitiseSvg(source: string): SanitisedSvg {
         removed.add(a.name);
         continue;
       }
-      const ok = a.local === "style" ? safeCss(a.value) : safeValue(a.value);
-      if (!ok) {
+      // Presentation attributes are CSS values too (fill="image-set(…)" loads like style= does).
+      if (!safeCss(a.value)) {
         removed.add(`${a.name}="${a.value.slice(0, 40)}"`);
         continue;
       }
