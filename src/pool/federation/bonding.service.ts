@@ -17,7 +17,7 @@ import type { Db } from "../../db/database.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
-import { atomIdOf, verifySignature, type PoolIdentity } from "../identity/pool-identity.js";
+import { atomIdOf, type PoolIdentity } from "../identity/pool-identity.js";
 import type { LicenseService } from "../license/license.service.js";
 import { BondFinishReply, BondStartReply, FederationSelf, type BondFinishBody, type BondStartBody } from "../../protocol/federation.protocol.js";
 import type { z } from "zod";
@@ -37,6 +37,7 @@ import { PeerError, type FederationClient } from "./federation-client.js";
 import type { FederationStateRepository } from "./federation-state.repository.js";
 import type { PeerRow, PeersRepository } from "./peers.repository.js";
 import { assertAdvertisedUrl } from "./pool-url-check.js";
+import { verifyCanonicalSignature } from "./signature-encoding.js";
 import type { FederationSwitches } from "./switches.js";
 import { MAX_TRUST_LEVEL, INITIAL_TRUST_LEVEL } from "./trust.js";
 
@@ -145,7 +146,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     if (reply.responder.atom_id !== remote.atom_id || reply.responder.public_key !== remote.public_key) {
       throw new AppError("peer_identity_mismatch", 502, `The pool at ${url} answered the handshake with another identity (${reply.responder.atom_id}).`);
     }
-    if (!verifySignature(remote.public_key, responderSigningString(nonce, remote.atom_id, me.atomId), reply.sig)) {
+    if (!verifyCanonicalSignature(remote.public_key, responderSigningString(nonce, remote.atom_id, me.atomId), reply.sig)) {
       this.log.warn({ peer: remote.atom_id, reason: "handshake" }, "bad signature");
       throw new AppError("bad_signature", 502, `bad signature: the pool at ${url} did not prove it holds the key of ${remote.atom_id}.`);
     }
@@ -248,7 +249,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     const me = this.deps.identity;
     const ch = await this.deps.tokens.takeChallenge(body.challenge_id, this.now());
     if (!ch || ch.peer.atom_id !== body.initiator_atom_id) throw this.refuse("handshake_expired", 401, "Unknown or expired handshake: start again.", body.initiator_atom_id);
-    if (!verifySignature(ch.peer.public_key, initiatorSigningString(ch.nonce, ch.peer.atom_id, me.atomId), body.sig)) {
+    if (!verifyCanonicalSignature(ch.peer.public_key, initiatorSigningString(ch.nonce, ch.peer.atom_id, me.atomId), body.sig)) {
       throw this.refuse("bad_signature", 401, `bad signature: ${ch.peer.atom_id} did not sign the challenge with its key`, ch.peer.atom_id);
     }
     if (ch.mode === "secret" && (!this.deps.bondSecret || !proofMatches(secretProof(this.deps.bondSecret, "finish", ch.peer.atom_id, me.atomId, ch.nonce), body.proof))) {
