@@ -33,10 +33,10 @@ import {
   secretProof,
   tokenHash,
 } from "./bond-handshake.js";
-import { PeerError, type FederationClient } from "./federation-client.js";
+import { PeerError, SMALL_RESPONSE_BYTES, type FederationClient } from "./federation-client.js";
 import type { FederationStateRepository } from "./federation-state.repository.js";
 import type { PeerRow, PeersRepository } from "./peers.repository.js";
-import { assertAdvertisedUrl } from "./pool-url-check.js";
+import { assertAdvertisedUrl, assertPoolUrl } from "./pool-url-check.js";
 import { verifyCanonicalSignature } from "./signature-encoding.js";
 import type { FederationSwitches } from "./switches.js";
 import { MAX_TRUST_LEVEL, INITIAL_TRUST_LEVEL } from "./trust.js";
@@ -64,6 +64,20 @@ export interface BondingDeps {
 
 type StartBody = z.infer<typeof BondStartBody>;
 type FinishBody = z.infer<typeof BondFinishBody>;
+
+/** Our explanation of another pool's handshake refusals (its own message is never shown). */
+const HANDSHAKE_REFUSALS: Record<string, string> = {
+  invalid_token: "The other pool refused the attachment token: it is invalid, expired or already used. Create a new one on that pool.",
+  bad_signature: "The other pool did not accept this pool's proof: the cluster secret (CELLULE_FED_BOND_SECRET) differs, or a signature did not verify.",
+  handshake_expired: "The handshake expired on the other pool before it finished: try again.",
+  already_bonded: "The other pool already holds this pool as bonded: unbond it there first.",
+  wrong_pool: "The pool at that URL is not the one the token or its identity names.",
+  self_bond: "A pool cannot bond with itself.",
+  invalid_pool_url: "The other pool refused the URL this pool advertises (CELLULE_PUBLIC_URL): it must be http(s)://host[:port] with nothing after it.",
+  federation_off: "Federation is off on the other pool (CELLULE_FED=off).",
+  federation_killed: "The federation kill switch is on on the other pool.",
+  limit_reached: "The other pool's license does not allow one more bonded pool (max_pools).",
+};
 
 const notFound = (atomId: string) => new AppError("peer_not_found", 404, `No bonded pool with atom id ${atomId}.`);
 
@@ -106,9 +120,10 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   }
 
   /** Bonds with `url` using the cluster secret (CELLULE_BOND_PEERS). Already bonded → undefined. */
-  async bondWithSecret(url: string): Promise<PeerRow | undefined> {
+  async bondWithSecret(entryUrl: string): Promise<PeerRow | undefined> {
     const secret = this.deps.bondSecret;
     if (!secret) throw new AppError("bond_secret_missing", 400, "CELLULE_BOND_PEERS needs CELLULE_FED_BOND_SECRET (the same value on every pool of the cluster).");
+    const url = assertPoolUrl(entryUrl, "The CELLULE_BOND_PEERS entry");
     const remote = await this.fetchSelf(url);
     const existing = await this.deps.peers.get(remote.atom_id);
     if (existing?.status === "bonded") return undefined;
@@ -116,12 +131,13 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   }
 
   private async initiate(
-    url: string,
+    givenUrl: string,
     auth: { mode: "token"; tokenId: string; secret: string; expectedAtom: string } | { mode: "secret"; secret: string; expectedAtom: string; remote?: FederationSelf },
     reciprocate: boolean,
     actor: string,
   ): Promise<{ peer: PeerRow; reciprocated: boolean }> {
     this.assertOpen();
+    const url = assertPoolUrl(givenUrl, "The pool URL");
     assertAdvertisedUrl(this.deps.publicUrl, url);
     const me = this.deps.identity;
     const remote = ("remote" in auth && auth.remote) || (await this.fetchSelf(url));
@@ -178,28 +194,32 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     };
   }
 
+  /** The other pool's identity; the URL it advertises (stored as the peer's URL) must follow POOL_URL_RULE. */
   private async fetchSelf(url: string): Promise<FederationSelf> {
-    const raw = await this.deps.client.request(this.peerRef(url), "GET", "/v1/federation/self", undefined, { unsigned: true, timeoutMs: 10_000 });
+    const raw = await this.deps.client.request(this.peerRef(url), "GET", "/v1/federation/self", undefined, { unsigned: true, timeoutMs: 10_000, maxBytes: SMALL_RESPONSE_BYTES });
     const self = FederationSelf.safeParse(raw);
     if (!self.success) throw new AppError("peer_error", 502, `${url} did not answer /v1/federation/self like a Cellule pool.`);
     if (atomIdOf(self.data.public_key) !== self.data.atom_id) {
       this.log.warn({ peer: self.data.atom_id, url, reason: "atom id does not derive from the key" }, "bad signature");
       throw new AppError("peer_identity_mismatch", 502, `The pool at ${url} announces atom id ${self.data.atom_id}, which does not derive from its public key.`);
     }
-    return self.data;
+    const poolUrl = self.data.pool_url === null ? null : assertPoolUrl(self.data.pool_url, `The URL the pool at ${url} advertises (its CELLULE_PUBLIC_URL)`);
+    return { ...self.data, pool_url: poolUrl };
   }
 
   /**
-   * One unsigned handshake call. The other pool's refusals keep their code; 401/403 become 400 here
-   * (the admin calling us is authenticated: the TOKEN was refused, not them).
+   * One unsigned handshake call. The other pool's refusals keep their code (a code Cellule uses)
+   * with our own explanation — never its text; 401/403 become 400 here (the admin calling us is
+   * authenticated: the TOKEN was refused, not them).
    */
   private async handshakeCall(url: string, path: string, body: unknown): Promise<unknown> {
     try {
-      return await this.deps.client.request(this.peerRef(url), "POST", path, body, { unsigned: true });
+      return await this.deps.client.request(this.peerRef(url), "POST", path, body, { unsigned: true, maxBytes: SMALL_RESPONSE_BYTES });
     } catch (err) {
       if (err instanceof PeerError && err.peerCode) {
         const status = err.status === 401 || err.status === 403 ? 400 : err.status;
-        throw new AppError(err.peerCode, status, err.message);
+        const why = HANDSHAKE_REFUSALS[err.peerCode] ?? "The other pool refused the handshake.";
+        throw new AppError(err.peerCode, status, `${why} (${url} answered HTTP ${err.status}, ${err.peerCode})`);
       }
       throw err;
     }
@@ -216,6 +236,8 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     const me = this.deps.identity;
     const ini = body.initiator;
     if (body.responder_atom_id !== me.atomId) throw new AppError("wrong_pool", 400, `This pool is ${me.atomId}, not ${body.responder_atom_id}.`);
+    // The URL we will store and request every few seconds: scheme://host[:port] only.
+    const iniUrl = assertPoolUrl(ini.url, "The URL the initiating pool advertises (its CELLULE_PUBLIC_URL)", "initiator.url");
     if (atomIdOf(ini.public_key) !== ini.atom_id) throw this.refuse("bad_signature", 401, `bad signature: atom id ${ini.atom_id} does not derive from the presented key`, ini.atom_id);
     if (ini.atom_id === me.atomId) throw new AppError("self_bond", 400, "A pool cannot bond with itself.");
     let tokenId: string | null = null;
@@ -235,7 +257,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     await this.deps.license?.requireLimit("max_pools", (await this.deps.peers.bondedCount()) + 1);
     const nonce = newNonce();
     const challengeId = randomBytes(16).toString("hex");
-    await this.deps.tokens.insertChallenge({ id: challengeId, nonce, peer: ini, mode: body.mode, tokenId, expiresAt: new Date(this.now().getTime() + CHALLENGE_TTL_MS) });
+    await this.deps.tokens.insertChallenge({ id: challengeId, nonce, peer: { ...ini, url: iniUrl }, mode: body.mode, tokenId, expiresAt: new Date(this.now().getTime() + CHALLENGE_TTL_MS) });
     return {
       challenge_id: challengeId,
       responder: { atom_id: me.atomId, public_key: me.publicKeyHex, url: this.advertisedUrl() },
@@ -298,7 +320,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     let notified = this.deps.switches.mode !== "off" && !this.deps.switches.killed;
     if (notified) {
       try {
-        await this.deps.client.request(before, "POST", "/v1/federation/bond/unbond", {}, { timeoutMs: 5000 });
+        await this.deps.client.request(before, "POST", "/v1/federation/bond/unbond", {}, { timeoutMs: 5000, maxBytes: SMALL_RESPONSE_BYTES });
       } catch (err) {
         notified = false;
         this.log.warn({ peer: atomId, err: (err as Error).message }, "could not tell the peer about the unbond (it will refuse our requests anyway)");

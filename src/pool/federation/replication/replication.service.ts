@@ -35,7 +35,7 @@ export interface ReceiveReport {
 
 /** What replication needs to talk to a peer (FederationClient in production). */
 export interface PeerTransport {
-  request<T>(peer: { url: string }, method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
+  request<T>(peer: { url: string }, method: string, path: string, body?: unknown, opts?: { timeoutMs?: number; maxBytes?: number }): Promise<T>;
 }
 
 export interface ReplicationServiceDeps {
@@ -52,6 +52,8 @@ export interface ReplicationServiceDeps {
 }
 
 const PULL_LIMIT = 500;
+/** A log summary is ~50 bytes per origin. */
+const SUMMARY_MAX_BYTES = 1024 * 1024;
 const PULL_ROUNDS_PER_TICK = 20;
 const APPLY_BATCH = 100;
 const TRUSTED_CACHE_MS = 1000;
@@ -399,7 +401,7 @@ export class ReplicationService implements Replicator {
   private async pullFrom(peer: PeerRow): Promise<void> {
     const { transport, log } = this.deps;
     try {
-      const summary = await transport.request<Record<string, number>>(peer, "GET", "/v1/federation/log/summary", undefined, { timeoutMs: 5000 });
+      const summary = await transport.request<Record<string, number>>(peer, "GET", "/v1/federation/log/summary", undefined, { timeoutMs: 5000, maxBytes: SUMMARY_MAX_BYTES });
       for (const [origin, theirMax] of Object.entries(summary)) {
         if (origin === this.deps.identity.atomId || !/^[0-9a-f]{32}$/.test(origin)) continue;
         const o = await this.deps.peers.get(origin);
