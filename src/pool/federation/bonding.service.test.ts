@@ -216,6 +216,15 @@ describe("peer URLs entering at bonding", () => {
       await liar.close();
     }
 
+    const odd = await fakePool({}, (_req, res) => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ challenge_id: 1, note: SECRET_TEXT })));
+    try {
+      const err = await rejection(a.federation.bonding.register(encode({ v: 1, u: odd.url, a: odd.id.atomId, i: "tok", s: "secret" }), true, "admin:a@example.com"));
+      expect([err.code, err.status]).toEqual(["peer_error", 502]);
+      expect(err.message).not.toContain(SECRET_TEXT);
+    } finally {
+      await odd.close();
+    }
+
     const broken = await fakePool({}, (_req, res) => void res.writeHead(500, { "content-type": "text/plain" }).end(`${SECRET_TEXT} at Database.query (/srv/app/db.js:12)`));
     try {
       const err = await rejection(a.federation.bonding.register(encode({ v: 1, u: broken.url, a: broken.id.atomId, i: "tok", s: "secret" }), true, "admin:a@example.com"));

@@ -158,7 +158,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
       nonce,
       ...(auth.mode === "token" ? { token_id: auth.tokenId, secret: auth.secret } : { proof: secretProof(auth.secret, "start", me.atomId, remote.atom_id, nonce) }),
     };
-    const reply = BondStartReply.parse(await this.handshakeCall(url, "/v1/federation/bond/start", start));
+    const reply = handshakeReply(BondStartReply, await this.handshakeCall(url, "/v1/federation/bond/start", start), url);
     if (reply.responder.atom_id !== remote.atom_id || reply.responder.public_key !== remote.public_key) {
       throw new AppError("peer_identity_mismatch", 502, `The pool at ${url} answered the handshake with another identity (${reply.responder.atom_id}).`);
     }
@@ -172,7 +172,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
       sig: me.sign(initiatorSigningString(reply.nonce, me.atomId, remote.atom_id)),
       ...(auth.mode === "secret" ? { proof: secretProof(auth.secret, "finish", me.atomId, remote.atom_id, reply.nonce) } : {}),
     };
-    BondFinishReply.parse(await this.handshakeCall(url, "/v1/federation/bond/finish", finish));
+    handshakeReply(BondFinishReply, await this.handshakeCall(url, "/v1/federation/bond/finish", finish), url);
 
     const peerUrl = remote.pool_url ?? url;
     let peer: PeerRow | undefined;
@@ -373,6 +373,13 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     this.log.warn({ peer, reason: code }, status === 401 && code === "bad_signature" ? "bad signature" : `bond refused: ${code}`);
     return new AppError(code, status, message);
   }
+}
+
+/** The other pool's handshake answer, or 502 peer_error when it is not shaped like a Cellule pool's. */
+function handshakeReply<S extends z.ZodType>(schema: S, raw: unknown, url: string): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new AppError("peer_error", 502, `${url} did not answer the bonding handshake like a Cellule pool.`);
+  return parsed.data;
 }
 
 function safeEqualHex(a: string, b: string): boolean {
