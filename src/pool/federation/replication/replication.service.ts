@@ -406,14 +406,18 @@ export class ReplicationService implements Replicator {
         if (origin === this.deps.identity.atomId || !/^[0-9a-f]{32}$/.test(origin)) continue;
         const o = await this.deps.peers.get(origin);
         if (!o || o.status !== "bonded" || o.trust_level < MIN_TRUST_LEVEL) continue;
-        for (let round = 0; round < PULL_ROUNDS_PER_TICK; round++) {
-          const after = await log.contiguous(origin);
-          if (after >= theirMax) break;
+        // From the first gap on, page after page; `after` only grows, so a round never spins. A page
+        // with nothing new ends the round, unless it held placeholders waiting for their project's
+        // erasure: the next pages may hold the project.delete that justifies them (they are asked
+        // for again at the next round, from the gap they left).
+        let after = await log.contiguous(origin);
+        for (let round = 0; round < PULL_ROUNDS_PER_TICK && after < theirMax; round++) {
           const body = await transport.request<{ envelopes: Envelope[] }>(peer, "GET", `/v1/federation/log?origin=${origin}&after=${after}&limit=${PULL_LIMIT}`, undefined, { timeoutMs: 30_000 });
-          const envs = (body?.envelopes ?? []).filter((e) => e.origin === origin);
+          const envs = (body?.envelopes ?? []).filter((e) => e.origin === origin && e.seq > after);
           if (envs.length === 0) break;
           const report = await this.receive(envs, peer, "pull");
-          if (report.accepted === 0) break; // nothing new (refused or all replays): do not spin
+          if (report.accepted === 0 && !report.refused.some((r) => r.reason === "redaction without erasure")) break;
+          after = Math.max(await log.contiguous(origin), ...envs.map((e) => e.seq));
         }
       }
       if (peer.last_error) await this.deps.peers.setError(peer.atom_id, null).catch(() => {});
