@@ -35,6 +35,8 @@ export function decodeAttachToken(token: string): AttachToken {
   }
   const p = parsed as Record<string, unknown>;
   if (p.v !== 1 || typeof p.u !== "string" || typeof p.a !== "string" || typeof p.i !== "string" || typeof p.s !== "string") throw bad();
+  if (!URL.canParse(p.u)) throw bad();
+  // A URL, but not a pool URL (a path or query would be sent along with every request): say which rule.
   return { url: assertPoolUrl(p.u, "The attachment token's pool URL", "token"), atomId: p.a, id: p.i, secret: p.s };
 }
 
