@@ -4,6 +4,7 @@
  * the same atom id, unbond told to the peer, re-bond, a third pool bonding by itself with
  * CELLULE_BOND_PEERS + the cluster secret, and the kill switch in /v1/status.
  */
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll, runCli, startPool, tempDir, waitFor, type PoolProc } from "./helpers.js";
@@ -133,6 +134,29 @@ describe("federation bonding between pool processes", () => {
     expect(reg.status).toBe(201);
     expect(reg.json.peer).toMatchObject({ atom_id: atomA, trust_level: 1, status: "bonded" });
     expect(await peersOf(a)).toEqual([expect.objectContaining({ atom_id: atomB, trust_level: 1, status: "bonded" })]);
+  });
+
+  it("refuses a handshake advertising a URL with a path or query (400 invalid_pool_url); the token stays usable", async () => {
+    const created = await api<{ token: string }>(a, "POST", "/v1/federation/admin/attach-tokens", {});
+    const tok = JSON.parse(Buffer.from(created.json.token.slice(5), "base64url").toString()) as { i: string; s: string };
+    const { publicKey } = generateKeyPairSync("ed25519");
+    const pub = publicKey.export({ type: "spki", format: "der" }).subarray(12).toString("hex");
+    const atom = createHash("sha256").update(Buffer.from(pub, "hex")).digest("hex").slice(0, 32);
+    const start = (url: string) =>
+      fetch(`${a.url}/v1/federation/bond/start`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ mode: "token", token_id: tok.i, secret: tok.s, initiator: { atom_id: atom, public_key: pub, url }, responder_atom_id: atomA, nonce: randomBytes(32).toString("hex") }),
+      });
+    for (const injected of [`http://${HOSTS.b}:1/internal-admin?x=`, `http://${HOSTS.b}:1?x=`, `http://user:pw@${HOSTS.b}:1`, `file:///etc/passwd`]) {
+      const r = await start(injected);
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      expect(r.status).toBe(400);
+      expect(body.error.code).toBe("invalid_pool_url");
+    }
+    // Nothing was stored, and the token was not spent by the refused attempts.
+    expect((await peersOf(a)).map((p) => p.atom_id)).not.toContain(atom);
+    expect((await start(`http://${HOSTS.b}:1/`)).status).toBe(200);
   });
 
   it("a third pool started with CELLULE_BOND_PEERS and the cluster secret bonds with both by itself", async () => {

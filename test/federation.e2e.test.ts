@@ -10,7 +10,8 @@
  *  - B↔C cut: C's writes reach B through A (relay / pull from A); C isolated, writes on both
  *    sides, the partition heals and the table digests of the three pools converge;
  *  - forged, unsigned, replayed, stale, future and untrusted envelopes are refused (made here with
- *    node:crypto, signed as B with B's own key file);
+ *    node:crypto, signed as B with B's own key file), and so is a redacted placeholder B forges for
+ *    C's next sequence number (C's genuine envelope then reaches A);
  *  - a project deleted on B disappears on A and C, stored files included.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
@@ -278,6 +279,24 @@ describe("federation replication (three pools)", () => {
     const demoted = await signedFetch(a.pool.url, bKey, b.atom, "POST", "/v1/federation/envelopes", { envelopes: [] });
     expect(demoted.status).toBe(403);
     await ok(a.adminCall, "POST", `/v1/federation/peers/${b.atom}/promote`, { target_level: 3 });
+  }, 60_000);
+
+  it("refuses a placeholder B forges at C's next sequence number; C's genuine envelope then reaches A", async () => {
+    const { a, b, c } = nodes;
+    const bKey = createPrivateKey(readFileSync(join(b.pool.dataDir, "keys", "federation_self.privkey")));
+    await waitFor(converged, "the three pools to agree before the forgery", 15_000, 200);
+    const summary = await signedFetch(a.pool.url, bKey, b.atom, "GET", "/v1/federation/log/summary");
+    const next = ((summary.body[c.atom] as number | undefined) ?? 0) + 1;
+    // What a redacted placeholder looks like, but nothing in it is signed by C.
+    const forged = { v: 1, origin: c.atom, seq: next, ts: Date.now(), hlc: `${Date.now()}.000000.${b.atom}`, kind: "project.create", payload_hash: sha("x"), payload: { project_id: "prj_censored" }, sig: sign(null, Buffer.from("x"), bKey).toString("base64"), redacted: true };
+    const r = await signedFetch(a.pool.url, bKey, b.atom, "POST", "/v1/federation/envelopes", { envelopes: [forged] });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ accepted: 0, refused: [{ origin: c.atom, seq: next, reason: "unverifiable redaction" }] });
+    expect(await count("a", "federation_log WHERE origin = $1 AND seq = $2", [c.atom, next])).toBe(0);
+    // C's next write takes that number on C and still reaches A.
+    const id = (await ok(c.call, "POST", "/v1/projects", { name: "Not censored" })).id as string;
+    await waitFor(async () => (await a.call("GET", `/v1/projects/${id}`)).status === 200, "C's project to reach A", 15_000, 200);
+    expect(await count("a", "federation_log WHERE origin = $1 AND seq = $2 AND NOT redacted", [c.atom, next])).toBe(1);
   }, 60_000);
 
   it("erases a project deleted on B from A and C, stored files included", async () => {

@@ -1,6 +1,7 @@
 /** The pool's configuration (env CELLULE_* / IAMINE_*, optional JSON file via CELLULE_CONFIG). */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { POOL_URL_RULE, PoolUrl, poolUrlOfEntry, poolUrlProblem } from "../protocol/federation.protocol.js";
 import { boolish, field, port, positiveInt, type Values } from "./fields.js";
 import { readConfigFile, resolveFields, type Sources } from "./load.js";
 
@@ -8,6 +9,13 @@ const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "si
 const fedModeSchema = z.enum(["active", "observe", "off"]);
 /** CSV (env) or an array (config file) → trimmed non-empty strings. */
 const csvList = z.union([z.array(z.string()), z.string()]).transform((v) => (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter((s) => s.length > 0));
+/** CELLULE_BOND_PEERS: each entry (host:port or URL) must make a pool URL (scheme://host[:port] only). */
+const poolUrlList = csvList.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    const why = poolUrlProblem(poolUrlOfEntry(entry));
+    if (why) ctx.addIssue({ code: "custom", message: `the entry ${JSON.stringify(entry)} ${why}: ${POOL_URL_RULE}` });
+  }
+});
 
 export const poolFields = {
   port: field({ env: "CELLULE_PORT", aliases: ["IAMINE_PORT"], schema: port, defaultValue: 18080, help: "HTTP port" }),
@@ -45,8 +53,8 @@ export const poolFields = {
   chunkTokens: field({ env: "CELLULE_CHUNK_TOKENS", schema: z.coerce.number().int().min(32).max(8192), defaultValue: 512, help: "longest document chunk, in tokens (never more than the embedding model reads)" }),
   fedMode: field({ env: "CELLULE_FED", aliases: ["IAMINE_FED"], schema: fedModeSchema, defaultValue: "active" as z.infer<typeof fedModeSchema>, help: "federation: active (send + apply), observe (receive and verify, apply and send nothing) or off" }),
   fedGossipEnabled: field({ env: "CELLULE_FED_GOSSIP_ENABLED", aliases: ["IAMINE_FED_GOSSIP_ENABLED"], schema: boolish, defaultValue: true, help: "send replication envelopes to trusted peers" }),
-  publicUrl: field({ env: "CELLULE_PUBLIC_URL", aliases: ["POOL_URL"], schema: z.string().url().transform((u) => u.replace(/\/+$/, "")).optional(), defaultValue: undefined as string | undefined, help: "the URL other pools use to reach this one (FQDN or LAN IP, never localhost or a container name)" }),
-  bondPeers: field({ env: "CELLULE_BOND_PEERS", aliases: ["IAMINE_BOND_PEERS"], schema: csvList, defaultValue: [] as string[], help: "pools to bond with at boot (CSV of host:port or URLs; needs CELLULE_FED_BOND_SECRET)" }),
+  publicUrl: field({ env: "CELLULE_PUBLIC_URL", aliases: ["POOL_URL"], schema: PoolUrl.optional(), defaultValue: undefined as string | undefined, help: "the URL other pools use to reach this one: http(s)://host[:port], no path (FQDN or LAN IP, never localhost or a container name)" }),
+  bondPeers: field({ env: "CELLULE_BOND_PEERS", aliases: ["IAMINE_BOND_PEERS"], schema: poolUrlList, defaultValue: [] as string[], help: "pools to bond with at boot (CSV of host:port or URLs; needs CELLULE_FED_BOND_SECRET)" }),
   bondSecret: field({ env: "CELLULE_FED_BOND_SECRET", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "shared cluster secret that lets CELLULE_BOND_PEERS bond without a token (never logged)" }),
   fedSyncIntervalMs: field({ env: "CELLULE_FED_SYNC_INTERVAL_MS", schema: z.coerce.number().int().min(50), defaultValue: 1000, help: "anti-entropy pull period (ms)" }),
   fedProbeIntervalMs: field({ env: "CELLULE_FED_PROBE_INTERVAL_MS", schema: z.coerce.number().int().min(50), defaultValue: 5000, help: "latency probe period (ms)" }),

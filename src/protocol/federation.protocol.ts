@@ -8,6 +8,55 @@ export const FederationModeSchema = z.enum(["active", "observe", "off"]);
 const AtomId = z.string().regex(/^[0-9a-f]{32}$/, "an atom id is 32 hex characters");
 const PublicKeyHex = z.string().regex(/^[0-9a-f]{64}$/, "a public key is 64 hex characters");
 
+/**
+ * The one shape a pool URL may have wherever it enters (CELLULE_PUBLIC_URL, CELLULE_BOND_PEERS, an
+ * attachment token, a handshake, another pool's /self): the pool appends its own paths to it and
+ * requests it every few seconds, so anything after the authority would be sent along (a path or
+ * query could turn the latency probe into a request to another route of that host).
+ */
+export const POOL_URL_RULE = "a pool URL is http:// or https:// followed by a host and an optional port, and nothing else (no path, query, fragment or user:password@; one trailing / is tolerated)";
+
+/** Why `url` is not a valid pool URL (a short clause), or undefined when it is one. */
+export function poolUrlProblem(url: string): string | undefined {
+  if (url.length > 2048) return "is longer than 2048 characters";
+  if (/[\s\\\u0000-\u001f\u007f]/.test(url)) return "contains whitespace, a control character or a backslash";
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "is not a URL";
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return `has the scheme ${u.protocol.slice(0, -1)}, not http or https`;
+  if (u.username || u.password) return "carries credentials (user:password@)";
+  if (!u.hostname) return "has no host";
+  if (u.pathname !== "/") return "has a path";
+  if (url.includes("?")) return "has a query string";
+  if (url.includes("#")) return "has a fragment";
+  if (!/^https?:\/\/[^/?#@]+\/?$/i.test(url)) return "is not written scheme://host[:port]";
+  return undefined;
+}
+
+/** A valid pool URL in its canonical form: scheme://host[:port], lower-case host, no trailing slash. */
+export function normalizePoolUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
+}
+
+/** A CELLULE_BOND_PEERS entry (`host:port` or a URL) as a URL, trimmed, trailing slashes removed. */
+export function poolUrlOfEntry(entry: string): string {
+  const e = entry.trim();
+  return (/^[a-z][a-z0-9+.-]*:\/\//i.test(e) ? e : `http://${e}`).replace(/\/+$/, "");
+}
+
+/** A pool URL field: validated by poolUrlProblem (the message names the rule), normalised. */
+export const PoolUrl = z
+  .string()
+  .superRefine((url, ctx) => {
+    const why = poolUrlProblem(url);
+    if (why) ctx.addIssue({ code: "custom", message: `${why}: ${POOL_URL_RULE}` });
+  })
+  .transform(normalizePoolUrl);
+
 /** GET /v1/federation/self (open). */
 export const FederationSelf = z.object({
   atom_id: AtomId,
@@ -81,8 +130,8 @@ export const FederationAdminStatus = FederationStatusBlock.extend({
   min_trust_level: z.number().int(),
 });
 
-/** The handshake's two parties. */
-export const BondParty = z.object({ atom_id: AtomId, public_key: PublicKeyHex, url: z.string().url() });
+/** The handshake's two parties. `url` is checked against POOL_URL_RULE by the service (400 invalid_pool_url). */
+export const BondParty = z.object({ atom_id: AtomId, public_key: PublicKeyHex, url: z.string().min(1).max(2048) });
 
 /**
  * POST /v1/federation/bond/start (open; authenticated by the attachment token or the cluster secret).

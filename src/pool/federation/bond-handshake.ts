@@ -7,6 +7,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
+import { assertPoolUrl } from "./pool-url-check.js";
 import { sha256Hex } from "./request-signing.js";
 
 export const TOKEN_PREFIX = "cfat_";
@@ -34,12 +35,9 @@ export function decodeAttachToken(token: string): AttachToken {
   }
   const p = parsed as Record<string, unknown>;
   if (p.v !== 1 || typeof p.u !== "string" || typeof p.a !== "string" || typeof p.i !== "string" || typeof p.s !== "string") throw bad();
-  try {
-    new URL(p.u);
-  } catch {
-    throw bad();
-  }
-  return { url: p.u, atomId: p.a, id: p.i, secret: p.s };
+  if (!URL.canParse(p.u)) throw bad();
+  // A URL, but not a pool URL (a path or query would be sent along with every request): say which rule.
+  return { url: assertPoolUrl(p.u, "The attachment token's pool URL", "token"), atomId: p.a, id: p.i, secret: p.s };
 }
 
 export const tokenHash = (secret: string) => sha256Hex(secret);

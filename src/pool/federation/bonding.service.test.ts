@@ -1,3 +1,5 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import { validatorCompiler } from "fastify-type-provider-zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -161,6 +163,77 @@ describe("bonding with an attachment token", () => {
     expect((await c.federation.peers.get(a.identity.atomId))!.status).toBe("bonded");
     expect(await a.federation.peers.get(c.identity.atomId)).toBeUndefined();
     await c.federation.bonding.unbond(a.identity.atomId, "admin:c@example.com");
+  });
+});
+
+describe("peer URLs entering at bonding", () => {
+  const INJECTED = "http://127.0.0.1:9/internal-admin?x=";
+  const SECRET_TEXT = "SECRET-INTERNAL-DETAIL-4242";
+  const decode = (token: string) => JSON.parse(Buffer.from(token.slice(5), "base64url").toString()) as { u: string; a: string; i: string; s: string; v: number };
+  const encode = (p: object) => "cfat_" + Buffer.from(JSON.stringify(p)).toString("base64url");
+
+  /** A stand-in for another pool: a real identity on /v1/federation/self, `answer` for the rest. */
+  async function fakePool(selfOver: Record<string, unknown>, answer: http.RequestListener = (_q, r) => void r.writeHead(404).end()) {
+    const id = ephemeralIdentity();
+    const server = http.createServer((req, res) => {
+      if (req.url === "/v1/federation/self") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ atom_id: id.atomId, public_key: id.publicKeyHex, pool_url: null, version: "0.1.0", mode: "active", ...selfOver }));
+      } else answer(req, res);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { id, url, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
+  }
+
+  it("the responder refuses a handshake whose initiator advertises a URL with a path or query (400 invalid_pool_url)", async () => {
+    const t = await c.federation.bonding.createAttachToken("admin:c@example.com");
+    const tok = decode(t.token);
+    const intruder = ephemeralIdentity();
+    const r = await fetch(`${c.url}/v1/federation/bond/start`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mode: "token", token_id: tok.i, secret: tok.s, initiator: { atom_id: intruder.atomId, public_key: intruder.publicKeyHex, url: INJECTED }, responder_atom_id: c.identity.atomId, nonce: "n".repeat(64) }),
+    });
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    expect(r.status).toBe(400);
+    expect(body.error.code).toBe("invalid_pool_url");
+    expect(body.error.message).toMatch(/path/);
+    expect(await c.federation.peers.get(intruder.atomId)).toBeUndefined();
+  });
+
+  it("register refuses a token or a /self answer carrying such a URL, and never shows the other side's error body", async () => {
+    const t = await c.federation.bonding.createAttachToken("admin:c@example.com");
+    const viaToken = await rejection(a.federation.bonding.register(encode({ ...decode(t.token), u: `${c.url}/internal-admin?x=` }), true, "admin:a@example.com"));
+    expect([viaToken.code, viaToken.status]).toEqual(["invalid_pool_url", 400]);
+    expect(viaToken.message).toMatch(/path/);
+
+    const liar = await fakePool({ pool_url: INJECTED });
+    try {
+      const err = await rejection(a.federation.bonding.register(encode({ v: 1, u: liar.url, a: liar.id.atomId, i: "tok", s: "secret" }), true, "admin:a@example.com"));
+      expect([err.code, err.status]).toEqual(["invalid_pool_url", 400]);
+      expect(err.message).toMatch(/path/);
+    } finally {
+      await liar.close();
+    }
+
+    const odd = await fakePool({}, (_req, res) => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ challenge_id: 1, note: SECRET_TEXT })));
+    try {
+      const err = await rejection(a.federation.bonding.register(encode({ v: 1, u: odd.url, a: odd.id.atomId, i: "tok", s: "secret" }), true, "admin:a@example.com"));
+      expect([err.code, err.status]).toEqual(["peer_error", 502]);
+      expect(err.message).not.toContain(SECRET_TEXT);
+    } finally {
+      await odd.close();
+    }
+
+    const broken = await fakePool({}, (_req, res) => void res.writeHead(500, { "content-type": "text/plain" }).end(`${SECRET_TEXT} at Database.query (/srv/app/db.js:12)`));
+    try {
+      const err = await rejection(a.federation.bonding.register(encode({ v: 1, u: broken.url, a: broken.id.atomId, i: "tok", s: "secret" }), true, "admin:a@example.com"));
+      expect(err.status).toBe(500);
+      expect(err.message).toMatch(/HTTP 500/);
+      expect(err.message).not.toContain(SECRET_TEXT);
+    } finally {
+      await broken.close();
+    }
   });
 });
 

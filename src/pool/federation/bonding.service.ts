@@ -17,7 +17,7 @@ import type { Db } from "../../db/database.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
-import { atomIdOf, verifySignature, type PoolIdentity } from "../identity/pool-identity.js";
+import { atomIdOf, type PoolIdentity } from "../identity/pool-identity.js";
 import type { LicenseService } from "../license/license.service.js";
 import { BondFinishReply, BondStartReply, FederationSelf, type BondFinishBody, type BondStartBody } from "../../protocol/federation.protocol.js";
 import type { z } from "zod";
@@ -33,10 +33,11 @@ import {
   secretProof,
   tokenHash,
 } from "./bond-handshake.js";
-import { PeerError, type FederationClient } from "./federation-client.js";
+import { PeerError, SMALL_RESPONSE_BYTES, type FederationClient } from "./federation-client.js";
 import type { FederationStateRepository } from "./federation-state.repository.js";
 import type { PeerRow, PeersRepository } from "./peers.repository.js";
-import { assertAdvertisedUrl } from "./pool-url-check.js";
+import { assertAdvertisedUrl, assertPoolUrl } from "./pool-url-check.js";
+import { verifyCanonicalSignature } from "./signature-encoding.js";
 import type { FederationSwitches } from "./switches.js";
 import { MAX_TRUST_LEVEL, INITIAL_TRUST_LEVEL } from "./trust.js";
 
@@ -63,6 +64,20 @@ export interface BondingDeps {
 
 type StartBody = z.infer<typeof BondStartBody>;
 type FinishBody = z.infer<typeof BondFinishBody>;
+
+/** Our explanation of another pool's handshake refusals (its own message is never shown). */
+const HANDSHAKE_REFUSALS: Record<string, string> = {
+  invalid_token: "The other pool refused the attachment token: it is invalid, expired or already used. Create a new one on that pool.",
+  bad_signature: "The other pool did not accept this pool's proof: the cluster secret (CELLULE_FED_BOND_SECRET) differs, or a signature did not verify.",
+  handshake_expired: "The handshake expired on the other pool before it finished: try again.",
+  already_bonded: "The other pool already holds this pool as bonded: unbond it there first.",
+  wrong_pool: "The pool at that URL is not the one the token or its identity names.",
+  self_bond: "A pool cannot bond with itself.",
+  invalid_pool_url: "The other pool refused the URL this pool advertises (CELLULE_PUBLIC_URL): it must be http(s)://host[:port] with nothing after it.",
+  federation_off: "Federation is off on the other pool (CELLULE_FED=off).",
+  federation_killed: "The federation kill switch is on on the other pool.",
+  limit_reached: "The other pool's license does not allow one more bonded pool (max_pools).",
+};
 
 const notFound = (atomId: string) => new AppError("peer_not_found", 404, `No bonded pool with atom id ${atomId}.`);
 
@@ -105,9 +120,10 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   }
 
   /** Bonds with `url` using the cluster secret (CELLULE_BOND_PEERS). Already bonded → undefined. */
-  async bondWithSecret(url: string): Promise<PeerRow | undefined> {
+  async bondWithSecret(entryUrl: string): Promise<PeerRow | undefined> {
     const secret = this.deps.bondSecret;
     if (!secret) throw new AppError("bond_secret_missing", 400, "CELLULE_BOND_PEERS needs CELLULE_FED_BOND_SECRET (the same value on every pool of the cluster).");
+    const url = assertPoolUrl(entryUrl, "The CELLULE_BOND_PEERS entry");
     const remote = await this.fetchSelf(url);
     const existing = await this.deps.peers.get(remote.atom_id);
     if (existing?.status === "bonded") return undefined;
@@ -115,12 +131,13 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   }
 
   private async initiate(
-    url: string,
+    givenUrl: string,
     auth: { mode: "token"; tokenId: string; secret: string; expectedAtom: string } | { mode: "secret"; secret: string; expectedAtom: string; remote?: FederationSelf },
     reciprocate: boolean,
     actor: string,
   ): Promise<{ peer: PeerRow; reciprocated: boolean }> {
     this.assertOpen();
+    const url = assertPoolUrl(givenUrl, "The pool URL");
     assertAdvertisedUrl(this.deps.publicUrl, url);
     const me = this.deps.identity;
     const remote = ("remote" in auth && auth.remote) || (await this.fetchSelf(url));
@@ -141,11 +158,11 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
       nonce,
       ...(auth.mode === "token" ? { token_id: auth.tokenId, secret: auth.secret } : { proof: secretProof(auth.secret, "start", me.atomId, remote.atom_id, nonce) }),
     };
-    const reply = BondStartReply.parse(await this.handshakeCall(url, "/v1/federation/bond/start", start));
+    const reply = handshakeReply(BondStartReply, await this.handshakeCall(url, "/v1/federation/bond/start", start), url);
     if (reply.responder.atom_id !== remote.atom_id || reply.responder.public_key !== remote.public_key) {
       throw new AppError("peer_identity_mismatch", 502, `The pool at ${url} answered the handshake with another identity (${reply.responder.atom_id}).`);
     }
-    if (!verifySignature(remote.public_key, responderSigningString(nonce, remote.atom_id, me.atomId), reply.sig)) {
+    if (!verifyCanonicalSignature(remote.public_key, responderSigningString(nonce, remote.atom_id, me.atomId), reply.sig)) {
       this.log.warn({ peer: remote.atom_id, reason: "handshake" }, "bad signature");
       throw new AppError("bad_signature", 502, `bad signature: the pool at ${url} did not prove it holds the key of ${remote.atom_id}.`);
     }
@@ -155,7 +172,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
       sig: me.sign(initiatorSigningString(reply.nonce, me.atomId, remote.atom_id)),
       ...(auth.mode === "secret" ? { proof: secretProof(auth.secret, "finish", me.atomId, remote.atom_id, reply.nonce) } : {}),
     };
-    BondFinishReply.parse(await this.handshakeCall(url, "/v1/federation/bond/finish", finish));
+    handshakeReply(BondFinishReply, await this.handshakeCall(url, "/v1/federation/bond/finish", finish), url);
 
     const peerUrl = remote.pool_url ?? url;
     let peer: PeerRow | undefined;
@@ -177,28 +194,32 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     };
   }
 
+  /** The other pool's identity; the URL it advertises (stored as the peer's URL) must follow POOL_URL_RULE. */
   private async fetchSelf(url: string): Promise<FederationSelf> {
-    const raw = await this.deps.client.request(this.peerRef(url), "GET", "/v1/federation/self", undefined, { unsigned: true, timeoutMs: 10_000 });
+    const raw = await this.deps.client.request(this.peerRef(url), "GET", "/v1/federation/self", undefined, { unsigned: true, timeoutMs: 10_000, maxBytes: SMALL_RESPONSE_BYTES });
     const self = FederationSelf.safeParse(raw);
     if (!self.success) throw new AppError("peer_error", 502, `${url} did not answer /v1/federation/self like a Cellule pool.`);
     if (atomIdOf(self.data.public_key) !== self.data.atom_id) {
       this.log.warn({ peer: self.data.atom_id, url, reason: "atom id does not derive from the key" }, "bad signature");
       throw new AppError("peer_identity_mismatch", 502, `The pool at ${url} announces atom id ${self.data.atom_id}, which does not derive from its public key.`);
     }
-    return self.data;
+    const poolUrl = self.data.pool_url === null ? null : assertPoolUrl(self.data.pool_url, `The URL the pool at ${url} advertises (its CELLULE_PUBLIC_URL)`);
+    return { ...self.data, pool_url: poolUrl };
   }
 
   /**
-   * One unsigned handshake call. The other pool's refusals keep their code; 401/403 become 400 here
-   * (the admin calling us is authenticated: the TOKEN was refused, not them).
+   * One unsigned handshake call. The other pool's refusals keep their code (a code Cellule uses)
+   * with our own explanation — never its text; 401/403 become 400 here (the admin calling us is
+   * authenticated: the TOKEN was refused, not them).
    */
   private async handshakeCall(url: string, path: string, body: unknown): Promise<unknown> {
     try {
-      return await this.deps.client.request(this.peerRef(url), "POST", path, body, { unsigned: true });
+      return await this.deps.client.request(this.peerRef(url), "POST", path, body, { unsigned: true, maxBytes: SMALL_RESPONSE_BYTES });
     } catch (err) {
       if (err instanceof PeerError && err.peerCode) {
         const status = err.status === 401 || err.status === 403 ? 400 : err.status;
-        throw new AppError(err.peerCode, status, err.message);
+        const why = HANDSHAKE_REFUSALS[err.peerCode] ?? "The other pool refused the handshake.";
+        throw new AppError(err.peerCode, status, `${why} (${url} answered HTTP ${err.status}, ${err.peerCode})`);
       }
       throw err;
     }
@@ -215,6 +236,8 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     const me = this.deps.identity;
     const ini = body.initiator;
     if (body.responder_atom_id !== me.atomId) throw new AppError("wrong_pool", 400, `This pool is ${me.atomId}, not ${body.responder_atom_id}.`);
+    // The URL we will store and request every few seconds: scheme://host[:port] only.
+    const iniUrl = assertPoolUrl(ini.url, "The URL the initiating pool advertises (its CELLULE_PUBLIC_URL)", "initiator.url");
     if (atomIdOf(ini.public_key) !== ini.atom_id) throw this.refuse("bad_signature", 401, `bad signature: atom id ${ini.atom_id} does not derive from the presented key`, ini.atom_id);
     if (ini.atom_id === me.atomId) throw new AppError("self_bond", 400, "A pool cannot bond with itself.");
     let tokenId: string | null = null;
@@ -234,7 +257,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     await this.deps.license?.requireLimit("max_pools", (await this.deps.peers.bondedCount()) + 1);
     const nonce = newNonce();
     const challengeId = randomBytes(16).toString("hex");
-    await this.deps.tokens.insertChallenge({ id: challengeId, nonce, peer: ini, mode: body.mode, tokenId, expiresAt: new Date(this.now().getTime() + CHALLENGE_TTL_MS) });
+    await this.deps.tokens.insertChallenge({ id: challengeId, nonce, peer: { ...ini, url: iniUrl }, mode: body.mode, tokenId, expiresAt: new Date(this.now().getTime() + CHALLENGE_TTL_MS) });
     return {
       challenge_id: challengeId,
       responder: { atom_id: me.atomId, public_key: me.publicKeyHex, url: this.advertisedUrl() },
@@ -248,7 +271,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     const me = this.deps.identity;
     const ch = await this.deps.tokens.takeChallenge(body.challenge_id, this.now());
     if (!ch || ch.peer.atom_id !== body.initiator_atom_id) throw this.refuse("handshake_expired", 401, "Unknown or expired handshake: start again.", body.initiator_atom_id);
-    if (!verifySignature(ch.peer.public_key, initiatorSigningString(ch.nonce, ch.peer.atom_id, me.atomId), body.sig)) {
+    if (!verifyCanonicalSignature(ch.peer.public_key, initiatorSigningString(ch.nonce, ch.peer.atom_id, me.atomId), body.sig)) {
       throw this.refuse("bad_signature", 401, `bad signature: ${ch.peer.atom_id} did not sign the challenge with its key`, ch.peer.atom_id);
     }
     if (ch.mode === "secret" && (!this.deps.bondSecret || !proofMatches(secretProof(this.deps.bondSecret, "finish", ch.peer.atom_id, me.atomId, ch.nonce), body.proof))) {
@@ -297,7 +320,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     let notified = this.deps.switches.mode !== "off" && !this.deps.switches.killed;
     if (notified) {
       try {
-        await this.deps.client.request(before, "POST", "/v1/federation/bond/unbond", {}, { timeoutMs: 5000 });
+        await this.deps.client.request(before, "POST", "/v1/federation/bond/unbond", {}, { timeoutMs: 5000, maxBytes: SMALL_RESPONSE_BYTES });
       } catch (err) {
         notified = false;
         this.log.warn({ peer: atomId, err: (err as Error).message }, "could not tell the peer about the unbond (it will refuse our requests anyway)");
@@ -350,6 +373,13 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     this.log.warn({ peer, reason: code }, status === 401 && code === "bad_signature" ? "bad signature" : `bond refused: ${code}`);
     return new AppError(code, status, message);
   }
+}
+
+/** The other pool's handshake answer, or 502 peer_error when it is not shaped like a Cellule pool's. */
+function handshakeReply<S extends z.ZodType>(schema: S, raw: unknown, url: string): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new AppError("peer_error", 502, `${url} did not answer the bonding handshake like a Cellule pool.`);
+  return parsed.data;
 }
 
 function safeEqualHex(a: string, b: string): boolean {

@@ -19,6 +19,13 @@ describe("federation configuration", () => {
     expect(() => loadPoolConfig({ env: { CELLULE_FED: "on" } })).toThrow(/CELLULE_FED/);
   });
 
+  it("refuses a public URL or a bond peer with a path, query or credentials, naming the variable and the rule", () => {
+    expect(() => loadPoolConfig({ env: { CELLULE_PUBLIC_URL: "http://pool-a.corp.local:18091/internal-admin?x=" } })).toThrow(/CELLULE_PUBLIC_URL.*has a path.*nothing else/);
+    expect(() => loadPoolConfig({ env: { POOL_URL: "http://u:p@pool-a.corp.local:18091" } })).toThrow(/CELLULE_PUBLIC_URL.*credentials/);
+    expect(() => loadPoolConfig({ env: { CELLULE_BOND_PEERS: "10.0.0.2:18080,10.0.0.3:18080/admin?x=" } })).toThrow(/CELLULE_BOND_PEERS.*"10\.0\.0\.3:18080\/admin\?x=" has a path/);
+    expect(loadPoolConfig({ env: { CELLULE_PUBLIC_URL: "https://Pool-A.corp.local" } }).publicUrl).toBe("https://pool-a.corp.local");
+  });
+
   it("reads the shared cluster secret", () => {
     const c = loadPoolConfig({ env: { CELLULE_FED_BOND_SECRET: "a-long-shared-cluster-secret" } });
     expect(c.bondSecret).toBe("a-long-shared-cluster-secret");

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import { fedSourceAddressOf, type PoolConfig } from "../../config/pool.config.js";
 import type { Db } from "../../db/database.js";
-import type { FederationAdminStatus, FederationSelf, FederationStatusBlock } from "../../protocol/federation.protocol.js";
+import { poolUrlOfEntry, type FederationAdminStatus, type FederationSelf, type FederationStatusBlock } from "../../protocol/federation.protocol.js";
 import { moduleLogger } from "../../shared/logger.js";
 import { VERSION } from "../../shared/version.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -61,11 +61,8 @@ const AUTO_PROMOTE_EVERY_MS = 3_600_000;
 const BOND_RETRY_MIN_MS = 1000;
 const BOND_RETRY_MAX_MS = 30_000;
 
-/** `host:port` or a URL → a URL without a trailing slash. */
-export function peerUrlOf(entry: string): string {
-  const e = entry.trim();
-  return (/^https?:\/\//i.test(e) ? e : `http://${e}`).replace(/\/+$/, "");
-}
+/** `host:port` or a URL → a URL without a trailing slash (config checked it is a pool URL). */
+export const peerUrlOf = poolUrlOfEntry;
 
 export async function buildFederation(deps: FederationDeps): Promise<Federation> {
   const { config, db, identity } = deps;

@@ -104,6 +104,24 @@ describe("signed peer requests", () => {
     expect(again.json.error?.message).toMatch(/replayed/);
   });
 
+  it("refuses a re-encoded signature outright, and a replay whatever the encoding", async () => {
+    // A signature with '+' or '/' in it, so the url-safe alphabet really changes the text.
+    let signed = signRequest(trusted, "POST", "/v1/federation/echo", "{}");
+    for (let t = Date.now() + 1; !/[+/]/.test(signed["x-cellule-sig"]!); t++) signed = signRequest(trusted, "POST", "/v1/federation/echo", "{}", t);
+    const sig = signed["x-cellule-sig"]!;
+    const variants = [sig.replace(/\+/g, "-").replace(/\//g, "_"), sig.replace(/=+$/, ""), `${sig}A`, `${sig.slice(0, -1)}A`, `${sig}==`];
+    // Never seen before, but not in the canonical encoding: refused before anything else.
+    const first = await send("POST", "/v1/federation/echo", "{}", { ...signed, "x-cellule-sig": variants[0]! });
+    expect(first.status).toBe(401);
+    expect(first.json.error?.message).toMatch(/canonical base64/);
+    expect((await send("POST", "/v1/federation/echo", "{}", signed)).status).toBe(200);
+    for (const v of variants) {
+      const r = await send("POST", "/v1/federation/echo", "{}", { ...signed, "x-cellule-sig": v });
+      expect(r.status).toBe(401);
+      expect(r.json.error?.code).toBe("bad_signature");
+    }
+  });
+
   it("refuses unknown, unbonded and under-trusted peers with 403 untrusted peer", async () => {
     for (const who of [stranger, unbonded, lowTrust]) {
       const r = await send("POST", "/v1/federation/echo", "{}", signRequest(who, "POST", "/v1/federation/echo", "{}"));

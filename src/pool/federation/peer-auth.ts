@@ -3,14 +3,15 @@
  * peer with at least `minTrust`, its signature must verify against the key bonded for that atom,
  * over the exact request bytes, and its timestamp must be within fedMaxSkewMs of ours. On success
  * `req.peer` is the peer's row. Refusals: 401 `bad_signature`, 403 `untrusted_peer`, each logged
- * with the peer id.
+ * with the peer id. The signature must be in canonical base64 (signature-encoding.ts); the replay
+ * guard remembers its decoded bytes, so no re-encoding of a used signature passes as new.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger } from "../../shared/logger.js";
-import { verifySignature } from "../identity/pool-identity.js";
 import type { PeerRow, PeersRepository } from "./peers.repository.js";
 import { ATOM_HEADER, SIG_HEADER, signingString, TS_HEADER } from "./request-signing.js";
+import { decodeSignature, verifyCanonicalSignature } from "./signature-encoding.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -48,15 +49,19 @@ export interface PeerAuthOptions {
 const badSignature = (why: string) => new AppError("bad_signature", 401, `bad signature: ${why}`);
 const untrusted = (why: string) => new AppError("untrusted_peer", 403, `untrusted peer: ${why}`);
 
-/** Remembers recent signatures so that a captured request cannot be replayed inside the skew window. */
+/**
+ * Remembers recent signatures (by their decoded bytes, hex) so that a captured request cannot be
+ * replayed inside the skew window.
+ */
 class ReplayGuard {
   private readonly seen = new Map<string, number>();
   constructor(private readonly windowMs: number) {}
 
   /** False when this signature was already used. */
-  accept(sig: string, now: number): boolean {
-    if (this.seen.has(sig)) return false;
-    this.seen.set(sig, now + this.windowMs * 2);
+  accept(sigBytes: Buffer, now: number): boolean {
+    const key = sigBytes.toString("hex");
+    if (this.seen.has(key)) return false;
+    this.seen.set(key, now + this.windowMs * 2);
     if (this.seen.size > 5000) {
       for (const [k, exp] of this.seen) {
         if (exp < now) this.seen.delete(k);
@@ -82,15 +87,17 @@ export function peerAuth(peers: PeersRepository, opts: PeerAuthOptions) {
       return err;
     };
     if (!atom || !tsText || !sig) throw refuse(badSignature("the request is not signed (x-cellule-atom, x-cellule-ts, x-cellule-sig)"), "unsigned");
+    const sigBytes = decodeSignature(sig);
+    if (!sigBytes) throw refuse(badSignature("x-cellule-sig is not a 64-byte Ed25519 signature in canonical base64 (standard alphabet, padded)"), "encoding");
     const ts = Number(tsText);
     const t = now();
     if (!Number.isSafeInteger(ts) || Math.abs(t - ts) > maxSkewMs) throw refuse(badSignature(`timestamp outside the accepted window of ${maxSkewMs} ms`), "skew");
     const peer = await peers.get(atom);
     if (!peer) throw refuse(untrusted(`${atom} is not a bonded pool`), "unknown");
-    if (!verifySignature(peer.public_key, signingString(req.method, req.url, tsText, req.rawBody), sig)) throw refuse(badSignature(`signature does not match the key bonded for ${atom}`), "signature");
+    if (!verifyCanonicalSignature(peer.public_key, signingString(req.method, req.url, tsText, req.rawBody), sig)) throw refuse(badSignature(`signature does not match the key bonded for ${atom}`), "signature");
     if (peer.status !== "bonded") throw refuse(untrusted(`${atom} is unbonded`), "unbonded");
     if (peer.trust_level < opts.minTrust) throw refuse(untrusted(`${atom} has trust ${peer.trust_level} < ${opts.minTrust}`), "trust");
-    if (!replays.accept(sig, t)) throw refuse(badSignature("request replayed"), "replayed");
+    if (!replays.accept(sigBytes, t)) throw refuse(badSignature("request replayed"), "replayed");
     req.peer = peer;
     if (!peer.last_seen_at || t - peer.last_seen_at.getTime() > 1000) {
       peers.markSeen(atom, new Date(t)).catch((err: unknown) => log.debug({ err, peer: atom }, "markSeen failed"));

@@ -1,11 +1,27 @@
 /**
- * Admin guide §4.5 P1: each pool advertises a URL that ALL other pools can reach. When bonding to a
- * remote peer (its host is not loopback), this pool's advertised URL (CELLULE_PUBLIC_URL / POOL_URL)
- * must be set and must not be localhost, 127.x, ::1, 0.0.0.0 or a bare container name such as
- * `pool-a`. Between loopback peers (one machine, tests) loopback URLs are fine.
+ * Checks of pool URLs.
+ *
+ * Shape (every place a URL enters: tokens, handshakes, another pool's /self, the client before a
+ * request): scheme://host[:port] only (POOL_URL_RULE), else 400 `invalid_pool_url` naming the rule.
+ *
+ * Reachability, admin guide §4.5 P1: each pool advertises a URL that ALL other pools can reach. When
+ * bonding to a remote peer (its host is not loopback), this pool's advertised URL (CELLULE_PUBLIC_URL
+ * / POOL_URL) must be set and must not be localhost, 127.x, ::1, 0.0.0.0 or a bare container name
+ * such as `pool-a`. Between loopback peers (one machine, tests) loopback URLs are fine.
  */
 import { isIP } from "node:net";
+import { normalizePoolUrl, POOL_URL_RULE, poolUrlProblem } from "../../protocol/federation.protocol.js";
 import { AppError } from "../../shared/errors.js";
+
+/**
+ * `url` in its canonical form (scheme://host[:port]), or 400 `invalid_pool_url`: `what` names where
+ * it came from ("the attachment token's pool URL"). The URL itself is not repeated in the message.
+ */
+export function assertPoolUrl(url: string, what: string, param?: string): string {
+  const why = poolUrlProblem(url);
+  if (why) throw new AppError("invalid_pool_url", 400, `${what} ${why}: ${POOL_URL_RULE}.`, param ? { param } : undefined);
+  return normalizePoolUrl(url);
+}
 
 /** Whether a URL's host is this machine's loopback. */
 export function isLoopbackUrl(url: string): boolean {

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign, verify } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../audit/canonical-json.js";
 import { ephemeralIdentity, publicKeyFromHex } from "../../identity/pool-identity.js";
-import { sealEnvelope, sha256Hex, signingText, verifyEnvelope, type Envelope } from "./envelope.js";
+import { sealEnvelope, sha256Hex, signingText, verifyEnvelope, verifyHeader, type Envelope } from "./envelope.js";
 import { compareHlc, formatHlc, HybridLogicalClock, parseHlc } from "./hlc.js";
 import { vectorFromBase64, vectorToBase64 } from "./payloads.js";
 
@@ -11,14 +11,33 @@ const payload = { project_id: "prj_1", name: "Dupont", language: "english", nest
 const seal = () => sealEnvelope(origin, { seq: 7, ts: 1_700_000_000_000, hlc: "1700000000000.000000.x", kind: "project.create", payload });
 
 describe("envelopes", () => {
-  it("hashes the canonical payload and signs the canonical JSON of every field but sig", () => {
+  it("hashes the canonical payload and signs the canonical JSON of every field but the signatures", () => {
     const env = seal();
     expect(env).toMatchObject({ v: 1, origin: origin.atomId, seq: 7, kind: "project.create" });
     expect(env.payload_hash).toBe(sha256Hex(canonicalJson(payload)));
-    const { sig, ...rest } = env;
+    const { sig, header_sig, ...rest } = env;
     expect(signingText(env)).toBe(canonicalJson(rest));
     expect(sig).toBe(origin.sign(canonicalJson(rest)));
     expect(verifyEnvelope(env, origin.publicKeyHex)).toEqual({ ok: true });
+    // The header signature: the header with the payload's project instead of the payload.
+    const { payload: _p, ...header } = rest;
+    expect(header_sig).toBe(origin.sign(`cellule-envelope-header\n${canonicalJson({ ...header, project: "prj_1" })}`));
+    expect(verifyHeader(env, origin.publicKeyHex)).toBe(true);
+  });
+
+  it("a placeholder (payload wiped to its project id) still verifies by its header signature, for that project only", () => {
+    const env = seal();
+    const placeholder: Envelope = { ...env, payload: { project_id: "prj_1" }, redacted: true };
+    expect(verifyEnvelope(placeholder, origin.publicKeyHex)).toEqual({ ok: false, reason: "payload hash mismatch" });
+    expect(verifyHeader(placeholder, origin.publicKeyHex)).toBe(true);
+    expect(verifyHeader({ ...placeholder, payload: { project_id: "prj_2" } }, origin.publicKeyHex)).toBe(false);
+    expect(verifyHeader({ ...placeholder, seq: 8 }, origin.publicKeyHex)).toBe(false);
+    expect(verifyHeader({ ...placeholder, kind: "memory.create" }, origin.publicKeyHex)).toBe(false);
+    expect(verifyHeader({ ...placeholder, header_sig: undefined }, origin.publicKeyHex)).toBe(false);
+    expect(verifyHeader(placeholder, ephemeralIdentity().publicKeyHex)).toBe(false);
+    // A header signature never passes for a content signature, nor the other way round.
+    expect(verifyEnvelope({ ...env, sig: env.header_sig! }, origin.publicKeyHex)).toEqual({ ok: false, reason: "bad signature" });
+    expect(verifyHeader({ ...placeholder, header_sig: env.sig }, origin.publicKeyHex)).toBe(false);
   });
 
   it("survives a JSON round trip with keys in another order", () => {
@@ -39,6 +58,15 @@ describe("envelopes", () => {
     const { privateKey } = generateKeyPairSync("ed25519");
     const forged = { ...env, sig: sign(null, Buffer.from(signingText(env)), privateKey).toString("base64") };
     expect(verifyEnvelope(forged, origin.publicKeyHex)).toEqual({ ok: false, reason: "bad signature" });
+  });
+
+  it("refuses a valid signature in any encoding but canonical base64 (url-safe, unpadded, trailing characters)", () => {
+    let env = seal();
+    for (let seq = 8; !/[+/]/.test(env.sig); seq++) env = sealEnvelope(origin, { seq, ts: 1_700_000_000_000, hlc: "1700000000000.000000.x", kind: "project.create", payload });
+    expect(verifyEnvelope(env, origin.publicKeyHex)).toEqual({ ok: true });
+    for (const sig of [env.sig.replace(/\+/g, "-").replace(/\//g, "_"), env.sig.replace(/=+$/, ""), `${env.sig}A`, `${env.sig.slice(0, -1)}A`, ` ${env.sig}`]) {
+      expect(verifyEnvelope({ ...env, sig }, origin.publicKeyHex)).toEqual({ ok: false, reason: "bad signature" });
+    }
   });
 
   it("verifies at least 80% as fast as a raw Ed25519 verify", () => {

@@ -5,7 +5,7 @@
  * once (origin + seq is the key: a replay inserts nothing).
  */
 import type { Db } from "../../../db/database.js";
-import type { Envelope, EnvelopeKind } from "./envelope.js";
+import { envelopeBytes, type Envelope, type EnvelopeKind } from "./envelope.js";
 
 export interface LogRow {
   origin: string;
@@ -16,6 +16,7 @@ export interface LogRow {
   payload_hash: string;
   payload: unknown;
   sig: string;
+  header_sig: string | null;
   received_from: string | null;
   applied_at: Date | null;
   apply_error: string | null;
@@ -23,11 +24,13 @@ export interface LogRow {
   attempts: number;
 }
 
-const COLUMNS = "origin, seq::float8 AS seq, ts, hlc, kind, payload_hash, payload, sig, received_from, applied_at, apply_error, redacted, attempts";
+const COLUMNS = "origin, seq::float8 AS seq, ts, hlc, kind, payload_hash, payload, sig, header_sig, received_from, applied_at, apply_error, redacted, attempts";
 const SEQ_LOCK = 7_422_310_009;
 
+/** A stored row as served to a peer; a redacted one goes out as a placeholder (payload `{project_id}`). */
 export function toEnvelope(r: LogRow): Envelope {
-  const env: Envelope = { v: 1, origin: r.origin, seq: Number(r.seq), ts: r.ts.getTime(), hlc: r.hlc, kind: r.kind, payload_hash: r.payload_hash, payload: r.redacted ? null : r.payload, sig: r.sig };
+  const env: Envelope = { v: 1, origin: r.origin, seq: Number(r.seq), ts: r.ts.getTime(), hlc: r.hlc, kind: r.kind, payload_hash: r.payload_hash, payload: r.payload, sig: r.sig };
+  if (r.header_sig) env.header_sig = r.header_sig;
   if (r.redacted) env.redacted = true;
   return env;
 }
@@ -54,23 +57,33 @@ export class ReplicationLogRepository {
       const [r] = await t.query<{ next: number }>("SELECT (coalesce(max(seq), 0) + 1)::float8 AS next FROM federation_log WHERE origin = $1", [origin]);
       const env = seal(Number(r?.next ?? 1));
       await t.query(
-        `INSERT INTO federation_log (origin, seq, ts, hlc, kind, payload_hash, payload, sig, received_from, applied_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, now())`,
-        [env.origin, env.seq, new Date(env.ts), env.hlc, env.kind, env.payload_hash, JSON.stringify(env.payload), env.sig],
+        `INSERT INTO federation_log (origin, seq, ts, hlc, kind, payload_hash, payload, sig, header_sig, received_from, applied_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, now())`,
+        [env.origin, env.seq, new Date(env.ts), env.hlc, env.kind, env.payload_hash, JSON.stringify(env.payload), env.sig, env.header_sig ?? null],
       );
       return env;
     };
     return tx ? run(tx) : this.db.transaction(run);
   }
 
-  /** Stores a received envelope; false when origin + seq was already there (a replay). */
+  /** Stores a received (verified) envelope; false when origin + seq was already there (a replay). */
   async insertReceived(env: Envelope, from: string): Promise<boolean> {
     const rows = await this.db.query(
-      `INSERT INTO federation_log (origin, seq, ts, hlc, kind, payload_hash, payload, sig, received_from, redacted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (origin, seq) DO NOTHING RETURNING seq`,
-      [env.origin, env.seq, new Date(env.ts), env.hlc, env.kind, env.payload_hash, JSON.stringify(env.payload ?? {}), env.sig, from, env.redacted === true],
+      `INSERT INTO federation_log (origin, seq, ts, hlc, kind, payload_hash, payload, sig, header_sig, received_from, redacted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (origin, seq) DO NOTHING RETURNING seq`,
+      [env.origin, env.seq, new Date(env.ts), env.hlc, env.kind, env.payload_hash, JSON.stringify(env.payload ?? {}), env.sig, env.header_sig ?? null, from, env.redacted === true],
     );
     return rows.length === 1;
+  }
+
+  /** Whether a project's erasure is known here: its tombstone, or a verified `project.delete` stored in the log. */
+  async isProjectErased(projectId: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM federation_tombstones WHERE kind = 'project' AND id = $1
+       UNION ALL SELECT 1 FROM federation_log WHERE kind = 'project.delete' AND payload ->> 'project_id' = $1 LIMIT 1`,
+      [projectId],
+    );
+    return rows.length > 0;
   }
 
   /** Whether any envelope of this origin is stored. */
@@ -106,7 +119,7 @@ export class ReplicationLogRepository {
     let bytes = 0;
     for (const r of rows) {
       const env = toEnvelope(r);
-      bytes += JSON.stringify(env.payload ?? null).length + 400;
+      bytes += envelopeBytes(env);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(env);
     }

@@ -35,6 +35,8 @@ interface TestPool {
   switches: FederationSwitches;
   /** Requests to this pool fail while true (a partition). */
   down: boolean;
+  /** Largest log page this pool serves (a real pool cuts pages by bytes too). */
+  pageSize?: number;
 }
 
 const pools = new Map<string, TestPool>();
@@ -50,7 +52,7 @@ function transportOf(from: () => TestPool): PeerTransport {
       if (method === "POST" && path === "/v1/federation/envelopes") return (await to.service.receive((body as { envelopes: Envelope[] }).envelopes, caller, "push")) as T;
       if (path === "/v1/federation/log/summary") return (await to.service.summary()) as T;
       const q = new URL(`http://x${path}`).searchParams;
-      return { envelopes: await to.service.logRange(q.get("origin")!, Number(q.get("after")), Number(q.get("limit"))) } as T;
+      return { envelopes: await to.service.logRange(q.get("origin")!, Number(q.get("after")), Math.min(Number(q.get("limit")), to.pageSize ?? Infinity)) } as T;
     },
   };
 }
@@ -242,7 +244,8 @@ describe("ordering, dependencies and erasure", () => {
     expect(await count(B, "federation_log WHERE payload ->> 'project_id' = 'prj_one' AND kind <> 'project.delete' AND NOT redacted")).toBe(0);
     expect(await count(A, "federation_log WHERE payload ->> 'project_id' = 'prj_one' AND kind <> 'project.delete' AND NOT redacted")).toBe(0);
     const served = await A.service.logRange(A.identity.atomId, 0, 10);
-    expect(served[0]).toMatchObject({ seq: 1, redacted: true, payload: null });
+    // Served as a placeholder: the project id and the origin's header signature, nothing else of the payload.
+    expect(served[0]).toMatchObject({ seq: 1, redacted: true, payload: { project_id: "prj_one" }, header_sig: expect.any(String) });
     // A creation with the erased id (a late relay) changes nothing.
     const from = (await B.peers.get(A.identity.atomId))!;
     const late = sealEnvelope(A.identity, { seq: 500, ts: now(), hlc: A.service.clock.now(), kind: "project.create", payload: project("prj_one") });
@@ -263,5 +266,77 @@ describe("first bond", () => {
     expect(await E.service.backfill()).toBe(2);
     expect(await E.service.backfill()).toBe(0);
     await until("B gets E's history", async () => (await count(B, "memories WHERE id = 'mem_before'")) === 1);
+  });
+});
+
+describe("erasure placeholders (redacted envelopes)", () => {
+  it("refuses a placeholder a peer forged at another origin's next sequence number; the origin's genuine envelope then applies", async () => {
+    const X = await makePool("x5");
+    const R = await makePool("r5");
+    const M = await makePool("m5");
+    await bond(X, R);
+    await bond(M, R);
+    const fromM = (await R.peers.get(M.identity.atomId))!;
+    // M, trusted by R, plants a placeholder where X's next envelope (seq 1) belongs.
+    const forged = { v: 1, origin: X.identity.atomId, seq: 1, ts: now(), hlc: M.service.clock.now(), kind: "project.create", payload_hash: "0".repeat(64), payload: null, sig: "AAAA", redacted: true } as Envelope;
+    const report = await R.service.receive([forged], fromM, "pull");
+    expect(report.accepted).toBe(0);
+    expect(report.refused).toEqual([{ origin: X.identity.atomId, seq: 1, reason: "unverifiable redaction" }]);
+    expect(await count(R, "federation_log WHERE origin = $1", [X.identity.atomId])).toBe(0);
+    // X's genuine envelope for that sequence number is not taken for a replay.
+    await X.service.record("project.create", project("prj_censored"));
+    await until("R applies X's genuine envelope", async () => (await count(R, "projects WHERE id = 'prj_censored'")) === 1);
+  });
+
+  it("refuses a genuine envelope stripped of its payload while its project is not erased", async () => {
+    const X = await makePool("x6");
+    const R = await makePool("r6");
+    const M = await makePool("m6");
+    await bond(X, R);
+    await bond(M, R);
+    X.down = true; // R gets nothing from X directly for now
+    await X.service.record("project.create", project("prj_live"));
+    const [genuine] = await X.service.logRange(X.identity.atomId, 0, 1);
+    const fromM = (await R.peers.get(M.identity.atomId))!;
+    const stripped = { ...genuine!, payload: { project_id: "prj_live" }, redacted: true } as Envelope;
+    expect((await R.service.receive([stripped], fromM, "pull")).refused).toEqual([{ origin: X.identity.atomId, seq: 1, reason: "redaction without erasure" }]);
+    // The same header claiming another (erased) project does not verify either.
+    await R.service.record("project.delete", { project_id: "prj_gone" });
+    const relabelled = { ...genuine!, payload: { project_id: "prj_gone" }, redacted: true } as Envelope;
+    expect((await R.service.receive([relabelled], fromM, "pull")).refused.map((r) => r.reason)).toEqual(["unverifiable redaction"]);
+    X.down = false;
+    await R.service.syncOnce();
+    await until("R applies the genuine envelope", async () => (await count(R, "projects WHERE id = 'prj_live'")) === 1);
+  });
+
+  it("a legitimate erasure still propagates through a relay: the placeholders verify without the origin", async () => {
+    const X = await makePool("x7");
+    const Y = await makePool("y7");
+    await bond(X, Y);
+    await X.service.record("project.create", project("prj_erased"));
+    await X.service.record("memory.create", { project_id: "prj_erased", memory_id: "mem_erased", text: "Private fact.", created_by: "key:1", created_at: new Date().toISOString() });
+    await until("Y applies X's writes", async () => (await count(Y, "memories WHERE id = 'mem_erased'")) === 1);
+    await new ProjectsRepository(X.db).erase("prj_erased");
+    await X.service.record("project.delete", { project_id: "prj_erased" });
+    await until("Y erases", async () => (await count(Y, "projects WHERE id = 'prj_erased'")) === 0 && (await count(Y, "federation_log WHERE redacted")) === 2);
+    // Z joins while X is unreachable: it can only pull X's log from Y, placeholders included, one
+    // envelope per page (large chunk envelopes make small pages): the placeholders come before
+    // the erasure that justifies them.
+    X.down = true;
+    const Z = await makePool("z7");
+    await bond(X, Z);
+    await bond(Y, Z);
+    Y.pageSize = 1;
+    await until("Z holds X's whole sequence", async () => {
+      await Z.service.syncOnce();
+      return (await count(Z, "federation_log WHERE origin = $1 AND applied_at IS NOT NULL", [X.identity.atomId])) === 3;
+    });
+    expect(await rows(Z, "SELECT seq::int AS seq, redacted FROM federation_log WHERE origin = $1 ORDER BY seq", [X.identity.atomId])).toEqual([
+      { seq: 1, redacted: true },
+      { seq: 2, redacted: true },
+      { seq: 3, redacted: false },
+    ]);
+    expect(await count(Z, "memories")).toBe(0);
+    expect(JSON.stringify(await Z.service.logRange(X.identity.atomId, 0, 10))).not.toContain("Private fact");
   });
 });

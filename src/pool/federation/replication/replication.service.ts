@@ -5,8 +5,9 @@
  * Ed25519 signature) right after the local write, then pushes it to every trusted peer without
  * making the write wait. In: `receive(envelopes, peer, via)` verifies each envelope against its
  * origin's bonded key and trust, refuses (and logs, with peer and origin ids) `bad signature`,
- * `untrusted peer`, `stale`, `future`, `payload hash mismatch`; a replay is ignored (origin + seq
- * already stored). New envelopes are stored, relayed to our other trusted peers, and applied per
+ * `untrusted peer`, `stale`, `future`, `payload hash mismatch`, and placeholders of erased
+ * envelopes that cannot be verified (`unverifiable redaction`, `redaction without erasure`); a
+ * replay is ignored (origin + seq already stored). New envelopes are stored, relayed to our other trusted peers, and applied per
  * origin in sequence order (a gap waits for the pull). Anti-entropy: every fedSyncIntervalMs each
  * trusted peer's log summary is compared with ours and what we miss is pulled.
  */
@@ -17,14 +18,14 @@ import type { PeerRow, PeersRepository } from "../peers.repository.js";
 import type { FederationSwitches } from "../switches.js";
 import { MIN_TRUST_LEVEL } from "../trust.js";
 import type { Appliers } from "./appliers.js";
-import { sealEnvelope, verifyEnvelope, type Envelope, type EnvelopeKind } from "./envelope.js";
+import { projectOf, sealEnvelope, verifyEnvelope, verifyHeader, type Envelope, type EnvelopeKind } from "./envelope.js";
 import { HybridLogicalClock } from "./hlc.js";
 import { Outbox } from "./outbox.js";
 import { CHUNKS_PER_ENVELOPE, PAYLOADS, vectorToBase64, type PayloadOf, type Replicator } from "./payloads.js";
 import type { ReplicaRepository } from "./replica.repository.js";
 import type { ReplicationLogRepository } from "./replication-log.repository.js";
 
-export type RefusalReason = "bad signature" | "untrusted peer" | "stale" | "future" | "payload hash mismatch" | "invalid payload";
+export type RefusalReason = "bad signature" | "untrusted peer" | "stale" | "future" | "payload hash mismatch" | "invalid payload" | "unverifiable redaction" | "redaction without erasure";
 
 export interface ReceiveReport {
   accepted: number;
@@ -34,7 +35,7 @@ export interface ReceiveReport {
 
 /** What replication needs to talk to a peer (FederationClient in production). */
 export interface PeerTransport {
-  request<T>(peer: { url: string }, method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
+  request<T>(peer: { url: string }, method: string, path: string, body?: unknown, opts?: { timeoutMs?: number; maxBytes?: number }): Promise<T>;
 }
 
 export interface ReplicationServiceDeps {
@@ -51,6 +52,8 @@ export interface ReplicationServiceDeps {
 }
 
 const PULL_LIMIT = 500;
+/** A log summary is ~50 bytes per origin. */
+const SUMMARY_MAX_BYTES = 1024 * 1024;
 const PULL_ROUNDS_PER_TICK = 20;
 const APPLY_BATCH = 100;
 const TRUSTED_CACHE_MS = 1000;
@@ -276,6 +279,11 @@ export class ReplicationService implements Replicator {
     const { fedMaxSkewMs, fedMaxPushAgeMs } = this.deps.config;
     const origins = new Map<string, PeerRow | undefined>();
     const fresh: Envelope[] = [];
+    const placeholders: { env: Envelope; origin: PeerRow }[] = [];
+    const refuse = (env: Envelope, reason: RefusalReason) => {
+      report.refused.push({ origin: env.origin, seq: env.seq, reason });
+      this.log.warn({ peer: from.atom_id, origin: env.origin, seq: env.seq, kind: env.kind, via }, reason);
+    };
     for (const env of envelopes) {
       if (env.origin === this.deps.identity.atomId) {
         report.replayed++; // ours, back from a relay
@@ -283,35 +291,35 @@ export class ReplicationService implements Replicator {
       }
       if (!origins.has(env.origin)) origins.set(env.origin, await this.deps.peers.get(env.origin));
       const origin = origins.get(env.origin);
-      const refuse = (reason: RefusalReason) => {
-        report.refused.push({ origin: env.origin, seq: env.seq, reason });
-        this.log.warn({ peer: from.atom_id, origin: env.origin, seq: env.seq, kind: env.kind, via }, reason);
-      };
       if (!origin || origin.status !== "bonded" || origin.trust_level < MIN_TRUST_LEVEL) {
-        refuse("untrusted peer");
+        refuse(env, "untrusted peer");
         continue;
       }
       if (env.redacted) {
-        // A placeholder for an erased project's envelope: carries nothing, keeps the sequence whole.
-        if (await this.deps.log.insertReceived({ ...env, payload: {} }, from.atom_id)) report.accepted++;
-        else report.replayed++;
+        // After the full envelopes: a project.delete in this same batch makes its placeholders acceptable.
+        placeholders.push({ env, origin });
         continue;
       }
       const verified = verifyEnvelope(env, origin.public_key);
       if (!verified.ok) {
-        refuse(verified.reason);
+        refuse(env, verified.reason);
+        continue;
+      }
+      // The header signature is what later vouches for this envelope's placeholder: never keep a wrong one.
+      if (env.header_sig !== undefined && !verifyHeader(env, origin.public_key)) {
+        refuse(env, "bad signature");
         continue;
       }
       if (env.ts > t + fedMaxSkewMs) {
-        refuse("future");
+        refuse(env, "future");
         continue;
       }
       if (via === "push" && env.ts < t - fedMaxPushAgeMs) {
-        refuse("stale");
+        refuse(env, "stale");
         continue;
       }
       if (!PAYLOADS[env.kind].safeParse(env.payload).success) {
-        refuse("invalid payload");
+        refuse(env, "invalid payload");
         continue;
       }
       if (!(await this.deps.log.insertReceived(env, from.atom_id))) {
@@ -321,6 +329,16 @@ export class ReplicationService implements Replicator {
       this.clock.receive(env.hlc);
       report.accepted++;
       fresh.push(env);
+    }
+    for (const { env, origin } of placeholders) {
+      const why = await this.placeholderRefusal(env, origin, from);
+      if (why) {
+        refuse(env, why);
+        continue;
+      }
+      const project = projectOf(env.payload);
+      if (await this.deps.log.insertReceived({ ...env, payload: project === null ? {} : { project_id: project } }, from.atom_id)) report.accepted++;
+      else report.replayed++;
     }
     if (fresh.length > 0) {
       // Relay: our other trusted peers may not see the origin directly. Old envelopes are left to their pulls.
@@ -333,6 +351,25 @@ export class ReplicationService implements Replicator {
       this.kickApply();
     }
     return report;
+  }
+
+  /**
+   * Why a placeholder (the envelope of an erased project, payload wiped) may not take its origin's
+   * sequence number here, or undefined when it may. It is accepted when the origin serves it itself
+   * (the signed request authenticates the origin), or when the origin's header signature verifies
+   * for the project it names and that project's erasure is known here — so no peer can occupy
+   * another origin's sequence numbers, nor pass a live envelope off as erased. A refused
+   * placeholder is not stored: the genuine envelope (or a verifiable placeholder) still fills the
+   * number, by the next pull at the latest.
+   */
+  private async placeholderRefusal(env: Envelope, origin: PeerRow, from: PeerRow): Promise<RefusalReason | undefined> {
+    if (env.kind === "project.delete") return "unverifiable redaction"; // an erasure itself is never redacted
+    if (from.atom_id === env.origin) return undefined;
+    const project = projectOf(env.payload);
+    if (project === null || !verifyHeader(env, origin.public_key)) return "unverifiable redaction";
+    if (env.ts > this.now() + this.deps.config.fedMaxSkewMs) return "future";
+    if (!(await this.deps.log.isProjectErased(project))) return "redaction without erasure";
+    return undefined;
   }
 
   /** Our log for a peer: highest sequence stored per origin. */
@@ -364,19 +401,23 @@ export class ReplicationService implements Replicator {
   private async pullFrom(peer: PeerRow): Promise<void> {
     const { transport, log } = this.deps;
     try {
-      const summary = await transport.request<Record<string, number>>(peer, "GET", "/v1/federation/log/summary", undefined, { timeoutMs: 5000 });
+      const summary = await transport.request<Record<string, number>>(peer, "GET", "/v1/federation/log/summary", undefined, { timeoutMs: 5000, maxBytes: SUMMARY_MAX_BYTES });
       for (const [origin, theirMax] of Object.entries(summary)) {
         if (origin === this.deps.identity.atomId || !/^[0-9a-f]{32}$/.test(origin)) continue;
         const o = await this.deps.peers.get(origin);
         if (!o || o.status !== "bonded" || o.trust_level < MIN_TRUST_LEVEL) continue;
-        for (let round = 0; round < PULL_ROUNDS_PER_TICK; round++) {
-          const after = await log.contiguous(origin);
-          if (after >= theirMax) break;
+        // From the first gap on, page after page; `after` only grows, so a round never spins. A page
+        // with nothing new ends the round, unless it held placeholders waiting for their project's
+        // erasure: the next pages may hold the project.delete that justifies them (they are asked
+        // for again at the next round, from the gap they left).
+        let after = await log.contiguous(origin);
+        for (let round = 0; round < PULL_ROUNDS_PER_TICK && after < theirMax; round++) {
           const body = await transport.request<{ envelopes: Envelope[] }>(peer, "GET", `/v1/federation/log?origin=${origin}&after=${after}&limit=${PULL_LIMIT}`, undefined, { timeoutMs: 30_000 });
-          const envs = (body?.envelopes ?? []).filter((e) => e.origin === origin);
+          const envs = (body?.envelopes ?? []).filter((e) => e.origin === origin && e.seq > after);
           if (envs.length === 0) break;
           const report = await this.receive(envs, peer, "pull");
-          if (report.accepted === 0) break; // nothing new (refused or all replays): do not spin
+          if (report.accepted === 0 && !report.refused.some((r) => r.reason === "redaction without erasure")) break;
+          after = Math.max(await log.contiguous(origin), ...envs.map((e) => e.seq));
         }
       }
       if (peer.last_error) await this.deps.peers.setError(peer.atom_id, null).catch(() => {});
