@@ -200,6 +200,12 @@ describe("keys: timing, audit, headers, hook order (findings 10 and 11)", () => 
       ["POST", "/v1/chat/completions"],
       ["POST", "/v1/embeddings"],
       ["POST", "/v1/projects"],
+      ["POST", "/v1/federation/admin/register"],
+      ["POST", "/v1/federation/peers/atom_x/promote"],
+      ["POST", "/v1/federation/admin/kill"],
+      ["PUT", "/v1/federation/admin/auto-promote"],
+      // Peer-signed: the signature is checked before the body is validated too.
+      ["POST", "/v1/federation/envelopes"],
     ];
     for (const [method, path] of routes) {
       const r = await fetch(`${pool.url}${path}`, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(bad) });

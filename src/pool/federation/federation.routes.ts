@@ -68,7 +68,7 @@ export const federationPeerRoutes: FastifyPluginAsyncZod<Deps> = async (app, { b
   );
   app.post(
     "/v1/federation/bond/unbond",
-    { preHandler: peerAuth(peers, { minTrust: 0, maxSkewMs }), schema: { summary: "A bonded peer tells this pool it unbonded it (peer-signed)", tags, response: { 200: z.object({ ok: z.literal(true) }) } } },
+    { preValidation: peerAuth(peers, { minTrust: 0, maxSkewMs }), schema: { summary: "A bonded peer tells this pool it unbonded it (peer-signed)", tags, response: { 200: z.object({ ok: z.literal(true) }) } } },
     async (req) => {
       await bonding.peerUnbonded(req.peer!);
       return { ok: true as const };
@@ -78,7 +78,7 @@ export const federationPeerRoutes: FastifyPluginAsyncZod<Deps> = async (app, { b
 
 /** Admin routes (admin key or session). */
 export const federationAdminRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, bonding, peers, adminStatus }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   const tags = ["federation"];
   const security = [{ apiKey: [] }];
 

@@ -114,11 +114,4 @@ export class AdminGuard {
     req.apiKey = key;
     req.admin = { kind: "key", actor: `key:${key.id}` };
   };
-
-  /**
-   * The same check, for a route-level or plugin-level preHandler. Prefer `protect` (or
-   * `{ onRequest: guard.check }` on one route): at preHandler, the body has already been validated,
-   * so an anonymous caller with a bad body gets 400 instead of 401.
-   */
-  readonly preHandler = this.check;
 }

@@ -47,7 +47,7 @@ const disabled = () => new AppError("federation_disabled", 503, "Federation is o
 
 export const replicationRoutes: FastifyPluginAsyncZod<ReplicationRoutesDeps> = async (app, deps) => {
   const { service, switches, storage } = deps;
-  app.addHook("preHandler", peerAuth(deps.peers, { minTrust: MIN_TRUST_LEVEL, maxSkewMs: deps.maxSkewMs }));
+  app.addHook("preValidation", peerAuth(deps.peers, { minTrust: MIN_TRUST_LEVEL, maxSkewMs: deps.maxSkewMs }));
 
   app.post(
     "/v1/federation/envelopes",

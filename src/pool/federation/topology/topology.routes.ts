@@ -5,7 +5,7 @@ import type { AdminGuard } from "../../http/auth.js";
 import type { TopologyService } from "./topology.service.js";
 
 export const topologyRoutes: FastifyPluginAsyncZod<{ topology: TopologyService; guard: AdminGuard }> = async (app, { topology, guard }) => {
-  app.addHook("preHandler", guard.preHandler);
+  guard.protect(app);
   app.get(
     "/v1/admin/topology",
     {
