@@ -6,6 +6,7 @@
  * authentication runs before body validation.
  */
 import { randomBytes } from "node:crypto";
+import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, uploadDocument } from "./rag-api.js";
 import { killAll, startPool, TEST_ADMIN, type PoolProc } from "./helpers.js";
@@ -82,6 +83,18 @@ describe("failed authentications are rate-limited per address (finding 10)", () 
     const l = await login(pool.url, "Wrong-Password-xyz-1");
     expect(l.status).toBe(429);
     expect(l.retryAfter).toBeTruthy();
+    // So does the dashboard's live-events WebSocket: its upgrade is refused before any Argon2 work.
+    const upgrade = await new Promise<{ status: number | undefined; retryAfter: string | undefined }>((resolve, reject) => {
+      const ws = new WebSocket(`${pool.url.replace("http", "ws")}/v1/admin/events`, { headers: { authorization: `Bearer ${fakeKey()}` } });
+      ws.on("unexpected-response", (_req, res) => {
+        resolve({ status: res.statusCode, retryAfter: res.headers["retry-after"] as string | undefined });
+        ws.terminate();
+      });
+      ws.on("open", () => reject(new Error("the socket opened")));
+      ws.on("error", () => {});
+    });
+    expect(upgrade.status).toBe(429);
+    expect(Number(upgrade.retryAfter)).toBeGreaterThan(0);
   });
 });
 

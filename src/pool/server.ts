@@ -148,7 +148,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const settings = await buildSettings({ db, config, audit, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers });
 
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
-  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workersRepo, keys, adminUsers, documents: rag.progress, settings: settings.settings });
+  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workersRepo, keys, adminUsers, throttle, documents: rag.progress, settings: settings.settings });
   const guard = new AdminGuard({ keys, throttle });
   guard.sessionResolver = sessionResolver(adminUsers);
   // Federation (issue 7): identity, bonding, signed peer requests, switches; replication and topology on top.

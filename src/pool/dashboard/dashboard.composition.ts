@@ -19,6 +19,7 @@ import { LiveEvents, type SettingsEvents } from "./live-events.js";
 import { MetricsSampler } from "./metrics.js";
 import { overviewRoutes } from "./overview.routes.js";
 import { OverviewService } from "./overview.service.js";
+import type { AuthThrottle } from "../http/auth-throttle.js";
 import { SocketAuth } from "./socket-auth.js";
 
 export interface DashboardDeps {
@@ -28,6 +29,8 @@ export interface DashboardDeps {
   workers: WorkersRepository;
   keys: KeysService;
   adminUsers: AdminUsersService;
+  /** Failed-authentication budget per address (shared with the HTTP routes). */
+  throttle?: AuthThrottle | undefined;
   /** Documents' indexing progress (Rag.progress). */
   documents?: EventEmitter | undefined;
   /** The settings service ("changed" events). */
@@ -50,7 +53,7 @@ export function buildDashboard(deps: DashboardDeps): Dashboard {
   const sampler = new MetricsSampler({ dispatcher: deps.dispatcher, registry: deps.registry });
   sampler.start();
   const overview = new OverviewService({ repo, workers: deps.workers, registry: deps.registry, dispatcher: deps.dispatcher, sampler });
-  const auth = new SocketAuth({ users: deps.adminUsers, sessions: new AdminUsersRepository(deps.db), keys: deps.keys });
+  const auth = new SocketAuth({ users: deps.adminUsers, sessions: new AdminUsersRepository(deps.db), keys: deps.keys, throttle: deps.throttle });
   const live = new LiveEvents({ auth, overview, repo, workers: deps.workers, registry: deps.registry, dispatcher: deps.dispatcher, sampler, documents: deps.documents, settings: deps.settings });
   return {
     sampler,

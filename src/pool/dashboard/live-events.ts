@@ -299,8 +299,9 @@ export class LiveEvents {
 function refuse(socket: Duplex, e: AppError): void {
   if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify(renderError(e, ADMIN_EVENTS_PATH).body);
+  const retry = e.retryAfterSeconds === undefined ? "" : `Retry-After: ${e.retryAfterSeconds}\r\n`;
   socket.end(
-    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? "Error"}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? "Error"}\r\nConnection: close\r\n${retry}Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), 1000).unref();
 }

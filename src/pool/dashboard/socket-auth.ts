@@ -4,7 +4,8 @@
  * - Origin, when the client sends one (browsers always do), must name the Host it connects to:
  *   a page on another site cannot open the socket with the admin's cookie (cross-site WebSocket
  *   hijacking) → 403.
- * - `Authorization: Bearer <admin key>` (403 for a non-admin key, 401 for an invalid one), else the
+ * - `Authorization: Bearer <admin key>` (403 for a non-admin key, 401 for an invalid one; a wrong
+ *   key draws on the same per-address budget as the HTTP routes, 429 once it is spent), else the
  *   `cellule_session` cookie (401 without a valid session).
  * The principal's `stillValid()` is re-checked while the socket lives: logout, expiry or a revoked
  * key close it. The re-check only reads the session (it does not extend its idle timeout).
@@ -14,6 +15,7 @@ import { AppError } from "../../shared/errors.js";
 import { SESSION_COOKIE } from "../admin-users/admin-session.js";
 import type { AdminUsersRepository } from "../admin-users/admin-users.repository.js";
 import { SESSION_IDLE_MS, sha256, type AdminUsersService } from "../admin-users/admin-users.service.js";
+import type { AuthThrottle } from "../http/auth-throttle.js";
 import type { KeysService } from "../keys/keys.service.js";
 
 export interface SocketPrincipal {
@@ -26,6 +28,8 @@ export interface SocketAuthDeps {
   users: Pick<AdminUsersService, "resolveSession">;
   sessions: Pick<AdminUsersRepository, "findSession">;
   keys: Pick<KeysService, "authenticate">;
+  /** The per-address budget of failed authentications shared with the HTTP routes. */
+  throttle?: Pick<AuthThrottle, "reserveAddress"> | undefined;
   now?: () => number;
 }
 
@@ -86,7 +90,9 @@ export class SocketAuth {
     const auth = first(req.headers.authorization);
     const bearer = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1]?.trim() : undefined;
     if (bearer) {
-      const key = await this.deps.keys.authenticate(bearer);
+      const throttle = this.deps.throttle;
+      const address = req.socket?.remoteAddress ?? "unknown";
+      const key = await this.deps.keys.authenticate(bearer, throttle ? () => throttle.reserveAddress(address) : undefined);
       if (key.scope !== "admin") throw new AppError("admin_required", 403, "The live events need an admin API key (cellule keys create --admin).");
       return {
         actor: `key:${key.id}`,

@@ -59,6 +59,15 @@ export class AuthThrottle {
     };
   }
 
+  /**
+   * `reserve` for a connection that is not a Fastify route (the admin WebSocket's upgrade request):
+   * the same budget, keyed by the same address. The limiter reads only the address and the route's
+   * (absent) rate-limit config from the request.
+   */
+  reserveAddress(ip: string): Promise<SettleAttempt> {
+    return this.reserve({ ip, routeOptions: { config: {} } } as unknown as FastifyRequest);
+  }
+
   /** Records one failed authentication for this address. */
   async fail(req: FastifyRequest): Promise<void> {
     const r = await this.limiter(req);
