@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { PROTOCOL_VERSION, WORKER_WS_PATH } from "../src/protocol/worker.protocol.js";
 import { freePort, killAll, MODEL_ID, modelPath, spawnCli, tempDir, waitFor, type Proc } from "./helpers.js";
+import { explosiveSchema } from "./fixtures/json-schemas.js";
 
 afterAll(killAll);
 
@@ -61,20 +62,6 @@ function startWorkerOn(pool: FakePool, env: Record<string, string> = {}): Proc {
 
 const generate = (jobId: string, schema: unknown, maxTokens = 64) =>
   JSON.stringify({ type: "generate", jobId, model: MODEL_ID, input: { prompt: "Once upon a time" }, params: { maxTokens, temperature: 0, json: { schema } } });
-
-/**
- * Under every size limit (about 2.5 KB), yet each level is an either/or of two arrays that both
- * start with "[": llama.cpp's grammar keeps both alternatives alive at every level, so the work per
- * token doubles with each "[" generated (measured: 12 levels 11 s, 14 levels 280 s for 40 tokens).
- */
-export function explosiveSchema(levels = 20): unknown {
-  const defs: Record<string, unknown> = { d0: { type: "string" } };
-  for (let i = 1; i <= levels; i++) {
-    const items = { $ref: `#/$defs/d${i - 1}` };
-    defs[`d${i}`] = { oneOf: [{ type: "array", items, minItems: 1, maxItems: 1 }, { type: "array", items, minItems: 2 }] };
-  }
-  return { $defs: defs, $ref: `#/$defs/d${levels}` };
-}
 
 /** Resolves once the job has sent text and then nothing for 3 s (its next token is seconds of native work away). */
 async function stuck(pool: FakePool, jobId: string): Promise<void> {

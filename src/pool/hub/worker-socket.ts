@@ -198,7 +198,7 @@ export class WorkerSocketServer {
       if (w.lastSeenAt >= limit) continue;
       this.log.warn({ workerId: w.id, silentMs: Date.now() - w.lastSeenAt }, "worker missed 3 heartbeats: declared dead");
       w.ws.terminate();
-      this.opts.registry.markGone(w);
+      this.opts.registry.markGone(w, "unresponsive");
     }
   }
 }
