@@ -182,6 +182,8 @@ export class WorkerSocketServer {
     const details = { remote, connected_remote: existing.remoteAddress };
     if (alive && !existing.closed) {
       this.log.warn({ workerId, ...details }, "refusing a second connection for a connected worker");
+      // Counted as a failed authentication: a leaked credential cannot flood the audit trail from one address.
+      if (this.authFailures.fail(remote)) void this.audit({ actor: "system", action: "worker.auth_blocked", details: { remote } });
       void this.audit({ actor: `worker:${workerId}`, action: "worker.duplicate_refused", target: `worker:${workerId}`, details });
       this.reject(ws, remote, CloseCode.duplicate, { code: "worker_already_connected", message: "worker already connected: another live connection uses this credential", retry: true });
       return false;
