@@ -6,6 +6,7 @@ import { loadWorkerConfig, workerFields, type WorkerConfig } from "../config/wor
 import { CliError } from "../shared/errors.js";
 import { configureLogging, moduleLogger } from "../shared/logger.js";
 import { WorkerAgent, WorkerRefusedError } from "../worker/agent.js";
+import { startMainThreadWatchdog } from "../worker/main-thread-watchdog.js";
 import { readWorkerFile, writeWorkerFile, type WorkerFile } from "../worker/credentials.js";
 import { describeHardware } from "../worker/runtime/hardware.js";
 import { InstantRuntime } from "../worker/runtime/instant.runtime.js";
@@ -36,6 +37,9 @@ export interface StartedWorker {
 
 /** Exit status of a worker the pool refused for good (sysexits EX_CONFIG; the systemd unit does not restart on it). */
 export const EXIT_REFUSED = 78;
+
+/** Exit status after a stalled job (sysexits EX_TEMPFAIL): the systemd unit restarts the worker. */
+export const EXIT_RESTART = 75;
 
 /** Keys of the worker file that are secrets or state, not settings (handled by startWorker). */
 const FILE_STATE_KEYS = new Set(["token", "credential", "workerId", "config"]);
@@ -72,6 +76,7 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     site: config.site,
     runtime,
     hardware,
+    grammarStallMs: config.grammarStallMs,
     // Keeps the file's other settings (model, slots, site…); the used token is dropped.
     saveCredential: (workerId, cred) => {
       const { token: _used, ...rest }: WorkerFile = readWorkerFile(config.config) ?? {};
@@ -87,6 +92,30 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
       await runtime.close();
     },
   };
+}
+
+/** How long a signal's graceful stop may take before the worker kills itself. */
+const STOP_DEADLINE_MS = 5000;
+
+/**
+ * Ends this process now, even while a native call is still running: process.exit() waits for the
+ * busy native thread (measured: 38 s for a grammar-bound token), SIGKILL does not.
+ */
+function killSelf(reason: string): never {
+  process.stderr.write(`cellule: ${reason}\n`);
+  process.kill(process.pid, "SIGKILL");
+  // SIGKILL is not catchable; this line is never reached.
+  throw new Error("unreachable");
+}
+
+/**
+ * The graceful stop of a signal, bounded: after STOP_DEADLINE_MS, or when a runtime call has not
+ * returned (its native work would hold process.exit), the process is killed instead.
+ */
+async function stopWithin(started: StartedWorker): Promise<void> {
+  const finished = await Promise.race([started.stop().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), STOP_DEADLINE_MS).unref())]);
+  if (!finished) killSelf(`worker did not stop within ${STOP_DEADLINE_MS} ms; killing it`);
+  if (started.agent.activeJobs > 0) killSelf("a native call is still running; killing the worker");
 }
 
 export function registerWorkerCommand(program: Command): Command {
@@ -109,12 +138,24 @@ export function registerWorkerCommand(program: Command): Command {
         const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "site", "gpu"]), env: process.env });
         configureLogging(config.logLevel);
         const started = await startWorker(config);
+        const log = moduleLogger("cli");
+        // Only here, not in `cellule up`: this process is the worker alone, and a service manager restarts it.
+        startMainThreadWatchdog(config.blockedMs);
         started.agent.on("fatal", (err: Error) => {
           process.stderr.write(`cellule: ${err.message}\n`);
           void started.stop().finally(() => process.exit(err instanceof WorkerRefusedError ? EXIT_REFUSED : 1));
         });
-        moduleLogger("cli").info({ pool: config.pool }, "worker started");
-        stopOnSignals(started.stop);
+        started.agent.on("wedged", ({ jobId }: { jobId: string }) => {
+          // The stalled native call cannot be interrupted: only a new process gets the slot back.
+          log.error({ jobId }, "a JSON-schema job stalled the sampler: restarting (exiting for the service manager to start the worker again)");
+          void stopWithin(started).then(
+            () => process.exit(EXIT_RESTART),
+            () => killSelf("restarting after a stalled JSON-schema job"),
+          );
+        });
+        log.info({ pool: config.pool }, "worker started");
+        // The watchdog keeps running while stopping: a stop that blocks the main thread is killed too.
+        stopOnSignals(() => stopWithin(started));
       }),
     );
 }

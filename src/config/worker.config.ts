@@ -29,6 +29,8 @@ export const workerFields = {
   site: field({ env: "CELLULE_WORKER_SITE", schema: z.string().trim().min(1).max(100).optional(), defaultValue: undefined as string | undefined, help: "site (branch office) this worker is at; a provisioning code's site wins" }),
   gpu: field({ env: "CELLULE_GPU", schema: z.enum(["auto", "off"]), defaultValue: "auto" as "auto" | "off", help: "GPU offload" }),
   runtime: field({ env: "CELLULE_RUNTIME", schema: z.enum(["llama", "instant"]), defaultValue: "llama" as "llama" | "instant", help: "inference runtime (instant: benchmarks only)" }),
+  grammarStallMs: field({ env: "CELLULE_GRAMMAR_STALL_MS", schema: positiveInt.min(500), defaultValue: 60_000, help: "a JSON-schema job with no new token for this long (ms) fails as too complex, and `cellule worker` restarts" }),
+  blockedMs: field({ env: "CELLULE_WORKER_BLOCKED_MS", schema: positiveInt.min(1000), defaultValue: 10_000, help: "`cellule worker` kills itself (for its service manager to restart it) when its main thread is blocked this long (ms)" }),
   logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), defaultValue: "info" as const, help: "log level" }),
 };
 

@@ -141,7 +141,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   }
   const dispatcher = new Dispatcher({ registry, queueSize: config.queueSize, jobTimeoutMs: config.jobTimeoutMs, maxAttempts: config.maxJobAttempts });
   const inference = new InferenceService({ dispatcher, registry });
-  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: workersRepo, heartbeatMs: config.heartbeatMs, embeddingDims: config.embeddingDims });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: workersRepo, heartbeatMs: config.heartbeatMs, audit, embeddingDims: config.embeddingDims });
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
   const rag = await buildRag({ config, db, registry, dispatcher, keys, audit, workers: workersRepo, license });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.

@@ -138,5 +138,7 @@ export const CloseCode = {
   authRefused: 4003,
   heartbeatTimeout: 4008,
   revoked: 4009,
+  /** Another live connection already uses this worker's credential (retryable). */
+  duplicate: 4010,
   shutdown: 1001,
 } as const;

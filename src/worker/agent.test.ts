@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
-import { WORKER_WS_PATH, type Hardware } from "../protocol/worker.protocol.js";
+import { WORKER_WS_PATH, type GenerateJob, type Hardware } from "../protocol/worker.protocol.js";
 import { backoffDelay, socketUrl, WorkerAgent, WorkerRefusedError } from "./agent.js";
 import { InstantRuntime } from "./runtime/instant.runtime.js";
 
@@ -182,5 +182,63 @@ describe("WorkerAgent refusals", () => {
     });
     expect(hellos).toHaveLength(3);
     expect((err as WorkerRefusedError).code).toBe("protocol_version");
+  });
+});
+
+/** A runtime whose generations never return (a native call stuck in a grammar): it only records what it got. */
+class StuckRuntime extends InstantRuntime {
+  readonly started: string[] = [];
+  override generate(job: GenerateJob): Promise<never> {
+    this.started.push(job.jobId);
+    return new Promise<never>(() => undefined);
+  }
+}
+
+describe("WorkerAgent stall watchdog", () => {
+  it("fails a JSON-schema job with no token for grammarStallMs as invalid_request and emits 'wedged'; leaves plain jobs alone", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(wss, "listening");
+    const received: Record<string, unknown>[] = [];
+    wss.on("connection", (ws) => {
+      ws.on("message", (d) => {
+        const m = JSON.parse(d.toString()) as Record<string, unknown>;
+        received.push(m);
+        if (m.type !== "hello") return;
+        ws.send(JSON.stringify({ type: "welcome", version: 1, workerId: "000000000000", heartbeatMs: 1000 }));
+        const job = (jobId: string, json?: unknown) => ({ type: "generate", jobId, model: "instant", input: { prompt: "x" }, params: { maxTokens: 4, ...(json ? { json } : {}) } });
+        ws.send(JSON.stringify(job("plain")));
+        ws.send(JSON.stringify(job("object-mode", "object")));
+        ws.send(JSON.stringify(job("schema", { schema: { type: "object" } })));
+      });
+    });
+    const runtime = new StuckRuntime(4);
+    const agent = new WorkerAgent({
+      poolUrl: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+      auth: { credential: "wkr_000000000000_x" },
+      name: "t",
+      runtime,
+      hardware: HARDWARE,
+      saveCredential: () => undefined,
+      grammarStallMs: 300,
+    });
+    const wedged = new Promise<{ jobId: string }>((r) => agent.once("wedged", r));
+    agent.start();
+    try {
+      const startedAt = Date.now();
+      const event = await Promise.race([wedged, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no 'wedged' within 3 s")), 3000))]);
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
+      await new Promise((r) => setTimeout(r, 600));
+      // Only the schema's grammar is the request's own; JSON mode (`"object"`) uses a fixed grammar
+      // and a plain job none: a stuck one of those is the worker's problem, not a stalled request.
+      expect(event.jobId).toBe("schema");
+      const errors = received.filter((m) => m.type === "job_error");
+      expect(errors).toEqual([expect.objectContaining({ jobId: event.jobId, kind: "invalid_request", code: "json_schema_too_complex", message: expect.stringMatching(/stalled/) })]);
+      expect(runtime.started).toEqual(["plain", "object-mode", "schema"]);
+      expect(agent.activeJobs).toBe(3);
+    } finally {
+      void agent.stop();
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
   });
 });

@@ -4,6 +4,9 @@
  * heartbeats, and runs the jobs the pool sends on its runtime. When the socket drops, running jobs
  * are aborted: the pool has already handed them to another worker. A non-retryable refusal (token
  * used or expired, credential revoked, other protocol version) stops it for good: `fatal`.
+ * A JSON-schema job whose generation stalls (no token for `grammarStallMs`: a grammar whose
+ * alternatives explode in llama.cpp's sampler, which no abort can interrupt) is failed as the
+ * request's fault and the agent emits `wedged`: only a new process frees that native thread.
  */
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
@@ -32,6 +35,18 @@ import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
  */
 const CHUNK_INTERVAL_MS = 40;
 
+/** Default of CELLULE_GRAMMAR_STALL_MS: a JSON-schema job with no new token for this long is stalled. */
+export const GRAMMAR_STALL_MS = 60_000;
+
+/** What the agent knows of a job it is running. */
+interface RunningJob {
+  ctrl: AbortController;
+  /** Constrained by a JSON-schema grammar (the only kind of job the stall watchdog watches). */
+  grammar: boolean;
+  /** When the job started or last produced text. */
+  progressAt: number;
+}
+
 /** The pool refused this worker for good (emitted as `fatal`); restarting the worker cannot help. */
 export class WorkerRefusedError extends Error {
   constructor(
@@ -58,6 +73,8 @@ export interface AgentOptions {
   /** Backoff bounds (ms). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** A JSON-schema job with no new token for this long is failed and the agent emits `wedged` (default GRAMMAR_STALL_MS). */
+  grammarStallMs?: number;
 }
 
 /** ws://host:port/v1/workers/ws from http(s)://host:port[/...]. */
@@ -81,8 +98,10 @@ export class WorkerAgent extends EventEmitter {
   /** The TCP (or TLS) socket under `ws`, from its `upgrade` response: corked to send several messages in one write. */
   private transport: Duplex | undefined;
   private auth: AgentOptions["auth"];
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, RunningJob>();
   private heartbeat: NodeJS.Timeout | undefined;
+  private stallWatch: NodeJS.Timeout | undefined;
+  private wedged = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private stopped = false;
@@ -95,14 +114,23 @@ export class WorkerAgent extends EventEmitter {
   }
 
   start(): void {
+    const stallMs = this.opts.grammarStallMs ?? GRAMMAR_STALL_MS;
+    this.stallWatch = setInterval(() => this.checkStalls(stallMs), Math.max(50, Math.min(1000, Math.floor(stallMs / 4))));
+    this.stallWatch.unref();
     this.connect();
+  }
+
+  /** Jobs whose runtime call has not returned yet (native work may still be running for them). */
+  get activeJobs(): number {
+    return this.running.size;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeat);
-    for (const c of this.running.values()) c.abort();
+    clearInterval(this.stallWatch);
+    for (const j of this.running.values()) j.ctrl.abort();
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
       await new Promise<void>((resolve) => {
@@ -142,8 +170,8 @@ export class WorkerAgent extends EventEmitter {
     });
     ws.on("close", (code, reason) => {
       clearInterval(this.heartbeat);
-      for (const c of this.running.values()) c.abort();
-      this.running.clear();
+      // The runtime calls still run until they notice the abort; `running` forgets them as they return.
+      for (const j of this.running.values()) j.ctrl.abort();
       if (opened) this.log.warn({ code, reason: reason.toString() }, "disconnected from pool");
       this.emit("disconnected");
       // Revoked while connected, even if the `refused` message was lost: never reconnect.
@@ -218,7 +246,7 @@ export class WorkerAgent extends EventEmitter {
       case "cancel": {
         const job = this.running.get(msg.jobId);
         if (job) {
-          job.abort();
+          job.ctrl.abort();
           this.log.info({ jobId: msg.jobId }, "job cancelled by pool");
         }
         return;
@@ -239,15 +267,38 @@ export class WorkerAgent extends EventEmitter {
     this.emit("fatal", new WorkerRefusedError(code, `pool refused this worker (${code}): ${message}`));
   }
 
+  /**
+   * Fails the JSON-schema jobs that produced nothing for `stallMs` (their grammar, not the worker,
+   * is at fault: `invalid_request`, so the pool does not try it elsewhere) and emits `wedged`.
+   */
+  private checkStalls(stallMs: number): void {
+    if (this.wedged) return;
+    const now = Date.now();
+    for (const [jobId, j] of this.running) {
+      if (!j.grammar || now - j.progressAt <= stallMs) continue;
+      this.wedged = true;
+      const message = `response_format.json_schema stalled generation: no token for ${Math.round((now - j.progressAt) / 1000)} s (limit ${stallMs} ms). Simplify the schema (fewer nested oneOf/anyOf alternatives).`;
+      this.log.error({ jobId, stalledMs: now - j.progressAt }, "JSON-schema job stalled the sampler; failing it");
+      this.send({ type: "job_error", jobId, kind: "invalid_request", code: "json_schema_too_complex", message });
+      j.ctrl.abort();
+      this.emit("wedged", { jobId, message });
+      return;
+    }
+  }
+
   private async runGenerate(job: GenerateJob): Promise<void> {
     const ctrl = new AbortController();
-    this.running.set(job.jobId, ctrl);
+    const entry: RunningJob = { ctrl, grammar: typeof job.params.json === "object" && !job.continuation, progressAt: Date.now() };
+    this.running.set(job.jobId, entry);
     const socket = this.ws;
     const batcher = new ChunkBatcher((text, tokens) => {
       if (this.ws === socket) this.send({ type: "chunk", jobId: job.jobId, text, tokens });
     }, this.opts.chunkIntervalMs ?? CHUNK_INTERVAL_MS);
     try {
-      const out = await this.opts.runtime.generate(job, ctrl.signal, (text, tokens) => batcher.push(text, tokens));
+      const out = await this.opts.runtime.generate(job, ctrl.signal, (text, tokens) => {
+        entry.progressAt = Date.now();
+        batcher.push(text, tokens);
+      });
       // The last text and `done` in one write.
       this.batched(() => {
         batcher.flush();
@@ -255,7 +306,8 @@ export class WorkerAgent extends EventEmitter {
       });
     } catch (err) {
       batcher.discard();
-      if (this.ws === socket) this.reportError(job.jobId, err, ctrl.signal.aborted);
+      // A stalled job was already reported.
+      if (this.ws === socket && !(this.wedged && ctrl.signal.aborted)) this.reportError(job.jobId, err, ctrl.signal.aborted);
     } finally {
       this.running.delete(job.jobId);
     }
@@ -263,7 +315,7 @@ export class WorkerAgent extends EventEmitter {
 
   private async runEmbed(job: EmbedJob): Promise<void> {
     const ctrl = new AbortController();
-    this.running.set(job.jobId, ctrl);
+    this.running.set(job.jobId, { ctrl, grammar: false, progressAt: Date.now() });
     const socket = this.ws;
     try {
       const out = await this.opts.runtime.embed(job.model, job.input, ctrl.signal);

@@ -320,6 +320,52 @@ describe("Dispatcher failover", () => {
     expect(resent.params.maxTokens).toBe(100);
   });
 
+  it("never hands a JSON-schema job to a second worker: a lost worker fails it with 502 worker_lost (the poisoned-job rule)", async () => {
+    const a = makeWorker("a", { lastUsedAt: 1 });
+    const b = makeWorker("b", { lastUsedAt: 2 });
+    const c = makeWorker("c", { lastUsedAt: 3 });
+    add(a, b, c);
+    const poison = chat("m1", { json: { schema: { type: "object" } } });
+    dispatcher.submit(poison);
+    expect(poison.worker).toBe(a.conn);
+    registry.markGone(a.conn);
+    const err = await rejection(poison.result);
+    expect(err.status).toBe(502);
+    expect(err.code).toBe("worker_lost");
+    expect(err.message).toMatch(/JSON schema is not retried on another worker/);
+    expect(b.ws.generates()).toEqual([]);
+    expect(c.ws.generates()).toEqual([]);
+    expect(dispatcher.stats).toMatchObject({ failed: 1, failovers: 0 });
+    // The other workers keep serving.
+    const next = chat();
+    dispatcher.submit(next);
+    expect(next.worker).toBe(b.conn);
+  });
+
+  it("fails every job of a worker declared dead by missed heartbeats instead of failing it over, but fails over a crashed worker's plain jobs", async () => {
+    const a = makeWorker("a", { slots: 2, lastUsedAt: 1 });
+    const b = makeWorker("b", { slots: 2, lastUsedAt: 2 });
+    add(a, b);
+    const hung = chat();
+    const jsonMode = chat("m1", { json: "object" });
+    dispatcher.submit(hung);
+    dispatcher.submit(jsonMode);
+    expect([hung.worker, jsonMode.worker]).toEqual([a.conn, b.conn]);
+    registry.markGone(a.conn, "unresponsive");
+    const err = await rejection(hung.result);
+    expect(err.status).toBe(502);
+    expect(err.code).toBe("worker_unresponsive");
+    expect(b.ws.generates().map((m) => m.jobId)).toEqual([jsonMode.id]);
+    // A closed connection (a crash, a kill -9) is the worker's failure: the job fails over, JSON mode
+    // ("object": a fixed grammar, no schema) included.
+    const c = makeWorker("c", { slots: 2 });
+    add(c);
+    registry.markGone(b.conn);
+    expect(jsonMode.worker).toBe(c.conn);
+    expect(c.ws.generates().map((m) => m.jobId)).toEqual([jsonMode.id]);
+    expect(dispatcher.stats.failovers).toBe(1);
+  });
+
   it("fails the job with 503 when no other worker serves the model", async () => {
     const a = makeWorker("a");
     const unrelated = makeWorker("u", { models: [model("m2")] });

@@ -7,13 +7,18 @@
  * - When a worker dies, each of its jobs is re-queued at the head of its queue: a generation
  *   continues after the text already produced (the client never sees the switch); with no worker
  *   left for the model the job fails with an explicit error.
+ * - Except a job that may have killed its worker (the poisoned-job rule): one request must never
+ *   take down worker after worker. A job is not placed on another worker, and fails with 502, when
+ *   it carries a JSON schema (its grammar can stall or crash a worker: `worker_lost`), or when its
+ *   worker was declared dead by missed heartbeats with its socket still open (a hung worker, not a
+ *   closed connection: `worker_unresponsive`). Other jobs of a crashed worker fail over as before.
  */
 import { EventEmitter } from "node:events";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { DoneMessage, EmbedResultMessage, JobErrorMessage, ChunkMessage, Capability } from "../../protocol/worker.protocol.js";
 import { EmbedJobState, GenerateJobState, type Job } from "./job.js";
-import type { WorkerRegistry } from "./worker-registry.js";
+import type { GoneReason, WorkerRegistry } from "./worker-registry.js";
 import type { WorkerConnection } from "./worker-connection.js";
 
 /** Seconds a 503 tells clients to wait, unless the `jobs.retry_after_seconds` setting says otherwise. */
@@ -46,7 +51,7 @@ export class Dispatcher {
 
   constructor(private readonly opts: DispatcherOptions) {
     opts.registry.on("available", (w: WorkerConnection) => this.drainFor(w));
-    opts.registry.on("gone", (w: WorkerConnection) => this.workerGone(w));
+    opts.registry.on("gone", (w: WorkerConnection, reason: GoneReason) => this.workerGone(w, reason));
   }
 
   get waiting(): number {
@@ -219,7 +224,7 @@ export class Dispatcher {
     return pick?.shift();
   }
 
-  private workerGone(worker: WorkerConnection): void {
+  private workerGone(worker: WorkerConnection, reason: GoneReason = "closed"): void {
     const jobs = [...worker.jobs.values()];
     worker.jobs.clear();
     this.running = Math.max(0, this.running - jobs.length);
@@ -227,11 +232,33 @@ export class Dispatcher {
     for (const job of jobs) {
       job.worker = undefined;
       if (job.finished) continue;
+      const poisoned = this.poisoned(job, reason);
+      if (poisoned) {
+        this.log.warn({ jobId: job.id, workerId: worker.id, code: poisoned.code, reason }, "worker lost with a job that may have caused it: not retried elsewhere");
+        this.stats.failed++;
+        job.fail(poisoned);
+        continue;
+      }
       this.stats.failovers++;
       this.log.warn({ jobId: job.id, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "worker lost with a running job: failing over");
       this.retry(job, `worker ${worker.id} disconnected`);
     }
     this.failOrphanedQueues(worker);
+  }
+
+  /** The error a job fails with instead of failing over (see the poisoned-job rule above), if any. */
+  private poisoned(job: Job, reason: GoneReason): AppError | undefined {
+    if (job instanceof GenerateJobState && job.hasJsonSchema) {
+      return new AppError(
+        "worker_lost",
+        502,
+        "The worker running this request was lost. A request with a response_format JSON schema is not retried on another worker: such a schema can stall or crash a worker. Simplify the schema, or retry later.",
+      );
+    }
+    if (reason === "unresponsive") {
+      return new AppError("worker_unresponsive", 502, "The worker running this request stopped responding (missed heartbeats). The request is not retried on another worker, in case it caused this; retry later.");
+    }
+    return undefined;
   }
 
   /** Queued jobs for a model no connected worker serves any more fail now (503), not at their timeout. */

@@ -89,6 +89,14 @@ export class GenerateJobState extends BaseJob<GenerateResult> {
     super(model, capability);
   }
 
+  /**
+   * Constrained by a JSON schema: the one kind of request that can stall or take down the worker
+   * running it (its grammar), so it is never handed to a second worker after losing one.
+   */
+  get hasJsonSchema(): boolean {
+    return typeof this.params.json === "object";
+  }
+
   /** Tokens still allowed after what was generated before a failover. */
   get remainingTokens(): number {
     return this.params.maxTokens - this.completionTokens;

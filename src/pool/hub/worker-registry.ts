@@ -8,6 +8,12 @@ import { EventEmitter } from "node:events";
 import type { Capability, Refused, ServedModel } from "../../protocol/worker.protocol.js";
 import type { WorkerConnection } from "./worker-connection.js";
 
+/**
+ * Why a worker is gone. `unresponsive`: declared dead by missed heartbeats while its socket was
+ * still open (its process hung, or the network did); everything else: its connection ended.
+ */
+export type GoneReason = "closed" | "unresponsive";
+
 export class WorkerRegistry extends EventEmitter {
   private readonly workers = new Map<string, WorkerConnection>();
   private readonly known = new Map<string, Set<Capability>>();
@@ -41,14 +47,14 @@ export class WorkerRegistry extends EventEmitter {
   }
 
   /** Declares a worker dead (idempotent); its jobs are failed over by the dispatcher. */
-  markGone(worker: WorkerConnection): void {
+  markGone(worker: WorkerConnection, reason: GoneReason = "closed"): void {
     if (worker.closed) return;
     worker.closed = true;
     if (this.workers.get(worker.id) === worker) {
       this.workers.delete(worker.id);
       this.sites.delete(worker.id);
     }
-    this.emit("gone", worker);
+    this.emit("gone", worker, reason);
   }
 
   /**

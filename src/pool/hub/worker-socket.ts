@@ -2,6 +2,13 @@
  * The pool's side of the worker WebSocket: handshake (version check, enrolment or credential),
  * message routing to the dispatcher, and liveness (socket close = dead at once; 3 missed
  * heartbeats = dead). Anything malformed closes the socket with a logged reason.
+ *
+ * Before a successful hello a peer is a stranger: frames are limited to PRE_AUTH_MAX_PAYLOAD (1009
+ * above it, read from the frame header, never buffered), unauthenticated sockets are capped per
+ * address and in all (HTTP 429/503 on the upgrade), the hello must come within 10 s, and an address
+ * with too many failed authentications is refused without checking its credential (worker-admission.ts).
+ * A second connection with the credential of a connected worker is refused while the first answers
+ * a ping within DUPLICATE_PING_MS, and replaces it otherwise; both are audited.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -9,16 +16,24 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { CloseCode, Hello, PROTOCOL_VERSION, WorkerMessage, type Refused, type ServedModel } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
+import type { AuditService } from "../audit/audit.service.js";
 import type { EnrolmentService } from "../workers/enrolment.service.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
 import type { Dispatcher } from "./dispatcher.js";
+import { setFrameLimit } from "./frame-limit.js";
+import { AuthFailureLimiter, PreAuthGate } from "./worker-admission.js";
 import { WorkerConnection } from "./worker-connection.js";
 import type { WorkerRegistry } from "./worker-registry.js";
 
 const HELLO_TIMEOUT_MS = 10_000;
 /** What a revoked worker is told (and logs) when its socket is closed or its credential refused. */
 export const WORKER_REVOKED_MESSAGE = "worker revoked by an administrator; enrol it again with a new provisioning code";
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Largest message from an authenticated worker (embedding results of long batches). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Largest frame before a successful hello (a hello is ~1 KB; 32 models at most). */
+export const PRE_AUTH_MAX_PAYLOAD = 64 * 1024;
+/** How long a connected worker has to answer the ping sent when its credential says hello again. */
+export const DUPLICATE_PING_MS = 2000;
 
 export interface WorkerSocketOptions {
   registry: WorkerRegistry;
@@ -26,12 +41,16 @@ export interface WorkerSocketOptions {
   enrolment: EnrolmentService;
   workers: WorkersRepository;
   heartbeatMs: number;
+  /** Records refused duplicates, replaced connections and addresses blocked for failed authentications. */
+  audit: Pick<AuditService, "record">;
   /** Width of the pool's document vectors (CELLULE_EMBEDDING_DIMS); other embedding widths are refused. */
   embeddingDims?: number | undefined;
 }
 
 export class WorkerSocketServer {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: PRE_AUTH_MAX_PAYLOAD });
+  private readonly gate = new PreAuthGate();
+  private readonly authFailures = new AuthFailureLimiter();
   private readonly log: Logger = moduleLogger("hub.socket");
   private readonly sweeper: NodeJS.Timeout;
 
@@ -41,7 +60,17 @@ export class WorkerSocketServer {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req.socket.remoteAddress ?? "unknown"));
+    const remote = req.socket.remoteAddress ?? "unknown";
+    const blockedMs = this.authFailures.blockedFor(remote);
+    if (blockedMs > 0) return refuseUpgrade(socket, 429, `too many failed worker authentications from this address; retry in ${Math.ceil(blockedMs / 1000)} s`);
+    const admission = this.gate.admit(remote);
+    if (!admission.ok) {
+      this.log.warn({ remote, pending: this.gate.pending }, `refusing worker upgrade: ${admission.reason}`);
+      return refuseUpgrade(socket, admission.status, admission.reason);
+    }
+    // Counted until the hello succeeds or the socket ends, whichever comes first.
+    socket.once("close", admission.release);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, remote, admission.release));
   }
 
   async close(): Promise<void> {
@@ -51,7 +80,7 @@ export class WorkerSocketServer {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private onConnection(ws: WebSocket, remote: string): void {
+  private onConnection(ws: WebSocket, remote: string, authenticated: () => void): void {
     let worker: WorkerConnection | undefined;
     const helloTimer = setTimeout(() => this.reject(ws, remote, CloseCode.badMessage, { code: "hello_timeout", message: "no hello within 10 s", retry: true }), HELLO_TIMEOUT_MS);
     ws.on("error", (err) => this.log.warn({ remote, workerId: worker?.id, err: err.message }, "worker socket error"));
@@ -73,6 +102,7 @@ export class WorkerSocketServer {
       this.handshake(ws, remote, data, isBinary).then(
         (w) => {
           worker = w;
+          if (w) authenticated();
         },
         (err: unknown) => this.log.error({ remote, err: String(err) }, "handshake crashed"),
       );
@@ -95,6 +125,10 @@ export class WorkerSocketServer {
       return this.reject(ws, remote, CloseCode.badMessage, { code: "bad_hello", message: `invalid hello: ${hello.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, retry: false });
     }
     const h = hello.data;
+    const blockedMs = this.authFailures.blockedFor(remote);
+    if (blockedMs > 0) {
+      return this.reject(ws, remote, CloseCode.authRefused, { code: "too_many_auth_failures", message: `too many failed worker authentications from this address; retry in ${Math.ceil(blockedMs / 1000)} s`, retry: true });
+    }
     let workerId: string;
     let credential: string | undefined;
     try {
@@ -106,19 +140,70 @@ export class WorkerSocketServer {
       }
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError("internal", 500, "authentication failed");
+      if (e.status < 500 && this.authFailures.fail(remote)) {
+        this.log.warn({ remote }, "too many failed worker authentications: address blocked for the rest of the minute");
+        void this.audit({ actor: "system", action: "worker.auth_blocked", details: { remote } });
+      }
       return this.reject(ws, remote, CloseCode.authRefused, { code: e.code, message: e.message, retry: e.status >= 500 });
     }
     if (ws.readyState !== ws.OPEN) return undefined;
+    if (!(await this.settleDuplicate(workerId, ws, remote))) return undefined;
     const models = this.acceptedModels(workerId, h.models);
     const { site, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site });
     // Revoked by an administrator between the credential check and now.
     if (revoked) return this.reject(ws, remote, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE, retry: false });
     if (ws.readyState !== ws.OPEN) return undefined;
     const worker = new WorkerConnection(workerId, h.name, ws, h.hardware, models, h.slots, h.agentVersion, remote);
+    try {
+      setFrameLimit(ws, MAX_MESSAGE_BYTES);
+    } catch (err) {
+      // Fails closed: the worker keeps the small limit (its large messages are refused with 1009).
+      this.log.error({ workerId, err: (err as Error).message }, "cannot raise the frame limit of an authenticated worker");
+    }
     ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, ...(credential ? { credential } : {}) }));
-    this.opts.registry.add(worker, { site });
+    // Two hellos of one credential settled at the same time: the earlier connection is closed, never orphaned.
+    const previous = this.opts.registry.add(worker, { site });
+    if (previous && previous.ws !== ws) previous.ws.terminate();
     this.log.info({ workerId, remote, site, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
     return worker;
+  }
+
+  /**
+   * A hello with the credential of a worker that is already connected: the connection that answers
+   * a ping within DUPLICATE_PING_MS is alive and stays (the newcomer is refused, retryable, and the
+   * refusal audited as `worker.duplicate_refused`); a silent one is terminated and replaced (audited
+   * as `worker.connection_replaced`). Its worker, if still running, reconnects by itself and is then
+   * the newcomer. True when `ws` may proceed.
+   */
+  private async settleDuplicate(workerId: string, ws: WebSocket, remote: string): Promise<boolean> {
+    const existing = this.opts.registry.get(workerId);
+    if (!existing || existing.closed) return true;
+    const alive = await answersPing(existing.ws, DUPLICATE_PING_MS);
+    const details = { remote, connected_remote: existing.remoteAddress };
+    if (alive && !existing.closed) {
+      this.log.warn({ workerId, ...details }, "refusing a second connection for a connected worker");
+      // Counted as a failed authentication: a leaked credential cannot flood the audit trail from one address.
+      if (this.authFailures.fail(remote)) void this.audit({ actor: "system", action: "worker.auth_blocked", details: { remote } });
+      void this.audit({ actor: `worker:${workerId}`, action: "worker.duplicate_refused", target: `worker:${workerId}`, details });
+      this.reject(ws, remote, CloseCode.duplicate, { code: "worker_already_connected", message: "worker already connected: another live connection uses this credential", retry: true });
+      return false;
+    }
+    if (!existing.closed) {
+      this.log.warn({ workerId, ...details }, "replacing a worker connection that did not answer a ping");
+      void this.audit({ actor: `worker:${workerId}`, action: "worker.connection_replaced", target: `worker:${workerId}`, details });
+      existing.ws.terminate();
+      this.opts.registry.markGone(existing);
+    }
+    return ws.readyState === ws.OPEN;
+  }
+
+  /** Audit entries from the socket never break a connection: a failure is logged. */
+  private async audit(event: Parameters<AuditService["record"]>[0]): Promise<void> {
+    try {
+      await this.opts.audit.record(event);
+    } catch (err) {
+      this.log.error({ action: event.action, err: String(err) }, "could not record an audit entry");
+    }
   }
 
   /**
@@ -198,9 +283,41 @@ export class WorkerSocketServer {
       if (w.lastSeenAt >= limit) continue;
       this.log.warn({ workerId: w.id, silentMs: Date.now() - w.lastSeenAt }, "worker missed 3 heartbeats: declared dead");
       w.ws.terminate();
-      this.opts.registry.markGone(w);
+      this.opts.registry.markGone(w, "unresponsive");
     }
   }
+}
+
+/** Answers the upgrade request with a plain HTTP error and closes the connection (no WebSocket). */
+function refuseUpgrade(socket: Duplex, status: 429 | 503, reason: string): void {
+  const text = status === 429 ? "Too Many Requests" : "Service Unavailable";
+  const body = `${reason}\n`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}${status === 429 ? "\r\nRetry-After: 10" : ""}\r\n\r\n${body}`);
+  socket.on("error", () => undefined); // a peer resetting a refused connection is not our error
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/** True when `ws` answers a ping within `ms` (false at once when it is not open). */
+function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
+  if (ws.readyState !== ws.OPEN) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (alive: boolean) => {
+      clearTimeout(timer);
+      ws.off("pong", onPong);
+      ws.off("close", onClose);
+      resolve(alive);
+    };
+    const onPong = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    ws.on("pong", onPong);
+    ws.on("close", onClose);
+    try {
+      ws.ping();
+    } catch {
+      done(false);
+    }
+  });
 }
 
 function decode(data: RawData, isBinary: boolean): object | undefined {

@@ -2,10 +2,22 @@
  * Worker enrolment: an admin creates a single-use token; a worker exchanges it once for its own
  * long-lived credential. Both are stored as Argon2id hashes.
  */
+import { randomBytes } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
+
+/**
+ * A hash no secret matches, verified when the id names no row: an unknown id costs the same Argon2
+ * work as a known one with a wrong secret, so timing does not tell which worker ids exist and a
+ * flood of made-up ids is no cheaper than one of real ids. Created once, on first use.
+ */
+let unknownIdHash: Promise<string> | undefined;
+async function verifyNothing(secret: string): Promise<void> {
+  unknownIdHash ??= hashSecret(randomBytes(32).toString("base64url"));
+  await verifySecret(await unknownIdHash, secret);
+}
 
 export class EnrolmentService {
   constructor(private readonly deps: { workers: WorkersRepository; audit: AuditService; tokenTtlHours: number }) {}
@@ -40,7 +52,12 @@ export class EnrolmentService {
     const refused = new AppError("enrolment_refused", 401, "Enrolment token is invalid, expired or already used.");
     if (!tokenId) throw refused;
     const row = await this.deps.workers.findToken(tokenId);
-    if (!row || row.used_at || row.expires_at.getTime() <= Date.now() || !(await verifySecret(row.token_hash, token))) throw refused;
+    if (!row) {
+      await verifyNothing(token);
+      throw refused;
+    }
+    // The hash first, the state after: a used or expired token costs the same as a valid one.
+    if (!(await verifySecret(row.token_hash, token)) || row.used_at || row.expires_at.getTime() <= Date.now()) throw refused;
     const { id: workerId, secret: credential } = newSecret("wkr");
     if (!(await this.deps.workers.consumeToken(tokenId, workerId))) throw refused;
     await this.deps.workers.insertWorker({ id: workerId, name, credentialHash: await hashSecret(credential), site: row.site });
@@ -54,7 +71,11 @@ export class EnrolmentService {
     const refused = new AppError("worker_credential_refused", 401, "Worker credential is invalid or revoked; enrol again with a new token.");
     if (!id) throw refused;
     const row = await this.deps.workers.findWorker(id);
-    if (!row || row.revoked_at || !(await verifySecret(row.credential_hash, credential))) throw refused;
+    if (!row) {
+      await verifyNothing(credential);
+      throw refused;
+    }
+    if (!(await verifySecret(row.credential_hash, credential)) || row.revoked_at) throw refused;
     return row;
   }
 }

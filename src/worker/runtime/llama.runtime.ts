@@ -21,6 +21,7 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
+import { checkJsonSchemaLimits } from "../../protocol/json-schema-limits.js";
 import type { GenerateJob, Hardware, ServedModel } from "../../protocol/worker.protocol.js";
 import { defaultThreads, gpuLikely } from "./hardware.js";
 import { FALLBACK_STOP, formatFallbackPrompt } from "./prompt-format.js";
@@ -206,6 +207,10 @@ export class LlamaRuntime implements Runtime {
     // A continuation starts mid-document, where a grammar from the top would be wrong.
     if (!json || job.continuation) return undefined;
     if (json === "object") return (this.jsonGrammar ??= await this.llama.getGrammarFor("json"));
+    // Checked again here (the pool checks first): the schema → GBNF conversion and the grammar parse
+    // run on this thread, and an oversized schema kept a worker busy for minutes (see the limits).
+    const tooComplex = checkJsonSchemaLimits(json.schema);
+    if (tooComplex) throw new InvalidJobError("json_schema_too_complex", tooComplex);
     try {
       return await this.llama.createGrammarForJsonSchema(json.schema as never);
     } catch (err) {
