@@ -125,12 +125,12 @@ export interface OpenedPglite {
 
 /** Opens (creating if needed) the embedded database. `dataDir` undefined = in memory (tests). */
 export async function openPglite(dataDir: string | undefined): Promise<OpenedPglite> {
-  const fresh = dataDir !== undefined && !existsSync(join(dataDir, "PG_VERSION"));
-  if (fresh) await initDataDirInChild(dataDir);
+  if (dataDir && !existsSync(join(dataDir, "PG_VERSION"))) await initDataDirInChild(dataDir);
   const pglite = await createPglite(dataDir);
-  // initdb's files get their modes from PGlite's file system (0666, 0777), past the umask: repair
-  // them (quietly when initdb has just run; an older data dir's repair is worth a warning).
-  if (dataDir) securePrivateDir(dataDir, "database dir", { quiet: fresh });
+  // PGlite's file system gives some files its own modes (initdb's 0666 and 0777, a few files it
+  // rewrites while running), past the umask: repair them at every open. Quietly: these are PGlite's
+  // doing, not a loosened directory (securePrivateDir of the data dir above warns about that).
+  if (dataDir) securePrivateDir(dataDir, "database dir", { quiet: true });
   const gate = new Gate();
   const db = wrap(pglite, pglite, gate, async () => {
     if (!pglite.closed) await pglite.close();
