@@ -30,6 +30,7 @@ import { AuditService } from "./audit/audit.service.js";
 import type { PoolIdentity } from "./identity/pool-identity.js";
 import { AdminGuard, protectApi } from "./http/auth.js";
 import { AuthThrottle } from "./http/auth-throttle.js";
+import { genRequestId, installAccessLog } from "./http/access-log.js";
 import { installErrorHandling } from "./http/error-handler.js";
 import { Dispatcher } from "./hub/dispatcher.js";
 import { WorkerRegistry } from "./hub/worker-registry.js";
@@ -98,7 +99,10 @@ export interface BuildPoolOptions {
 export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const { config, db, identity } = opts;
   const log = moduleLogger("pool");
-  const app = Fastify({ logger: false, bodyLimit: config.maxBodyBytes, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  // Fastify's own logger stays off: the access log is one line per request from `cellule.http`.
+  const app = Fastify({ logger: false, genReqId: genRequestId, bodyLimit: config.maxBodyBytes, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  // First hooks: every response (setup gate, 401s and 404s included) carries X-Request-Id.
+  installAccessLog(app);
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas document the API; serialisation stays plain JSON (fast, no re-validation).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

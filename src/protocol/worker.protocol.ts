@@ -90,6 +90,9 @@ export type JobErrorMessage = z.infer<typeof JobError>;
 export const ChatMessage = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
+/** A request id as the pool accepts it (a short safe token, see src/pool/http/access-log.ts). */
+export const RequestId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
+
 export const GenerateParams = z.object({
   maxTokens: z.number().int().positive(),
   temperature: z.number().min(0).max(2).optional(),
@@ -109,10 +112,12 @@ export const GenerateJob = z.object({
   /** Raw text already generated for this job by a worker that died: continue after it. */
   continuation: z.string().optional(),
   params: GenerateParams,
+  /** The HTTP request id (X-Request-Id) the job serves, for the worker's log lines. Optional (additive). */
+  requestId: RequestId.optional(),
 });
 export type GenerateJob = z.infer<typeof GenerateJob>;
 
-export const EmbedJob = z.object({ type: z.literal("embed"), jobId: z.string(), model: z.string(), input: z.array(z.string()).min(1) });
+export const EmbedJob = z.object({ type: z.literal("embed"), jobId: z.string(), model: z.string(), input: z.array(z.string()).min(1), requestId: RequestId.optional() });
 export type EmbedJob = z.infer<typeof EmbedJob>;
 
 export const Welcome = z.object({

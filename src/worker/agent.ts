@@ -45,6 +45,8 @@ interface RunningJob {
   grammar: boolean;
   /** When the job started or last produced text. */
   progressAt: number;
+  /** The pool's HTTP request id for this job (absent from older pools), in every log line about it. */
+  requestId: string | undefined;
 }
 
 /** The pool refused this worker for good (emitted as `fatal`); restarting the worker cannot help. */
@@ -247,7 +249,7 @@ export class WorkerAgent extends EventEmitter {
         const job = this.running.get(msg.jobId);
         if (job) {
           job.ctrl.abort();
-          this.log.info({ jobId: msg.jobId }, "job cancelled by pool");
+          this.log.info({ jobId: msg.jobId, requestId: job.requestId }, "job cancelled by pool");
         }
         return;
       }
@@ -278,7 +280,7 @@ export class WorkerAgent extends EventEmitter {
       if (!j.grammar || now - j.progressAt <= stallMs) continue;
       this.wedged = true;
       const message = `response_format.json_schema stalled generation: no token for ${Math.round((now - j.progressAt) / 1000)} s (limit ${stallMs} ms). Simplify the schema (fewer nested oneOf/anyOf alternatives).`;
-      this.log.error({ jobId, stalledMs: now - j.progressAt }, "JSON-schema job stalled the sampler; failing it");
+      this.log.error({ jobId, requestId: j.requestId, stalledMs: now - j.progressAt }, "JSON-schema job stalled the sampler; failing it");
       this.send({ type: "job_error", jobId, kind: "invalid_request", code: "json_schema_too_complex", message });
       j.ctrl.abort();
       this.emit("wedged", { jobId, message });
@@ -288,8 +290,10 @@ export class WorkerAgent extends EventEmitter {
 
   private async runGenerate(job: GenerateJob): Promise<void> {
     const ctrl = new AbortController();
-    const entry: RunningJob = { ctrl, grammar: typeof job.params.json === "object" && !job.continuation, progressAt: Date.now() };
+    const entry: RunningJob = { ctrl, grammar: typeof job.params.json === "object" && !job.continuation, progressAt: Date.now(), requestId: job.requestId };
     this.running.set(job.jobId, entry);
+    const startedAt = Date.now();
+    this.log.debug({ jobId: job.jobId, requestId: job.requestId, model: job.model, continuation: job.continuation !== undefined }, "generate job started");
     const socket = this.ws;
     const batcher = new ChunkBatcher((text, tokens) => {
       if (this.ws === socket) this.send({ type: "chunk", jobId: job.jobId, text, tokens });
@@ -304,10 +308,11 @@ export class WorkerAgent extends EventEmitter {
         batcher.flush();
         if (this.ws === socket) this.send({ type: "done", jobId: job.jobId, finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: 0 });
       });
+      this.log.info({ jobId: job.jobId, requestId: job.requestId, model: job.model, ms: Date.now() - startedAt, finishReason: out.finishReason }, "generate job done");
     } catch (err) {
       batcher.discard();
       // A stalled job was already reported.
-      if (this.ws === socket && !(this.wedged && ctrl.signal.aborted)) this.reportError(job.jobId, err, ctrl.signal.aborted);
+      if (this.ws === socket && !(this.wedged && ctrl.signal.aborted)) this.reportError(job.jobId, job.requestId, err, ctrl.signal.aborted);
     } finally {
       this.running.delete(job.jobId);
     }
@@ -315,24 +320,26 @@ export class WorkerAgent extends EventEmitter {
 
   private async runEmbed(job: EmbedJob): Promise<void> {
     const ctrl = new AbortController();
-    this.running.set(job.jobId, { ctrl, grammar: false, progressAt: Date.now() });
+    this.running.set(job.jobId, { ctrl, grammar: false, progressAt: Date.now(), requestId: job.requestId });
     const socket = this.ws;
+    const startedAt = Date.now();
     try {
       const out = await this.opts.runtime.embed(job.model, job.input, ctrl.signal);
       if (this.ws === socket) this.send({ type: "embed_result", jobId: job.jobId, vectors: out.vectors, promptTokens: out.promptTokens });
+      this.log.info({ jobId: job.jobId, requestId: job.requestId, model: job.model, ms: Date.now() - startedAt, inputs: job.input.length }, "embed job done");
     } catch (err) {
-      if (this.ws === socket) this.reportError(job.jobId, err, ctrl.signal.aborted);
+      if (this.ws === socket) this.reportError(job.jobId, job.requestId, err, ctrl.signal.aborted);
     } finally {
       this.running.delete(job.jobId);
     }
   }
 
-  private reportError(jobId: string, err: unknown, cancelled: boolean): void {
+  private reportError(jobId: string, requestId: string | undefined, err: unknown, cancelled: boolean): void {
     if (err instanceof InvalidJobError) {
       this.send({ type: "job_error", jobId, kind: "invalid_request", code: err.code, message: err.message });
       return;
     }
-    if (!cancelled) this.log.error({ jobId, err: (err as Error).message }, "job failed");
+    if (!cancelled) this.log.error({ jobId, requestId, err: (err as Error).message }, "job failed");
     this.send({ type: "job_error", jobId, kind: "runtime", code: cancelled ? "cancelled" : "runtime_error", message: cancelled ? "cancelled" : (err as Error).message });
   }
 }

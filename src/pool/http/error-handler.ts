@@ -41,7 +41,7 @@ export function renderError(err: AppError, url: string): { status: number; heade
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(err);
-    if (appErr.status >= 500) log.error({ err, url: req.url, code: appErr.code }, "request failed");
+    if (appErr.status >= 500) log.error({ err, requestId: req.id, url: req.url.split("?")[0], code: appErr.code }, "request failed");
     const { status, headers, body } = renderError(appErr, req.url);
     if (status === 413) {
       // Read (and discard) the rest of the upload so the client can read our answer instead of

@@ -240,6 +240,40 @@ describe("Dispatcher job lifecycle", () => {
   });
 });
 
+describe("Dispatcher request ids", () => {
+  it("sends the job's request id to the worker (again after a failover), and omits it when there is none", () => {
+    const a = makeWorker("a", { models: [model("m1", ["chat", "completion", "embedding"])] });
+    add(a);
+    const job = chat();
+    job.requestId = "req-abc.123";
+    dispatcher.submit(job);
+    expect(a.ws.generates()[0]).toMatchObject({ jobId: job.id, requestId: "req-abc.123" });
+    const b = makeWorker("b");
+    add(b);
+    registry.markGone(a.conn);
+    expect(b.ws.generates()[0]).toMatchObject({ jobId: job.id, requestId: "req-abc.123" });
+
+    const plain = chat();
+    const c = makeWorker("c");
+    add(c);
+    dispatcher.submit(plain);
+    expect(c.ws.generates()[0]).not.toHaveProperty("requestId");
+
+    const embed = new EmbedJobState("m1", ["hello"]);
+    embed.requestId = "req-embed";
+    expect(embed.message()).toEqual({ type: "embed", jobId: embed.id, model: "m1", input: ["hello"], requestId: "req-embed" });
+    expect(new EmbedJobState("m1", ["x"]).message()).not.toHaveProperty("requestId");
+  });
+
+  it("a worker message with or without requestId parses (the field is optional); an unsafe one does not", async () => {
+    const { PoolMessage } = await import("../../protocol/worker.protocol.js");
+    const base = { type: "generate", jobId: "j", model: "m1", input: { prompt: "x" }, params: { maxTokens: 1 } };
+    expect(PoolMessage.safeParse(base).success).toBe(true);
+    expect(PoolMessage.safeParse({ ...base, requestId: "abc-1" }).success).toBe(true);
+    expect(PoolMessage.safeParse({ ...base, requestId: "bad id\n" }).success).toBe(false);
+  });
+});
+
 describe("Dispatcher failover", () => {
   it("continues a generation on another worker after the text already produced", async () => {
     const a = makeWorker("a");

@@ -136,7 +136,7 @@ export class Dispatcher {
       job.fail(new AppError(msg.code, 400, msg.message));
       return;
     }
-    this.log.warn({ jobId: job.id, workerId: worker.id, code: msg.code }, "job failed on worker, trying another");
+    this.log.warn({ jobId: job.id, requestId: job.requestId, workerId: worker.id, code: msg.code }, "job failed on worker, trying another");
     this.retry(job, `worker ${worker.id} failed: ${msg.message}`, worker);
   }
 
@@ -186,6 +186,7 @@ export class Dispatcher {
     worker.lastUsedAt = Date.now();
     worker.jobs.set(job.id, job);
     this.running++;
+    this.log.debug({ jobId: job.id, requestId: job.requestId, workerId: worker.id, model: job.model, attempt: job.attempts }, "job assigned");
     worker.send(job.message());
     this.events.emit("slots", worker);
   }
@@ -234,13 +235,13 @@ export class Dispatcher {
       if (job.finished) continue;
       const poisoned = this.poisoned(job, reason);
       if (poisoned) {
-        this.log.warn({ jobId: job.id, workerId: worker.id, code: poisoned.code, reason }, "worker lost with a job that may have caused it: not retried elsewhere");
+        this.log.warn({ jobId: job.id, requestId: job.requestId, workerId: worker.id, code: poisoned.code, reason }, "worker lost with a job that may have caused it: not retried elsewhere");
         this.stats.failed++;
         job.fail(poisoned);
         continue;
       }
       this.stats.failovers++;
-      this.log.warn({ jobId: job.id, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "worker lost with a running job: failing over");
+      this.log.warn({ jobId: job.id, requestId: job.requestId, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "worker lost with a running job: failing over");
       this.retry(job, `worker ${worker.id} disconnected`);
     }
     this.failOrphanedQueues(worker);
@@ -307,6 +308,7 @@ export class Dispatcher {
     const worker = job.worker;
     this.removeFromQueue(job);
     this.stats.failed++;
+    this.log.warn({ jobId: job.id, requestId: job.requestId, workerId: worker?.id, timeoutMs: this.opts.jobTimeoutMs }, "job timed out");
     job.fail(new AppError("job_timeout", 504, `The request did not complete within ${this.opts.jobTimeoutMs} ms.`));
     if (worker) worker.send({ type: "cancel", jobId: job.id });
   }

@@ -35,6 +35,8 @@ abstract class BaseJob<T> {
   readonly result: Promise<T>;
   private settle!: Settle<T>;
   timer: NodeJS.Timeout | undefined;
+  /** The HTTP request this job serves (`req.id`, X-Request-Id), for log lines here and on the worker. */
+  requestId: string | undefined;
 
   constructor(readonly model: string, readonly capability: Capability) {
     this.result = new Promise<T>((resolve, reject) => {
@@ -116,6 +118,7 @@ export class GenerateJobState extends BaseJob<GenerateResult> {
       input: this.input,
       ...(this.rawText ? { continuation: this.rawText } : {}),
       params: { ...this.params, maxTokens: this.remainingTokens },
+      ...(this.requestId ? { requestId: this.requestId } : {}),
     };
   }
 }
@@ -126,7 +129,7 @@ export class EmbedJobState extends BaseJob<EmbedResult> {
   }
 
   message(): EmbedJob {
-    return { type: "embed", jobId: this.id, model: this.model, input: this.input };
+    return { type: "embed", jobId: this.id, model: this.model, input: this.input, ...(this.requestId ? { requestId: this.requestId } : {}) };
   }
 }
 

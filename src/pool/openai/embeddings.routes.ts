@@ -6,6 +6,7 @@ import type { InferenceService } from "./inference.service.js";
 export const embeddingsRoutes: FastifyPluginAsyncZod<{ inference: InferenceService }> = async (app, { inference }) => {
   app.post("/v1/embeddings", { schema: { summary: "Create embeddings (OpenAI-compatible)", tags: ["openai"], body: EmbeddingRequest, security: [{ apiKey: [] }] } }, async (req, reply) => {
     const job = inference.embedJob(req.body);
+    job.requestId = req.id;
     inference.submit(job);
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) inference.cancel(job);

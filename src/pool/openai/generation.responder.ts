@@ -27,6 +27,7 @@ export async function respondGeneration(
   shape: Shape,
   opts: { stream: boolean; includeUsage: boolean; extra?: Record<string, unknown> | undefined },
 ): Promise<unknown> {
+  job.requestId = req.id;
   inference.submit(job); // throws 404/429/503 before anything is written
   const ids: Ids = { id: `${shape === "chat" ? "chatcmpl" : "cmpl"}-${job.id}`, created: Math.floor(Date.now() / 1000), model: job.model };
   reply.raw.on("close", () => {
@@ -62,7 +63,7 @@ async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: Gen
   const start = () => {
     if (started) return;
     started = true;
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no", "x-request-id": req.id });
   };
   // Everything written in one turn of the event loop leaves in one TCP write: the last text of an
   // answer, its finish chunk, usage and [DONE] reach the client together instead of in 2–3 writes
@@ -119,7 +120,7 @@ async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: Gen
     if (appErr.code === "cancelled" || res.destroyed) return;
     const rendered = renderError(appErr, req.url);
     if (!started) {
-      res.writeHead(rendered.status, { "content-type": "application/json; charset=utf-8", ...rendered.headers });
+      res.writeHead(rendered.status, { "content-type": "application/json; charset=utf-8", ...rendered.headers, "x-request-id": req.id });
       res.end(JSON.stringify(rendered.body));
       return;
     }
