@@ -76,7 +76,7 @@ describe("failed authentications are rate-limited per address (finding 10)", () 
     // A key already verified (cached) is not slowed down by other failures from its address.
     for (let i = 0; i < 5; i++) expect((await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${good}` } })).status).toBe(200);
     // Admin routes (admin key) and the admin login share the address's budget.
-    const adminKey = await fakeKey();
+    const adminKey = fakeKey();
     const adminRoute = await fetch(`${pool.url}/v1/admin/keys`, { headers: { authorization: `Bearer ${adminKey}` } });
     expect(adminRoute.status).toBe(429);
     expect(adminRoute.headers.get("retry-after")).toBeTruthy();
@@ -87,7 +87,7 @@ describe("failed authentications are rate-limited per address (finding 10)", () 
     const upgrade = await new Promise<{ status: number | undefined; retryAfter: string | undefined }>((resolve, reject) => {
       const ws = new WebSocket(`${pool.url.replace("http", "ws")}/v1/admin/events`, { headers: { authorization: `Bearer ${fakeKey()}` } });
       ws.on("unexpected-response", (_req, res) => {
-        resolve({ status: res.statusCode, retryAfter: res.headers["retry-after"] as string | undefined });
+        resolve({ status: res.statusCode, retryAfter: res.headers["retry-after"] });
         ws.terminate();
       });
       ws.on("open", () => reject(new Error("the socket opened")));

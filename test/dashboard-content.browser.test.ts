@@ -158,7 +158,7 @@ describe("dashboard content pages in Chromium", () => {
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#audit-export-csv")]);
     expect(download.suggestedFilename()).toMatch(/^cellule-audit-\d{4}-\d{2}-\d{2}\.csv$/);
-    const csv = readFileSync((await download.path())!, "utf8");
+    const csv = readFileSync(await download.path(), "utf8");
     const lines = csv.trim().split(/\r\n/);
     expect(lines[0]).toBe("seq,at,actor,action,target,project_id,details,hash");
     // The filter went with the export: only the project's creation.
@@ -184,7 +184,7 @@ describe("dashboard content pages in Chromium", () => {
 
     const [download] = await Promise.all([page.waitForEvent("download", { timeout: 120_000 }), page.click("#docs-pdf-all")]);
     expect(download.suggestedFilename()).toMatch(/^cellule-all-guide-\d{4}-\d{2}-\d{2}\.pdf$/);
-    const pdf = readFileSync((await download.path())!);
+    const pdf = readFileSync(await download.path());
     expect(pdf.subarray(0, 5).toString("latin1")).toBe("%PDF-");
     const text = (await pdfPagesText(pdf)).join("\n");
     expect(text).toContain(COMPANY);

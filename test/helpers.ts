@@ -48,6 +48,7 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever was thrown, shown as is (an Error prints its message)
   throw new Error(`Timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ""}`);
 }
 
@@ -68,8 +69,8 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
 export function spawnNode(argv: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Proc {
   const proc = spawn(process.execPath, argv, { cwd, env: { ...process.env, CELLULE_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
   running.add(proc);
   void exited.then(() => running.delete(proc));

@@ -26,7 +26,7 @@ function openFeed(url: string, headers: Record<string, string>): Promise<Feed> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/admin/events`, { headers });
     const messages: Feed["messages"] = [];
-    ws.on("message", (d) => messages.push(JSON.parse(d.toString())));
+    ws.on("message", (d) => messages.push(JSON.parse((d as Buffer).toString())));
     const closed = new Promise<{ code: number; reason: string }>((r) => ws.on("close", (code, reason) => r({ code, reason: reason.toString() })));
     ws.on("unexpected-response", (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
     ws.on("error", (err) => reject(err));

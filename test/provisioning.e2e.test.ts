@@ -60,8 +60,8 @@ function background(cmd: string, args: string[], env: Record<string, string>) {
   const proc = spawn(cmd, args, { env: { ...process.env, CELLULE_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(proc);
   let out = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
   return { proc, exited, output: () => out };
 }

@@ -29,9 +29,6 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-async function heading(page: Page): Promise<string> {
-  return (await page.locator("h2").first().textContent()) ?? "";
-}
 
 describe("setup wizard in Chromium", () => {
   it("walks every screen, survives a refresh, completes setup and signs in", async () => {
@@ -114,7 +111,7 @@ describe("setup wizard in Chromium", () => {
     // A refresh in the middle: same step, fields restored, the password is not.
     await page.fill("#password", PASSWORD);
     await page.fill("#confirm", PASSWORD);
-    const stored = (await page.evaluate("JSON.stringify(localStorage)")) as string;
+    const stored = await page.evaluate<string>("JSON.stringify(localStorage)");
     expect(stored).toContain("it@cabinet-martin.example");
     expect(stored).not.toContain(PASSWORD);
     await page.reload();

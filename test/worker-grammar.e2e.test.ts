@@ -33,7 +33,7 @@ async function fakePool(): Promise<FakePool> {
   const closed = new Promise<void>((r) => (closedResolve = r));
   wss.on("connection", (ws) => {
     ws.on("message", (d) => {
-      const m = JSON.parse(d.toString()) as FakePool["messages"][number];
+      const m = JSON.parse((d as Buffer).toString()) as FakePool["messages"][number];
       messages.push(m);
       if (m.type === "hello") {
         current = ws;

@@ -24,7 +24,7 @@ function rawSession(pool: PoolProc, first: string, then?: (ws: WebSocket) => voi
     const messages: { type: string }[] = [];
     ws.on("open", () => ws.send(first));
     ws.on("message", (d) => {
-      const m = JSON.parse(d.toString()) as { type: string };
+      const m = JSON.parse((d as Buffer).toString()) as { type: string };
       messages.push(m);
       if (m.type === "welcome") then?.(ws);
     });

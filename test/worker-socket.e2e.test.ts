@@ -30,7 +30,7 @@ function connect(pool: PoolProc, localAddress = "127.0.0.1"): Promise<Raw | { st
     const ws = new WebSocket(`ws://127.0.0.1:${pool.port}${WORKER_WS_PATH}`, { localAddress });
     const messages: Raw["messages"] = [];
     const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
-    ws.on("message", (d) => messages.push(JSON.parse(d.toString()) as Raw["messages"][number]));
+    ws.on("message", (d) => messages.push(JSON.parse((d as Buffer).toString()) as Raw["messages"][number]));
     ws.on("error", () => undefined); // the close code (or the status) is the assertion
     ws.once("unexpected-response", (_req, res) => resolve({ status: res.statusCode ?? 0 }));
     ws.once("open", () => resolve({ ws, messages, closed }));
@@ -103,7 +103,7 @@ describe("before authentication", () => {
     await waitFor(() => raw.messages.some((m) => m.type === "welcome"), "welcome");
     const big = "x".repeat(300 * 1024);
     raw.ws.on("message", (d) => {
-      const m = JSON.parse(d.toString()) as { type: string; jobId: string };
+      const m = JSON.parse((d as Buffer).toString()) as { type: string; jobId: string };
       if (m.type !== "generate") return;
       raw.ws.send(JSON.stringify({ type: "chunk", jobId: m.jobId, text: big, tokens: 1 }));
       raw.ws.send(JSON.stringify({ type: "done", jobId: m.jobId, finishReason: "stop", promptTokens: 1, completionTokens: 1 }));

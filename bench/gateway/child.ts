@@ -36,7 +36,7 @@ export async function startListeningChild(script: string, env: Record<string, st
   try {
     await new Promise<void>((resolve, reject) => {
       let out = "";
-      child.stdout!.on("data", (d: Buffer) => {
+      child.stdout.on("data", (d: Buffer) => {
         out += d.toString();
         if (out.includes(`listening ${port}`)) resolve();
       });

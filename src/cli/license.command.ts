@@ -28,6 +28,7 @@ function readFileOrFail(path: string, what: string): Buffer {
 
 function count(value: unknown, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a commander option value (a string); String() is the intended conversion
   const s = String(value);
   if (!/^\d+$/.test(s) || Number(s) < min || !Number.isSafeInteger(Number(s))) throw new CliError(`${flag} must be a whole number ≥ ${min} (got '${s}').`);
   return Number(s);
@@ -36,6 +37,7 @@ function count(value: unknown, flag: string, min: number): number | undefined {
 /** `a,b` → ["a", "b"]; an empty value is the empty set. */
 function parseFeatures(value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a commander option value (a string); String() is the intended conversion
   return String(value)
     .split(",")
     .map((f) => f.trim())
@@ -46,6 +48,7 @@ function parseFeatures(value: unknown): string[] | undefined {
 function parseLimits(value: unknown): Record<string, number> | undefined {
   if (value === undefined) return undefined;
   const limits: Record<string, number> = {};
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a commander option value (a string); String() is the intended conversion
   for (const part of String(value).split(",").map((p) => p.trim()).filter(Boolean)) {
     const m = /^([^=\s]+)=(\d+)$/.exec(part);
     if (!m) throw new CliError(`--limits takes name=count pairs separated by commas, e.g. max_pools=5,max_users=100 (got '${part}').`);

@@ -13,7 +13,7 @@ export interface RunningPool {
   pool: Pool;
   database: OpenedDatabase;
   url: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>; // a closure (no `this`): passed around as a callback
 }
 
 /** `overrides`: code-only build options (tests inject a license key this way; no env var can). */

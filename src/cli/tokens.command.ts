@@ -29,6 +29,7 @@ export function registerTokensCommand(pool: Command): Command {
 
 function siteOption(v: unknown): string | undefined {
   if (v === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a commander option value (a string); String() is the intended conversion
   const site = String(v).trim();
   if (!site || site.length > 100) throw new CliError("--site must be 1 to 100 characters.");
   return site;

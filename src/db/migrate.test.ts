@@ -126,7 +126,7 @@ describe("migrate through the pg driver (PGlite served over the wire protocol)",
   it("two pools migrating at once apply each migration exactly once", async () => {
     const [a, b] = await Promise.all([migrate(connect()), migrate(connect())]);
     const all = listMigrations().map((m) => m.version);
-    expect([...a!, ...b!].sort((x, y) => x - y)).toEqual(all);
+    expect([...a, ...b].sort((x, y) => x - y)).toEqual(all);
     const rows = (await served.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version")).rows;
     expect(rows.map((r) => r.version)).toEqual(all);
     expect(await migrate(connect())).toEqual([]);

@@ -135,7 +135,7 @@ describe("a pool killed with -9", () => {
       const pool = spawn(process.execPath, ["--import", tsx, "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
       const dbPid = await new Promise<number>((resolve, reject) => {
         let out = "";
-        pool.stdout!.on("data", (b: Buffer) => {
+        pool.stdout.on("data", (b: Buffer) => {
           out += b.toString();
           const m = /^(\d+)\n/m.exec(out);
           if (m) resolve(Number(m[1]));

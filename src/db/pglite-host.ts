@@ -52,7 +52,7 @@ type Result = Extract<HostReply, { type: "result" }>;
 function databaseError(e: HostError): Error {
   const err = new Error(e.message);
   err.name = "DatabaseError";
-  for (const [k, v] of Object.entries(e)) if (v !== undefined && k !== "message") Object.assign(err, { [k]: v });
+  for (const [k, v] of Object.entries(e) as [string, unknown][]) if (v !== undefined && k !== "message") Object.assign(err, { [k]: v });
   return err;
 }
 
@@ -152,7 +152,7 @@ class HostProcess {
     const id = this.nextId++;
     return new Promise<Result>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      child.send({ ...req, id } as HostRequest, (err) => {
+      child.send({ ...req, id }, (err) => {
         if (!err) return;
         this.pending.delete(id);
         reject(err);

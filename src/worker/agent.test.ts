@@ -118,7 +118,7 @@ async function agentAgainst(onHello: (ws: WebSocket, hello: Record<string, unkno
   wss.on("connection", (ws) => {
     connections++;
     ws.once("message", (d) => {
-      const hello = JSON.parse(d.toString()) as Record<string, unknown>;
+      const hello = JSON.parse((d as Buffer).toString()) as Record<string, unknown>;
       hellos.push(hello);
       onHello(ws, hello);
     });
@@ -201,7 +201,7 @@ describe("WorkerAgent stall watchdog", () => {
     const received: Record<string, unknown>[] = [];
     wss.on("connection", (ws) => {
       ws.on("message", (d) => {
-        const m = JSON.parse(d.toString()) as Record<string, unknown>;
+        const m = JSON.parse((d as Buffer).toString()) as Record<string, unknown>;
         received.push(m);
         if (m.type !== "hello") return;
         ws.send(JSON.stringify({ type: "welcome", version: 1, workerId: "000000000000", heartbeatMs: 1000 }));

@@ -166,7 +166,7 @@ export class WorkerAgent extends EventEmitter {
         ...(this.opts.site ? { site: this.opts.site } : {}),
       });
     });
-    ws.on("message", (data) => this.onMessage(data.toString()));
+    ws.on("message", (data) => this.onMessage((data as Buffer).toString())); // binaryType "nodebuffer" (default): one Buffer
     ws.on("error", (err) => {
       if (!opened) this.log.warn({ pool: this.opts.poolUrl, reason: (err as NodeJS.ErrnoException).code ?? err.message }, `cannot reach pool at ${this.opts.poolUrl}`);
     });

@@ -46,7 +46,7 @@ export function TextField(p: Common & { value: string; onInput: (v: string) => v
         required={p.required}
         aria-invalid={p.error ? "true" : undefined}
         aria-describedby={describedBy(p)}
-        onInput={(e) => p.onInput((e.currentTarget as HTMLInputElement).value)}
+        onInput={(e) => p.onInput(e.currentTarget.value)}
       />
       <Described {...p} />
     </div>
@@ -57,7 +57,7 @@ export function SelectField(p: Common & { value: string; onChange: (v: string) =
   return (
     <div class={`field${p.error ? " invalid" : ""}`}>
       <label for={p.id}>{p.label}</label>
-      <select id={p.id} name={p.id} value={p.value} aria-invalid={p.error ? "true" : undefined} aria-describedby={describedBy(p)} onChange={(e) => p.onChange((e.currentTarget as HTMLSelectElement).value)}>
+      <select id={p.id} name={p.id} value={p.value} aria-invalid={p.error ? "true" : undefined} aria-describedby={describedBy(p)} onChange={(e) => p.onChange(e.currentTarget.value)}>
         {p.options.map((o) => (
           <option value={o.value} key={o.value}>
             {o.label}
@@ -72,7 +72,7 @@ export function SelectField(p: Common & { value: string; onChange: (v: string) =
 export function CheckboxField(p: Common & { checked: boolean; onChange: (v: boolean) => void }) {
   return (
     <div class={`field checkbox${p.error ? " invalid" : ""}`}>
-      <input id={p.id} name={p.id} type="checkbox" checked={p.checked} aria-describedby={describedBy(p)} onChange={(e) => p.onChange((e.currentTarget as HTMLInputElement).checked)} />
+      <input id={p.id} name={p.id} type="checkbox" checked={p.checked} aria-describedby={describedBy(p)} onChange={(e) => p.onChange(e.currentTarget.checked)} />
       <label for={p.id}>{p.label}</label>
       <Described {...p} />
     </div>

@@ -7,7 +7,7 @@ export function LanguageSwitch() {
   return (
     <div class="lang">
       <label for="lang-select">{t("lang.label")}</label>
-      <select id="lang-select" value={lang} onChange={(e) => setLang((e.currentTarget as HTMLSelectElement).value as Lang)}>
+      <select id="lang-select" value={lang} onChange={(e) => setLang(e.currentTarget.value as Lang)}>
         {LANGS.map((l) => (
           <option value={l.code} key={l.code}>
             {l.label}

@@ -82,7 +82,7 @@ describe("LiveEvents", () => {
       dispatcher,
       sampler: new MetricsSampler({ dispatcher, registry }),
       documents,
-      settings: settings as never,
+      settings: settings,
       updateGapMs: 100,
       documentDelayMs: 20,
       ...over,
@@ -95,7 +95,7 @@ describe("LiveEvents", () => {
     const ws = new WebSocket(`${url}/v1/admin/events`, { headers: { authorization: "Bearer good" } });
     clients.push(ws);
     const messages: any[] = [];
-    ws.on("message", (d) => messages.push(JSON.parse(d.toString())));
+    ws.on("message", (d) => messages.push(JSON.parse((d as Buffer).toString())));
     await new Promise((r, j) => ws.once("open", r).once("error", j));
     return { ws, messages };
   }

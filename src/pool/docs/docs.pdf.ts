@@ -93,22 +93,23 @@ function spans(tokens: Token[] | undefined, style: Style = {}): Span[] {
         out.push(...spans(t.tokens, style));
         break;
       case "codespan":
-        out.push({ ...style, code: true, text: soft(decodeEntities(t.text)) });
+        out.push({ ...style, code: true, text: soft(decodeEntities((t as Tokens.Codespan).text)) });
         break;
       case "link": {
-        const href = /^https?:\/\//i.test(t.href) ? t.href : undefined;
+        const link = t as Tokens.Link; // Token includes Tokens.Generic (any-typed fields): name the case's type
+        const href = /^https?:\/\//i.test(link.href) ? link.href : undefined;
         out.push(...spans(t.tokens, href ? { ...style, link: href } : style));
         break;
       }
       case "image":
-        out.push({ ...style, text: `[${t.text || "image"}]` });
+        out.push({ ...style, text: `[${(t as Tokens.Image).text || "image"}]` });
         break;
       case "br":
         out.push({ ...style, text: "\n" });
         break;
       case "escape":
       case "html":
-        out.push({ ...style, text: t.text });
+        out.push({ ...style, text: (t as Tokens.Escape | Tokens.HTML).text });
         break;
       default: {
         const g = t as Tokens.Generic;

@@ -7,7 +7,7 @@ import { migrate } from "../../db/migrate.js";
 import { openPglite } from "../../db/pglite.js";
 import { AppError } from "../../shared/errors.js";
 import { installErrorHandling } from "../http/error-handler.js";
-import { ephemeralIdentity, type PoolIdentity } from "../identity/pool-identity.js";
+import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { moduleLogger } from "../../shared/logger.js";
 import { FederationClient, PeerError } from "./federation-client.js";
 import { installRawBodyCapture, peerAuth } from "./peer-auth.js";
@@ -154,7 +154,7 @@ describe("signed peer requests", () => {
   });
 
   it("ping measures one unsigned round trip", async () => {
-    const client = new FederationClient({ identity: stranger as PoolIdentity, sourceAddress: "127.0.0.1" });
+    const client = new FederationClient({ identity: stranger, sourceAddress: "127.0.0.1" });
     const ms = await client.ping(base);
     expect(ms).toBeGreaterThan(0);
     expect(ms).toBeLessThan(1000);

@@ -31,7 +31,8 @@ export const FEDERATION_PREFIX = "/v1/federation/";
  * body may have been rewritten by validation). Call on the root app before any route is registered.
  */
 export function installRawBodyCapture(app: FastifyInstance): void {
-  const json = app.getDefaultJsonParser("error", "error");
+  // Typed as callback- or promise-style; the default JSON parser is the callback style (calls `done`).
+  const json = app.getDefaultJsonParser("error", "error") as (req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => void;
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
     if (req.url.startsWith(FEDERATION_PREFIX)) req.rawBody = body as string;

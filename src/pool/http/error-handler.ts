@@ -10,7 +10,8 @@ import type { Logger } from "../../shared/logger.js";
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
-    const first = err.validation[0];
+    // The guard's own type names `fastify/types/schema`, which NodeNext cannot resolve (any): re-type it.
+    const first = (err.validation as NonNullable<FastifyError["validation"]>)[0];
     const param = first?.instancePath.split("/").filter(Boolean).join(".") || null;
     const where = param ? `'${param}'` : "the request";
     return new AppError("invalid_request", 400, `Invalid value for ${where}: ${first?.message ?? "invalid"}`, { param });

@@ -14,7 +14,7 @@ export const AUTH_FAILURE_WINDOW_MS = 60_000;
 /** Addresses remembered by the failure limiter (oldest windows are dropped first). */
 const MAX_TRACKED_ADDRESSES = 10_000;
 
-export type Admission = { ok: true; release(): void } | { ok: false; status: 429 | 503; reason: string };
+export type Admission = { ok: true; release: () => void } | { ok: false; status: 429 | 503; reason: string };
 
 export class PreAuthGate {
   private readonly perAddress = new Map<string, number>();

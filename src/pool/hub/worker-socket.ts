@@ -323,7 +323,7 @@ function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
 function decode(data: RawData, isBinary: boolean): object | undefined {
   if (isBinary) return undefined;
   try {
-    const value: unknown = JSON.parse(data.toString());
+    const value: unknown = JSON.parse((data as Buffer).toString()); // binaryType "nodebuffer" (default): one Buffer
     return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;

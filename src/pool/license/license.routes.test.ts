@@ -233,7 +233,7 @@ describe("license routes", () => {
     expect(d.statusCode).toBe(200);
     expect(d.json()).toMatchObject({ status: "none" });
     const audit = await call("GET", "/v1/admin/audit?action=license");
-    const actions = (audit.json() as { data: { action: string }[] }).data.map((e) => e.action);
+    const actions = audit.json<{ data: { action: string }[] }>().data.map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(["license.upload", "license.delete", "license.enforce"]));
     for (const t of tokens) expect(audit.body).not.toContain(t.split(".")[2]!);
   });

@@ -29,7 +29,7 @@ let db: Db;
 let audit: AuditService;
 let clock = T0;
 let lines: Line[] = [];
-let raw: string[] = [];
+const raw: string[] = [];
 const tokens: string[] = [];
 const log = pino({ level: "trace" }, { write: (s: string) => (raw.push(s), lines.push(JSON.parse(s) as Line)) });
 

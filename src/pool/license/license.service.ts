@@ -246,7 +246,13 @@ function refusal(s: LicenseState): AppError {
       return new AppError("license_revoked", 402, `The Cellule-PRO license is revoked: this change is refused. ${renew}`);
     case "invalid":
       return new AppError("license_invalid", 402, `The installed Cellule-PRO license does not verify: this change is refused. ${renew}`);
-    default: {
+    // The statuses after "expired" are never refused (callers refuse expired, revoked and invalid
+    // only); they are listed so that a new status is a lint error here.
+    case "expired":
+    case "active":
+    case "warning_j30":
+    case "grace":
+    case "none": {
       const end = s.payload ? isoOfSeconds(s.payload.exp + s.payload.grace_days * DAY_S) : "?";
       return new AppError("license_expired", 402, `The Cellule-PRO license expired (grace period ended ${end}): this change is refused. ${renew}`);
     }

@@ -95,6 +95,7 @@ function reasonOf(err: unknown): string {
       return "signature verification failed (not signed by the CELLULE.ai license key, or altered).";
     case "ERR_JWS_INVALID":
       return "not a well-formed signed JWT (header.payload.signature).";
+    case undefined:
     default:
       return "the token could not be verified.";
   }

@@ -5,7 +5,7 @@
  * absent). Only the schema itself is validated against its meta-schema: it is never compiled here,
  * so an untrusted schema runs no generated code and no regular expression in the pool.
  */
-import { Ajv, type AnySchema, type ErrorObject } from "ajv";
+import { Ajv, type ErrorObject } from "ajv";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { checkJsonSchemaLimits } from "../../protocol/json-schema-limits.js";
@@ -23,8 +23,8 @@ function register(ajv: Ajv, uris: string[]): void {
 }
 const draft7 = new Ajv({ strict: false, validateSchema: false });
 register(draft7, ["http://json-schema.org/draft-07/schema", "https://json-schema.org/draft-07/schema"]);
-register(new Ajv2019({ strict: false, validateSchema: false }) as unknown as Ajv, ["https://json-schema.org/draft/2019-09/schema"]);
-register(new Ajv2020({ strict: false, validateSchema: false }) as unknown as Ajv, ["https://json-schema.org/draft/2020-12/schema"]);
+register(new Ajv2019({ strict: false, validateSchema: false }), ["https://json-schema.org/draft/2019-09/schema"]);
+register(new Ajv2020({ strict: false, validateSchema: false }), ["https://json-schema.org/draft/2020-12/schema"]);
 
 /** Throws a 400 (OpenAI-shaped under /v1) when the schema is too large or not a valid JSON Schema. */
 export function checkResponseSchema(schema: Record<string, unknown>): void {
@@ -35,7 +35,7 @@ export function checkResponseSchema(schema: Record<string, unknown>): void {
     throw new AppError("invalid_json_schema", 400, "response_format.json_schema.schema.$schema names a JSON Schema version that is not supported (use draft-07, 2019-09 or 2020-12, or omit it).", { param: PARAM });
   }
   const ajv = declared === undefined ? draft7 : validators.get(declared)!;
-  if (ajv.validateSchema(schema as AnySchema) !== true) {
+  if (ajv.validateSchema(schema) !== true) {
     throw new AppError("invalid_json_schema", 400, `response_format.json_schema.schema is not a valid JSON Schema: ${describe(ajv.errors ?? [])}.`, { param: PARAM });
   }
 }

@@ -74,7 +74,7 @@ describe("chunkSections", () => {
     for (let i = 1; i < chunks.length; i++) {
       const previousEnd = starts[i - 1]! + chunks[i - 1]!.text.length;
       expect(starts[i]!, `chunk ${i} should start inside chunk ${i - 1}`).toBeLessThan(previousEnd);
-      const shared = text.slice(starts[i]!, previousEnd);
+      const shared = text.slice(starts[i], previousEnd);
       expect(estimateTokens(shared)).toBeGreaterThan(0);
       expect(estimateTokens(shared)).toBeLessThanOrEqual(overlapTokens);
     }

@@ -91,7 +91,7 @@ export class RagChatService {
     });
     this.log.info({ projectId: project.id, chunks: citations.length, memories: facts.length }, "RAG chat context built");
     const { project: _omit, ...rest } = body as ChatCompletionRequest & { project?: unknown };
-    return { body: { ...rest, messages } as ChatCompletionRequest, citations };
+    return { body: { ...rest, messages }, citations };
   }
 
   /** The chat model's window, from a connected worker serving it. */

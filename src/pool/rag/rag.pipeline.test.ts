@@ -49,7 +49,6 @@ function embed(text: string): number[] {
 /** An embedding worker inside the test: answers the dispatcher's embed jobs on the next tick. */
 function fakeEmbeddingWorker(dispatcher: Dispatcher, id: string, opts: { maxChars?: number; dims?: number } = {}) {
   const seen: string[][] = [];
-  let conn!: WorkerConnection;
   const ws = {
     send(data: string) {
       const msg = JSON.parse(data) as PoolMessage;
@@ -65,7 +64,7 @@ function fakeEmbeddingWorker(dispatcher: Dispatcher, id: string, opts: { maxChar
     },
   };
   const models: ServedModel[] = [{ id: MODEL, capabilities: ["embedding"], contextSize: 512, embeddingDims: opts.dims ?? DIMS, chatTemplate: false }];
-  conn = new WorkerConnection(id, id, ws as unknown as WebSocket, HARDWARE, models, 2, "test", "127.0.0.1");
+  const conn = new WorkerConnection(id, id, ws as unknown as WebSocket, HARDWARE, models, 2, "test", "127.0.0.1");
   return { conn, seen };
 }
 
@@ -259,7 +258,7 @@ describe("RAG chat context", () => {
     await upload(p, JOB, "job.txt");
     await settled();
     await rag.memories.create(p, "Always answer in one sentence.", "key:test");
-    const body: ChatCompletionRequest = { model: "m", messages: [{ role: "user", content: "What is the monthly rent?" }], project: p.id } as ChatCompletionRequest;
+    const body: ChatCompletionRequest = { model: "m", messages: [{ role: "user", content: "What is the monthly rent?" }], project: p.id };
     const out = await rag.chat.prepare(body, admin);
     expect(out).toBeDefined();
     const system = out!.body.messages[0]!;
@@ -284,7 +283,7 @@ describe("RAG chat context", () => {
     const b = await newProject("Theirs");
     const scoped = await keys.authenticate((await rag.projects.createKey(a.id, "k", admin)).key);
     expect((await rag.chat.prepare(plain, scoped))!.body.messages[0]!.role).toBe("system");
-    await expect(rag.chat.prepare({ ...plain, project: b.id } as ChatCompletionRequest, scoped)).rejects.toMatchObject({ status: 404 });
+    await expect(rag.chat.prepare({ ...plain, project: b.id }, scoped)).rejects.toMatchObject({ status: 404 });
   });
 });
 

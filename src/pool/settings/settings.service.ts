@@ -182,6 +182,7 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
 
 function shown(raw: unknown): string {
   if (raw === undefined) return "nothing";
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only what JSON cannot write (a function, a symbol) reaches String()
   const s = JSON.stringify(raw) ?? String(raw);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -16,7 +16,6 @@ import {
   STEP_NAMES,
   type IdentityStep,
   type SecurityStep,
-  type Sector,
   type SetupCompleted,
   type StepName,
   type StepWarning,
@@ -161,7 +160,7 @@ export class SetupService {
       const identity = answers.identity as IdentityStep;
       const security = answers.security as SecurityStep;
       const email = (answers.admin as { email: string }).email;
-      const { effective, record } = applySectorDefaults(identity.sector as Sector, { security, projectTemplate: identity.project_template }, at);
+      const { effective, record } = applySectorDefaults(identity.sector, { security, projectTemplate: identity.project_template }, at);
       await new AdminUsersRepository(tx).upsert({ id: randomBytes(6).toString("hex"), email, passwordHash: row!.admin_password_hash! });
       await repo.complete({
         companyName: identity.company_name,

@@ -106,6 +106,6 @@ export function validateStep(step: StepName, body: unknown): ValidStep {
     case "hardware":
     case "models":
     case "security":
-      return { step, answer: parsed.data as Record<string, unknown>, warnings };
+      return { step, answer: parsed.data, warnings };
   }
 }

@@ -56,7 +56,7 @@ async function connect(workerId: string): Promise<{ conn: WorkerConnection; clie
   const serverSide = once(wss, "connection") as Promise<[WebSocket]>;
   const client = new WebSocket(`ws://127.0.0.1:${port}`);
   const messages: unknown[] = [];
-  client.on("message", (d) => messages.push(JSON.parse(d.toString())));
+  client.on("message", (d) => messages.push(JSON.parse((d as Buffer).toString())));
   const closed = new Promise<number>((r) => client.once("close", (code) => r(code)));
   await once(client, "open");
   const [ws] = await serverSide;

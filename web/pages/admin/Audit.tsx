@@ -99,7 +99,7 @@ export function AuditPage(_p: AdminPageProps) {
         {...({ type } as { type: "text" })}
         value={draft[k]}
         aria-describedby={help ? `audit-${k}-help` : undefined}
-        onInput={(e) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value })}
+        onInput={(e) => setDraft({ ...draft, [k]: e.currentTarget.value })}
       />
       {help && (
         <p class="help" id={`audit-${k}-help`}>

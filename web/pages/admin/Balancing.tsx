@@ -99,7 +99,7 @@ export function BalancingPage(_p: AdminPageProps) {
               aria-describedby={err ? `${id}-error` : undefined}
               value={drafts[s.name] ?? String(s.declared_headcount)}
               onInput={(e) => {
-                const v = (e.currentTarget as HTMLInputElement).value;
+                const v = e.currentTarget.value;
                 setDrafts((d) => ({ ...d, [s.name]: v }));
               }}
             />

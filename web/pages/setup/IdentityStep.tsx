@@ -24,7 +24,7 @@ export function IdentityStep(p: StepProps & { logo: LogoChange; setLogo: (l: Log
     }
     const reader = new FileReader();
     reader.onload = () => {
-      const url = String(reader.result);
+      const url = reader.result as string; // readAsDataURL: always a string on load
       p.setLogo({ base64: url.slice(url.indexOf(",") + 1), previewUrl: url, size: file.size });
     };
     reader.readAsDataURL(file);
@@ -54,7 +54,7 @@ export function IdentityStep(p: StepProps & { logo: LogoChange; setLogo: (l: Log
       <Fieldset id="logo" legend={`${t("identity.logo")} (${t("common.optional")})`} error={p.logoError ?? p.errors.logo_base64}>
         <p class="help">{t("identity.logoHelp")}</p>
         {current && <img class="logo-preview" src={current} alt={t("identity.logoCurrent")} />}
-        <input id="logo_file" type="file" accept="image/png,image/jpeg,image/svg+xml,.png,.jpg,.jpeg,.svg" aria-label={t("identity.logo")} onChange={(e) => pick((e.currentTarget as HTMLInputElement).files?.[0])} />
+        <input id="logo_file" type="file" accept="image/png,image/jpeg,image/svg+xml,.png,.jpg,.jpeg,.svg" aria-label={t("identity.logo")} onChange={(e) => pick(e.currentTarget.files?.[0])} />
         {current && (
           <button type="button" class="button secondary small" onClick={() => p.setLogo(p.server.logo ? null : undefined)}>
             {t("identity.logoRemove")}

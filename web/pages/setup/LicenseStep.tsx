@@ -73,11 +73,11 @@ export function LicenseStep(p: { update: (fn: (d: Draft) => void) => void; onDon
             <label class="button secondary" for="license-file">
               {t("license.choose")}
             </label>
-            <input id="license-file" class="visually-hidden" type="file" accept=".jwt,.txt,text/plain,application/jwt" onChange={(e) => void readFile((e.currentTarget as HTMLInputElement).files?.[0])} />
+            <input id="license-file" class="visually-hidden" type="file" accept=".jwt,.txt,text/plain,application/jwt" onChange={(e) => void readFile(e.currentTarget.files?.[0])} />
           </div>
           <div class="field">
             <label for="license-token">{t("license.paste")}</label>
-            <textarea id="license-token" rows={4} spellcheck={false} value={token} onInput={(e) => setToken((e.currentTarget as HTMLTextAreaElement).value)} />
+            <textarea id="license-token" rows={4} spellcheck={false} value={token} onInput={(e) => setToken(e.currentTarget.value)} />
           </div>
           {preview && !preview.ok && <Notice kind="error">{t("license.invalid", { reason: preview.reason })}</Notice>}
           {preview?.ok && (

@@ -47,6 +47,7 @@ export function emptyDraft(): Draft {
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- a saved answer: a string, number or boolean
 const str = (v: unknown) => (v === null || v === undefined ? "" : String(v));
 
 /** Steps already saved on the server, as a draft (the server is the reference after a refresh). */

@@ -40,7 +40,8 @@ if (outcome.status === "ok") {
   process.on("message", (msg: { type?: string }) => {
     if (msg?.type !== "more") return;
     const piece = next.next();
-    void (piece.done ? send({ type: "end" }).then(() => process.exit(0)) : send({ type: "sections", sections: piece.value }));
+    // A failed send means the pool closed the channel: nobody is left to read, exit (not an unhandled rejection).
+    (piece.done ? send({ type: "end" }).then(() => process.exit(0)) : send({ type: "sections", sections: piece.value })).catch(() => process.exit(1));
   });
   await send({ type: "begin", outcome: rest });
 } else {

@@ -85,7 +85,7 @@ export function DeleteProject(p: { project: Project; onDeleted: () => void }) {
         )}
         <div class="field">
           <label for="project-delete-name">{t("projects.deleteType")}</label>
-          <input id="project-delete-name" type="text" autoComplete="off" value={typed} placeholder={p.project.name} onInput={(e) => setTyped((e.currentTarget as HTMLInputElement).value)} />
+          <input id="project-delete-name" type="text" autoComplete="off" value={typed} placeholder={p.project.name} onInput={(e) => setTyped(e.currentTarget.value)} />
         </div>
         {error && <Notice kind="error">{error}</Notice>}
       </Modal>

@@ -71,7 +71,7 @@ export function ProjectKeys(p: { projectId: string }) {
       )}
       <form class="toolbar" onSubmit={(e) => void submit(e)}>
         <label for="project-key-name">{t("projects.keyName")}</label>
-        <input id="project-key-name" type="text" maxLength={100} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+        <input id="project-key-name" type="text" maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
         <button type="submit" class="button primary" id="project-key-create" disabled={busy}>
           {t("projects.keyCreate")}
         </button>

@@ -37,7 +37,7 @@ export function SearchPanel(p: { projectId: string }) {
       <h2 id="search-title">{t("projects.search")}</h2>
       <form class="toolbar" role="search" onSubmit={(e) => void submit(e)}>
         <label for="search-query">{t("projects.searchLabel")}</label>
-        <input id="search-query" type="search" value={query} onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)} class="grow" />
+        <input id="search-query" type="search" value={query} onInput={(e) => setQuery(e.currentTarget.value)} class="grow" />
         <button type="submit" class="button primary" id="search-submit" disabled={busy || !query.trim()}>
           {busy ? t("projects.searching") : t("projects.searchGo")}
         </button>

@@ -77,7 +77,7 @@ export function UploadPanel(p: { projectId: string; onUploaded: (doc: UploadedDo
           type="file"
           multiple
           onChange={(e) => {
-            const el = e.currentTarget as HTMLInputElement;
+            const el = e.currentTarget;
             if (el.files?.length) send(el.files);
             el.value = "";
           }}

@@ -69,13 +69,13 @@ export function SettingRow(p: { setting: Setting; onSaved: (s: Setting) => void 
   if (s.type === "boolean") {
     control = (
       <label class="setting-check">
-        <input id={id} type="checkbox" checked={draft === true} aria-describedby={described} onChange={(e) => setDraft((e.currentTarget as HTMLInputElement).checked)} />
+        <input id={id} type="checkbox" checked={draft === true} aria-describedby={described} onChange={(e) => setDraft(e.currentTarget.checked)} />
         {draft === true ? t("settings.on") : t("settings.off")}
       </label>
     );
   } else if (s.type === "enum") {
     control = (
-      <select id={id} value={String(draft)} aria-describedby={described} aria-invalid={error ? "true" : undefined} onChange={(e) => setDraft((e.currentTarget as HTMLSelectElement).value)}>
+      <select id={id} value={String(draft)} aria-describedby={described} aria-invalid={error ? "true" : undefined} onChange={(e) => setDraft(e.currentTarget.value)}>
         {(s.options ?? []).map((o) => (
           <option key={o} value={o}>
             {o}
@@ -97,7 +97,7 @@ export function SettingRow(p: { setting: Setting; onSaved: (s: Setting) => void 
           aria-describedby={described}
           aria-invalid={error ? "true" : undefined}
           onInput={(e) => {
-            const v = (e.currentTarget as HTMLInputElement).value;
+            const v = e.currentTarget.value;
             setDraft(v.trim() === "" ? Number.NaN : Number(v));
           }}
         />
