@@ -35,3 +35,18 @@ export async function verifySecret(secretHash: string, secret: string): Promise<
     return false;
   }
 }
+
+let noSecretHash: Promise<string> | undefined;
+
+/**
+ * Verifies `secret` against `secretHash`; with no hash (an unknown or unusable id), against a hash
+ * no secret matches, and answers false. Either way the caller spends one Argon2id verification, so
+ * timing does not tell which ids (or emails) exist and made-up ids are no cheaper to try than real
+ * ones. The stand-in hash is created once, on first use.
+ */
+export async function verifySecretOrDummy(secretHash: string | undefined, secret: string): Promise<boolean> {
+  if (secretHash !== undefined) return verifySecret(secretHash, secret);
+  noSecretHash ??= hashSecret(randomBytes(32).toString("base64url"));
+  await verifySecret(await noSecretHash, secret);
+  return false;
+}

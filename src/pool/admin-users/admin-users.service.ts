@@ -7,7 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AppError, CliError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
-import { hashSecret, verifySecret } from "../../shared/secrets.js";
+import { hashSecret, verifySecret, verifySecretOrDummy } from "../../shared/secrets.js";
 import { fieldMessage } from "../../protocol/setup.protocol.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { FAILURE_WINDOW_MS, type AdminUsersRepository, type Locked } from "./admin-users.repository.js";
@@ -46,7 +46,6 @@ export function sameDigest(a: string, b: string): boolean {
 
 export class AdminUsersService {
   private readonly log: Logger = moduleLogger("admin-users");
-  private dummyHash: Promise<string> | undefined;
   /** Runtime settings (setPolicy): session idle timeout and login lockout. */
   private policy = { idleMs: SESSION_IDLE_MS, lockThreshold: LOCK_THRESHOLD, lockMs: LOCK_MS };
 
@@ -82,7 +81,7 @@ export class AdminUsersService {
     if (!slot.ok) throw await this.refuseLocked(email, ip, slot);
     const user = await this.deps.users.findByEmail(email);
     // Unknown email: still spend one Argon2id verification, so timing does not reveal which emails exist.
-    const ok = user ? await verifyPassword(user.password_hash, password) : (await verifySecret(await this.dummy(), password), false);
+    const ok = user ? await verifyPassword(user.password_hash, password) : await verifySecretOrDummy(undefined, password);
     if (!user || !ok) {
       // The reserved attempt is this failure; the threshold counts attempts of others in flight too.
       await this.deps.audit.record({ actor: `admin:${email}`, action: "login.failure", details: { ip, reason: user ? "bad_password" : "unknown_email" } });
@@ -161,11 +160,6 @@ export class AdminUsersService {
     }
     // Time left from now, not from this request's start (another request may have placed the lock later).
     return lockedError(lock.lockedUntil, this.now());
-  }
-
-  private dummy(): Promise<string> {
-    this.dummyHash ??= hashSecret(randomBytes(16).toString("hex"));
-    return this.dummyHash;
   }
 }
 

@@ -6,9 +6,9 @@
  * exists or not (a dummy hash stands in for an unknown or revoked id), so the answer time does not
  * tell which key ids exist; the caller's `gate` (the per-address failure budget) runs before it.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
-import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
+import { hashSecret, newSecret, secretId, verifySecretOrDummy } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { KeyListRow, KeyScope, KeysRepository } from "./keys.repository.js";
 
@@ -34,7 +34,6 @@ export class KeysService {
   /** Keys revoked by this process: a verification that was in flight during the revocation is not cached. */
   private readonly revokedHere = new Set<string>();
   /** The Argon2id hash verified against when the id is unknown or revoked (same parameters as real keys). */
-  private dummyHash: Promise<string> | undefined;
 
   constructor(private readonly deps: { keys: KeysRepository; audit: AuditService; now?: () => number }) {}
 
@@ -118,13 +117,8 @@ export class KeysService {
     if (!id) return undefined;
     const row = await this.deps.keys.findById(id);
     const usable = row && !row.revoked_at ? row : undefined;
-    const ok = await verifySecret(usable?.secret_hash ?? (await this.dummy()), bearer);
+    const ok = await verifySecretOrDummy(usable?.secret_hash, bearer);
     if (!usable || !ok || this.revokedHere.has(usable.id)) return undefined;
     return { id: usable.id, name: usable.name, scope: usable.scope, ...(usable.project_id ? { projectId: usable.project_id } : {}) };
-  }
-
-  private dummy(): Promise<string> {
-    this.dummyHash ??= hashSecret(randomBytes(24).toString("base64url"));
-    return this.dummyHash;
   }
 }

@@ -2,22 +2,10 @@
  * Worker enrolment: an admin creates a single-use token; a worker exchanges it once for its own
  * long-lived credential. Both are stored as Argon2id hashes.
  */
-import { randomBytes } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
-import { hashSecret, newSecret, secretId, verifySecret } from "../../shared/secrets.js";
+import { hashSecret, newSecret, secretId, verifySecret, verifySecretOrDummy } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
-
-/**
- * A hash no secret matches, verified when the id names no row: an unknown id costs the same Argon2
- * work as a known one with a wrong secret, so timing does not tell which worker ids exist and a
- * flood of made-up ids is no cheaper than one of real ids. Created once, on first use.
- */
-let unknownIdHash: Promise<string> | undefined;
-async function verifyNothing(secret: string): Promise<void> {
-  unknownIdHash ??= hashSecret(randomBytes(32).toString("base64url"));
-  await verifySecret(await unknownIdHash, secret);
-}
 
 export class EnrolmentService {
   constructor(private readonly deps: { workers: WorkersRepository; audit: AuditService; tokenTtlHours: number }) {}
@@ -53,7 +41,7 @@ export class EnrolmentService {
     if (!tokenId) throw refused;
     const row = await this.deps.workers.findToken(tokenId);
     if (!row) {
-      await verifyNothing(token);
+      await verifySecretOrDummy(undefined, token);
       throw refused;
     }
     // The hash first, the state after: a used or expired token costs the same as a valid one.
@@ -72,7 +60,7 @@ export class EnrolmentService {
     if (!id) throw refused;
     const row = await this.deps.workers.findWorker(id);
     if (!row) {
-      await verifyNothing(credential);
+      await verifySecretOrDummy(undefined, credential);
       throw refused;
     }
     if (!(await verifySecret(row.credential_hash, credential)) || row.revoked_at) throw refused;
