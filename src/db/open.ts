@@ -4,7 +4,7 @@
  * serves it on a Unix socket in the data dir (mode 0600) so admin commands can reach it while the
  * pool runs; when no pool runs they open the data dir themselves.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Db } from "./database.js";
 import { lockDataDirWhenFree } from "./lock.js";
@@ -42,8 +42,8 @@ export async function openPoolDatabase(target: DatabaseTarget): Promise<OpenedDa
     }
     return { db, via: "url", close: () => db.close() };
   }
-  useOwnerOnlyUmask();
-  securePrivateDir(target.dataDir);
+  // startPool has made the data dir owner-only (umask, repair) for every database kind.
+  mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
   const host = await startPgliteHost({ dataDir: target.dataDir, pgDataDir: join(target.dataDir, "pgdata"), socketPath: adminSocketPath(target.dataDir) });
   try {
     await migrate(host.db);
