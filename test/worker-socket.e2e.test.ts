@@ -73,7 +73,9 @@ describe("before authentication", () => {
     expect(await Promise.all(sockets.map((s) => s.closed))).toEqual([1009, 1009, 1009, 1009]);
     const grownMb = (peakRssKb(pool.proc.pid!) - before) / 1024;
     // Buffered whole, 4 frames of 30 MB grew the peak by > 120 MB (the probe: 113 MB to 678 MB with 4 × 60 MB).
-    expect(grownMb).toBeLessThan(30);
+    // Half of that is the bound: the pool's own peak moves by up to ~30 MB on a loaded machine (GC,
+    // JIT, socket buffers) with no frame buffered at all (31 MB was seen once with this fix in place).
+    expect(grownMb).toBeLessThan(60);
     await waitFor(async () => (await pool.status()).workers.connected === 0, "nothing registered");
   });
 
