@@ -154,7 +154,7 @@ describe("a second connection with a worker's credential", () => {
       const newcomer = await open(pool, "127.0.0.9");
       const sentAt = Date.now();
       newcomer.ws.send(hello({ credential }));
-      await waitFor(() => newcomer.messages.some((m) => m.type === "welcome"), "the newcomer to replace the silent connection", 5000, 20);
+      await waitFor(() => newcomer.messages.some((m) => m.type === "welcome"), "the newcomer to replace the silent connection", 15_000, 20);
       expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1900);
       const replaced = await auditActions(pool, adminKey, "worker.connection_replaced");
       expect(replaced[0]).toMatchObject({ details: { remote: "127.0.0.9", connected_remote: "127.0.0.1" } });
