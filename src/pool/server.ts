@@ -12,7 +12,7 @@ import type { Db } from "../db/database.js";
 import { ServedModel, WORKER_WS_PATH } from "../protocol/worker.protocol.js";
 import { moduleLogger } from "../shared/logger.js";
 import { adminRoutes } from "./admin/admin.routes.js";
-import { workersRoutes } from "./admin/workers.routes.js";
+import { workersRoutes } from "./workers/workers.routes.js";
 import { adminAuthRoutes } from "./admin-users/admin-auth.routes.js";
 import { sessionResolver } from "./admin-users/admin-session.js";
 import { AdminUsersRepository } from "./admin-users/admin-users.repository.js";
@@ -52,7 +52,7 @@ import { setupGate } from "./setup/setup-gate.js";
 import { SetupRepository } from "./setup/setup.repository.js";
 import { setupRoutes } from "./setup/setup.routes.js";
 import { SetupService } from "./setup/setup.service.js";
-import { webUiRoutes } from "./setup/web-ui.routes.js";
+import { webUiRoutes } from "./http/web-ui.routes.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
 import { buildDashboard, type Dashboard } from "./dashboard/dashboard.composition.js";
 import { buildSettings, type PoolSettings } from "./settings/settings.composition.js";
@@ -60,7 +60,7 @@ import { buildFederation, type Federation } from "./federation/federation.compos
 import { installRawBodyCapture } from "./federation/peer-auth.js";
 import { buildTopology } from "./federation/topology/topology.composition.js";
 import { buildReplication } from "./federation/replication/replication.composition.js";
-import { statusRoutes } from "./status.routes.js";
+import { statusRoutes } from "./status/status.routes.js";
 import { EnrolmentService } from "./workers/enrolment.service.js";
 import { WorkersRepository } from "./workers/workers.repository.js";
 

@@ -9,10 +9,10 @@ import { ProvisioningBody, ProvisioningResult } from "../../protocol/provisionin
 import type { AuditService } from "../audit/audit.service.js";
 import type { AdminGuard } from "../http/auth.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
-import type { EnrolmentService } from "../workers/enrolment.service.js";
-import { ProvisioningService } from "../workers/provisioning/provisioning.service.js";
-import type { WorkersRepository } from "../workers/workers.repository.js";
-import { WorkersService } from "../workers/workers.service.js";
+import type { EnrolmentService } from "./enrolment.service.js";
+import { ProvisioningService } from "./provisioning/provisioning.service.js";
+import type { WorkersRepository } from "./workers.repository.js";
+import { WorkersService } from "./workers.service.js";
 
 interface Deps {
   guard: AdminGuard;
