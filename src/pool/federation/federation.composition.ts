@@ -11,6 +11,7 @@ import { moduleLogger } from "../../shared/logger.js";
 import { VERSION } from "../../shared/version.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
+import type { Feature } from "../feature.js";
 import type { AdminGuard } from "../http/auth.js";
 import type { PoolIdentity } from "../identity/pool-identity.js";
 import type { LicenseService } from "../license/license.service.js";
@@ -38,7 +39,7 @@ export interface FederationDeps {
   isReady?: () => Promise<boolean>;
 }
 
-export interface Federation {
+export interface Federation extends Feature {
   peers: PeersRepository;
   client: FederationClient;
   switches: FederationSwitches;

@@ -8,6 +8,7 @@ import { storageDirOf, type PoolConfig } from "../../../config/pool.config.js";
 import type { Db } from "../../../db/database.js";
 import { moduleLogger } from "../../../shared/logger.js";
 import type { AuditService } from "../../audit/audit.service.js";
+import type { Feature } from "../../feature.js";
 import type { PoolIdentity } from "../../identity/pool-identity.js";
 import type { KeysService } from "../../keys/keys.service.js";
 import { ProjectsRepository } from "../../projects/projects.repository.js";
@@ -33,7 +34,7 @@ export interface ReplicationDeps {
   keys?: Pick<KeysService, "forgetProject"> | undefined;
 }
 
-export interface Replication {
+export interface Replication extends Feature {
   service: ReplicationService;
   /** Registers the peer-signed replication routes. */
   routes(app: FastifyInstance): Promise<void>;
