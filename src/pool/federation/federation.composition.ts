@@ -100,11 +100,8 @@ export async function buildFederation(deps: FederationDeps): Promise<Federation>
   switches.on("changed", invalidate);
   const status = async (): Promise<FederationStatusBlock> => {
     if (cached && Date.now() - cached.at < 1000) return cached.value;
-    const rows = await db.query<{ peers: number; trusted: number }>(
-      "SELECT count(*) FILTER (WHERE status = 'bonded')::int AS peers, count(*) FILTER (WHERE status = 'bonded' AND trust_level >= $1)::int AS trusted FROM federation_peers",
-      [MIN_TRUST_LEVEL],
-    );
-    const value = { ...switches.snapshot(), peers: rows[0]?.peers ?? 0, trusted_peers: rows[0]?.trusted ?? 0 };
+    const counts = await peers.counts();
+    const value = { ...switches.snapshot(), peers: counts.peers, trusted_peers: counts.trusted };
     cached = { at: Date.now(), value };
     return value;
   };
