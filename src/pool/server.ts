@@ -1,68 +1,42 @@
 /**
- * buildPool(): the composition root. Wires repositories → services → routes on one Fastify app,
- * plus the worker WebSocket on the same HTTP server. No DI framework: each service gets the few
+ * buildPool(): the composition root. Every feature under src/pool/ has one shape (feature.ts):
+ * `build<Feature>(deps)` returns its services plus `routes`, `start?` and `close?`. This file
+ * builds them in dependency order, installs the hooks that must run before any route, registers
+ * the routes, and closes the features in reverse. No DI framework: each feature gets the few
  * collaborators it uses.
  */
-import Fastify, { type FastifyInstance } from "fastify";
 import cookie from "@fastify/cookie";
-import rateLimit from "@fastify/rate-limit";
-import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { FastifyInstance } from "fastify";
 import type { PoolConfig } from "../config/pool.config.js";
 import type { Db } from "../db/database.js";
-import { ServedModel, WORKER_WS_PATH } from "../protocol/worker.protocol.js";
-import { moduleLogger } from "../shared/logger.js";
-import { adminRoutes } from "./admin/admin.routes.js";
-import { workersRoutes } from "./admin/workers.routes.js";
-import { adminAuthRoutes } from "./admin-users/admin-auth.routes.js";
-import { sessionResolver } from "./admin-users/admin-session.js";
-import { AdminUsersRepository } from "./admin-users/admin-users.repository.js";
-import { AdminUsersService } from "./admin-users/admin-users.service.js";
-import { AuditRepository } from "./audit/audit.repository.js";
-import { auditRoutes } from "./audit/audit.routes.js";
-import { adminAccountsRoutes } from "./admin-users/admin-accounts.routes.js";
-import { AdminAccountsService } from "./admin-users/admin-accounts.service.js";
-import { registerApiDocs } from "./docs/api-docs.js";
-import { setupBranding } from "./docs/docs-branding.js";
-import { docsRoutes } from "./docs/docs.routes.js";
-import { DocsService } from "./docs/docs.service.js";
-import { keysRoutes } from "./keys/keys.routes.js";
-import { AuditService } from "./audit/audit.service.js";
-import type { PoolIdentity } from "./identity/pool-identity.js";
-import { AdminGuard, protectApi } from "./http/auth.js";
-import { AuthThrottle } from "./http/auth-throttle.js";
-import { genRequestId, installAccessLog } from "./http/access-log.js";
-import { installErrorHandling } from "./http/error-handler.js";
-import { Dispatcher } from "./hub/dispatcher.js";
-import { WorkerRegistry } from "./hub/worker-registry.js";
-import { WorkerSocketServer } from "./hub/worker-socket.js";
-import { KeysRepository } from "./keys/keys.repository.js";
-import { KeysService } from "./keys/keys.service.js";
-import { installLicenseGate } from "./license/license.gate.js";
-import { LicenseRepository } from "./license/license.repository.js";
-import { licenseRoutes } from "./license/license.routes.js";
-import { LicenseService } from "./license/license.service.js";
-import { LicenseValidator } from "./license/license.validator.js";
-import { RevocationList } from "./license/revocation-list.js";
-import { chatRoutes } from "./openai/chat.routes.js";
-import { completionsRoutes } from "./openai/completions.routes.js";
-import { embeddingsRoutes } from "./openai/embeddings.routes.js";
-import { InferenceService } from "./openai/inference.service.js";
-import { modelsRoutes } from "./openai/models.routes.js";
-import { setupGate } from "./setup/setup-gate.js";
-import { SetupRepository } from "./setup/setup.repository.js";
-import { setupRoutes } from "./setup/setup.routes.js";
-import { SetupService } from "./setup/setup.service.js";
-import { webUiRoutes } from "./setup/web-ui.routes.js";
-import { buildRag, type Rag } from "./rag/rag.composition.js";
+import { buildAdminUsers } from "./admin-users/admin-users.composition.js";
+import type { AdminUsersService } from "./admin-users/admin-users.service.js";
+import { buildAudit } from "./audit/audit.composition.js";
+import type { AuditService } from "./audit/audit.service.js";
 import { buildDashboard, type Dashboard } from "./dashboard/dashboard.composition.js";
-import { buildSettings, type PoolSettings } from "./settings/settings.composition.js";
+import { buildDocs } from "./docs/docs.composition.js";
+import type { Feature, RouteContext } from "./feature.js";
 import { buildFederation, type Federation } from "./federation/federation.composition.js";
-import { installRawBodyCapture } from "./federation/peer-auth.js";
-import { buildTopology } from "./federation/topology/topology.composition.js";
 import { buildReplication } from "./federation/replication/replication.composition.js";
-import { statusRoutes } from "./status.routes.js";
-import { EnrolmentService } from "./workers/enrolment.service.js";
-import { WorkersRepository } from "./workers/workers.repository.js";
+import { buildTopology } from "./federation/topology/topology.composition.js";
+import type { AdminGuard } from "./http/auth.js";
+import { buildHttp } from "./http/http.composition.js";
+import type { Dispatcher } from "./hub/dispatcher.js";
+import { buildHub, type Hub } from "./hub/hub.composition.js";
+import type { WorkerRegistry } from "./hub/worker-registry.js";
+import type { PoolIdentity } from "./identity/pool-identity.js";
+import { buildKeys } from "./keys/keys.composition.js";
+import type { KeysService } from "./keys/keys.service.js";
+import { buildLicense } from "./license/license.composition.js";
+import type { LicenseService } from "./license/license.service.js";
+import { buildOpenAi } from "./openai/openai.composition.js";
+import { buildRag, type Rag } from "./rag/rag.composition.js";
+import { buildSettings, type PoolSettings } from "./settings/settings.composition.js";
+import { buildSetup } from "./setup/setup.composition.js";
+import type { SetupService } from "./setup/setup.service.js";
+import { buildStatus } from "./status/status.composition.js";
+import type { EnrolmentService } from "./workers/enrolment.service.js";
+import { buildWorkers } from "./workers/workers.composition.js";
 
 export interface Pool {
   app: FastifyInstance;
@@ -81,7 +55,7 @@ export interface Pool {
   /** Runtime settings (`settings.on("changed", …)`) and worker balancing. */
   settings: PoolSettings["settings"];
   balancing: PoolSettings["balancing"];
-  /** Federation: peers, signed client, switches, bonding; `start()` after listen. */
+  /** Federation: peers, signed client, switches, bonding; `start()` after listen (replication and topology too). */
   federation: Federation;
   close(): Promise<void>;
 }
@@ -98,113 +72,70 @@ export interface BuildPoolOptions {
 
 export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const { config, db, identity } = opts;
-  const log = moduleLogger("pool");
-  // Fastify's own logger stays off: the access log is one line per request from `cellule.http`.
-  const app = Fastify({ logger: false, genReqId: genRequestId, bodyLimit: config.maxBodyBytes, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
-  // First hooks: every response (setup gate, 401s and 404s included) carries X-Request-Id.
-  installAccessLog(app);
-  app.setValidatorCompiler(validatorCompiler);
-  // Response schemas document the API; serialisation stays plain JSON (fast, no re-validation).
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  installErrorHandling(app, log);
-  // Peer-signed federation requests are verified over their exact body bytes.
-  installRawBodyCapture(app);
-
-  // The OpenAPI description and the Swagger UI at /docs (own security headers).
-  await registerApiDocs(app);
-  // Per-address budget of failed authentications, checked before any Argon2 work (AuthThrottle).
-  // Not a global limit: only the authentication code draws on it.
-  await app.register(rateLimit, { global: false });
-  const throttle = AuthThrottle.on(app, { max: config.authFailureLimit, windowMs: config.authFailureWindowMs });
-
-  const workersRepo = new WorkersRepository(db);
-  const audit = new AuditService({ audit: new AuditRepository(db), identity });
-  const keys = new KeysService({ keys: new KeysRepository(db), audit });
-  // First-boot setup gate: the first onRequest hook, before any route, so until the wizard is done
-  // only /v1/status, /docs, /redoc and /setup/* answer (the worker WebSocket is not a route).
-  const setup = new SetupService({ setup: new SetupRepository(db), audit, identity });
-  await setup.logBootState();
-  app.addHook("onRequest", setupGate(setup));
-  const adminUsers = new AdminUsersService({ users: new AdminUsersRepository(db), audit });
-  await adminUsers.rehashLegacy();
+  // The app with its first hooks: access log, validation, error handling, raw body capture, API docs, rate limit.
+  const http = await buildHttp({ config });
+  const { app, throttle } = http;
+  const audit = buildAudit({ db, identity });
+  // API keys and the admin guard (admin keys; admin-users adds the session cookie).
+  const keys = buildKeys({ db, audit: audit.service, throttle });
+  const setup = await buildSetup({ db, audit: audit.service, identity });
+  // The first-boot setup gate: the first onRequest gate, before any route.
+  setup.installGate(app);
+  const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle });
   await app.register(cookie);
-  const license = new LicenseService({
-    repo: new LicenseRepository(db),
-    validator: new LicenseValidator({ revoked: RevocationList.load(), publicKeyHex: opts.licensePublicKeyHex }),
-    audit,
-    now: opts.licenseClock,
+  const license = await buildLicense({
+    db,
+    audit: audit.service,
+    setupPending: async () => !(await setup.service.isCompleted()),
+    publicKeyHex: opts.licensePublicKeyHex,
+    clock: opts.licenseClock,
   });
-  await license.boot();
-  // Before any route is registered, so that every route (other modules' included) gets the gate.
-  installLicenseGate(app, license);
-  const enrolment = new EnrolmentService({ workers: workersRepo, audit, tokenTtlHours: config.tokenTtlHours });
-  const registry = new WorkerRegistry();
-  for (const row of await workersRepo.listWorkers()) {
-    const models = ServedModel.array().safeParse(row.models);
-    if (models.success && !row.revoked_at) registry.remember(models.data);
-  }
-  const dispatcher = new Dispatcher({ registry, queueSize: config.queueSize, jobTimeoutMs: config.jobTimeoutMs, maxAttempts: config.maxJobAttempts });
-  const inference = new InferenceService({ dispatcher, registry });
-  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: workersRepo, heartbeatMs: config.heartbeatMs, audit, embeddingDims: config.embeddingDims });
+  // Before any route is registered, so that every route (every feature's) gets the license gate.
+  license.installGate(app);
+
+  const workers = buildWorkers({ config, db, audit: audit.service, registry: () => hub.registry });
+  const hub: Hub = await buildHub({ config, audit: audit.service, workers: workers.repo, enrolment: workers.enrolment });
+  const { registry, dispatcher } = hub;
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
-  const rag = await buildRag({ config, db, registry, dispatcher, keys, audit, workers: workersRepo, license });
+  const rag = await buildRag({ config, db, registry, dispatcher, keys: keys.service, audit: audit.service, workers: workers.repo, license: license.service });
+  const openai = buildOpenAi({ registry, dispatcher, keys: keys.service, rag: rag.chat });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
-  const settings = await buildSettings({ db, config, audit, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers });
-
+  const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
-  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workersRepo, keys, adminUsers, throttle, documents: rag.progress, settings: settings.settings });
-  const guard = new AdminGuard({ keys, throttle });
-  guard.sessionResolver = sessionResolver(adminUsers);
-  // Federation (issue 7): identity, bonding, signed peer requests, switches; replication and topology on top.
-  const federation = await buildFederation({ config, db, identity, audit, license, guard, registry, isReady: () => setup.isCompleted() });
-  const topology = buildTopology({ config, federation, guard, dashboard: { overview: dashboard.overview, live: dashboard.live } });
-  const replication = await buildReplication({ config, db, identity, audit, federation, rag, settings: settings.settings, keys });
+  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, documents: rag.progress, settings: settings.settings });
+  // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.
+  const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, guard: keys.guard, registry, isReady: () => setup.service.isCompleted() });
+  const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service });
+  const topology = buildTopology({ config, federation, guard: keys.guard, dashboard: { overview: dashboard.overview, live: dashboard.live } });
+  const docs = buildDocs({ setup: setup.service });
+  const status = buildStatus({ registry, dispatcher, federation: () => federation.status() });
 
-  await app.register(statusRoutes, { registry, dispatcher, startedAt: Date.now(), federation: () => federation.status() });
-  await app.register(async (api) => {
-    // API keys, or (no bearer) the dashboard's admin session cookie with CSRF on mutations.
-    protectApi(api, keys, guard);
-    await api.register(modelsRoutes, { inference });
-    await api.register(chatRoutes, { inference, rag: rag.chat });
-    await api.register(completionsRoutes, { inference });
-    await api.register(embeddingsRoutes, { inference });
-    await rag.routes(api);
-  });
-  await app.register(setupRoutes, { setup });
-  await app.register(webUiRoutes);
-  await app.register(adminAuthRoutes, { users: adminUsers, guard, throttle });
-  await app.register(adminRoutes, { guard, keys, enrolment });
-  await app.register(workersRoutes, { guard, enrolment, workers: workersRepo, registry, audit });
-  await app.register(auditRoutes, { audit, guard });
-  await app.register(keysRoutes, { keys, guard });
-  await app.register(adminAccountsRoutes, { accounts: new AdminAccountsService({ users: new AdminUsersRepository(db), audit }), guard });
-  await app.register(docsRoutes, { docs: new DocsService({ branding: setupBranding(db, () => setup.logo()) }), guard });
-  await settings.routes(app, guard);
-  await dashboard.routes(app, guard);
-  await federation.routes(app);
-  await replication.routes(app);
-  await topology.routes(app);
-  await app.register(licenseRoutes, { license, guard, setupPending: async () => !(await setup.isCompleted()) });
+  // Route registration order: the OpenAPI description lists the routes in this order.
+  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, license];
+  const ctx: RouteContext = { guard: keys.guard };
+  for (const feature of routed) await feature.routes(app, ctx);
 
   // Documents a previous run left half-indexed resume from their stored files.
   await rag.recover();
 
   app.server.on("upgrade", (req, socket, head) => {
-    if ((req.url ?? "").split("?")[0] === WORKER_WS_PATH) sockets.handleUpgrade(req, socket, head);
-    else if (!dashboard.handleUpgrade(req, socket, head)) socket.destroy();
+    if (!hub.handleUpgrade(req, socket, head) && !dashboard.handleUpgrade(req, socket, head)) socket.destroy();
   });
 
+  // Started after listen (pool.federation.start()); closed in reverse build order, the app last.
+  const afterListen: Feature[] = [federation, replication, topology];
+  const built: Feature[] = [http, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, topology, docs, status];
   return {
     app,
     registry,
     dispatcher,
-    keys,
-    enrolment,
-    audit,
-    guard,
-    setup,
-    adminUsers,
-    license,
+    keys: keys.service,
+    enrolment: workers.enrolment,
+    audit: audit.service,
+    guard: keys.guard,
+    setup: setup.service,
+    adminUsers: adminUsers.service,
+    license: license.service,
     rag,
     dashboard,
     settings: settings.settings,
@@ -212,19 +143,11 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     federation: {
       ...federation,
       start() {
-        federation.start();
-        replication.start();
-        topology.start();
+        for (const feature of afterListen) feature.start?.();
       },
     },
     async close() {
-      await topology.close();
-      await replication.close();
-      await federation.close();
-      await dashboard.close();
-      await rag.close();
-      await sockets.close();
-      await app.close();
+      for (const feature of [...built].reverse()) await feature.close?.();
     },
   };
 }

@@ -11,6 +11,7 @@ import { moduleLogger } from "../../shared/logger.js";
 import { VERSION } from "../../shared/version.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
+import type { Feature } from "../feature.js";
 import type { AdminGuard } from "../http/auth.js";
 import type { PoolIdentity } from "../identity/pool-identity.js";
 import type { LicenseService } from "../license/license.service.js";
@@ -38,7 +39,7 @@ export interface FederationDeps {
   isReady?: () => Promise<boolean>;
 }
 
-export interface Federation {
+export interface Federation extends Feature {
   peers: PeersRepository;
   client: FederationClient;
   switches: FederationSwitches;
@@ -99,11 +100,8 @@ export async function buildFederation(deps: FederationDeps): Promise<Federation>
   switches.on("changed", invalidate);
   const status = async (): Promise<FederationStatusBlock> => {
     if (cached && Date.now() - cached.at < 1000) return cached.value;
-    const rows = await db.query<{ peers: number; trusted: number }>(
-      "SELECT count(*) FILTER (WHERE status = 'bonded')::int AS peers, count(*) FILTER (WHERE status = 'bonded' AND trust_level >= $1)::int AS trusted FROM federation_peers",
-      [MIN_TRUST_LEVEL],
-    );
-    const value = { ...switches.snapshot(), peers: rows[0]?.peers ?? 0, trusted_peers: rows[0]?.trusted ?? 0 };
+    const counts = await peers.counts();
+    const value = { ...switches.snapshot(), peers: counts.peers, trusted_peers: counts.trusted };
     cached = { at: Date.now(), value };
     return value;
   };

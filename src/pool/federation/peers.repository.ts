@@ -37,6 +37,15 @@ export class PeersRepository {
     return this.db.query<PeerRow>(`SELECT ${COLUMNS} FROM federation_peers WHERE status = 'bonded' AND trust_level >= $1 ORDER BY bonded_at, atom_id`, [MIN_TRUST_LEVEL]);
   }
 
+  /** Bonded peers, and those of them trusted at MIN_TRUST_LEVEL or above (GET /v1/status). */
+  async counts(): Promise<{ peers: number; trusted: number }> {
+    const rows = await this.db.query<{ peers: number; trusted: number }>(
+      "SELECT count(*) FILTER (WHERE status = 'bonded')::int AS peers, count(*) FILTER (WHERE status = 'bonded' AND trust_level >= $1)::int AS trusted FROM federation_peers",
+      [MIN_TRUST_LEVEL],
+    );
+    return { peers: rows[0]?.peers ?? 0, trusted: rows[0]?.trusted ?? 0 };
+  }
+
   async bondedCount(): Promise<number> {
     const rows = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM federation_peers WHERE status = 'bonded'");
     return rows[0]?.n ?? 0;

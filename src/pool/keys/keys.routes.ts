@@ -1,7 +1,7 @@
-/** Admin API for the dashboard's "API keys" page: the list (never a secret) and revocation. */
+/** Admin API for API keys: creation (the key shown once), the dashboard's list (never a secret) and revocation. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { KeyList, RevokedKey } from "../../protocol/admin.protocol.js";
+import { CreateKeyBody, CreatedKey, KeyList, RevokedKey } from "../../protocol/admin.protocol.js";
 import type { AdminGuard } from "../http/auth.js";
 import type { KeysService } from "./keys.service.js";
 
@@ -9,6 +9,11 @@ export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService; guard: Admin
   guard.protect(app);
   const security = [{ apiKey: [] }];
   const tags = ["admin"];
+
+  app.post("/v1/admin/keys", { schema: { summary: "Create an API key (shown once)", tags: ["admin"], body: CreateKeyBody, response: { 201: CreatedKey }, security } }, async (req, reply) => {
+    const created = await keys.create(req.body.name, req.body.scope, req.admin!.actor);
+    return reply.code(201).send(created);
+  });
 
   app.get("/v1/admin/keys", { schema: { summary: "API keys, newest first (never the key nor its hash)", tags, response: { 200: KeyList }, security } }, async () => {
     const rows = await keys.list();

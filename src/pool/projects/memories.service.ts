@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { Replicator } from "../federation/replication/payloads.js";
+import type { Replicator } from "../replicator.js";
 import type { MemoriesRepository, MemoryRow } from "./memories.repository.js";
 import type { ProjectRow } from "./projects.repository.js";
 

@@ -11,7 +11,7 @@ import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { AuditRow } from "../audit/audit.repository.js";
 import type { AuthenticatedKey, KeysService } from "../keys/keys.service.js";
-import type { Replicator } from "../federation/replication/payloads.js";
+import type { Replicator } from "../replicator.js";
 import type { ProjectRow, ProjectsRepository } from "./projects.repository.js";
 
 /** What erasing a project must also stop or remove outside the database rows. */

@@ -82,6 +82,10 @@ export class DocumentsRepository {
     return (await this.db.query<DocumentRow>(`DELETE FROM documents WHERE id = $1 RETURNING ${COLUMNS}`, [id]))[0];
   }
 
+  async idsOf(projectId: string): Promise<string[]> {
+    return (await this.db.query<{ id: string }>("SELECT id FROM documents WHERE project_id = $1", [projectId])).map((r) => r.id);
+  }
+
   async hashesOf(projectId: string): Promise<string[]> {
     return (await this.db.query<{ h: string }>("SELECT content_hash AS h FROM documents WHERE project_id = $1", [projectId])).map((r) => r.h);
   }

@@ -8,7 +8,7 @@ import type { Document, IndexedStatus } from "../../protocol/projects.protocol.j
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { Replicator } from "../federation/replication/payloads.js";
+import type { Replicator } from "../replicator.js";
 import type { ProjectRow } from "../projects/projects.repository.js";
 import type { DocumentRow, DocumentsRepository } from "./documents.repository.js";
 import type { DocumentStorage } from "./document-storage.js";

@@ -9,7 +9,7 @@ import type { AuditService } from "../audit/audit.service.js";
 import { BalancingRepository } from "../balancing/balancing.repository.js";
 import { balancingRoutes } from "../balancing/balancing.routes.js";
 import { BalancingService } from "../balancing/balancing.service.js";
-import type { AdminGuard } from "../http/auth.js";
+import type { Feature, RouteContext } from "../feature.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import { registerAppliers, type ApplierTargets } from "./settings.appliers.js";
 import { SettingsRepository } from "./settings.repository.js";
@@ -23,11 +23,11 @@ export interface SettingsDeps extends ApplierTargets {
   registry: WorkerRegistry;
 }
 
-export interface PoolSettings {
+export interface PoolSettings extends Feature {
   settings: SettingsService;
   balancing: BalancingService;
   /** Registers /v1/admin/settings and /v1/admin/balancing behind the admin guard. */
-  routes(app: FastifyInstance, guard: AdminGuard): Promise<void>;
+  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
 }
 
 export async function buildSettings(deps: SettingsDeps): Promise<PoolSettings> {
@@ -39,7 +39,7 @@ export async function buildSettings(deps: SettingsDeps): Promise<PoolSettings> {
   return {
     settings,
     balancing,
-    async routes(app, guard) {
+    async routes(app, { guard }) {
       await app.register(settingsRoutes, { settings, guard });
       await app.register(balancingRoutes, { balancing, guard });
     },

@@ -13,7 +13,7 @@ import type { Setting, SettingSource, SettingsView, SettingValue } from "../../p
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { Replicator } from "../federation/replication/payloads.js";
+import type { Replicator } from "../replicator.js";
 import { CATEGORIES, PROFILES, ruleOf, schemaOf, settingDef, SETTINGS, type SettingDef } from "./settings.registry.js";
 import type { SettingsRepository } from "./settings.repository.js";
 

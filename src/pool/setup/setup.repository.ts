@@ -60,6 +60,12 @@ export class SetupRepository {
     await this.db.query("UPDATE cluster_setup_state SET logo = $1, logo_mime = $2, updated_at = now() WHERE id = 1", [logo?.bytes ?? null, logo?.mime ?? null]);
   }
 
+  /** The company name: saved at completion, or the identity step's answer as soon as it is saved. */
+  async companyName(): Promise<string | null> {
+    const rows = await this.db.query<{ name: string | null }>("SELECT coalesce(company_name, answers->'identity'->>'company_name') AS name FROM cluster_setup_state WHERE id = 1");
+    return rows[0]?.name ?? null;
+  }
+
   async logo(): Promise<{ bytes: Buffer; mime: string } | undefined> {
     const rows = await this.db.query<{ logo: Uint8Array | null; logo_mime: string | null }>("SELECT logo, logo_mime FROM cluster_setup_state WHERE id = 1");
     const r = rows[0];

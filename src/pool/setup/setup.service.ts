@@ -136,6 +136,11 @@ export class SetupService {
     });
   }
 
+  /** The company name the wizard saved (the identity step's answer before completion), or null. */
+  async companyName(): Promise<string | null> {
+    return this.deps.setup.companyName();
+  }
+
   async logo(): Promise<{ bytes: Buffer; mime: string } | undefined> {
     return this.deps.setup.logo();
   }

@@ -78,10 +78,3 @@ export function vectorFromBase64(b64: string): number[] {
   const f = new Float32Array(buf.buffer, buf.byteOffset, Math.floor(buf.length / 4));
   return Array.from(f);
 }
-
-/** The thing a local write replicates: what the services hand to `Replicator.record`. */
-export interface Replicator {
-  record<K extends EnvelopeKind>(kind: K, payload: PayloadOf<K>): Promise<void>;
-  /** A document of ours reached `done`: its chunks and vectors go out (document.chunks). */
-  documentDone(documentId: string): void;
-}

@@ -8,10 +8,12 @@ import { storageDirOf, type PoolConfig } from "../../../config/pool.config.js";
 import type { Db } from "../../../db/database.js";
 import { moduleLogger } from "../../../shared/logger.js";
 import type { AuditService } from "../../audit/audit.service.js";
+import type { Feature } from "../../feature.js";
 import type { PoolIdentity } from "../../identity/pool-identity.js";
 import type { KeysService } from "../../keys/keys.service.js";
 import { ProjectsRepository } from "../../projects/projects.repository.js";
 import { DocumentStorage } from "../../rag/document-storage.js";
+import { DocumentsRepository } from "../../rag/documents.repository.js";
 import type { Rag } from "../../rag/rag.composition.js";
 import type { SettingsService } from "../../settings/settings.service.js";
 import type { Federation } from "../federation.composition.js";
@@ -33,7 +35,7 @@ export interface ReplicationDeps {
   keys?: Pick<KeysService, "forgetProject"> | undefined;
 }
 
-export interface Replication {
+export interface Replication extends Feature {
   service: ReplicationService;
   /** Registers the peer-signed replication routes. */
   routes(app: FastifyInstance): Promise<void>;
@@ -51,12 +53,13 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
   const replica = new ReplicaRepository(db);
   const storage = new DocumentStorage(storageDirOf(config));
   const projects = new ProjectsRepository(db);
+  const documents = new DocumentsRepository(db);
   const appliers = new Appliers({
     replica,
     log,
     vectorDims: config.embeddingDims,
     eraser: {
-      documentIds: async (projectId) => (await db.query<{ id: string }>("SELECT id FROM documents WHERE project_id = $1", [projectId])).map((r) => r.id),
+      documentIds: (projectId) => documents.idsOf(projectId),
       stopDocuments: (ids) => rag.queue.forgetAll(ids),
       eraseRows: (projectId) => projects.erase(projectId),
       removeFiles: (projectId) => storage.removeProject(projectId),

@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { PoolConfig } from "../../../config/pool.config.js";
 import type { TopologyLiveEvent } from "../../../protocol/federation.protocol.js";
 import { moduleLogger } from "../../../shared/logger.js";
+import type { Feature, RouteContext } from "../../feature.js";
 import type { AdminGuard } from "../../http/auth.js";
 import type { FederationClient } from "../federation-client.js";
 import type { PeersRepository } from "../peers.repository.js";
@@ -37,10 +38,10 @@ export interface TopologyDeps {
   } | undefined;
 }
 
-export interface TopologyModule {
+export interface TopologyModule extends Feature {
   prober: TopologyProber;
   service: TopologyService;
-  routes(app: FastifyInstance, guard?: AdminGuard): Promise<void>;
+  routes(app: FastifyInstance, ctx?: RouteContext): Promise<void>;
   /** Starts probing (after listen). */
   start(): void;
   close(): Promise<void>;
@@ -81,8 +82,8 @@ export function buildTopology(deps: TopologyDeps): TopologyModule {
   return {
     prober,
     service,
-    async routes(app, guard) {
-      const g = guard ?? deps.guard;
+    async routes(app, ctx) {
+      const g = ctx?.guard ?? deps.guard;
       if (!g) throw new Error("buildTopology: routes need the admin guard");
       await app.register(topologyRoutes, { topology: service, guard: g });
     },

@@ -1,10 +1,10 @@
 /** GET /v1/status: the open health check (no API key), for load balancers and Docker. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { StatusBody } from "../protocol/openai.protocol.js";
-import type { Dispatcher } from "./hub/dispatcher.js";
-import type { WorkerRegistry } from "./hub/worker-registry.js";
-import { VERSION } from "../shared/version.js";
-import { FederationStatusBlock } from "../protocol/federation.protocol.js";
+import { StatusBody } from "../../protocol/openai.protocol.js";
+import type { Dispatcher } from "../hub/dispatcher.js";
+import type { WorkerRegistry } from "../hub/worker-registry.js";
+import { VERSION } from "../../shared/version.js";
+import { FederationStatusBlock } from "../../protocol/federation.protocol.js";
 
 const StatusWithFederation = StatusBody.extend({ federation: FederationStatusBlock.optional() });
 

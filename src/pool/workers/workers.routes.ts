@@ -1,25 +1,22 @@
 /**
- * Admin API for workers: the list (stored rows + live state), revocation, and "Add a worker"
- * provisioning codes with their install/start snippets. Admin session or admin key.
+ * Admin API for workers: single-use enrolment tokens, the list (stored rows + live state),
+ * revocation, and "Add a worker" provisioning codes with their install/start snippets. Admin
+ * session or admin key.
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { FastifyRequest } from "fastify";
-import { RevokedWorker, WorkerIdParams, WorkerList } from "../../protocol/admin.protocol.js";
+import { CreatedToken, CreateTokenBody, RevokedWorker, WorkerIdParams, WorkerList } from "../../protocol/admin.protocol.js";
 import { ProvisioningBody, ProvisioningResult } from "../../protocol/provisioning.protocol.js";
-import type { AuditService } from "../audit/audit.service.js";
 import type { AdminGuard } from "../http/auth.js";
-import type { WorkerRegistry } from "../hub/worker-registry.js";
-import type { EnrolmentService } from "../workers/enrolment.service.js";
-import { ProvisioningService } from "../workers/provisioning/provisioning.service.js";
-import type { WorkersRepository } from "../workers/workers.repository.js";
-import { WorkersService } from "../workers/workers.service.js";
+import type { EnrolmentService } from "./enrolment.service.js";
+import type { ProvisioningService } from "./provisioning/provisioning.service.js";
+import type { WorkersService } from "./workers.service.js";
 
 interface Deps {
   guard: AdminGuard;
   enrolment: EnrolmentService;
-  workers: WorkersRepository;
-  registry: WorkerRegistry;
-  audit: AuditService;
+  workers: WorkersService;
+  provisioning: ProvisioningService;
 }
 
 /**
@@ -36,11 +33,14 @@ export function advertisedPoolUrl(req: FastifyRequest): string {
   }
 }
 
-export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, enrolment, workers, registry, audit }) => {
+export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, enrolment, workers: service, provisioning }) => {
   guard.protect(app);
   const security = [{ apiKey: [] }];
-  const service = new WorkersService({ workers, registry, audit });
-  const provisioning = new ProvisioningService({ enrolment });
+
+  app.post("/v1/admin/tokens", { schema: { summary: "Create a single-use worker enrolment token", tags: ["admin"], body: CreateTokenBody, response: { 201: CreatedToken }, security } }, async (req, reply) => {
+    const t = await enrolment.createToken(req.body.note, req.admin!.actor);
+    return reply.code(201).send({ id: t.id, token: t.token, expires_at: t.expiresAt.toISOString() });
+  });
 
   app.get("/v1/admin/workers", { schema: { summary: "Enrolled workers and their live state", tags: ["admin"], response: { 200: WorkerList }, security } }, async () => ({ data: await service.list() }));
 

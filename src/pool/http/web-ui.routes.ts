@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 
-// src/pool/setup/ and dist/pool/setup/ both sit three levels under the package root.
+// src/pool/http/ and dist/pool/http/ both sit three levels under the package root.
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../../dist/web");
 
 const CSP = [

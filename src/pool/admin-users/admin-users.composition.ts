@@ -1,0 +1,46 @@
+/**
+ * Wires administrator accounts for buildPool: the users service (legacy password hashes rehashed
+ * at boot), the session resolver that lets the admin guard accept the dashboard's session cookie,
+ * the login/logout/session routes and the accounts routes.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Db } from "../../db/database.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { Feature, RouteContext } from "../feature.js";
+import type { AdminGuard } from "../http/auth.js";
+import type { AuthThrottle } from "../http/auth-throttle.js";
+import { adminAccountsRoutes } from "./admin-accounts.routes.js";
+import { AdminAccountsService } from "./admin-accounts.service.js";
+import { adminAuthRoutes } from "./admin-auth.routes.js";
+import { sessionResolver } from "./admin-session.js";
+import { AdminUsersRepository } from "./admin-users.repository.js";
+import { AdminUsersService } from "./admin-users.service.js";
+
+export interface AdminUsersDeps {
+  db: Db;
+  audit: AuditService;
+  /** Gets the session resolver, so that admin routes accept the session cookie. */
+  guard: AdminGuard;
+  throttle?: AuthThrottle | undefined;
+}
+
+export interface AdminUsers extends Feature {
+  service: AdminUsersService;
+  accounts: AdminAccountsService;
+  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+}
+
+export async function buildAdminUsers(deps: AdminUsersDeps): Promise<AdminUsers> {
+  const service = new AdminUsersService({ users: new AdminUsersRepository(deps.db), audit: deps.audit });
+  await service.rehashLegacy();
+  const accounts = new AdminAccountsService({ users: new AdminUsersRepository(deps.db), audit: deps.audit });
+  deps.guard.sessionResolver = sessionResolver(service);
+  return {
+    service,
+    accounts,
+    async routes(app, { guard }) {
+      await app.register(adminAuthRoutes, { users: service, guard, ...(deps.throttle ? { throttle: deps.throttle } : {}) });
+      await app.register(adminAccountsRoutes, { accounts, guard });
+    },
+  };
+}

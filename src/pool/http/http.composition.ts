@@ -1,0 +1,60 @@
+/**
+ * The HTTP app for buildPool: Fastify with the hooks every route depends on, in this order —
+ * the access log (every response, setup gate, 401s and 404s included, carries X-Request-Id), zod
+ * validation, plain JSON serialisation, the error renderer, the raw body capture of peer-signed
+ * federation requests, the OpenAPI description and Swagger UI at /docs, and the per-address budget
+ * of failed authentications. Its routes serve the web UI (wizard and dashboard).
+ */
+import Fastify, { type FastifyInstance } from "fastify";
+import rateLimit from "@fastify/rate-limit";
+import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { PoolConfig } from "../../config/pool.config.js";
+import { moduleLogger } from "../../shared/logger.js";
+import { registerApiDocs } from "../docs/api-docs.js";
+import { installRawBodyCapture } from "../federation/peer-auth.js";
+import type { Feature } from "../feature.js";
+import { genRequestId, installAccessLog } from "./access-log.js";
+import { AuthThrottle } from "./auth-throttle.js";
+import { installErrorHandling } from "./error-handler.js";
+import { webUiRoutes } from "./web-ui.routes.js";
+
+export interface HttpDeps {
+  config: Pick<PoolConfig, "maxBodyBytes" | "authFailureLimit" | "authFailureWindowMs">;
+}
+
+export interface Http extends Feature {
+  app: FastifyInstance;
+  /** Per-address budget of failed authentications, checked before any Argon2 work. */
+  throttle: AuthThrottle;
+  routes(app: FastifyInstance): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function buildHttp(deps: HttpDeps): Promise<Http> {
+  const { config } = deps;
+  // Fastify's own logger stays off: the access log is one line per request from `cellule.http`.
+  const app = Fastify({ logger: false, genReqId: genRequestId, bodyLimit: config.maxBodyBytes, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  // First hooks: every response (setup gate, 401s and 404s included) carries X-Request-Id.
+  installAccessLog(app);
+  app.setValidatorCompiler(validatorCompiler);
+  // Response schemas document the API; serialisation stays plain JSON (fast, no re-validation).
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installErrorHandling(app, moduleLogger("pool"));
+  // Peer-signed federation requests are verified over their exact body bytes.
+  installRawBodyCapture(app);
+  // The OpenAPI description and the Swagger UI at /docs (own security headers).
+  await registerApiDocs(app);
+  // Not a global limit: only the authentication code draws on it (AuthThrottle).
+  await app.register(rateLimit, { global: false });
+  const throttle = AuthThrottle.on(app, { max: config.authFailureLimit, windowMs: config.authFailureWindowMs });
+  return {
+    app,
+    throttle,
+    async routes(a) {
+      await a.register(webUiRoutes);
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}

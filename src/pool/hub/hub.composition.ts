@@ -1,0 +1,58 @@
+/**
+ * Wires the hub for buildPool: the worker registry (seeded with the models stored workers serve),
+ * the dispatcher (queue, timeouts, retries) and the worker WebSocket server with its upgrade
+ * handling on WORKER_WS_PATH. The hub has no HTTP routes.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { PoolConfig } from "../../config/pool.config.js";
+import { ServedModel, WORKER_WS_PATH } from "../../protocol/worker.protocol.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { Feature } from "../feature.js";
+import type { EnrolmentService } from "../workers/enrolment.service.js";
+import type { WorkersRepository } from "../workers/workers.repository.js";
+import { Dispatcher } from "./dispatcher.js";
+import { WorkerRegistry } from "./worker-registry.js";
+import { WorkerSocketServer } from "./worker-socket.js";
+
+export interface HubDeps {
+  config: Pick<PoolConfig, "queueSize" | "jobTimeoutMs" | "maxJobAttempts" | "heartbeatMs" | "embeddingDims">;
+  audit: AuditService;
+  workers: WorkersRepository;
+  enrolment: EnrolmentService;
+}
+
+export interface Hub extends Feature {
+  registry: WorkerRegistry;
+  dispatcher: Dispatcher;
+  sockets: WorkerSocketServer;
+  routes(): Promise<void>;
+  /** True when the upgrade request is for the worker WebSocket (then it has been handled). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  close(): Promise<void>;
+}
+
+export async function buildHub(deps: HubDeps): Promise<Hub> {
+  const { config } = deps;
+  const registry = new WorkerRegistry();
+  for (const row of await deps.workers.listWorkers()) {
+    const models = ServedModel.array().safeParse(row.models);
+    if (models.success && !row.revoked_at) registry.remember(models.data);
+  }
+  const dispatcher = new Dispatcher({ registry, queueSize: config.queueSize, jobTimeoutMs: config.jobTimeoutMs, maxAttempts: config.maxJobAttempts });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment: deps.enrolment, workers: deps.workers, heartbeatMs: config.heartbeatMs, audit: deps.audit, embeddingDims: config.embeddingDims });
+  return {
+    registry,
+    dispatcher,
+    sockets,
+    async routes() {},
+    handleUpgrade(req, socket, head) {
+      if ((req.url ?? "").split("?")[0] !== WORKER_WS_PATH) return false;
+      sockets.handleUpgrade(req, socket, head);
+      return true;
+    },
+    async close() {
+      await sockets.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Wires licensing for buildPool: the license service (the stored license verified at boot), the
+ * license gate, and the license routes.
+ */
+import type { FastifyInstance } from "fastify";
+import type { Db } from "../../db/database.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { Feature, RouteContext } from "../feature.js";
+import { installLicenseGate } from "./license.gate.js";
+import { LicenseRepository } from "./license.repository.js";
+import { licenseRoutes } from "./license.routes.js";
+import { LicenseService } from "./license.service.js";
+import { LicenseValidator } from "./license.validator.js";
+import { RevocationList } from "./revocation-list.js";
+
+export interface LicenseDeps {
+  db: Db;
+  audit: AuditService;
+  /** Whether first-boot setup is still pending (POST /setup/license answers 409 once it is not). */
+  setupPending: () => Promise<boolean>;
+  /** Tests only: the license authority's public key instead of LICENSE_PUBKEY_PROD. */
+  publicKeyHex?: string | undefined;
+  /** Tests only: the clock license statuses are computed with (ms since the epoch). */
+  clock?: (() => number) | undefined;
+}
+
+export interface License extends Feature {
+  service: LicenseService;
+  /** Adds the license gate: install it before any route, so that every route gets it. */
+  installGate(app: FastifyInstance): void;
+  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+}
+
+export async function buildLicense(deps: LicenseDeps): Promise<License> {
+  const service = new LicenseService({
+    repo: new LicenseRepository(deps.db),
+    validator: new LicenseValidator({ revoked: RevocationList.load(), publicKeyHex: deps.publicKeyHex }),
+    audit: deps.audit,
+    now: deps.clock,
+  });
+  await service.boot();
+  return {
+    service,
+    installGate(app) {
+      installLicenseGate(app, service);
+    },
+    async routes(app, { guard }) {
+      await app.register(licenseRoutes, { license: service, guard, setupPending: deps.setupPending });
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Wires workers for buildPool: the stored workers, enrolment (tokens, credentials), "Add a
+ * worker" provisioning codes, and the admin routes (tokens, list, revocation, provisioning). The
+ * hub is built after this (its socket admits workers through enrolment), so the live registry the
+ * admin list and revocation use is reached through `registry()` once the hub exists.
+ */
+import type { FastifyInstance } from "fastify";
+import type { PoolConfig } from "../../config/pool.config.js";
+import type { Db } from "../../db/database.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { Feature, RouteContext } from "../feature.js";
+import type { WorkerRegistry } from "../hub/worker-registry.js";
+import { EnrolmentService } from "./enrolment.service.js";
+import { ProvisioningService } from "./provisioning/provisioning.service.js";
+import { WorkersRepository } from "./workers.repository.js";
+import { workersRoutes } from "./workers.routes.js";
+import { WorkersService } from "./workers.service.js";
+
+export interface WorkersDeps {
+  config: Pick<PoolConfig, "tokenTtlHours">;
+  db: Db;
+  audit: AuditService;
+  /** The hub's live registry (called when the routes are registered, after the hub is built). */
+  registry: () => WorkerRegistry;
+}
+
+export interface Workers extends Feature {
+  repo: WorkersRepository;
+  enrolment: EnrolmentService;
+  provisioning: ProvisioningService;
+  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+}
+
+export function buildWorkers(deps: WorkersDeps): Workers {
+  const repo = new WorkersRepository(deps.db);
+  const enrolment = new EnrolmentService({ workers: repo, audit: deps.audit, tokenTtlHours: deps.config.tokenTtlHours });
+  const provisioning = new ProvisioningService({ enrolment });
+  return {
+    repo,
+    enrolment,
+    provisioning,
+    async routes(app, { guard }) {
+      const workers = new WorkersService({ workers: repo, registry: deps.registry(), audit: deps.audit });
+      await app.register(workersRoutes, { guard, enrolment, workers, provisioning });
+    },
+  };
+}
