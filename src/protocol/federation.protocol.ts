@@ -81,6 +81,7 @@ export const CreatedAttachToken = z.object({
   pool_url: z.string(),
   atom_id: z.string(),
 });
+export type CreatedAttachToken = z.infer<typeof CreatedAttachToken>;
 export const RegisterPeerBody = z.object({
   token: z.string().min(10).max(4000),
   reciprocate: z.boolean().default(true),
@@ -129,6 +130,7 @@ export const FederationAdminStatus = FederationStatusBlock.extend({
   auto_promote_days: z.number().int().nullable(),
   min_trust_level: z.number().int(),
 });
+export type FederationAdminStatus = z.infer<typeof FederationAdminStatus>;
 
 /** The handshake's two parties. `url` is checked against POOL_URL_RULE by the service (400 invalid_pool_url). */
 export const BondParty = z.object({ atom_id: AtomId, public_key: PublicKeyHex, url: z.string().min(1).max(2048) });
@@ -169,7 +171,9 @@ export const BondFinishReply = z.object({ bonded: z.literal(true), atom_id: z.st
 // --- topology (G3) ---
 
 export const NetworkClassSchema = z.enum(["lan", "metro", "wan"]);
+export type NetworkClass = z.infer<typeof NetworkClassSchema>;
 export const NetworkTypeSchema = z.enum(["lan", "metro", "wan", "unknown"]);
+export type NetworkType = z.infer<typeof NetworkTypeSchema>;
 
 /** One bonded peer on the latency map. */
 export const TopologyPeer = z.object({

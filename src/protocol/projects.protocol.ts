@@ -43,6 +43,7 @@ export const CreatedProjectKey = z.object({
   project_id: z.string(),
   key: z.string().describe("shown once; only its hash is stored"),
 });
+export type CreatedProjectKey = z.infer<typeof CreatedProjectKey>;
 
 export const IndexedStatus = z.enum(["pending", "done", "skipped", "failed"]);
 export type IndexedStatus = z.infer<typeof IndexedStatus>;
@@ -66,6 +67,7 @@ export const Document = z.object({
 export type Document = z.infer<typeof Document>;
 export const DocumentList = z.object({ object: z.literal("list"), data: z.array(Document) });
 export const UploadedDocument = Document.extend({ reindexed: z.boolean().describe("true when this content was already in the project: re-indexed, not duplicated") });
+export type UploadedDocument = z.infer<typeof UploadedDocument>;
 export const DeletedDocument = z.object({ id: z.string(), object: z.literal("document"), deleted: z.literal(true) });
 
 export const SearchBody = z.object({
@@ -88,6 +90,7 @@ export const SearchResponse = z.object({
   mode: z.enum(["hybrid", "fulltext"]).describe("fulltext when no embedding worker could embed the query"),
   data: z.array(SearchResult),
 });
+export type SearchResponse = z.infer<typeof SearchResponse>;
 
 export const CreateMemoryBody = z.object({ text: z.string().trim().min(1).max(2000) });
 export const Memory = z.object({ id: z.string(), object: z.literal("memory"), project_id: z.string(), text: z.string(), created_at: z.string() });

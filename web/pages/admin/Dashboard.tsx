@@ -8,7 +8,7 @@ import { api, ApiError, errorText } from "../../api.js";
 import { LanguageSwitch, Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents, useLiveState } from "../../live.js";
-import type { Overview } from "./dashboard-types.js";
+import type { Overview } from "../../../src/protocol/dashboard.protocol.js";
 import { ADMIN_PAGES, type AdminPage } from "./pages.js";
 
 /** The page whose path is the URL path or a parent of it (`/admin/projects/42` → projects). */

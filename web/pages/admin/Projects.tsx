@@ -9,7 +9,7 @@ import { useI18n } from "../../i18n/index.js";
 import type { AdminPageProps } from "./pages.js";
 import { ProjectDetail } from "./projects/ProjectDetail.js";
 import { ProjectList } from "./projects/ProjectList.js";
-import type { Project } from "./projects/types.js";
+import type { Project } from "../../../src/protocol/projects.protocol.js";
 import "./content.css";
 
 const selectedFromUrl = () => new URLSearchParams(location.search).get("project") ?? undefined;

@@ -10,7 +10,7 @@ import { Modal } from "../../components/Modal.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
-import type { WorkerSummary } from "./dashboard-types.js";
+import type { WorkerSummary } from "../../../src/protocol/admin.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import { AddWorkerModal } from "./workers/AddWorkerModal.js";
 
@@ -58,9 +58,9 @@ export function WorkersPage(_p: AdminPageProps) {
     });
 
   useLiveEvents((e) => {
-    if (e.type === "worker.joined" || e.type === "worker.updated") upsert(e.worker as WorkerSummary);
+    if (e.type === "worker.joined" || e.type === "worker.updated") upsert(e.worker);
     else if (e.type === "worker.left") {
-      const id = e.worker_id as string;
+      const id = e.worker_id;
       setWorkers((list) => list?.map((w) => (w.id === id ? { ...w, connected: false, busy_slots: null, free_slots: null, last_seen_at: new Date().toISOString() } : w)));
     }
   });
@@ -94,7 +94,7 @@ export function WorkersPage(_p: AdminPageProps) {
       header: t("workers.col.class"),
       cell: (w) => {
         const h = w.hardware;
-        const detail = h ? [h.cores !== null && t("workers.cores", { n: h.cores }), h.ram_bytes !== null && bytes(h.ram_bytes), h.gpu].filter(Boolean).join(" · ") : "";
+        const detail = [h.cores !== null && t("workers.cores", { n: h.cores }), h.ram_bytes !== null && bytes(h.ram_bytes), h.gpu].filter(Boolean).join(" · ");
         return (
           <>
             {w.hardware_class ? <code>{w.hardware_class}</code> : "—"}

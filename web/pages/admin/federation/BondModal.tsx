@@ -5,7 +5,7 @@ import { CheckboxField } from "../../../components/Field.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-import type { PeerSummary } from "./types.js";
+import type { PeerSummary } from "../../../../src/protocol/federation.protocol.js";
 
 export function BondModal(p: { open: boolean; onClose: () => void; onBonded: (peer: PeerSummary) => void }) {
   const { t } = useI18n();
