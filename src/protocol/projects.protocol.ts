@@ -114,3 +114,6 @@ export const RagChatFields = z.object({ project: IdParam.optional() });
 
 export const Citation = z.object({ document_id: z.string(), document_name: z.string(), page: z.number().nullable(), chunk_id: z.string() });
 export type Citation = z.infer<typeof Citation>;
+/** Fields a project chat's answer carries besides OpenAI's (on the whole answer, or on the final chunk when streamed). */
+export const RagChatAnswerFields = z.object({ citations: z.array(Citation) });
+export type RagChatAnswerFields = z.infer<typeof RagChatAnswerFields>;
