@@ -8,7 +8,7 @@ import { api, errorText } from "../../api.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
-import type { Setting, SettingsView, SettingValue } from "../../../src/protocol/settings.protocol.js";
+import type { Setting, SettingsView } from "../../../src/protocol/settings.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import { SettingRow } from "./settings/SettingRow.js";
 
@@ -25,7 +25,7 @@ export function SettingsPage(_p: AdminPageProps) {
     setView((v) => v && { ...v, categories: v.categories.map((c) => ({ ...c, settings: c.settings.map((s) => (s.key === key ? patch(s) : s)) })) });
 
   useLiveEvents((e) => {
-    if (e.type === "settings.changed") replace(e.key, (s) => ({ ...s, value: e.value as SettingValue, source: "admin" }));
+    if (e.type === "settings.changed") replace(e.key, (s) => ({ ...s, value: e.value, source: "admin" }));
   });
 
   return (
