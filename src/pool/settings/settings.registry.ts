@@ -263,10 +263,6 @@ export function settingDef(key: string): SettingDef | undefined {
   return BY_KEY.get(key);
 }
 
-export function isSettingKey(key: string): key is SettingKey {
-  return BY_KEY.has(key);
-}
-
 /** Human rule of a setting, for error messages ("an integer from 1 to 10"). */
 export function ruleOf(def: SettingDef): string {
   const range = def.min !== undefined && def.max !== undefined ? ` from ${def.min} to ${def.max}` : "";
