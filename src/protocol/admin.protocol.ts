@@ -26,8 +26,10 @@ export const WorkerSummary = z.object({
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 export const WorkerList = z.object({ data: z.array(WorkerSummary) });
+export type WorkerList = z.infer<typeof WorkerList>;
 export const WorkerIdParams = z.object({ id: z.string().min(1).max(100) });
 export const RevokedWorker = z.object({ id: z.string(), revoked_at: z.string() });
+export type RevokedWorker = z.infer<typeof RevokedWorker>;
 
 // --- API keys and admin accounts (dashboard "API keys & users") ---
 

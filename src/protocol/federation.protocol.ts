@@ -102,7 +102,9 @@ export const PeerSummary = z.object({
 });
 export type PeerSummary = z.infer<typeof PeerSummary>;
 export const PeerList = z.object({ data: z.array(PeerSummary) });
+export type PeerList = z.infer<typeof PeerList>;
 export const RegisteredPeer = z.object({ peer: PeerSummary, reciprocated: z.boolean().describe("the other pool recorded this one too") });
+export type RegisteredPeer = z.infer<typeof RegisteredPeer>;
 export const PeerAtomParams = z.object({ atom_id: z.string().min(1).max(100) });
 export const PromotePeerBody = z.object({ target_level: z.number().int().min(1).max(3) });
 export const KillSwitchBody = z.object({ enabled: z.boolean().describe("true stops all federation traffic at once") });

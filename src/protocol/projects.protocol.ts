@@ -29,6 +29,7 @@ export const Project = z.object({
 });
 export type Project = z.infer<typeof Project>;
 export const ProjectList = z.object({ object: z.literal("list"), data: z.array(Project) });
+export type ProjectList = z.infer<typeof ProjectList>;
 export const DeletedProject = z.object({
   id: z.string(),
   object: z.literal("project"),
@@ -66,6 +67,7 @@ export const Document = z.object({
 });
 export type Document = z.infer<typeof Document>;
 export const DocumentList = z.object({ object: z.literal("list"), data: z.array(Document) });
+export type DocumentList = z.infer<typeof DocumentList>;
 export const UploadedDocument = Document.extend({ reindexed: z.boolean().describe("true when this content was already in the project: re-indexed, not duplicated") });
 export type UploadedDocument = z.infer<typeof UploadedDocument>;
 export const DeletedDocument = z.object({ id: z.string(), object: z.literal("document"), deleted: z.literal(true) });

@@ -15,7 +15,7 @@ import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
 import { BondModal } from "./federation/BondModal.js";
 import { TokenModal } from "./federation/TokenModal.js";
-import type { FederationAdminStatus, PeerSummary } from "../../../src/protocol/federation.protocol.js";
+import type { FederationAdminStatus, PeerList, PeerSummary } from "../../../src/protocol/federation.protocol.js";
 import { CLASS_BADGE, hostOf, ms, shortId } from "./federation/format.js";
 import type { AdminPageProps } from "./pages.js";
 
@@ -38,7 +38,7 @@ export function FederationPage(_p: AdminPageProps) {
 
   const fail = (e: unknown) => setError(errorText(e, t("common.network")));
   const loadStatus = () => api<FederationAdminStatus>("GET", "/v1/federation/admin/status").then(setStatus, fail);
-  const loadPeers = () => api<{ data: PeerSummary[] }>("GET", "/v1/federation/peers").then((r) => setPeers(r.data), fail);
+  const loadPeers = () => api<PeerList>("GET", "/v1/federation/peers").then((r) => setPeers(r.data), fail);
   const reload = () => Promise.all([loadStatus(), loadPeers()]);
 
   useEffect(() => {

@@ -10,7 +10,7 @@ import { Modal } from "../../components/Modal.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
-import type { WorkerSummary } from "../../../src/protocol/admin.protocol.js";
+import type { RevokedWorker, WorkerList, WorkerSummary } from "../../../src/protocol/admin.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import { AddWorkerModal } from "./workers/AddWorkerModal.js";
 
@@ -36,7 +36,7 @@ export function WorkersPage(_p: AdminPageProps) {
   const [now, setNow] = useState(Date.now());
 
   const load = () =>
-    api<{ data: WorkerSummary[] }>("GET", "/v1/admin/workers").then(
+    api<WorkerList>("GET", "/v1/admin/workers").then(
       (r) => setWorkers(r.data),
       (e: unknown) => setError(errorText(e, t("common.network"))),
     );
@@ -75,7 +75,7 @@ export function WorkersPage(_p: AdminPageProps) {
     setRevokeBusy(true);
     setRevokeError(undefined);
     try {
-      await api<{ id: string; revoked_at: string }>("POST", `/v1/admin/workers/${encodeURIComponent(revoking.id)}/revoke`);
+      await api<RevokedWorker>("POST", `/v1/admin/workers/${encodeURIComponent(revoking.id)}/revoke`);
       upsert({ ...revoking, revoked: true, connected: false });
       setNotice(t("workers.revoked", { name: revoking.name }));
       setRevoking(undefined);

@@ -13,7 +13,7 @@ import { DeleteProject } from "./DeleteProject.js";
 import { DocumentsTable } from "./DocumentsTable.js";
 import { ProjectKeys } from "./ProjectKeys.js";
 import { SearchPanel } from "./SearchPanel.js";
-import type { Document as ProjectDocument, Project } from "../../../../src/protocol/projects.protocol.js";
+import type { DocumentList, Document as ProjectDocument, Project } from "../../../../src/protocol/projects.protocol.js";
 import { UploadPanel } from "./UploadPanel.js";
 
 const FALLBACK_POLL_MS = 4000;
@@ -28,7 +28,7 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
   const base = `/v1/projects/${encodeURIComponent(p.projectId)}`;
 
   const loadDocs = () =>
-    api<{ data: ProjectDocument[] }>("GET", `${base}/documents`).then(
+    api<DocumentList>("GET", `${base}/documents`).then(
       (r) => setDocs(r.data),
       (err: unknown) => setError(errorText(err, t("common.network"))),
     );
