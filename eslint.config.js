@@ -60,6 +60,17 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard reads the pool's zod contracts as types only: a value import would bundle zod
+    // (and whatever else src/ pulls in) into the browser.
+    files: ['web/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src/**'], allowTypeImports: true, message: 'web/ imports src/ types only (import type): values would land in the browser bundle.' }] },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

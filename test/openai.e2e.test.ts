@@ -4,6 +4,7 @@
  */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChatCompletion, ChatCompletionChunk, TextCompletion } from "../src/protocol/openai.protocol.js";
 import { killAll, MODEL_ID, startPool, startWorker, type PoolProc } from "./helpers.js";
 
 let pool: PoolProc;
@@ -94,6 +95,26 @@ describe("chat completions", () => {
     expect(r.headers.get("content-type")).toMatch(/text\/event-stream/);
     const body = await r.text();
     expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  });
+
+  it("answers in the protocol's shapes, whole and streamed (no field outside the schemas)", async () => {
+    const post = (path: string, body: object) =>
+      fetch(`${pool.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model: MODEL_ID, max_tokens: 5, ...body }) });
+    const events = async (r: Response) =>
+      (await r.text())
+        .split("\n\n")
+        .filter((e) => e.startsWith("data: ") && e !== "data: [DONE]")
+        .map((e) => JSON.parse(e.slice("data: ".length)) as unknown);
+    // A schema strips the fields it does not know: equal after parsing means none was sent.
+    const conforms = (schema: { parse(v: unknown): unknown }, v: unknown) => expect(schema.parse(v)).toEqual(v);
+    conforms(ChatCompletion, await (await post("/v1/chat/completions", { messages })).json());
+    conforms(TextCompletion, await (await post("/v1/completions", { prompt: "Once upon a time" })).json());
+    const chat = await events(await post("/v1/chat/completions", { messages, stream: true, stream_options: { include_usage: true } }));
+    expect(chat.length).toBeGreaterThan(2);
+    for (const c of chat) conforms(ChatCompletionChunk, c);
+    const text = await events(await post("/v1/completions", { prompt: "Once upon a time", stream: true, stream_options: { include_usage: true } }));
+    expect(text.length).toBeGreaterThan(2);
+    for (const c of text) conforms(TextCompletion, c);
   });
 
   it("stops at a stop sequence", async () => {

@@ -1,14 +1,15 @@
 /**
  * Live updates for the dashboard: one WebSocket to the pool's /v1/admin/events (authenticated by
  * the session cookie), shared by every page, reconnected with backoff. Pages subscribe to the
- * event types they show instead of polling. Event shapes: src/protocol/dashboard.protocol.ts.
+ * event types they show instead of polling. Event shapes: src/protocol/dashboard.protocol.ts and
+ * the topology event of src/protocol/federation.protocol.ts.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { LiveEvent as DashboardEvent } from "../src/protocol/dashboard.protocol.js";
+import type { TopologyLiveEvent } from "../src/protocol/federation.protocol.js";
 
-export interface LiveEvent {
-  type: string;
-  [field: string]: unknown;
-}
+/** One server → client message of /v1/admin/events. */
+export type LiveEvent = DashboardEvent | TopologyLiveEvent;
 
 type Listener = (e: LiveEvent) => void;
 type State = "connecting" | "open" | "closed";

@@ -3,6 +3,7 @@ import { z } from "zod";
 
 export const CreateKeyBody = z.object({ name: z.string().min(1).max(100).default("default"), scope: z.enum(["user", "admin"]).default("user") });
 export const CreatedKey = z.object({ id: z.string(), name: z.string(), scope: z.enum(["user", "admin"]), key: z.string().describe("shown once; only its hash is stored") });
+export type CreatedKey = z.infer<typeof CreatedKey>;
 export const CreateTokenBody = z.object({ note: z.string().max(200).optional() });
 export const CreatedToken = z.object({ id: z.string(), token: z.string().describe("single use; shown once"), expires_at: z.string() });
 /** An enrolled worker as the dashboard lists it: stored facts plus the live registry's view. */
@@ -25,8 +26,10 @@ export const WorkerSummary = z.object({
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 export const WorkerList = z.object({ data: z.array(WorkerSummary) });
+export type WorkerList = z.infer<typeof WorkerList>;
 export const WorkerIdParams = z.object({ id: z.string().min(1).max(100) });
 export const RevokedWorker = z.object({ id: z.string(), revoked_at: z.string() });
+export type RevokedWorker = z.infer<typeof RevokedWorker>;
 
 // --- API keys and admin accounts (dashboard "API keys & users") ---
 
@@ -40,12 +43,17 @@ export const KeySummary = z.object({
   last_used_at: z.string().nullable(),
   revoked_at: z.string().nullable(),
 });
+export type KeySummary = z.infer<typeof KeySummary>;
 export const KeyList = z.object({ data: z.array(KeySummary) });
+export type KeyList = z.infer<typeof KeyList>;
 export const RevokedKey = z.object({ id: z.string(), revoked: z.literal(true) });
 
 export const AdminUserSummary = z.object({ id: z.string(), email: z.string(), created_at: z.string(), last_login_at: z.string().nullable(), is_self: z.boolean() });
+export type AdminUserSummary = z.infer<typeof AdminUserSummary>;
 export const AdminUserList = z.object({ data: z.array(AdminUserSummary) });
+export type AdminUserList = z.infer<typeof AdminUserList>;
 /** Checked by the service (same rules and codes as the wizard: invalid_email, password_too_short, password_common, …). */
 export const CreateAdminUserBody = z.object({ email: z.string().max(254), password: z.string().max(1024) });
 export const CreatedAdminUser = z.object({ id: z.string(), email: z.string() });
+export type CreatedAdminUser = z.infer<typeof CreatedAdminUser>;
 export const DeletedAdminUser = z.object({ id: z.string(), deleted: z.literal(true) });

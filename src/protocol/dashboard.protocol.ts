@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { WorkerSummary } from "./admin.protocol.js";
+import { SettingValue } from "./settings.protocol.js";
 
 export const ADMIN_EVENTS_PATH = "/v1/admin/events";
 /** Seconds between two metric points. */
@@ -62,7 +63,7 @@ export const LiveEvent = z.discriminatedUnion("type", [
     chunks_count: z.number().int(),
     embedded_count: z.number().int(),
   }),
-  z.object({ type: z.literal("settings.changed"), key: z.string(), value: z.unknown() }),
+  z.object({ type: z.literal("settings.changed"), key: z.string(), value: SettingValue }),
 ]);
 export type LiveEvent = z.infer<typeof LiveEvent>;
 

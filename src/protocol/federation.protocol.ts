@@ -81,6 +81,7 @@ export const CreatedAttachToken = z.object({
   pool_url: z.string(),
   atom_id: z.string(),
 });
+export type CreatedAttachToken = z.infer<typeof CreatedAttachToken>;
 export const RegisterPeerBody = z.object({
   token: z.string().min(10).max(4000),
   reciprocate: z.boolean().default(true),
@@ -101,7 +102,9 @@ export const PeerSummary = z.object({
 });
 export type PeerSummary = z.infer<typeof PeerSummary>;
 export const PeerList = z.object({ data: z.array(PeerSummary) });
+export type PeerList = z.infer<typeof PeerList>;
 export const RegisteredPeer = z.object({ peer: PeerSummary, reciprocated: z.boolean().describe("the other pool recorded this one too") });
+export type RegisteredPeer = z.infer<typeof RegisteredPeer>;
 export const PeerAtomParams = z.object({ atom_id: z.string().min(1).max(100) });
 export const PromotePeerBody = z.object({ target_level: z.number().int().min(1).max(3) });
 export const KillSwitchBody = z.object({ enabled: z.boolean().describe("true stops all federation traffic at once") });
@@ -129,6 +132,7 @@ export const FederationAdminStatus = FederationStatusBlock.extend({
   auto_promote_days: z.number().int().nullable(),
   min_trust_level: z.number().int(),
 });
+export type FederationAdminStatus = z.infer<typeof FederationAdminStatus>;
 
 /** The handshake's two parties. `url` is checked against POOL_URL_RULE by the service (400 invalid_pool_url). */
 export const BondParty = z.object({ atom_id: AtomId, public_key: PublicKeyHex, url: z.string().min(1).max(2048) });
@@ -169,7 +173,9 @@ export const BondFinishReply = z.object({ bonded: z.literal(true), atom_id: z.st
 // --- topology (G3) ---
 
 export const NetworkClassSchema = z.enum(["lan", "metro", "wan"]);
+export type NetworkClass = z.infer<typeof NetworkClassSchema>;
 export const NetworkTypeSchema = z.enum(["lan", "metro", "wan", "unknown"]);
+export type NetworkType = z.infer<typeof NetworkTypeSchema>;
 
 /** One bonded peer on the latency map. */
 export const TopologyPeer = z.object({

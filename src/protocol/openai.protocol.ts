@@ -3,6 +3,7 @@
  * ignored like OpenAI-compatible servers do) and the response shapes we produce.
  */
 import { z } from "zod";
+import { FinishReason } from "./worker.protocol.js";
 
 const ContentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
 
@@ -60,6 +61,57 @@ export type EmbeddingRequest = z.infer<typeof EmbeddingRequest>;
 
 export const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
 export type Usage = z.infer<typeof Usage>;
+
+/** The fields every completion object and chunk starts with (`chatcmpl-…` or `cmpl-…`; `created` in Unix seconds). */
+const CompletionIds = { id: z.string(), created: z.number().int(), model: z.string() };
+/** null in a stream chunk until the last one. */
+const ChoiceFinish = FinishReason.nullable();
+
+/** The assistant's answer; `reasoning_content` carries the model's thinking when it wrote any. */
+export const ChatCompletionMessage = z.object({
+  role: z.literal("assistant"),
+  content: z.string(),
+  refusal: z.null(),
+  reasoning_content: z.string().optional(),
+});
+export type ChatCompletionMessage = z.infer<typeof ChatCompletionMessage>;
+
+/** POST /v1/chat/completions, whole (stream unset or false). */
+export const ChatCompletion = z.object({
+  ...CompletionIds,
+  object: z.literal("chat.completion"),
+  choices: z.array(z.object({ index: z.number().int(), message: ChatCompletionMessage, finish_reason: FinishReason, logprobs: z.null() })),
+  usage: Usage,
+});
+export type ChatCompletion = z.infer<typeof ChatCompletion>;
+
+/** What one chat chunk adds: the role on the first one, then reasoning and content as they come. */
+export const ChatCompletionDelta = z.object({ role: z.literal("assistant").optional(), reasoning_content: z.string().optional(), content: z.string().optional() });
+export type ChatCompletionDelta = z.infer<typeof ChatCompletionDelta>;
+
+/**
+ * One `data:` event of a streamed chat completion. The last chunk carries the finish reason; with
+ * `stream_options.include_usage` one more chunk follows with no choices and the usage.
+ */
+export const ChatCompletionChunk = z.object({
+  ...CompletionIds,
+  object: z.literal("chat.completion.chunk"),
+  choices: z.array(z.object({ index: z.number().int(), delta: ChatCompletionDelta, finish_reason: ChoiceFinish, logprobs: z.null() })),
+  usage: Usage.optional(),
+});
+export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunk>;
+
+/**
+ * POST /v1/completions: the whole answer, or one `data:` event of a stream (same object, as OpenAI
+ * sends it: finish_reason null until the last chunk, usage only on the whole answer or the usage chunk).
+ */
+export const TextCompletion = z.object({
+  ...CompletionIds,
+  object: z.literal("text_completion"),
+  choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: ChoiceFinish, logprobs: z.null() })),
+  usage: Usage.optional(),
+});
+export type TextCompletion = z.infer<typeof TextCompletion>;
 
 export const ErrorBody = z.object({
   error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }),

@@ -29,6 +29,7 @@ export const Project = z.object({
 });
 export type Project = z.infer<typeof Project>;
 export const ProjectList = z.object({ object: z.literal("list"), data: z.array(Project) });
+export type ProjectList = z.infer<typeof ProjectList>;
 export const DeletedProject = z.object({
   id: z.string(),
   object: z.literal("project"),
@@ -43,6 +44,7 @@ export const CreatedProjectKey = z.object({
   project_id: z.string(),
   key: z.string().describe("shown once; only its hash is stored"),
 });
+export type CreatedProjectKey = z.infer<typeof CreatedProjectKey>;
 
 export const IndexedStatus = z.enum(["pending", "done", "skipped", "failed"]);
 export type IndexedStatus = z.infer<typeof IndexedStatus>;
@@ -65,7 +67,9 @@ export const Document = z.object({
 });
 export type Document = z.infer<typeof Document>;
 export const DocumentList = z.object({ object: z.literal("list"), data: z.array(Document) });
+export type DocumentList = z.infer<typeof DocumentList>;
 export const UploadedDocument = Document.extend({ reindexed: z.boolean().describe("true when this content was already in the project: re-indexed, not duplicated") });
+export type UploadedDocument = z.infer<typeof UploadedDocument>;
 export const DeletedDocument = z.object({ id: z.string(), object: z.literal("document"), deleted: z.literal(true) });
 
 export const SearchBody = z.object({
@@ -88,6 +92,7 @@ export const SearchResponse = z.object({
   mode: z.enum(["hybrid", "fulltext"]).describe("fulltext when no embedding worker could embed the query"),
   data: z.array(SearchResult),
 });
+export type SearchResponse = z.infer<typeof SearchResponse>;
 
 export const CreateMemoryBody = z.object({ text: z.string().trim().min(1).max(2000) });
 export const Memory = z.object({ id: z.string(), object: z.literal("memory"), project_id: z.string(), text: z.string(), created_at: z.string() });
@@ -111,3 +116,6 @@ export const RagChatFields = z.object({ project: IdParam.optional() });
 
 export const Citation = z.object({ document_id: z.string(), document_name: z.string(), page: z.number().nullable(), chunk_id: z.string() });
 export type Citation = z.infer<typeof Citation>;
+/** Fields a project chat's answer carries besides OpenAI's (on the whole answer, or on the final chunk when streamed). */
+export const RagChatAnswerFields = z.object({ citations: z.array(Citation) });
+export type RagChatAnswerFields = z.infer<typeof RagChatAnswerFields>;

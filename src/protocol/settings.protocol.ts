@@ -17,6 +17,27 @@ export type Localized = z.infer<typeof Localized>;
 export const SettingValue = z.union([z.number(), z.boolean(), z.string()]);
 export type SettingValue = z.infer<typeof SettingValue>;
 
+/**
+ * Every runtime setting and the type of its value (its rule, texts and default are in the pool's
+ * registry, src/pool/settings/settings.registry.ts, which must define each key).
+ */
+export interface SettingsValues {
+  "queue.size_per_model": number;
+  "queue.per_employee": number;
+  "jobs.timeout_seconds": number;
+  "jobs.max_attempts": number;
+  "jobs.retry_after_seconds": number;
+  "documents.parallel_extractions": number;
+  "documents.embedding_batch_size": number;
+  "documents.embedding_batches_in_flight": number;
+  "search.chat_sources": number;
+  "search.query_wait_seconds": number;
+  "security.session_idle_minutes": number;
+  "security.lockout_failures": number;
+  "security.lockout_minutes": number;
+}
+export type SettingKey = keyof SettingsValues;
+
 export const Setting = z.object({
   key: z.string(),
   label: Localized,

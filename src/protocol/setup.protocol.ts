@@ -163,6 +163,7 @@ export const AdminLoginResult = z.object({
   expires_at: z.string(),
 });
 export const AdminMe = z.object({ kind: z.enum(["key", "session"]), actor: z.string(), email: z.string().nullable() });
+export type AdminMe = z.infer<typeof AdminMe>;
 
 /** English text of each validation code (the CLI prints these; the web app has en + fr). */
 export const SETUP_FIELD_MESSAGES: Record<string, string> = {

@@ -3,25 +3,12 @@
  * a quote, CR or LF quoted with its quotes doubled) and a JSON array. Both are produced a row at a
  * time from an async source, so a large log is never held in memory.
  */
-import { z } from "zod";
+import type { AuditEntry } from "../../protocol/audit.protocol.js";
 import type { AuditRow } from "./audit.repository.js";
 
 export const EXPORT_COLUMNS = ["seq", "at", "actor", "action", "target", "project_id", "details", "hash"] as const;
 
-/** One audit entry as the API lists it and the exports write it. */
-export const ExportEntry = z.object({
-  seq: z.number(),
-  at: z.string(),
-  actor: z.string(),
-  action: z.string(),
-  target: z.string().nullable(),
-  project_id: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()),
-  hash: z.string(),
-});
-export type ExportEntry = z.infer<typeof ExportEntry>;
-
-export function exportEntry(r: AuditRow): ExportEntry {
+export function exportEntry(r: AuditRow): AuditEntry {
   return { seq: r.seq, at: r.at.toISOString(), actor: r.actor, action: r.action, target: r.target, project_id: r.project_id, details: r.details, hash: r.hash };
 }
 
@@ -33,7 +20,7 @@ export function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function csvLine(e: ExportEntry): string {
+export function csvLine(e: AuditEntry): string {
   return `${[e.seq, e.at, e.actor, e.action, e.target, e.project_id, JSON.stringify(e.details), e.hash].map(csvField).join(",")}\r\n`;
 }
 

@@ -2,8 +2,9 @@
 import { Readable } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { AuditList, AuditVerification } from "../../protocol/audit.protocol.js";
 import type { AdminGuard } from "../http/auth.js";
-import { csvChunks, ExportEntry, exportEntry, jsonChunks } from "./audit-export.js";
+import { csvChunks, exportEntry, jsonChunks } from "./audit-export.js";
 import type { AuditFilter } from "./audit.repository.js";
 import type { AuditService } from "./audit.service.js";
 
@@ -43,7 +44,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; guard: Ad
         summary: "Audit log, newest first",
         tags: ["audit"],
         querystring: Filters.extend({ limit: z.coerce.number().int().min(1).max(5000).default(100), before_seq: z.coerce.number().int().positive().optional() }),
-        response: { 200: z.object({ data: z.array(ExportEntry) }) },
+        response: { 200: AuditList },
         security,
       },
     },
@@ -84,7 +85,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; guard: Ad
       schema: {
         summary: "Walk the hash chain and check every signature; reports the first broken link",
         tags: ["audit"],
-        response: { 200: z.object({ ok: z.boolean(), entries: z.number(), first_broken: z.object({ seq: z.number(), reason: z.string() }).nullable() }) },
+        response: { 200: AuditVerification },
         security,
       },
     },

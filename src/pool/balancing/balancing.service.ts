@@ -5,7 +5,7 @@
  * queue size per model is max(configured queue size, total headcount × queue per employee),
  * applied at boot and again on every headcount or setting change.
  */
-import type { BalancingSite, BalancingView } from "../../protocol/settings.protocol.js";
+import type { BalancingSite, BalancingView, SettingKey } from "../../protocol/settings.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -14,8 +14,8 @@ import type { WorkerRegistry } from "../hub/worker-registry.js";
 import type { SettingsService } from "../settings/settings.service.js";
 import type { BalancingRepository } from "./balancing.repository.js";
 
-export const QUEUE_SIZE_KEY = "queue.size_per_model";
-export const QUEUE_PER_EMPLOYEE_KEY = "queue.per_employee";
+export const QUEUE_SIZE_KEY = "queue.size_per_model" satisfies SettingKey;
+export const QUEUE_PER_EMPLOYEE_KEY = "queue.per_employee" satisfies SettingKey;
 
 export interface BalancingDeps {
   repo: BalancingRepository;
@@ -52,8 +52,8 @@ export class BalancingService {
 
   /** max(configured queue size, total headcount × queue per employee). */
   effectiveQueueSize(): number {
-    const configured = this.deps.settings.number(QUEUE_SIZE_KEY);
-    const perEmployee = this.deps.settings.number(QUEUE_PER_EMPLOYEE_KEY);
+    const configured = this.deps.settings.get(QUEUE_SIZE_KEY);
+    const perEmployee = this.deps.settings.get(QUEUE_PER_EMPLOYEE_KEY);
     return Math.max(configured, Math.ceil(this.totalHeadcount * perEmployee));
   }
 
@@ -71,7 +71,7 @@ export class BalancingService {
       sites: [...sites.values()].map(row),
       unassigned_workers: (await this.deps.repo.activeWorkerSites()).filter((w) => !w.site?.trim()).length,
       total_headcount: this.totalHeadcount,
-      queue_per_employee: this.deps.settings.number(QUEUE_PER_EMPLOYEE_KEY),
+      queue_per_employee: this.deps.settings.get(QUEUE_PER_EMPLOYEE_KEY),
       effective_queue_size: this.effectiveQueueSize(),
     };
   }

@@ -18,6 +18,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { ADMIN_EVENTS_PATH, type LiveEvent } from "../../protocol/dashboard.protocol.js";
 import type { TopologyLiveEvent } from "../../protocol/federation.protocol.js";
+import type { SettingValue } from "../../protocol/settings.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
@@ -55,7 +56,7 @@ export interface LiveEventsDeps {
   documentDelayMs?: number;
 }
 
-type SettingChange = { key: string; value: unknown };
+type SettingChange = { key: string; value: SettingValue };
 export interface SettingsEvents {
   on(event: "changed", fn: (e: SettingChange) => void): unknown;
   off(event: "changed", fn: (e: SettingChange) => void): unknown;
@@ -129,7 +130,7 @@ export class LiveEvents {
   }
 
   /** A setting changed (called by the settings service's "changed" event, or directly). */
-  settingsChanged(key: string, value: unknown): void {
+  settingsChanged(key: string, value: SettingValue): void {
     this.broadcast({ type: "settings.changed", key, value });
   }
 

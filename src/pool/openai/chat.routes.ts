@@ -1,6 +1,7 @@
 /** POST /v1/chat/completions */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ChatCompletionRequest } from "../../protocol/openai.protocol.js";
+import type { RagChatAnswerFields } from "../../protocol/projects.protocol.js";
 import { respondGeneration } from "./generation.responder.js";
 import type { AuthenticatedKey } from "../keys/keys.service.js";
 import type { InferenceService } from "./inference.service.js";
@@ -10,7 +11,7 @@ import type { InferenceService } from "./inference.service.js";
  * augmented request plus `citations`, or undefined for a chat that concerns no project.
  */
 export interface ChatAugmenter {
-  prepare(body: ChatCompletionRequest, key: AuthenticatedKey): Promise<{ body: ChatCompletionRequest; citations: unknown[] } | undefined>;
+  prepare(body: ChatCompletionRequest, key: AuthenticatedKey): Promise<({ body: ChatCompletionRequest } & RagChatAnswerFields) | undefined>;
 }
 
 export const chatRoutes: FastifyPluginAsyncZod<{ inference: InferenceService; rag?: ChatAugmenter | undefined }> = async (app, { inference, rag }) => {

@@ -5,6 +5,8 @@
  * still gets a real HTTP error status; after that, a failure is an explicit `error` event.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionDelta, ChatCompletionMessage, TextCompletion, Usage } from "../../protocol/openai.protocol.js";
+import type { RagChatAnswerFields } from "../../protocol/projects.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { renderError, toAppError } from "../http/error-handler.js";
 import type { GenerateJobState, GenerateResult } from "../hub/job.js";
@@ -19,14 +21,18 @@ interface Ids {
   model: string;
 }
 
+/** Fields added to the whole answer, or to the final chunk when streamed (a project chat's citations). */
+type Extra = Partial<RagChatAnswerFields>;
+type FinishReason = GenerateResult["finishReason"];
+
 export async function respondGeneration(
   req: FastifyRequest,
   reply: FastifyReply,
   inference: InferenceService,
   job: GenerateJobState,
   shape: Shape,
-  opts: { stream: boolean; includeUsage: boolean; extra?: Record<string, unknown> | undefined },
-): Promise<unknown> {
+  opts: { stream: boolean; includeUsage: boolean; extra?: Extra | undefined },
+): Promise<((ChatCompletion | TextCompletion) & Extra) | undefined> {
   job.requestId = req.id;
   inference.submit(job); // throws 404/429/503 before anything is written
   const ids: Ids = { id: `${shape === "chat" ? "chatcmpl" : "cmpl"}-${job.id}`, created: Math.floor(Date.now() / 1000), model: job.model };
@@ -40,25 +46,24 @@ export async function respondGeneration(
   return streamResponse(req, reply, job, shape, ids, opts.includeUsage, opts.extra);
 }
 
-function usage(r: GenerateResult) {
+function usage(r: GenerateResult): Usage {
   return { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens };
 }
 
-function wholeResponse(shape: Shape, ids: Ids, raw: string, r: GenerateResult) {
+function wholeResponse(shape: Shape, ids: Ids, raw: string, r: GenerateResult): ChatCompletion | TextCompletion {
   if (shape === "completion") {
     return { ...ids, object: "text_completion", choices: [{ index: 0, text: raw, finish_reason: r.finishReason, logprobs: null }], usage: usage(r) };
   }
   const { content, reasoning } = splitThinking(raw);
-  const message: Record<string, unknown> = { role: "assistant", content, refusal: null };
+  const message: ChatCompletionMessage = { role: "assistant", content, refusal: null };
   if (reasoning) message.reasoning_content = reasoning;
   return { ...ids, object: "chat.completion", choices: [{ index: 0, message, finish_reason: r.finishReason, logprobs: null }], usage: usage(r) };
 }
 
 /** `extra`: top-level fields added to the final chunk (RAG citations). */
-async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: GenerateJobState, shape: Shape, ids: Ids, includeUsage: boolean, extra: Record<string, unknown> = {}): Promise<void> {
+async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: GenerateJobState, shape: Shape, ids: Ids, includeUsage: boolean, extra: Extra = {}): Promise<undefined> {
   reply.hijack();
   const res = reply.raw;
-  const object = shape === "chat" ? "chat.completion.chunk" : "text_completion";
   let started = false;
   const start = () => {
     if (started) return;
@@ -70,7 +75,7 @@ async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: Gen
   // (each wakes the client; on the 2-vCPU test VM a message to an idle process costs ~0.15 ms,
   // bench:gateway's floor rows).
   let corked = false;
-  const send = (payload: unknown) => {
+  const send = (payload: (ChatCompletionChunk | TextCompletion) & Extra) => {
     start();
     if (!corked) {
       corked = true;
@@ -82,22 +87,24 @@ async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: Gen
     }
     res.write(`data: ${JSON.stringify(payload)}\n\n`);
   };
-  const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-    send({ ...ids, object, choices: [{ index: 0, ...choice, logprobs: null }], ...extra });
+  const chatChunk = (delta: ChatCompletionDelta, finishReason: FinishReason | null, extra: Extra = {}) =>
+    send({ ...ids, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }], ...extra });
+  const textChunk = (text: string, finishReason: FinishReason | null, extra: Extra = {}) =>
+    send({ ...ids, object: "text_completion", choices: [{ index: 0, text, finish_reason: finishReason, logprobs: null }], ...extra });
 
   const filter = shape === "chat" ? new ThinkFilter() : undefined;
   let roleSent = false;
   const emit = (content: string, reasoning: string) => {
     if (shape === "completion") {
-      if (content) chunk({ text: content, finish_reason: null });
+      if (content) textChunk(content, null);
       return;
     }
     if (!content && !reasoning) return;
-    const delta: Record<string, unknown> = roleSent ? {} : { role: "assistant" };
+    const delta: ChatCompletionDelta = roleSent ? {} : { role: "assistant" };
     roleSent = true;
     if (reasoning) delta.reasoning_content = reasoning;
     if (content) delta.content = content;
-    chunk({ delta, finish_reason: null });
+    chatChunk(delta, null);
   };
   job.onText = (text) => {
     if (!filter) return emit(text, "");
@@ -111,9 +118,9 @@ async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: Gen
       const s = filter.flush();
       emit(s.content, s.reasoning);
     }
-    if (shape === "chat") chunk({ delta: roleSent ? {} : { role: "assistant", content: "" }, finish_reason: result.finishReason }, extra);
-    else chunk({ text: "", finish_reason: result.finishReason }, extra);
-    if (includeUsage) send({ ...ids, object, choices: [], usage: usage(result) });
+    if (shape === "chat") chatChunk(roleSent ? {} : { role: "assistant", content: "" }, result.finishReason, extra);
+    else textChunk("", result.finishReason, extra);
+    if (includeUsage) send({ ...ids, object: shape === "chat" ? "chat.completion.chunk" : "text_completion", choices: [], usage: usage(result) });
     res.end("data: [DONE]\n\n");
   } catch (err) {
     const appErr = err instanceof AppError ? err : toAppError(err);

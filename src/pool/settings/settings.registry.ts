@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { poolFields, type PoolConfig } from "../../config/pool.config.js";
-import type { Localized, ProfileId, SettingType, SettingValue } from "../../protocol/settings.protocol.js";
+import type { Localized, ProfileId, SettingKey, SettingsValues, SettingType, SettingValue } from "../../protocol/settings.protocol.js";
 import { LOCK_MS, LOCK_THRESHOLD, SESSION_IDLE_MS } from "../admin-users/admin-users.service.js";
 import { RETRY_AFTER_SECONDS } from "../hub/dispatcher.js";
 import { EMBED_BATCH, EMBED_IN_FLIGHT } from "../rag/embedding-pump.js";
@@ -28,8 +28,8 @@ export const PROFILES: readonly { id: ProfileId; label: Localized }[] = [
 
 type Config = Pick<PoolConfig, "queueSize" | "jobTimeoutMs" | "maxJobAttempts">;
 
-export interface SettingDef {
-  key: string;
+export interface SettingDef<K extends SettingKey = SettingKey> {
+  key: K;
   category: CategoryId;
   type: SettingType;
   min?: number;
@@ -39,16 +39,16 @@ export interface SettingDef {
   unit: string | null;
   label: Localized;
   description: Localized;
-  recommended: Record<ProfileId, SettingValue>;
+  recommended: Record<ProfileId, SettingsValues[K]>;
   /** The boot default: from the pool's configuration when `configField` is set, else built in. */
-  defaultValue(config: Config): SettingValue;
+  defaultValue(config: Config): SettingsValues[K];
   /** The PoolConfig field this option starts from (its env variable makes the source "env"). */
   configField?: keyof Config & keyof typeof poolFields;
 }
 
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
-export const SETTINGS: readonly SettingDef[] = [
+const DEFINITIONS = [
   // --- Capacity & queues -----------------------------------------------------------------------
   {
     key: "queue.size_per_model",
@@ -250,9 +250,14 @@ export const SETTINGS: readonly SettingDef[] = [
     },
     recommended: { smb: 15, corporate: 30 },
   },
-];
+] satisfies readonly SettingDef[];
 
-const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+/** Compiles only while every key of SettingsValues has its definition above. */
+const _everyKeyDefined: Exclude<SettingKey, (typeof DEFINITIONS)[number]["key"]> extends never ? true : false = true;
+
+export const SETTINGS: readonly SettingDef[] = DEFINITIONS;
+
+const BY_KEY = new Map<string, SettingDef>(SETTINGS.map((s) => [s.key, s]));
 
 export function settingDef(key: string): SettingDef | undefined {
   return BY_KEY.get(key);

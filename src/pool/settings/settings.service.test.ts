@@ -109,7 +109,10 @@ describe("SettingsService", () => {
     // A fractional value is fine for a "number" setting, not above its maximum.
     await s.apply("queue.per_employee", 0.25, "admin:a@b.c");
     expect((await rejection(s.apply("queue.per_employee", 11, "admin:a@b.c"))).code).toBe("invalid_setting");
-    expect(thrown(() => s.get("nope")).status).toBe(404);
+    expect(thrown(() => s.setting("nope")).status).toBe(404);
+    // A misspelt key does not compile (and is a 404 should one arrive untyped).
+    // @ts-expect-error "queue_szie" is not a SettingKey
+    expect(thrown(() => s.get("queue_szie")).status).toBe(404);
     // Nothing invalid was saved or audited.
     expect(await new SettingsRepository(db).list()).toHaveLength(1);
     expect(await audit.list({ action: "settings.update" })).toHaveLength(1);

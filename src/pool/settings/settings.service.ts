@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from "node:events";
 import { poolFields } from "../../config/pool.config.js";
-import type { Setting, SettingSource, SettingsView, SettingValue } from "../../protocol/settings.protocol.js";
+import type { Setting, SettingKey, SettingSource, SettingsValues, SettingsView, SettingValue } from "../../protocol/settings.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -18,7 +18,8 @@ import { CATEGORIES, PROFILES, ruleOf, schemaOf, settingDef, SETTINGS, type Sett
 import type { SettingsRepository } from "./settings.repository.js";
 
 export type SettingsConfig = Parameters<SettingDef["defaultValue"]>[0];
-export type Applier = (value: SettingValue, key: string) => void;
+/** Puts a new value of `key` into effect. */
+export type Applier<K extends SettingKey = SettingKey> = (value: SettingsValues[K], key: K) => void;
 
 export interface SettingChanged {
   key: string;
@@ -41,7 +42,8 @@ export interface SettingsServiceDeps {
 export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }> {
   private readonly log: Logger = moduleLogger("settings");
   private readonly saved = new Map<string, Saved>();
-  private readonly appliers = new Map<string, Applier[]>();
+  /** Each applier as registered for its key: it is only ever called with that key's values. */
+  private readonly appliers = new Map<string, ((value: SettingValue, key: string) => void)[]>();
   /** Federation replication (set by buildReplication): a change made here is signed and sent to the other pools. */
   replication?: Replicator | undefined;
 
@@ -53,11 +55,12 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
    * Registers the code that puts a setting into effect. Called with the new value on every change,
    * and at load() for a value an admin saved (boot defaults are already in the services).
    */
-  onApply(keys: string | readonly string[], fn: Applier): void {
+  onApply<K extends SettingKey>(keys: K | readonly K[], fn: Applier<K>): void {
     for (const key of typeof keys === "string" ? [keys] : keys) {
       if (!settingDef(key)) throw new Error(`onApply: unknown setting '${key}'`);
       const list = this.appliers.get(key) ?? [];
-      list.push(fn);
+      // runAppliers passes this key's values only, each checked against the key's rule.
+      list.push(fn as (value: SettingValue, key: string) => void);
       this.appliers.set(key, list);
     }
   }
@@ -86,16 +89,11 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
     if (this.saved.size > 0) this.log.info({ keys: [...this.saved.keys()] }, "admin settings applied");
   }
 
-  /** The current value of a setting. */
-  get(key: string): SettingValue {
-    const def = this.def(key);
-    return this.saved.get(key)?.value ?? def.defaultValue(this.deps.config);
-  }
-
-  number(key: string): number {
-    const v = this.get(key);
-    if (typeof v !== "number") throw new Error(`setting '${key}' is not a number`);
-    return v;
+  /** The current value of a setting, typed by its key. */
+  get<K extends SettingKey>(key: K): SettingsValues[K] {
+    const def = this.def(key) as SettingDef<K>;
+    // A saved value passed the key's rule (schemaOf) before it was stored in `saved`.
+    return (this.saved.get(key)?.value as SettingsValues[K] | undefined) ?? def.defaultValue(this.deps.config);
   }
 
   view(): SettingsView {
@@ -119,7 +117,7 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
     if (!parsed.success) {
       throw new AppError("invalid_setting", 400, `Invalid value for setting '${key}': it must be ${ruleOf(def)} (got ${shown(raw)}).`, { param: key });
     }
-    const from = this.get(key);
+    const from = this.current(def);
     const to = parsed.data;
     const row = await this.deps.repo.save(key, to, actor, this.now());
     this.saved.set(key, { value: to, updatedAt: row.updated_at, updatedBy: row.updated_by });
@@ -139,7 +137,7 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
       label: def.label,
       description: def.description,
       type: def.type,
-      value: saved?.value ?? def.defaultValue(this.deps.config),
+      value: this.current(def),
       default: def.defaultValue(this.deps.config),
       unit: def.unit,
       recommended: { smb: def.recommended.smb, corporate: def.recommended.corporate },
@@ -151,6 +149,10 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
     if (def.max !== undefined) out.max = def.max;
     if (def.options) out.options = [...def.options];
     return out;
+  }
+
+  private current(def: SettingDef): SettingValue {
+    return this.saved.get(def.key)?.value ?? def.defaultValue(this.deps.config);
   }
 
   private sourceOf(def: SettingDef): SettingSource {

@@ -8,24 +8,9 @@ import { DataTable } from "../../components/DataTable.js";
 import { dateTime } from "../../components/format.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
+import type { AuditEntry, AuditList, AuditVerification } from "../../../src/protocol/audit.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import "./content.css";
-
-interface Entry {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  project_id: string | null;
-  details: Record<string, unknown>;
-}
-
-interface Verify {
-  ok: boolean;
-  entries: number;
-  first_broken: { seq: number; reason: string } | null;
-}
 
 interface Filters {
   action: string;
@@ -58,11 +43,11 @@ export function AuditPage(_p: AdminPageProps) {
   const { t, lang } = useI18n();
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
-  const [rows, setRows] = useState<Entry[]>();
+  const [rows, setRows] = useState<AuditEntry[]>();
   const [more, setMore] = useState(false);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string>();
-  const [verify, setVerify] = useState<Verify | { error: string }>();
+  const [verify, setVerify] = useState<AuditVerification | { error: string }>();
 
   const fetchPage = async (f: Filters, beforeSeq?: number) => {
     const q = query(f);
@@ -71,7 +56,7 @@ export function AuditPage(_p: AdminPageProps) {
     setLoading(true);
     setError(undefined);
     try {
-      const r = await api<{ data: Entry[] }>("GET", `/v1/admin/audit?${q}`);
+      const r = await api<AuditList>("GET", `/v1/admin/audit?${q}`);
       setRows((old) => (beforeSeq === undefined ? r.data : [...(old ?? []), ...r.data]));
       setMore(r.data.length === PAGE);
     } catch (err) {
@@ -83,7 +68,7 @@ export function AuditPage(_p: AdminPageProps) {
 
   const runVerify = () => {
     setVerify(undefined);
-    api<Verify>("GET", "/v1/admin/audit/verify").then(setVerify, (err: unknown) => setVerify({ error: errorText(err, t("common.network")) }));
+    api<AuditVerification>("GET", "/v1/admin/audit/verify").then(setVerify, (err: unknown) => setVerify({ error: errorText(err, t("common.network")) }));
   };
 
   useEffect(() => {
@@ -219,7 +204,7 @@ export function AuditPage(_p: AdminPageProps) {
   );
 }
 
-function ChainBadge(p: { verify: Verify | { error: string } | undefined; onVerify: () => void }) {
+function ChainBadge(p: { verify: AuditVerification | { error: string } | undefined; onVerify: () => void }) {
   const { t } = useI18n();
   const v = p.verify;
   let badge;

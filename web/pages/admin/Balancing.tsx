@@ -10,7 +10,7 @@ import { Notice } from "../../components/Shell.js";
 import { StatCard } from "../../components/StatCard.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
-import type { Balancing, BalancingSite } from "./dashboard-types.js";
+import type { BalancingSite, BalancingView } from "../../../src/protocol/settings.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 
 const MAX = 1_000_000;
@@ -25,7 +25,7 @@ function GapBadge({ gap }: { gap: number }) {
 
 export function BalancingPage(_p: AdminPageProps) {
   const { t, lang } = useI18n();
-  const [view, setView] = useState<Balancing>();
+  const [view, setView] = useState<BalancingView>();
   const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [rowError, setRowError] = useState<Record<string, string>>({});
   const [saving, setSaving] = useState<string>();
@@ -33,7 +33,7 @@ export function BalancingPage(_p: AdminPageProps) {
   const [error, setError] = useState<string>();
 
   const load = () =>
-    api<Balancing>("GET", "/v1/admin/balancing").then(
+    api<BalancingView>("GET", "/v1/admin/balancing").then(
       (b) => {
         setView(b);
         setError(undefined);

@@ -8,7 +8,8 @@ import { api, ApiError, errorText } from "../../api.js";
 import { LanguageSwitch, Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents, useLiveState } from "../../live.js";
-import type { Overview } from "./dashboard-types.js";
+import type { Overview } from "../../../src/protocol/dashboard.protocol.js";
+import type { AdminMe } from "../../../src/protocol/setup.protocol.js";
 import { ADMIN_PAGES, type AdminPage } from "./pages.js";
 
 /** The page whose path is the URL path or a parent of it (`/admin/projects/42` → projects). */
@@ -55,12 +56,12 @@ function Brand() {
 
 export function Dashboard(p: { navigate: (path: string) => void; path: string }) {
   const { t } = useI18n();
-  const [me, setMe] = useState<{ email: string | null; actor: string }>();
+  const [me, setMe] = useState<AdminMe>();
   const [error, setError] = useState<string>();
   const page = pageFor(p.path);
 
   useEffect(() => {
-    api<{ email: string | null; actor: string }>("GET", "/v1/admin/me").then(setMe, (err: unknown) => {
+    api<AdminMe>("GET", "/v1/admin/me").then(setMe, (err: unknown) => {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) p.navigate("/admin/login");
       else setError(errorText(err, t("common.network")));
     });

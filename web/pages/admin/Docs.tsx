@@ -6,16 +6,10 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, errorText } from "../../api.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
+import type { DocBody, DocList, DocSummary } from "../../../src/protocol/docs.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import "./content.css";
 
-interface Guide {
-  id: string;
-  title: string;
-}
-interface GuideBody extends Guide {
-  html: string;
-}
 interface Heading {
   id: string;
   text: string;
@@ -50,13 +44,13 @@ function withAnchors(html: string): { html: string; headings: Heading[] } {
 
 export function DocsPage(_p: AdminPageProps) {
   const { t } = useI18n();
-  const [guides, setGuides] = useState<Guide[]>();
+  const [guides, setGuides] = useState<DocSummary[]>();
   const [current, setCurrent] = useState<string>();
-  const [body, setBody] = useState<GuideBody>();
+  const [body, setBody] = useState<DocBody>();
   const [error, setError] = useState<string>();
 
   useEffect(() => {
-    api<{ data: Guide[] }>("GET", "/v1/admin/docs").then(
+    api<DocList>("GET", "/v1/admin/docs").then(
       (r) => {
         setGuides(r.data);
         setCurrent((c) => c ?? r.data[0]?.id);
@@ -68,7 +62,7 @@ export function DocsPage(_p: AdminPageProps) {
   useEffect(() => {
     if (!current) return;
     setBody(undefined);
-    api<GuideBody>("GET", `/v1/admin/docs/${encodeURIComponent(current)}`).then(setBody, (err: unknown) => setError(errorText(err, t("common.network"))));
+    api<DocBody>("GET", `/v1/admin/docs/${encodeURIComponent(current)}`).then(setBody, (err: unknown) => setError(errorText(err, t("common.network"))));
   }, [current]);
 
   const rendered = useMemo(() => (body ? withAnchors(body.html) : undefined), [body]);

@@ -15,7 +15,8 @@ import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
 import { BondModal } from "./federation/BondModal.js";
 import { TokenModal } from "./federation/TokenModal.js";
-import { CLASS_BADGE, hostOf, ms, shortId, type FederationAdminStatus, type PeerSummary, type Topology } from "./federation/types.js";
+import type { FederationAdminStatus, PeerList, PeerSummary } from "../../../src/protocol/federation.protocol.js";
+import { CLASS_BADGE, hostOf, ms, shortId } from "./federation/format.js";
 import type { AdminPageProps } from "./pages.js";
 
 const MIN_TRUST = 3;
@@ -37,7 +38,7 @@ export function FederationPage(_p: AdminPageProps) {
 
   const fail = (e: unknown) => setError(errorText(e, t("common.network")));
   const loadStatus = () => api<FederationAdminStatus>("GET", "/v1/federation/admin/status").then(setStatus, fail);
-  const loadPeers = () => api<{ data: PeerSummary[] }>("GET", "/v1/federation/peers").then((r) => setPeers(r.data), fail);
+  const loadPeers = () => api<PeerList>("GET", "/v1/federation/peers").then((r) => setPeers(r.data), fail);
   const reload = () => Promise.all([loadStatus(), loadPeers()]);
 
   useEffect(() => {
@@ -47,9 +48,8 @@ export function FederationPage(_p: AdminPageProps) {
   }, []);
 
   // Each probe round: latency, class and reachability of the bonded peers; a new or removed peer reloads the list.
-  useLiveEvents((e) => {
-    if (e.type !== "topology") return;
-    const topo = e as unknown as Topology;
+  useLiveEvents((topo) => {
+    if (topo.type !== "topology") return;
     setPeers((list) => {
       if (!list) return list;
       const known = new Set(list.filter((p) => p.status === "bonded").map((p) => p.atom_id));

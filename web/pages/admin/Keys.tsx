@@ -12,26 +12,9 @@ import { dateTime, relativeTime } from "../../components/format.js";
 import { Modal } from "../../components/Modal.js";
 import { Notice } from "../../components/Shell.js";
 import { codeText, useI18n } from "../../i18n/index.js";
+import type { AdminUserList, AdminUserSummary, CreatedAdminUser, CreatedKey, KeyList, KeySummary } from "../../../src/protocol/admin.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import "./content.css";
-
-interface KeyRow {
-  id: string;
-  name: string;
-  scope: "user" | "admin" | "project";
-  project_id: string | null;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-interface UserRow {
-  id: string;
-  email: string;
-  created_at: string;
-  last_login_at: string | null;
-  is_self: boolean;
-}
 
 export function KeysPage(_p: AdminPageProps) {
   const { t } = useI18n();
@@ -49,15 +32,15 @@ export function KeysPage(_p: AdminPageProps) {
 
 function KeysPanel() {
   const { t, lang } = useI18n();
-  const [keys, setKeys] = useState<KeyRow[]>();
+  const [keys, setKeys] = useState<KeySummary[]>();
   const [error, setError] = useState<string>();
   const [name, setName] = useState("");
   const [scope, setScope] = useState<"user" | "admin">("user");
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<{ name: string; key: string }>();
-  const [toRevoke, setToRevoke] = useState<KeyRow>();
+  const [toRevoke, setToRevoke] = useState<KeySummary>();
 
-  const load = () => api<{ data: KeyRow[] }>("GET", "/v1/admin/keys").then((r) => setKeys(r.data), (err: unknown) => setError(errorText(err, t("common.network"))));
+  const load = () => api<KeyList>("GET", "/v1/admin/keys").then((r) => setKeys(r.data), (err: unknown) => setError(errorText(err, t("common.network"))));
   useEffect(() => void load(), []);
 
   const create = async (e: Event) => {
@@ -65,7 +48,7 @@ function KeysPanel() {
     setBusy(true);
     setError(undefined);
     try {
-      const k = await api<{ name: string; key: string }>("POST", "/v1/admin/keys", { name: name.trim() || "default", scope });
+      const k = await api<CreatedKey>("POST", "/v1/admin/keys", { name: name.trim() || "default", scope });
       setCreated({ name: k.name, key: k.key });
       setName("");
       await load();
@@ -76,7 +59,7 @@ function KeysPanel() {
     }
   };
 
-  const revoke = async (k: KeyRow) => {
+  const revoke = async (k: KeySummary) => {
     setBusy(true);
     try {
       await api("DELETE", `/v1/admin/keys/${encodeURIComponent(k.id)}`);
@@ -179,16 +162,16 @@ function KeysPanel() {
 
 function UsersPanel() {
   const { t, lang } = useI18n();
-  const [users, setUsers] = useState<UserRow[]>();
+  const [users, setUsers] = useState<AdminUserSummary[]>();
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [fieldErrors, setFieldErrors] = useState<{ email?: string; password?: string }>({});
   const [busy, setBusy] = useState(false);
-  const [toDelete, setToDelete] = useState<UserRow>();
+  const [toDelete, setToDelete] = useState<AdminUserSummary>();
 
-  const load = () => api<{ data: UserRow[] }>("GET", "/v1/admin/users").then((r) => setUsers(r.data), (err: unknown) => setError(errorText(err, t("common.network"))));
+  const load = () => api<AdminUserList>("GET", "/v1/admin/users").then((r) => setUsers(r.data), (err: unknown) => setError(errorText(err, t("common.network"))));
   useEffect(() => void load(), []);
 
   const add = async (e: Event) => {
@@ -198,7 +181,7 @@ function UsersPanel() {
     setNotice(undefined);
     setFieldErrors({});
     try {
-      const u = await api<{ email: string }>("POST", "/v1/admin/users", { email: email.trim(), password });
+      const u = await api<CreatedAdminUser>("POST", "/v1/admin/users", { email: email.trim(), password });
       setNotice(t("users.added", { email: u.email }));
       setEmail("");
       setPassword("");
@@ -216,7 +199,7 @@ function UsersPanel() {
     }
   };
 
-  const remove = async (u: UserRow) => {
+  const remove = async (u: AdminUserSummary) => {
     try {
       await api("DELETE", `/v1/admin/users/${encodeURIComponent(u.id)}`);
       await load();

@@ -12,7 +12,7 @@ import { Sparkline } from "../../components/Sparkline.js";
 import { StatCard } from "../../components/StatCard.js";
 import { useI18n, type MessageKey } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
-import type { MetricPoint, Overview } from "./dashboard-types.js";
+import type { MetricPoint, Overview } from "../../../src/protocol/dashboard.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 
 const WINDOW_S = 600;
@@ -52,9 +52,9 @@ export function OverviewPage(p: AdminPageProps) {
   }, []);
 
   useLiveEvents((e) => {
-    if (e.type === "snapshot") setOv(e.overview as Overview);
+    if (e.type === "snapshot") setOv(e.overview);
     else if (e.type === "metrics") {
-      const point = e.point as MetricPoint;
+      const point = e.point;
       setOv((o) => {
         if (!o) return o;
         const keep = Math.max(1, Math.round(WINDOW_S / (o.metrics.interval_s || 2)));

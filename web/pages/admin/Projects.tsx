@@ -9,7 +9,7 @@ import { useI18n } from "../../i18n/index.js";
 import type { AdminPageProps } from "./pages.js";
 import { ProjectDetail } from "./projects/ProjectDetail.js";
 import { ProjectList } from "./projects/ProjectList.js";
-import type { Project } from "./projects/types.js";
+import type { Project, ProjectList as ProjectListBody } from "../../../src/protocol/projects.protocol.js";
 import "./content.css";
 
 const selectedFromUrl = () => new URLSearchParams(location.search).get("project") ?? undefined;
@@ -22,7 +22,7 @@ export function ProjectsPage(_p: AdminPageProps) {
   const [notice, setNotice] = useState<string>();
 
   const load = () =>
-    api<{ data: Project[] }>("GET", "/v1/projects").then(
+    api<ProjectListBody>("GET", "/v1/projects").then(
       (r) => setProjects(r.data),
       (err: unknown) => setError(errorText(err, t("common.network"))),
     );

@@ -8,24 +8,24 @@ import { api, errorText } from "../../api.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
-import type { Setting, SettingsResponse, SettingValue } from "./dashboard-types.js";
+import type { Setting, SettingsView } from "../../../src/protocol/settings.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import { SettingRow } from "./settings/SettingRow.js";
 
 export function SettingsPage(_p: AdminPageProps) {
   const { t, lang } = useI18n();
-  const [view, setView] = useState<SettingsResponse>();
+  const [view, setView] = useState<SettingsView>();
   const [error, setError] = useState<string>();
 
   useEffect(() => {
-    api<SettingsResponse>("GET", "/v1/admin/settings").then(setView, (e: unknown) => setError(errorText(e, t("common.network"))));
+    api<SettingsView>("GET", "/v1/admin/settings").then(setView, (e: unknown) => setError(errorText(e, t("common.network"))));
   }, []);
 
   const replace = (key: string, patch: (s: Setting) => Setting) =>
     setView((v) => v && { ...v, categories: v.categories.map((c) => ({ ...c, settings: c.settings.map((s) => (s.key === key ? patch(s) : s)) })) });
 
   useLiveEvents((e) => {
-    if (e.type === "settings.changed") replace(e.key as string, (s) => ({ ...s, value: e.value as SettingValue, source: "admin" }));
+    if (e.type === "settings.changed") replace(e.key, (s) => ({ ...s, value: e.value, source: "admin" }));
   });
 
   return (

@@ -11,7 +11,8 @@ import { Notice } from "../../components/Shell.js";
 import { StatCard } from "../../components/StatCard.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents, useLiveState } from "../../live.js";
-import { CLASS_BADGE, hostOf, ms, shortId, type Topology, type TopologyPeer } from "./federation/types.js";
+import type { Topology, TopologyPeer } from "../../../src/protocol/federation.protocol.js";
+import { CLASS_BADGE, hostOf, ms, shortId } from "./federation/format.js";
 import type { AdminPageProps } from "./pages.js";
 import { LatencyMap } from "./topology/LatencyMap.js";
 
@@ -44,7 +45,7 @@ export function TopologyPage(_p: AdminPageProps) {
   useLiveEvents((e) => {
     if (e.type !== "topology") return;
     const { type: _type, ...rest } = e;
-    show(rest as unknown as Topology);
+    show(rest);
   });
 
   const columns: Column<TopologyPeer>[] = [

@@ -10,7 +10,7 @@ import { Modal } from "../../components/Modal.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
-import type { WorkerSummary } from "./dashboard-types.js";
+import type { RevokedWorker, WorkerList, WorkerSummary } from "../../../src/protocol/admin.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import { AddWorkerModal } from "./workers/AddWorkerModal.js";
 
@@ -36,7 +36,7 @@ export function WorkersPage(_p: AdminPageProps) {
   const [now, setNow] = useState(Date.now());
 
   const load = () =>
-    api<{ data: WorkerSummary[] }>("GET", "/v1/admin/workers").then(
+    api<WorkerList>("GET", "/v1/admin/workers").then(
       (r) => setWorkers(r.data),
       (e: unknown) => setError(errorText(e, t("common.network"))),
     );
@@ -58,9 +58,9 @@ export function WorkersPage(_p: AdminPageProps) {
     });
 
   useLiveEvents((e) => {
-    if (e.type === "worker.joined" || e.type === "worker.updated") upsert(e.worker as WorkerSummary);
+    if (e.type === "worker.joined" || e.type === "worker.updated") upsert(e.worker);
     else if (e.type === "worker.left") {
-      const id = e.worker_id as string;
+      const id = e.worker_id;
       setWorkers((list) => list?.map((w) => (w.id === id ? { ...w, connected: false, busy_slots: null, free_slots: null, last_seen_at: new Date().toISOString() } : w)));
     }
   });
@@ -75,7 +75,7 @@ export function WorkersPage(_p: AdminPageProps) {
     setRevokeBusy(true);
     setRevokeError(undefined);
     try {
-      await api<{ id: string; revoked_at: string }>("POST", `/v1/admin/workers/${encodeURIComponent(revoking.id)}/revoke`);
+      await api<RevokedWorker>("POST", `/v1/admin/workers/${encodeURIComponent(revoking.id)}/revoke`);
       upsert({ ...revoking, revoked: true, connected: false });
       setNotice(t("workers.revoked", { name: revoking.name }));
       setRevoking(undefined);
@@ -94,7 +94,7 @@ export function WorkersPage(_p: AdminPageProps) {
       header: t("workers.col.class"),
       cell: (w) => {
         const h = w.hardware;
-        const detail = h ? [h.cores !== null && t("workers.cores", { n: h.cores }), h.ram_bytes !== null && bytes(h.ram_bytes), h.gpu].filter(Boolean).join(" · ") : "";
+        const detail = [h.cores !== null && t("workers.cores", { n: h.cores }), h.ram_bytes !== null && bytes(h.ram_bytes), h.gpu].filter(Boolean).join(" · ");
         return (
           <>
             {w.hardware_class ? <code>{w.hardware_class}</code> : "—"}

@@ -5,7 +5,7 @@ import { CheckboxField } from "../../../components/Field.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-import type { PeerSummary } from "./types.js";
+import type { PeerSummary, RegisteredPeer } from "../../../../src/protocol/federation.protocol.js";
 
 export function BondModal(p: { open: boolean; onClose: () => void; onBonded: (peer: PeerSummary) => void }) {
   const { t } = useI18n();
@@ -27,7 +27,7 @@ export function BondModal(p: { open: boolean; onClose: () => void; onBonded: (pe
     setBusy(true);
     setError(undefined);
     try {
-      const r = await api<{ peer: PeerSummary; reciprocated: boolean }>("POST", "/v1/federation/admin/register", { token: token.trim(), reciprocate });
+      const r = await api<RegisteredPeer>("POST", "/v1/federation/admin/register", { token: token.trim(), reciprocate });
       p.onBonded(r.peer);
     } catch (err) {
       setError(errorText(err, t("common.network")));

@@ -6,7 +6,7 @@ import { dateTime } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-import type { CreatedAttachToken } from "./types.js";
+import type { CreatedAttachToken } from "../../../../src/protocol/federation.protocol.js";
 
 export function TokenModal(p: { open: boolean; onClose: () => void }) {
   const { t, lang } = useI18n();

@@ -8,7 +8,9 @@ import { num } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-import { fileSize, type ErasurePreview, type Project } from "./types.js";
+import type { ErasurePreview } from "../../../../src/protocol/dashboard.protocol.js";
+import type { Project } from "../../../../src/protocol/projects.protocol.js";
+import { fileSize } from "./format.js";
 
 export function DeleteProject(p: { project: Project; onDeleted: () => void }) {
   const { t, lang } = useI18n();

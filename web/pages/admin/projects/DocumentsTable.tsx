@@ -2,9 +2,10 @@
 import { DataTable } from "../../../components/DataTable.js";
 import { num } from "../../../components/format.js";
 import { useI18n } from "../../../i18n/index.js";
-import { fileSize, STATUS_BADGE, type Doc } from "./types.js";
+import type { Document as ProjectDocument } from "../../../../src/protocol/projects.protocol.js";
+import { fileSize, STATUS_BADGE } from "./format.js";
 
-export function DocumentsTable(p: { docs: Doc[]; onDelete: (doc: Doc) => void }) {
+export function DocumentsTable(p: { docs: ProjectDocument[]; onDelete: (doc: ProjectDocument) => void }) {
   const { t, lang } = useI18n();
   return (
     <DataTable

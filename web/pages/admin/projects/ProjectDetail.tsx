@@ -13,7 +13,7 @@ import { DeleteProject } from "./DeleteProject.js";
 import { DocumentsTable } from "./DocumentsTable.js";
 import { ProjectKeys } from "./ProjectKeys.js";
 import { SearchPanel } from "./SearchPanel.js";
-import type { Doc, DocumentProgress, Project } from "./types.js";
+import type { DocumentList, Document as ProjectDocument, Project } from "../../../../src/protocol/projects.protocol.js";
 import { UploadPanel } from "./UploadPanel.js";
 
 const FALLBACK_POLL_MS = 4000;
@@ -21,14 +21,14 @@ const FALLBACK_POLL_MS = 4000;
 export function ProjectDetail(p: { projectId: string; onBack: () => void; onDeleted: (name: string) => void }) {
   const { t, lang } = useI18n();
   const [project, setProject] = useState<Project>();
-  const [docs, setDocs] = useState<Doc[]>();
+  const [docs, setDocs] = useState<ProjectDocument[]>();
   const [error, setError] = useState<string>();
-  const [toDelete, setToDelete] = useState<Doc>();
+  const [toDelete, setToDelete] = useState<ProjectDocument>();
   const live = useLiveState();
   const base = `/v1/projects/${encodeURIComponent(p.projectId)}`;
 
   const loadDocs = () =>
-    api<{ data: Doc[] }>("GET", `${base}/documents`).then(
+    api<DocumentList>("GET", `${base}/documents`).then(
       (r) => setDocs(r.data),
       (err: unknown) => setError(errorText(err, t("common.network"))),
     );
@@ -43,13 +43,12 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
 
   useLiveEvents((e) => {
     if (e.type !== "document.progress") return;
-    const ev = e as unknown as DocumentProgress;
-    if (ev.project_id !== p.projectId) return;
-    const current = docs?.find((d) => d.id === ev.document_id);
-    setDocs((list) => list?.map((d) => (d.id === ev.document_id ? { ...d, indexed_status: ev.indexed_status, chunks_count: ev.chunks_count, embedded_count: ev.embedded_count } : d)));
+    if (e.project_id !== p.projectId) return;
+    const current = docs?.find((d) => d.id === e.document_id);
+    setDocs((list) => list?.map((d) => (d.id === e.document_id ? { ...d, indexed_status: e.indexed_status, chunks_count: e.chunks_count, embedded_count: e.embedded_count } : d)));
     // A document this page has not listed yet (uploaded elsewhere, or its upload answer is still on
     // the way), or a failure whose reason only the full row carries: read the list again.
-    const needsRow = !current || ((ev.indexed_status === "failed" || ev.indexed_status === "skipped") && !current.reason);
+    const needsRow = !current || ((e.indexed_status === "failed" || e.indexed_status === "skipped") && !current.reason);
     if (needsRow) void loadDocs();
   });
 
@@ -60,7 +59,7 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
     return () => clearInterval(timer);
   }, [live, indexing, p.projectId]);
 
-  const deleteDoc = async (d: Doc) => {
+  const deleteDoc = async (d: ProjectDocument) => {
     try {
       await api("DELETE", `${base}/documents/${encodeURIComponent(d.id)}`);
       setDocs((list) => list?.filter((x) => x.id !== d.id));

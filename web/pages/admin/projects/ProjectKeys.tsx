@@ -8,15 +8,8 @@ import { CopyBlock } from "../../../components/CopyBlock.js";
 import { dateTime, relativeTime } from "../../../components/format.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-
-interface KeyRow {
-  id: string;
-  name: string;
-  project_id: string | null;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
+import type { KeyList, KeySummary } from "../../../../src/protocol/admin.protocol.js";
+import type { CreatedProjectKey } from "../../../../src/protocol/projects.protocol.js";
 
 export function ProjectKeys(p: { projectId: string }) {
   const { t, lang } = useI18n();
@@ -24,10 +17,10 @@ export function ProjectKeys(p: { projectId: string }) {
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<{ name: string; key: string }>();
   const [error, setError] = useState<string>();
-  const [keys, setKeys] = useState<KeyRow[]>();
+  const [keys, setKeys] = useState<KeySummary[]>();
 
   const load = () =>
-    api<{ data: KeyRow[] }>("GET", "/v1/admin/keys").then(
+    api<KeyList>("GET", "/v1/admin/keys").then(
       (r) => setKeys(r.data.filter((k) => k.project_id === p.projectId)),
       () => setKeys(undefined),
     );
@@ -38,7 +31,7 @@ export function ProjectKeys(p: { projectId: string }) {
     setBusy(true);
     setError(undefined);
     try {
-      const k = await api<{ name: string; key: string }>("POST", `/v1/projects/${encodeURIComponent(p.projectId)}/keys`, name.trim() ? { name: name.trim() } : {});
+      const k = await api<CreatedProjectKey>("POST", `/v1/projects/${encodeURIComponent(p.projectId)}/keys`, name.trim() ? { name: name.trim() } : {});
       setCreated({ name: k.name, key: k.key });
       setName("");
       void load();

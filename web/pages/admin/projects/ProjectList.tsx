@@ -6,7 +6,8 @@ import { SelectField, TextField } from "../../../components/Field.js";
 import { dateTime, num } from "../../../components/format.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-import { LANGUAGES, type Project, type ProjectLanguage } from "./types.js";
+import type { Project, ProjectLanguage } from "../../../../src/protocol/projects.protocol.js";
+import { LANGUAGES } from "./format.js";
 
 export function ProjectList(p: { projects: Project[] | undefined; onOpen: (id: string) => void; onCreated: (project: Project) => void}) {
   const { t, lang } = useI18n();

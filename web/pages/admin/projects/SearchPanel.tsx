@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api, errorText } from "../../../api.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-import type { SearchAnswer } from "./types.js";
+import type { SearchResponse } from "../../../../src/protocol/projects.protocol.js";
 
 /** The pool marks matched words as **word**; shown as <mark> without any HTML injection. */
 function Snippet(p: { text: string }) {
@@ -15,7 +15,7 @@ export function SearchPanel(p: { projectId: string }) {
   const { t, lang } = useI18n();
   const [query, setQuery] = useState("");
   const [busy, setBusy] = useState(false);
-  const [answer, setAnswer] = useState<SearchAnswer>();
+  const [answer, setAnswer] = useState<SearchResponse>();
   const [error, setError] = useState<string>();
 
   const submit = async (e: Event) => {
@@ -24,7 +24,7 @@ export function SearchPanel(p: { projectId: string }) {
     setBusy(true);
     setError(undefined);
     try {
-      setAnswer(await api<SearchAnswer>("POST", `/v1/projects/${encodeURIComponent(p.projectId)}/search`, { query: query.trim(), k: 10 }));
+      setAnswer(await api<SearchResponse>("POST", `/v1/projects/${encodeURIComponent(p.projectId)}/search`, { query: query.trim(), k: 10 }));
     } catch (err) {
       setError(errorText(err, t("common.network")));
     } finally {

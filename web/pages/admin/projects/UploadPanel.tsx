@@ -6,7 +6,7 @@ import { useState } from "preact/hooks";
 import { ApiError } from "../../../api.js";
 import { useI18n } from "../../../i18n/index.js";
 import { uploadFile } from "../../../upload.js";
-import type { UploadedDoc } from "./types.js";
+import type { UploadedDocument } from "../../../../src/protocol/projects.protocol.js";
 
 interface Item {
   key: number;
@@ -18,7 +18,7 @@ interface Item {
 
 let nextKey = 1;
 
-export function UploadPanel(p: { projectId: string; onUploaded: (doc: UploadedDoc) => void }) {
+export function UploadPanel(p: { projectId: string; onUploaded: (doc: UploadedDocument) => void }) {
   const { t } = useI18n();
   const [items, setItems] = useState<Item[]>([]);
   const [dragging, setDragging] = useState(false);
@@ -29,7 +29,7 @@ export function UploadPanel(p: { projectId: string; onUploaded: (doc: UploadedDo
     for (const file of Array.from(files)) {
       const key = nextKey++;
       setItems((list) => [...list, { key, name: file.name, progress: 0, state: "sending" }]);
-      const h = uploadFile<UploadedDoc>(`/v1/projects/${encodeURIComponent(p.projectId)}/documents`, file, (f) => update(key, { progress: f }));
+      const h = uploadFile<UploadedDocument>(`/v1/projects/${encodeURIComponent(p.projectId)}/documents`, file, (f) => update(key, { progress: f }));
       h.done.then(
         (doc) => {
           const notIndexed = doc.indexed_status === "skipped" || doc.indexed_status === "failed";

@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../../../api.js";
 import { dateTime, num } from "../../../components/format.js";
 import { useI18n } from "../../../i18n/index.js";
-import type { Setting, SettingValue } from "../dashboard-types.js";
+import type { Setting, SettingValue } from "../../../../src/protocol/settings.protocol.js";
 
 const SOURCE_BADGE = { default: "muted", env: "warn", admin: "ok" } as const;
 export const settingDomId = (key: string) => `setting-${key.replace(/[^A-Za-z0-9_-]+/g, "-")}`;

@@ -5,7 +5,8 @@
  * label and colour do, so the map stays readable with any number of peers.
  */
 import { useI18n } from "../../../i18n/index.js";
-import { hostOf, ms, shortId, type NetworkClass, type Topology, type TopologyPeer } from "../federation/types.js";
+import type { NetworkClass, Topology, TopologyPeer } from "../../../../src/protocol/federation.protocol.js";
+import { hostOf, ms, shortId } from "../federation/format.js";
 
 const W = 640;
 const H = 420;

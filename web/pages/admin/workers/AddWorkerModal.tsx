@@ -10,7 +10,8 @@ import { dateTime } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-import type { Balancing, ProvisioningResult } from "../dashboard-types.js";
+import type { ProvisioningResult } from "../../../../src/protocol/provisioning.protocol.js";
+import type { BalancingView } from "../../../../src/protocol/settings.protocol.js";
 
 export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
   const { t, lang } = useI18n();
@@ -27,7 +28,7 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
     if (!p.open) return;
     setResult(undefined);
     setError(undefined);
-    api<Balancing>("GET", "/v1/admin/balancing").then(
+    api<BalancingView>("GET", "/v1/admin/balancing").then(
       (b) => setSites(b.sites.map((s) => s.name)),
       () => setSites([]),
     );
