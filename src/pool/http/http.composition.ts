@@ -10,7 +10,7 @@ import rateLimit from "@fastify/rate-limit";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { PoolConfig } from "../../config/pool.config.js";
 import { moduleLogger } from "../../shared/logger.js";
-import { registerApiDocs } from "../docs/api-docs.js";
+import { registerApiDocs } from "./api-docs.js";
 import { installRawBodyCapture } from "../federation/peer-auth.js";
 import type { Feature } from "../feature.js";
 import { genRequestId, installAccessLog } from "./access-log.js";
