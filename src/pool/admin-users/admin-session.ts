@@ -42,7 +42,7 @@ export function clearSessionCookies(req: FastifyRequest, reply: FastifyReply): v
 }
 
 const csrfRefused = () =>
-  new AppError("csrf_failed", 403, "Missing or wrong CSRF token: send the value of the cellule_csrf cookie in the X-CSRF-Token header.");
+  new AppError("csrf_failed", "Missing or wrong CSRF token: send the value of the cellule_csrf cookie in the X-CSRF-Token header.");
 
 /** The AdminGuard plug-in: a valid session cookie → the admin; mutations also need the CSRF token. */
 export function sessionResolver(users: AdminUsersService): SessionResolver {

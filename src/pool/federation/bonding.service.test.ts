@@ -286,7 +286,7 @@ describe("license limit", () => {
     const license = {
       async requireLimit(name: string, current: number) {
         asked.push([name, current]);
-        if (current >= 2) throw new AppError("limit_reached", 402, `limit_reached:${name}=${current}>=2`);
+        if (current >= 2) throw new AppError("limit_reached", `limit_reached:${name}=${current}>=2`);
       },
     };
     const d = await miniPool({}, license);

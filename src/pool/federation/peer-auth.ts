@@ -47,8 +47,8 @@ export interface PeerAuthOptions {
   now?: () => number;
 }
 
-const badSignature = (why: string) => new AppError("bad_signature", 401, `bad signature: ${why}`);
-const untrusted = (why: string) => new AppError("untrusted_peer", 403, `untrusted peer: ${why}`);
+const badSignature = (why: string) => new AppError("bad_signature", `bad signature: ${why}`);
+const untrusted = (why: string) => new AppError("untrusted_peer", `untrusted peer: ${why}`);
 
 /**
  * Remembers recent signatures (by their decoded bytes, hex) so that a captured request cannot be

@@ -108,9 +108,9 @@ export class AdminGuard {
         return;
       }
     }
-    if (!bearer) throw new AppError("admin_required", 401, "Log in as an administrator, or send an admin API key as 'Authorization: Bearer <key>'.");
+    if (!bearer) throw new AppError("admin_required", "Log in as an administrator, or send an admin API key as 'Authorization: Bearer <key>'.");
     const key = await this.deps.keys.authenticate(bearer, gateOf(this.deps.throttle, req));
-    if (key.scope !== "admin") throw new AppError("admin_required", 403, "This route needs an admin API key (cellule keys create --admin).");
+    if (key.scope !== "admin") throw new AppError("admin_scope_required", "This route needs an admin API key (cellule keys create --admin).");
     req.apiKey = key;
     req.admin = { kind: "key", actor: `key:${key.id}` };
   };

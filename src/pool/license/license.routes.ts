@@ -41,7 +41,7 @@ export const licenseRoutes: FastifyPluginAsyncZod<Deps> = async (app, { license,
   );
 
   app.post("/setup/license", { schema: { summary: "First-boot wizard: install the license (only during setup, only when none is installed)", tags, body: UploadLicenseBody, response: { 200: LicenseView } } }, async (req) => {
-    if (setupPending && !(await setupPending())) throw new AppError("setup_completed", 409, "Setup is already complete: upload the license from the admin dashboard or POST /v1/admin/license/upload.");
+    if (setupPending && !(await setupPending())) throw new AppError("setup_completed", "Setup is already complete: upload the license from the admin dashboard or POST /v1/admin/license/upload.");
     return license.install(req.body.token, SETUP_ACTOR, { onlyIfNone: true });
   });
 

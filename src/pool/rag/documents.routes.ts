@@ -34,7 +34,7 @@ export const documentsRoutes: FastifyPluginAsyncZod<{ projects: ProjectsService;
     async (req, reply) => {
       const project = await projects.access(req.params.id, req.apiKey!);
       await documents.checkLicense();
-      if (!req.isMultipart()) throw new AppError("unsupported_media_type", 415, "Send the document as multipart/form-data with one file part.");
+      if (!req.isMultipart()) throw new AppError("unsupported_media_type", "Send the document as multipart/form-data with one file part.");
       const file = await req.file();
       if (!file) throw badRequest("The multipart body has no file part.", "file");
       const { doc, reindexed } = await documents.upload(project, { stream: file.file, fileName: file.filename, truncated: () => file.file.truncated }, actorOf(req.apiKey!));

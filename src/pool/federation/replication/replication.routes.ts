@@ -43,7 +43,7 @@ export interface ReplicationRoutesDeps {
   bodyLimit: number;
 }
 
-const disabled = () => new AppError("federation_disabled", 503, "Federation is off or its kill switch is on: this pool takes no replication traffic.");
+const disabled = () => new AppError("federation_disabled", "Federation is off or its kill switch is on: this pool takes no replication traffic.");
 
 export const replicationRoutes: FastifyPluginAsyncZod<ReplicationRoutesDeps> = async (app, deps) => {
   const { service, switches, storage } = deps;
@@ -71,7 +71,7 @@ export const replicationRoutes: FastifyPluginAsyncZod<ReplicationRoutesDeps> = a
   app.get("/v1/federation/files/:projectId/:sha256", { schema: { summary: "A stored document file, streamed (peer-signed)", tags, params: FileParams } }, async (req, reply) => {
     if (!switches.canSend()) throw disabled();
     const { projectId, sha256 } = req.params;
-    if (!(await storage.exists(projectId, sha256))) throw new AppError("file_not_found", 404, "This pool does not hold that file.");
+    if (!(await storage.exists(projectId, sha256))) throw new AppError("file_not_found", "This pool does not hold that file.");
     return reply.type("application/octet-stream").send(createReadStream(storage.pathOf(projectId, sha256)));
   });
 };
