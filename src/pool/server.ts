@@ -28,7 +28,8 @@ import { DocsService } from "./docs/docs.service.js";
 import { keysRoutes } from "./keys/keys.routes.js";
 import { AuditService } from "./audit/audit.service.js";
 import type { PoolIdentity } from "./identity/pool-identity.js";
-import { AdminGuard, protectApi } from "./http/auth.js";
+import { Authenticator } from "./http/auth.js";
+import { installRoutePolicy } from "./http/route-policy.js";
 import { AuthThrottle } from "./http/auth-throttle.js";
 import { genRequestId, installAccessLog } from "./http/access-log.js";
 import { installErrorHandling } from "./http/error-handler.js";
@@ -37,7 +38,7 @@ import { WorkerRegistry } from "./hub/worker-registry.js";
 import { WorkerSocketServer } from "./hub/worker-socket.js";
 import { KeysRepository } from "./keys/keys.repository.js";
 import { KeysService } from "./keys/keys.service.js";
-import { installLicenseGate } from "./license/license.gate.js";
+import { licenseGate } from "./license/license.gate.js";
 import { LicenseRepository } from "./license/license.repository.js";
 import { licenseRoutes } from "./license/license.routes.js";
 import { LicenseService } from "./license/license.service.js";
@@ -57,7 +58,9 @@ import { buildRag, type Rag } from "./rag/rag.composition.js";
 import { buildDashboard, type Dashboard } from "./dashboard/dashboard.composition.js";
 import { buildSettings, type PoolSettings } from "./settings/settings.composition.js";
 import { buildFederation, type Federation } from "./federation/federation.composition.js";
-import { installRawBodyCapture } from "./federation/peer-auth.js";
+import { installRawBodyCapture, peerAuth } from "./federation/peer-auth.js";
+import { PeersRepository } from "./federation/peers.repository.js";
+import { MIN_TRUST_LEVEL } from "./federation/trust.js";
 import { buildTopology } from "./federation/topology/topology.composition.js";
 import { buildReplication } from "./federation/replication/replication.composition.js";
 import { statusRoutes } from "./status.routes.js";
@@ -71,7 +74,7 @@ export interface Pool {
   keys: KeysService;
   enrolment: EnrolmentService;
   audit: AuditService;
-  guard: AdminGuard;
+  guard: Authenticator;
   setup: SetupService;
   adminUsers: AdminUsersService;
   license: LicenseService;
@@ -110,8 +113,6 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // Peer-signed federation requests are verified over their exact body bytes.
   installRawBodyCapture(app);
 
-  // The OpenAPI description and the Swagger UI at /docs (own security headers).
-  await registerApiDocs(app);
   // Per-address budget of failed authentications, checked before any Argon2 work (AuthThrottle).
   // Not a global limit: only the authentication code draws on it.
   await app.register(rateLimit, { global: false });
@@ -120,11 +121,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const workersRepo = new WorkersRepository(db);
   const audit = new AuditService({ audit: new AuditRepository(db), identity });
   const keys = new KeysService({ keys: new KeysRepository(db), audit });
-  // First-boot setup gate: the first onRequest hook, before any route, so until the wizard is done
-  // only /v1/status, /docs, /redoc and /setup/* answer (the worker WebSocket is not a route).
   const setup = new SetupService({ setup: new SetupRepository(db), audit, identity });
   await setup.logBootState();
-  app.addHook("onRequest", setupGate(setup));
   const adminUsers = new AdminUsersService({ users: new AdminUsersRepository(db), audit });
   await adminUsers.rehashLegacy();
   await app.register(cookie);
@@ -135,8 +133,20 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     now: opts.licenseClock,
   });
   await license.boot();
-  // Before any route is registered, so that every route (other modules' included) gets the gate.
-  installLicenseGate(app, license);
+  const guard = new Authenticator({ keys, throttle });
+  guard.sessionResolver = sessionResolver(adminUsers);
+  // Before any route is registered: each route's own policy (config: { auth, setup, license }) gets
+  // its hooks, and a route without one stops the pool from starting.
+  const peers = new PeersRepository(db);
+  installRoutePolicy(app, {
+    setupGate: setupGate(setup),
+    auth: guard,
+    peer: peerAuth(peers, { minTrust: 0, maxSkewMs: config.fedMaxSkewMs }),
+    trustedPeer: peerAuth(peers, { minTrust: MIN_TRUST_LEVEL, maxSkewMs: config.fedMaxSkewMs }),
+    licenseGate: licenseGate(license),
+  });
+  // The OpenAPI description and the Swagger UI at /docs (own security headers).
+  await registerApiDocs(app);
   const enrolment = new EnrolmentService({ workers: workersRepo, audit, tokenTtlHours: config.tokenTtlHours });
   const registry = new WorkerRegistry();
   for (const row of await workersRepo.listWorkers()) {
@@ -153,38 +163,32 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workersRepo, keys, adminUsers, throttle, documents: rag.progress, settings: settings.settings });
-  const guard = new AdminGuard({ keys, throttle });
-  guard.sessionResolver = sessionResolver(adminUsers);
   // Federation (issue 7): identity, bonding, signed peer requests, switches; replication and topology on top.
-  const federation = await buildFederation({ config, db, identity, audit, license, guard, registry, isReady: () => setup.isCompleted() });
-  const topology = buildTopology({ config, federation, guard, dashboard: { overview: dashboard.overview, live: dashboard.live } });
+  const federation = await buildFederation({ config, db, identity, audit, license, registry, isReady: () => setup.isCompleted() });
+  const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const replication = await buildReplication({ config, db, identity, audit, federation, rag, settings: settings.settings, keys });
 
   await app.register(statusRoutes, { registry, dispatcher, startedAt: Date.now(), federation: () => federation.status() });
-  await app.register(async (api) => {
-    // API keys, or (no bearer) the dashboard's admin session cookie with CSRF on mutations.
-    protectApi(api, keys, guard);
-    await api.register(modelsRoutes, { inference });
-    await api.register(chatRoutes, { inference, rag: rag.chat });
-    await api.register(completionsRoutes, { inference });
-    await api.register(embeddingsRoutes, { inference });
-    await rag.routes(api);
-  });
+  await app.register(modelsRoutes, { inference });
+  await app.register(chatRoutes, { inference, rag: rag.chat });
+  await app.register(completionsRoutes, { inference });
+  await app.register(embeddingsRoutes, { inference });
+  await rag.routes(app);
   await app.register(setupRoutes, { setup });
   await app.register(webUiRoutes);
-  await app.register(adminAuthRoutes, { users: adminUsers, guard, throttle });
-  await app.register(adminRoutes, { guard, keys, enrolment });
-  await app.register(workersRoutes, { guard, enrolment, workers: workersRepo, registry, audit });
-  await app.register(auditRoutes, { audit, guard });
-  await app.register(keysRoutes, { keys, guard });
-  await app.register(adminAccountsRoutes, { accounts: new AdminAccountsService({ users: new AdminUsersRepository(db), audit }), guard });
-  await app.register(docsRoutes, { docs: new DocsService({ branding: setupBranding(db, () => setup.logo()) }), guard });
-  await settings.routes(app, guard);
-  await dashboard.routes(app, guard);
+  await app.register(adminAuthRoutes, { users: adminUsers, throttle });
+  await app.register(adminRoutes, { keys, enrolment });
+  await app.register(workersRoutes, { enrolment, workers: workersRepo, registry, audit });
+  await app.register(auditRoutes, { audit });
+  await app.register(keysRoutes, { keys });
+  await app.register(adminAccountsRoutes, { accounts: new AdminAccountsService({ users: new AdminUsersRepository(db), audit }) });
+  await app.register(docsRoutes, { docs: new DocsService({ branding: setupBranding(db, () => setup.logo()) }) });
+  await settings.routes(app);
+  await dashboard.routes(app);
   await federation.routes(app);
   await replication.routes(app);
   await topology.routes(app);
-  await app.register(licenseRoutes, { license, guard, setupPending: async () => !(await setup.isCompleted()) });
+  await app.register(licenseRoutes, { license, setupPending: async () => !(await setup.isCompleted()) });
 
   // Documents a previous run left half-indexed resume from their stored files.
   await rag.recover();

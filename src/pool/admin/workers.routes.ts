@@ -7,7 +7,7 @@ import type { FastifyRequest } from "fastify";
 import { RevokedWorker, WorkerIdParams, WorkerList } from "../../protocol/admin.protocol.js";
 import { ProvisioningBody, ProvisioningResult } from "../../protocol/provisioning.protocol.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { AdminGuard } from "../http/auth.js";
+import { adminOf } from "../http/auth.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import type { EnrolmentService } from "../workers/enrolment.service.js";
 import { ProvisioningService } from "../workers/provisioning/provisioning.service.js";
@@ -15,7 +15,6 @@ import type { WorkersRepository } from "../workers/workers.repository.js";
 import { WorkersService } from "../workers/workers.service.js";
 
 interface Deps {
-  guard: AdminGuard;
   enrolment: EnrolmentService;
   workers: WorkersRepository;
   registry: WorkerRegistry;
@@ -36,23 +35,22 @@ export function advertisedPoolUrl(req: FastifyRequest): string {
   }
 }
 
-export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, enrolment, workers, registry, audit }) => {
-  guard.protect(app);
+export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { enrolment, workers, registry, audit }) => {
   const security = [{ apiKey: [] }];
   const service = new WorkersService({ workers, registry, audit });
   const provisioning = new ProvisioningService({ enrolment });
 
-  app.get("/v1/admin/workers", { schema: { summary: "Enrolled workers and their live state", tags: ["admin"], response: { 200: WorkerList }, security } }, async () => ({ data: await service.list() }));
+  app.get("/v1/admin/workers", { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Enrolled workers and their live state", tags: ["admin"], response: { 200: WorkerList }, security } }, async () => ({ data: await service.list() }));
 
   app.post(
     "/v1/admin/workers/:id/revoke",
-    { schema: { summary: "Revoke a worker: its socket is closed at once and its credential refused", tags: ["admin"], params: WorkerIdParams, response: { 200: RevokedWorker }, security } },
-    async (req) => service.revoke(req.params.id, req.admin!.actor),
+    { config: { auth: "admin", setup: "gated", license: "exempt" }, schema: { summary: "Revoke a worker: its socket is closed at once and its credential refused", tags: ["admin"], params: WorkerIdParams, response: { 200: RevokedWorker }, security } },
+    async (req) => service.revoke(req.params.id, adminOf(req).actor),
   );
 
   app.post(
     "/v1/admin/provisioning",
-    { schema: { summary: "Create a single-use provisioning code and the snippets that install a worker with it", tags: ["admin"], body: ProvisioningBody, response: { 201: ProvisioningResult }, security } },
-    async (req, reply) => reply.code(201).send(await provisioning.create(req.body, advertisedPoolUrl(req), req.admin!.actor)),
+    { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Create a single-use provisioning code and the snippets that install a worker with it", tags: ["admin"], body: ProvisioningBody, response: { 201: ProvisioningResult }, security } },
+    async (req, reply) => reply.code(201).send(await provisioning.create(req.body, advertisedPoolUrl(req), adminOf(req).actor)),
   );
 };

@@ -1,6 +1,7 @@
 /**
  * The one error renderer: OpenAI's `{error:{message,type,param,code}}` under /v1, `{error, message}`
- * elsewhere. Fastify's own errors (bad JSON, body too large, schema validation) become AppErrors first.
+ * elsewhere; an AppError's `extra` fields go inside `error` under /v1, next to `message` elsewhere.
+ * Fastify's own errors (bad JSON, body too large, schema validation) become AppErrors first.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
@@ -34,15 +35,16 @@ export function renderError(err: AppError, url: string): { status: number; heade
   const headers: Record<string, string> = {};
   if (err.retryAfterSeconds !== undefined) headers["retry-after"] = String(err.retryAfterSeconds);
   const body = url.startsWith("/v1")
-    ? { error: { message: err.message, type: err.type, param: err.param, code: err.code } }
-    : { error: err.code, message: err.message };
+    ? { error: { message: err.message, type: err.type, param: err.param, code: err.code, ...err.extra } }
+    : { error: err.code, message: err.message, ...err.extra };
   return { status: err.status, headers, body };
 }
 
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(err);
-    if (appErr.status >= 500) log.error({ err, requestId: req.id, url: req.url.split("?")[0], code: appErr.code }, "request failed");
+    // The setup gate's 503 is an answer, not a failure: not logged.
+    if (appErr.status >= 500 && appErr.code !== "cluster_setup_pending") log.error({ err, requestId: req.id, url: req.url.split("?")[0], code: appErr.code }, "request failed");
     const { status, headers, body } = renderError(appErr, req.url);
     if (status === 413) {
       // Read (and discard) the rest of the upload so the client can read our answer instead of

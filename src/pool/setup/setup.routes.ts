@@ -22,16 +22,16 @@ export const setupRoutes: FastifyPluginAsyncZod<{ setup: SetupService }> = async
   const tags = ["setup"];
   const body = z.record(z.string(), z.unknown()).describe("the step's fields (see docs/setup.md)");
 
-  app.get("/setup", { schema: { hide: true } }, async (_req, reply) => reply.redirect("/setup/ui", 307));
+  app.get("/setup", { config: { auth: "open", setup: "open", license: "exempt" }, schema: { hide: true } }, async (_req, reply) => reply.redirect("/setup/ui", 307));
 
-  app.get("/setup/state", { schema: { summary: "Wizard state (steps saved so far; only `completed` once setup is done)", tags, response: { 200: SetupStateBody } } }, async (_req, reply) => {
+  app.get("/setup/state", { config: { auth: "open", setup: "open", license: "exempt" }, schema: { summary: "Wizard state (steps saved so far; only `completed` once setup is done)", tags, response: { 200: SetupStateBody } } }, async (_req, reply) => {
     reply.header("cache-control", "no-store");
     return setup.state();
   });
 
   app.post(
     "/setup/step/:name",
-    {
+    { config: { auth: "open", setup: "open", license: "exempt" },
       schema: {
         summary: "Validate and store one wizard step",
         description: `Steps: ${STEP_NAMES.join(", ")}. 409 once setup is complete.`,
@@ -44,17 +44,17 @@ export const setupRoutes: FastifyPluginAsyncZod<{ setup: SetupService }> = async
     async (req, reply) => orInvalid(reply, () => setup.saveStep(req.params.name, req.body)),
   );
 
-  app.post("/setup/complete", { schema: { summary: "Complete setup from the stored steps (creates the admin account)", tags, response: { 200: SetupCompleted, 400: InvalidStepBody } } }, async (_req, reply) =>
+  app.post("/setup/complete", { config: { auth: "open", setup: "open", license: "exempt" }, schema: { summary: "Complete setup from the stored steps (creates the admin account)", tags, response: { 200: SetupCompleted, 400: InvalidStepBody } } }, async (_req, reply) =>
     orInvalid(reply, () => setup.complete({ actor: "setup:wizard", via: "wizard" })),
   );
 
   app.post(
     "/setup/apply",
-    { schema: { summary: "Unattended install: every step at once, then completion", tags, body, response: { 200: SetupCompleted, 400: InvalidStepBody } } },
+    { config: { auth: "open", setup: "open", license: "exempt" }, schema: { summary: "Unattended install: every step at once, then completion", tags, body, response: { 200: SetupCompleted, 400: InvalidStepBody } } },
     async (req, reply) => orInvalid(reply, () => setup.apply(req.body, { actor: "setup:apply", via: "api" })),
   );
 
-  app.get("/setup/logo", { schema: { summary: "The company logo (sanitised SVG, PNG or JPEG)", tags } }, async (_req, reply) => {
+  app.get("/setup/logo", { config: { auth: "open", setup: "open", license: "exempt" }, schema: { summary: "The company logo (sanitised SVG, PNG or JPEG)", tags } }, async (_req, reply) => {
     const logo = await setup.logo();
     if (!logo) return reply.code(404).send({ error: "not_found", message: "No logo has been uploaded." });
     // Served as an image only: no script may run even if the file is opened directly.

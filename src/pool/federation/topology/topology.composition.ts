@@ -7,7 +7,6 @@ import type { FastifyInstance } from "fastify";
 import type { PoolConfig } from "../../../config/pool.config.js";
 import type { TopologyLiveEvent } from "../../../protocol/federation.protocol.js";
 import { moduleLogger } from "../../../shared/logger.js";
-import type { AdminGuard } from "../../http/auth.js";
 import type { FederationClient } from "../federation-client.js";
 import type { PeersRepository } from "../peers.repository.js";
 import type { FederationSwitches } from "../switches.js";
@@ -28,8 +27,6 @@ export interface TopologyFederation {
 export interface TopologyDeps {
   config: Pick<PoolConfig, "fedProbeIntervalMs">;
   federation: TopologyFederation;
-  /** Admin guard for GET /v1/admin/topology (or pass it to routes()). */
-  guard?: AdminGuard | undefined;
   /** The dashboard: overview numbers and live events. */
   dashboard?: {
     overview: { useFederation(f: { pools(): Promise<number>; networkType(): Promise<"lan" | "metro" | "wan" | "unknown"> }): void };
@@ -40,7 +37,7 @@ export interface TopologyDeps {
 export interface TopologyModule {
   prober: TopologyProber;
   service: TopologyService;
-  routes(app: FastifyInstance, guard?: AdminGuard): Promise<void>;
+  routes(app: FastifyInstance): Promise<void>;
   /** Starts probing (after listen). */
   start(): void;
   close(): Promise<void>;
@@ -81,10 +78,8 @@ export function buildTopology(deps: TopologyDeps): TopologyModule {
   return {
     prober,
     service,
-    async routes(app, guard) {
-      const g = guard ?? deps.guard;
-      if (!g) throw new Error("buildTopology: routes need the admin guard");
-      await app.register(topologyRoutes, { topology: service, guard: g });
+    async routes(app) {
+      await app.register(topologyRoutes, { topology: service });
     },
     start() {
       started = true;
