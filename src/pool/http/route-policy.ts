@@ -68,12 +68,20 @@ export const PLUGIN_ROUTES: ReadonlyArray<{ prefix: string; policy: RoutePolicy 
 
 const isUnder = (url: string, prefix: string) => url === prefix || url.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
 
+/** One route as the installer saw it: its policy, declared in its options or taken from PLUGIN_ROUTES. */
+export interface PolicedRoute {
+  methods: string[];
+  url: string;
+  policy: RoutePolicy;
+  from: "route" | "plugin";
+}
+
 /** The route's declared policy; throws when it has none (every field must be given). */
-export function policyOf(route: Pick<RouteOptions, "url" | "method" | "config">): RoutePolicy {
+export function policyOf(route: Pick<RouteOptions, "url" | "method" | "config">): { policy: RoutePolicy; from: PolicedRoute["from"] } {
   const c = route.config ?? {};
-  if (c.auth !== undefined && c.setup !== undefined && c.license !== undefined) return { auth: c.auth, setup: c.setup, license: c.license };
+  if (c.auth !== undefined && c.setup !== undefined && c.license !== undefined) return { policy: { auth: c.auth, setup: c.setup, license: c.license }, from: "route" };
   const plugin = c.auth === undefined && c.setup === undefined && c.license === undefined ? PLUGIN_ROUTES.find((p) => isUnder(route.url, p.prefix)) : undefined;
-  if (plugin) return plugin.policy;
+  if (plugin) return { policy: plugin.policy, from: "plugin" };
   const methods = Array.isArray(route.method) ? route.method.join(",") : route.method;
   throw new Error(`Route ${methods} ${route.url} declares no complete policy: give it config: { auth, setup, license } (src/pool/http/route-policy.ts).`);
 }
@@ -82,19 +90,29 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+const policed = new WeakMap<FastifyInstance, PolicedRoute[]>();
+
+/** Every route registered on this app since installRoutePolicy, with its policy (for tests and audits). */
+export function policedRoutes(app: FastifyInstance): readonly PolicedRoute[] {
+  return policed.get(app) ?? [];
+}
+
 /** Installs the policy hooks on the root app. Call before any route (a plugin's included) is registered. */
 export function installRoutePolicy(app: FastifyInstance, deps: RoutePolicyDeps): void {
+  const seen: PolicedRoute[] = [];
+  policed.set(app, seen);
   const authHook: Record<AuthPolicy, Hook | undefined> = { open: undefined, apiKey: deps.auth.apiKey, admin: deps.auth.admin, peer: undefined, trustedPeer: undefined };
   const peerHook: Record<AuthPolicy, Hook | undefined> = { open: undefined, apiKey: undefined, admin: undefined, peer: deps.peer, trustedPeer: deps.trustedPeer };
   app.addHook("onRoute", (route) => {
-    const policy = policyOf(route);
+    const { policy, from } = policyOf(route);
+    const methods = asArray(route.method);
+    seen.push({ methods, url: route.url, policy, from });
     route.config = { ...route.config, ...policy };
     const onRequest = [policy.setup === "gated" ? deps.setupGate : undefined, authHook[policy.auth]].filter((h) => h !== undefined);
     // New arrays (never mutated in place): Fastify clones a GET's options for its HEAD route.
     if (onRequest.length > 0) route.onRequest = [...onRequest, ...asArray(route.onRequest)];
     const peer = peerHook[policy.auth];
     if (peer) route.preValidation = [peer, ...asArray(route.preValidation)];
-    const methods = asArray(route.method);
     if (policy.license === "gated" && !methods.every((m) => SAFE_METHODS.has(m.toUpperCase()))) route.preHandler = [...asArray(route.preHandler), deps.licenseGate];
   });
   // Unknown paths have no route options: the 404 handler is behind the setup gate.
