@@ -63,7 +63,7 @@ describe("route policies of the whole pool", () => {
     // Independent of the installer's own list: every route Fastify knows answers with a policy.
     for (const r of routes) {
       for (const method of r.methods) {
-        const found = pool.app.findRoute({ method: method as "GET", url: r.url });
+        const found = pool.app.findRoute({ method, url: r.url });
         expect(found, `${method} ${r.url}`).not.toBeNull();
         expect(r.policy.auth && r.policy.setup && r.policy.license, `${method} ${r.url}`).toBeTruthy();
       }
