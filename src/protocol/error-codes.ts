@@ -1,7 +1,7 @@
 /**
  * The error catalogue: every code a Cellule pool answers with, and the one HTTP status it is sent
  * with. `AppError` takes its status from this table, so a code that is not listed here does not
- * compile. docs/api-errors.md lists the codes with their meaning.
+ * compile. docs/api-guide.md (section 5) lists the codes with their meaning.
  */
 export const ERROR_STATUS = {
   // 400: the request itself is wrong.

@@ -10,7 +10,8 @@
  *   authentication, so an anonymous caller never learns about the license.
  * A route without a policy makes the app refuse to start. The routes that plugins register for us
  * (Swagger UI, static assets) get theirs from PLUGIN_ROUTES. Unknown paths (the 404 handler) are
- * behind the setup gate.
+ * behind the setup gate too, except under the wizard's and the API docs' prefixes (/setup/, /docs/),
+ * where an unknown path answers 404 during setup as it did before the gate.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import type { Authenticator } from "./auth.js";
@@ -66,6 +67,9 @@ export const PLUGIN_ROUTES: ReadonlyArray<{ prefix: string; policy: RoutePolicy 
   { prefix: "/setup/assets/", policy: OPEN },
 ];
 
+/** Prefixes under which an unknown path answers 404 during setup (the wizard's, the API docs'). */
+const OPEN_PREFIXES_DURING_SETUP = ["/setup/", "/docs/"];
+
 const isUnder = (url: string, prefix: string) => url === prefix || url.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
 
 /** One route as the installer saw it: its policy, declared in its options or taken from PLUGIN_ROUTES. */
@@ -115,8 +119,9 @@ export function installRoutePolicy(app: FastifyInstance, deps: RoutePolicyDeps):
     if (peer) route.preValidation = [peer, ...asArray(route.preValidation)];
     if (policy.license === "gated" && !methods.every((m) => SAFE_METHODS.has(m.toUpperCase()))) route.preHandler = [...asArray(route.preHandler), deps.licenseGate];
   });
-  // Unknown paths have no route options: the 404 handler is behind the setup gate.
+  // Unknown paths have no route options: the 404 handler is behind the setup gate, but for the
+  // prefixes whose routes are open during setup.
   app.addHook("onRequest", async (req, reply) => {
-    if (req.is404) await deps.setupGate(req, reply);
+    if (req.is404 && !OPEN_PREFIXES_DURING_SETUP.some((p) => isUnder(req.url.split("?")[0] ?? "", p))) await deps.setupGate(req, reply);
   });
 }

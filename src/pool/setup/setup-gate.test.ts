@@ -31,9 +31,10 @@ describe("setup gate", () => {
     expect(browser.headers.location).toBe("/setup/ui");
     // A browser's POST is not redirected (a 307 would repeat the POST on the wizard page).
     expect((await app.inject({ method: "POST", url: "/v1/chat/completions", headers: { accept: "text/html" }, payload: {} })).statusCode).toBe(503);
-    // Unknown routes are gated too.
+    // Unknown routes are gated too, but under /setup/ and /docs/.
     expect((await app.inject({ url: "/nothing" })).statusCode).toBe(503);
     expect((await app.inject({ url: "/nothing", headers: { accept: "text/html" } })).statusCode).toBe(307);
+    expect((await app.inject({ url: "/setup/nothing" })).statusCode).toBe(404);
     expect((await app.inject({ url: "/v1/status" })).statusCode).toBe(200);
 
     completed = true;
