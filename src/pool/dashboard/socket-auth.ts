@@ -1,6 +1,6 @@
 /**
  * Authentication of the admin WebSocket, before the upgrade (a WebSocket is not a Fastify route,
- * so neither the setup gate nor AdminGuard see it):
+ * so neither the setup gate nor the route policies see it):
  * - Origin, when the client sends one (browsers always do), must name the Host it connects to:
  *   a page on another site cannot open the socket with the admin's cookie (cross-site WebSocket
  *   hijacking) → 403.
