@@ -32,10 +32,10 @@ describe("setup gate and wizard API", () => {
     const key = await pool.createKey(true);
     expect(pool.output()).toMatch(/setup pending/);
 
-    // API client: 503 with the exact body; browser: 307 to the wizard.
+    // API client: 503 in OpenAI's error shape, setup_url inside `error`; browser: 307 to the wizard.
     const api = await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
     expect(api.status).toBe(503);
-    expect(await api.json()).toEqual({ error: "cluster_setup_pending", setup_url: "/setup/ui" });
+    expect(await api.json()).toEqual({ error: { message: expect.any(String) as string, type: "server_error", param: null, code: "cluster_setup_pending", setup_url: "/setup/ui" } });
     for (const path of ["/v1/admin/workers", "/admin/login", "/nowhere"]) {
       const r = await fetch(`${pool.url}${path}`, { headers: { accept: "text/html,application/xhtml+xml", authorization: `Bearer ${key}` }, redirect: "manual" });
       expect(r.status, path).toBe(307);

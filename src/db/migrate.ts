@@ -40,7 +40,6 @@ export async function assertVectorAvailable(db: Db): Promise<void> {
   if (rows.length === 0) {
     throw new AppError(
       "pgvector_missing",
-      500,
       "The PostgreSQL server at DATABASE_URL has no 'vector' extension. Cellule needs pgvector: use a pgvector build of PostgreSQL (e.g. the pgvector/pgvector:pg16 image) or install pgvector on the server.",
     );
   }

@@ -5,17 +5,10 @@
  * registers their routes in order, and closes them in reverse.
  */
 import type { FastifyInstance } from "fastify";
-import type { AdminGuard } from "./http/auth.js";
-
-/** What routes need from the pool beyond the feature's own services. */
-export interface RouteContext {
-  /** The admin check (session cookie or admin API key). */
-  guard: AdminGuard;
-}
 
 export interface Feature {
-  /** Registers the feature's routes (some have none). */
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  /** Registers the feature's routes (some have none), each with its policy (http/route-policy.ts). */
+  routes(app: FastifyInstance): Promise<void>;
   /** After listen: background loops. */
   start?(): void;
   /** At shutdown, in reverse build order. */

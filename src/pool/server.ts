@@ -15,11 +15,13 @@ import { buildAudit } from "./audit/audit.composition.js";
 import type { AuditService } from "./audit/audit.service.js";
 import { buildDashboard, type Dashboard } from "./dashboard/dashboard.composition.js";
 import { buildDocs } from "./docs/docs.composition.js";
-import type { Feature, RouteContext } from "./feature.js";
+import type { Feature } from "./feature.js";
+import { peerAuth } from "./federation/peer-auth.js";
+import { MIN_TRUST_LEVEL } from "./federation/trust.js";
 import { buildFederation, type Federation } from "./federation/federation.composition.js";
 import { buildReplication } from "./federation/replication/replication.composition.js";
 import { buildTopology } from "./federation/topology/topology.composition.js";
-import type { AdminGuard } from "./http/auth.js";
+import type { Authenticator } from "./http/auth.js";
 import { buildHttp } from "./http/http.composition.js";
 import type { Dispatcher } from "./hub/dispatcher.js";
 import { buildHub, type Hub } from "./hub/hub.composition.js";
@@ -45,7 +47,7 @@ export interface Pool {
   keys: KeysService;
   enrolment: EnrolmentService;
   audit: AuditService;
-  guard: AdminGuard;
+  guard: Authenticator;
   setup: SetupService;
   adminUsers: AdminUsersService;
   license: LicenseService;
@@ -72,15 +74,13 @@ export interface BuildPoolOptions {
 
 export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const { config, db, identity } = opts;
-  // The app with its first hooks: access log, validation, error handling, raw body capture, API docs, rate limit.
+  // The app with its first hooks: access log, validation, error handling, raw body capture, rate limit.
   const http = await buildHttp({ config });
   const { app, throttle } = http;
   const audit = buildAudit({ db, identity });
-  // API keys and the admin guard (admin keys; admin-users adds the session cookie).
+  // API keys and the authenticator (API keys; admin-users adds the session cookie).
   const keys = buildKeys({ db, audit: audit.service, throttle });
   const setup = await buildSetup({ db, audit: audit.service, identity });
-  // The first-boot setup gate: the first onRequest gate, before any route.
-  setup.installGate(app);
   const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle });
   await app.register(cookie);
   const license = await buildLicense({
@@ -90,30 +90,36 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     publicKeyHex: opts.licensePublicKeyHex,
     clock: opts.licenseClock,
   });
-  // Before any route is registered, so that every route (every feature's) gets the license gate.
-  license.installGate(app);
 
   const workers = buildWorkers({ config, db, audit: audit.service, registry: () => hub.registry });
   const hub: Hub = await buildHub({ config, audit: audit.service, workers: workers.repo, enrolment: workers.enrolment });
   const { registry, dispatcher } = hub;
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
   const rag = await buildRag({ config, db, registry, dispatcher, keys: keys.service, audit: audit.service, workers: workers.repo, license: license.service });
-  const openai = buildOpenAi({ registry, dispatcher, keys: keys.service, rag: rag.chat });
+  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
   const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, documents: rag.progress, settings: settings.settings });
   // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.
-  const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, guard: keys.guard, registry, isReady: () => setup.service.isCompleted() });
+  const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, registry, isReady: () => setup.service.isCompleted() });
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service });
-  const topology = buildTopology({ config, federation, guard: keys.guard, dashboard: { overview: dashboard.overview, live: dashboard.live } });
+  const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status() });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
   const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, license];
-  const ctx: RouteContext = { guard: keys.guard };
-  for (const feature of routed) await feature.routes(app, ctx);
+  // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
+  // a route without one stops the pool from starting. Then the API docs, which list every route.
+  await http.installPolicy({
+    setupGate: setup.gate,
+    auth: keys.guard,
+    peer: peerAuth(federation.peers, { minTrust: 0, maxSkewMs: config.fedMaxSkewMs }),
+    trustedPeer: peerAuth(federation.peers, { minTrust: MIN_TRUST_LEVEL, maxSkewMs: config.fedMaxSkewMs }),
+    licenseGate: license.gate,
+  });
+  for (const feature of routed) await feature.routes(app);
 
   // Documents a previous run left half-indexed resume from their stored files.
   await rag.recover();

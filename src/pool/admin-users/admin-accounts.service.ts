@@ -43,13 +43,13 @@ export class AdminAccountsService {
   async create(emailInput: string, password: string, actor: string): Promise<{ id: string; email: string }> {
     const email = normaliseEmail(emailInput);
     if (email.length === 0 || email.length > 254 || !Email.safeParse(email).success) {
-      throw new AppError("invalid_email", 400, fieldMessage("invalid_email"), { param: "email" });
+      throw new AppError("invalid_email", fieldMessage("invalid_email"), { param: "email" });
     }
     const problem = passwordProblem(password, email);
-    if (problem) throw new AppError(problem, 400, fieldMessage(problem), { param: "password" });
+    if (problem) throw new AppError(problem, fieldMessage(problem), { param: "password" });
     const id = randomBytes(6).toString("hex");
     if (!(await this.deps.users.insertNew({ id, email, passwordHash: await hashSecret(password) }))) {
-      throw new AppError("email_taken", 409, `An admin account with the email ${email} already exists.`, { param: "email" });
+      throw new AppError("email_taken", `An admin account with the email ${email} already exists.`, { param: "email" });
     }
     await this.deps.audit.record({ actor, action: "admin.create", target: `admin:${email}`, details: { id } });
     return { id, email };
@@ -58,13 +58,13 @@ export class AdminAccountsService {
   /** 404 unknown, 409 `cannot_delete_self` / `last_admin`; the account's sessions end at once. */
   async delete(id: string, actor: string, selfEmail: string | undefined): Promise<{ id: string; deleted: true }> {
     const user = await this.deps.users.findById(id);
-    if (!user) throw new AppError("admin_not_found", 404, `No admin account '${id}'.`, { param: "id" });
+    if (!user) throw new AppError("admin_not_found", `No admin account '${id}'.`, { param: "id" });
     if (selfEmail && user.email === normaliseEmail(selfEmail)) {
-      throw new AppError("cannot_delete_self", 409, "You cannot delete your own account: ask another administrator.");
+      throw new AppError("cannot_delete_self", "You cannot delete your own account: ask another administrator.");
     }
     const r = await this.deps.users.deleteUnlessLast(id);
-    if (r.result === "not_found") throw new AppError("admin_not_found", 404, `No admin account '${id}'.`, { param: "id" });
-    if (r.result === "last_admin") throw new AppError("last_admin", 409, "This is the last administrator account: create another one before deleting it.");
+    if (r.result === "not_found") throw new AppError("admin_not_found", `No admin account '${id}'.`, { param: "id" });
+    if (r.result === "last_admin") throw new AppError("last_admin", "This is the last administrator account: create another one before deleting it.");
     await this.deps.audit.record({ actor, action: "admin.delete", target: `admin:${user.email}`, details: { id, sessions_closed: r.sessions } });
     return { id, deleted: true };
   }

@@ -1,5 +1,5 @@
 /**
- * Cookie sessions for the admin UI, plugged into AdminGuard as its `sessionResolver`.
+ * Cookie sessions for the admin UI, plugged into the Authenticator (http/auth.ts) as its `sessionResolver`.
  * - `cellule_session`: HttpOnly, SameSite=Strict, Secure over TLS (or behind a proxy that says
  *   X-Forwarded-Proto: https); the database keeps only its SHA-256.
  * - CSRF: double-submit. Login also sets the readable `cellule_csrf` cookie; every cookie-
@@ -42,9 +42,9 @@ export function clearSessionCookies(req: FastifyRequest, reply: FastifyReply): v
 }
 
 const csrfRefused = () =>
-  new AppError("csrf_failed", 403, "Missing or wrong CSRF token: send the value of the cellule_csrf cookie in the X-CSRF-Token header.");
+  new AppError("csrf_failed", "Missing or wrong CSRF token: send the value of the cellule_csrf cookie in the X-CSRF-Token header.");
 
-/** The AdminGuard plug-in: a valid session cookie → the admin; mutations also need the CSRF token. */
+/** The Authenticator plug-in: a valid session cookie → the admin; mutations also need the CSRF token. */
 export function sessionResolver(users: AdminUsersService): SessionResolver {
   return async (req: FastifyRequest): Promise<AdminPrincipal | undefined> => {
     const token = req.cookies?.[SESSION_COOKIE];

@@ -6,8 +6,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Db } from "../../db/database.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { Feature, RouteContext } from "../feature.js";
-import type { AdminGuard } from "../http/auth.js";
+import type { Feature } from "../feature.js";
+import type { Authenticator } from "../http/auth.js";
 import type { AuthThrottle } from "../http/auth-throttle.js";
 import { adminAccountsRoutes } from "./admin-accounts.routes.js";
 import { AdminAccountsService } from "./admin-accounts.service.js";
@@ -20,14 +20,14 @@ export interface AdminUsersDeps {
   db: Db;
   audit: AuditService;
   /** Gets the session resolver, so that admin routes accept the session cookie. */
-  guard: AdminGuard;
+  guard: Authenticator;
   throttle?: AuthThrottle | undefined;
 }
 
 export interface AdminUsers extends Feature {
   service: AdminUsersService;
   accounts: AdminAccountsService;
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  routes(app: FastifyInstance): Promise<void>;
 }
 
 export async function buildAdminUsers(deps: AdminUsersDeps): Promise<AdminUsers> {
@@ -38,9 +38,9 @@ export async function buildAdminUsers(deps: AdminUsersDeps): Promise<AdminUsers>
   return {
     service,
     accounts,
-    async routes(app, { guard }) {
-      await app.register(adminAuthRoutes, { users: service, guard, ...(deps.throttle ? { throttle: deps.throttle } : {}) });
-      await app.register(adminAccountsRoutes, { accounts, guard });
+    async routes(app) {
+      await app.register(adminAuthRoutes, { users: service, ...(deps.throttle ? { throttle: deps.throttle } : {}) });
+      await app.register(adminAccountsRoutes, { accounts });
     },
   };
 }

@@ -87,7 +87,7 @@ export class AdminUsersService {
       await this.deps.audit.record({ actor: `admin:${email}`, action: "login.failure", details: { ip, reason: user ? "bad_password" : "unknown_email" } });
       const outcome = await this.deps.users.lockIfOver(email, ip, now, this.policy.lockThreshold, new Date(now.getTime() + this.policy.lockMs));
       if (outcome.locked) throw await this.refuseLocked(email, ip, outcome);
-      throw new AppError("invalid_credentials", 401, "Wrong email or password.");
+      throw new AppError("invalid_credentials", "Wrong email or password.");
     }
     await this.deps.users.clearFailures(email);
     await this.deps.users.touchLogin(user.id);
@@ -174,7 +174,6 @@ function lockedError(until: Date, now: Date): AppError {
   const minutes = Math.ceil(seconds / 60);
   return new AppError(
     "login_locked",
-    429,
     `Too many failed logins: this account and this address are locked for ${minutes} more minute${minutes === 1 ? "" : "s"} (until ${until.toISOString().slice(11, 16)} UTC). Try again later, or reset the password on the pool's host with 'cellule admin reset-password'.`,
     { retryAfterSeconds: seconds },
   );

@@ -82,7 +82,7 @@ export class BalancingService {
     const site = sites.get(siteKey(name));
     if (!site) {
       const known = [...sites.values()].map((s) => `'${s.name}'`).join(", ") || "none";
-      throw new AppError("unknown_site", 404, `Unknown site '${name}'. Known sites: ${known}.`, { param: "name" });
+      throw new AppError("unknown_site", `Unknown site '${name}'. Known sites: ${known}.`, { param: "name" });
     }
     const from = site.declared;
     await this.deps.repo.setHeadcount(site.name, headcount, actor, (this.deps.now ?? (() => new Date()))());

@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import type { Db } from "../../db/database.js";
 import { AdminUsersRepository } from "../admin-users/admin-users.repository.js";
 import type { AdminUsersService } from "../admin-users/admin-users.service.js";
-import type { Feature, RouteContext } from "../feature.js";
+import type { Feature } from "../feature.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import type { KeysService } from "../keys/keys.service.js";
@@ -41,8 +41,8 @@ export interface Dashboard extends Feature {
   sampler: MetricsSampler;
   overview: OverviewService;
   live: LiveEvents;
-  /** Registers GET /v1/admin/overview behind the admin guard. */
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  /** Registers GET /v1/admin/overview (admin route policy). */
+  routes(app: FastifyInstance): Promise<void>;
   /** True when the upgrade request is for /v1/admin/events (then it has been handled). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   close(): Promise<void>;
@@ -59,8 +59,8 @@ export function buildDashboard(deps: DashboardDeps): Dashboard {
     sampler,
     overview,
     live,
-    async routes(app, { guard }) {
-      await app.register(overviewRoutes, { overview, guard });
+    async routes(app) {
+      await app.register(overviewRoutes, { overview });
     },
     handleUpgrade(req, socket, head) {
       if ((req.url ?? "").split("?")[0] !== live.path) return false;

@@ -68,7 +68,7 @@ describe("LiveEvents", () => {
     live = new LiveEvents({
       auth: {
         authenticate: async (req) => {
-          if (req.headers.authorization !== "Bearer good") throw new AppError("admin_required", 401, "no");
+          if (req.headers.authorization !== "Bearer good") throw new AppError("admin_required", "no");
           return { actor: "admin:a@b.c", stillValid: async () => valid };
         },
       },

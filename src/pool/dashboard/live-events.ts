@@ -121,7 +121,7 @@ export class LiveEvents {
         this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal));
       },
       (err: unknown) => {
-        const e = err instanceof AppError ? err : new AppError("internal_error", 500, "Could not authenticate the connection.");
+        const e = err instanceof AppError ? err : new AppError("internal_error", "Could not authenticate the connection.");
         if (e.status >= 500) this.log.error({ err: String(err) }, "admin events: authentication crashed");
         else this.log.info({ code: e.code, status: e.status, remote: req.socket.remoteAddress }, "admin events: connection refused");
         refuse(socket, e);

@@ -1,6 +1,6 @@
 /**
  * Authentication of the admin WebSocket, before the upgrade (a WebSocket is not a Fastify route,
- * so neither the setup gate nor AdminGuard see it):
+ * so neither the setup gate nor the route policies see it):
  * - Origin, when the client sends one (browsers always do), must name the Host it connects to:
  *   a page on another site cannot open the socket with the admin's cookie (cross-site WebSocket
  *   hijacking) → 403.
@@ -86,14 +86,14 @@ export class SocketAuth {
 
   /** The admin behind an upgrade request; throws AppError 401/403. */
   async authenticate(req: IncomingMessage): Promise<SocketPrincipal> {
-    if (!originAllowed(req)) throw new AppError("origin_refused", 403, "This WebSocket only accepts connections from pages served by this pool (Origin must match Host).");
+    if (!originAllowed(req)) throw new AppError("origin_refused", "This WebSocket only accepts connections from pages served by this pool (Origin must match Host).");
     const auth = first(req.headers.authorization);
     const bearer = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1]?.trim() : undefined;
     if (bearer) {
       const throttle = this.deps.throttle;
       const address = req.socket?.remoteAddress ?? "unknown";
       const key = await this.deps.keys.authenticate(bearer, throttle ? () => throttle.reserveAddress(address) : undefined);
-      if (key.scope !== "admin") throw new AppError("admin_required", 403, "The live events need an admin API key (cellule keys create --admin).");
+      if (key.scope !== "admin") throw new AppError("admin_scope_required", "The live events need an admin API key (cellule keys create --admin).");
       return {
         actor: `key:${key.id}`,
         stillValid: async () => {
@@ -107,7 +107,7 @@ export class SocketAuth {
     }
     const token = parseCookies(first(req.headers.cookie))[SESSION_COOKIE];
     const session = token ? await this.deps.users.resolveSession(token) : undefined;
-    if (!token || !session) throw new AppError("admin_required", 401, "Log in as an administrator, or send an admin API key as 'Authorization: Bearer <key>'.");
+    if (!token || !session) throw new AppError("admin_required", "Log in as an administrator, or send an admin API key as 'Authorization: Bearer <key>'.");
     return { actor: `admin:${session.email}`, stillValid: () => this.sessionAlive(token) };
   }
 

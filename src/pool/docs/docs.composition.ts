@@ -1,6 +1,6 @@
 /** Wires the documentation export for buildPool: the docs service (PDF branded from the setup wizard's answers) and its admin routes. */
 import type { FastifyInstance } from "fastify";
-import type { Feature, RouteContext } from "../feature.js";
+import type { Feature } from "../feature.js";
 import type { SetupService } from "../setup/setup.service.js";
 import { setupBranding } from "./docs-branding.js";
 import { docsRoutes } from "./docs.routes.js";
@@ -12,15 +12,15 @@ export interface DocsDeps {
 
 export interface Docs extends Feature {
   service: DocsService;
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  routes(app: FastifyInstance): Promise<void>;
 }
 
 export function buildDocs(deps: DocsDeps): Docs {
   const service = new DocsService({ branding: setupBranding(deps.setup) });
   return {
     service,
-    async routes(app, { guard }) {
-      await app.register(docsRoutes, { docs: service, guard });
+    async routes(app) {
+      await app.register(docsRoutes, { docs: service });
     },
   };
 }

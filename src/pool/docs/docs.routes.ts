@@ -2,25 +2,23 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { DocBody, DocId, DocList, DocPdfId } from "../../protocol/docs.protocol.js";
-import type { AdminGuard } from "../http/auth.js";
 import type { DocsService } from "./docs.service.js";
 
-export const docsRoutes: FastifyPluginAsyncZod<{ docs: DocsService; guard: AdminGuard }> = async (app, { docs, guard }) => {
-  guard.protect(app);
+export const docsRoutes: FastifyPluginAsyncZod<{ docs: DocsService }> = async (app, { docs }) => {
   const security = [{ apiKey: [] }];
   const tags = ["docs"];
 
-  app.get("/v1/admin/docs", { schema: { summary: "The guides shipped with this pool", tags, response: { 200: DocList }, security } }, async () => ({ data: await docs.list() }));
+  app.get("/v1/admin/docs", { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "The guides shipped with this pool", tags, response: { 200: DocList }, security } }, async () => ({ data: await docs.list() }));
 
   app.get(
     "/v1/admin/docs/:id",
-    { schema: { summary: "One guide: its Markdown and the HTML rendered on the pool", tags, params: z.object({ id: DocId }), response: { 200: DocBody }, security } },
+    { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "One guide: its Markdown and the HTML rendered on the pool", tags, params: z.object({ id: DocId }), response: { 200: DocBody }, security } },
     async (req) => docs.rendered(req.params.id),
   );
 
   app.get(
     "/v1/admin/docs/:id/pdf",
-    {
+    { config: { auth: "admin", setup: "gated", license: "gated" },
       schema: {
         summary: "A guide (or all of them) as a PDF branded with the company name and logo",
         tags,

@@ -82,7 +82,7 @@ export class DocsService {
     try {
       markdown = await readFile(file, "utf8");
     } catch (err) {
-      throw new AppError("doc_missing", 500, `The ${id} guide is missing from this installation (${GUIDE_FILES[id]}).`, { cause: err });
+      throw new AppError("doc_missing", `The ${id} guide is missing from this installation (${GUIDE_FILES[id]}).`, { cause: err });
     }
     const title = /^#\s+(.+?)\s*#*\s*$/m.exec(markdown)?.[1] ?? GUIDE_FILES[id];
     const guide = { id, title, markdown };

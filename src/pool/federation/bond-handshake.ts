@@ -24,7 +24,7 @@ export function encodeAttachToken(t: AttachToken): string {
 }
 
 export function decodeAttachToken(token: string): AttachToken {
-  const bad = () => new AppError("invalid_token", 400, "This is not a Cellule attachment token (it starts with cfat_ and is created on the other pool's Federation page).", { param: "token" });
+  const bad = () => new AppError("malformed_token", "This is not a Cellule attachment token (it starts with cfat_ and is created on the other pool's Federation page).", { param: "token" });
   const trimmed = token.trim();
   if (!trimmed.startsWith(TOKEN_PREFIX)) throw bad();
   let parsed: unknown;

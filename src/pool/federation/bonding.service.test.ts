@@ -10,16 +10,16 @@ import { openPglite } from "../../db/pglite.js";
 import { moduleLogger } from "../../shared/logger.js";
 import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { AdminGuard } from "../http/auth.js";
 import { installErrorHandling } from "../http/error-handler.js";
 import { ephemeralIdentity, type PoolIdentity } from "../identity/pool-identity.js";
-import { KeysRepository } from "../keys/keys.repository.js";
-import { KeysService } from "../keys/keys.service.js";
+import { installRoutePolicy } from "../http/route-policy.js";
 import { freePort } from "../../../test/helpers.js";
 import { rejection } from "../../../test/expect-app-error.js";
 import { AppError } from "../../shared/errors.js";
 import { buildFederation, type Federation, type FederationDeps } from "./federation.composition.js";
-import { installRawBodyCapture } from "./peer-auth.js";
+import { installRawBodyCapture, peerAuth } from "./peer-auth.js";
+import { PeersRepository } from "./peers.repository.js";
+import { MIN_TRUST_LEVEL } from "./trust.js";
 
 interface MiniPool {
   db: Db;
@@ -46,8 +46,13 @@ async function miniPool(env: Record<string, string> = {}, license?: FederationDe
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandling(app, moduleLogger("test"));
   installRawBodyCapture(app);
-  const guard = new AdminGuard({ keys: new KeysService({ keys: new KeysRepository(db), audit }) });
-  const federation = await buildFederation({ config, db, identity, audit, guard, license });
+  // The pool's route policies, with peer authentication only (the admin actions are called on the service).
+  const none = async () => {};
+  const peers = new PeersRepository(db);
+  const maxSkewMs = config.fedMaxSkewMs;
+  const peer = peerAuth(peers, { minTrust: 0, maxSkewMs });
+  installRoutePolicy(app, { setupGate: none, auth: { apiKey: none, admin: none }, peer, trustedPeer: peerAuth(peers, { minTrust: MIN_TRUST_LEVEL, maxSkewMs }), licenseGate: none });
+  const federation = await buildFederation({ config, db, identity, audit, license });
   await federation.routes(app);
   await app.listen({ port, host: "127.0.0.1" });
   return {
@@ -286,7 +291,7 @@ describe("license limit", () => {
     const license = {
       async requireLimit(name: string, current: number) {
         asked.push([name, current]);
-        if (current >= 2) throw new AppError("limit_reached", 402, `limit_reached:${name}=${current}>=2`);
+        if (current >= 2) throw new AppError("limit_reached", `limit_reached:${name}=${current}>=2`);
       },
     };
     const d = await miniPool({}, license);

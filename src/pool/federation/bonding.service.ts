@@ -14,7 +14,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Db } from "../../db/database.js";
-import { AppError } from "../../shared/errors.js";
+import { AppError, RelayedError, type ErrorCode } from "../../shared/errors.js";
 import { moduleLogger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { atomIdOf, type PoolIdentity } from "../identity/pool-identity.js";
@@ -79,7 +79,7 @@ const HANDSHAKE_REFUSALS: Record<string, string> = {
   limit_reached: "The other pool's license does not allow one more bonded pool (max_pools).",
 };
 
-const notFound = (atomId: string) => new AppError("peer_not_found", 404, `No bonded pool with atom id ${atomId}.`);
+const notFound = (atomId: string) => new AppError("peer_not_found", `No bonded pool with atom id ${atomId}.`);
 
 export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [] }> {
   private readonly log = moduleLogger("federation");
@@ -122,7 +122,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   /** Bonds with `url` using the cluster secret (CELLULE_BOND_PEERS). Already bonded → undefined. */
   async bondWithSecret(entryUrl: string): Promise<PeerRow | undefined> {
     const secret = this.deps.bondSecret;
-    if (!secret) throw new AppError("bond_secret_missing", 400, "CELLULE_BOND_PEERS needs CELLULE_FED_BOND_SECRET (the same value on every pool of the cluster).");
+    if (!secret) throw new AppError("bond_secret_missing", "CELLULE_BOND_PEERS needs CELLULE_FED_BOND_SECRET (the same value on every pool of the cluster).");
     const url = assertPoolUrl(entryUrl, "The CELLULE_BOND_PEERS entry");
     const remote = await this.fetchSelf(url);
     const existing = await this.deps.peers.get(remote.atom_id);
@@ -142,11 +142,11 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     const me = this.deps.identity;
     const remote = ("remote" in auth && auth.remote) || (await this.fetchSelf(url));
     if (remote.atom_id !== auth.expectedAtom) {
-      throw new AppError("peer_identity_mismatch", 400, `The pool at ${url} is ${remote.atom_id}, not ${auth.expectedAtom} named by the token: check the URL (a key rotation gives a pool a new atom id; ask its admin for a new token).`);
+      throw new AppError("peer_identity_mismatch", `The pool at ${url} is ${remote.atom_id}, not ${auth.expectedAtom} named by the token: check the URL (a key rotation gives a pool a new atom id; ask its admin for a new token).`);
     }
-    if (remote.atom_id === me.atomId) throw new AppError("self_bond", 400, "This token was created on this pool: paste it on the OTHER pool.");
+    if (remote.atom_id === me.atomId) throw new AppError("self_bond", "This token was created on this pool: paste it on the OTHER pool.");
     const existing = await this.deps.peers.get(remote.atom_id);
-    if (existing?.status === "bonded") throw new AppError("already_bonded", 409, `Already bonded with ${remote.atom_id} (${existing.url}). Unbond it first to bond again.`);
+    if (existing?.status === "bonded") throw new AppError("already_bonded", `Already bonded with ${remote.atom_id} (${existing.url}). Unbond it first to bond again.`);
     await this.deps.license?.requireLimit("max_pools", (await this.deps.peers.bondedCount()) + 1);
 
     const initiator = { atom_id: me.atomId, public_key: me.publicKeyHex, url: this.advertisedUrl() };
@@ -160,11 +160,11 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     };
     const reply = handshakeReply(BondStartReply, await this.handshakeCall(url, "/v1/federation/bond/start", start), url);
     if (reply.responder.atom_id !== remote.atom_id || reply.responder.public_key !== remote.public_key) {
-      throw new AppError("peer_identity_mismatch", 502, `The pool at ${url} answered the handshake with another identity (${reply.responder.atom_id}).`);
+      throw new AppError("peer_identity_invalid", `The pool at ${url} answered the handshake with another identity (${reply.responder.atom_id}).`);
     }
     if (!verifyCanonicalSignature(remote.public_key, responderSigningString(nonce, remote.atom_id, me.atomId), reply.sig)) {
       this.log.warn({ peer: remote.atom_id, reason: "handshake" }, "bad signature");
-      throw new AppError("bad_signature", 502, `bad signature: the pool at ${url} did not prove it holds the key of ${remote.atom_id}.`);
+      throw new AppError("peer_signature_invalid", `bad signature: the pool at ${url} did not prove it holds the key of ${remote.atom_id}.`);
     }
     const finish: FinishBody = {
       challenge_id: reply.challenge_id,
@@ -178,7 +178,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     let peer: PeerRow | undefined;
     if (reciprocate) {
       if (!(await this.deps.peers.bond({ atomId: remote.atom_id, publicKey: remote.public_key, url: peerUrl, trustLevel: INITIAL_TRUST_LEVEL }))) {
-        throw new AppError("already_bonded", 409, `Already bonded with ${remote.atom_id}.`);
+        throw new AppError("already_bonded", `Already bonded with ${remote.atom_id}.`);
       }
       peer = await this.deps.peers.get(remote.atom_id);
       await this.deps.audit.record({ actor, action: "federation.bond", target: `peer:${remote.atom_id}`, details: { url: peerUrl, mode: auth.mode, role: "initiator", trust_level: INITIAL_TRUST_LEVEL } });
@@ -198,10 +198,10 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   private async fetchSelf(url: string): Promise<FederationSelf> {
     const raw = await this.deps.client.request(this.peerRef(url), "GET", "/v1/federation/self", undefined, { unsigned: true, timeoutMs: 10_000, maxBytes: SMALL_RESPONSE_BYTES });
     const self = FederationSelf.safeParse(raw);
-    if (!self.success) throw new AppError("peer_error", 502, `${url} did not answer /v1/federation/self like a Cellule pool.`);
+    if (!self.success) throw new AppError("peer_error", `${url} did not answer /v1/federation/self like a Cellule pool.`);
     if (atomIdOf(self.data.public_key) !== self.data.atom_id) {
       this.log.warn({ peer: self.data.atom_id, url, reason: "atom id does not derive from the key" }, "bad signature");
-      throw new AppError("peer_identity_mismatch", 502, `The pool at ${url} announces atom id ${self.data.atom_id}, which does not derive from its public key.`);
+      throw new AppError("peer_identity_invalid", `The pool at ${url} announces atom id ${self.data.atom_id}, which does not derive from its public key.`);
     }
     const poolUrl = self.data.pool_url === null ? null : assertPoolUrl(self.data.pool_url, `The URL the pool at ${url} advertises (its CELLULE_PUBLIC_URL)`);
     return { ...self.data, pool_url: poolUrl };
@@ -219,7 +219,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
       if (err instanceof PeerError && err.peerCode) {
         const status = err.status === 401 || err.status === 403 ? 400 : err.status;
         const why = HANDSHAKE_REFUSALS[err.peerCode] ?? "The other pool refused the handshake.";
-        throw new AppError(err.peerCode, status, `${why} (${url} answered HTTP ${err.status}, ${err.peerCode})`);
+        throw new RelayedError(err.peerCode, status, `${why} (${url} answered HTTP ${err.status}, ${err.peerCode})`);
       }
       throw err;
     }
@@ -235,25 +235,25 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     this.assertOpen();
     const me = this.deps.identity;
     const ini = body.initiator;
-    if (body.responder_atom_id !== me.atomId) throw new AppError("wrong_pool", 400, `This pool is ${me.atomId}, not ${body.responder_atom_id}.`);
+    if (body.responder_atom_id !== me.atomId) throw new AppError("wrong_pool", `This pool is ${me.atomId}, not ${body.responder_atom_id}.`);
     // The URL we will store and request every few seconds: scheme://host[:port] only.
     const iniUrl = assertPoolUrl(ini.url, "The URL the initiating pool advertises (its CELLULE_PUBLIC_URL)", "initiator.url");
-    if (atomIdOf(ini.public_key) !== ini.atom_id) throw this.refuse("bad_signature", 401, `bad signature: atom id ${ini.atom_id} does not derive from the presented key`, ini.atom_id);
-    if (ini.atom_id === me.atomId) throw new AppError("self_bond", 400, "A pool cannot bond with itself.");
+    if (atomIdOf(ini.public_key) !== ini.atom_id) throw this.refuse("bad_signature", `bad signature: atom id ${ini.atom_id} does not derive from the presented key`, ini.atom_id);
+    if (ini.atom_id === me.atomId) throw new AppError("self_bond", "A pool cannot bond with itself.");
     let tokenId: string | null = null;
     if (body.mode === "token") {
       const row = body.token_id ? await this.deps.tokens.get(body.token_id) : undefined;
       const valid = row && body.secret && safeEqualHex(row.token_hash, tokenHash(body.secret)) && !row.used_at && row.expires_at.getTime() > this.now().getTime();
-      if (!valid) throw this.refuse("invalid_token", 401, "The attachment token is invalid, expired or already used: create a new one on this pool.", ini.atom_id);
+      if (!valid) throw this.refuse("invalid_token", "The attachment token is invalid, expired or already used: create a new one on this pool.", ini.atom_id);
       tokenId = row.id;
     } else {
       const secret = this.deps.bondSecret;
       if (!secret || !proofMatches(secretProof(secret, "start", ini.atom_id, me.atomId, body.nonce), body.proof)) {
-        throw this.refuse("bad_signature", 401, "bad signature: the cluster secret proof does not match (CELLULE_FED_BOND_SECRET must be the same on both pools)", ini.atom_id);
+        throw this.refuse("bad_signature", "bad signature: the cluster secret proof does not match (CELLULE_FED_BOND_SECRET must be the same on both pools)", ini.atom_id);
       }
     }
     const existing = await this.deps.peers.get(ini.atom_id);
-    if (existing?.status === "bonded") throw new AppError("already_bonded", 409, `Pool ${ini.atom_id} is already bonded here. Unbond it first to bond again.`);
+    if (existing?.status === "bonded") throw new AppError("already_bonded", `Pool ${ini.atom_id} is already bonded here. Unbond it first to bond again.`);
     await this.deps.license?.requireLimit("max_pools", (await this.deps.peers.bondedCount()) + 1);
     const nonce = newNonce();
     const challengeId = randomBytes(16).toString("hex");
@@ -270,19 +270,19 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     this.assertOpen();
     const me = this.deps.identity;
     const ch = await this.deps.tokens.takeChallenge(body.challenge_id, this.now());
-    if (!ch || ch.peer.atom_id !== body.initiator_atom_id) throw this.refuse("handshake_expired", 401, "Unknown or expired handshake: start again.", body.initiator_atom_id);
+    if (!ch || ch.peer.atom_id !== body.initiator_atom_id) throw this.refuse("handshake_expired", "Unknown or expired handshake: start again.", body.initiator_atom_id);
     if (!verifyCanonicalSignature(ch.peer.public_key, initiatorSigningString(ch.nonce, ch.peer.atom_id, me.atomId), body.sig)) {
-      throw this.refuse("bad_signature", 401, `bad signature: ${ch.peer.atom_id} did not sign the challenge with its key`, ch.peer.atom_id);
+      throw this.refuse("bad_signature", `bad signature: ${ch.peer.atom_id} did not sign the challenge with its key`, ch.peer.atom_id);
     }
     if (ch.mode === "secret" && (!this.deps.bondSecret || !proofMatches(secretProof(this.deps.bondSecret, "finish", ch.peer.atom_id, me.atomId, ch.nonce), body.proof))) {
-      throw this.refuse("bad_signature", 401, "bad signature: the cluster secret proof does not match", ch.peer.atom_id);
+      throw this.refuse("bad_signature", "bad signature: the cluster secret proof does not match", ch.peer.atom_id);
     }
     await this.deps.db.transaction(async (tx) => {
       if (ch.mode === "token" && !(await this.deps.tokens.consume(ch.tokenId ?? "", ch.peer.atom_id, tx, this.now()))) {
-        throw this.refuse("invalid_token", 401, "The attachment token was used meanwhile or has expired: create a new one.", ch.peer.atom_id);
+        throw this.refuse("invalid_token", "The attachment token was used meanwhile or has expired: create a new one.", ch.peer.atom_id);
       }
       if (!(await this.deps.peers.bond({ atomId: ch.peer.atom_id, publicKey: ch.peer.public_key, url: ch.peer.url, trustLevel: INITIAL_TRUST_LEVEL }, tx))) {
-        throw new AppError("already_bonded", 409, `Pool ${ch.peer.atom_id} is already bonded here.`);
+        throw new AppError("already_bonded", `Pool ${ch.peer.atom_id} is already bonded here.`);
       }
     });
     await this.deps.audit.record({
@@ -301,7 +301,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   // --- trust, unbond, switches ---
 
   async promote(atomId: string, targetLevel: number, actor: string, auto = false): Promise<PeerRow> {
-    if (!Number.isInteger(targetLevel) || targetLevel < 1 || targetLevel > MAX_TRUST_LEVEL) throw new AppError("invalid_request", 400, "target_level must be 1, 2 or 3.", { param: "target_level" });
+    if (!Number.isInteger(targetLevel) || targetLevel < 1 || targetLevel > MAX_TRUST_LEVEL) throw new AppError("invalid_request", "target_level must be 1, 2 or 3.", { param: "target_level" });
     const before = await this.deps.peers.get(atomId);
     if (!before || before.status !== "bonded") throw notFound(atomId);
     await this.deps.peers.setTrust(atomId, targetLevel);
@@ -315,7 +315,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   async unbond(atomId: string, actor: string): Promise<{ peer: PeerRow; notified: boolean }> {
     const before = await this.deps.peers.get(atomId);
     if (!before) throw notFound(atomId);
-    if (!(await this.deps.peers.unbond(atomId))) throw new AppError("not_bonded", 409, `Pool ${atomId} is already unbonded.`);
+    if (!(await this.deps.peers.unbond(atomId))) throw new AppError("not_bonded", `Pool ${atomId} is already unbonded.`);
     // With the kill switch on (or federation off) nothing leaves this pool, not even this notice.
     let notified = this.deps.switches.mode !== "off" && !this.deps.switches.killed;
     if (notified) {
@@ -347,7 +347,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   }
 
   async setAutoPromote(days: number | null, actor: string): Promise<void> {
-    if (days !== null && (!Number.isInteger(days) || days < 1 || days > 365)) throw new AppError("invalid_request", 400, "days must be null (off) or 1..365.", { param: "days" });
+    if (days !== null && (!Number.isInteger(days) || days < 1 || days > 365)) throw new AppError("invalid_request", "days must be null (off) or 1..365.", { param: "days" });
     await this.deps.state.setAutoPromoteDays(days);
     await this.deps.audit.record({ actor, action: "federation.auto_promote", target: "federation", details: { days } });
   }
@@ -365,20 +365,20 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   }
 
   private assertOpen(): void {
-    if (this.deps.switches.mode === "off") throw new AppError("federation_off", 503, "Federation is off on this pool (CELLULE_FED=off).");
-    if (this.deps.switches.killed) throw new AppError("federation_killed", 503, "The federation kill switch is on for this pool.");
+    if (this.deps.switches.mode === "off") throw new AppError("federation_off", "Federation is off on this pool (CELLULE_FED=off).");
+    if (this.deps.switches.killed) throw new AppError("federation_killed", "The federation kill switch is on for this pool.");
   }
 
-  private refuse(code: string, status: number, message: string, peer: string): AppError {
-    this.log.warn({ peer, reason: code }, status === 401 && code === "bad_signature" ? "bad signature" : `bond refused: ${code}`);
-    return new AppError(code, status, message);
+  private refuse(code: ErrorCode, message: string, peer: string): AppError {
+    this.log.warn({ peer, reason: code }, code === "bad_signature" ? "bad signature" : `bond refused: ${code}`);
+    return new AppError(code, message);
   }
 }
 
 /** The other pool's handshake answer, or 502 peer_error when it is not shaped like a Cellule pool's. */
 function handshakeReply<S extends z.ZodType>(schema: S, raw: unknown, url: string): z.infer<S> {
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new AppError("peer_error", 502, `${url} did not answer the bonding handshake like a Cellule pool.`);
+  if (!parsed.success) throw new AppError("peer_error", `${url} did not answer the bonding handshake like a Cellule pool.`);
   return parsed.data;
 }
 

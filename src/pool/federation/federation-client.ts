@@ -17,7 +17,7 @@
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { performance } from "node:perf_hooks";
-import { AppError } from "../../shared/errors.js";
+import { AppError, RelayedError } from "../../shared/errors.js";
 import type { PoolIdentity } from "../identity/pool-identity.js";
 import { assertPoolUrl } from "./pool-url-check.js";
 import { signRequest } from "./request-signing.js";
@@ -69,7 +69,7 @@ const KNOWN_PEER_CODES = new Set([
 ]);
 
 /** An error answer from a peer: `peerCode` is the Cellule error code it gave (`bad_signature`, `already_bonded`, …), if any. */
-export class PeerError extends AppError {
+export class PeerError extends RelayedError {
   constructor(
     status: number,
     message: string,
@@ -108,7 +108,7 @@ export class FederationClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new AppError("peer_error", 502, `peer ${target.origin} answered ${method} ${target.pathname} with a body that is not JSON`);
+      throw new AppError("peer_error", `peer ${target.origin} answered ${method} ${target.pathname} with a body that is not JSON`);
     }
   }
 
@@ -129,7 +129,7 @@ export class FederationClient {
     await readBody(res, Date.now() + timeoutMs, SMALL_RESPONSE_BYTES, "GET", target);
     const ms = performance.now() - started;
     const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw new AppError("peer_error", status >= 400 && status < 600 ? status : 502, `ping ${target.origin}: HTTP ${status}`);
+    if (status < 200 || status >= 300) throw new RelayedError("peer_error", status >= 400 && status < 600 ? status : 502, `ping ${target.origin}: HTTP ${status}`);
     return ms;
   }
 
@@ -143,7 +143,7 @@ export class FederationClient {
     const secure = target.protocol === "https:";
     const lib = secure ? https : http;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const timedOut = () => new AppError("peer_unreachable", 502, `peer ${target.origin} did not answer ${method} ${target.pathname} within ${timeoutMs} ms`);
+      const timedOut = () => new AppError("peer_unreachable", `peer ${target.origin} did not answer ${method} ${target.pathname} within ${timeoutMs} ms`);
       const req = lib.request(
         target,
         { method, headers, agent: secure ? this.httpsAgent : this.httpAgent, ...(this.deps.sourceAddress ? { localAddress: this.deps.sourceAddress } : {}) },
@@ -157,7 +157,7 @@ export class FederationClient {
       const headersDeadline = setTimeout(() => req.destroy(timedOut()), timeoutMs);
       req.on("error", (err) => {
         clearTimeout(headersDeadline);
-        reject(err instanceof AppError ? err : new AppError("peer_unreachable", 502, `peer ${target.origin} unreachable: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
+        reject(err instanceof AppError ? err : new AppError("peer_unreachable", `peer ${target.origin} unreachable: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
       });
       req.end(payload);
     });
@@ -173,14 +173,14 @@ function targetOf(peerUrl: string, path: string): URL {
 /** Reads a whole answer as text, cut off (socket destroyed) past `maxBytes` or at the deadline. */
 function readBody(res: IncomingMessage, deadline: number, maxBytes: number, method: string, target: URL): Promise<string> {
   return new Promise((resolve, reject) => {
-    const tooLarge = () => new AppError("peer_response_too_large", 502, `peer ${target.origin} answered ${method} ${target.pathname} with more than ${maxBytes} bytes: cut off`);
+    const tooLarge = () => new AppError("peer_response_too_large", `peer ${target.origin} answered ${method} ${target.pathname} with more than ${maxBytes} bytes: cut off`);
     const fail = (err: AppError) => {
       clearTimeout(timer);
       res.removeAllListeners("data");
       res.destroy();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new AppError("peer_unreachable", 502, `peer ${target.origin} did not finish its answer to ${method} ${target.pathname} in time`)), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(() => fail(new AppError("peer_unreachable", `peer ${target.origin} did not finish its answer to ${method} ${target.pathname} in time`)), Math.max(0, deadline - Date.now()));
     const announced = Number(res.headers["content-length"]);
     if (Number.isFinite(announced) && announced > maxBytes) return fail(tooLarge());
     const chunks: Buffer[] = [];
@@ -196,7 +196,7 @@ function readBody(res: IncomingMessage, deadline: number, maxBytes: number, meth
     });
     res.on("error", (err) => {
       clearTimeout(timer);
-      reject(new AppError("peer_unreachable", 502, `peer ${target.origin} broke off its answer to ${method} ${target.pathname}`, { cause: err }));
+      reject(new AppError("peer_unreachable", `peer ${target.origin} broke off its answer to ${method} ${target.pathname}`, { cause: err }));
     });
   });
 }

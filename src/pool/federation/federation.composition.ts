@@ -12,7 +12,6 @@ import { VERSION } from "../../shared/version.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import type { Feature } from "../feature.js";
-import type { AdminGuard } from "../http/auth.js";
 import type { PoolIdentity } from "../identity/pool-identity.js";
 import type { LicenseService } from "../license/license.service.js";
 import { AttachTokensRepository } from "./attach-tokens.repository.js";
@@ -33,7 +32,6 @@ export interface FederationDeps {
   identity: PoolIdentity;
   audit: AuditService;
   license?: Pick<LicenseService, "requireLimit"> | undefined;
-  guard: AdminGuard;
   registry?: WorkerRegistry | undefined;
   /** Whether this pool is ready to bond (setup completed); CELLULE_BOND_PEERS waits for it. */
   isReady?: () => Promise<boolean>;
@@ -168,7 +166,7 @@ export async function buildFederation(deps: FederationDeps): Promise<Federation>
     switches,
     bonding,
     async routes(app) {
-      const opts = { guard: deps.guard, bonding, peers, switches, self, adminStatus, maxSkewMs: config.fedMaxSkewMs };
+      const opts = { bonding, peers, switches, self, adminStatus };
       await app.register(federationPeerRoutes, opts);
       await app.register(federationAdminRoutes, opts);
     },

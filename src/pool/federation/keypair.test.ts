@@ -39,7 +39,7 @@ describe("attachment token format", () => {
     expect(encoded).toMatch(/^cfat_[A-Za-z0-9_-]+$/);
     expect(decodeAttachToken(` ${encoded}\n`)).toEqual(t);
     for (const bad of ["", "cfat_", "cfat_!!!", "sk_123", `cfat_${Buffer.from('{"v":1}').toString("base64url")}`, `cfat_${Buffer.from(JSON.stringify({ v: 1, u: "nope", a: "a", i: "i", s: "s" })).toString("base64url")}`]) {
-      expect(thrown(() => decodeAttachToken(bad)).code).toBe("invalid_token");
+      expect(thrown(() => decodeAttachToken(bad)).code).toBe("malformed_token");
     }
   });
 });

@@ -19,7 +19,6 @@ export function generateKeypairFiles(dir: string, opts: { force?: boolean } = {}
   if (!opts.force && (existsSync(privPath) || existsSync(pubPath))) {
     throw new AppError(
       "keypair_exists",
-      409,
       `A federation key pair already exists in ${dir}. Replacing it gives this pool a new atom_id and breaks every bond (re-bond afterwards); pass --force to do it anyway.`,
     );
   }

@@ -2,7 +2,8 @@
  * Authentication of peer-signed requests (request-signing.ts): the caller's atom must be a bonded
  * peer with at least `minTrust`, its signature must verify against the key bonded for that atom,
  * over the exact request bytes, and its timestamp must be within fedMaxSkewMs of ours. On success
- * `req.peer` is the peer's row. Refusals: 401 `bad_signature`, 403 `untrusted_peer`, each logged
+ * `req.peer` is the peer's row (read it with `peerOf`). Installed by the route policy (`auth: "peer"`
+ * or `"trustedPeer"`, http/route-policy.ts) at preValidation, after the body is read. Refusals: 401 `bad_signature`, 403 `untrusted_peer`, each logged
  * with the peer id. The signature must be in canonical base64 (signature-encoding.ts); the replay
  * guard remembers its decoded bytes, so no re-encoding of a used signature passes as new.
  */
@@ -47,8 +48,8 @@ export interface PeerAuthOptions {
   now?: () => number;
 }
 
-const badSignature = (why: string) => new AppError("bad_signature", 401, `bad signature: ${why}`);
-const untrusted = (why: string) => new AppError("untrusted_peer", 403, `untrusted peer: ${why}`);
+const badSignature = (why: string) => new AppError("bad_signature", `bad signature: ${why}`);
+const untrusted = (why: string) => new AppError("untrusted_peer", `untrusted peer: ${why}`);
 
 /**
  * Remembers recent signatures (by their decoded bytes, hex) so that a captured request cannot be
@@ -73,6 +74,12 @@ class ReplayGuard {
     }
     return true;
   }
+}
+
+/** The bonded pool that signed a request to a route of policy `peer` or `trustedPeer`. */
+export function peerOf(req: FastifyRequest): PeerRow {
+  if (req.peer) return req.peer;
+  throw new AppError("internal_error", `${req.method} ${req.routeOptions.url ?? req.url} reads its peer, but its route policy authenticates none.`);
 }
 
 export function peerAuth(peers: PeersRepository, opts: PeerAuthOptions) {

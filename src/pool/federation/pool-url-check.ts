@@ -19,7 +19,7 @@ import { AppError } from "../../shared/errors.js";
  */
 export function assertPoolUrl(url: string, what: string, param?: string): string {
   const why = poolUrlProblem(url);
-  if (why) throw new AppError("invalid_pool_url", 400, `${what} ${why}: ${POOL_URL_RULE}.`, param ? { param } : undefined);
+  if (why) throw new AppError("invalid_pool_url", `${what} ${why}: ${POOL_URL_RULE}.`, param ? { param } : undefined);
   return normalizePoolUrl(url);
 }
 
@@ -58,7 +58,6 @@ export function assertAdvertisedUrl(publicUrl: string | undefined, peerUrl: stri
   if (!reason) return;
   throw new AppError(
     "pool_url_unreachable",
-    400,
     `${reason}. Each pool must advertise a URL reachable by all other pools (admin guide §4.5 P1): a Docker-internal host name like http://pool-a:8080 only works on one host, and the handshake may pass while replication later fails silently. ` +
       "Set CELLULE_PUBLIC_URL (alias POOL_URL) to an internal DNS name, e.g. http://pool-a.example.local:18091, or as a fallback to a LAN IP, e.g. http://10.0.1.5:18091, then restart and bond again.",
   );

@@ -1,9 +1,11 @@
 import { Writable } from "node:stream";
 import Fastify from "fastify";
 import { describe, expect, it } from "vitest";
-import { loggerTo } from "../../shared/logger.js";
+import { loggerTo, moduleLogger } from "../../shared/logger.js";
 import { setupGate } from "../setup/setup-gate.js";
 import { genRequestId, installAccessLog } from "./access-log.js";
+import { installErrorHandling } from "./error-handler.js";
+import { installRoutePolicy } from "./route-policy.js";
 
 async function app(level: "info" | "debug" = "info") {
   const lines: Record<string, unknown>[] = [];
@@ -15,11 +17,14 @@ async function app(level: "info" | "debug" = "info") {
   });
   const a = Fastify({ logger: false, genReqId: genRequestId });
   installAccessLog(a, loggerTo(stream, level).child({ name: "cellule.http" }));
+  installErrorHandling(a, moduleLogger("test"));
   // Setup pending: everything but /v1/status (and the wizard) gets 503.
-  a.addHook("onRequest", setupGate({ isCompleted: async () => false }));
-  a.get("/v1/status", async () => ({ ok: true }));
-  a.get("/v1/projects/:id", async () => ({}));
-  a.get("/setup/fail", async (_req, reply) => reply.code(401).send({ error: "unauthorized" }));
+  const none = async () => {};
+  installRoutePolicy(a, { setupGate: setupGate({ isCompleted: async () => false }), auth: { apiKey: none, admin: none }, peer: none, trustedPeer: none, licenseGate: none });
+  const open = { config: { auth: "open", setup: "open", license: "exempt" } } as const;
+  a.get("/v1/status", open, async () => ({ ok: true }));
+  a.get("/v1/projects/:id", { config: { auth: "open", setup: "gated", license: "exempt" } }, async () => ({}));
+  a.get("/setup/fail", open, async (_req, reply) => reply.code(401).send({ error: "unauthorized" }));
   await a.ready();
   return { a, lines };
 }

@@ -20,7 +20,7 @@ async function appWith(max: number): Promise<FastifyInstance> {
     await new Promise((r) => setTimeout(r, Number(req.query.ms ?? 0)));
     const ok = req.query.ok === "1";
     await settle(!ok);
-    if (!ok) throw new AppError("invalid_api_key", 401, "Incorrect API key provided.");
+    if (!ok) throw new AppError("invalid_api_key", "Incorrect API key provided.");
     return { ok: true };
   });
   app.get("/v1/check", async (req) => {

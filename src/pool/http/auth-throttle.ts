@@ -82,7 +82,7 @@ export class AuthThrottle {
     const used = this.max - r.remaining + pending;
     if (used >= this.max) {
       const seconds = Math.max(1, r.ttlInSeconds);
-      throw new AppError("auth_rate_limited", 429, `Too many failed authentications from this address: try again in ${seconds} s.`, { retryAfterSeconds: seconds });
+      throw new AppError("auth_rate_limited", `Too many failed authentications from this address: try again in ${seconds} s.`, { retryAfterSeconds: seconds });
     }
     if (hold) this.inFlight.set(r.key, pending + 1);
     return r.key;

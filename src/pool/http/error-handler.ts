@@ -1,10 +1,11 @@
 /**
  * The one error renderer: OpenAI's `{error:{message,type,param,code}}` under /v1, `{error, message}`
- * elsewhere. Fastify's own errors (bad JSON, body too large, schema validation) become AppErrors first.
+ * elsewhere; an AppError's `extra` fields go inside `error` under /v1, next to `message` elsewhere.
+ * Fastify's own errors (bad JSON, body too large, schema validation) become AppErrors first.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
-import { AppError } from "../../shared/errors.js";
+import { AppError, RelayedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/logger.js";
 
 export function toAppError(err: unknown): AppError {
@@ -14,35 +15,36 @@ export function toAppError(err: unknown): AppError {
     const first = (err.validation as NonNullable<FastifyError["validation"]>)[0];
     const param = first?.instancePath.split("/").filter(Boolean).join(".") || null;
     const where = param ? `'${param}'` : "the request";
-    return new AppError("invalid_request", 400, `Invalid value for ${where}: ${first?.message ?? "invalid"}`, { param });
+    return new AppError("invalid_request", `Invalid value for ${where}: ${first?.message ?? "invalid"}`, { param });
   }
   const fe = err as FastifyError;
   switch (fe.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new AppError("request_too_large", 413, "The request body is too large.");
+      return new AppError("request_too_large", "The request body is too large.");
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return new AppError("invalid_json", 400, `The body is not valid JSON: ${fe.message}`);
+      return new AppError("invalid_json", `The body is not valid JSON: ${fe.message}`);
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new AppError("unsupported_media_type", 415, "Send the body as application/json.");
+      return new AppError("unsupported_media_type", "Send the body as application/json.");
   }
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new AppError("invalid_request", fe.statusCode, fe.message);
-  return new AppError("internal_error", 500, "Internal server error.", { cause: err });
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new RelayedError("invalid_request", fe.statusCode, fe.message);
+  return new AppError("internal_error", "Internal server error.", { cause: err });
 }
 
 export function renderError(err: AppError, url: string): { status: number; headers: Record<string, string>; body: unknown } {
   const headers: Record<string, string> = {};
   if (err.retryAfterSeconds !== undefined) headers["retry-after"] = String(err.retryAfterSeconds);
   const body = url.startsWith("/v1")
-    ? { error: { message: err.message, type: err.type, param: err.param, code: err.code } }
-    : { error: err.code, message: err.message };
+    ? { error: { message: err.message, type: err.type, param: err.param, code: err.code, ...err.extra } }
+    : { error: err.code, message: err.message, ...err.extra };
   return { status: err.status, headers, body };
 }
 
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(err);
-    if (appErr.status >= 500) log.error({ err, requestId: req.id, url: req.url.split("?")[0], code: appErr.code }, "request failed");
+    // The setup gate's 503 is an answer, not a failure: not logged.
+    if (appErr.status >= 500 && appErr.code !== "cluster_setup_pending") log.error({ err, requestId: req.id, url: req.url.split("?")[0], code: appErr.code }, "request failed");
     const { status, headers, body } = renderError(appErr, req.url);
     if (status === 413) {
       // Read (and discard) the rest of the upload so the client can read our answer instead of
@@ -53,7 +55,7 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
     return reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    const { status, body } = renderError(new AppError("not_found", 404, `No route for ${req.method} ${req.url.split("?")[0]}`), req.url);
+    const { status, body } = renderError(new AppError("not_found", `No route for ${req.method} ${req.url.split("?")[0]}`), req.url);
     void reply.code(status).send(body);
   });
 }

@@ -2,8 +2,9 @@
  * The HTTP app for buildPool: Fastify with the hooks every route depends on, in this order —
  * the access log (every response, setup gate, 401s and 404s included, carries X-Request-Id), zod
  * validation, plain JSON serialisation, the error renderer, the raw body capture of peer-signed
- * federation requests, the OpenAPI description and Swagger UI at /docs, and the per-address budget
- * of failed authentications. Its routes serve the web UI (wizard and dashboard).
+ * federation requests, and the per-address budget of failed authentications. `installPolicy` then
+ * adds the route policy (http/route-policy.ts) and the OpenAPI description with the Swagger UI at
+ * /docs, before any route. Its routes serve the web UI (wizard and dashboard).
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import rateLimit from "@fastify/rate-limit";
@@ -16,6 +17,7 @@ import type { Feature } from "../feature.js";
 import { genRequestId, installAccessLog } from "./access-log.js";
 import { AuthThrottle } from "./auth-throttle.js";
 import { installErrorHandling } from "./error-handler.js";
+import { installRoutePolicy, type RoutePolicyDeps } from "./route-policy.js";
 import { webUiRoutes } from "./web-ui.routes.js";
 
 export interface HttpDeps {
@@ -26,6 +28,11 @@ export interface Http extends Feature {
   app: FastifyInstance;
   /** Per-address budget of failed authentications, checked before any Argon2 work. */
   throttle: AuthThrottle;
+  /**
+   * Installs the route policy (every route registered afterwards gets its hooks; a route without a
+   * policy stops the pool) and then the API docs, which see every route. Call before any route.
+   */
+  installPolicy(deps: RoutePolicyDeps): Promise<void>;
   routes(app: FastifyInstance): Promise<void>;
   close(): Promise<void>;
 }
@@ -42,14 +49,17 @@ export async function buildHttp(deps: HttpDeps): Promise<Http> {
   installErrorHandling(app, moduleLogger("pool"));
   // Peer-signed federation requests are verified over their exact body bytes.
   installRawBodyCapture(app);
-  // The OpenAPI description and the Swagger UI at /docs (own security headers).
-  await registerApiDocs(app);
   // Not a global limit: only the authentication code draws on it (AuthThrottle).
   await app.register(rateLimit, { global: false });
   const throttle = AuthThrottle.on(app, { max: config.authFailureLimit, windowMs: config.authFailureWindowMs });
   return {
     app,
     throttle,
+    async installPolicy(policy) {
+      installRoutePolicy(app, policy);
+      // The OpenAPI description and the Swagger UI at /docs (own security headers).
+      await registerApiDocs(app);
+    },
     async routes(a) {
       await a.register(webUiRoutes);
     },

@@ -46,5 +46,7 @@ export const webUiRoutes: FastifyPluginAsync<{ webDir?: string }> = async (app, 
       .header("cache-control", "no-store")
       .send(index);
   };
-  for (const url of ["/setup/ui", "/setup/ui/*", "/admin", "/admin/*"]) app.get(url, { schema: { hide: true } }, page);
+  // The wizard's page answers during setup; the dashboard's is behind the setup gate (a 307 to the wizard).
+  for (const url of ["/setup/ui", "/setup/ui/*"]) app.get(url, { config: { auth: "open", setup: "open", license: "exempt" }, schema: { hide: true } }, page);
+  for (const url of ["/admin", "/admin/*"]) app.get(url, { config: { auth: "open", setup: "gated", license: "exempt" }, schema: { hide: true } }, page);
 };

@@ -14,7 +14,8 @@
  *   closed connection: `worker_unresponsive`). Other jobs of a crashed worker fail over as before.
  */
 import { EventEmitter } from "node:events";
-import { AppError } from "../../shared/errors.js";
+import { AppError, RelayedError } from "../../shared/errors.js";
+import { isErrorCode } from "../../protocol/error-codes.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { DoneMessage, EmbedResultMessage, JobErrorMessage, ChunkMessage, Capability } from "../../protocol/worker.protocol.js";
 import { EmbedJobState, GenerateJobState, type Job } from "./job.js";
@@ -83,7 +84,7 @@ export class Dispatcher {
     if (!worker) {
       const queue = this.queueFor(job);
       if (queue.length >= this.opts.queueSize) {
-        throw new AppError("queue_full", 429, `The queue for model '${job.model}' is full (${this.opts.queueSize} waiting); retry shortly.`, { retryAfterSeconds: 1 });
+        throw new AppError("queue_full", `The queue for model '${job.model}' is full (${this.opts.queueSize} waiting); retry shortly.`, { retryAfterSeconds: 1 });
       }
       queue.push(job);
     }
@@ -133,7 +134,7 @@ export class Dispatcher {
     if (!job || job.finished) return;
     if (msg.kind === "invalid_request") {
       this.stats.failed++;
-      job.fail(new AppError(msg.code, 400, msg.message));
+      job.fail(isErrorCode(msg.code) ? new AppError(msg.code, msg.message) : new RelayedError(msg.code, 400, msg.message));
       return;
     }
     this.log.warn({ jobId: job.id, requestId: job.requestId, workerId: worker.id, code: msg.code }, "job failed on worker, trying another");
@@ -155,10 +156,10 @@ export class Dispatcher {
     const registry = this.opts.registry;
     const known = registry.knownModel(model);
     if (!known) {
-      throw new AppError("model_not_found", 404, `The model '${model}' does not exist or no worker has ever served it.`, { param: "model" });
+      throw new AppError("model_not_found", `The model '${model}' does not exist or no worker has ever served it.`, { param: "model" });
     }
     if (!known.has(capability)) {
-      throw new AppError("unsupported_capability", 400, `The model '${model}' does not support ${capability === "embedding" ? "embeddings" : `${capability} requests`}.`, { param: "model" });
+      throw new AppError("unsupported_capability", `The model '${model}' does not support ${capability === "embedding" ? "embeddings" : `${capability} requests`}.`, { param: "model" });
     }
     if (!registry.anyServing(model, capability)) {
       throw this.noWorker(model);
@@ -166,7 +167,7 @@ export class Dispatcher {
   }
 
   private noWorker(model: string): AppError {
-    return new AppError("no_worker_available", 503, `No worker serving model '${model}' is connected right now.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS });
+    return new AppError("no_worker_available", `No worker serving model '${model}' is connected right now.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS });
   }
 
   private pickWorker(model: string, capability: Capability, avoid?: WorkerConnection): WorkerConnection | undefined {
@@ -252,12 +253,11 @@ export class Dispatcher {
     if (job instanceof GenerateJobState && job.hasJsonSchema) {
       return new AppError(
         "worker_lost",
-        502,
         "The worker running this request was lost. A request with a response_format JSON schema is not retried on another worker: such a schema can stall or crash a worker. Simplify the schema, or retry later.",
       );
     }
     if (reason === "unresponsive") {
-      return new AppError("worker_unresponsive", 502, "The worker running this request stopped responding (missed heartbeats). The request is not retried on another worker, in case it caused this; retry later.");
+      return new AppError("worker_unresponsive", "The worker running this request stopped responding (missed heartbeats). The request is not retried on another worker, in case it caused this; retry later.");
     }
     return undefined;
   }
@@ -284,7 +284,7 @@ export class Dispatcher {
     if (job.finished) return;
     if (job.attempts >= this.opts.maxAttempts) {
       this.stats.failed++;
-      job.fail(new AppError("worker_failed", 502, `The job failed on ${job.attempts} workers (last: ${why}).`));
+      job.fail(new AppError("worker_failed", `The job failed on ${job.attempts} workers (last: ${why}).`));
       return;
     }
     if (job instanceof GenerateJobState && job.remainingTokens <= 0) {
@@ -294,7 +294,7 @@ export class Dispatcher {
     }
     if (!this.opts.registry.anyServing(job.model, job.capability)) {
       this.stats.failed++;
-      job.fail(new AppError("no_worker_available", 503, `The worker running this request was lost (${why}) and no other worker serving '${job.model}' is connected.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS }));
+      job.fail(new AppError("no_worker_available", `The worker running this request was lost (${why}) and no other worker serving '${job.model}' is connected.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS }));
       return;
     }
     job.state = "queued";
@@ -309,7 +309,7 @@ export class Dispatcher {
     this.removeFromQueue(job);
     this.stats.failed++;
     this.log.warn({ jobId: job.id, requestId: job.requestId, workerId: worker?.id, timeoutMs: this.opts.jobTimeoutMs }, "job timed out");
-    job.fail(new AppError("job_timeout", 504, `The request did not complete within ${this.opts.jobTimeoutMs} ms.`));
+    job.fail(new AppError("job_timeout", `The request did not complete within ${this.opts.jobTimeoutMs} ms.`));
     if (worker) worker.send({ type: "cancel", jobId: job.id });
   }
 

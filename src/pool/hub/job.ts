@@ -69,7 +69,7 @@ abstract class BaseJob<T> {
     if (this.finished) return;
     this.state = "cancelled";
     clearTimeout(this.timer);
-    this.settle.reject(new AppError("cancelled", 499, "The client closed the request."));
+    this.settle.reject(new AppError("cancelled", "The client closed the request."));
   }
 
   abstract message(): GenerateJob | EmbedJob;

@@ -139,7 +139,7 @@ export class WorkerSocketServer {
         workerId = (await this.opts.enrolment.authenticate(h.auth.credential)).id;
       }
     } catch (err) {
-      const e = err instanceof AppError ? err : new AppError("internal", 500, "authentication failed");
+      const e = err instanceof AppError ? err : new AppError("internal", "authentication failed");
       if (e.status < 500 && this.authFailures.fail(remote)) {
         this.log.warn({ remote }, "too many failed worker authentications: address blocked for the rest of the minute");
         void this.audit({ actor: "system", action: "worker.auth_blocked", details: { remote } });

@@ -6,8 +6,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Db } from "../../db/database.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { Feature, RouteContext } from "../feature.js";
-import { AdminGuard } from "../http/auth.js";
+import type { Feature } from "../feature.js";
+import { Authenticator } from "../http/auth.js";
 import type { AuthThrottle } from "../http/auth-throttle.js";
 import { KeysRepository } from "./keys.repository.js";
 import { keysRoutes } from "./keys.routes.js";
@@ -21,18 +21,19 @@ export interface KeysDeps {
 
 export interface Keys extends Feature {
   service: KeysService;
-  guard: AdminGuard;
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  /** Authentication of the `apiKey` and `admin` route policies (admin-users adds the session cookie). */
+  guard: Authenticator;
+  routes(app: FastifyInstance): Promise<void>;
 }
 
 export function buildKeys(deps: KeysDeps): Keys {
   const service = new KeysService({ keys: new KeysRepository(deps.db), audit: deps.audit });
-  const guard = new AdminGuard({ keys: service, ...(deps.throttle ? { throttle: deps.throttle } : {}) });
+  const guard = new Authenticator({ keys: service, ...(deps.throttle ? { throttle: deps.throttle } : {}) });
   return {
     service,
     guard,
-    async routes(app, ctx) {
-      await app.register(keysRoutes, { keys: service, guard: ctx.guard });
+    async routes(app) {
+      await app.register(keysRoutes, { keys: service });
     },
   };
 }

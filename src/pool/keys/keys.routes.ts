@@ -2,20 +2,19 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { CreateKeyBody, CreatedKey, KeyList, RevokedKey } from "../../protocol/admin.protocol.js";
-import type { AdminGuard } from "../http/auth.js";
+import { adminOf } from "../http/auth.js";
 import type { KeysService } from "./keys.service.js";
 
-export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService; guard: AdminGuard }> = async (app, { keys, guard }) => {
-  guard.protect(app);
+export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService }> = async (app, { keys }) => {
   const security = [{ apiKey: [] }];
   const tags = ["admin"];
 
-  app.post("/v1/admin/keys", { schema: { summary: "Create an API key (shown once)", tags: ["admin"], body: CreateKeyBody, response: { 201: CreatedKey }, security } }, async (req, reply) => {
-    const created = await keys.create(req.body.name, req.body.scope, req.admin!.actor);
+  app.post("/v1/admin/keys", { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Create an API key (shown once)", tags: ["admin"], body: CreateKeyBody, response: { 201: CreatedKey }, security } }, async (req, reply) => {
+    const created = await keys.create(req.body.name, req.body.scope, adminOf(req).actor);
     return reply.code(201).send(created);
   });
 
-  app.get("/v1/admin/keys", { schema: { summary: "API keys, newest first (never the key nor its hash)", tags, response: { 200: KeyList }, security } }, async () => {
+  app.get("/v1/admin/keys", { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "API keys, newest first (never the key nor its hash)", tags, response: { 200: KeyList }, security } }, async () => {
     const rows = await keys.list();
     return {
       data: rows.map((r) => ({
@@ -32,7 +31,7 @@ export const keysRoutes: FastifyPluginAsyncZod<{ keys: KeysService; guard: Admin
 
   app.delete(
     "/v1/admin/keys/:id",
-    { schema: { summary: "Revoke an API key: refused from the next request on", tags, params: z.object({ id: z.string().min(1).max(100) }), response: { 200: RevokedKey }, security } },
-    async (req) => keys.revoke(req.params.id, req.admin!.actor),
+    { config: { auth: "admin", setup: "gated", license: "exempt" }, schema: { summary: "Revoke an API key: refused from the next request on", tags, params: z.object({ id: z.string().min(1).max(100) }), response: { 200: RevokedKey }, security } },
+    async (req) => keys.revoke(req.params.id, adminOf(req).actor),
   );
 };

@@ -43,11 +43,11 @@ export class KeysService {
    */
   async create(name: string, scope: KeyScope, actor: string, opts: { projectId?: string | undefined } = {}): Promise<{ id: string; name: string; scope: KeyScope; key: string; projectId?: string }> {
     const projectId = opts.projectId;
-    if (projectId && scope === "admin") throw new AppError("invalid_request", 400, "An admin key cannot be confined to a project.", { param: "scope" });
+    if (projectId && scope === "admin") throw new AppError("invalid_request", "An admin key cannot be confined to a project.", { param: "scope" });
     const { id, secret } = newSecret("sk");
     await this.deps.keys.insert({ id, name, scope, secretHash: await hashSecret(secret), projectId }).catch((err: unknown) => {
       // Foreign key violation: the project does not exist (or was just erased).
-      if (projectId && (err as { code?: string }).code === "23503") throw new AppError("project_not_found", 404, `No project '${projectId}'.`, { param: "project" });
+      if (projectId && (err as { code?: string }).code === "23503") throw new AppError("project_not_found", `No project '${projectId}'.`, { param: "project" });
       throw err;
     });
     await this.deps.audit.record({ actor, action: "key.create", target: `key:${id}`, projectId, details: { name, scope, ...(projectId ? { project_id: projectId } : {}) } });
@@ -70,7 +70,7 @@ export class KeysService {
    */
   async revoke(id: string, actor: string): Promise<{ id: string; revoked: true }> {
     const row = await this.deps.keys.findById(id);
-    if (!row) throw new AppError("key_not_found", 404, `No API key '${id}'.`, { param: "id" });
+    if (!row) throw new AppError("key_not_found", `No API key '${id}'.`, { param: "id" });
     this.revokedHere.add(id);
     this.forgetKey(id);
     if (await this.deps.keys.revoke(id, new Date((this.deps.now ?? Date.now)()))) {
@@ -91,7 +91,7 @@ export class KeysService {
 
   /** Resolves a bearer value to its key, or throws 401. `gate` runs before any Argon2 verification. */
   async authenticate(bearer: string | undefined, gate?: VerifyGate): Promise<AuthenticatedKey> {
-    if (!bearer) throw new AppError("missing_api_key", 401, "Missing API key: send 'Authorization: Bearer <key>'.");
+    if (!bearer) throw new AppError("missing_api_key", "Missing API key: send 'Authorization: Bearer <key>'.");
     const now = (this.deps.now ?? Date.now)();
     const digest = createHash("sha256").update(bearer).digest("base64url");
     const hit = this.verified.get(digest);
@@ -103,7 +103,7 @@ export class KeysService {
     } finally {
       await settle?.(key === undefined);
     }
-    if (!key) throw new AppError("invalid_api_key", 401, "Incorrect API key provided.");
+    if (!key) throw new AppError("invalid_api_key", "Incorrect API key provided.");
     if (this.verified.size >= CACHE_MAX) this.verified.clear();
     this.verified.set(digest, { key, until: now + CACHE_TTL_MS });
     void this.deps.keys.touch(key.id).catch(() => {});

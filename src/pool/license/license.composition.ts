@@ -5,8 +5,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Db } from "../../db/database.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { Feature, RouteContext } from "../feature.js";
-import { installLicenseGate } from "./license.gate.js";
+import type { Feature } from "../feature.js";
+import { licenseGate } from "./license.gate.js";
 import { LicenseRepository } from "./license.repository.js";
 import { licenseRoutes } from "./license.routes.js";
 import { LicenseService } from "./license.service.js";
@@ -26,9 +26,9 @@ export interface LicenseDeps {
 
 export interface License extends Feature {
   service: LicenseService;
-  /** Adds the license gate: install it before any route, so that every route gets it. */
-  installGate(app: FastifyInstance): void;
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  /** The license gate: the preHandler of every route with `license: "gated"` (http/route-policy.ts). */
+  gate: ReturnType<typeof licenseGate>;
+  routes(app: FastifyInstance): Promise<void>;
 }
 
 export async function buildLicense(deps: LicenseDeps): Promise<License> {
@@ -41,11 +41,9 @@ export async function buildLicense(deps: LicenseDeps): Promise<License> {
   await service.boot();
   return {
     service,
-    installGate(app) {
-      installLicenseGate(app, service);
-    },
-    async routes(app, { guard }) {
-      await app.register(licenseRoutes, { license: service, guard, setupPending: deps.setupPending });
+    gate: licenseGate(service),
+    async routes(app) {
+      await app.register(licenseRoutes, { license: service, setupPending: deps.setupPending });
     },
   };
 }

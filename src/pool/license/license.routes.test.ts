@@ -1,7 +1,8 @@
 /**
- * The license gate and routes on a Fastify app wired like buildPool (error renderer, gate installed
- * before the routes, AdminGuard over real API keys on an in-memory PGlite), with stand-ins for the
- * other modules' routes so each exemption and refusal is checked on its own.
+ * The license gate and routes on a Fastify app wired like buildPool (error renderer, route policies
+ * installed before the routes, the Authenticator over real API keys on an in-memory PGlite), with
+ * stand-ins for the other modules' routes, each with its policy, so each exemption and refusal is
+ * checked on its own. That every route of the pool keeps its license decision: route-policy.test.ts.
  */
 import { generateKeyPairSync } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -14,14 +15,15 @@ import { configureLogging, moduleLogger } from "../../shared/logger.js";
 import { AuditRepository } from "../audit/audit.repository.js";
 import { auditRoutes } from "../audit/audit.routes.js";
 import { AuditService } from "../audit/audit.service.js";
-import { AdminGuard } from "../http/auth.js";
+import { Authenticator } from "../http/auth.js";
+import { installRoutePolicy } from "../http/route-policy.js";
 import { installErrorHandling } from "../http/error-handler.js";
 import { ephemeralIdentity, rawPublicKey } from "../identity/pool-identity.js";
 import { KeysRepository } from "../keys/keys.repository.js";
 import { KeysService } from "../keys/keys.service.js";
 import { buildLicensePayload, signLicense } from "./license-issuer.js";
 import { DAY_S } from "./license-status.js";
-import { bypassesGate, installLicenseGate, isExemptPath } from "./license.gate.js";
+import { licenseGate } from "./license.gate.js";
 import { LicenseRepository } from "./license.repository.js";
 import { licenseRoutes } from "./license.routes.js";
 import { LicenseService } from "./license.service.js";
@@ -62,34 +64,37 @@ beforeAll(async () => {
     now: () => clock,
   });
   await license.boot();
-  const guard = new AdminGuard({ keys });
+  const guard = new Authenticator({ keys });
 
   const a = Fastify({ logger: false }).withTypeProvider<ZodTypeProvider>();
   a.setValidatorCompiler(validatorCompiler);
   a.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandling(a, moduleLogger("test"));
-  installLicenseGate(a, license);
-  // Stand-ins for other modules' routes, each in its own plugin as theirs are.
+  const none = async () => {};
+  installRoutePolicy(a, { setupGate: none, auth: guard, peer: none, trustedPeer: none, licenseGate: licenseGate(license) });
+  // Stand-ins for other modules' routes, each in its own plugin as theirs are, with their policies.
   await a.register(async (other) => {
     const ok = async () => ({ ok: true });
-    other.get("/v1/admin/things", ok);
-    other.post("/v1/admin/things", ok);
-    other.delete("/v1/admin/things/:id", ok);
-    other.post("/v1/chat/completions", ok);
-    other.post("/v1/completions", ok);
-    other.post("/v1/embeddings", ok);
-    other.post("/v1/projects/:id/search", ok);
-    other.post("/v1/admin/login", ok);
-    other.post("/v1/admin/logout", ok);
-    other.post("/setup/step/:name", ok);
+    const gated = { config: { auth: "open", setup: "open", license: "gated" } } as const;
+    const exempt = { config: { auth: "open", setup: "open", license: "exempt" } } as const;
+    other.get("/v1/admin/things", gated, ok);
+    other.post("/v1/admin/things", gated, ok);
+    other.delete("/v1/admin/things/:id", gated, ok);
+    other.post("/v1/chat/completions", exempt, ok);
+    other.post("/v1/completions", exempt, ok);
+    other.post("/v1/embeddings", exempt, ok);
+    other.post("/v1/projects/:id/search", exempt, ok);
+    other.post("/v1/admin/login", exempt, ok);
+    other.post("/v1/admin/logout", exempt, ok);
+    other.post("/setup/step/:name", exempt, ok);
     // A document upload asks for its feature, as the RAG module does.
-    other.post("/v1/projects/:id/documents", async () => {
+    other.post("/v1/projects/:id/documents", gated, async () => {
       await license.requireFeature("rag_documents");
       return { ok: true };
     });
   });
-  await a.register(auditRoutes, { audit, guard });
-  await a.register(licenseRoutes, { license, guard, setupPending: async () => setupPending });
+  await a.register(auditRoutes, { audit });
+  await a.register(licenseRoutes, { license, setupPending: async () => setupPending });
   app = a;
   admin = (await keys.create("admin", "admin", "test")).key;
   user = (await keys.create("user", "user", "test")).key;
@@ -112,34 +117,6 @@ async function expire(): Promise<void> {
   expect((await call("POST", "/v1/admin/license/upload", { token: await issue({ graceDays: 2 }) })).statusCode).toBe(200);
   clock = (exp + 2 * DAY_S) * 1000;
 }
-
-describe("exempt routes", () => {
-  it("never gate reads, inference, search, the license routes, the wizard, login/logout", () => {
-    for (const m of ["GET", "HEAD", "OPTIONS", "get"]) expect(bypassesGate(m, "/v1/admin/keys")).toBe(true);
-    for (const p of ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/projects/:id/search", "/v1/search", "/v1/admin/license", "/v1/admin/license/upload", "/v1/admin/license/enforce", "/setup/license", "/setup/step/:name", "/v1/admin/login", "/v1/admin/logout"]) {
-      expect(isExemptPath(p), p).toBe(true);
-    }
-    for (const p of ["/v1/admin/keys", "/v1/admin/tokens", "/v1/projects", "/v1/projects/:id/documents", "/v1/admin/licenses", "/v1/admin/license-x", "/setupx", "/v1/research", "/v1/admin/login/extra"]) {
-      expect(isExemptPath(p), p).toBe(false);
-      expect(bypassesGate("POST", p), p).toBe(false);
-      if (!p.startsWith("/v1/projects/")) expect(bypassesGate("DELETE", p), p).toBe(false);
-    }
-  });
-
-  it("never gate erasure: deleting a project, a document or a memory", () => {
-    for (const p of ["/v1/projects/:id", "/v1/projects/:id/documents/:docId", "/v1/projects/:id/memories/:memId"]) expect(bypassesGate("DELETE", p), p).toBe(true);
-    expect(bypassesGate("DELETE", "/v1/admin/license")).toBe(true);
-    expect(bypassesGate("POST", "/v1/projects/:id/documents")).toBe(false);
-  });
-
-  it("never gate revocations: a worker, an API key, an admin account", () => {
-    expect(bypassesGate("POST", "/v1/admin/workers/:id/revoke")).toBe(true);
-    expect(bypassesGate("DELETE", "/v1/admin/keys/:id")).toBe(true);
-    expect(bypassesGate("DELETE", "/v1/admin/users/:id")).toBe(true);
-    expect(bypassesGate("POST", "/v1/admin/users")).toBe(false);
-    expect(bypassesGate("POST", "/v1/admin/workers/:id/other")).toBe(false);
-  });
-});
 
 describe("the gate on an app", () => {
   it("lets mutations through without a license (evaluation mode)", async () => {

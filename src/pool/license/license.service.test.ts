@@ -155,7 +155,7 @@ describe("install and view", () => {
 
   it("refuses a license already past its grace window, a revoked client, and stores nothing", async () => {
     clock = (exp365 + 31 * DAY_S) * 1000;
-    expect(await refusal(service().install(await issue(), "test"))).toMatchObject({ code: "license_expired", status: 400 });
+    expect(await refusal(service().install(await issue(), "test"))).toMatchObject({ code: "license_token_expired", status: 400 });
     const revoked = new RevocationList({ "evil-corp-001": { reason: "security_incident", revoked_at: "2026-03-15" } });
     clock = T0;
     expect(await refusal(service({ revoked }).install(await issue({ clientId: "evil-corp-001" }), "test"))).toMatchObject({ code: "client_revoked" });

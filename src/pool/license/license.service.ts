@@ -80,13 +80,13 @@ export class LicenseService {
     const payload = await this.deps.validator.validate(token);
     const nowMs = this.now();
     if (timeStatus(payload, nowMs) === "expired") {
-      throw new AppError("license_expired", 400, `This license of '${payload.client_id}' expired on ${isoOfSeconds(payload.exp)} and its grace period ended on ${isoOfSeconds(graceEnd(payload))}; ask for a renewed license.`);
+      throw new AppError("license_token_expired", `This license of '${payload.client_id}' expired on ${isoOfSeconds(payload.exp)} and its grace period ended on ${isoOfSeconds(graceEnd(payload))}; ask for a renewed license.`);
     }
     const stored = await this.deps.repo.install(
       { token, clientId: payload.client_id, tier: payload.tier, expiresAt: new Date(payload.exp * 1000), installedAt: new Date(nowMs) },
       opts.onlyIfNone,
     );
-    if (!stored) throw new AppError("license_already_installed", 409, "A license is already installed: replace it from the admin API (POST /v1/admin/license/upload) or the dashboard.");
+    if (!stored) throw new AppError("license_already_installed", "A license is already installed: replace it from the admin API (POST /v1/admin/license/upload) or the dashboard.");
     this.verified = { token, result: { ok: true, payload } };
     await this.deps.audit.record({ actor, action: "license.upload", target: `license:${payload.client_id}`, details: { client_id: payload.client_id, tier: payload.tier, exp: payload.exp, grace_days: payload.grace_days } });
     const view = await this.view();
@@ -153,7 +153,7 @@ export class LicenseService {
     const s = await this.gated();
     if (!s) return;
     if (!s.payload!.features.includes(name)) {
-      throw new AppError("feature_not_licensed", 403, `feature_not_licensed: '${name}' is not part of this license (tier ${s.payload!.tier}).`);
+      throw new AppError("feature_not_licensed", `feature_not_licensed: '${name}' is not part of this license (tier ${s.payload!.tier}).`);
     }
   }
 
@@ -166,7 +166,7 @@ export class LicenseService {
     const s = await this.gated();
     if (!s) return;
     const max = s.payload!.limits[name];
-    if (max !== undefined && currentCount >= max) throw new AppError("limit_reached", 402, `limit_reached:${name}=${currentCount}>=${max}`);
+    if (max !== undefined && currentCount >= max) throw new AppError("limit_reached", `limit_reached:${name}=${currentCount}>=${max}`);
   }
 
   /** The state when a feature/limit gate applies (a license is installed and enforced); throws 402 for an unusable one. */
@@ -243,9 +243,9 @@ function refusal(s: LicenseState): AppError {
   const renew = "Reads, exports and inference keep working; install a valid license with POST /v1/admin/license/upload (or, in an emergency, POST /v1/admin/license/enforce {\"enabled\": false}).";
   switch (s.status) {
     case "revoked":
-      return new AppError("license_revoked", 402, `The Cellule-PRO license is revoked: this change is refused. ${renew}`);
+      return new AppError("license_revoked", `The Cellule-PRO license is revoked: this change is refused. ${renew}`);
     case "invalid":
-      return new AppError("license_invalid", 402, `The installed Cellule-PRO license does not verify: this change is refused. ${renew}`);
+      return new AppError("license_invalid", `The installed Cellule-PRO license does not verify: this change is refused. ${renew}`);
     // The statuses after "expired" are never refused (callers refuse expired, revoked and invalid
     // only); they are listed so that a new status is a lint error here.
     case "expired":
@@ -254,7 +254,7 @@ function refusal(s: LicenseState): AppError {
     case "grace":
     case "none": {
       const end = s.payload ? isoOfSeconds(s.payload.exp + s.payload.grace_days * DAY_S) : "?";
-      return new AppError("license_expired", 402, `The Cellule-PRO license expired (grace period ended ${end}): this change is refused. ${renew}`);
+      return new AppError("license_expired", `The Cellule-PRO license expired (grace period ended ${end}): this change is refused. ${renew}`);
     }
   }
 }

@@ -7,7 +7,7 @@
 import type { KeyObject } from "node:crypto";
 import { compactVerify } from "jose";
 import { LicensePayload } from "../../protocol/license.protocol.js";
-import { AppError } from "../../shared/errors.js";
+import { AppError, type ErrorCode } from "../../shared/errors.js";
 import { publicKeyFromHex } from "../identity/pool-identity.js";
 import type { RevocationList, RevokedClient } from "./revocation-list.js";
 
@@ -22,7 +22,7 @@ const PLACEHOLDER = /^0{64}$/;
 /** The only JWS algorithm accepted: EdDSA over Ed25519 (the key type makes the curve). */
 const ALGORITHMS = ["EdDSA"];
 
-const refuse = (code: string, message: string) => new AppError(code, 400, message);
+const refuse = (code: ErrorCode, message: string) => new AppError(code, message);
 
 export class LicenseValidator {
   private readonly key: KeyObject | undefined;

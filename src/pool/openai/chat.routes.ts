@@ -17,7 +17,7 @@ export interface ChatAugmenter {
 export const chatRoutes: FastifyPluginAsyncZod<{ inference: InferenceService; rag?: ChatAugmenter | undefined }> = async (app, { inference, rag }) => {
   app.post(
     "/v1/chat/completions",
-    {
+    { config: { auth: "apiKey", setup: "gated", license: "exempt" },
       schema: {
         summary: "Create a chat completion (OpenAI-compatible, SSE when stream=true); with a project-scoped key or a `project` field, answered from the project's documents with `citations`",
         tags: ["openai"],

@@ -4,7 +4,7 @@ import { EmbeddingRequest } from "../../protocol/openai.protocol.js";
 import type { InferenceService } from "./inference.service.js";
 
 export const embeddingsRoutes: FastifyPluginAsyncZod<{ inference: InferenceService }> = async (app, { inference }) => {
-  app.post("/v1/embeddings", { schema: { summary: "Create embeddings (OpenAI-compatible)", tags: ["openai"], body: EmbeddingRequest, security: [{ apiKey: [] }] } }, async (req, reply) => {
+  app.post("/v1/embeddings", { config: { auth: "apiKey", setup: "gated", license: "exempt" }, schema: { summary: "Create embeddings (OpenAI-compatible)", tags: ["openai"], body: EmbeddingRequest, security: [{ apiKey: [] }] } }, async (req, reply) => {
     const job = inference.embedJob(req.body);
     job.requestId = req.id;
     inference.submit(job);

@@ -93,7 +93,7 @@ function textContent(content: ChatCompletionRequest["messages"][number]["content
   return content
     .map((part, j) => {
       if (part.type !== "text" || typeof part.text !== "string") {
-        throw new AppError("unsupported_content", 400, `Only text content parts are supported (got '${part.type}').`, { param: `messages.${i}.content.${j}` });
+        throw new AppError("unsupported_content", `Only text content parts are supported (got '${part.type}').`, { param: `messages.${i}.content.${j}` });
       }
       return part.text;
     })

@@ -29,14 +29,14 @@ register(new Ajv2020({ strict: false, validateSchema: false }), ["https://json-s
 /** Throws a 400 (OpenAI-shaped under /v1) when the schema is too large or not a valid JSON Schema. */
 export function checkResponseSchema(schema: Record<string, unknown>): void {
   const tooBig = checkJsonSchemaLimits(schema);
-  if (tooBig) throw new AppError("json_schema_too_complex", 400, `${tooBig}.`, { param: PARAM });
+  if (tooBig) throw new AppError("json_schema_too_complex", `${tooBig}.`, { param: PARAM });
   const declared = schema.$schema;
   if (declared !== undefined && (typeof declared !== "string" || !validators.has(declared))) {
-    throw new AppError("invalid_json_schema", 400, "response_format.json_schema.schema.$schema names a JSON Schema version that is not supported (use draft-07, 2019-09 or 2020-12, or omit it).", { param: PARAM });
+    throw new AppError("invalid_json_schema", "response_format.json_schema.schema.$schema names a JSON Schema version that is not supported (use draft-07, 2019-09 or 2020-12, or omit it).", { param: PARAM });
   }
   const ajv = declared === undefined ? draft7 : validators.get(declared)!;
   if (ajv.validateSchema(schema) !== true) {
-    throw new AppError("invalid_json_schema", 400, `response_format.json_schema.schema is not a valid JSON Schema: ${describe(ajv.errors ?? [])}.`, { param: PARAM });
+    throw new AppError("invalid_json_schema", `response_format.json_schema.schema is not a valid JSON Schema: ${describe(ajv.errors ?? [])}.`, { param: PARAM });
   }
 }
 

@@ -1,14 +1,13 @@
 /**
  * Wires the OpenAI-compatible API for buildPool: the inference service and /v1/models,
  * /v1/chat/completions (with RAG when a project key asks), /v1/completions and /v1/embeddings,
- * behind API keys (or, with no bearer, the dashboard's session cookie with CSRF on mutations).
+ * each with the `apiKey` route policy (an API key, or with no bearer the dashboard's session cookie
+ * with CSRF on mutations).
  */
 import type { FastifyInstance } from "fastify";
-import type { Feature, RouteContext } from "../feature.js";
-import { protectApi } from "../http/auth.js";
+import type { Feature } from "../feature.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
-import type { KeysService } from "../keys/keys.service.js";
 import type { RagChatService } from "../rag/rag-chat.service.js";
 import { chatRoutes } from "./chat.routes.js";
 import { completionsRoutes } from "./completions.routes.js";
@@ -19,28 +18,24 @@ import { modelsRoutes } from "./models.routes.js";
 export interface OpenAiDeps {
   registry: WorkerRegistry;
   dispatcher: Dispatcher;
-  keys: KeysService;
   /** RAG chat: augments a chat request made with a project key. */
   rag?: RagChatService | undefined;
 }
 
 export interface OpenAi extends Feature {
   inference: InferenceService;
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  routes(app: FastifyInstance): Promise<void>;
 }
 
 export function buildOpenAi(deps: OpenAiDeps): OpenAi {
   const inference = new InferenceService({ dispatcher: deps.dispatcher, registry: deps.registry });
   return {
     inference,
-    async routes(app, { guard }) {
-      await app.register(async (api) => {
-        protectApi(api, deps.keys, guard);
-        await api.register(modelsRoutes, { inference });
-        await api.register(chatRoutes, { inference, rag: deps.rag });
-        await api.register(completionsRoutes, { inference });
-        await api.register(embeddingsRoutes, { inference });
-      });
+    async routes(app) {
+      await app.register(modelsRoutes, { inference });
+      await app.register(chatRoutes, { inference, rag: deps.rag });
+      await app.register(completionsRoutes, { inference });
+      await app.register(embeddingsRoutes, { inference });
     },
   };
 }

@@ -17,7 +17,7 @@ export class MemoriesService {
 
   async create(project: ProjectRow, text: string, actor: string) {
     if ((await this.opts.memories.count(project.id)) >= MAX_MEMORIES_PER_PROJECT) {
-      throw new AppError("too_many_memories", 409, `A project holds at most ${MAX_MEMORIES_PER_PROJECT} memories; delete some first.`);
+      throw new AppError("too_many_memories", `A project holds at most ${MAX_MEMORIES_PER_PROJECT} memories; delete some first.`);
     }
     const row = await this.opts.memories.insert({ id: `mem_${randomBytes(8).toString("hex")}`, projectId: project.id, text, createdBy: actor });
     await this.opts.audit.record({ actor, action: "memory.create", target: `memory:${row.id}`, projectId: project.id, details: { memory_id: row.id } });
@@ -35,7 +35,7 @@ export class MemoriesService {
   }
 
   async delete(project: ProjectRow, id: string, actor: string): Promise<void> {
-    if (!(await this.opts.memories.delete(project.id, id))) throw new AppError("memory_not_found", 404, `No memory '${id}' in this project.`);
+    if (!(await this.opts.memories.delete(project.id, id))) throw new AppError("memory_not_found", `No memory '${id}' in this project.`);
     await this.opts.audit.record({ actor, action: "memory.delete", target: `memory:${id}`, projectId: project.id, details: { memory_id: id } });
     await this.replication?.record("memory.delete", { project_id: project.id, memory_id: id });
   }

@@ -43,7 +43,7 @@ export class ProjectsService {
   constructor(private readonly opts: ProjectsServiceOptions) {}
 
   async create(body: CreateProjectBody, key: AuthenticatedKey): Promise<Project> {
-    if (key.projectId) throw new AppError("project_key_forbidden", 403, "A project key cannot create projects; use an API key that is not tied to a project.");
+    if (key.projectId) throw new AppError("project_key_forbidden", "A project key cannot create projects; use an API key that is not tied to a project.");
     const id = `prj_${randomBytes(8).toString("hex")}`;
     const name = await this.defaultName(body.name);
     await this.opts.projects.insert({ id, name, language: body.language, createdBy: actorOf(key) });
@@ -81,7 +81,7 @@ export class ProjectsService {
    */
   async erase(id: string, key: AuthenticatedKey) {
     await this.access(id, key);
-    if (key.projectId) throw new AppError("project_key_forbidden", 403, "A project key cannot delete its project; use an API key that is not tied to a project.");
+    if (key.projectId) throw new AppError("project_key_forbidden", "A project key cannot delete its project; use an API key that is not tied to a project.");
     const { eraser } = this.opts;
     eraser.stopDocuments(await eraser.documentIds(id));
     const erased = await this.opts.projects.erase(id);
@@ -113,7 +113,7 @@ export class ProjectsService {
   /** A key confined to this project (shown once). Only a key that is not itself confined may create one. */
   async createKey(id: string, name: string, key: AuthenticatedKey) {
     await this.access(id, key);
-    if (key.projectId) throw new AppError("project_key_forbidden", 403, "A project key cannot create keys; use an API key that is not tied to a project.");
+    if (key.projectId) throw new AppError("project_key_forbidden", "A project key cannot create keys; use an API key that is not tied to a project.");
     const created = await this.opts.keys.create(name, "user", actorOf(key), { projectId: id });
     return { id: created.id, name: created.name, project_id: id, key: created.key };
   }
@@ -154,4 +154,4 @@ export function redactOtherKeys(row: AuditRow, ownId: string): AuditRow {
   };
 }
 
-export const projectNotFound = (id: string) => new AppError("project_not_found", 404, `No project '${id}'.`, { param: "project" });
+export const projectNotFound = (id: string) => new AppError("project_not_found", `No project '${id}'.`, { param: "project" });

@@ -47,7 +47,7 @@ export class DocumentStorage {
     const tempPath = join(this.incoming, `${randomBytes(12).toString("hex")}.part`);
     const hash = createHash("sha256");
     let size = 0;
-    const tooLarge = () => new AppError("file_too_large", 413, `The document is larger than ${Math.round(maxBytes / (1024 * 1024))} MB.`, { param: "file" });
+    const tooLarge = () => new AppError("file_too_large", `The document is larger than ${Math.round(maxBytes / (1024 * 1024))} MB.`, { param: "file" });
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length;

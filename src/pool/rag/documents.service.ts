@@ -151,7 +151,7 @@ export class DocumentsService {
     if (!doc || doc.project_id !== project.id) throw documentNotFound(documentId);
     const { storage } = this.opts;
     const present = (await storage.exists(project.id, doc.content_hash)) || ((await this.fetchFile?.(project.id, doc.content_hash)) ?? false);
-    if (!present) throw new AppError("file_not_available", 404, `The stored file of document '${documentId}' is not on this pool and no bonded pool could provide it.`);
+    if (!present) throw new AppError("file_not_available", `The stored file of document '${documentId}' is not on this pool and no bonded pool could provide it.`);
     return { path: storage.pathOf(project.id, doc.content_hash), name: doc.name, mimeType: doc.mime_type, size: Number(doc.size_bytes) };
   }
 }
@@ -185,5 +185,5 @@ export function cleanFileName(name: string): string {
 }
 
 const randomHex = () => Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex");
-const notFound = (id: string) => new AppError("project_not_found", 404, `No project '${id}'.`);
-const documentNotFound = (id: string) => new AppError("document_not_found", 404, `No document '${id}' in this project.`);
+const notFound = (id: string) => new AppError("project_not_found", `No project '${id}'.`);
+const documentNotFound = (id: string) => new AppError("document_not_found", `No document '${id}' in this project.`);

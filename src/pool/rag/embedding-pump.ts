@@ -217,7 +217,7 @@ export class EmbeddingPump {
 
   /** Returns true when the batch should be retried later. */
   private onFailure(doc: DocState, err: unknown): boolean {
-    const e = err instanceof AppError ? err : new AppError("internal_error", 500, (err as Error).message ?? String(err));
+    const e = err instanceof AppError ? err : new AppError("internal_error", (err as Error).message ?? String(err));
     if (e.code === "no_worker_available" || e.code === "model_not_found" || e.code === "unsupported_capability") {
       this.pause();
       return true;

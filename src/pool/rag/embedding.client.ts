@@ -90,7 +90,7 @@ export class EmbeddingClient {
     try {
       const { vectors } = await job.result;
       if (vectors.length !== texts.length || vectors.some((v) => v.length !== this.deps.dims || !v.every(Number.isFinite))) {
-        throw new AppError("bad_embedding", 502, `The worker returned malformed vectors for model '${model.id}' (expected ${texts.length} of width ${this.deps.dims}).`);
+        throw new AppError("bad_embedding", `The worker returned malformed vectors for model '${model.id}' (expected ${texts.length} of width ${this.deps.dims}).`);
       }
       return vectors;
     } finally {

@@ -36,7 +36,6 @@ export class EmbeddingsRepository {
         if ((n?.n ?? 0) > 0) {
           throw new AppError(
             "embedding_dims_mismatch",
-            500,
             `The database holds ${n!.n} document vectors of width ${col.typmod}, but CELLULE_EMBEDDING_DIMS is ${dims}. ` +
               `Set CELLULE_EMBEDDING_DIMS=${col.typmod} again, or, to switch embedding model, drop the old vectors (SQL: DROP TABLE chunk_embeddings;) ` +
               `and restart: every document is then re-embedded by the new model.`,

@@ -13,8 +13,7 @@ import { moduleLogger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
-import type { Feature, RouteContext } from "../feature.js";
-import { protectApi } from "../http/auth.js";
+import type { Feature } from "../feature.js";
 import type { KeysService } from "../keys/keys.service.js";
 import { MemoriesRepository } from "../projects/memories.repository.js";
 import { memoriesRoutes } from "../projects/memories.routes.js";
@@ -58,8 +57,8 @@ export interface Rag extends Feature {
   memories: MemoriesService;
   /** Emits "document" with `{ documentId }` when a document's indexing status or counts change (live dashboard). */
   progress: EventEmitter;
-  /** Registers the /v1/projects routes on a scope that authenticates API keys (or the admin session cookie). */
-  routes(app: FastifyInstance, ctx?: RouteContext): Promise<void>;
+  /** Registers the /v1/projects routes (policy `apiKey`: an API key, or the admin session cookie). */
+  routes(app: FastifyInstance): Promise<void>;
   /** Resumes documents left pending by a previous run (call once the pool listens). */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -113,14 +112,11 @@ export async function buildRag(deps: RagDeps): Promise<Rag> {
     search,
     memories,
     progress,
-    async routes(app, ctx) {
-      await app.register(async (api) => {
-        protectApi(api, deps.keys, ctx?.guard);
-        await api.register(projectsRoutes, { projects });
-        await api.register(documentsRoutes, { projects, documents });
-        await api.register(searchRoutes, { projects, search: projectSearch });
-        await api.register(memoriesRoutes, { projects, memories });
-      });
+    async routes(app) {
+      await app.register(projectsRoutes, { projects });
+      await app.register(documentsRoutes, { projects, documents });
+      await app.register(searchRoutes, { projects, search: projectSearch });
+      await app.register(memoriesRoutes, { projects, memories });
     },
     async recover() {
       await queue.recover();

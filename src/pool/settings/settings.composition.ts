@@ -9,7 +9,7 @@ import type { AuditService } from "../audit/audit.service.js";
 import { BalancingRepository } from "../balancing/balancing.repository.js";
 import { balancingRoutes } from "../balancing/balancing.routes.js";
 import { BalancingService } from "../balancing/balancing.service.js";
-import type { Feature, RouteContext } from "../feature.js";
+import type { Feature } from "../feature.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import { registerAppliers, type ApplierTargets } from "./settings.appliers.js";
 import { SettingsRepository } from "./settings.repository.js";
@@ -26,8 +26,8 @@ export interface SettingsDeps extends ApplierTargets {
 export interface PoolSettings extends Feature {
   settings: SettingsService;
   balancing: BalancingService;
-  /** Registers /v1/admin/settings and /v1/admin/balancing behind the admin guard. */
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  /** Registers /v1/admin/settings and /v1/admin/balancing (admin route policy). */
+  routes(app: FastifyInstance): Promise<void>;
 }
 
 export async function buildSettings(deps: SettingsDeps): Promise<PoolSettings> {
@@ -39,9 +39,9 @@ export async function buildSettings(deps: SettingsDeps): Promise<PoolSettings> {
   return {
     settings,
     balancing,
-    async routes(app, { guard }) {
-      await app.register(settingsRoutes, { settings, guard });
-      await app.register(balancingRoutes, { balancing, guard });
+    async routes(app) {
+      await app.register(settingsRoutes, { settings });
+      await app.register(balancingRoutes, { balancing });
     },
   };
 }

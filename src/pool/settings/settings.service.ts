@@ -115,7 +115,7 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
     const def = this.def(key);
     const parsed = schemaOf(def).safeParse(raw);
     if (!parsed.success) {
-      throw new AppError("invalid_setting", 400, `Invalid value for setting '${key}': it must be ${ruleOf(def)} (got ${shown(raw)}).`, { param: key });
+      throw new AppError("invalid_setting", `Invalid value for setting '${key}': it must be ${ruleOf(def)} (got ${shown(raw)}).`, { param: key });
     }
     const from = this.current(def);
     const to = parsed.data;
@@ -173,7 +173,7 @@ export class SettingsService extends EventEmitter<{ changed: [SettingChanged] }>
 
   private def(key: string): SettingDef {
     const def = settingDef(key);
-    if (!def) throw new AppError("unknown_setting", 404, `Unknown setting '${key}'. Known settings: ${SETTINGS.map((s) => s.key).join(", ")}.`, { param: "key" });
+    if (!def) throw new AppError("unknown_setting", `Unknown setting '${key}'. Known settings: ${SETTINGS.map((s) => s.key).join(", ")}.`, { param: "key" });
     return def;
   }
 

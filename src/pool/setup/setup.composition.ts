@@ -21,8 +21,8 @@ export interface SetupDeps {
 
 export interface Setup extends Feature {
   service: SetupService;
-  /** Adds the setup gate as an onRequest hook: install it before any route. */
-  installGate(app: FastifyInstance): void;
+  /** The setup gate: the onRequest hook of every route with `setup: "gated"` (http/route-policy.ts). */
+  gate: ReturnType<typeof setupGate>;
   routes(app: FastifyInstance): Promise<void>;
 }
 
@@ -31,9 +31,7 @@ export async function buildSetup(deps: SetupDeps): Promise<Setup> {
   await service.logBootState();
   return {
     service,
-    installGate(app) {
-      app.addHook("onRequest", setupGate(service));
-    },
+    gate: setupGate(service),
     async routes(app) {
       await app.register(setupRoutes, { setup: service });
     },

@@ -37,7 +37,7 @@ export interface SetupContext {
   via: "wizard" | "api" | "cli";
 }
 
-export const completedConflict = () => new AppError("setup_completed", 409, "Setup is already complete: use re-open flow (license).");
+export const completedConflict = () => new AppError("setup_completed", "Setup is already complete: use re-open flow (license).");
 
 const isStepName = (s: string): s is StepName => (STEP_NAMES as readonly string[]).includes(s);
 
@@ -90,7 +90,7 @@ export class SetupService {
 
   /** Validates and stores one step. 404 unknown step, 400 StepInvalid, 409 after completion. */
   async saveStep(name: string, body: unknown): Promise<{ ok: true; step: StepName; warnings: StepWarning[]; logo?: { mime: string; bytes: number } | null }> {
-    if (!isStepName(name)) throw new AppError("unknown_step", 404, `Unknown setup step '${name}'; steps are ${STEP_NAMES.join(", ")}.`);
+    if (!isStepName(name)) throw new AppError("unknown_step", `Unknown setup step '${name}'; steps are ${STEP_NAMES.join(", ")}.`);
     if (await this.isCompleted()) throw completedConflict();
     const valid = validateStep(name, body);
     const passwordHash = valid.password !== undefined ? await hashSecret(valid.password) : undefined;

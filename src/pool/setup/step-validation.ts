@@ -1,10 +1,12 @@
 /**
  * Validation of one wizard step (or of every step for an unattended install): zod for the shape,
  * then the rules zod cannot express (password policy, logo content). Failures are per-field
- * codes, rendered as `{error: "invalid_step", fields, codes}` by the routes and one line per field
- * by the CLI.
+ * codes: a StepInvalid, the AppError `invalid_step` (400) whose `extra` holds `step`, `fields` and
+ * `codes`, rendered by the error handler as `{error: "invalid_step", message, step, fields, codes}`
+ * and by the CLI as one line per field.
  */
 import type { z } from "zod";
+import { AppError } from "../../shared/errors.js";
 import { fieldMessage, STEP_SCHEMAS, type AdminStep, type StepName, type StepWarning, type TopologyStep } from "../../protocol/setup.protocol.js";
 import { passwordProblem } from "../admin-users/password-policy.js";
 import { checkLogo } from "./logo-check.js";
@@ -22,18 +24,20 @@ export interface ValidStep {
 
 export type FieldCodes = Record<string, string>;
 
-export class StepInvalid extends Error {
+const messagesOf = (codes: FieldCodes): Record<string, string> => Object.fromEntries(Object.entries(codes).map(([k, c]) => [k, fieldMessage(c)]));
+
+export class StepInvalid extends AppError {
   constructor(
     readonly step: StepName | null,
     readonly codes: FieldCodes,
     message?: string,
   ) {
-    super(message ?? `Please correct: ${Object.keys(codes).join(", ")}.`);
+    super("invalid_step", message ?? `Please correct: ${Object.keys(codes).join(", ")}.`, { extra: { step, fields: messagesOf(codes), codes } });
     this.name = "StepInvalid";
   }
 
   get fields(): Record<string, string> {
-    return Object.fromEntries(Object.entries(this.codes).map(([k, c]) => [k, fieldMessage(c)]));
+    return messagesOf(this.codes);
   }
 }
 

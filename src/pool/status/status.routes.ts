@@ -17,7 +17,7 @@ interface StatusDeps {
 }
 
 export const statusRoutes: FastifyPluginAsyncZod<StatusDeps> = async (app, { registry, dispatcher, startedAt, federation }) => {
-  app.get("/v1/status", { schema: { summary: "Health and counts (no authentication)", tags: ["status"], response: { 200: StatusWithFederation } } }, async () => {
+  app.get("/v1/status", { config: { auth: "open", setup: "open", license: "exempt" }, schema: { summary: "Health and counts (no authentication)", tags: ["status"], response: { 200: StatusWithFederation } } }, async () => {
     let total = 0;
     let free = 0;
     const models = new Set<string>();

@@ -37,7 +37,7 @@ export class EnrolmentService {
   /** Exchanges an enrolment token for a worker id + credential (returned once). */
   async enrol(token: string, name: string): Promise<{ workerId: string; credential: string; site: string | null }> {
     const tokenId = secretId("enrol", token);
-    const refused = new AppError("enrolment_refused", 401, "Enrolment token is invalid, expired or already used.");
+    const refused = new AppError("enrolment_refused", "Enrolment token is invalid, expired or already used.");
     if (!tokenId) throw refused;
     const row = await this.deps.workers.findToken(tokenId);
     if (!row) {
@@ -56,7 +56,7 @@ export class EnrolmentService {
   /** Checks a worker's credential; throws 401 when unknown, revoked or wrong. */
   async authenticate(credential: string): Promise<WorkerRow> {
     const id = secretId("wkr", credential);
-    const refused = new AppError("worker_credential_refused", 401, "Worker credential is invalid or revoked; enrol again with a new token.");
+    const refused = new AppError("worker_credential_refused", "Worker credential is invalid or revoked; enrol again with a new token.");
     if (!id) throw refused;
     const row = await this.deps.workers.findWorker(id);
     if (!row) {

@@ -8,7 +8,7 @@ import type { FastifyInstance } from "fastify";
 import type { PoolConfig } from "../../config/pool.config.js";
 import type { Db } from "../../db/database.js";
 import type { AuditService } from "../audit/audit.service.js";
-import type { Feature, RouteContext } from "../feature.js";
+import type { Feature } from "../feature.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import { EnrolmentService } from "./enrolment.service.js";
 import { ProvisioningService } from "./provisioning/provisioning.service.js";
@@ -28,7 +28,7 @@ export interface Workers extends Feature {
   repo: WorkersRepository;
   enrolment: EnrolmentService;
   provisioning: ProvisioningService;
-  routes(app: FastifyInstance, ctx: RouteContext): Promise<void>;
+  routes(app: FastifyInstance): Promise<void>;
 }
 
 export function buildWorkers(deps: WorkersDeps): Workers {
@@ -39,9 +39,9 @@ export function buildWorkers(deps: WorkersDeps): Workers {
     repo,
     enrolment,
     provisioning,
-    async routes(app, { guard }) {
+    async routes(app) {
       const workers = new WorkersService({ workers: repo, registry: deps.registry(), audit: deps.audit });
-      await app.register(workersRoutes, { guard, enrolment, workers, provisioning });
+      await app.register(workersRoutes, { enrolment, workers, provisioning });
     },
   };
 }

@@ -7,13 +7,12 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { FastifyRequest } from "fastify";
 import { CreatedToken, CreateTokenBody, RevokedWorker, WorkerIdParams, WorkerList } from "../../protocol/admin.protocol.js";
 import { ProvisioningBody, ProvisioningResult } from "../../protocol/provisioning.protocol.js";
-import type { AdminGuard } from "../http/auth.js";
+import { adminOf } from "../http/auth.js";
 import type { EnrolmentService } from "./enrolment.service.js";
 import type { ProvisioningService } from "./provisioning/provisioning.service.js";
 import type { WorkersService } from "./workers.service.js";
 
 interface Deps {
-  guard: AdminGuard;
   enrolment: EnrolmentService;
   workers: WorkersService;
   provisioning: ProvisioningService;
@@ -33,26 +32,25 @@ export function advertisedPoolUrl(req: FastifyRequest): string {
   }
 }
 
-export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { guard, enrolment, workers: service, provisioning }) => {
-  guard.protect(app);
+export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { enrolment, workers: service, provisioning }) => {
   const security = [{ apiKey: [] }];
 
-  app.post("/v1/admin/tokens", { schema: { summary: "Create a single-use worker enrolment token", tags: ["admin"], body: CreateTokenBody, response: { 201: CreatedToken }, security } }, async (req, reply) => {
-    const t = await enrolment.createToken(req.body.note, req.admin!.actor);
+  app.post("/v1/admin/tokens", { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Create a single-use worker enrolment token", tags: ["admin"], body: CreateTokenBody, response: { 201: CreatedToken }, security } }, async (req, reply) => {
+    const t = await enrolment.createToken(req.body.note, adminOf(req).actor);
     return reply.code(201).send({ id: t.id, token: t.token, expires_at: t.expiresAt.toISOString() });
   });
 
-  app.get("/v1/admin/workers", { schema: { summary: "Enrolled workers and their live state", tags: ["admin"], response: { 200: WorkerList }, security } }, async () => ({ data: await service.list() }));
+  app.get("/v1/admin/workers", { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Enrolled workers and their live state", tags: ["admin"], response: { 200: WorkerList }, security } }, async () => ({ data: await service.list() }));
 
   app.post(
     "/v1/admin/workers/:id/revoke",
-    { schema: { summary: "Revoke a worker: its socket is closed at once and its credential refused", tags: ["admin"], params: WorkerIdParams, response: { 200: RevokedWorker }, security } },
-    async (req) => service.revoke(req.params.id, req.admin!.actor),
+    { config: { auth: "admin", setup: "gated", license: "exempt" }, schema: { summary: "Revoke a worker: its socket is closed at once and its credential refused", tags: ["admin"], params: WorkerIdParams, response: { 200: RevokedWorker }, security } },
+    async (req) => service.revoke(req.params.id, adminOf(req).actor),
   );
 
   app.post(
     "/v1/admin/provisioning",
-    { schema: { summary: "Create a single-use provisioning code and the snippets that install a worker with it", tags: ["admin"], body: ProvisioningBody, response: { 201: ProvisioningResult }, security } },
-    async (req, reply) => reply.code(201).send(await provisioning.create(req.body, advertisedPoolUrl(req), req.admin!.actor)),
+    { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Create a single-use provisioning code and the snippets that install a worker with it", tags: ["admin"], body: ProvisioningBody, response: { 201: ProvisioningResult }, security } },
+    async (req, reply) => reply.code(201).send(await provisioning.create(req.body, advertisedPoolUrl(req), adminOf(req).actor)),
   );
 };

@@ -69,7 +69,7 @@ export class WorkersService {
    */
   async revoke(id: string, actor: string): Promise<{ id: string; revoked_at: string }> {
     const row = await this.deps.workers.revokeWorker(id);
-    if (!row) throw new AppError("worker_not_found", 404, `No worker with id '${id}'.`);
+    if (!row) throw new AppError("worker_not_found", `No worker with id '${id}'.`);
     const wasConnected = this.deps.registry.disconnect(id, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE });
     await this.deps.audit.record({ actor, action: "worker.revoke", target: `worker:${id}`, details: { name: row.name, was_connected: wasConnected } });
     log.info({ workerId: id, wasConnected }, "worker revoked");

@@ -108,7 +108,7 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
   return {
     service,
     async routes(app) {
-      await app.register(replicationRoutes, { service, peers: federation.peers, switches: federation.switches, storage, maxSkewMs: config.fedMaxSkewMs, bodyLimit: PUSH_BODY_LIMIT });
+      await app.register(replicationRoutes, { service, switches: federation.switches, storage, bodyLimit: PUSH_BODY_LIMIT });
     },
     start() {
       if (federation.switches.mode !== "off") service.start();

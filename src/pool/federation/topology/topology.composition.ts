@@ -7,8 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { PoolConfig } from "../../../config/pool.config.js";
 import type { TopologyLiveEvent } from "../../../protocol/federation.protocol.js";
 import { moduleLogger } from "../../../shared/logger.js";
-import type { Feature, RouteContext } from "../../feature.js";
-import type { AdminGuard } from "../../http/auth.js";
+import type { Feature } from "../../feature.js";
 import type { FederationClient } from "../federation-client.js";
 import type { PeersRepository } from "../peers.repository.js";
 import type { FederationSwitches } from "../switches.js";
@@ -29,8 +28,6 @@ export interface TopologyFederation {
 export interface TopologyDeps {
   config: Pick<PoolConfig, "fedProbeIntervalMs">;
   federation: TopologyFederation;
-  /** Admin guard for GET /v1/admin/topology (or pass it to routes()). */
-  guard?: AdminGuard | undefined;
   /** The dashboard: overview numbers and live events. */
   dashboard?: {
     overview: { useFederation(f: { pools(): Promise<number>; networkType(): Promise<"lan" | "metro" | "wan" | "unknown"> }): void };
@@ -41,7 +38,7 @@ export interface TopologyDeps {
 export interface TopologyModule extends Feature {
   prober: TopologyProber;
   service: TopologyService;
-  routes(app: FastifyInstance, ctx?: RouteContext): Promise<void>;
+  routes(app: FastifyInstance): Promise<void>;
   /** Starts probing (after listen). */
   start(): void;
   close(): Promise<void>;
@@ -82,10 +79,8 @@ export function buildTopology(deps: TopologyDeps): TopologyModule {
   return {
     prober,
     service,
-    async routes(app, ctx) {
-      const g = ctx?.guard ?? deps.guard;
-      if (!g) throw new Error("buildTopology: routes need the admin guard");
-      await app.register(topologyRoutes, { topology: service, guard: g });
+    async routes(app) {
+      await app.register(topologyRoutes, { topology: service });
     },
     start() {
       started = true;
