@@ -1,6 +1,6 @@
 /**
- * Federation (issue 7) wire shapes: identity, bonding handshake, peers, switches. Replication (G2)
- * and topology (G3) schemas are appended at the end of this file.
+ * Federation wire shapes: identity, bonding handshake, peers, switches, then (below) topology:
+ * network classes and the admin topology view.
  */
 import { z } from "zod";
 
@@ -168,9 +168,7 @@ export const BondFinishBody = z.object({
 });
 export const BondFinishReply = z.object({ bonded: z.literal(true), atom_id: z.string() });
 
-// --- replication (G2) and topology (G3) schemas below ---
-
-// --- topology (G3) ---
+// --- topology ---
 
 export const NetworkClassSchema = z.enum(["lan", "metro", "wan"]);
 export type NetworkClass = z.infer<typeof NetworkClassSchema>;
