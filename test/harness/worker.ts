@@ -39,7 +39,6 @@ export interface FakeWorker {
 
 export function fakeWorker(id: string, opts: FakeWorkerOptions = {}): FakeWorker {
   const sent: PoolMessage[] = [];
-  let conn!: WorkerConnection;
   const socket = {
     send(data: string) {
       const msg = JSON.parse(data) as PoolMessage;
@@ -47,7 +46,7 @@ export function fakeWorker(id: string, opts: FakeWorkerOptions = {}): FakeWorker
       opts.onMessage?.(msg, conn);
     },
   };
-  conn = new WorkerConnection(id, opts.name ?? `name-${id}`, socket as unknown as WebSocket, opts.hardware ?? HARDWARE, opts.models ?? [servedModel()], opts.slots ?? 1, "test", "127.0.0.1");
+  const conn: WorkerConnection = new WorkerConnection(id, opts.name ?? `name-${id}`, socket as unknown as WebSocket, opts.hardware ?? HARDWARE, opts.models ?? [servedModel()], opts.slots ?? 1, "test", "127.0.0.1");
   if (opts.lastUsedAt !== undefined) conn.lastUsedAt = opts.lastUsedAt;
   const ofType = <T extends PoolMessage["type"]>(type: T) => sent.filter((m): m is Extract<PoolMessage, { type: T }> => m.type === type);
   return { conn, sent, ofType, generates: () => ofType("generate") };
