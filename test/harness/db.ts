@@ -3,7 +3,8 @@
  * exactly as the pool does) per name and test file, created on first use. `reset()` empties every
  * table the migrations created except `schema_migrations` (TRUNCATE … RESTART IDENTITY CASCADE),
  * drops the tables created since (`chunk_embeddings`, whose width is chosen at boot) and puts back
- * the rows the migrations seed (the license and federation singletons), so each test starts from a
+ * the rows the migrations seed (the license and federation singletons) and the triggers a test
+ * disabled (the audit log's append-only guard), so each test starts from a
  * freshly migrated database without paying for a new PGlite (seconds of WebAssembly start) per test.
  */
 import { afterAll, beforeAll, beforeEach } from "vitest";
@@ -36,6 +37,8 @@ export async function openTestDb(): Promise<TestDb> {
     const [r] = await db.query<{ rows: unknown }>(`SELECT json_agg(t) AS rows FROM ${quote(table)} t`);
     if (r?.rows) seeded.push({ table, rows: r.rows });
   }
+  const triggerStates = (on: Db) => on.query<{ tbl: string; name: string; enabled: string }>("SELECT tgrelid::regclass::text AS tbl, tgname AS name, tgenabled::text AS enabled FROM pg_trigger WHERE NOT tgisinternal");
+  const triggers = await triggerStates(db);
   let closed = false;
   return {
     db,
@@ -44,6 +47,11 @@ export async function openTestDb(): Promise<TestDb> {
       await db.transaction(async (tx) => {
         if (added.length > 0) await tx.exec(`DROP TABLE ${added.map(quote).join(", ")} CASCADE`);
         if (tables.length > 0) await tx.exec(`TRUNCATE ${tables.map(quote).join(", ")} RESTART IDENTITY CASCADE`);
+        // A test may disable a trigger (e.g. the audit log's append-only guard to forge an entry).
+        const now = new Map((await triggerStates(tx)).map((tr) => [`${tr.tbl}.${tr.name}`, tr.enabled]));
+        for (const tr of triggers) {
+          if (now.get(`${tr.tbl}.${tr.name}`) !== tr.enabled) await tx.exec(`ALTER TABLE ${tr.tbl} ${tr.enabled === "D" ? "DISABLE" : "ENABLE"} TRIGGER ${quote(tr.name)}`);
+        }
         for (const s of seeded) {
           await tx.query(`INSERT INTO ${quote(s.table)} OVERRIDING SYSTEM VALUE SELECT * FROM json_populate_recordset(NULL::${quote(s.table)}, $1::json)`, [JSON.stringify(s.rows)]);
         }

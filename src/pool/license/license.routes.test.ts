@@ -8,8 +8,6 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { configureLogging, moduleLogger } from "../../shared/logger.js";
 import { AuditRepository } from "../audit/audit.repository.js";
 import { auditRoutes } from "../audit/audit.routes.js";
@@ -27,6 +25,9 @@ import { licenseRoutes } from "./license.routes.js";
 import { LicenseService } from "./license.service.js";
 import { LicenseValidator } from "./license.validator.js";
 import { RevocationList } from "./revocation-list.js";
+import { useTestDb } from "../../../test/harness/db.js";
+
+const t = useTestDb({ reset: "none" });
 
 const vendor = generateKeyPairSync("ed25519");
 const T0 = Date.UTC(2027, 0, 1);
@@ -51,8 +52,7 @@ const call = (method: "GET" | "POST" | "DELETE" | "HEAD" | "OPTIONS", url: strin
 
 beforeAll(async () => {
   configureLogging("silent");
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
+  db = t.db;
   const audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
   const keys = new KeysService({ keys: new KeysRepository(db), audit });
   license = new LicenseService({
@@ -97,7 +97,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app.close();
-  await db.close();
 });
 
 beforeEach(async () => {
