@@ -1,7 +1,5 @@
 /** The services most tests build on a test database, wired as the pool wires them. */
 import type { Db } from "../../src/db/database.js";
-import { AdminUsersRepository } from "../../src/pool/admin-users/admin-users.repository.js";
-import { AdminUsersService } from "../../src/pool/admin-users/admin-users.service.js";
 import { AuditRepository } from "../../src/pool/audit/audit.repository.js";
 import { AuditService } from "../../src/pool/audit/audit.service.js";
 import { ephemeralIdentity, type PoolIdentity } from "../../src/pool/identity/pool-identity.js";
@@ -16,9 +14,4 @@ export function buildKeys(db: Db, opts: { audit?: AuditService; now?: () => numb
   const audit = opts.audit ?? buildAudit(db);
   const repo = new KeysRepository(db);
   return { keys: new KeysService({ keys: repo, audit, ...(opts.now ? { now: opts.now } : {}) }), audit, repo };
-}
-
-export function buildAdminUsers(db: Db, opts: { audit?: AuditService } = {}): { users: AdminUsersService; audit: AuditService } {
-  const audit = opts.audit ?? buildAudit(db);
-  return { users: new AdminUsersService({ users: new AdminUsersRepository(db), audit }), audit };
 }

@@ -1,13 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { rejection } from "../../../test/expect-app-error.js";
 import type { Db } from "../../db/database.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { AdminAccountsService } from "./admin-accounts.service.js";
 import { AdminUsersRepository } from "./admin-users.repository.js";
 import { AdminUsersService } from "./admin-users.service.js";
 import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb({ reset: "none" });
 
@@ -21,7 +20,7 @@ describe("AdminAccountsService", () => {
 
   beforeAll(async () => {
     db = t.db;
-    audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+    audit = buildAudit(db);
     const repo = new AdminUsersRepository(db);
     accounts = new AdminAccountsService({ users: repo, audit });
     users = new AdminUsersService({ users: repo, audit });

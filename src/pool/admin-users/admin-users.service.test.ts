@@ -2,13 +2,12 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
 import { AppError, CliError } from "../../shared/errors.js";
 import { hashSecret } from "../../shared/secrets.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { AdminUsersRepository } from "./admin-users.repository.js";
 import { AdminUsersService, LOCK_MS, SESSION_IDLE_MS } from "./admin-users.service.js";
 import { passwordProblem } from "./password-policy.js";
 import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb();
 
@@ -42,7 +41,7 @@ describe("AdminUsersService", () => {
     beforeEach(async () => {
     clock = Date.parse("2026-01-10T10:00:00Z");
     repo = new AdminUsersRepository(db);
-    audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+    audit = buildAudit(db);
     users = new AdminUsersService({ users: repo, audit, now: () => new Date(clock) });
     await users.createWithHash("Admin@Example.com", await hashSecret(PASSWORD));
   });

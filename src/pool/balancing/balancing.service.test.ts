@@ -3,19 +3,18 @@ import { rejection } from "../../../test/expect-app-error.js";
 import type { Db } from "../../db/database.js";
 import type { Hardware } from "../../protocol/worker.protocol.js";
 import { configureLogging } from "../../shared/logger.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { SettingsRepository } from "../settings/settings.repository.js";
 import { SettingsService } from "../settings/settings.service.js";
 import { BalancingRepository } from "./balancing.repository.js";
 import { BalancingService } from "./balancing.service.js";
 import { useTestDb } from "../../../test/harness/db.js";
 import { fakeWorker } from "../../../test/harness/worker.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb();
 
@@ -43,7 +42,7 @@ async function build(): Promise<void> {
 beforeAll(async () => {
   configureLogging("silent");
   db = t.db;
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
 });
 beforeEach(async () => {
   await db.query("INSERT INTO cluster_setup_state (id, answers, completed_at) VALUES (1, $1::jsonb, now())", [

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { KeysRepository } from "./keys.repository.js";
 import { KeysService } from "./keys.service.js";
 import { rejection } from "../../../test/expect-app-error.js";
 import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb({ reset: "none" });
 
@@ -29,7 +28,7 @@ let audit: AuditService;
 beforeAll(async () => {
   db = t.db;
   repo = new KeysRepository(db);
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
   service = new KeysService({ keys: repo, audit, now: () => clock });
 });
 

@@ -9,12 +9,10 @@ import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-z
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
 import { configureLogging, moduleLogger } from "../../shared/logger.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { auditRoutes } from "../audit/audit.routes.js";
-import { AuditService } from "../audit/audit.service.js";
 import { AdminGuard } from "../http/auth.js";
 import { installErrorHandling } from "../http/error-handler.js";
-import { ephemeralIdentity, rawPublicKey } from "../identity/pool-identity.js";
+import { rawPublicKey } from "../identity/pool-identity.js";
 import { KeysRepository } from "../keys/keys.repository.js";
 import { KeysService } from "../keys/keys.service.js";
 import { buildLicensePayload, signLicense } from "./license-issuer.js";
@@ -26,6 +24,7 @@ import { LicenseService } from "./license.service.js";
 import { LicenseValidator } from "./license.validator.js";
 import { RevocationList } from "./revocation-list.js";
 import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb({ reset: "none" });
 
@@ -53,7 +52,7 @@ const call = (method: "GET" | "POST" | "DELETE" | "HEAD" | "OPTIONS", url: strin
 beforeAll(async () => {
   configureLogging("silent");
   db = t.db;
-  const audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  const audit = buildAudit(db);
   const keys = new KeysService({ keys: new KeysRepository(db), audit });
   license = new LicenseService({
     repo: new LicenseRepository(db),

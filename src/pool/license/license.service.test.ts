@@ -3,9 +3,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
 import { AppError } from "../../shared/errors.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity, rawPublicKey } from "../identity/pool-identity.js";
+import { rawPublicKey } from "../identity/pool-identity.js";
 import { buildLicensePayload, signLicense, type IssueRequest } from "./license-issuer.js";
 import { DAY_S } from "./license-status.js";
 import { LicenseRepository } from "./license.repository.js";
@@ -13,6 +12,7 @@ import { LicenseService } from "./license.service.js";
 import { LicenseValidator } from "./license.validator.js";
 import { RevocationList } from "./revocation-list.js";
 import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb();
 
@@ -61,7 +61,7 @@ const exp365 = Math.floor(T0 / 1000) + 365 * DAY_S; // seconds
 
 beforeAll(async () => {
   db = t.db;
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
 });
 
 afterAll(async () => {

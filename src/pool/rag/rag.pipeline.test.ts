@@ -14,11 +14,9 @@ import type { ChatCompletionRequest } from "../../protocol/openai.protocol.js";
 import type { Hardware, ServedModel } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { configureLogging } from "../../shared/logger.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { KeysRepository } from "../keys/keys.repository.js";
 import { KeysService, type AuthenticatedKey } from "../keys/keys.service.js";
 import type { ProjectRow } from "../projects/projects.repository.js";
@@ -27,6 +25,7 @@ import { EmbeddingsRepository } from "./embeddings.repository.js";
 import { buildRag, type Rag } from "./rag.composition.js";
 import { testDb, useTestDb } from "../../../test/harness/db.js";
 import { fakeWorker } from "../../../test/harness/worker.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const DIMS = 16;
 const MODEL = "embedder";
@@ -102,7 +101,7 @@ beforeAll(async () => {
   db = t.db;
   registry = new WorkerRegistry();
   dispatcher = new Dispatcher({ registry, queueSize: 64, jobTimeoutMs: 30_000, maxAttempts: 3 });
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
   keys = new KeysService({ keys: new KeysRepository(db), audit });
   storageDir = mkdtempSync(join(tmpdir(), "cellule-rag-"));
   rag = await buildRag({ config: { embeddingDims: DIMS, embeddingModel: undefined, storageDir, dataDir: storageDir, chunkTokens: 512 }, db, registry, dispatcher, keys, audit, workers: new WorkersRepository(db) });

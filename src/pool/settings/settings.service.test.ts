@@ -7,7 +7,6 @@ import { hashSecret } from "../../shared/secrets.js";
 import { configureLogging } from "../../shared/logger.js";
 import { AdminUsersRepository } from "../admin-users/admin-users.repository.js";
 import { AdminUsersService } from "../admin-users/admin-users.service.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { BalancingRepository } from "../balancing/balancing.repository.js";
 import { BalancingService } from "../balancing/balancing.service.js";
@@ -15,13 +14,13 @@ import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { registerAppliers, type ApplierTargets } from "./settings.appliers.js";
 import { SETTINGS, schemaOf } from "./settings.registry.js";
 import { SettingsRepository } from "./settings.repository.js";
 import { SettingsService, type SettingChanged, type SettingsConfig } from "./settings.service.js";
 import { useTestDb } from "../../../test/harness/db.js";
 import { fakeWorker } from "../../../test/harness/worker.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb();
 
@@ -35,7 +34,7 @@ let audit: AuditService;
 beforeAll(async () => {
   configureLogging("silent");
   db = t.db;
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
 });
 
 const service = (config: SettingsConfig = BOOT) => new SettingsService({ repo: new SettingsRepository(db), audit, config });

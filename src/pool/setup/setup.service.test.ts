@@ -3,13 +3,12 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
 import { AppError } from "../../shared/errors.js";
 import { AdminUsersRepository } from "../admin-users/admin-users.repository.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { SetupRepository } from "./setup.repository.js";
 import { SetupService } from "./setup.service.js";
 import { StepInvalid } from "./step-validation.js";
 import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb();
 
@@ -44,7 +43,7 @@ describe("SetupService", () => {
     db = t.db;
   });
   beforeEach(async () => {
-    audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+    audit = buildAudit(db);
     setup = new SetupService({ setup: new SetupRepository(db), audit, identity: { atomId: "atom", publicKeyHex: "ab".repeat(32) } });
   });
 

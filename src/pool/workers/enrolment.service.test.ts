@@ -2,13 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret } from "../../shared/secrets.js";
-import { AuditRepository } from "../audit/audit.repository.js";
-import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { EnrolmentService } from "./enrolment.service.js";
 import { WorkersRepository } from "./workers.repository.js";
 import { rejection } from "../../../test/expect-app-error.js";
 import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb({ reset: "none" });
 
@@ -28,7 +26,7 @@ let service: EnrolmentService;
 beforeAll(async () => {
   db = t.db;
   workers = new WorkersRepository(db);
-  service = new EnrolmentService({ workers, audit: new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() }), tokenTtlHours: 24 });
+  service = new EnrolmentService({ workers, audit: buildAudit(db), tokenTtlHours: 24 });
 });
 
 afterAll(async () => {

@@ -4,17 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Db } from "../../db/database.js";
 import type { Hardware, ServedModel } from "../../protocol/worker.protocol.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { EnrolmentService } from "./enrolment.service.js";
 import { PROVISIONING_CODE_MAX_HOURS, ProvisioningService } from "./provisioning/provisioning.service.js";
 import { WorkersRepository } from "./workers.repository.js";
 import { WorkersService } from "./workers.service.js";
 import { rejection } from "../../../test/expect-app-error.js";
 import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const t = useTestDb({ reset: "none" });
 
@@ -33,7 +32,7 @@ let port: number;
 beforeAll(async () => {
   db = t.db;
   workers = new WorkersRepository(db);
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
   // Longer than a provisioning code may live: the code is capped at 24 h.
   enrolment = new EnrolmentService({ workers, audit, tokenTtlHours: 48 });
   registry = new WorkerRegistry();
