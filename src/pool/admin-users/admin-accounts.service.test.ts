@@ -1,14 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { rejection } from "../../../test/expect-app-error.js";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { AdminAccountsService } from "./admin-accounts.service.js";
 import { AdminUsersRepository } from "./admin-users.repository.js";
 import { AdminUsersService } from "./admin-users.service.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb({ reset: "none" });
 
 const PASSWORD = "Quiet-Meadow-Lantern-42";
 
@@ -19,15 +19,13 @@ describe("AdminAccountsService", () => {
   let audit: AuditService;
 
   beforeAll(async () => {
-    db = (await openPglite(undefined)).db;
-    await migrate(db);
-    audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+    db = t.db;
+    audit = buildAudit(db);
     const repo = new AdminUsersRepository(db);
     accounts = new AdminAccountsService({ users: repo, audit });
     users = new AdminUsersService({ users: repo, audit });
   });
-  afterAll(() => db.close());
-
+  
   it("creates an account with the wizard's rules: Argon2id, lower-case email, audited without the password", async () => {
     const first = await accounts.create("  IT@Example.com ", PASSWORD, "setup:test");
     expect(first.email).toBe("it@example.com");

@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { AppError, CliError } from "../../shared/errors.js";
 import { hashSecret } from "../../shared/secrets.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { AdminUsersRepository } from "./admin-users.repository.js";
 import { AdminUsersService, LOCK_MS, SESSION_IDLE_MS } from "./admin-users.service.js";
 import { passwordProblem } from "./password-policy.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb();
 
 const PASSWORD = "Quiet-Meadow-Lantern-42";
 
@@ -36,15 +36,12 @@ describe("AdminUsersService", () => {
   let clock = Date.parse("2026-01-10T10:00:00Z");
 
   beforeAll(async () => {
-    db = (await openPglite(undefined)).db;
-    await migrate(db);
+    db = t.db;
   });
-  afterAll(async () => db.close());
-  beforeEach(async () => {
-    await db.exec("TRUNCATE admin_users, admin_sessions, admin_login_failures, admin_lockouts, audit_log CASCADE");
+    beforeEach(async () => {
     clock = Date.parse("2026-01-10T10:00:00Z");
     repo = new AdminUsersRepository(db);
-    audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+    audit = buildAudit(db);
     users = new AdminUsersService({ users: repo, audit, now: () => new Date(clock) });
     await users.createWithHash("Admin@Example.com", await hashSecret(PASSWORD));
   });

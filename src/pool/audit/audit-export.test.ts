@@ -1,12 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { parseCsv } from "../../../test/fixtures/readers.js";
 import { CSV_HEADER, csvChunks, csvField, jsonChunks } from "./audit-export.js";
 import { AuditRepository } from "./audit.repository.js";
 import { AuditService } from "./audit.service.js";
+import { useTestDb } from "../../../test/harness/db.js";
+
+const t = useTestDb({ reset: "none" });
 
 const collect = async (chunks: AsyncIterable<string>) => {
   let s = "";
@@ -34,8 +35,7 @@ describe("audit filters and export", () => {
   let clock = new Date("2026-03-01T08:00:00Z");
 
   beforeAll(async () => {
-    db = (await openPglite(undefined)).db;
-    await migrate(db);
+    db = t.db;
     audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity(), now: () => clock });
     const events = [
       { actor: "admin:alice@example.com", action: "key.create", target: "key:aaa", details: { name: 'Paris, "HQ"\nsecond line' } },
@@ -49,8 +49,7 @@ describe("audit filters and export", () => {
       clock = new Date(clock.getTime() + 86_400_000); // one a day: Mar 1 … Mar 5
     }
   });
-  afterAll(() => db.close());
-
+  
   const seqs = async (f: Parameters<AuditService["list"]>[0]) => (await audit.list({ limit: 100, ...f })).map((r) => r.seq);
 
   it("filters by actor (substring, any case), time window, text in action or target, and combines them", async () => {

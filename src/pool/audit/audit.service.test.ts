@@ -1,22 +1,21 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { AuditRepository } from "./audit.repository.js";
 import { AuditService, GENESIS_HASH } from "./audit.service.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
+const t = useTestDb();
 let db: Db;
 let audit: AuditService;
 let clock = new Date("2026-01-01T00:00:00Z");
 
-beforeEach(async () => {
-  db = (await openPglite(undefined)).db;
-  await migrate(db);
+beforeEach(() => {
+  db = t.db;
   clock = new Date("2026-01-01T00:00:00Z");
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity(), now: () => clock });
+  audit = buildAudit(db, { now: () => clock });
 });
-afterEach(() => db.close());
 
 async function fill(n: number) {
   for (let i = 0; i < n; i++) {

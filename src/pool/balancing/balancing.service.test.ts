@@ -1,22 +1,22 @@
-import type { WebSocket } from "ws";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { rejection } from "../../../test/expect-app-error.js";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import type { Hardware } from "../../protocol/worker.protocol.js";
 import { configureLogging } from "../../shared/logger.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
-import { WorkerConnection } from "../hub/worker-connection.js";
+import type { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { SettingsRepository } from "../settings/settings.repository.js";
 import { SettingsService } from "../settings/settings.service.js";
 import { BalancingRepository } from "./balancing.repository.js";
 import { BalancingService } from "./balancing.service.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { fakeWorker } from "../../../test/harness/worker.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb();
 
 const HARDWARE: Hardware = { cores: 4, physicalCores: 2, ramBytes: 8e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-mid" };
 const ADMIN = "admin:boss@example.com";
@@ -29,8 +29,7 @@ let settings: SettingsService;
 let balancing: BalancingService;
 
 function conn(id: string, slots = 1): WorkerConnection {
-  const ws = { send: () => {} } as unknown as WebSocket;
-  return new WorkerConnection(id, `name-${id}`, ws, HARDWARE, [{ id: "m1", capabilities: ["chat"], contextSize: 2048, chatTemplate: true }], slots, "test", "127.0.0.1");
+  return fakeWorker(id, { slots, hardware: HARDWARE, models: [{ id: "m1", capabilities: ["chat"], contextSize: 2048, chatTemplate: true }] }).conn;
 }
 
 async function build(): Promise<void> {
@@ -42,13 +41,10 @@ async function build(): Promise<void> {
 
 beforeAll(async () => {
   configureLogging("silent");
-  db = (await openPglite(undefined)).db;
-  await migrate(db);
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  db = t.db;
+  audit = buildAudit(db);
 });
-afterAll(async () => db.close());
 beforeEach(async () => {
-  await db.exec("TRUNCATE settings, site_headcount, workers, cluster_setup_state, audit_log CASCADE");
   await db.query("INSERT INTO cluster_setup_state (id, answers, completed_at) VALUES (1, $1::jsonb, now())", [
     JSON.stringify({ topology: { sites: [{ name: "Head office", pools: 2 }, { name: "Lyon", pools: 1 }] } }),
   ]);

@@ -13,11 +13,11 @@ import { AppError } from "../../shared/errors.js";
 import { configureLogging } from "../../shared/logger.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
-import { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
 import type { WorkerRow } from "../workers/workers.repository.js";
 import { CLOSE_AUTH_ENDED, LiveEvents, type LiveEventsDeps } from "./live-events.js";
 import { MetricsSampler } from "./metrics.js";
+import { fakeWorker } from "../../../test/harness/worker.js";
 
 const HARDWARE: Hardware = { cores: 4, physicalCores: 2, ramBytes: 8e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-mid" };
 const MODELS: ServedModel[] = [{ id: "m1", capabilities: ["chat"], contextSize: 2048, chatTemplate: true }];
@@ -139,7 +139,7 @@ describe("LiveEvents", () => {
     build();
     const { messages } = await connect();
     await until(() => messages.length === 1, "snapshot");
-    const w = new WorkerConnection("w1", "w1", { send() {} } as unknown as WebSocket, HARDWARE, MODELS, 4, "test", "127.0.0.1");
+    const w = fakeWorker("w1", { name: "w1", hardware: HARDWARE, models: MODELS, slots: 4 }).conn;
     registry.add(w, { site: "Lyon" });
     await until(() => messages.some((m) => m.type === "worker.joined"), "joined");
     expect(messages.find((m) => m.type === "worker.joined").worker).toMatchObject({ id: "w1", connected: true, site: "Lyon", slots: 4, busy_slots: 0, enrolled_at: "2025-01-01T00:00:00.000Z" });

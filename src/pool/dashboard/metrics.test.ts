@@ -1,12 +1,12 @@
-import type { WebSocket } from "ws";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Hardware, ServedModel } from "../../protocol/worker.protocol.js";
 import { configureLogging } from "../../shared/logger.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { EmbedJobState, GenerateJobState } from "../hub/job.js";
-import { WorkerConnection } from "../hub/worker-connection.js";
+import type { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
 import { METRICS_CAPACITY, MetricsSampler, RingBuffer } from "./metrics.js";
+import { fakeWorker } from "../../../test/harness/worker.js";
 
 const HARDWARE: Hardware = { cores: 4, physicalCores: 2, ramBytes: 8e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-mid" };
 const MODELS: ServedModel[] = [
@@ -17,7 +17,7 @@ const MODELS: ServedModel[] = [
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
 function worker(id: string, slots: number): WorkerConnection {
-  return new WorkerConnection(id, id, { send() {} } as unknown as WebSocket, HARDWARE, MODELS, slots, "test", "127.0.0.1");
+  return fakeWorker(id, { name: id, hardware: HARDWARE, models: MODELS, slots }).conn;
 }
 
 const chat = () => new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hi" }] }, { maxTokens: 50 });

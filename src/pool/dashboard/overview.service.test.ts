@@ -1,25 +1,26 @@
-import type { WebSocket } from "ws";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { Overview } from "../../protocol/dashboard.protocol.js";
 import type { Hardware, HardwareClass, ServedModel } from "../../protocol/worker.protocol.js";
 import { configureLogging } from "../../shared/logger.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
-import { WorkerConnection } from "../hub/worker-connection.js";
+import type { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
 import { WorkersRepository } from "../workers/workers.repository.js";
 import { DashboardRepository } from "./dashboard.repository.js";
 import { MetricsSampler } from "./metrics.js";
 import { isGpuClass, OverviewService } from "./overview.service.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { fakeWorker } from "../../../test/harness/worker.js";
+
+const t = useTestDb();
 
 const MODELS: ServedModel[] = [{ id: "m1", capabilities: ["chat"], contextSize: 2048, chatTemplate: true }];
 const hw = (hardwareClass: HardwareClass): Hardware => ({ cores: 8, physicalCores: 4, ramBytes: 16e9, gpu: null, os: "linux", arch: "x64", hardwareClass });
 
 function connect(registry: WorkerRegistry, id: string, cls: HardwareClass, slots: number, site?: string): WorkerConnection {
-  const w = new WorkerConnection(id, id, { send() {} } as unknown as WebSocket, hw(cls), MODELS, slots, "test", "127.0.0.1");
+  const w = fakeWorker(id, { name: id, hardware: hw(cls), models: MODELS, slots }).conn;
   registry.add(w, { site: site ?? null });
   return w;
 }
@@ -34,13 +35,10 @@ describe("OverviewService", () => {
   let service: OverviewService;
 
   beforeAll(async () => {
-    db = (await openPglite(undefined)).db;
-    await migrate(db);
+    db = t.db;
   });
-  afterAll(async () => db?.close());
-
+  
   beforeEach(async () => {
-    await db.exec("TRUNCATE cluster_setup_state, workers, site_headcount CASCADE");
     registry = new WorkerRegistry();
     dispatcher = new Dispatcher({ registry, queueSize: 10, jobTimeoutMs: 60_000, maxAttempts: 2 });
     sampler = new MetricsSampler({ dispatcher, registry });

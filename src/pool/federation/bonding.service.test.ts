@@ -5,8 +5,6 @@ import { validatorCompiler } from "fastify-type-provider-zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPoolConfig } from "../../config/pool.config.js";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { moduleLogger } from "../../shared/logger.js";
 import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
@@ -20,6 +18,7 @@ import { buildFederation, type Federation, type FederationDeps } from "./federat
 import { installRawBodyCapture, peerAuth } from "./peer-auth.js";
 import { PeersRepository } from "./peers.repository.js";
 import { MIN_TRUST_LEVEL } from "./trust.js";
+import { closeTestDbs, testDb } from "../../../test/harness/db.js";
 
 interface MiniPool {
   db: Db;
@@ -34,9 +33,10 @@ interface MiniPool {
 const SECRET = "shared-cluster-secret-for-tests";
 
 /** A pool reduced to its federation part: real DB, real routes on loopback, real client. */
+let pools = 0;
 async function miniPool(env: Record<string, string> = {}, license?: FederationDeps["license"]): Promise<MiniPool> {
-  const { db } = await openPglite(undefined);
-  await migrate(db);
+  // Each pool its own database (closed with the file's databases).
+  const { db } = await testDb(`pool-${++pools}`);
   const identity = ephemeralIdentity();
   const audit = new AuditService({ audit: new AuditRepository(db), identity });
   const port = await freePort("127.0.0.1");
@@ -65,7 +65,6 @@ async function miniPool(env: Record<string, string> = {}, license?: FederationDe
     async close() {
       await federation.close();
       await app.close();
-      await db.close();
     },
   };
 }
@@ -82,6 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([a?.close(), b?.close(), c?.close()]);
+  await closeTestDbs();
 });
 
 describe("bonding with an attachment token", () => {

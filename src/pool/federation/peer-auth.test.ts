@@ -3,8 +3,6 @@ import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { AppError } from "../../shared/errors.js";
 import { installErrorHandling } from "../http/error-handler.js";
 import { ephemeralIdentity } from "../identity/pool-identity.js";
@@ -14,6 +12,9 @@ import { installRawBodyCapture, peerAuth, peerOf } from "./peer-auth.js";
 import { PeersRepository } from "./peers.repository.js";
 import { signRequest } from "./request-signing.js";
 import { rejection } from "../../../test/expect-app-error.js";
+import { useTestDb } from "../../../test/harness/db.js";
+
+const t = useTestDb({ reset: "none" });
 
 let db: Db;
 let peers: PeersRepository;
@@ -25,8 +26,7 @@ const unbonded = ephemeralIdentity();
 const stranger = ephemeralIdentity();
 
 beforeAll(async () => {
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
+  db = t.db;
   peers = new PeersRepository(db);
   await peers.bond({ atomId: trusted.atomId, publicKey: trusted.publicKeyHex, url: "http://127.0.0.1:1", trustLevel: 3 });
   await peers.bond({ atomId: lowTrust.atomId, publicKey: lowTrust.publicKeyHex, url: "http://127.0.0.1:1", trustLevel: 1 });
@@ -46,7 +46,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app.close();
-  await db.close();
 });
 
 /** A hand-made request: `sign` decides what the headers cover. */

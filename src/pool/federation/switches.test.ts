@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { FederationStateRepository } from "./federation-state.repository.js";
 import { FederationSwitches, type FederationMode } from "./switches.js";
+import { useTestDb } from "../../../test/harness/db.js";
+
+const t = useTestDb();
 
 let db: Db;
 beforeAll(async () => {
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
+  db = t.db;
 });
 afterAll(async () => {
-  await db.close();
 });
 
 describe("federation switches", () => {

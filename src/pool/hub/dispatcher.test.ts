@@ -1,43 +1,28 @@
-import type { WebSocket } from "ws";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Capability, GenerateJob, GenerateParams, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { Capability, GenerateParams, Hardware, ServedModel } from "../../protocol/worker.protocol.js";
 import { configureLogging } from "../../shared/logger.js";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.js";
 import { EmbedJobState, GenerateJobState } from "./job.js";
-import { WorkerConnection } from "./worker-connection.js";
+import type { WorkerConnection } from "./worker-connection.js";
 import { WorkerRegistry } from "./worker-registry.js";
 import { rejection, thrown } from "../../../test/expect-app-error.js";
+import { fakeWorker, servedModel, type FakeWorker } from "../../../test/harness/worker.js";
 
 const HARDWARE: Hardware = { cores: 4, physicalCores: 2, ramBytes: 8e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-mid" };
 
-/** A WebSocket stand-in that records every message the pool sends. */
-class FakeSocket {
-  readonly sent: PoolMessage[] = [];
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as PoolMessage);
-  }
-  generates(): GenerateJob[] {
-    return this.sent.filter((m): m is GenerateJob => m.type === "generate");
-  }
-  ofType(type: PoolMessage["type"]): PoolMessage[] {
-    return this.sent.filter((m) => m.type === type);
-  }
-}
-
 interface TestWorker {
   conn: WorkerConnection;
-  ws: FakeSocket;
+  /** What the pool sent this worker (the harness's fake worker records it). */
+  ws: FakeWorker;
 }
 
 function model(id: string, capabilities: Capability[] = ["chat", "completion"]): ServedModel {
-  return { id, capabilities, contextSize: 2048, chatTemplate: true };
+  return servedModel(id, capabilities);
 }
 
 function makeWorker(id: string, opts: { slots?: number; models?: ServedModel[]; lastUsedAt?: number } = {}): TestWorker {
-  const ws = new FakeSocket();
-  const conn = new WorkerConnection(id, `name-${id}`, ws as unknown as WebSocket, HARDWARE, opts.models ?? [model("m1")], opts.slots ?? 1, "test", "127.0.0.1");
-  if (opts.lastUsedAt !== undefined) conn.lastUsedAt = opts.lastUsedAt;
-  return { conn, ws };
+  const ws = fakeWorker(id, { hardware: HARDWARE, models: opts.models ?? [model("m1")], slots: opts.slots ?? 1, ...(opts.lastUsedAt !== undefined ? { lastUsedAt: opts.lastUsedAt } : {}) });
+  return { conn: ws.conn, ws };
 }
 
 function chat(modelId = "m1", params: Partial<GenerateParams> = {}): GenerateJobState {

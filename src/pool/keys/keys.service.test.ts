@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { KeysRepository } from "./keys.repository.js";
 import { KeysService } from "./keys.service.js";
 import { rejection } from "../../../test/expect-app-error.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb({ reset: "none" });
 
 const ARGON2ID_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$";
 const KEY_SHAPE = /^sk_([0-9a-f]{12})_[A-Za-z0-9_-]{32}$/;
@@ -26,15 +26,13 @@ let service: KeysService;
 let audit: AuditService;
 
 beforeAll(async () => {
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
+  db = t.db;
   repo = new KeysRepository(db);
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
   service = new KeysService({ keys: repo, audit, now: () => clock });
 });
 
 afterAll(async () => {
-  await db.close();
 });
 
 describe("KeysService.create", () => {

@@ -9,16 +9,12 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { configureLogging, moduleLogger } from "../../shared/logger.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { auditRoutes } from "../audit/audit.routes.js";
-import { AuditService } from "../audit/audit.service.js";
 import { Authenticator } from "../http/auth.js";
 import { installRoutePolicy } from "../http/route-policy.js";
 import { installErrorHandling } from "../http/error-handler.js";
-import { ephemeralIdentity, rawPublicKey } from "../identity/pool-identity.js";
+import { rawPublicKey } from "../identity/pool-identity.js";
 import { KeysRepository } from "../keys/keys.repository.js";
 import { KeysService } from "../keys/keys.service.js";
 import { buildLicensePayload, signLicense } from "./license-issuer.js";
@@ -29,6 +25,10 @@ import { licenseRoutes } from "./license.routes.js";
 import { LicenseService } from "./license.service.js";
 import { LicenseValidator } from "./license.validator.js";
 import { RevocationList } from "./revocation-list.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb({ reset: "none" });
 
 const vendor = generateKeyPairSync("ed25519");
 const T0 = Date.UTC(2027, 0, 1);
@@ -53,9 +53,8 @@ const call = (method: "GET" | "POST" | "DELETE" | "HEAD" | "OPTIONS", url: strin
 
 beforeAll(async () => {
   configureLogging("silent");
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
-  const audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  db = t.db;
+  const audit = buildAudit(db);
   const keys = new KeysService({ keys: new KeysRepository(db), audit });
   license = new LicenseService({
     repo: new LicenseRepository(db),
@@ -102,7 +101,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app.close();
-  await db.close();
 });
 
 beforeEach(async () => {

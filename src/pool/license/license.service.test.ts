@@ -2,18 +2,19 @@ import { generateKeyPairSync } from "node:crypto";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { AppError } from "../../shared/errors.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity, rawPublicKey } from "../identity/pool-identity.js";
+import { rawPublicKey } from "../identity/pool-identity.js";
 import { buildLicensePayload, signLicense, type IssueRequest } from "./license-issuer.js";
 import { DAY_S } from "./license-status.js";
 import { LicenseRepository } from "./license.repository.js";
 import { LicenseService } from "./license.service.js";
 import { LicenseValidator } from "./license.validator.js";
 import { RevocationList } from "./revocation-list.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb();
 
 const vendor = generateKeyPairSync("ed25519");
 const vendorHex = rawPublicKey(vendor.publicKey).toString("hex");
@@ -59,9 +60,8 @@ const mutation = { method: "POST", route: "/v1/admin/keys" };
 const exp365 = Math.floor(T0 / 1000) + 365 * DAY_S; // seconds
 
 beforeAll(async () => {
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  db = t.db;
+  audit = buildAudit(db);
 });
 
 afterAll(async () => {
@@ -71,13 +71,11 @@ afterAll(async () => {
     expect(all).not.toContain(t);
     expect(all).not.toContain(t.split(".")[2]!);
   }
-  await db.close();
 });
 
 beforeEach(async () => {
   clock = T0;
   lines = [];
-  await db.query("UPDATE cluster_license SET token = NULL, client_id = NULL, tier = NULL, expires_at = NULL, installed_at = NULL, enforce = TRUE, revoked = FALSE");
 });
 
 describe("boot", () => {

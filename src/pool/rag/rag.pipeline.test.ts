@@ -8,27 +8,24 @@ import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import type { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import type { ChatCompletionRequest } from "../../protocol/openai.protocol.js";
-import type { Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { Hardware, ServedModel } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { configureLogging } from "../../shared/logger.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { Dispatcher } from "../hub/dispatcher.js";
-import { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { KeysRepository } from "../keys/keys.repository.js";
 import { KeysService, type AuthenticatedKey } from "../keys/keys.service.js";
 import type { ProjectRow } from "../projects/projects.repository.js";
 import { WorkersRepository } from "../workers/workers.repository.js";
 import { EmbeddingsRepository } from "./embeddings.repository.js";
 import { buildRag, type Rag } from "./rag.composition.js";
+import { testDb, useTestDb } from "../../../test/harness/db.js";
+import { fakeWorker } from "../../../test/harness/worker.js";
+import { buildAudit } from "../../../test/harness/services.js";
 
 const DIMS = 16;
 const MODEL = "embedder";
@@ -49,9 +46,13 @@ function embed(text: string): number[] {
 /** An embedding worker inside the test: answers the dispatcher's embed jobs on the next tick. */
 function fakeEmbeddingWorker(dispatcher: Dispatcher, id: string, opts: { maxChars?: number; dims?: number } = {}) {
   const seen: string[][] = [];
-  const ws = {
-    send(data: string) {
-      const msg = JSON.parse(data) as PoolMessage;
+  const models: ServedModel[] = [{ id: MODEL, capabilities: ["embedding"], contextSize: 512, embeddingDims: opts.dims ?? DIMS, chatTemplate: false }];
+  const { conn } = fakeWorker(id, {
+    name: id,
+    hardware: HARDWARE,
+    models,
+    slots: 2,
+    onMessage(msg, conn) {
       if (msg.type !== "embed") return;
       seen.push(msg.input);
       setImmediate(() => {
@@ -62,12 +63,11 @@ function fakeEmbeddingWorker(dispatcher: Dispatcher, id: string, opts: { maxChar
         dispatcher.onEmbedResult(conn, { type: "embed_result", jobId: msg.jobId, vectors: msg.input.map(embed), promptTokens: 1 });
       });
     },
-  };
-  const models: ServedModel[] = [{ id: MODEL, capabilities: ["embedding"], contextSize: 512, embeddingDims: opts.dims ?? DIMS, chatTemplate: false }];
-  const conn = new WorkerConnection(id, id, ws as unknown as WebSocket, HARDWARE, models, 2, "test", "127.0.0.1");
+  });
   return { conn, seen };
 }
 
+const t = useTestDb({ reset: "none" });
 let db: Db;
 let registry: WorkerRegistry;
 let dispatcher: Dispatcher;
@@ -98,11 +98,10 @@ const count = async (sql: string, params: unknown[]) => (await db.query<{ n: num
 
 beforeAll(async () => {
   configureLogging("silent");
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
+  db = t.db;
   registry = new WorkerRegistry();
   dispatcher = new Dispatcher({ registry, queueSize: 64, jobTimeoutMs: 30_000, maxAttempts: 3 });
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
   keys = new KeysService({ keys: new KeysRepository(db), audit });
   storageDir = mkdtempSync(join(tmpdir(), "cellule-rag-"));
   rag = await buildRag({ config: { embeddingDims: DIMS, embeddingModel: undefined, storageDir, dataDir: storageDir, chunkTokens: 512 }, db, registry, dispatcher, keys, audit, workers: new WorkersRepository(db) });
@@ -110,7 +109,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rag.close();
-  await db.close();
 });
 
 describe("ingest and search", () => {
@@ -324,9 +322,8 @@ describe("recovery and vector width", () => {
     await repo.ensureSchema(DIMS); // unchanged width: idempotent
     expect(await repo.analyze()).toBe(await count("SELECT count(*)::int AS n FROM chunk_embeddings", []));
 
-    const { db: fresh } = await openPglite(undefined);
+    const { db: fresh } = await testDb("fresh");
     try {
-      await migrate(fresh);
       const r = new EmbeddingsRepository(fresh);
       await r.ensureSchema(8);
       await r.ensureSchema(12);

@@ -1,28 +1,28 @@
-import type { WebSocket } from "ws";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { rejection, thrown } from "../../../test/expect-app-error.js";
 import { poolFields } from "../../config/pool.config.js";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import type { Hardware } from "../../protocol/worker.protocol.js";
 import { hashSecret } from "../../shared/secrets.js";
 import { configureLogging } from "../../shared/logger.js";
 import { AdminUsersRepository } from "../admin-users/admin-users.repository.js";
 import { AdminUsersService } from "../admin-users/admin-users.service.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { BalancingRepository } from "../balancing/balancing.repository.js";
 import { BalancingService } from "../balancing/balancing.service.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
-import { WorkerConnection } from "../hub/worker-connection.js";
+import type { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { registerAppliers, type ApplierTargets } from "./settings.appliers.js";
 import { SETTINGS, schemaOf } from "./settings.registry.js";
 import { SettingsRepository } from "./settings.repository.js";
 import { SettingsService, type SettingChanged, type SettingsConfig } from "./settings.service.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { fakeWorker } from "../../../test/harness/worker.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb();
 
 const HARDWARE: Hardware = { cores: 4, physicalCores: 2, ramBytes: 8e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-mid" };
 const BOOT: SettingsConfig = { queueSize: poolFields.queueSize.defaultValue, jobTimeoutMs: poolFields.jobTimeoutMs.defaultValue, maxJobAttempts: poolFields.maxJobAttempts.defaultValue };
@@ -33,20 +33,14 @@ let audit: AuditService;
 
 beforeAll(async () => {
   configureLogging("silent");
-  db = (await openPglite(undefined)).db;
-  await migrate(db);
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
-});
-afterAll(async () => db.close());
-beforeEach(async () => {
-  await db.exec("TRUNCATE settings, site_headcount, admin_users, admin_sessions, admin_login_failures, admin_lockouts, audit_log CASCADE");
+  db = t.db;
+  audit = buildAudit(db);
 });
 
 const service = (config: SettingsConfig = BOOT) => new SettingsService({ repo: new SettingsRepository(db), audit, config });
 
 function worker(id: string, slots: number): WorkerConnection {
-  const ws = { send: () => {} } as unknown as WebSocket;
-  return new WorkerConnection(id, `name-${id}`, ws, HARDWARE, [{ id: "m1", capabilities: ["chat", "completion"], contextSize: 2048, chatTemplate: true }], slots, "test", "127.0.0.1");
+  return fakeWorker(id, { slots, hardware: HARDWARE, models: [{ id: "m1", capabilities: ["chat", "completion"], contextSize: 2048, chatTemplate: true }] }).conn;
 }
 const chat = () => new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hello" }] }, { maxTokens: 10 });
 

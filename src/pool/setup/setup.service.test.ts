@@ -1,16 +1,16 @@
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { AppError } from "../../shared/errors.js";
 import { AdminUsersRepository } from "../admin-users/admin-users.repository.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { SetupRepository } from "./setup.repository.js";
 import { SetupService } from "./setup.service.js";
 import { StepInvalid } from "./step-validation.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb();
 
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]);
 
@@ -36,22 +36,16 @@ async function invalid(p: Promise<unknown>): Promise<StepInvalid> {
 
 describe("SetupService", () => {
   let db: Db;
-  let close: () => Promise<void>;
   let setup: SetupService;
   let audit: AuditService;
 
   beforeAll(async () => {
-    db = (await openPglite(undefined)).db;
-    close = () => db.close();
-    await migrate(db);
+    db = t.db;
   });
   beforeEach(async () => {
-    // TRUNCATE does not fire the audit log's append-only (row) trigger: a fresh state per test.
-    await db.exec("TRUNCATE cluster_setup_state, admin_users, audit_log CASCADE");
-    audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+    audit = buildAudit(db);
     setup = new SetupService({ setup: new SetupRepository(db), audit, identity: { atomId: "atom", publicKeyHex: "ab".repeat(32) } });
   });
-  afterAll(async () => close?.());
 
   it("starts pending, shows the pool identity and the sector table, and stores steps one by one", async () => {
     expect(await setup.isCompleted()).toBe(false);

@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret } from "../../shared/secrets.js";
-import { AuditRepository } from "../audit/audit.repository.js";
-import { AuditService } from "../audit/audit.service.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { EnrolmentService } from "./enrolment.service.js";
 import { WorkersRepository } from "./workers.repository.js";
 import { rejection } from "../../../test/expect-app-error.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb({ reset: "none" });
 
 const ARGON2ID_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$";
 
@@ -25,14 +24,12 @@ let workers: WorkersRepository;
 let service: EnrolmentService;
 
 beforeAll(async () => {
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
+  db = t.db;
   workers = new WorkersRepository(db);
-  service = new EnrolmentService({ workers, audit: new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() }), tokenTtlHours: 24 });
+  service = new EnrolmentService({ workers, audit: buildAudit(db), tokenTtlHours: 24 });
 });
 
 afterAll(async () => {
-  await db.close();
 });
 
 describe("EnrolmentService tokens", () => {

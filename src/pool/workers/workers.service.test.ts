@@ -3,19 +3,19 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Db } from "../../db/database.js";
-import { migrate } from "../../db/migrate.js";
-import { openPglite } from "../../db/pglite.js";
 import type { Hardware, ServedModel } from "../../protocol/worker.protocol.js";
-import { AuditRepository } from "../audit/audit.repository.js";
 import { AuditService } from "../audit/audit.service.js";
 import { WorkerConnection } from "../hub/worker-connection.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
-import { ephemeralIdentity } from "../identity/pool-identity.js";
 import { EnrolmentService } from "./enrolment.service.js";
 import { PROVISIONING_CODE_MAX_HOURS, ProvisioningService } from "./provisioning/provisioning.service.js";
 import { WorkersRepository } from "./workers.repository.js";
 import { WorkersService } from "./workers.service.js";
 import { rejection } from "../../../test/expect-app-error.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+
+const t = useTestDb({ reset: "none" });
 
 const HARDWARE: Hardware = { cores: 8, physicalCores: 4, ramBytes: 16e9, gpu: { type: "cuda", name: "RTX 4090", vramBytes: 24e9 }, os: "linux", arch: "x64", hardwareClass: "gpu-large" };
 const MODELS: ServedModel[] = [{ id: "m1", capabilities: ["chat"], contextSize: 512, chatTemplate: false }];
@@ -30,10 +30,9 @@ let wss: WebSocketServer;
 let port: number;
 
 beforeAll(async () => {
-  ({ db } = await openPglite(undefined));
-  await migrate(db);
+  db = t.db;
   workers = new WorkersRepository(db);
-  audit = new AuditService({ audit: new AuditRepository(db), identity: ephemeralIdentity() });
+  audit = buildAudit(db);
   // Longer than a provisioning code may live: the code is capped at 24 h.
   enrolment = new EnrolmentService({ workers, audit, tokenTtlHours: 48 });
   registry = new WorkerRegistry();
@@ -46,7 +45,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of wss.clients) c.terminate();
   await new Promise<void>((r) => wss.close(() => r()));
-  await db.close();
 });
 
 const auditRows = (action: string) => db.query<{ actor: string; target: string; details: Record<string, unknown> }>("SELECT actor, target, details FROM audit_log WHERE action = $1 ORDER BY seq", [action]);

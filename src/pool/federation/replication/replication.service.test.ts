@@ -5,8 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../../db/database.js";
-import { migrate } from "../../../db/migrate.js";
-import { openPglite } from "../../../db/pglite.js";
 import { configureLogging } from "../../../shared/logger.js";
 import { AuditRepository } from "../../audit/audit.repository.js";
 import { AuditService } from "../../audit/audit.service.js";
@@ -21,6 +19,7 @@ import { vectorToBase64 } from "./payloads.js";
 import { ReplicaRepository } from "./replica.repository.js";
 import { ReplicationLogRepository } from "./replication-log.repository.js";
 import { ReplicationService, type PeerTransport } from "./replication.service.js";
+import { closeTestDbs, testDb } from "../../../../test/harness/db.js";
 
 const DIMS = 4;
 const HASH = "a".repeat(64);
@@ -58,8 +57,8 @@ function transportOf(from: () => TestPool): PeerTransport {
 }
 
 async function makePool(name: string): Promise<TestPool> {
-  const db = (await openPglite(undefined)).db;
-  await migrate(db);
+  // One database per pool name (each pool has its own), closed after the file.
+  const { db } = await testDb(name);
   await new EmbeddingsRepository(db).ensureSchema(DIMS);
   const identity = ephemeralIdentity();
   const log = new ReplicationLogRepository(db);
@@ -125,8 +124,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of pools.values()) {
     p.service.close();
-    await p.db.close();
   }
+  await closeTestDbs();
 });
 
 const project = (id: string) => ({ project_id: id, name: `Project ${id}`, language: "english" as const, created_by: "key:1", created_at: new Date().toISOString() });

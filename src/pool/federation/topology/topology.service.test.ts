@@ -1,9 +1,7 @@
 import { createServer, type Server } from "node:http";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultProxy, type FaultProxy } from "../../../../test/fixtures/fault-proxy.js";
 import type { Db } from "../../../db/database.js";
-import { migrate } from "../../../db/migrate.js";
-import { openPglite } from "../../../db/pglite.js";
 import type { TopologyLiveEvent } from "../../../protocol/federation.protocol.js";
 import { configureLogging } from "../../../shared/logger.js";
 import { ephemeralIdentity } from "../../identity/pool-identity.js";
@@ -12,6 +10,9 @@ import { PeersRepository } from "../peers.repository.js";
 import { buildTopology } from "./topology.composition.js";
 import { TopologyProber, UNREACHABLE_PREFIX } from "./topology.prober.js";
 import { TopologyService } from "./topology.service.js";
+import { useTestDb } from "../../../../test/harness/db.js";
+
+const t = useTestDb();
 
 let db: Db;
 let peers: PeersRepository;
@@ -43,8 +44,7 @@ const self = () => ({ atom_id: "self0000000000000000000000000000", url: "http://
 
 beforeAll(async () => {
   configureLogging("silent");
-  db = (await openPglite(undefined)).db;
-  await migrate(db);
+  db = t.db;
   peers = new PeersRepository(db);
   client = new FederationClient({ identity: ephemeralIdentity() });
   target = createServer((req, res) => {
@@ -67,12 +67,8 @@ afterAll(async () => {
   client.close();
   target.closeAllConnections();
   await new Promise<void>((r) => target.close(() => r()));
-  await db.close();
 });
 
-beforeEach(async () => {
-  await db.exec("TRUNCATE federation_peers CASCADE");
-});
 
 describe("TopologyProber + TopologyService", () => {
   it("classifies each bonded peer from the median of its round trips and marks the dead one unreachable", async () => {

@@ -1,0 +1,220 @@
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { CloseCode, PROTOCOL_VERSION, type GenerateJob, type Hello, type PoolMessage } from "../../protocol/worker.protocol.js";
+import { configureLogging } from "../../shared/logger.js";
+import type { AuditService } from "../audit/audit.service.js";
+import { EnrolmentService } from "../workers/enrolment.service.js";
+import { WorkersRepository } from "../workers/workers.repository.js";
+import { Dispatcher } from "./dispatcher.js";
+import { GenerateJobState } from "./job.js";
+import type { GoneReason } from "./worker-registry.js";
+import { WorkerRegistry } from "./worker-registry.js";
+import { WorkerSocketServer } from "./worker-socket.js";
+import { useTestDb } from "../../../test/harness/db.js";
+import { buildAudit } from "../../../test/harness/services.js";
+import { HARDWARE, servedModel } from "../../../test/harness/worker.js";
+
+// The tests of this file share one database: each enrols its own worker.
+const t = useTestDb({ reset: "none" });
+
+interface Hub {
+  port: number;
+  registry: WorkerRegistry;
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+}
+
+let audit: AuditService;
+let enrolment: EnrolmentService;
+let hub: Hub;
+const hubs: Hub[] = [];
+
+/** A real http server on 127.0.0.1 (port 0) whose upgrades go to a WorkerSocketServer. */
+async function startHub(heartbeatMs: number): Promise<Hub> {
+  const registry = new WorkerRegistry();
+  const dispatcher = new Dispatcher({ registry, queueSize: 4, jobTimeoutMs: 30_000, maxAttempts: 1 });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: new WorkersRepository(t.db), heartbeatMs, audit });
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  server.on("upgrade", (req, socket, head) => sockets.handleUpgrade(req, socket, head));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const h: Hub = {
+    port: (server.address() as AddressInfo).port,
+    registry,
+    dispatcher,
+    async close() {
+      await sockets.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  hubs.push(h);
+  return h;
+}
+
+/** The worker's end: every message the pool sent, and the close code once closed. */
+class Client {
+  readonly ws: WebSocket;
+  readonly messages: PoolMessage[] = [];
+  readonly closed: Promise<number>;
+  private waiters: (() => void)[] = [];
+
+  constructor(port: number) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}/v1/workers/ws`);
+    this.ws.on("message", (d) => {
+      this.messages.push(JSON.parse((d as Buffer).toString()) as PoolMessage);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.closed = new Promise((r) => this.ws.once("close", (code) => r(code)));
+  }
+
+  async open(): Promise<this> {
+    await once(this.ws, "open");
+    return this;
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
+  }
+
+  async next<T extends PoolMessage["type"]>(type: T): Promise<Extract<PoolMessage, { type: T }>> {
+    for (;;) {
+      const found = this.messages.find((m): m is Extract<PoolMessage, { type: T }> => m.type === type);
+      if (found) return found;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+}
+
+function hello(auth: Hello["auth"], over: Partial<Hello> = {}): Hello {
+  return { type: "hello", version: PROTOCOL_VERSION, auth, name: "w", agentVersion: "test", hardware: HARDWARE, models: [servedModel("m1")], slots: 2, ...over };
+}
+
+/** Enrols a new worker through the socket; returns its open client and credential. */
+async function enrolled(on: Hub = hub): Promise<{ client: Client; workerId: string; credential: string }> {
+  const { token } = await enrolment.createToken(undefined, "test:admin");
+  const client = await new Client(on.port).open();
+  client.send(hello({ token }));
+  const welcome = await client.next("welcome");
+  return { client, workerId: welcome.workerId, credential: welcome.credential! };
+}
+
+const until = async (check: () => boolean, what: string, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+beforeAll(async () => {
+  configureLogging("silent");
+  audit = buildAudit(t.db);
+  enrolment = new EnrolmentService({ workers: new WorkersRepository(t.db), audit, tokenTtlHours: 1 });
+  hub = await startHub(60_000);
+});
+afterAll(async () => {
+  for (const h of hubs) await h.close();
+});
+
+describe("WorkerSocketServer handshake", () => {
+  it("welcomes an enrolling worker with its id and credential, and registers it", async () => {
+    const { client, workerId, credential } = await enrolled();
+    const welcome = await client.next("welcome");
+    expect(welcome).toMatchObject({ version: PROTOCOL_VERSION, heartbeatMs: 60_000 });
+    expect(credential).toMatch(/^wkr_/);
+    expect(hub.registry.get(workerId)?.models.map((m) => m.id)).toEqual(["m1"]);
+    client.ws.close();
+  });
+
+  it("refuses a wrong enrolment token with a refused message and close 4003, and registers nothing", async () => {
+    const client = await new Client(hub.port).open();
+    client.send(hello({ token: "enrol_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }, { name: "intruder" }));
+    expect(await client.closed).toBe(CloseCode.authRefused);
+    expect(client.messages).toEqual([{ type: "refused", code: "enrolment_refused", message: expect.any(String) as string, retry: false }]);
+    expect([...hub.registry.connected()].map((w) => w.name)).not.toContain("intruder");
+    expect(await t.db.query("SELECT id FROM workers WHERE name = 'intruder'")).toEqual([]);
+  });
+
+  it("refuses a wrong credential, another protocol version, and a first message that is not JSON", async () => {
+    const badCredential = await new Client(hub.port).open();
+    badCredential.send(hello({ credential: "wkr_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }));
+    expect(await badCredential.closed).toBe(CloseCode.authRefused);
+    expect(badCredential.messages[0]).toMatchObject({ type: "refused", code: "worker_credential_refused" });
+
+    const oldVersion = await new Client(hub.port).open();
+    oldVersion.send({ ...hello({ token: "x" }), version: PROTOCOL_VERSION + 1 });
+    expect(await oldVersion.closed).toBe(CloseCode.protocolVersion);
+    expect(oldVersion.messages[0]).toMatchObject({ type: "refused", code: "protocol_version", retry: false });
+
+    const garbage = await new Client(hub.port).open();
+    garbage.send("not json");
+    expect(await garbage.closed).toBe(CloseCode.badMessage);
+    expect(garbage.messages[0]).toMatchObject({ type: "refused", code: "bad_message" });
+  });
+
+  it("lets an enrolled worker come back with its credential (no new credential in the welcome)", async () => {
+    const first = await enrolled();
+    first.client.ws.close();
+    await first.client.closed;
+    await until(() => hub.registry.get(first.workerId) === undefined, "the first connection to be gone");
+    const again = await new Client(hub.port).open();
+    again.send(hello({ credential: first.credential }));
+    const welcome = await again.next("welcome");
+    expect(welcome.workerId).toBe(first.workerId);
+    expect(welcome.credential).toBeUndefined();
+    expect(hub.registry.get(first.workerId)).toBeDefined();
+    again.ws.close();
+  });
+});
+
+describe("WorkerSocketServer jobs", () => {
+  it("carries a job to the worker and its chunks and done back to the job", async () => {
+    const { client, workerId } = await enrolled();
+    const job = new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hi" }] }, { maxTokens: 8 });
+    hub.dispatcher.submit(job);
+    const sent: GenerateJob = await client.next("generate");
+    expect(sent).toMatchObject({ jobId: job.id, model: "m1", input: { messages: [{ role: "user", content: "hi" }] } });
+    expect(job.worker?.id).toBe(workerId);
+
+    client.send({ type: "chunk", jobId: job.id, text: "Hel", tokens: 1 });
+    client.send({ type: "chunk", jobId: job.id, text: "lo", tokens: 1 });
+    client.send({ type: "done", jobId: job.id, finishReason: "stop", promptTokens: 4, completionTokens: 2 });
+    expect(await job.result).toEqual({ finishReason: "stop", promptTokens: 4, completionTokens: 2 });
+    expect(job.rawText).toBe("Hello");
+    expect(hub.registry.get(workerId)?.busy).toBe(0);
+    client.ws.close();
+  });
+
+  it("disconnects a worker that sends a malformed message (4001) and declares it gone", async () => {
+    const { client, workerId } = await enrolled();
+    client.send({ type: "chunk", jobId: 42 });
+    expect(await client.closed).toBe(CloseCode.badMessage);
+    await until(() => hub.registry.get(workerId) === undefined, "the worker to be gone");
+  });
+});
+
+describe("WorkerSocketServer liveness", () => {
+  it("declares a worker silent for 3 heartbeats dead, and keeps one that sends heartbeats", async () => {
+    const fast = await startHub(150);
+    const gone: { id: string; reason: GoneReason }[] = [];
+    fast.registry.on("gone", (w: { id: string }, reason: GoneReason) => gone.push({ id: w.id, reason }));
+    const silent = await enrolled(fast);
+    const beating = await enrolled(fast);
+    const beat = setInterval(() => beating.client.send({ type: "heartbeat", freeSlots: 2, activeJobs: 0 }), 50);
+    try {
+      await silent.client.closed;
+      await until(() => gone.some((g) => g.id === silent.workerId), "the silent worker to be declared gone");
+      expect(gone.find((g) => g.id === silent.workerId)?.reason).toBe("unresponsive");
+      await new Promise((r) => setTimeout(r, 600)); // 4 heartbeat intervals more
+      expect(fast.registry.get(beating.workerId)).toBeDefined();
+      expect(gone.map((g) => g.id)).not.toContain(beating.workerId);
+    } finally {
+      clearInterval(beat);
+      beating.client.ws.close();
+    }
+  });
+});
