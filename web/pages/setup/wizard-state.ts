@@ -3,6 +3,7 @@
  * an accidental refresh. The admin password is not part of it (it lives only in the admin step's
  * component state), so it can never be persisted.
  */
+import type { SetupStateBody } from "../../../src/protocol/setup.protocol.js";
 import { safeStorage } from "../../i18n/index.js";
 
 export const STEPS = ["license", "identity", "topology", "hardware", "models", "security", "admin", "recap"] as const;
@@ -19,21 +20,8 @@ export interface Draft {
   admin: { email: string };
 }
 
-export interface SectorDefaults {
-  retention_months_min: number;
-  audit_grade: string;
-  template: string;
-}
-
-export interface ServerState {
-  completed: boolean;
-  steps?: Record<ServerStep, Record<string, unknown> | null>;
-  admin_password_set?: boolean;
-  logo?: { mime: string; bytes: number } | null;
-  pool_identity?: { atom_id: string; public_key: string };
-  sector_defaults?: Record<string, SectorDefaults>;
-  limits?: { password_min: number; password_max: number; logo_max_bytes: number };
-}
+/** GET /setup/state (the protocol's SetupStateBody), each saved step read as the object the wizard posted. */
+export type ServerState = Omit<SetupStateBody, "steps"> & { steps?: Record<ServerStep, Record<string, unknown> | null> };
 
 export function emptyDraft(): Draft {
   return {
