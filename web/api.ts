@@ -2,6 +2,11 @@
  * The pool's HTTP API as the web app uses it: JSON in and out, same-origin cookies, and the CSRF
  * token (the readable `cellule_csrf` cookie) echoed as `X-CSRF-Token` on every mutation.
  */
+import type { ErrorCode } from "../src/protocol/error-codes.js";
+
+/** A code the web app tells apart: one of the pool's catalogue, or "network" (the pool could not be reached). */
+export type KnownErrorCode = ErrorCode | "network";
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -13,11 +18,16 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+
+  /** Whether this is the error `code` (typed: a misspelt code does not compile). */
+  is(code: KnownErrorCode): boolean {
+    return this.code === code;
+  }
 }
 
 /** What to show for a failed call: the pool's own message, or `networkText` when it could not be reached. */
 export function errorText(err: unknown, networkText: string): string {
-  if (err instanceof ApiError && err.code === "network") return networkText;
+  if (err instanceof ApiError && err.is("network")) return networkText;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -24,7 +24,7 @@ export function AdminLogin(p: { navigate: (path: string) => void }) {
       p.navigate("/admin");
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) setError(t("login.failed"));
-      else if (err instanceof ApiError && err.code === "network") setError(t("common.network"));
+      else if (err instanceof ApiError && err.is("network")) setError(t("common.network"));
       else setError((err as Error).message);
     } finally {
       setBusy(false);

@@ -189,7 +189,7 @@ function UsersPanel() {
     } catch (err) {
       if (err instanceof ApiError && (err.status === 400 || err.status === 409)) {
         const code = err.code;
-        if (code === "email_taken") setFieldErrors({ email: t("users.email_taken") });
+        if (err.is("email_taken")) setFieldErrors({ email: t("users.email_taken") });
         else if (code.startsWith("password_")) setFieldErrors({ password: codeText(t, code, err.message) });
         else if (code.includes("email")) setFieldErrors({ email: codeText(t, code, err.message) });
         else setError(err.message);

@@ -108,7 +108,7 @@ export function SetupWizard() {
   };
 
   const showErrors = (err: unknown) => {
-    if (err instanceof ApiError && err.code === "invalid_step") {
+    if (err instanceof ApiError && err.is("invalid_step")) {
       const shown: Record<string, string> = {};
       for (const [field, code] of Object.entries(err.codes)) shown[field] = codeText(t, code, err.fields[field]);
       setErrors(shown);
@@ -118,7 +118,7 @@ export function SetupWizard() {
     } else if (err instanceof ApiError && err.status === 409) {
       clearSaved();
       setDone("already");
-    } else if (err instanceof ApiError && err.code === "network") setFormError(t("common.network"));
+    } else if (err instanceof ApiError && err.is("network")) setFormError(t("common.network"));
     else setFormError(t("common.error", { message: (err as Error).message }));
   };
 
@@ -175,7 +175,7 @@ export function SetupWizard() {
       clearSaved();
       setDone("now");
     } catch (err) {
-      if (err instanceof ApiError && err.code === "invalid_step") {
+      if (err instanceof ApiError && err.is("invalid_step")) {
         const missing = Object.keys(err.codes).filter((k) => (STEPS as readonly string[]).includes(k));
         setFormError(`${t("err.step_missing")} ${missing.map((m) => t(`step.${m}` as MessageKey)).join(", ")}`);
         if (missing[0]) go(STEPS.indexOf(missing[0] as ServerStep));
