@@ -190,9 +190,14 @@ async function templatePgdata(): Promise<string | undefined> {
   return ready;
 }
 
-/** A new data dir for a pool: empty when `fresh`, else holding a copy of the migrated template database. */
-async function newDataDir(fresh: boolean, env: Record<string, string | undefined> | undefined): Promise<string> {
-  const dir = tempDir();
+/**
+ * A new data dir for a pool or an offline admin command, holding a copy of the migrated template
+ * database (empty when `fresh`, or when the pool will use DATABASE_URL). startPool makes one when not
+ * given a dataDir; a test that needs the path before the pool starts calls it itself.
+ */
+export async function poolDataDir(opts: { fresh?: boolean; env?: Record<string, string | undefined> } = {}, dir = tempDir()): Promise<string> {
+  const { fresh = false, env } = opts;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   // A pool on DATABASE_URL has no embedded database: its data dir stays without pgdata.
   const databaseUrl = env && "DATABASE_URL" in env ? env.DATABASE_URL : process.env.DATABASE_URL;
   if (fresh || databaseUrl) return dir;
@@ -219,7 +224,7 @@ export async function startPool(
 ): Promise<PoolProc> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
-  const dataDir = opts.dataDir ?? (await newDataDir(opts.fresh ?? false, opts.env));
+  const dataDir = opts.dataDir ?? (await poolDataDir({ fresh: opts.fresh ?? false, env: opts.env }));
   const p = spawnNode([...(opts.launcher ?? [CLI, "pool"]), "--port", String(port), "--host", host, "--data-dir", dataDir, ...(opts.args ?? [])], opts.env);
   const url = `http://${host}:${port}`;
   await waitFor(
