@@ -13,8 +13,9 @@ const ALONE = [
 export default defineConfig({
   test: {
     globalSetup: ["test/global-setup.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Two files share the 2 cores: a test or hook that starts processes may take twice its time alone.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     fileParallelism: true,
     maxWorkers: 2,
     minWorkers: 1,

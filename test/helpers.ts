@@ -272,7 +272,8 @@ export async function startWorker(
     await waitFor(async () => {
       if (p.proc.exitCode !== null) throw new Error(`worker exited: ${p.output()}`);
       return (await pool.status()).workers.connected > before;
-    }, "worker to connect");
+      // As long as a pool's start: loading the model takes a while when another test file shares the cores.
+    }, "worker to connect", 60_000);
     // The pool counts the worker as it sends `welcome`; the worker stores its credential just after.
     await waitFor(() => existsSync(configPath) && readFileSync(configPath, "utf8").includes('"credential"'), "the worker to store its credential");
   }
