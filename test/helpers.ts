@@ -234,7 +234,9 @@ export async function startPool(
       return r.ok;
     },
     "pool to start",
-    60_000,
+    // Under the 120 s test timeout: a first start (initdb) takes several times its ~7 s when other
+    // test files share the cores.
+    110_000,
   );
   if (opts.setup !== false) await completeSetup(url, opts.setup ?? defaultSetupAnswers());
   const admin = async (args: string[]) => {
