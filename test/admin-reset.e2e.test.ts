@@ -85,7 +85,8 @@ describe("cellule admin reset-password", () => {
     expect(await loginStatus(pool, TEST_ADMIN.password)).toBe(401);
     expect(await loginStatus(pool, "Scripted-New-Passphrase-5")).toBe(200);
     await pool.kill();
-  });
+    // Seven CLI processes one after the other, each opening the embedded database, then a pool.
+  }, 240_000);
 
   it("on a terminal: prompts twice with no echo, refuses a mismatch, resets through the running pool's socket", async () => {
     const dataDir = await setUpDataDir();
