@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, defaultSetupAnswers, killAll, runCli, startPool, TEST_ADMIN, tempDir, waitFor, type PoolProc } from "./helpers.js";
+import { CLI, defaultSetupAnswers, killAll, poolDataDir, runCli, startPool, TEST_ADMIN, tempDir, waitFor, type PoolProc } from "./helpers.js";
 
 afterAll(killAll);
 
@@ -55,7 +55,8 @@ async function setUpDataDir(): Promise<string> {
   const dir = tempDir();
   const file = join(dir, "answers.json");
   writeFileSync(file, JSON.stringify(defaultSetupAnswers()));
-  const r = await runCli(["setup", "apply", "--file", file, "--data-dir", join(dir, "data")]);
+  // The offline setup opens a data dir holding the migrated template database (no initdb to wait for).
+  const r = await runCli(["setup", "apply", "--file", file, "--data-dir", await poolDataDir({}, join(dir, "data"))]);
   expect(r.code, r.stderr).toBe(0);
   return join(dir, "data");
 }
@@ -84,7 +85,8 @@ describe("cellule admin reset-password", () => {
     expect(await loginStatus(pool, TEST_ADMIN.password)).toBe(401);
     expect(await loginStatus(pool, "Scripted-New-Passphrase-5")).toBe(200);
     await pool.kill();
-  });
+    // Seven CLI processes one after the other, each opening the embedded database, then a pool.
+  }, 240_000);
 
   it("on a terminal: prompts twice with no echo, refuses a mismatch, resets through the running pool's socket", async () => {
     const dataDir = await setUpDataDir();

@@ -3,11 +3,11 @@
  * loopback ports, each with its own temporary data dir, and the real tiny model.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI = join(ROOT, "dist", "cli", "main.js");
@@ -93,7 +93,12 @@ export async function killAll(): Promise<void> {
 }
 
 export async function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return runNode([CLI, ...args], env, cwd);
+}
+
+/** Runs node with `argv` to completion, its output collected. */
+async function runNode(argv: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -138,6 +143,70 @@ export async function completeSetup(url: string, answers: unknown = defaultSetup
   throw new Error(`POST /setup/apply failed: ${r.status} ${await r.text()}`);
 }
 
+/**
+ * A migrated embedded database (pgdata only) that every test pool on a new data dir starts from,
+ * so that each pool skips initdb and the migrations (~4 s of a ~7 s first start on 2 cores). It
+ * holds what the migrations create and nothing else: no pool identity (that is in the data dir's
+ * keys, which stay each pool's own), no setup answers, no keys. vitest's global setup
+ * (test/global-setup.ts) names the directory; the first test that needs it builds it, once per run,
+ * by opening a new data dir with the built pool's own code. Without that variable (a benchmark using
+ * these helpers) pools start on a new data dir as before.
+ */
+async function templatePgdata(): Promise<string | undefined> {
+  const root = process.env.CELLULE_TEST_TEMPLATE_DIR;
+  if (!root) return undefined;
+  const ready = join(root, "pgdata");
+  const failed = join(root, "failed");
+  if (existsSync(ready)) return ready;
+  try {
+    mkdirSync(join(root, "building"), { recursive: false });
+  } catch {
+    // Another test file is building it.
+    await waitFor(
+      () => {
+        if (existsSync(failed)) throw new Error(readFileSync(failed, "utf8"));
+        return existsSync(ready);
+      },
+      "the template database (built by another test file)",
+      120_000,
+    );
+    return ready;
+  }
+  const work = join(root, "work");
+  const script = [
+    "process.umask(0o077);",
+    "const { openPoolDatabase } = await import(process.argv[1]);",
+    "const opened = await openPoolDatabase({ dataDir: process.argv[2] });",
+    "await opened.close();",
+  ].join("\n");
+  const opened = await runNode(["--input-type=module", "-e", script, pathToFileURL(join(ROOT, "dist", "db", "open.js")).href, work], { CELLULE_LOG_LEVEL: "warn" });
+  if (opened.code !== 0 || !existsSync(join(work, "pgdata", "PG_VERSION"))) {
+    const why = `Could not build the template database (exit ${opened.code}): ${opened.stderr}`;
+    writeFileSync(failed, why);
+    throw new Error(why);
+  }
+  renameSync(join(work, "pgdata"), ready);
+  rmSync(work, { recursive: true, force: true });
+  return ready;
+}
+
+/**
+ * A new data dir for a pool or an offline admin command, holding a copy of the migrated template
+ * database (empty when `fresh`, or when the pool will use DATABASE_URL). startPool makes one when not
+ * given a dataDir; a test that needs the path before the pool starts calls it itself.
+ */
+export async function poolDataDir(opts: { fresh?: boolean; env?: Record<string, string | undefined> } = {}, dir = tempDir()): Promise<string> {
+  const { fresh = false, env } = opts;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // A pool on DATABASE_URL has no embedded database: its data dir stays without pgdata.
+  const databaseUrl = env && "DATABASE_URL" in env ? env.DATABASE_URL : process.env.DATABASE_URL;
+  if (fresh || databaseUrl) return dir;
+  const template = await templatePgdata();
+  // cpSync keeps the modes (0700 directories, 0600 files), like the pool's own initdb.
+  if (template) cpSync(template, join(dir, "pgdata"), { recursive: true });
+  return dir;
+}
+
 /** `setup: false` leaves the pool in its pristine first-boot state (API gated until setup completes). */
 export async function startPool(
   opts: {
@@ -149,11 +218,13 @@ export async function startPool(
     setup?: false | Record<string, unknown>;
     /** Node argv that starts the pool instead of `cellule pool` (e.g. a test-only entry file). */
     launcher?: string[];
+    /** A new, empty data dir (the pool runs initdb and every migration) instead of a copy of the migrated template. */
+    fresh?: boolean;
   } = {},
 ): Promise<PoolProc> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
-  const dataDir = opts.dataDir ?? tempDir();
+  const dataDir = opts.dataDir ?? (await poolDataDir({ fresh: opts.fresh ?? false, env: opts.env }));
   const p = spawnNode([...(opts.launcher ?? [CLI, "pool"]), "--port", String(port), "--host", host, "--data-dir", dataDir, ...(opts.args ?? [])], opts.env);
   const url = `http://${host}:${port}`;
   await waitFor(
@@ -163,7 +234,9 @@ export async function startPool(
       return r.ok;
     },
     "pool to start",
-    60_000,
+    // Under the 120 s test timeout: a first start (initdb) takes several times its ~7 s when other
+    // test files share the cores.
+    110_000,
   );
   if (opts.setup !== false) await completeSetup(url, opts.setup ?? defaultSetupAnswers());
   const admin = async (args: string[]) => {
@@ -201,7 +274,8 @@ export async function startWorker(
     await waitFor(async () => {
       if (p.proc.exitCode !== null) throw new Error(`worker exited: ${p.output()}`);
       return (await pool.status()).workers.connected > before;
-    }, "worker to connect");
+      // As long as a pool's start: loading the model takes a while when another test file shares the cores.
+    }, "worker to connect", 60_000);
     // The pool counts the worker as it sends `welcome`; the worker stores its credential just after.
     await waitFor(() => existsSync(configPath) && readFileSync(configPath, "utf8").includes('"credential"'), "the worker to store its credential");
   }

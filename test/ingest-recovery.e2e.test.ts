@@ -5,7 +5,7 @@
  * chunk (the guide's v1 needed a manual re-upload).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { killAll, startPool, startWorker, tempDir, waitFor, type PoolProc } from "./helpers.js";
+import { killAll, poolDataDir, startPool, startWorker, waitFor, type PoolProc } from "./helpers.js";
 import { api, listDocuments, sql, uploadDocument, waitDocuments } from "./rag-api.js";
 
 // Short chunks: stories260K embeds a 1,000-token input in seconds on one thread, 200 tokens in ~0.1 s.
@@ -36,7 +36,7 @@ async function chunkRows(pool: PoolProc, documentId: string): Promise<number> {
 
 describe("kill -9 of the pool mid-ingest", () => {
   it("finishes every document after a restart, without re-upload and without duplicates", async () => {
-    const dataDir = tempDir();
+    const dataDir = await poolDataDir();
     let pool = await startPool({ env: ENV, dataDir });
     const port = pool.port;
     const key = await pool.createKey();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAdminDatabase } from "../src/db/open.js";
 import { buildLicensePayload, generateLicenseKeypair, parseLicensePrivateKey, signLicense } from "../src/pool/license/license-issuer.js";
 import { DAY_S } from "../src/pool/license/license-status.js";
-import { completeSetup, freePort, killAll, MODEL_ID, ROOT, runCli, startPool, startWorker, tempDir, waitFor, type PoolProc } from "./helpers.js";
+import { completeSetup, freePort, killAll, MODEL_ID, ROOT, poolDataDir, runCli, startPool, startWorker, tempDir, waitFor, type PoolProc } from "./helpers.js";
 
 const FIXTURE = join(ROOT, "test", "fixtures", "pool-with-license-key.ts");
 afterAll(killAll);
@@ -174,7 +174,7 @@ function startKeyedPool(pubkey: string, dataDir: string, port: number): Promise<
 describe("a pool with an injected license key", () => {
   const vendor = generateLicenseKeypair();
   const key = parseLicensePrivateKey(vendor.privateKeyPem);
-  const dataDir = tempDir();
+  let dataDir = "";
   let port = 0;
   let pool: PoolProc;
   let admin = "";
@@ -205,6 +205,7 @@ describe("a pool with an injected license key", () => {
     signLicense(buildLicensePayload({ clientId: r.clientId ?? "acme-001", tier: "cabinet", nowMs: Date.now() - (r.iatDaysAgo ?? 0) * DAY_S * 1000, durationDays: r.durationDays, graceDays: r.graceDays }), k).then(remember);
 
   beforeAll(async () => {
+    dataDir = await poolDataDir();
     port = await freePort();
     pool = await startKeyedPool(vendor.publicKeyHex, dataDir, port);
     admin = await pool.createKey(true);

@@ -28,7 +28,8 @@ async function login(pool: PoolProc, email: string, password: string, headers: R
 
 describe("setup gate and wizard API", () => {
   it("blocks the API until setup completes, then opens it at once without a restart", async () => {
-    const pool = await startPool({ setup: false });
+    // A true first boot: a new, empty data dir (initdb and every migration), as an operator's first start.
+    const pool = await startPool({ setup: false, fresh: true });
     const key = await pool.createKey(true);
     expect(pool.output()).toMatch(/setup pending/);
 
