@@ -79,16 +79,19 @@ export class Authenticator {
     return this.deps.throttle;
   }
 
+  /** The admin session of a request without a bearer (the dashboard's cookie), when sessions are plugged in. */
+  private session(req: FastifyRequest, reply: FastifyReply): Promise<AdminPrincipal | undefined> {
+    return this.sessionResolver ? this.sessionResolver(req, reply) : Promise.resolve(undefined);
+  }
+
   /** The `apiKey` policy: a bearer API key, or with no bearer the admin session; sets req.apiKey. */
   readonly apiKey = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const bearer = bearerOf(req);
-    if (!bearer && this.sessionResolver) {
-      const session = await this.sessionResolver(req, reply);
-      if (session) {
-        req.admin = session;
-        req.apiKey = sessionCaller(session);
-        return;
-      }
+    const session = bearer ? undefined : await this.session(req, reply);
+    if (session) {
+      req.admin = session;
+      req.apiKey = sessionCaller(session);
+      return;
     }
     req.apiKey = await this.deps.keys.authenticate(bearer, gateOf(this.deps.throttle, req));
   };
@@ -96,12 +99,10 @@ export class Authenticator {
   /** The `admin` policy: an admin session or an admin API key; sets req.admin. */
   readonly admin = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const bearer = bearerOf(req);
-    if (!bearer && this.sessionResolver) {
-      const session = await this.sessionResolver(req, reply);
-      if (session) {
-        req.admin = session;
-        return;
-      }
+    const session = bearer ? undefined : await this.session(req, reply);
+    if (session) {
+      req.admin = session;
+      return;
     }
     if (!bearer) throw new AppError("admin_required", "Log in as an administrator, or send an admin API key as 'Authorization: Bearer <key>'.");
     const key = await this.deps.keys.authenticate(bearer, gateOf(this.deps.throttle, req));
