@@ -14,13 +14,12 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type {} from "@fastify/cookie";
 import { AppError } from "../../shared/errors.js";
 import type { AdminPrincipal, SessionResolver } from "../http/auth.js";
+import { isReadMethod } from "../http/methods.js";
 import { sameDigest, sha256, type AdminUsersService, type NewSession } from "./admin-users.service.js";
 
 export const SESSION_COOKIE = "cellule_session";
 export const CSRF_COOKIE = "cellule_csrf";
 export const CSRF_HEADER = "x-csrf-token";
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** TLS on this socket, or a TLS-terminating proxy in front (only ever used to make cookies stricter). */
 export function isSecureRequest(req: FastifyRequest): boolean {
@@ -51,7 +50,7 @@ export function sessionResolver(users: AdminUsersService): SessionResolver {
     if (!token) return undefined;
     const session = await users.resolveSession(token);
     if (!session) return undefined;
-    if (!SAFE_METHODS.has(req.method)) {
+    if (!isReadMethod(req.method)) {
       const header = req.headers[CSRF_HEADER];
       const sent = Array.isArray(header) ? header[0] : header;
       const cookie = req.cookies?.[CSRF_COOKIE];

@@ -15,6 +15,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import type { Authenticator } from "./auth.js";
+import { isReadMethod } from "./methods.js";
 
 /**
  * open: anyone. apiKey: an API key of any scope, or the dashboard's admin session. admin: an
@@ -90,8 +91,6 @@ export function policyOf(route: Pick<RouteOptions, "url" | "method" | "config">)
   throw new Error(`Route ${methods} ${route.url} declares no complete policy: give it config: { auth, setup, license } (src/pool/http/route-policy.ts).`);
 }
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 const policed = new WeakMap<FastifyInstance, PolicedRoute[]>();
@@ -117,7 +116,7 @@ export function installRoutePolicy(app: FastifyInstance, deps: RoutePolicyDeps):
     if (onRequest.length > 0) route.onRequest = [...onRequest, ...asArray(route.onRequest)];
     const peer = peerHook[policy.auth];
     if (peer) route.preValidation = [peer, ...asArray(route.preValidation)];
-    if (policy.license === "gated" && !methods.every((m) => SAFE_METHODS.has(m.toUpperCase()))) route.preHandler = [...asArray(route.preHandler), deps.licenseGate];
+    if (policy.license === "gated" && !methods.every(isReadMethod)) route.preHandler = [...asArray(route.preHandler), deps.licenseGate];
   });
   // Unknown paths have no route options: the 404 handler is behind the setup gate, but for the
   // prefixes whose routes are open during setup.

@@ -6,14 +6,13 @@
  */
 import type { FastifyRequest } from "fastify";
 import { moduleLogger } from "../../shared/logger.js";
+import { isReadMethod } from "../http/methods.js";
 import type { LicenseService } from "./license.service.js";
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function licenseGate(license: Pick<LicenseService, "checkMutation">) {
   moduleLogger("license").info("license: gate middleware installed=true - mutations of license-gated routes ask the license (reads, and the exempt routes: inference, search, license, setup, login, erasure, revocations, pool-to-pool, always OK)");
   return async (req: FastifyRequest): Promise<void> => {
-    if (SAFE_METHODS.has(req.method)) return;
+    if (isReadMethod(req.method)) return;
     // The matched route's pattern (e.g. /v1/projects/:id/documents), never the raw URL.
     await license.checkMutation({ method: req.method, route: req.routeOptions.url ?? req.url });
   };
