@@ -160,6 +160,9 @@ describe("a second connection with a worker's credential", () => {
       expect(replaced[0]).toMatchObject({ details: { remote: "127.0.0.9", connected_remote: "127.0.0.1" } });
       newcomer.ws.close();
       await newcomer.closed;
+      // The pool may count the newcomer until it has processed the close; the real worker is still
+      // frozen, so 0 here is the newcomer gone, not a race with the reconnect below.
+      await waitFor(async () => (await pool.status()).workers.connected === 0, "the newcomer's close to reach the pool");
     } finally {
       process.kill(worker.proc.pid!, "SIGCONT");
     }

@@ -4,7 +4,7 @@ import { keyDirOf, loadPoolConfig, type PoolConfig } from "../config/pool.config
 import { loadOrCreatePoolIdentity } from "../pool/identity/pool-identity.js";
 import { openPoolDatabase, type OpenedDatabase } from "../db/open.js";
 import { securePrivateDir, useOwnerOnlyUmask } from "../db/private-dir.js";
-import { buildPool, type BuildPoolOptions, type Pool } from "../pool/server.js";
+import type { BuildPoolOptions, Pool } from "../pool/server.js";
 import { CliError } from "../shared/errors.js";
 import { configureLogging, moduleLogger } from "../shared/logger.js";
 import { action, givenFlags } from "./run.js";
@@ -19,6 +19,9 @@ export interface RunningPool {
 /** `overrides`: code-only build options (tests inject a license key this way; no env var can). */
 export async function startPool(config: PoolConfig, overrides: Pick<BuildPoolOptions, "licensePublicKeyHex" | "licenseClock"> = {}): Promise<RunningPool> {
   const log = moduleLogger("pool");
+  // The server's modules load while the database opens (and not at all for `cellule pool tokens`).
+  const server = import("../pool/server.js");
+  server.catch(() => {}); // awaited below; a failed open must not leave it unhandled
   // Documents and keys live under the data dir even with DATABASE_URL: owner-only in every case.
   useOwnerOnlyUmask();
   securePrivateDir(config.dataDir);
@@ -37,6 +40,7 @@ export async function startPool(config: PoolConfig, overrides: Pick<BuildPoolOpt
   try {
     const identity = loadOrCreatePoolIdentity(keyDirOf(config));
     log.info({ atomId: identity.atomId, keyDir: keyDirOf(config), created: identity.created }, "pool identity loaded");
+    const { buildPool } = await server;
     pool = await buildPool({ ...overrides, config, db: database.db, identity });
     await pool.app.listen({ port: config.port, host: config.host });
   } catch (err) {

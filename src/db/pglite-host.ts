@@ -16,8 +16,7 @@
  * apart). Rows come back exactly as PGlite parsed them (structured-clone IPC).
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { childEntry } from "../shared/child-entry.js";
 import { CliError } from "../shared/errors.js";
 import { moduleLogger } from "../shared/logger.js";
 import type { Db } from "./database.js";
@@ -75,13 +74,12 @@ class HostProcess {
 
   /** Starts the database process and resolves once it serves (rejects with its reason otherwise). */
   start(): Promise<void> {
-    const fromSource = import.meta.url.endsWith(".ts");
-    const entry = fileURLToPath(new URL(`./pglite-host.worker.${fromSource ? "ts" : "js"}`, import.meta.url));
+    const entry = childEntry(import.meta.url, "pglite-host.worker");
     // A 1 MB young generation: the process allocates little JavaScript (PGlite's data lives in its
     // WebAssembly memory), and V8's default semi-spaces cost ~50 MB of RSS here for no measurable
     // speed (same insert, KNN and full-text timings side by side).
-    const execArgv = ["--max-semi-space-size=1", ...(fromSource ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href] : [])];
-    const child = fork(entry, [this.opts.dataDir, this.opts.pgDataDir, this.opts.socketPath], {
+    const execArgv = ["--max-semi-space-size=1", ...entry.execArgv];
+    const child = fork(entry.path, [this.opts.dataDir, this.opts.pgDataDir, this.opts.socketPath], {
       execArgv,
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],

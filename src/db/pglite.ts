@@ -12,10 +12,9 @@ import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { fork } from "node:child_process";
 import { securePrivateDir } from "./private-dir.js";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { createPglite } from "./pglite-options.js";
+import { childEntry } from "../shared/child-entry.js";
 import type { Db } from "./database.js";
 
 type Queryable = Pick<PGlite, "query" | "exec"> | Transaction;
@@ -140,10 +139,8 @@ export async function openPglite(dataDir: string | undefined): Promise<OpenedPgl
 
 /** Runs initdb for a new data dir in a short-lived child process (see pglite-initdb.worker.ts). */
 async function initDataDirInChild(dataDir: string): Promise<void> {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const entry = fileURLToPath(new URL(`./pglite-initdb.worker.${fromSource ? "ts" : "js"}`, import.meta.url));
-  const execArgv = fromSource ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href] : [];
-  const child = fork(entry, [dataDir], { execArgv, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  const entry = childEntry(import.meta.url, "pglite-initdb.worker");
+  const child = fork(entry.path, [dataDir], { execArgv: entry.execArgv, stdio: ["ignore", "ignore", "pipe", "ipc"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve, reject) => {

@@ -12,8 +12,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { childEntry, type ChildEntry } from "../../../shared/child-entry.js";
 import { moduleLogger } from "../../../shared/logger.js";
 
 export { sniffFile } from "./sniff.js";
@@ -222,14 +221,9 @@ export function extractDocumentStream(path: string, opts: ExtractOptions = {}): 
   });
 }
 
-/**
- * The process's entry next to this module: compiled JavaScript under dist/, or the TypeScript
- * source, loaded through tsx, when this module itself runs from src/ (vitest, tsx).
- */
-function workerEntry(): { path: string; execArgv: string[] } {
-  if (!import.meta.url.endsWith(".ts")) return { path: fileURLToPath(new URL("./extract.worker.js", import.meta.url)), execArgv: [] };
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-  return { path: fileURLToPath(new URL("./extract.worker.ts", import.meta.url)), execArgv: ["--import", tsx] };
+/** The process's entry next to this module (compiled, or the source through tsx: see child-entry.ts). */
+function workerEntry(): ChildEntry {
+  return childEntry(import.meta.url, "extract.worker");
 }
 
 /** Resident set size of a process in MB, from /proc (Linux); null where unknown. */
