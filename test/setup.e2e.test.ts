@@ -5,9 +5,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAdminDatabase } from "../src/db/open.js";
-import { defaultSetupAnswers, killAll, runCli, startPool, startWorker, TEST_ADMIN, tempDir, waitFor, type PoolProc } from "./helpers.js";
+import { defaultSetupAnswers, killAll, poolDataDir, runCli, startPool, startWorker, TEST_ADMIN, tempDir, waitFor, type PoolProc } from "./helpers.js";
 
 afterAll(killAll);
 
@@ -30,7 +30,8 @@ describe("setup gate and wizard API", () => {
   it("blocks the API until setup completes, then opens it at once without a restart", async () => {
     // A true first boot: a new, empty data dir (initdb and every migration), as an operator's first start.
     const pool = await startPool({ setup: false, fresh: true });
-    const key = await pool.createKey(true);
+    // The key and the worker (its socket is not gated: it connects before setup) at the same time.
+    const [key] = await Promise.all([pool.createKey(true), startWorker(pool)]);
     expect(pool.output()).toMatch(/setup pending/);
 
     // API client: 503 in OpenAI's error shape, setup_url inside `error`; browser: 307 to the wizard.
@@ -58,8 +59,7 @@ describe("setup gate and wizard API", () => {
     expect(js.headers.get("content-type")).toMatch(/javascript/);
     expect((await fetch(`${pool.url}/setup/state`)).status).toBe(200);
 
-    // The worker WebSocket is not gated: a worker connects before setup.
-    await startWorker(pool);
+    // The worker WebSocket is not gated: the worker started above connected before setup.
     expect((await pool.status()).workers.connected).toBe(1);
 
     // Steps, one at a time, with per-field 400s.
@@ -108,19 +108,21 @@ describe("setup gate and wizard API", () => {
     answers.identity = { ...answers.identity, sector: "LAW", logo_file: "logo.svg" };
     answers.security = { audit_retention_months: 12 };
     writeFileSync(file, JSON.stringify(answers));
+    // A data dir holding the migrated template database: without it the first command below would run initdb.
+    const dataDir = await poolDataDir({}, join(dir, "data"));
 
     const badFile = join(dir, "bad.json");
     writeFileSync(badFile, JSON.stringify({ ...answers, admin: { email: "x", password: "short" } }));
-    const bad = await runCli(["setup", "apply", "--file", badFile, "--data-dir", join(dir, "data")]);
+    const bad = await runCli(["setup", "apply", "--file", badFile, "--data-dir", dataDir]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/admin\.email: Enter a valid email/);
     expect(bad.stderr).toMatch(/admin\.password: The password must have at least 12 characters/);
 
     // With a pool running on the data dir: the CLI goes through its socket, the gate re-reads the state.
-    const pool = await startPool({ setup: false, dataDir: join(dir, "data") });
+    const pool = await startPool({ setup: false, dataDir });
     const key = await pool.createKey();
     expect((await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(503);
-    const ok = await runCli(["setup", "apply", "--file", file, "--data-dir", join(dir, "data")]);
+    const ok = await runCli(["setup", "apply", "--file", file, "--data-dir", dataDir]);
     expect(ok.stderr).toMatch(/below the LAW sector minimum of 120 months/);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/Setup complete: admin account admin@example.test, sector LAW/);
@@ -128,7 +130,7 @@ describe("setup gate and wizard API", () => {
     await waitFor(async () => (await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).status === 200, "the gate to open", 5_000);
     const logo = await fetch(`${pool.url}/setup/logo`);
     expect(logo.headers.get("content-type")).toBe("image/png");
-    const again = await runCli(["setup", "apply", "--file", file, "--data-dir", join(dir, "data")]);
+    const again = await runCli(["setup", "apply", "--file", file, "--data-dir", dataDir]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/use re-open flow \(license\)/);
     await pool.kill();
@@ -136,8 +138,15 @@ describe("setup gate and wizard API", () => {
 });
 
 describe("admin login", () => {
+  // One pool for the cookie/CSRF test and the first boot of the re-hash test (which stops it and
+  // restarts on its data dir): the cookie test leaves no admin account and no lockout behind.
+  let shared: PoolProc;
+  beforeAll(async () => {
+    shared = await startPool();
+  });
+
   it("sets HttpOnly SameSite=Strict cookies (Secure behind a TLS proxy), accepts the session on admin routes, refuses mutations without the CSRF token", async () => {
-    const pool = await startPool();
+    const pool = shared;
     const wrong = await login(pool, TEST_ADMIN.email, "Wrong-Password-123");
     expect(wrong.r.status).toBe(401);
     expect(wrong.body).toMatchObject({ error: { code: "invalid_credentials", message: "Wrong email or password." } });
@@ -178,10 +187,12 @@ describe("admin login", () => {
     expect(out.status).toBe(204);
     expect(out.headers.getSetCookie().join("\n")).toMatch(/cellule_session=;/);
     expect((await fetch(`${pool.url}/v1/admin/me`, { headers: { cookie } })).status).toBe(401);
-    const audit = (await (await fetch(`${pool.url}/v1/admin/audit?action=log`, { headers: { authorization: `Bearer ${await pool.createKey(true)}` } })).json()) as { data: { action: string; actor: string }[] };
+    // Read with the other (proxied) session, still open: no admin key to create through the CLI.
+    const auditRes = await fetch(`${pool.url}/v1/admin/audit?action=log`, { headers: { cookie: `cellule_session=${valueOf(proxied.cookies.cellule_session!)}` } });
+    expect(auditRes.status).toBe(200);
+    const audit = (await auditRes.json()) as { data: { action: string; actor: string }[] };
     expect(audit.data.map((e) => e.action)).toEqual(expect.arrayContaining(["login.success", "login.failure", "logout"]));
     expect(JSON.stringify(audit)).not.toContain(TEST_ADMIN.password);
-    await pool.kill();
   });
 
   it("locks the account and the address for 15 minutes after 10 failures, with a clear 429", async () => {
@@ -196,7 +207,7 @@ describe("admin login", () => {
   });
 
   it("re-hashes a legacy plain-text password at boot; the admin logs in with it as before", async () => {
-    const pool = await startPool();
+    const pool = shared;
     const opened = await openAdminDatabase({ dataDir: pool.dataDir });
     try {
       await opened.db.query("INSERT INTO admin_users (id, email, password_hash) VALUES ('legacy', 'old@example.test', 'Legacy-Plain-Secret-77')");
