@@ -6,7 +6,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { killAll, runCli, startPool, tempDir } from "./helpers.js";
+import { killAll, poolDataDir, runCli, startPool, tempDir } from "./helpers.js";
 
 afterAll(killAll);
 
@@ -51,8 +51,8 @@ describe("data dir permissions", () => {
   });
 
   it("admin commands on a stopped pool's data dir repair it too", async () => {
-    const dataDir = join(tempDir(), "data");
-    mkdirSync(dataDir, { recursive: true });
+    // A stopped pool's data dir holds its database: a copy of the migrated template (no initdb to wait for).
+    const dataDir = await poolDataDir({}, join(tempDir(), "data"));
     chmodSync(dataDir, 0o775);
     const before = process.umask(0);
     try {
