@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, defaultSetupAnswers, killAll, poolDataDir, runCli, startPool, TEST_ADMIN, tempDir, waitFor, type PoolProc } from "./helpers.js";
 
 afterAll(killAll);
@@ -62,8 +62,17 @@ async function setUpDataDir(): Promise<string> {
 }
 
 describe("cellule admin reset-password", () => {
+  // One set-up data dir for both tests, and one pool: the offline test starts it once its resets are
+  // done, the terminal test resets through it. `password` is the admin's current password.
+  let dataDir: string;
+  let pool: PoolProc | undefined;
+  let password: string = TEST_ADMIN.password;
+  beforeAll(async () => {
+    dataDir = await setUpDataDir();
+  });
+
   it("--password-stdin: clear errors for an unknown email or a weak password, then resets (offline)", async () => {
-    const dataDir = await setUpDataDir();
+    expect(pool).toBeUndefined(); // offline: no pool runs on the data dir yet
     const unknown = await withStdin(["admin", "reset-password", "--email=nobody@example.test", "--password-stdin", "--data-dir", dataDir], "Another-Good-Passphrase\n");
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim()).toBe("cellule: No admin account with email nobody@example.test.");
@@ -80,17 +89,19 @@ describe("cellule admin reset-password", () => {
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe(`OK: password reset for ${TEST_ADMIN.email}\n`);
+    password = "Scripted-New-Passphrase-5";
 
-    const pool = await startPool({ dataDir });
+    // The pool the terminal test then uses.
+    pool = await startPool({ dataDir });
     expect(await loginStatus(pool, TEST_ADMIN.password)).toBe(401);
     expect(await loginStatus(pool, "Scripted-New-Passphrase-5")).toBe(200);
-    await pool.kill();
-    // Seven CLI processes one after the other, each opening the embedded database, then a pool.
+    // Five CLI processes one after the other, each opening the embedded database, then a pool.
   }, 240_000);
 
   it("on a terminal: prompts twice with no echo, refuses a mismatch, resets through the running pool's socket", async () => {
-    const dataDir = await setUpDataDir();
-    const pool = await startPool({ dataDir });
+    // The pool the offline test started (or a new one when this test runs alone).
+    pool ??= await startPool({ dataDir });
+    const previous = password;
     const args = ["admin", "reset-password", `--email=${TEST_ADMIN.email}`, "--data-dir", dataDir];
 
     const mismatch = await onTerminal(args, [
@@ -111,7 +122,8 @@ describe("cellule admin reset-password", () => {
     expect(ok.screen).not.toMatch(/Typed-On-Terminal/);
 
     expect(await loginStatus(pool, "Typed-On-Terminal-31")).toBe(200);
+    // The password it had just before no longer works (the set-up one neither).
+    expect(await loginStatus(pool, previous)).toBe(401);
     expect(await loginStatus(pool, TEST_ADMIN.password)).toBe(401);
-    await pool.kill();
   });
 });
