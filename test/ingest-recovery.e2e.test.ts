@@ -58,8 +58,8 @@ describe("kill -9 of the pool mid-ingest", () => {
       60_000,
       20,
     );
-    // 2. another document killed right after its upload was acknowledged (nothing of it indexed yet).
-    const early = await uploadDocument(pool.url, key, projectId, "early.md", Buffer.from(longText(20)));
+    // 2. another document (8 chunks) killed right after its upload was acknowledged (nothing of it indexed yet).
+    const early = await uploadDocument(pool.url, key, projectId, "early.md", Buffer.from(longText(8)));
     expect(early.status).toBe(201);
     await pool.kill("SIGKILL");
 
