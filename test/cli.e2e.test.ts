@@ -1,14 +1,15 @@
 /** `cellule up` (pool + local worker in one command) and the admin commands' output. */
 import OpenAI from "openai";
 import { afterAll, describe, expect, it } from "vitest";
-import { completeSetup, freePort, killAll, MODEL_ID, modelPath, runCli, spawnCli, tempDir, waitFor } from "./helpers.js";
+import { completeSetup, freePort, killAll, MODEL_ID, modelPath, poolDataDir, runCli, spawnCli, waitFor } from "./helpers.js";
 
 afterAll(killAll);
 
 describe("cellule up", () => {
   it("starts a pool with a local worker, prints a first API key once, and answers chat", async () => {
-    const port = await freePort();
-    const dataDir = tempDir();
+    // A new data dir holding the suite's migrated template database (no keys, no setup answers):
+    // first-boot behaviour without paying initdb, which this test does not test.
+    const [port, dataDir] = await Promise.all([freePort(), poolDataDir()]);
     const args = ["up", "--model", modelPath(), "--embedding-model", modelPath(), "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir];
     const env = { CELLULE_EMBEDDING_DIMS: "64" }; // stories260K yields 64-d embeddings
     const up = spawnCli(args, env);
@@ -40,7 +41,7 @@ describe("cellule up", () => {
 
 describe("admin commands", () => {
   it("print each secret once on stdout, with a notice on stderr", async () => {
-    const dataDir = tempDir();
+    const dataDir = await poolDataDir(); // the migrated template: no initdb in the offline commands
     const key = await runCli(["keys", "create", "--name", "ci", "--data-dir", dataDir]);
     expect(key.code).toBe(0);
     expect(key.stdout.trim()).toMatch(/^sk_[0-9a-f]{12}_[A-Za-z0-9_-]{32}$/);
@@ -51,12 +52,14 @@ describe("admin commands", () => {
   });
 
   it("document every command with --help", async () => {
-    for (const cmd of [["pool"], ["worker"], ["up"], ["keys", "create"], ["pool", "tokens", "create"], ["setup", "apply"], ["admin", "reset-password"]]) {
-      const r = await runCli([...cmd, "--help"]);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/Usage: cellule/);
+    const commands = [["pool"], ["worker"], ["up"], ["keys", "create"], ["pool", "tokens", "create"], ["setup", "apply"], ["admin", "reset-password"]];
+    // Independent runs: started together.
+    const results = await Promise.all(commands.map((cmd) => runCli([...cmd, "--help"])));
+    for (const [i, r] of results.entries()) {
+      expect(r.code, commands[i]!.join(" ")).toBe(0);
+      expect(r.stdout, commands[i]!.join(" ")).toMatch(/Usage: cellule/);
     }
-    const worker = await runCli(["worker", "--help"]);
+    const worker = results[1]!; // `worker --help`
     for (const env of ["CELLULE_POOL_URL", "CELLULE_MODEL", "CELLULE_SLOTS", "CELLULE_THREADS"]) expect(worker.stdout).toContain(env);
   });
 });

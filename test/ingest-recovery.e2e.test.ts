@@ -42,17 +42,12 @@ describe("kill -9 of the pool mid-ingest", () => {
     const key = await pool.createKey();
     let call = api(pool.url, key);
     const projectId = (await call("POST", "/v1/projects", { name: "Crash", language: "english" })).body.id as string;
-
-    // 1. Killed right after the upload was acknowledged (no embedding worker: nothing indexed yet).
-    const early = await uploadDocument(pool.url, key, projectId, "early.md", Buffer.from(longText(20)));
-    expect(early.status).toBe(201);
-    await pool.kill("SIGKILL");
-
-    // 2. Restarted with an embedding worker; killed again while the embeddings of a long document run.
-    pool = await startPool({ env: ENV, dataDir, port });
-    call = api(pool.url, key);
     const worker = await startWorker(pool, { embedding: true, env: ENV });
-    const late = await uploadDocument(pool.url, key, projectId, "late.md", Buffer.from(longText(200)));
+
+    // One kill -9 hits both crash points (one pool restart instead of two):
+    // 1. a long document in the middle of its embeddings (64 one-paragraph chunks: 4 batches of 16,
+    //    ~1.5 s each on one thread, so the kill lands with at least two batches left);
+    const late = await uploadDocument(pool.url, key, projectId, "late.md", Buffer.from(longText(64)));
     expect(late.status).toBe(201);
     const midway = await waitFor(
       async () => {
@@ -63,9 +58,12 @@ describe("kill -9 of the pool mid-ingest", () => {
       60_000,
       20,
     );
+    // 2. another document (8 chunks) killed right after its upload was acknowledged (nothing of it indexed yet).
+    const early = await uploadDocument(pool.url, key, projectId, "early.md", Buffer.from(longText(8)));
+    expect(early.status).toBe(201);
     await pool.kill("SIGKILL");
 
-    // 3. Restart: both documents resume by themselves (the worker reconnects on its own).
+    // Restart: both documents resume by themselves (the worker reconnects on its own).
     pool = await startPool({ env: ENV, dataDir, port });
     call = api(pool.url, key);
     expect(pool.output()).toMatch(/resuming the indexing of documents left pending/);

@@ -17,12 +17,16 @@ const ENV = { CELLULE_EMBEDDING_DIMS: "64" };
 const LETTER_LATIN1 = Buffer.from("Objet : licenciement de M. Lefèvre.\nLe préavis est de trois mois. La société versera une indemnité de départ.\n", "latin1");
 
 let pool: PoolProc;
+/** The "embedding width" test's pool (default CELLULE_EMBEDDING_DIMS=384), started with the main one. */
+let otherPool: Promise<PoolProc>;
 let key: string;
 let call: Api;
 let projectId: string;
 let leaseId: string;
 
 beforeAll(async () => {
+  otherPool = startPool();
+  otherPool.catch(() => undefined); // awaited (and reported) by its test
   pool = await startPool({ env: ENV });
   key = await pool.createKey();
   call = api(pool.url, key);
@@ -105,22 +109,23 @@ describe("every format, good and bad", () => {
   it("indexes PDF (with pages), DOCX, ODT, MD and Latin-1 text; fails or skips bad files with a reason", async () => {
     const dir = tempDir("cellule-docs-");
     const pid = (await call("POST", "/v1/projects", { name: "Formats", language: "english" })).body.id as string;
-    const files = [
-      await pdfWithPages(dir, [["Page one is about the parking spaces."], ["The notice period of the contract is three months."], ["Page three lists the signatories."]], "contract.pdf"),
-      await docx(dir, [{ title: "Board minutes" }, { heading: "Dividends" }, { paragraph: "The board approved a dividend of four euros per share." }], "minutes.docx"),
-      await odt(dir, [{ heading: "Inventory" }, { paragraph: "The cellar holds forty bottles of Chablis." }], "inventory.odt"),
-      await markdown(dir, "# Notes\n\nThe courier arrives on Tuesdays.", "notes.md"),
-      await latin1Text(dir, "Le bailleur reçoit un dépôt de garantie équivalent à deux mois.", "bail.txt"),
-      await corruptPdf(dir),
-      await encryptedPdf(dir),
-      await docxZipBomb(dir, { lieAboutSize: true }),
-      await executableAsPdf(dir),
-      await emptyPdf(dir),
-    ];
-    for (const f of files) {
-      const r = await uploadDocument(pool.url, key, pid, f.fileName, readFileSync(f.path));
-      expect(r.status, f.fileName).toBe(201);
-    }
+    const files = await Promise.all([
+      pdfWithPages(dir, [["Page one is about the parking spaces."], ["The notice period of the contract is three months."], ["Page three lists the signatories."]], "contract.pdf"),
+      docx(dir, [{ title: "Board minutes" }, { heading: "Dividends" }, { paragraph: "The board approved a dividend of four euros per share." }], "minutes.docx"),
+      odt(dir, [{ heading: "Inventory" }, { paragraph: "The cellar holds forty bottles of Chablis." }], "inventory.odt"),
+      markdown(dir, "# Notes\n\nThe courier arrives on Tuesdays.", "notes.md"),
+      latin1Text(dir, "Le bailleur reçoit un dépôt de garantie équivalent à deux mois.", "bail.txt"),
+      corruptPdf(dir),
+      encryptedPdf(dir),
+      // Its headers claim 2 KB: the pool stops it at the first inflated bytes past that, so 16 MB of
+      // real content is as much a bomb to it as the fixture's default 300 MB (~1 s of CPU to deflate).
+      docxZipBomb(dir, { lieAboutSize: true, inflatedBytes: 16 * 1024 * 1024 }),
+      executableAsPdf(dir),
+      emptyPdf(dir),
+    ]);
+    // Independent uploads (each its own name): sent together.
+    const uploaded = await Promise.all(files.map((f) => uploadDocument(pool.url, key, pid, f.fileName, readFileSync(f.path))));
+    for (const [i, r] of uploaded.entries()) expect(r.status, files[i]!.fileName).toBe(201);
     const docs = await waitDocuments(call, pid, (d) => d.indexed_status !== "pending", "all documents settled", 120_000);
     const byName = new Map(docs.map((d) => [d.name, d]));
     for (const name of ["contract.pdf", "minutes.docx", "inventory.odt", "notes.md", "bail.txt"]) {
@@ -257,11 +262,10 @@ describe("audit", () => {
 
 describe("embedding width", () => {
   it("refuses a worker's embeddings of another width with a clear message, keeping its chat", async () => {
-    const other = await startPool(); // default CELLULE_EMBEDDING_DIMS=384; stories260K yields 64
-    await startWorker(other, { embedding: true });
+    const other = await otherPool; // default CELLULE_EMBEDDING_DIMS=384; stories260K yields 64
+    const [, otherKey] = await Promise.all([startWorker(other, { embedding: true }), other.createKey()]);
     await waitFor(() => other.output().includes("refusing embeddings from model 'stories260K'"), "refusal logged");
     expect(other.output()).toContain("yields 64-dimensional vectors and this pool stores 384 (CELLULE_EMBEDDING_DIMS)");
-    const otherKey = await other.createKey();
     const client = new OpenAI({ baseURL: `${other.url}/v1`, apiKey: otherKey });
     await expect(client.embeddings.create({ model: MODEL_ID, input: "hello" })).rejects.toMatchObject({ status: 400 });
     const chat = await client.chat.completions.create({ model: MODEL_ID, messages: [{ role: "user", content: "Hi" }], max_tokens: 4 });

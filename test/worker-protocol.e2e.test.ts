@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import WebSocket from "ws";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION, WORKER_WS_PATH } from "../src/protocol/worker.protocol.js";
 import { killAll, runCli, startPool, startWorker, waitFor, type PoolProc } from "./helpers.js";
 
@@ -34,8 +34,53 @@ function rawSession(pool: PoolProc, first: string, then?: (ws: WebSocket) => voi
 }
 
 describe("worker protocol", () => {
+  // One pool for the whole describe: the raw-socket tests each close their socket (or see it dropped)
+  // before the next starts, and the restart test, last, kills this pool and restarts it on its data dir.
+  // The short heartbeat is for the dead-worker test; a real worker heartbeats at whatever the pool says.
+  let pool: PoolProc;
+  beforeAll(async () => {
+    pool = await startPool({ env: { CELLULE_HEARTBEAT_MS: "300" } });
+  });
+
+  it("refuses a worker speaking another protocol version, with a logged reason", async () => {
+    const token = await pool.createToken();
+    const { messages, code } = await rawSession(pool, hello({ token }, PROTOCOL_VERSION + 1));
+    expect(code).toBe(4000);
+    expect(messages[0]).toMatchObject({ type: "refused", code: "protocol_version" });
+    expect(messages[0]!.message).toMatch(/version/);
+    await waitFor(() => pool.output().includes("refusing worker connection") && pool.output().includes("protocol_version"), "the refusal in the pool log");
+  });
+
+  it("disconnects a worker sending garbage, before or after the handshake", async () => {
+    const before = await rawSession(pool, "this is not json");
+    expect(before.code).toBe(4001);
+    const token = await pool.createToken();
+    const after = await rawSession(pool, hello({ token }), (ws) => ws.send(JSON.stringify({ type: "chunk", jobId: 42 })));
+    expect(after.messages[0]!.type).toBe("welcome");
+    expect(after.code).toBe(4001);
+    await waitFor(() => pool.output().includes("malformed message"), "the reason in the pool log");
+    const badToken = await rawSession(pool, hello({ token }));
+    expect(badToken.code).toBe(4003);
+    expect(badToken.messages[0]).toMatchObject({ type: "refused", code: "enrolment_refused" });
+  });
+
+  it("declares a silent worker dead after 3 missed heartbeats", async () => {
+    const token = await pool.createToken();
+    let welcomedAt = 0;
+    const session = rawSession(pool, hello({ token }), () => {
+      welcomedAt = Date.now();
+    });
+    await waitFor(async () => (await pool.status()).workers.connected === 1, "the raw worker to register");
+    await waitFor(async () => (await pool.status()).workers.connected === 0, "the silent worker to be dropped", 5000, 20);
+    const silentFor = Date.now() - welcomedAt;
+    expect(silentFor).toBeGreaterThanOrEqual(900);
+    expect(silentFor).toBeLessThan(2500);
+    await session;
+    // The log line travels through a pipe: wait for it rather than race it.
+    await waitFor(() => pool.output().includes("missed 3 heartbeats"), "the heartbeat verdict in the pool log", 5000);
+  });
+
   it("enrols once, stores the credential with mode 0600, and reconnects by itself after a pool restart", async () => {
-    const pool = await startPool();
     const worker = await startWorker(pool);
     const stored = JSON.parse(readFileSync(worker.configPath, "utf8")) as { pool: string; workerId: string; credential: string; token?: string };
     expect(stored.credential).toMatch(/^wkr_/);
@@ -51,59 +96,21 @@ describe("worker protocol", () => {
     expect(worker.output().match(/connected to pool/g)?.length).toBeGreaterThanOrEqual(2);
     expect(worker.output()).not.toContain("enrolment_refused");
   });
-
-  it("refuses a worker speaking another protocol version, with a logged reason", async () => {
-    const pool = await startPool();
-    const token = await pool.createToken();
-    const { messages, code } = await rawSession(pool, hello({ token }, PROTOCOL_VERSION + 1));
-    expect(code).toBe(4000);
-    expect(messages[0]).toMatchObject({ type: "refused", code: "protocol_version" });
-    expect(messages[0]!.message).toMatch(/version/);
-    await waitFor(() => pool.output().includes("refusing worker connection") && pool.output().includes("protocol_version"), "the refusal in the pool log");
-  });
-
-  it("disconnects a worker sending garbage, before or after the handshake", async () => {
-    const pool = await startPool();
-    const before = await rawSession(pool, "this is not json");
-    expect(before.code).toBe(4001);
-    const token = await pool.createToken();
-    const after = await rawSession(pool, hello({ token }), (ws) => ws.send(JSON.stringify({ type: "chunk", jobId: 42 })));
-    expect(after.messages[0]!.type).toBe("welcome");
-    expect(after.code).toBe(4001);
-    await waitFor(() => pool.output().includes("malformed message"), "the reason in the pool log");
-    const badToken = await rawSession(pool, hello({ token }));
-    expect(badToken.code).toBe(4003);
-    expect(badToken.messages[0]).toMatchObject({ type: "refused", code: "enrolment_refused" });
-  });
-
-  it("declares a silent worker dead after 3 missed heartbeats", async () => {
-    const pool = await startPool({ env: { CELLULE_HEARTBEAT_MS: "300" } });
-    const token = await pool.createToken();
-    let welcomedAt = 0;
-    const session = rawSession(pool, hello({ token }), () => {
-      welcomedAt = Date.now();
-    });
-    await waitFor(async () => (await pool.status()).workers.connected === 1, "the raw worker to register");
-    await waitFor(async () => (await pool.status()).workers.connected === 0, "the silent worker to be dropped", 5000, 20);
-    const silentFor = Date.now() - welcomedAt;
-    expect(silentFor).toBeGreaterThanOrEqual(900);
-    expect(silentFor).toBeLessThan(2500);
-    await session;
-    // The log line travels through a pipe: wait for it rather than race it.
-    await waitFor(() => pool.output().includes("missed 3 heartbeats"), "the heartbeat verdict in the pool log", 5000);
-  });
 });
 
 describe("worker command line", () => {
   it("gives one clear line for a missing model, an unreadable GGUF and a bad pool URL", async () => {
-    const noModel = await runCli(["worker", "--pool", "http://127.0.0.1:9", "--token", "x", "--config", "/tmp/cellule-nowhere/w.json", "--model", "/nonexistent/model.gguf"]);
+    // Three independent runs: started together.
+    const [noModel, notGguf, badUrl] = await Promise.all([
+      runCli(["worker", "--pool", "http://127.0.0.1:9", "--token", "x", "--config", "/tmp/cellule-nowhere/w.json", "--model", "/nonexistent/model.gguf"]),
+      runCli(["worker", "--pool", "http://127.0.0.1:9", "--token", "x", "--config", "/tmp/cellule-nowhere/w.json", "--model", "package.json"]),
+      runCli(["worker", "--pool", "pool.lan", "--token", "x"]),
+    ]);
     expect(noModel.code).toBe(1);
     expect(noModel.stderr.trim()).toMatch(/^cellule: Model file not found \(--model\): \/nonexistent\/model\.gguf$/);
-    const notGguf = await runCli(["worker", "--pool", "http://127.0.0.1:9", "--token", "x", "--config", "/tmp/cellule-nowhere/w.json", "--model", "package.json"]);
     expect(notGguf.code).toBe(1);
     expect(notGguf.stderr.trim().split("\n")).toHaveLength(1);
     expect(notGguf.stderr).toMatch(/Cannot load model package\.json/);
-    const badUrl = await runCli(["worker", "--pool", "pool.lan", "--token", "x"]);
     expect(badUrl.code).toBe(1);
     expect(badUrl.stderr).toMatch(/CELLULE_POOL_URL/);
   });
