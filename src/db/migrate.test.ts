@@ -2,14 +2,38 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Db } from "./database.js";
 import { listMigrations, migrate, type Migration } from "./migrate.js";
 import { openPg } from "./pg.js";
 import { openPglite } from "./pglite.js";
+
+/**
+ * Every database of this file starts from ONE freshly initialised cluster (initdb done, no
+ * migration applied): initdb runs once, in beforeAll, and each new in-memory PGlite loads a copy of
+ * that data dir (under a second) instead of running its own initdb (seconds of WebAssembly each).
+ * openPglite and createPglite stay the real ones, with their options: only the copy is added.
+ */
+let pristine: File | Blob | undefined;
+const createPGlite = PGlite.create.bind(PGlite);
+beforeAll(async () => {
+  const seed = await createPGlite({ extensions: { vector } });
+  try {
+    pristine = await seed.dumpDataDir("none");
+  } finally {
+    await seed.close();
+  }
+  vi.spyOn(PGlite, "create").mockImplementation(((opts?: PGliteOptions) => {
+    if (opts?.dataDir !== undefined || opts?.loadDataDir !== undefined) return createPGlite(opts);
+    return createPGlite({ ...opts, loadDataDir: pristine });
+  }) as typeof PGlite.create);
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+});
 
 async function tables(db: Db): Promise<string[]> {
   const rows = await db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");

@@ -4,12 +4,12 @@
  * with -9 leaves no open database behind.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poolDataDir } from "../../test/helpers.js";
+import { childEntry } from "../shared/child-entry.js";
 import { alive } from "./lock.js";
 import { startPgliteHost, type PgliteHost } from "./pglite-host.js";
 
@@ -25,8 +25,10 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number, what: s
   }
 }
 
+// The data dirs hold a copy of the run's migrated template database (see poolDataDir): no initdb
+// (~6.5 s of CPU each); none of these tests is about creating a database.
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "cellule-host-"));
+  dir = await poolDataDir();
   host = await startPgliteHost(optionsFor(dir));
   await host.db.exec("CREATE TABLE t (id int PRIMARY KEY, at timestamptz, data bytea, doc jsonb, note text)");
 }, 120_000);
@@ -123,16 +125,17 @@ describe("the pool's database process", () => {
 
 describe("a pool killed with -9", () => {
   it("leaves its database process to close the database and free the data dir", async () => {
-    const d = mkdtempSync(join(tmpdir(), "cellule-host-orphan-"));
+    const d = await poolDataDir();
     try {
+      // The compiled module when the suite's dist/ is fresh (as the pool runs), else the source through tsx.
+      const entry = childEntry(import.meta.url, "pglite-host");
       const script = `
-        const { startPgliteHost } = await import(${JSON.stringify(pathToFileURL(fileURLToPath(new URL("./pglite-host.ts", import.meta.url))).href)});
+        const { startPgliteHost } = await import(${JSON.stringify(pathToFileURL(entry.path).href)});
         const h = await startPgliteHost(${JSON.stringify(optionsFor(d))});
         await h.db.exec("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)");
         process.stdout.write(String(h.pid) + "\\n");
         setInterval(() => {}, 1000);`;
-      const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-      const pool = spawn(process.execPath, ["--import", tsx, "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      const pool = spawn(process.execPath, [...entry.execArgv, "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
       const dbPid = await new Promise<number>((resolve, reject) => {
         let out = "";
         pool.stdout.on("data", (b: Buffer) => {

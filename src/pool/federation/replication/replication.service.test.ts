@@ -3,7 +3,7 @@
  * migrations and repositories; the "network" hands requests to the other pool's service (what the
  * peer-signed routes do). Push, pull, apply in sequence order, refusals, tombstones, erasure.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../../db/database.js";
 import { configureLogging } from "../../../shared/logger.js";
 import { AuditRepository } from "../../audit/audit.repository.js";
@@ -19,7 +19,7 @@ import { vectorToBase64 } from "./payloads.js";
 import { ReplicaRepository } from "./replica.repository.js";
 import { ReplicationLogRepository } from "./replication-log.repository.js";
 import { ReplicationService, type PeerTransport } from "./replication.service.js";
-import { closeTestDbs, testDb } from "../../../../test/harness/db.js";
+import { closeTestDbs, testDb, type TestDb } from "../../../../test/harness/db.js";
 
 const DIMS = 4;
 const HASH = "a".repeat(64);
@@ -56,9 +56,17 @@ function transportOf(from: () => TestPool): PeerTransport {
   };
 }
 
+/**
+ * Databases of pools that a finished test is done with (see recycle), reset to a freshly migrated
+ * state: the next test's pools start on them instead of opening new ones (a PGlite each).
+ */
+const spare: TestDb[] = [];
+const databaseOf = new Map<TestPool, TestDb>();
+
 async function makePool(name: string): Promise<TestPool> {
-  // One database per pool name (each pool has its own), closed after the file.
-  const { db } = await testDb(name);
+  // One database per pool (each pool has its own), closed after the file.
+  const testDatabase = spare.pop() ?? (await testDb(name));
+  const { db } = testDatabase;
   await new EmbeddingsRepository(db).ensureSchema(DIMS);
   const identity = ephemeralIdentity();
   const log = new ReplicationLogRepository(db);
@@ -92,7 +100,27 @@ async function makePool(name: string): Promise<TestPool> {
     config: { fedSyncIntervalMs: 60_000, fedMaxSkewMs: 60_000, fedMaxPushAgeMs: 600_000 },
   });
   pools.set(pool.url, pool);
+  databaseOf.set(pool, testDatabase);
   return pool;
+}
+
+/**
+ * Retires pools that only their own test knew (no other pool is bonded to them): unreachable,
+ * their work settled, their services closed, then their databases reset for the next test's pools.
+ */
+async function recycle(retired: TestPool[]): Promise<void> {
+  for (const p of retired) p.down = true;
+  for (const p of retired) {
+    await p.service.settled();
+    p.service.close();
+    pools.delete(p.url);
+  }
+  for (const p of retired) {
+    const d = databaseOf.get(p)!;
+    databaseOf.delete(p);
+    await d.reset();
+    spare.push(d);
+  }
 }
 
 async function bond(a: TestPool, b: TestPool, trust = 3): Promise<void> {
@@ -269,6 +297,13 @@ describe("first bond", () => {
 });
 
 describe("erasure placeholders (redacted envelopes)", () => {
+  // Each test has its own pools, bonded only among themselves: the next test's pools reuse their databases.
+  const before = new Set<TestPool>();
+  beforeAll(() => {
+    for (const p of pools.values()) before.add(p);
+  });
+  afterEach(() => recycle([...pools.values()].filter((p) => !before.has(p))));
+
   it("refuses a placeholder a peer forged at another origin's next sequence number; the origin's genuine envelope then applies", async () => {
     const X = await makePool("x5");
     const R = await makePool("r5");
