@@ -223,8 +223,9 @@ describe("a pool with an injected license key", () => {
     dataDir = await poolDataDir();
     port = await freePort();
     pool = await startKeyedPool(vendor.publicKeyHex, dataDir, port);
-    // Independent: the two keys (CLI, through the pool's socket) and the worker's enrolment.
-    [admin, user] = await Promise.all([pool.createKey(true), pool.createKey(false), startWorker(pool)]);
+    // Independent: the admin key (CLI, through the pool's socket) and the worker's enrolment. The
+    // user key is the one the admin upload test makes through the API (one CLI process less).
+    [admin] = await Promise.all([pool.createKey(true), startWorker(pool)]);
   });
 
   afterAll(async () => {
@@ -280,7 +281,11 @@ describe("a pool with an injected license key", () => {
     const got = await api("GET", "/v1/admin/license");
     expect(got.json()).toMatchObject({ status: "active", days_remaining: 365, features: ["rag_documents", "balancer", "smart_routing"], limits: { max_pools: 3, max_users: 50 } });
     expect(Object.keys(got.json())).not.toContain("token");
-    expect((await api("POST", "/v1/admin/keys", {})).status).toBe(201);
+    const created = await api("POST", "/v1/admin/keys", {});
+    expect(created.status).toBe(201);
+    // A plain (user-scope) key: the next test's inference client.
+    expect(created.json()).toMatchObject({ scope: "user" });
+    user = created.json().key as string;
   });
 
   it("once expired: 402 on gated mutations; reads, inference and the license routes keep working", async () => {
