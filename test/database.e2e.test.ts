@@ -10,7 +10,7 @@ import { vector } from "@electric-sql/pglite-pgvector";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { afterAll, describe, expect, it } from "vitest";
 import { alive } from "../src/db/lock.js";
-import { databaseProcessOf, freePort, killAll, runCli, spawnCli, startPool, tempDir, waitFor } from "./helpers.js";
+import { databaseProcessOf, freePort, killAll, poolDataDir, runCli, spawnCli, startPool, tempDir, waitFor } from "./helpers.js";
 
 /** The environment of a child, without anything inherited that would change which database it opens. */
 const clean = { DATABASE_URL: undefined, CELLULE_DATA_DIR: undefined, CELLULE_CONFIG: undefined, CELLULE_PORT: undefined, CELLULE_HOST: undefined };
@@ -139,8 +139,10 @@ describe("external PostgreSQL (DATABASE_URL), served by PGlite over the wire pro
 
 describe("embedded data dir", () => {
   it("one process per dir; admin commands through the pool's socket; survives kill -9", async () => {
-    const dir = tempDir();
     const env = { ...clean };
+    // A copy of the migrated template database: what is tested here is the lock, the socket and
+    // the recovery, not initdb (a first boot on an empty dir costs ~6.5 s of CPU).
+    const dir = await poolDataDir({ env });
     const first = await startPool({ dataDir: dir, env });
 
     // A second pool on the same dir is refused, quickly, with one line.

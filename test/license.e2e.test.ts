@@ -53,11 +53,21 @@ describe("cellule license keypair → issue → verify", () => {
 
   it("issues a license from the tier defaults with overrides, and verifies it", async () => {
     const out = join(dir, "acme.jwt");
-    const issued = await runCli(["license", "issue", "--privkey", keyFile, "--client-id", "acme-001", "--tier", "cabinet", "--duration-days", "200", "--output", out, "--features", "rag_documents,balancer", "--limits", "max_pools=5", "--grace-days", "10"]);
-    expect(issued.code, issued.stderr).toBe(0);
+    const defaults = join(dir, "defaults.jwt");
+    /** issue, then verify what it wrote: the two licenses are made at once (independent files). */
+    const issueThenVerify = async (file: string, args: string[]) => {
+      const issued = await runCli(["license", "issue", "--privkey", keyFile, ...args, "--output", file]);
+      const verified = issued.code === 0 ? await runCli(["license", "verify", "--token", file, "--pubkey", pubkey]) : undefined;
+      return { issued, verified };
+    };
+    const [custom, fromDefaults] = await Promise.all([
+      issueThenVerify(out, ["--client-id", "acme-001", "--tier", "cabinet", "--duration-days", "200", "--features", "rag_documents,balancer", "--limits", "max_pools=5", "--grace-days", "10"]),
+      issueThenVerify(defaults, ["--client-id", "acme-002", "--tier", "poc"]),
+    ]);
+    expect(custom.issued.code, custom.issued.stderr).toBe(0);
     remember(readFileSync(out, "utf8"));
     expect(statSync(out).mode & 0o777).toBe(0o600);
-    const v = await runCli(["license", "verify", "--token", out, "--pubkey", pubkey]);
+    const v = custom.verified!;
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^status: active$/m);
     expect(v.stdout).toMatch(/^client_id: acme-001$/m);
@@ -68,21 +78,21 @@ describe("cellule license keypair → issue → verify", () => {
     // --limits overrides one limit; the tier's others stay.
     expect(v.stdout).toMatch(/^limits: max_pools=5, max_users=50$/m);
 
-    const defaults = join(dir, "defaults.jwt");
-    expect((await runCli(["license", "issue", "--privkey", keyFile, "--client-id", "acme-002", "--tier", "poc", "--output", defaults])).code).toBe(0);
+    expect(fromDefaults.issued.code, fromDefaults.issued.stderr).toBe(0);
     remember(readFileSync(defaults, "utf8"));
-    const d = await runCli(["license", "verify", "--token", defaults, "--pubkey", pubkey]);
+    const d = fromDefaults.verified!;
     expect(d.stdout).toMatch(/days_remaining: 90\)/);
     expect(d.stdout).toMatch(/^limits: max_pools=1, max_users=10$/m);
   });
 
   it("documents each subcommand, the tier defaults included", async () => {
-    for (const sub of ["keypair", "issue", "verify"]) {
-      const r = await runCli(["license", sub, "--help"]);
-      expect(r.code, sub).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`Usage: cellule license ${sub}`));
-    }
-    const issue = await runCli(["license", "issue", "--help"]);
+    const subs = ["keypair", "issue", "verify"] as const;
+    const helps = await Promise.all(subs.map((sub) => runCli(["license", sub, "--help"])));
+    subs.forEach((sub, i) => {
+      expect(helps[i]!.code, sub).toBe(0);
+      expect(helps[i]!.stdout).toMatch(new RegExp(`Usage: cellule license ${sub}`));
+    });
+    const issue = helps[1]!;
     expect(issue.stdout).toMatch(/cabinet: 365 days, grace 30 days, features rag_documents,balancer,smart_routing, limits max_pools=3,max_users=50/);
   });
 
@@ -100,37 +110,42 @@ describe("cellule license keypair → issue → verify", () => {
   it("refuses with one clear line: wrong public key, missing or malformed key file, bad flags", async () => {
     const out = join(dir, "acme.jwt");
     const other = generateLicenseKeypair().publicKeyHex;
-    const wrong = await runCli(["license", "verify", "--token", out, "--pubkey", other]);
+    const garbage = join(dir, "garbage.ed25519");
+    writeFileSync(garbage, "not a key\n");
+    const issue = (privkey: string, extra: string[] = []) => runCli(["license", "issue", "--privkey", privkey, "--client-id", "x-1", "--tier", "cabinet", "--output", join(dir, "x.jwt"), ...extra]);
+    const badFlags = [
+      [["--limits", "max_pools"], /--limits takes name=count pairs/],
+      [["--duration-days", "-3"], /--duration-days must be a whole number/],
+      [["--features", "Bad Name"], /Invalid license field 'features\.0'/],
+    ] as const;
+    // Every call is refused before it writes anything: they run at once.
+    const [wrong, missing, malformed, tier, badPub, ...flagged] = await Promise.all([
+      runCli(["license", "verify", "--token", out, "--pubkey", other]),
+      issue(join(dir, "nope.ed25519")),
+      issue(garbage),
+      runCli(["license", "issue", "--privkey", keyFile, "--client-id", "x-1", "--tier", "gold", "--output", join(dir, "x.jwt")]),
+      runCli(["license", "verify", "--token", out, "--pubkey", "abc"]),
+      ...badFlags.map(([extra]) => issue(keyFile, [...extra])),
+    ]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^cellule: jwt_invalid: signature verification failed/);
     oneLine(wrong.stderr);
 
-    const issue = (privkey: string, extra: string[] = []) => runCli(["license", "issue", "--privkey", privkey, "--client-id", "x-1", "--tier", "cabinet", "--output", join(dir, "x.jwt"), ...extra]);
-    const missing = await issue(join(dir, "nope.ed25519"));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^cellule: Private key file not found: .*nope\.ed25519/);
     oneLine(missing.stderr);
 
-    const garbage = join(dir, "garbage.ed25519");
-    writeFileSync(garbage, "not a key\n");
-    const malformed = await issue(garbage);
     expect(malformed.code).toBe(1);
     expect(malformed.stderr).toMatch(/^cellule: Malformed private key file .*garbage\.ed25519/);
     oneLine(malformed.stderr);
 
-    for (const [extra, msg] of [
-      [["--limits", "max_pools"], /--limits takes name=count pairs/],
-      [["--duration-days", "-3"], /--duration-days must be a whole number/],
-      [["--features", "Bad Name"], /Invalid license field 'features\.0'/],
-    ] as const) {
-      const r = await issue(keyFile, [...extra]);
+    badFlags.forEach(([extra, msg], i) => {
+      const r = flagged[i]!;
       expect(r.code, extra.join(" ")).toBe(1);
       expect(r.stderr).toMatch(msg);
       oneLine(r.stderr);
-    }
-    const tier = await runCli(["license", "issue", "--privkey", keyFile, "--client-id", "x-1", "--tier", "gold", "--output", join(dir, "x.jwt")]);
+    });
     expect(tier.stderr).toMatch(/^cellule: Unknown tier 'gold': use one of poc, cabinet, corporate/);
-    const badPub = await runCli(["license", "verify", "--token", out, "--pubkey", "abc"]);
     expect(badPub.stderr).toMatch(/--pubkey must be 64 hex characters/);
     oneLine(badPub.stderr);
   });
@@ -208,9 +223,9 @@ describe("a pool with an injected license key", () => {
     dataDir = await poolDataDir();
     port = await freePort();
     pool = await startKeyedPool(vendor.publicKeyHex, dataDir, port);
-    admin = await pool.createKey(true);
-    user = await pool.createKey(false);
-    await startWorker(pool);
+    // Independent: the admin key (CLI, through the pool's socket) and the worker's enrolment. The
+    // user key is the one the admin upload test makes through the API (one CLI process less).
+    [admin] = await Promise.all([pool.createKey(true), startWorker(pool)]);
   });
 
   afterAll(async () => {
@@ -266,7 +281,11 @@ describe("a pool with an injected license key", () => {
     const got = await api("GET", "/v1/admin/license");
     expect(got.json()).toMatchObject({ status: "active", days_remaining: 365, features: ["rag_documents", "balancer", "smart_routing"], limits: { max_pools: 3, max_users: 50 } });
     expect(Object.keys(got.json())).not.toContain("token");
-    expect((await api("POST", "/v1/admin/keys", {})).status).toBe(201);
+    const created = await api("POST", "/v1/admin/keys", {});
+    expect(created.status).toBe(201);
+    // A plain (user-scope) key: the next test's inference client.
+    expect(created.json()).toMatchObject({ scope: "user" });
+    user = created.json().key as string;
   });
 
   it("once expired: 402 on gated mutations; reads, inference and the license routes keep working", async () => {

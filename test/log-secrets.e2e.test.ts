@@ -62,9 +62,7 @@ describe("logs", () => {
     secrets.adminPassword = TEST_ADMIN.password;
 
     // API keys through the CLI.
-    secrets.cliAdminKey = await pool.createKey(true);
-    secrets.cliUserKey = await pool.createKey(false);
-    secrets.cliEnrolmentToken = await pool.createToken();
+    [secrets.cliAdminKey, secrets.cliUserKey, secrets.cliEnrolmentToken] = await Promise.all([pool.createKey(true), pool.createKey(false), pool.createToken()]);
 
     // Admin login: session cookie and CSRF token.
     const login = await fetch(`${pool.url}/v1/admin/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(TEST_ADMIN) });

@@ -3,8 +3,10 @@
  * the entry point. The writer (pdf-writer.ts) walks marked's lexer tokens with pdfkit; inline
  * spans come from pdf-spans.ts and every string goes through the standard fonts' transliteration
  * (pdf-text.ts).
+ *
+ * The writer (and pdfkit with its fonts, ~0.2 s of CPU to load) is loaded on the first PDF only,
+ * not at every pool start: most pools never render one.
  */
-import { GuideWriter } from "./pdf-writer.js";
 
 export { winAnsi } from "./pdf-text.js";
 
@@ -29,6 +31,7 @@ export interface PdfRequest {
 }
 
 /** Renders the guides as one branded PDF. */
-export function renderGuidesPdf(req: PdfRequest): Promise<Buffer> {
+export async function renderGuidesPdf(req: PdfRequest): Promise<Buffer> {
+  const { GuideWriter } = await import("./pdf-writer.js");
   return new GuideWriter(req).render();
 }

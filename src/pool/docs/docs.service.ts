@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Marked, type Tokens } from "marked";
+import type { Marked, Tokens } from "marked";
 import { DOC_IDS, type DocId, type DocPdfId } from "../../protocol/docs.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { renderGuidesPdf, type PdfBranding } from "./docs.pdf.js";
@@ -38,7 +38,9 @@ export function slug(text: string): string {
     .replace(/^-+|-+$/g, "");
 }
 
-function markdownRenderer(): Marked {
+/** marked is loaded on the first guide rendered, not with every pool (most never render one). */
+async function markdownRenderer(): Promise<Marked> {
+  const { Marked } = await import("marked");
   const md = new Marked({ gfm: true });
   md.use({
     renderer: {
@@ -63,7 +65,7 @@ function markdownRenderer(): Marked {
 }
 
 export class DocsService {
-  private readonly md = markdownRenderer();
+  private md: Promise<Marked> | undefined;
   private readonly cache = new Map<DocId, Guide>();
 
   constructor(private readonly deps: { branding: BrandingSource; dir?: string; now?: () => Date }) {}
@@ -92,7 +94,8 @@ export class DocsService {
 
   async rendered(id: DocId): Promise<Guide & { html: string }> {
     const g = await this.guide(id);
-    return { ...g, html: await this.md.parse(g.markdown) };
+    this.md ??= markdownRenderer();
+    return { ...g, html: await (await this.md).parse(g.markdown) };
   }
 
   /** The branded PDF of one guide, or of the three (`all`), and its download file name. */
