@@ -38,10 +38,11 @@ const story = [{ role: "user" as const, content: "Tell me a long story about a l
 
 beforeAll(async () => {
   pool = await startPool({ env: { CELLULE_QUEUE_SIZE: "1" } });
-  client = new OpenAI({ apiKey: await pool.createKey(), baseURL: `${pool.url}/v1`, maxRetries: 0 });
-  adminKey = await pool.createKey(true);
-  await slowWorker();
-  await slowWorker();
+  // Keys and both workers at once: each startWorker waits for its own worker's credential.
+  let userKey: string;
+  [userKey, adminKey] = await Promise.all([pool.createKey(), pool.createKey(true), slowWorker(), slowWorker()]);
+  client = new OpenAI({ apiKey: userKey, baseURL: `${pool.url}/v1`, maxRetries: 0 });
+  expect((await jobs()).workers.connected).toBe(2);
 });
 
 afterAll(killAll);

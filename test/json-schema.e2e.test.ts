@@ -13,8 +13,8 @@ let client: OpenAI;
 
 beforeAll(async () => {
   pool = await startPool();
-  await startWorker(pool);
-  client = new OpenAI({ apiKey: await pool.createKey(), baseURL: `${pool.url}/v1`, maxRetries: 0, timeout: 20_000 });
+  const [apiKey] = await Promise.all([pool.createKey(), startWorker(pool)]);
+  client = new OpenAI({ apiKey, baseURL: `${pool.url}/v1`, maxRetries: 0, timeout: 20_000 });
 });
 
 afterAll(killAll);
