@@ -12,6 +12,21 @@ import { PROTOCOL_VERSION, WORKER_WS_PATH } from "../src/protocol/worker.protoco
 import { explosiveSchema } from "./fixtures/json-schemas.js";
 import { killAll, MODEL_ID, startPool, startWorker, waitFor, type PoolProc, type WorkerProc } from "./helpers.js";
 
+/**
+ * The pool with its admin CLI calls (createKey, and startWorker's createToken) run one at a time,
+ * so that keys and workers can be set up together (the workers' model loads overlap the CLI calls):
+ * two concurrent admin CLI calls on one pool were seen to fail ("portal \"\" cannot be run").
+ */
+function oneCliAtATime(pool: PoolProc): PoolProc {
+  let last: Promise<unknown> = Promise.resolve();
+  const serial = <T>(f: () => Promise<T>): Promise<T> => {
+    const next = last.then(f, f);
+    last = next.catch(() => undefined);
+    return next;
+  };
+  return { ...pool, createKey: (admin?: boolean) => serial(() => pool.createKey(admin)), createToken: () => serial(() => pool.createToken()) };
+}
+
 afterAll(killAll);
 
 const hardware = { cores: 2, physicalCores: 2, ramBytes: 1e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-low" };
@@ -117,18 +132,21 @@ describe("before authentication", () => {
   });
 });
 
+// One pool for the duplicate-credential tests and the poisonous-schema test (which only counts the
+// workers it starts itself); one worker shared by the two duplicate-credential tests.
 describe("a second connection with a worker's credential", () => {
   let pool: PoolProc;
   let adminKey: string;
   let client: OpenAI;
+  let worker: WorkerProc;
   beforeAll(async () => {
-    pool = await startPool();
-    adminKey = await pool.createKey(true);
-    client = new OpenAI({ apiKey: await pool.createKey(), baseURL: `${pool.url}/v1`, maxRetries: 0 });
+    pool = oneCliAtATime(await startPool());
+    let userKey: string;
+    [adminKey, userKey, worker] = await Promise.all([pool.createKey(true), pool.createKey(), startWorker(pool)]);
+    client = new OpenAI({ apiKey: userKey, baseURL: `${pool.url}/v1`, maxRetries: 0 });
   });
 
   it("is refused (4010) while the real worker is alive, audited, and the real worker keeps getting jobs", async () => {
-    const worker = await startWorker(pool);
     const { credential } = credentialOf(worker);
     const attacker = await open(pool, "127.0.0.9");
     attacker.ws.send(hello({ credential }, [{ id: MODEL_ID, capabilities: ["chat", "completion"], contextSize: 512, chatTemplate: false }]));
@@ -142,12 +160,11 @@ describe("a second connection with a worker's credential", () => {
     expect(refused[0]).toMatchObject({ action: "worker.duplicate_refused", details: { remote: "127.0.0.9", connected_remote: "127.0.0.1" } });
     expect(JSON.stringify(refused)).not.toContain(credential);
     expect((await pool.status()).workers.connected).toBe(1);
-    await worker.kill("SIGKILL");
-    await waitFor(async () => (await pool.status()).workers.connected === 0, "the worker gone");
   });
 
   it("replaces a connection that does not answer a ping (audited); the replaced worker reconnects by itself", async () => {
-    const worker = await startWorker(pool);
+    // The same worker, still connected and serving after the previous test.
+    expect((await pool.status()).workers.connected).toBe(1);
     const { credential } = credentialOf(worker);
     process.kill(worker.proc.pid!, "SIGSTOP"); // frozen: its socket is open but answers nothing
     try {
@@ -171,14 +188,38 @@ describe("a second connection with a worker's credential", () => {
     const r = await client.chat.completions.create({ model: MODEL_ID, messages: story, max_tokens: 8 });
     expect(r.choices[0]!.message.content?.length).toBeGreaterThan(0);
     await worker.kill("SIGKILL");
+    await waitFor(async () => (await pool.status()).workers.connected === 0, "the worker gone");
+  });
+
+  describe("one poisonous JSON-schema request among three workers", () => {
+    it("costs at most one worker: the request fails, the other two keep serving", async () => {
+      const env = { CELLULE_GRAMMAR_STALL_MS: "2000" }; // as in worker-grammar: the explosive schema stalls for far longer
+      const workers = await Promise.all([1, 2, 3].map(() => startWorker(pool, { env })));
+      expect((await pool.status()).workers.connected).toBe(3);
+      const client = new OpenAI({ apiKey: await pool.createKey(), baseURL: `${pool.url}/v1`, maxRetries: 0, timeout: 50_000 });
+      const err = await client.chat.completions
+        .create({ model: MODEL_ID, messages: story, max_tokens: 200, temperature: 0, response_format: { type: "json_schema", json_schema: { name: "nested", schema: explosiveSchema() as Record<string, unknown> } } })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect([400, 502]).toContain((err as InstanceType<typeof OpenAI.APIError>).status);
+      // The worker that ran it exits for its service manager to restart it (75); the others are untouched.
+      const lost = await waitFor(() => workers.find((w) => w.proc.exitCode !== null || w.proc.signalCode !== null), "the stalled worker to exit", 20_000, 100);
+      const lostAt = Date.now();
+      expect(lost.proc.exitCode ?? lost.proc.signalCode).toSatisfy((c: unknown) => c === 75 || c === "SIGKILL");
+      await waitFor(async () => (await pool.status()).workers.connected === 2, "the pool to count the two survivors");
+      const answers = await Promise.all([1, 2, 3, 4].map(() => client.chat.completions.create({ model: MODEL_ID, messages: story, max_tokens: 8 })));
+      for (const a of answers) expect(a.choices[0]!.message.content?.length).toBeGreaterThan(0);
+      // At least 2 s after the loss (the chats above run inside that window), the other two are still alive.
+      await new Promise((r) => setTimeout(r, Math.max(0, lostAt + 2000 - Date.now())));
+      expect(workers.filter((w) => w.proc.exitCode !== null || w.proc.signalCode !== null)).toEqual([lost]);
+    });
   });
 });
 
 describe("failed worker authentications", () => {
   it("a burst of bad hellos from one address is refused without Argon2 after 10 failures, and a legit chat still completes", async () => {
-    const pool = await startPool();
-    const adminKey = await pool.createKey(true);
-    const worker = await startWorker(pool);
+    const pool = oneCliAtATime(await startPool());
+    const [adminKey, userKey, worker] = await Promise.all([pool.createKey(true), pool.createKey(), startWorker(pool)]);
     const { workerId } = credentialOf(worker);
     const outcomes: (string | number)[] = [];
     const started = Date.now();
@@ -194,7 +235,7 @@ describe("failed worker authentications", () => {
         outcomes.push(r.messages[0]?.code ?? "none");
       }
     })();
-    const client = new OpenAI({ apiKey: await pool.createKey(), baseURL: `${pool.url}/v1`, maxRetries: 0 });
+    const client = new OpenAI({ apiKey: userKey, baseURL: `${pool.url}/v1`, maxRetries: 0 });
     const chatStarted = Date.now();
     const r = await client.chat.completions.create({ model: MODEL_ID, messages: story, max_tokens: 8 });
     expect(r.choices[0]!.message.content?.length).toBeGreaterThan(0);
@@ -210,27 +251,5 @@ describe("failed worker authentications", () => {
     other.ws.send(hello({ credential: `wkr_${workerId}_${randomBytes(24).toString("base64url")}` }));
     await other.closed;
     expect(other.messages[0]?.code).toBe("worker_credential_refused");
-  });
-});
-
-describe("one poisonous JSON-schema request among three workers", () => {
-  it("costs at most one worker: the request fails, the other two keep serving", async () => {
-    const pool = await startPool();
-    const env = { CELLULE_GRAMMAR_STALL_MS: "3000" };
-    const workers = [await startWorker(pool, { env }), await startWorker(pool, { env }), await startWorker(pool, { env })];
-    const client = new OpenAI({ apiKey: await pool.createKey(), baseURL: `${pool.url}/v1`, maxRetries: 0, timeout: 50_000 });
-    const err = await client.chat.completions
-      .create({ model: MODEL_ID, messages: story, max_tokens: 200, temperature: 0, response_format: { type: "json_schema", json_schema: { name: "nested", schema: explosiveSchema() as Record<string, unknown> } } })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.APIError);
-    expect([400, 502]).toContain((err as InstanceType<typeof OpenAI.APIError>).status);
-    // The worker that ran it exits for its service manager to restart it (75); the others are untouched.
-    const lost = await waitFor(() => workers.find((w) => w.proc.exitCode !== null || w.proc.signalCode !== null), "the stalled worker to exit", 20_000, 100);
-    expect(lost.proc.exitCode ?? lost.proc.signalCode).toSatisfy((c: unknown) => c === 75 || c === "SIGKILL");
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(workers.filter((w) => w.proc.exitCode !== null || w.proc.signalCode !== null)).toEqual([lost]);
-    await waitFor(async () => (await pool.status()).workers.connected === 2, "the pool to count the two survivors");
-    const answers = await Promise.all([1, 2, 3, 4].map(() => client.chat.completions.create({ model: MODEL_ID, messages: story, max_tokens: 8 })));
-    for (const a of answers) expect(a.choices[0]!.message.content?.length).toBeGreaterThan(0);
   });
 });
