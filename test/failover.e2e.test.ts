@@ -10,21 +10,6 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll, MODEL_ID, startPool, startWorker, waitFor, type PoolProc, type WorkerProc } from "./helpers.js";
 
-/**
- * The pool with its admin CLI calls (createKey, and startWorker's createToken) run one at a time,
- * so that keys and workers can be set up together (the workers' model loads overlap the CLI calls):
- * two concurrent admin CLI calls on one pool were seen to fail ("portal \"\" cannot be run").
- */
-function oneCliAtATime(pool: PoolProc): PoolProc {
-  let last: Promise<unknown> = Promise.resolve();
-  const serial = <T>(f: () => Promise<T>): Promise<T> => {
-    const next = last.then(f, f);
-    last = next.catch(() => undefined);
-    return next;
-  };
-  return { ...pool, createKey: (admin?: boolean) => serial(() => pool.createKey(admin)), createToken: () => serial(() => pool.createToken()) };
-}
-
 let pool: PoolProc;
 let client: OpenAI;
 let adminKey: string;
@@ -52,7 +37,7 @@ const jobs = async () => ((await (await fetch(`${pool.url}/v1/status`)).json()) 
 const story = [{ role: "user" as const, content: "Tell me a long story about a little girl and her dog." }];
 
 beforeAll(async () => {
-  pool = oneCliAtATime(await startPool({ env: { CELLULE_QUEUE_SIZE: "1" } }));
+  pool = await startPool({ env: { CELLULE_QUEUE_SIZE: "1" } });
   // Keys and both workers at once: each startWorker waits for its own worker's credential.
   let userKey: string;
   [userKey, adminKey] = await Promise.all([pool.createKey(), pool.createKey(true), slowWorker(), slowWorker()]);

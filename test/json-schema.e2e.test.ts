@@ -8,26 +8,11 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll, MODEL_ID, startPool, startWorker, type PoolProc } from "./helpers.js";
 
-/**
- * The pool with its admin CLI calls (createKey, and startWorker's createToken) run one at a time,
- * so that keys and workers can be set up together (the workers' model loads overlap the CLI calls):
- * two concurrent admin CLI calls on one pool were seen to fail ("portal \"\" cannot be run").
- */
-function oneCliAtATime(pool: PoolProc): PoolProc {
-  let last: Promise<unknown> = Promise.resolve();
-  const serial = <T>(f: () => Promise<T>): Promise<T> => {
-    const next = last.then(f, f);
-    last = next.catch(() => undefined);
-    return next;
-  };
-  return { ...pool, createKey: (admin?: boolean) => serial(() => pool.createKey(admin)), createToken: () => serial(() => pool.createToken()) };
-}
-
 let pool: PoolProc;
 let client: OpenAI;
 
 beforeAll(async () => {
-  pool = oneCliAtATime(await startPool());
+  pool = await startPool();
   const [apiKey] = await Promise.all([pool.createKey(), startWorker(pool)]);
   client = new OpenAI({ apiKey, baseURL: `${pool.url}/v1`, maxRetries: 0, timeout: 20_000 });
 });

@@ -12,21 +12,6 @@ import { PROTOCOL_VERSION, WORKER_WS_PATH } from "../src/protocol/worker.protoco
 import { explosiveSchema } from "./fixtures/json-schemas.js";
 import { killAll, MODEL_ID, startPool, startWorker, waitFor, type PoolProc, type WorkerProc } from "./helpers.js";
 
-/**
- * The pool with its admin CLI calls (createKey, and startWorker's createToken) run one at a time,
- * so that keys and workers can be set up together (the workers' model loads overlap the CLI calls):
- * two concurrent admin CLI calls on one pool were seen to fail ("portal \"\" cannot be run").
- */
-function oneCliAtATime(pool: PoolProc): PoolProc {
-  let last: Promise<unknown> = Promise.resolve();
-  const serial = <T>(f: () => Promise<T>): Promise<T> => {
-    const next = last.then(f, f);
-    last = next.catch(() => undefined);
-    return next;
-  };
-  return { ...pool, createKey: (admin?: boolean) => serial(() => pool.createKey(admin)), createToken: () => serial(() => pool.createToken()) };
-}
-
 afterAll(killAll);
 
 const hardware = { cores: 2, physicalCores: 2, ramBytes: 1e9, gpu: null, os: "linux", arch: "x64", hardwareClass: "cpu-low" };
@@ -140,7 +125,7 @@ describe("a second connection with a worker's credential", () => {
   let client: OpenAI;
   let worker: WorkerProc;
   beforeAll(async () => {
-    pool = oneCliAtATime(await startPool());
+    pool = await startPool();
     let userKey: string;
     [adminKey, userKey, worker] = await Promise.all([pool.createKey(true), pool.createKey(), startWorker(pool)]);
     client = new OpenAI({ apiKey: userKey, baseURL: `${pool.url}/v1`, maxRetries: 0 });
@@ -218,7 +203,7 @@ describe("a second connection with a worker's credential", () => {
 
 describe("failed worker authentications", () => {
   it("a burst of bad hellos from one address is refused without Argon2 after 10 failures, and a legit chat still completes", async () => {
-    const pool = oneCliAtATime(await startPool());
+    const pool = await startPool();
     const [adminKey, userKey, worker] = await Promise.all([pool.createKey(true), pool.createKey(), startWorker(pool)]);
     const { workerId } = credentialOf(worker);
     const outcomes: (string | number)[] = [];

@@ -113,6 +113,55 @@ describe("openPoolDatabase (embedded)", () => {
     await opened.db.query("DELETE FROM api_keys");
   });
 
+  it("keeps each client's extended-protocol statements whole: socket clients and the pool at once get their own rows", async () => {
+    // node-postgres sends Parse, Bind, Describe, Execute, Sync per parameterised query; PGlite has one
+    // unnamed statement and portal, so another client's Parse between them would hijack or break it.
+    for (const c of clients.splice(0)) await c.end().catch(() => {}); // the server takes 4 clients at most
+    const cs = await Promise.all([socketClient(), socketClient(), socketClient()]);
+    const rounds = 30;
+    const mismatches: string[] = [];
+    const socketLoop = async (c: pg.Client, k: number) => {
+      for (let i = 0; i < rounds; i++) {
+        const v = k * 1000 + i;
+        const r = await c.query(`SELECT $1::int AS v, 'c${k}'::text AS who`, [v]).catch((err: Error) => ({ rows: err.message }));
+        if (JSON.stringify(r.rows) !== JSON.stringify([{ v, who: `c${k}` }])) mismatches.push(`c${k}#${i}: ${JSON.stringify(r.rows)}`);
+      }
+    };
+    const poolLoop = async () => {
+      for (let i = 0; i < rounds; i++) {
+        // A transaction that yields to the event loop, as the pool's do: socket messages queue meanwhile.
+        const rows = await opened.db
+          .transaction(async (tx) => {
+            await new Promise((r) => setImmediate(r));
+            return tx.query<{ v: number; who: string }>("SELECT $1::int AS v, 'pool'::text AS who", [-i - 1]);
+          })
+          .catch((err: Error) => err.message);
+        if (JSON.stringify(rows) !== JSON.stringify([{ v: -i - 1, who: "pool" }])) mismatches.push(`pool#${i}: ${JSON.stringify(rows)}`);
+      }
+    };
+    await within(Promise.all([...cs.map(socketLoop), poolLoop()]), 60_000, "the interleaved statements");
+    expect(mismatches).toEqual([]);
+  });
+
+  it("eight admin commands at once all get through the socket (it serves 4 at a time: the others wait for a place)", async () => {
+    for (const c of clients.splice(0)) await c.end().catch(() => {});
+    const done = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const admin = await openAdminDatabase({ dataDir: dir });
+        try {
+          await insert(admin.db, `parallel-${i}`);
+          await new Promise((r) => setTimeout(r, 200)); // hold the connection a while, as a command does
+          return admin.via;
+        } finally {
+          await admin.close();
+        }
+      }),
+    );
+    expect(done).toEqual(Array(8).fill("socket"));
+    expect((await ids()).filter((id) => id.startsWith("parallel-"))).toHaveLength(8);
+    await opened.db.query("DELETE FROM api_keys");
+  });
+
   it("refuses a second opener of the same dir", async () => {
     await expect(openPoolDatabase({ dataDir: dir })).rejects.toThrow(/in use/);
   });

@@ -54,15 +54,29 @@ export async function openPoolDatabase(target: DatabaseTarget): Promise<OpenedDa
   return { db: host.db, via: "embedded", close: () => host.close() };
 }
 
+/** How long an admin command waits for a place on a running pool's socket (it serves a few at once). */
+const SOCKET_BUSY_WAIT_MS = 30_000;
+
+/**
+ * The running pool's database through its socket, or undefined when no pool serves it (no socket, or
+ * a socket left by a pool that died: nothing listens, ECONNREFUSED). A pool that already serves its
+ * maximum of admin connections closes the new one at once: wait for a place rather than fall back
+ * to opening the data dir, which the pool holds.
+ */
 async function trySocket(dataDir: string): Promise<Db | undefined> {
-  if (!existsSync(adminSocketPath(dataDir))) return undefined;
-  const db = openPg({ host: adminSocketDir(dataDir), port: SOCKET_PORT, user: "postgres", database: "postgres", connectionTimeoutMillis: 3000 }, 1);
-  try {
-    await db.query("SELECT 1");
-    return db;
-  } catch {
-    await db.close().catch(() => {});
-    return undefined;
+  const deadline = Date.now() + SOCKET_BUSY_WAIT_MS;
+  for (let attempt = 0; ; attempt++) {
+    if (!existsSync(adminSocketPath(dataDir))) return undefined;
+    const db = openPg({ host: adminSocketDir(dataDir), port: SOCKET_PORT, user: "postgres", database: "postgres", connectionTimeoutMillis: 3000 }, 1);
+    try {
+      await db.query("SELECT 1");
+      return db;
+    } catch (err) {
+      await db.close().catch(() => {});
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ECONNREFUSED" || code === "ENOENT" || Date.now() > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt) * (0.5 + Math.random())));
+    }
   }
 }
 

@@ -68,26 +68,42 @@ function wrap(q: Queryable, root: PGlite | undefined, gate: Gate | undefined, cl
 }
 
 /**
+ * Extended-query messages (Parse, Bind, Describe, Execute, Close, Flush) that a client follows with
+ * more of the same and then a Sync: PGlite has one unnamed statement and one unnamed portal, so
+ * nothing else may run on the session between them.
+ */
+const EXTENDED_QUERY_MESSAGES = new Set(["P", "B", "D", "E", "C", "H"].map((c) => c.charCodeAt(0)));
+
+/**
  * The PGlite to hand to PGLiteSocketServer: the same database, but each wire-protocol message takes
  * the session gate, kept from a message that opens a transaction until the one that ends it (or the
- * ROLLBACK the server issues when that client disconnects), so socket transactions and the pool's
- * own statements never interleave. `isInTransaction` reports only socket transactions, so a pool
- * transaction does not stall the server's queue (it waits on the gate instead).
+ * ROLLBACK the server issues when that client disconnects), and from the first message of an
+ * extended query until its Sync, so socket clients and the pool's own statements never interleave:
+ * without the second rule, two admin commands at once (or one and a pool transaction) bound their
+ * parameters to each other's statements. While the gate is held, `isInTransaction` says so, which
+ * makes the server's queue take only that client's messages; it reports only socket sessions, so a
+ * pool transaction does not stall the server's queue (it waits on the gate instead).
  */
 function socketView(pglite: PGlite, gate: Gate): PGlite {
   let held: (() => void) | undefined;
+  /** The last socket message began or continued an extended query whose Sync is still to come. */
+  let midQuery = false;
   const take = async () => {
     if (!held) held = await gate.acquire();
   };
   const settle = () => {
-    if (held && !pglite.isInTransaction()) {
+    if (held && !midQuery && !pglite.isInTransaction()) {
       const release = held;
       held = undefined;
       release();
     }
   };
   const overrides: Partial<Record<keyof PGlite, unknown>> = {
-    isInTransaction: () => held !== undefined && pglite.isInTransaction(),
+    isInTransaction: () => held !== undefined && (midQuery || pglite.isInTransaction()),
+    execProtocolRawStream: (message: Uint8Array, options: Parameters<PGlite["execProtocolRawStream"]>[1]) => {
+      midQuery = EXTENDED_QUERY_MESSAGES.has(message[0]!);
+      return pglite.execProtocolRawStream(message, options);
+    },
     runExclusive: async <T>(fn: () => Promise<T>): Promise<T> => {
       await take();
       try {
@@ -97,11 +113,13 @@ function socketView(pglite: PGlite, gate: Gate): PGlite {
       }
     },
     exec: async (...args: Parameters<PGlite["exec"]>) => {
-      // The server calls exec only to roll back a disconnected client's transaction (gate held).
+      // The server calls exec only to roll back a disconnected client's transaction or unfinished
+      // extended query (gate held); the client is gone, so no Sync will come.
       await take();
       try {
         return await pglite.exec(...args);
       } finally {
+        midQuery = false;
         settle();
       }
     },
