@@ -24,12 +24,27 @@ async function login(url: string, password: string) {
 const fakeKey = (id = randomBytes(6).toString("hex")) => `sk_${id}_${randomBytes(24).toString("base64url")}`;
 const idOf = (key: string) => key.split("_")[1]!;
 
-describe("admin login lockout under parallel attempts (finding 2)", () => {
-  let pool: PoolProc;
-  beforeAll(async () => {
-    pool = await startPool();
-  });
+// Two pools, started together: one with a small failed-authentication budget (finding 10), and one
+// shared by the lockout test and the key/header tests. The shared pool's budget is large (for the
+// timing measurement); the lockout test makes only failed logins, fewer than even the default budget
+// (20) would let through, so its 429s come from the login lockout either way, and it runs first so
+// that its audit count sees only its own failures (the later tests never log in).
+let limited: PoolProc;
+let pool: PoolProc;
+let key: string;
+let adminKey: string;
+let admin: ReturnType<typeof api>;
+let good: string;
+beforeAll(async () => {
+  [limited, pool] = await Promise.all([
+    startPool({ env: { CELLULE_AUTH_FAILURE_LIMIT: "5", CELLULE_AUTH_FAILURE_WINDOW_MS: "60000" } }),
+    startPool({ env: { CELLULE_AUTH_FAILURE_LIMIT: "1000" } }),
+  ]);
+  [key, adminKey, good] = await Promise.all([pool.createKey(), pool.createKey(true), limited.createKey()]);
+  admin = api(pool.url, adminKey);
+});
 
+describe("admin login lockout under parallel attempts (finding 2)", () => {
   it("31 parallel logins from one address (30 wrong, the right one 25th) check at most 10 passwords", async () => {
     const passwords = Array.from({ length: 31 }, (_, i) => (i === 24 ? TEST_ADMIN.password : `Wrong-Password-${i}-xyz`));
     const answers = await Promise.all(passwords.map((p) => login(pool.url, p)));
@@ -46,7 +61,6 @@ describe("admin login lockout under parallel attempts (finding 2)", () => {
     // Still locked for the right password afterwards.
     expect((await login(pool.url, TEST_ADMIN.password)).status).toBe(429);
     // The audit trail agrees: at most 10 failures were recorded.
-    const admin = api(pool.url, await pool.createKey(true));
     const audit = await admin("GET", "/v1/admin/audit?action=login.failure&limit=100");
     expect(audit.status).toBe(200);
     expect(audit.body.data.length).toBeLessThanOrEqual(10);
@@ -55,17 +69,12 @@ describe("admin login lockout under parallel attempts (finding 2)", () => {
 });
 
 describe("failed authentications are rate-limited per address (finding 10)", () => {
-  let pool: PoolProc;
-  beforeAll(async () => {
-    pool = await startPool({ env: { CELLULE_AUTH_FAILURE_LIMIT: "5", CELLULE_AUTH_FAILURE_WINDOW_MS: "60000" } });
-  });
 
   it("answers 429 with Retry-After and an OpenAI error once the address used its budget; cached keys and parallel bursts", async () => {
-    const good = await pool.createKey();
     // Verified once: from now on it is served from the in-memory cache.
-    expect((await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${good}` } })).status).toBe(200);
+    expect((await fetch(`${limited.url}/v1/models`, { headers: { authorization: `Bearer ${good}` } })).status).toBe(200);
     // A burst of 20 wrong keys in parallel: at most the budget (5) is checked, the rest are refused before Argon2.
-    const burst = await Promise.all(Array.from({ length: 20 }, () => fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${fakeKey()}` } })));
+    const burst = await Promise.all(Array.from({ length: 20 }, () => fetch(`${limited.url}/v1/models`, { headers: { authorization: `Bearer ${fakeKey()}` } })));
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(15);
@@ -74,18 +83,17 @@ describe("failed authentications are rate-limited per address (finding 10)", () 
     expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     expect(await refused.json()).toMatchObject({ error: { type: "rate_limit_error", code: "auth_rate_limited", message: expect.stringMatching(/failed authentications/i) } });
     // A key already verified (cached) is not slowed down by other failures from its address.
-    for (let i = 0; i < 5; i++) expect((await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${good}` } })).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await fetch(`${limited.url}/v1/models`, { headers: { authorization: `Bearer ${good}` } })).status).toBe(200);
     // Admin routes (admin key) and the admin login share the address's budget.
-    const adminKey = fakeKey();
-    const adminRoute = await fetch(`${pool.url}/v1/admin/keys`, { headers: { authorization: `Bearer ${adminKey}` } });
+    const adminRoute = await fetch(`${limited.url}/v1/admin/keys`, { headers: { authorization: `Bearer ${fakeKey()}` } });
     expect(adminRoute.status).toBe(429);
     expect(adminRoute.headers.get("retry-after")).toBeTruthy();
-    const l = await login(pool.url, "Wrong-Password-xyz-1");
+    const l = await login(limited.url, "Wrong-Password-xyz-1");
     expect(l.status).toBe(429);
     expect(l.retryAfter).toBeTruthy();
     // So does the dashboard's live-events WebSocket: its upgrade is refused before any Argon2 work.
     const upgrade = await new Promise<{ status: number | undefined; retryAfter: string | undefined }>((resolve, reject) => {
-      const ws = new WebSocket(`${pool.url.replace("http", "ws")}/v1/admin/events`, { headers: { authorization: `Bearer ${fakeKey()}` } });
+      const ws = new WebSocket(`${limited.url.replace("http", "ws")}/v1/admin/events`, { headers: { authorization: `Bearer ${fakeKey()}` } });
       ws.on("unexpected-response", (_req, res) => {
         resolve({ status: res.statusCode, retryAfter: res.headers["retry-after"] });
         ws.terminate();
@@ -99,15 +107,6 @@ describe("failed authentications are rate-limited per address (finding 10)", () 
 });
 
 describe("keys: timing, audit, headers, hook order (findings 10 and 11)", () => {
-  let pool: PoolProc;
-  let key: string;
-  let admin: ReturnType<typeof api>;
-  beforeAll(async () => {
-    // A budget large enough for the timing measurement below.
-    pool = await startPool({ env: { CELLULE_AUTH_FAILURE_LIMIT: "1000" } });
-    key = await pool.createKey();
-    admin = api(pool.url, await pool.createKey(true));
-  });
 
   async function timeOf(bearer: string): Promise<number> {
     const t0 = performance.now();
@@ -226,7 +225,7 @@ describe("keys: timing, audit, headers, hook order (findings 10 and 11)", () => 
       expect(r.status, `${method} ${path}: ${JSON.stringify(body)}`).toBe(401);
     }
     // With a valid admin key the same body is a 400 naming the problem (validation still runs).
-    const r = await fetch(`${pool.url}/v1/admin/keys`, json(bad, { authorization: `Bearer ${(await pool.createKey(true))}` }));
+    const r = await fetch(`${pool.url}/v1/admin/keys`, json(bad, { authorization: `Bearer ${adminKey}` }));
     expect(r.status).toBe(400);
   });
 });

@@ -38,7 +38,8 @@ describe("documentation", () => {
     }
     expect((await get("/v1/admin/docs/nope")).status).toBe(400);
     expect((await get("/v1/admin/docs", {})).status).toBe(401);
-    const userKey = await pool.createKey(false);
+    // A user key made by the admin key over HTTP (no CLI process).
+    const userKey = ((await (await send("POST", "/v1/admin/keys", { name: "docs user", scope: "user" })).json()) as { key: string }).key;
     expect((await get("/v1/admin/docs/admin/pdf", { authorization: `Bearer ${userKey}` })).status).toBe(403);
   });
 

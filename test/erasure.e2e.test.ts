@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docx, markdown, odt, pdfWithPages } from "./fixtures/documents.js";
 import { killAll, startPool, startWorker, tempDir, type PoolProc } from "./helpers.js";
 import { api, sql, uploadDocument, waitDocuments, type Api } from "./rag-api.js";
+import { adminHttp } from "./admin-http.js";
 
 const ENV = { CELLULE_EMBEDDING_DIMS: "64" };
 /** A word that exists only in the erased project's documents and memories. */
@@ -19,10 +20,14 @@ let pool: PoolProc;
 let key: string;
 let call: Api;
 
+let adminKey: string;
+
 beforeAll(async () => {
   pool = await startPool({ env: ENV });
-  await startWorker(pool, { embedding: true, env: ENV });
-  key = await pool.createKey();
+  // The worker's enrolment token and both keys are made over HTTP by the set-up admin (no CLI
+  // process each); the keys are made while the worker loads its model.
+  const http = await adminHttp(pool);
+  [, key, adminKey] = await Promise.all([startWorker(http.pool, { embedding: true, env: ENV }), http.createKey(), http.createKey(true)]);
   call = api(pool.url, key);
 });
 
@@ -94,7 +99,7 @@ describe("DELETE /v1/projects/{id}", () => {
     expect(readdirSync(join(pool.dataDir, "documents", keep))).toHaveLength(1);
 
     // The audit keeps a tombstone (ids and counts, no content) and the chain still verifies.
-    const admin = api(pool.url, await pool.createKey(true));
+    const admin = api(pool.url, adminKey);
     const trail = (await admin("GET", `/v1/admin/audit?project_id=${gone}&limit=100`)).body.data as { action: string; details: Record<string, unknown> }[];
     const tomb = trail.find((e) => e.action === "project.delete")!;
     expect(tomb.details).toMatchObject({ project_id: gone, documents: 4, memories: 1, keys: 1, files: 4 });

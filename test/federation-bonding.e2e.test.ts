@@ -8,6 +8,7 @@ import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { killAll, runCli, startPool, tempDir, waitFor, type PoolProc } from "./helpers.js";
+import { adminHttp } from "./admin-http.js";
 
 const SECRET = "e2e-cluster-secret-0123456789";
 const HOSTS = { a: "127.0.1.1", b: "127.0.2.1", c: "127.0.3.1" } as const;
@@ -39,13 +40,17 @@ const peersOf = async (pool: PoolProc) => (await api<{ data: Peer[] }>(pool, "GE
 const selfOf = async (pool: PoolProc) => (await (await fetch(`${pool.url}/v1/federation/self`)).json()) as { atom_id: string; public_key: string; pool_url: string | null; mode: string; version: string };
 const fedStatus = async (pool: PoolProc) => ((await (await fetch(`${pool.url}/v1/status`)).json()) as { federation: { mode: string; gossip: boolean; killed: boolean; peers: number; trusted_peers: number } }).federation;
 
+/** An admin key made over HTTP by the set-up admin (no CLI process). */
 async function withAdminKey(pool: PoolProc): Promise<PoolProc> {
-  keys[pool.url] = await pool.createKey(true);
+  keys[pool.url] = await (await adminHttp(pool)).createKey(true);
   return pool;
 }
 
 beforeAll(async () => {
   keyDirA = join(tempDir("cellule-fedkeys-"), "keys");
+  // B does not need A's key pair: it starts while the key pair is made (and remade, refused).
+  const startB = startPool({ host: HOSTS.b, env: { CELLULE_FED_BOND_SECRET: SECRET } }).then(withAdminKey);
+  startB.catch(() => {}); // awaited below
   const gen = await runCli(["federation", "generate-keypair", "--out", keyDirA]);
   expect(gen.code).toBe(0);
   generatedAtom = /atom_id: ([0-9a-f]{32})/.exec(gen.stdout)![1]!;
@@ -53,10 +58,7 @@ beforeAll(async () => {
   expect(again.code).not.toBe(0);
   expect(again.stderr).toMatch(/already exists.*--force/s);
 
-  [a, b] = await Promise.all([
-    startPool({ host: HOSTS.a, env: { CELLULE_FED_KEY_DIR: keyDirA, CELLULE_FED_BOND_SECRET: SECRET } }).then(withAdminKey),
-    startPool({ host: HOSTS.b, env: { CELLULE_FED_BOND_SECRET: SECRET } }).then(withAdminKey),
-  ]);
+  [a, b] = await Promise.all([startPool({ host: HOSTS.a, env: { CELLULE_FED_KEY_DIR: keyDirA, CELLULE_FED_BOND_SECRET: SECRET } }).then(withAdminKey), startB]);
 }, 120_000);
 
 afterAll(async () => {

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultProxy, type FaultProxy } from "./fixtures/fault-proxy.js";
 import { freePort, killAll, startPool, waitFor, type PoolProc } from "./helpers.js";
+import { adminHttp } from "./admin-http.js";
 
 const HOST_A = "127.0.1.1";
 const HOST_B = "127.0.2.1";
@@ -76,7 +77,9 @@ beforeAll(async () => {
     // B advertises the proxy: A reaches B only through it.
     startPool({ host: HOST_B, port: portB, env: { ...env, CELLULE_PUBLIC_URL: proxy.url } }),
   ]);
-  [keyA, keyB] = await Promise.all([a.createKey(true), b.createKey(true)]);
+  // Admin keys made over HTTP by the set-up admin (no CLI process per key).
+  const adminKeyOf = async (pool: PoolProc) => (await adminHttp(pool)).createKey(true);
+  [keyA, keyB] = await Promise.all([adminKeyOf(a), adminKeyOf(b)]);
 });
 
 afterAll(async () => {

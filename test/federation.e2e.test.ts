@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFaultProxy, type FaultProxy } from "./fixtures/fault-proxy.js";
 import { freePort, killAll, startPool, startWorker, waitFor, type PoolProc } from "./helpers.js";
 import { api, sql, uploadDocument, waitDocuments, type Api } from "./rag-api.js";
+import { adminHttp, type AdminHttp } from "./admin-http.js";
 import { LEASE_MARKDOWN as LEASE } from "./fixtures/documents.js";
 
 const HOSTS = { a: "127.0.1.1", b: "127.0.2.1", c: "127.0.3.1" } as const;
@@ -130,14 +131,23 @@ beforeAll(async () => {
     nodes[name] = { port, proxy } as Node;
   }
   const pools = await Promise.all(NAMES.map((n) => start(n)));
-  for (const [i, name] of NAMES.entries()) {
-    const n = nodes[name];
-    n.pool = pools[i]!;
-    [n.key, n.admin] = await Promise.all([n.pool.createKey(), n.pool.createKey(true)]);
-    n.call = api(n.pool.url, n.key);
-    n.adminCall = api(n.pool.url, n.admin);
-    n.atom = ((await (await fetch(`${n.pool.url}/v1/federation/self`)).json()) as { atom_id: string }).atom_id;
-  }
+  let http: AdminHttp | undefined;
+  // The three pools' keys are made together, over HTTP by the set-up admin (no CLI process per key).
+  await Promise.all(
+    NAMES.map(async (name, i) => {
+      const n = nodes[name];
+      n.pool = pools[i]!;
+      const admin = await adminHttp(n.pool);
+      if (name === "a") http = admin;
+      [n.key, n.admin] = await Promise.all([admin.createKey(), admin.createKey(true)]);
+      n.call = api(n.pool.url, n.key);
+      n.adminCall = api(n.pool.url, n.admin);
+      n.atom = ((await (await fetch(`${n.pool.url}/v1/federation/self`)).json()) as { atom_id: string }).atom_id;
+    }),
+  );
+  // A's worker loads its model while the mesh is bonded (it does not take part in federation).
+  const worker = startWorker(http!.pool, { embedding: true, env: ENV });
+  worker.catch(() => {}); // awaited below; a bonding failure must not leave it unhandled
   // Full mesh: a token made on X pasted on Y (both rows in one call), then each side promotes the other to 3.
   for (const [x, y] of [["a", "b"], ["a", "c"], ["b", "c"]] as [Name, Name][]) {
     const token = await ok(nodes[x].adminCall, "POST", "/v1/federation/admin/attach-tokens", {});
@@ -146,7 +156,7 @@ beforeAll(async () => {
     await ok(nodes[x].adminCall, "POST", `/v1/federation/peers/${nodes[y].atom}/promote`, { target_level: 3 });
     await ok(nodes[y].adminCall, "POST", `/v1/federation/peers/${nodes[x].atom}/promote`, { target_level: 3 });
   }
-  await startWorker(nodes.a.pool, { embedding: true, env: ENV });
+  await worker;
 }, 240_000);
 
 afterAll(async () => {

@@ -79,10 +79,20 @@ let session: Session;
 let feed: Feed;
 let worker: WorkerProc;
 let workerId: string;
+/** A user key and an admin key, created by the logged-in admin over HTTP (no CLI process per key). */
+let userKey: string;
+let adminKey: string;
+
+async function createKey(scope: "user" | "admin"): Promise<string> {
+  const r = await dash(pool.url, session, "POST", "/v1/admin/keys", { name: `live-${scope}`, scope });
+  expect(r.status).toBe(201);
+  return r.body.key as string;
+}
 
 beforeAll(async () => {
   pool = await startPool({ env: ENV });
   session = await login(pool.url);
+  [userKey, adminKey] = await Promise.all([createKey("user"), createKey("admin")]);
 });
 
 afterAll(async () => {
@@ -95,7 +105,6 @@ describe("admin live events", () => {
     expect(await refusedStatus(pool.url, {})).toBe(401);
     expect(await refusedStatus(pool.url, { cookie: "cellule_session=forged" })).toBe(401);
     expect(await refusedStatus(pool.url, { cookie: session.cookie, origin: "http://evil.example" })).toBe(403);
-    const userKey = await pool.createKey();
     expect(await refusedStatus(pool.url, { authorization: `Bearer ${userKey}` })).toBe(403);
     expect(await refusedStatus(pool.url, { authorization: "Bearer sk_nope_nope" })).toBe(401);
   });
@@ -116,14 +125,19 @@ describe("admin live events", () => {
   });
 
   it("accepts an admin key as bearer", async () => {
-    const adminKey = await pool.createKey(true);
     const keyFeed = await openFeed(pool.url, { authorization: `Bearer ${adminKey}` });
     expect((await keyFeed.next((m) => m.type === "snapshot", "snapshot for the admin key")).overview.capacity).toBeDefined();
     keyFeed.ws.close();
   });
 
   it("announces a worker joining", async () => {
-    worker = await startWorker(pool, { embedding: true, env: ENV });
+    // The enrolment token comes from the admin session too, instead of a `cellule pool tokens create` run.
+    const createToken = async () => {
+      const r = await dash(pool.url, session, "POST", "/v1/admin/tokens", {});
+      expect(r.status).toBe(201);
+      return r.body.token as string;
+    };
+    worker = await startWorker({ ...pool, createToken }, { embedding: true, env: ENV });
     const joined = await feed.next((m) => m.type === "worker.joined", "worker.joined");
     workerId = joined.worker.id;
     expect(joined.worker).toMatchObject({ connected: true, revoked: false, models: [MODEL_ID], slots: 1, free_slots: 1, busy_slots: 0 });
@@ -131,10 +145,9 @@ describe("admin live events", () => {
   });
 
   it("reports a completed chat job and its tokens in a metrics point, and the slot change", async () => {
-    const key = await pool.createKey();
     const r = await fetch(`${pool.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${userKey}`, "content-type": "application/json" },
       body: JSON.stringify({ model: MODEL_ID, messages: [{ role: "user", content: "Tell me a story" }], max_tokens: 12 }),
     });
     expect(r.status).toBe(200);

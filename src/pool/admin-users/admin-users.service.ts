@@ -5,6 +5,7 @@
  * account as actor and never the password.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { AppError, CliError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import { hashSecret, verifySecret, verifySecretOrDummy } from "../../shared/secrets.js";
@@ -48,6 +49,8 @@ export class AdminUsersService {
   private readonly log: Logger = moduleLogger("admin-users");
   /** Runtime settings (setPolicy): session idle timeout and login lockout. */
   private policy = { idleMs: SESSION_IDLE_MS, lockThreshold: LOCK_THRESHOLD, lockMs: LOCK_MS };
+  /** Emits "sessions-ended" after a logout, so that the live feed closes that session's sockets at once. */
+  readonly events = new EventEmitter();
 
   constructor(private readonly deps: { users: AdminUsersRepository; audit: AuditService; now?: () => Date }) {}
 
@@ -118,6 +121,7 @@ export class AdminUsersService {
 
   async logout(token: string, actor: string): Promise<void> {
     await this.deps.users.deleteSession(sha256(token));
+    this.events.emit("sessions-ended");
     await this.deps.audit.record({ actor, action: "logout" });
   }
 

@@ -54,7 +54,7 @@ export function buildDashboard(deps: DashboardDeps): Dashboard {
   sampler.start();
   const overview = new OverviewService({ repo, workers: deps.workers, registry: deps.registry, dispatcher: deps.dispatcher, sampler });
   const auth = new SocketAuth({ users: deps.adminUsers, sessions: new AdminUsersRepository(deps.db), keys: deps.keys, throttle: deps.throttle });
-  const live = new LiveEvents({ auth, overview, repo, workers: deps.workers, registry: deps.registry, dispatcher: deps.dispatcher, sampler, documents: deps.documents, settings: deps.settings });
+  const live = new LiveEvents({ auth, overview, repo, workers: deps.workers, registry: deps.registry, dispatcher: deps.dispatcher, sampler, documents: deps.documents, settings: deps.settings, sessionsEnded: deps.adminUsers.events });
   return {
     sampler,
     overview,

@@ -196,6 +196,18 @@ describe("LiveEvents", () => {
     expect(live.size).toBe(0);
   });
 
+  it("re-checks at once when sessions end (logout), without waiting for the periodic re-check", async () => {
+    const sessionsEnded = new EventEmitter();
+    build({ recheckMs: 3_600_000, sessionsEnded });
+    const { ws, messages } = await connect();
+    await until(() => messages.length === 1, "snapshot");
+    const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+    valid = false;
+    sessionsEnded.emit("sessions-ended");
+    expect(await closed).toBe(CLOSE_AUTH_ENDED);
+    expect(live.size).toBe(0);
+  });
+
   it("drops a client that stops answering pings", async () => {
     build({ pingMs: 50 });
     const { ws, messages } = await connect();

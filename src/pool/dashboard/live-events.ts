@@ -10,7 +10,8 @@
  * - `settings.changed` from the settings service.
  * Keepalive: a ping every 30 s, a client that did not answer the previous one is dropped. A client
  * that reads too slowly (more than 1 MB waiting) is dropped rather than buffered without bound.
- * The session or key is re-checked every 20 s: logout, expiry or revocation close the socket.
+ * The session or key is re-checked every 20 s: logout, expiry or revocation close the socket; a
+ * logout (the `sessionsEnded` emitter's "sessions-ended") triggers a re-check at once.
  */
 import type { EventEmitter } from "node:events";
 import { STATUS_CODES, type IncomingMessage } from "node:http";
@@ -49,6 +50,8 @@ export interface LiveEventsDeps {
   settings?: SettingsEvents | undefined;
   pingMs?: number;
   recheckMs?: number;
+  /** Emits "sessions-ended" when admin sessions end (logout): re-checked at once, not at the next tick. */
+  sessionsEnded?: EventEmitter | undefined;
   maxBufferedBytes?: number;
   /** Minimum gap between two worker.updated of one worker. */
   updateGapMs?: number;
@@ -99,6 +102,7 @@ export class LiveEvents {
       settings.on("changed", onChanged);
       this.unsubscribe.push(() => settings.off("changed", onChanged));
     }
+    if (deps.sessionsEnded) this.listen(deps.sessionsEnded, "sessions-ended", () => void this.recheck());
     this.every(deps.pingMs ?? 30_000, () => this.keepalive());
     this.every(deps.recheckMs ?? 20_000, () => void this.recheck());
   }
