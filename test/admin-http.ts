@@ -13,12 +13,25 @@ export interface AdminHttp {
   pool: PoolProc;
 }
 
-export async function adminHttp(pool: PoolProc): Promise<AdminHttp> {
-  const r = await fetch(`${pool.url}/v1/admin/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(TEST_ADMIN) });
+/** The set-up admin's dashboard session: the cookie header to send, and the CSRF token for mutations. */
+export interface AdminSession {
+  cookie: string;
+  csrf: string;
+}
+
+/** Logs in as the set-up admin (TEST_ADMIN); throws unless the pool answers 200 with a session cookie. */
+export async function adminLogin(url: string): Promise<AdminSession> {
+  const r = await fetch(`${url}/v1/admin/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(TEST_ADMIN) });
   if (r.status !== 200) throw new Error(`admin login failed: ${r.status} ${await r.text()}`);
   await r.arrayBuffer();
   const jar = Object.fromEntries(r.headers.getSetCookie().map((c) => c.split(";")[0]!.split("=") as [string, string]));
-  const headers = { cookie: `cellule_session=${jar.cellule_session}; cellule_csrf=${jar.cellule_csrf}`, "x-csrf-token": jar.cellule_csrf!, "content-type": "application/json" };
+  if (!jar.cellule_session || !jar.cellule_csrf) throw new Error("admin login set no session or CSRF cookie");
+  return { cookie: `cellule_session=${jar.cellule_session}; cellule_csrf=${jar.cellule_csrf}`, csrf: jar.cellule_csrf };
+}
+
+export async function adminHttp(pool: PoolProc): Promise<AdminHttp> {
+  const session = await adminLogin(pool.url);
+  const headers = { cookie: session.cookie, "x-csrf-token": session.csrf, "content-type": "application/json" };
   const post = async (path: string, body: unknown): Promise<Record<string, string>> => {
     const res = await fetch(`${pool.url}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
     if (res.status !== 201) throw new Error(`POST ${path} failed: ${res.status} ${await res.text()}`);

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { adminLogin, type AdminSession } from "./admin-http.js";
 import { killAll, MODEL_ID, startPool, startWorker, TEST_ADMIN, waitFor, type PoolProc, type WorkerProc } from "./helpers.js";
 
 const ENV = { CELLULE_EMBEDDING_DIMS: "64" };
@@ -51,21 +52,9 @@ async function refusedStatus(url: string, headers: Record<string, string>): Prom
   }
 }
 
-interface Session {
-  cookie: string;
-  csrf: string;
-}
-
-async function login(url: string): Promise<Session> {
-  const r = await fetch(`${url}/v1/admin/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(TEST_ADMIN) });
-  expect(r.status).toBe(200);
-  const jar = Object.fromEntries(r.headers.getSetCookie().map((c) => c.split(";")[0]!.split("=") as [string, string]));
-  expect(jar.cellule_session).toBeTruthy();
-  return { cookie: `cellule_session=${jar.cellule_session}; cellule_csrf=${jar.cellule_csrf}`, csrf: jar.cellule_csrf! };
-}
 
 /** A dashboard call: the cookie, plus the CSRF header on mutations (unless `csrf: false`). */
-async function dash(url: string, s: Session, method: string, path: string, body?: unknown, opts: { csrf?: boolean } = {}): Promise<{ status: number; body: any }> {
+async function dash(url: string, s: AdminSession, method: string, path: string, body?: unknown, opts: { csrf?: boolean } = {}): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { cookie: s.cookie };
   if (method !== "GET" && opts.csrf !== false) headers["x-csrf-token"] = s.csrf;
   if (body !== undefined && !(body instanceof FormData)) headers["content-type"] = "application/json";
@@ -75,7 +64,7 @@ async function dash(url: string, s: Session, method: string, path: string, body?
 }
 
 let pool: PoolProc;
-let session: Session;
+let session: AdminSession;
 let feed: Feed;
 let worker: WorkerProc;
 let workerId: string;
@@ -91,7 +80,7 @@ async function createKey(scope: "user" | "admin"): Promise<string> {
 
 beforeAll(async () => {
   pool = await startPool({ env: ENV });
-  session = await login(pool.url);
+  session = await adminLogin(pool.url);
   [userKey, adminKey] = await Promise.all([createKey("user"), createKey("admin")]);
 });
 
@@ -211,7 +200,7 @@ describe("admin live events", () => {
   });
 
   it("closes the socket once the session is logged out", async () => {
-    const other = await login(pool.url);
+    const other = await adminLogin(pool.url);
     const f = await openFeed(pool.url, { cookie: other.cookie });
     await f.next((m) => m.type === "snapshot", "snapshot");
     expect((await dash(pool.url, other, "POST", "/v1/admin/logout")).status).toBe(204);
