@@ -195,7 +195,9 @@ describe("errors in OpenAI's shape", () => {
     expect(r.status).toBe(401);
     const body = (await r.json()) as { error: { message: string; type: string; param: unknown; code: string } };
     expect(body.error).toMatchObject({ type: "authentication_error", code: "missing_api_key", param: null });
-    const wrong = await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${key.slice(0, -1)}x` } });
+    // Another last character (a key ending in "x" would otherwise be sent unchanged: 1 run in 64).
+    const wrongKey = `${key.slice(0, -1)}${key.endsWith("x") ? "y" : "x"}`;
+    const wrong = await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${wrongKey}` } });
     expect(wrong.status).toBe(401);
   });
 
