@@ -14,6 +14,8 @@ export interface RunningPool {
   database: OpenedDatabase;
   url: string;
   stop: () => Promise<void>; // a closure (no `this`): passed around as a callback
+  /** SIGTERM: drains (new requests refused, running answers finish within `drainTimeoutMs`, `hurry` cuts it short), then stops. */
+  shutdown: (drainTimeoutMs: number, hurry?: AbortSignal) => Promise<void>;
 }
 
 /** `overrides`: code-only build options (tests inject a license key this way; no env var can). */
@@ -48,32 +50,53 @@ export async function startPool(config: PoolConfig, overrides: Pick<BuildPoolOpt
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") throw new CliError(`Port ${config.port} on ${config.host} is already in use (CELLULE_PORT).`);
     throw err;
   }
-  // Federation after listen: bond CELLULE_BOND_PEERS, start the replication and probe loops.
+  // After listen: the database probe; federation bonds CELLULE_BOND_PEERS, starts the replication and probe loops.
   pool.federation.start();
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const url = `http://${shownHost}:${config.port}`;
   log.info({ url, database: database.via, dataDir: config.dataDir }, `pool listening on ${url} (docs at ${url}/docs)`);
+  const stop = async () => {
+    await pool.close();
+    await database.close();
+  };
   return {
     pool,
     database,
     url,
-    async stop() {
-      await pool.close();
-      await database.close();
+    stop,
+    async shutdown(drainTimeoutMs, hurry) {
+      await pool.drain(drainTimeoutMs, hurry);
+      await stop();
+      log.info("pool stopped");
     },
   };
 }
 
-/** Stops cleanly on SIGINT/SIGTERM. */
-export function stopOnSignals(stop: () => Promise<void>): void {
+/**
+ * Stops cleanly on SIGINT/SIGTERM, then exits 0 (or the exit code already set, e.g. by a database
+ * that could not be kept running). With `hurry` (a pool that drains), a second signal aborts the
+ * signal given to `stop` (stop waiting for the running answers) and a third exits 1 at once;
+ * without, the second exits 1 at once.
+ */
+export function stopOnSignals(stop: (hurry: AbortSignal) => Promise<void>, opts: { hurry?: boolean } = {}): void {
   let stopping = false;
+  const hurry = new AbortController();
+  const log = moduleLogger("cli");
   const handler = (signal: string) => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      if (!opts.hurry || hurry.signal.aborted) process.exit(1);
+      log.warn({ signal }, "second signal: stopping at once");
+      hurry.abort();
+      return;
+    }
     stopping = true;
-    moduleLogger("cli").info({ signal }, "shutting down");
-    stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
+    log.info({ signal }, "shutting down");
+    stop(hurry.signal).then(
+      () => process.exit(typeof process.exitCode === "number" ? process.exitCode : 0),
+      (err: unknown) => {
+        log.error({ err: (err as Error).message }, "could not stop cleanly");
+        process.exit(1);
+      },
     );
   };
   process.on("SIGINT", handler);
@@ -89,13 +112,13 @@ export function registerPoolCommand(program: Command): Command {
     .option("--host <host>", "listen address (env CELLULE_HOST, default 0.0.0.0)")
     .option("--data-dir <dir>", "data directory (env CELLULE_DATA_DIR, default ./data)")
     .option("--config <file>", "JSON config file (env CELLULE_CONFIG)")
-    .addHelpText("after", "\nEnvironment: DATABASE_URL=postgres://… uses an external PostgreSQL with pgvector instead of the embedded database.\nOther settings: CELLULE_QUEUE_SIZE, CELLULE_JOB_TIMEOUT_MS, CELLULE_HEARTBEAT_MS, CELLULE_MAX_BODY_BYTES, CELLULE_TOKEN_TTL_HOURS, CELLULE_LOG_LEVEL.\nFederation: CELLULE_FED (active|observe|off), CELLULE_PUBLIC_URL (POOL_URL), CELLULE_FED_KEY_DIR, CELLULE_BOND_PEERS + CELLULE_FED_BOND_SECRET.")
+    .addHelpText("after", "\nEnvironment: DATABASE_URL=postgres://… uses an external PostgreSQL with pgvector instead of the embedded database.\nOther settings: CELLULE_QUEUE_SIZE, CELLULE_JOB_TIMEOUT_MS, CELLULE_DRAIN_TIMEOUT_MS, CELLULE_HEARTBEAT_MS, CELLULE_MAX_BODY_BYTES, CELLULE_TOKEN_TTL_HOURS, CELLULE_LOG_LEVEL.\nFederation: CELLULE_FED (active|observe|off), CELLULE_PUBLIC_URL (POOL_URL), CELLULE_FED_KEY_DIR, CELLULE_BOND_PEERS + CELLULE_FED_BOND_SECRET.")
     .action(
       action(async (opts: Record<string, unknown>) => {
         const config = loadPoolConfig({ flags: givenFlags(opts, ["port", "host", "dataDir"]), env: process.env, configFile: opts.config as string | undefined });
         configureLogging(config.logLevel);
         const running = await startPool(config);
-        stopOnSignals(running.stop);
+        stopOnSignals((hurry) => running.shutdown(config.drainTimeoutMs, hurry), { hurry: true });
       }),
     );
 }

@@ -48,10 +48,15 @@ export function registerUpCommand(program: Command): Command {
           throw err;
         }
         log.info({ url: running.url }, "pool and local worker started");
-        stopOnSignals(async () => {
-          await worker.stop();
-          await running.stop();
-        });
+        // The pool drains first: its local worker keeps answering until the running answers are done.
+        stopOnSignals(
+          async (hurry) => {
+            await running.pool.drain(poolConfig.drainTimeoutMs, hurry);
+            await worker.stop();
+            await running.stop();
+          },
+          { hurry: true },
+        );
       }),
     );
 }

@@ -33,6 +33,8 @@ import { buildLicense } from "./license/license.composition.js";
 import type { LicenseService } from "./license/license.service.js";
 import { buildOpenAi } from "./openai/openai.composition.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
+import { drainPool, type DrainOutcome } from "./readiness/drain.js";
+import { buildReadiness } from "./readiness/readiness.composition.js";
 import { buildSettings, type PoolSettings } from "./settings/settings.composition.js";
 import { buildSetup } from "./setup/setup.composition.js";
 import type { SetupService } from "./setup/setup.service.js";
@@ -57,8 +59,13 @@ export interface Pool {
   /** Runtime settings (`settings.on("changed", …)`) and worker balancing. */
   settings: PoolSettings["settings"];
   balancing: PoolSettings["balancing"];
-  /** Federation: peers, signed client, switches, bonding; `start()` after listen (replication and topology too). */
+  /** Federation: peers, signed client, switches, bonding; `start()` after listen (replication, topology and the database probe too). */
   federation: Federation;
+  /**
+   * SIGTERM: refuses new requests, runs every feature's `drain()` in build order, lets the running
+   * answers finish for up to `timeoutMs` (`hurry` aborted: at once), then ends the rest with an error.
+   */
+  drain(timeoutMs: number, hurry?: AbortSignal): Promise<DrainOutcome>;
   close(): Promise<void>;
 }
 
@@ -77,6 +84,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // The app with its first hooks: access log, validation, error handling, raw body capture, rate limit.
   const http = await buildHttp({ config });
   const { app, throttle } = http;
+  // Readiness next: its gate refuses requests while the pool drains, before any route's own hooks.
+  const readiness = buildReadiness({ app, db });
   const audit = buildAudit({ db, identity });
   // API keys and the authenticator (API keys; admin-users adds the session cookie).
   const keys = buildKeys({ db, audit: audit.service, throttle });
@@ -106,7 +115,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
-  const status = buildStatus({ registry, dispatcher, federation: () => federation.status() });
+  const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
   const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, license];
@@ -128,9 +137,9 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     if (!hub.handleUpgrade(req, socket, head) && !dashboard.handleUpgrade(req, socket, head)) socket.destroy();
   });
 
-  // Started after listen (pool.federation.start()); closed in reverse build order, the app last.
-  const afterListen: Feature[] = [federation, replication, topology];
-  const built: Feature[] = [http, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, topology, docs, status];
+  // Started after listen (pool.federation.start(): the database probe, federation loops); closed in reverse build order, the app last.
+  const afterListen: Feature[] = [readiness, federation, replication, topology];
+  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, topology, docs, status];
   return {
     app,
     registry,
@@ -152,6 +161,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
         for (const feature of afterListen) feature.start?.();
       },
     },
+    drain: (timeoutMs, hurry) => drainPool({ features: built, gate: readiness.gate, jobs: dispatcher, timeoutMs, hurry }),
     async close() {
       for (const feature of [...built].reverse()) await feature.close?.();
     },

@@ -122,8 +122,13 @@ export const ModelList = z.object({
   data: z.array(z.object({ id: z.string(), object: z.literal("model"), created: z.number(), owned_by: z.string(), capabilities: z.array(z.string()), workers: z.number() })),
 });
 
+/**
+ * GET /v1/status. `ok` (HTTP 200) while the pool can serve; `unavailable` (its database does not
+ * answer) or `draining` (shutting down) with HTTP 503 and a human `reason`.
+ */
 export const StatusBody = z.object({
-  status: z.literal("ok"),
+  status: z.enum(["ok", "unavailable", "draining"]),
+  reason: z.string().optional(),
   version: z.string(),
   uptime_s: z.number(),
   workers: z.object({ connected: z.number(), slots_total: z.number(), slots_free: z.number() }),

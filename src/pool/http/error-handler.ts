@@ -43,8 +43,8 @@ export function renderError(err: AppError, url: string): { status: number; heade
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler(async (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const appErr = toAppError(err);
-    // The setup gate's 503 is an answer, not a failure: not logged.
-    if (appErr.status >= 500 && appErr.code !== "cluster_setup_pending") log.error({ err, requestId: req.id, url: req.url.split("?")[0], code: appErr.code }, "request failed");
+    // The setup gate's and the drain's 503s are answers, not failures: not logged.
+    if (appErr.status >= 500 && appErr.code !== "cluster_setup_pending" && appErr.code !== "pool_shutting_down") log.error({ err, requestId: req.id, url: req.url.split("?")[0], code: appErr.code }, "request failed");
     const { status, headers, body } = renderError(appErr, req.url);
     if (status === 413) {
       // Read (and discard) the rest of the upload so the client can read our answer instead of

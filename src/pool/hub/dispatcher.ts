@@ -108,6 +108,29 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * The pool stops (end of its drain): every admitted job, queued or running, fails with `err` and
+   * each running one is cancelled on its worker (whose slot frees when it confirms). Returns how many.
+   */
+  abortAll(err: AppError): number {
+    let ended = 0;
+    const end = (job: Job) => {
+      if (job.finished) return;
+      this.stats.failed++;
+      job.fail(err);
+      ended++;
+    };
+    for (const queue of this.queues.values()) for (const job of queue.splice(0)) end(job);
+    for (const worker of this.opts.registry.connected()) {
+      for (const job of worker.jobs.values()) {
+        if (job.finished) continue;
+        end(job);
+        worker.send({ type: "cancel", jobId: job.id });
+      }
+    }
+    return ended;
+  }
+
   onChunk(worker: WorkerConnection, msg: ChunkMessage): void {
     const job = worker.jobs.get(msg.jobId);
     if (job instanceof GenerateJobState && job.state === "running") job.appendText(msg.text, msg.tokens);

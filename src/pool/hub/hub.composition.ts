@@ -29,6 +29,8 @@ export interface Hub extends Feature {
   routes(): Promise<void>;
   /** True when the upgrade request is for the worker WebSocket (then it has been handled). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** SIGTERM: new worker connections are refused (retryable refusal); the connected ones keep working. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,9 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
       if ((req.url ?? "").split("?")[0] !== WORKER_WS_PATH) return false;
       sockets.handleUpgrade(req, socket, head);
       return true;
+    },
+    async drain() {
+      sockets.refuseNew();
     },
     async close() {
       await sockets.close();

@@ -53,6 +53,7 @@ export class WorkerSocketServer {
   private readonly authFailures = new AuthFailureLimiter();
   private readonly log: Logger = moduleLogger("hub.socket");
   private readonly sweeper: NodeJS.Timeout;
+  private draining = false;
 
   constructor(private readonly opts: WorkerSocketOptions) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(100, Math.floor(opts.heartbeatMs / 2)));
@@ -70,7 +71,15 @@ export class WorkerSocketServer {
     }
     // Counted until the hello succeeds or the socket ends, whichever comes first.
     socket.once("close", admission.release);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, remote, admission.release));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.draining) return this.reject(ws, remote, CloseCode.shutdown, { code: "pool_shutting_down", message: "this pool is shutting down; retry later or connect to another pool", retry: true });
+      this.onConnection(ws, remote, admission.release);
+    });
+  }
+
+  /** The pool drains: new worker connections are refused (retryable); connected workers finish their jobs. */
+  refuseNew(): void {
+    this.draining = true;
   }
 
   async close(): Promise<void> {
