@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Capability, GenerateParams, Hardware, ServedModel } from "../../protocol/worker.protocol.js";
+import { AppError } from "../../shared/errors.js";
 import { configureLogging } from "../../shared/logger.js";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.js";
 import { EmbedJobState, GenerateJobState } from "./job.js";
@@ -644,6 +645,38 @@ describe("Dispatcher cancellation and timeouts", () => {
     expect(err.status).toBe(504);
     expect(dispatcher.waiting).toBe(0);
     expect(a.ws.ofType("cancel")).toEqual([{ type: "cancel", jobId: running.id }]);
+  });
+
+  it("abortAll (end of a drain) fails running and queued jobs with the given error, cancels the running ones on their workers, and frees slots only on the workers' answers", async () => {
+    const a = makeWorker("a", { slots: 1 });
+    add(a);
+    const running = chat();
+    const queued = chat();
+    const done = chat();
+    dispatcher.submit(done);
+    dispatcher.onDone(a.conn, { type: "done", jobId: done.id, finishReason: "stop", promptTokens: 1, completionTokens: 0 });
+    await flush();
+    dispatcher.submit(running);
+    dispatcher.submit(queued);
+    expect(dispatcher.waiting).toBe(1);
+
+    expect(dispatcher.abortAll(new AppError("pool_shutting_down", "stopping", { retryAfterSeconds: 5 }))).toBe(2);
+    for (const job of [running, queued]) {
+      const err = await rejection(job.result);
+      expect(err.code).toBe("pool_shutting_down");
+      expect(err.status).toBe(503);
+      expect(err.retryAfterSeconds).toBe(5);
+    }
+    await expect(done.result).resolves.toMatchObject({ finishReason: "stop" });
+    expect(a.ws.ofType("cancel")).toEqual([{ type: "cancel", jobId: running.id }]);
+    expect(dispatcher.waiting).toBe(0);
+    expect(dispatcher.stats).toMatchObject({ failed: 2, completed: 1 });
+    expect(a.conn.busy).toBe(1);
+    dispatcher.onDone(a.conn, { type: "done", jobId: running.id, finishReason: "stop", promptTokens: 1, completionTokens: 1 });
+    await flush();
+    expect(a.conn.busy).toBe(0);
+    expect(dispatcher.stats).toMatchObject({ failed: 2, completed: 1 });
+    expect(dispatcher.abortAll(new AppError("pool_shutting_down", "again"))).toBe(0);
   });
 
   it("does not time out a job that completed in time", async () => {

@@ -24,6 +24,7 @@ interface Hub {
   port: number;
   registry: WorkerRegistry;
   dispatcher: Dispatcher;
+  sockets: WorkerSocketServer;
   close(): Promise<void>;
 }
 
@@ -45,6 +46,7 @@ async function startHub(heartbeatMs: number): Promise<Hub> {
     port: (server.address() as AddressInfo).port,
     registry,
     dispatcher,
+    sockets,
     async close() {
       await sockets.close();
       server.closeAllConnections();
@@ -168,6 +170,29 @@ describe("WorkerSocketServer handshake", () => {
     expect(welcome.credential).toBeUndefined();
     expect(hub.registry.get(first.workerId)).toBeDefined();
     again.ws.close();
+  });
+});
+
+describe("WorkerSocketServer drain", () => {
+  it("refuses new workers with a retryable refusal (close 1001) once the pool drains, and keeps the connected ones working", async () => {
+    const draining = await startHub(60_000);
+    const { client, workerId } = await enrolled(draining);
+    draining.sockets.refuseNew();
+
+    const { token } = await enrolment.createToken(undefined, "test:admin");
+    const late = await new Client(draining.port).open();
+    late.send(hello({ token }, { name: "late" }));
+    expect(await late.closed).toBe(CloseCode.shutdown);
+    expect(late.messages).toEqual([{ type: "refused", code: "pool_shutting_down", message: expect.any(String) as string, retry: true }]);
+    expect([...draining.registry.connected()].map((w) => w.name)).not.toContain("late");
+
+    const job = new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hi" }] }, { maxTokens: 8 });
+    draining.dispatcher.submit(job);
+    expect((await client.next("generate")).jobId).toBe(job.id);
+    client.send({ type: "done", jobId: job.id, finishReason: "stop", promptTokens: 1, completionTokens: 0 });
+    await expect(job.result).resolves.toMatchObject({ finishReason: "stop" });
+    expect(draining.registry.get(workerId)).toBeDefined();
+    client.ws.close();
   });
 });
 

@@ -36,7 +36,7 @@ export async function drainPool(deps: DrainDeps): Promise<DrainOutcome> {
   const log = deps.log ?? moduleLogger("readiness");
   const deadline = Date.now() + deps.timeoutMs;
   gate.close();
-  log.info({ timeoutMs: deps.timeoutMs, answers: gate.inFlight, running: jobs.active, waiting: jobs.waiting }, `drain started: new requests refused, ${gate.inFlight} answers running`);
+  log.info({ timeoutMs: deps.timeoutMs, answers: gate.inFlight, running: jobs.active, waiting: jobs.waiting }, `drain started: new requests refused; answers running: ${gate.inFlight}`);
   for (const feature of deps.features) {
     if (!feature.drain) continue;
     const drained = feature.drain().catch((err: unknown) => log.warn({ err: (err as Error).message }, "a feature's drain failed"));
@@ -47,7 +47,7 @@ export async function drainPool(deps: DrainDeps): Promise<DrainOutcome> {
     const left = deadline - Date.now();
     if (left <= 0 || hurry?.aborted) break;
     if (await gate.whenIdle(Math.min(left, every), hurry)) break;
-    if (gate.inFlight > 0 && Date.now() < deadline && !hurry?.aborted) log.info({ answers: gate.inFlight, leftMs: deadline - Date.now() }, `drain: ${gate.inFlight} answers running`);
+    if (gate.inFlight > 0 && Date.now() < deadline && !hurry?.aborted) log.info({ answers: gate.inFlight, leftMs: deadline - Date.now() }, `drain: answers running: ${gate.inFlight}`);
   }
   if (gate.inFlight === 0) {
     log.info("drain done: every answer finished");

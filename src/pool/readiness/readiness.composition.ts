@@ -38,7 +38,7 @@ export function buildReadiness(deps: ReadinessDeps): Readiness {
     gate,
     probe,
     verdict() {
-      if (gate.draining) return { status: "draining", reason: `the pool is shutting down; ${gate.inFlight} answers still running` };
+      if (gate.draining) return { status: "draining", reason: `the pool is shutting down (answers still running: ${gate.inFlight})` };
       const db = probe.unreachable;
       if (db) return { status: "unavailable", reason: `database unreachable: ${db}` };
       return { status: "ok" };
