@@ -8,7 +8,8 @@
  *   Retry-After, a new worker connection a retryable refusal; the stream finishes with the same
  *   text as the same seeded answer before, then `[DONE]`; the pool exits 0.
  * - A drain time shorter than the answer: the stream ends with an SSE `error` event
- *   (`pool_shutting_down`), never a silent cut, and the pool exits 0 after the drain time.
+ *   (`pool_shutting_down`), never a silent cut, and the pool exits 0 after the drain time; a second
+ *   SIGTERM does the same at once.
  *
  * To hold an answer in the middle for as long as the checks take, the test pauses its worker
  * (SIGSTOP) right after the first token, then lets it go on (SIGCONT); the pool's heartbeat interval
@@ -117,7 +118,9 @@ describe("readiness", () => {
   let key: string;
 
   beforeAll(async () => {
-    pool = await startPool({ env: POOL_ENV });
+    // A drain time long enough for the slow worker to finish its answer even when other test files
+    // share the cores (the default, 30 s, was not always enough there).
+    pool = await startPool({ env: { ...POOL_ENV, CELLULE_DRAIN_TIMEOUT_MS: "150000" } });
     [key, worker] = await Promise.all([pool.createKey(), startWorker(pool, { args: ["--threads", "2"], env: WORKER_ENV })]);
   });
 
@@ -194,23 +197,29 @@ describe("readiness", () => {
     expect(out).toContain("drain done: every answer finished");
     expect(out).toContain("pool stopped");
     // Two answers of a slow worker: slower still when other test files share the cores.
-  }, 240_000);
+  }, 300_000);
 
   afterAll(async () => {
     await worker.kill("SIGKILL");
   });
 });
 
+/** A pool and a slow worker whose answer is paused right after its first token. */
+async function pausedStream(env: Record<string, string>) {
+  const pool = await startPool({ env: { ...POOL_ENV, ...env } });
+  const [key, worker] = await Promise.all([pool.createKey(), startWorker(pool, { args: ["--threads", "2"], env: WORKER_ENV })]);
+  const stream = streamChat(pool, key);
+  await stream.firstContent;
+  pause(worker);
+  expect(stream.ended()).toBe(false);
+  return { pool, worker, stream };
+}
+
 describe("drain time shorter than the answer", () => {
   it("ends the running stream with an error event after the drain time, then exits 0", async () => {
-    const pool = await startPool({ env: { ...POOL_ENV, CELLULE_DRAIN_TIMEOUT_MS: "1500" } });
-    const [key, worker] = await Promise.all([pool.createKey(), startWorker(pool, { args: ["--threads", "2"], env: WORKER_ENV })]);
-    const stream = streamChat(pool, key);
-    await stream.firstContent;
-    pause(worker);
+    const { pool, worker, stream } = await pausedStream({ CELLULE_DRAIN_TIMEOUT_MS: "1500" });
     let stoppedAfter: number;
     try {
-      expect(stream.ended()).toBe(false);
       const signalled = Date.now();
       pool.proc.kill("SIGTERM");
       expect(await exitWithin(pool, 30_000)).toBe(0);
@@ -225,6 +234,28 @@ describe("drain time shorter than the answer", () => {
     expect(last.error).toMatchObject({ code: "pool_shutting_down", type: "server_error" });
     expect(contentOf(evs).length).toBeGreaterThan(0);
     expect(pool.output()).toContain("drain timed out: ending the answers still running");
+    await worker.kill("SIGKILL");
+  });
+
+  it("a second SIGTERM ends the drain at once (the stream gets its error event) and the pool exits 0", async () => {
+    const { pool, worker, stream } = await pausedStream({ CELLULE_DRAIN_TIMEOUT_MS: "120000" });
+    let stoppedAfter: number;
+    try {
+      pool.proc.kill("SIGTERM");
+      await waitFor(() => pool.output().includes("drain started"), "the drain to start");
+      const second = Date.now();
+      pool.proc.kill("SIGTERM");
+      expect(await exitWithin(pool, 30_000)).toBe(0);
+      stoppedAfter = Date.now() - second;
+    } finally {
+      resume(worker);
+    }
+    // Far from the 120 s drain time: the flush (1 s) and the close.
+    expect(stoppedAfter).toBeLessThan(20_000);
+    const evs = events(await stream.done);
+    expect(evs).not.toContain("[DONE]");
+    expect((evs.at(-1) as { error?: { code: string } }).error?.code).toBe("pool_shutting_down");
+    expect(pool.output()).toContain("drain cut short by a second signal");
     await worker.kill("SIGKILL");
   });
 });

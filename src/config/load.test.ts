@@ -15,6 +15,13 @@ describe("pool config", () => {
     expect(loadPoolConfig({ env: { CELLULE_PORT: "9000" }, flags: { port: "9100" } }).port).toBe(9100);
   });
 
+  it("reads the drain time (CELLULE_DRAIN_TIMEOUT_MS, 30 s by default, 0 allowed)", () => {
+    expect(loadPoolConfig({ env: {} }).drainTimeoutMs).toBe(30_000);
+    expect(loadPoolConfig({ env: { CELLULE_DRAIN_TIMEOUT_MS: "0" } }).drainTimeoutMs).toBe(0);
+    expect(loadPoolConfig({ env: { CELLULE_DRAIN_TIMEOUT_MS: "5000" } }).drainTimeoutMs).toBe(5000);
+    expect(() => loadPoolConfig({ env: { CELLULE_DRAIN_TIMEOUT_MS: "-1" } })).toThrow(/CELLULE_DRAIN_TIMEOUT_MS/);
+  });
+
   it("names the bad variable", () => {
     expect(() => loadPoolConfig({ env: { CELLULE_PORT: "eighty" } })).toThrow(ConfigError);
     expect(() => loadPoolConfig({ env: { CELLULE_PORT: "eighty" } })).toThrow(/CELLULE_PORT/);
