@@ -262,14 +262,15 @@ export interface WorkerProc extends Proc {
 /** Starts a worker with a fresh enrolment token and waits until the pool counts it. */
 export async function startWorker(
   pool: PoolProc,
-  opts: { slots?: number; embedding?: boolean; args?: string[]; env?: Record<string, string | undefined>; wait?: boolean } = {},
+  opts: { slots?: number; embedding?: boolean; args?: string[]; env?: Record<string, string | undefined>; wait?: boolean; launcher?: string } = {},
 ): Promise<WorkerProc> {
   const before = (await pool.status()).workers.connected;
   const token = await pool.createToken();
   const configPath = join(tempDir("cellule-worker-"), "worker.json");
   const args = ["worker", "--pool", pool.url, "--token", token, "--config", configPath, "--model", modelPath(), "--slots", String(opts.slots ?? 1), "--threads", "1"];
   if (opts.embedding) args.push("--embedding-model", modelPath());
-  const p = spawnCli([...args, ...(opts.args ?? [])], opts.env);
+  // `launcher`: another build's dist/cli/main.js (A/B benchmarks) instead of this checkout's.
+  const p = opts.launcher ? spawnNode([opts.launcher, ...args, ...(opts.args ?? [])], opts.env) : spawnCli([...args, ...(opts.args ?? [])], opts.env);
   if (opts.wait !== false) {
     await waitFor(async () => {
       if (p.proc.exitCode !== null) throw new Error(`worker exited: ${p.output()}`);

@@ -2,7 +2,7 @@
  * The worker side of the pool: enrolment and the stored credential, reconnection after a pool
  * restart, refusal of other protocol versions and of garbage, and death by missed heartbeats.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION, WORKER_WS_PATH } from "../src/protocol/worker.protocol.js";
@@ -78,6 +78,18 @@ describe("worker protocol", () => {
     await session;
     // The log line travels through a pipe: wait for it rather than race it.
     await waitFor(() => pool.output().includes("missed 3 heartbeats"), "the heartbeat verdict in the pool log", 5000);
+  });
+
+  it("runs its compute threads below its event loop (CELLULE_WORKER_COMPUTE_NICE, Linux)", async () => {
+    const worker = await startWorker(pool, { env: { CELLULE_WORKER_COMPUTE_NICE: "7" } });
+    const pid = worker.proc.pid!;
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value.
+    const niceOf = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+    const threads = readdirSync(`/proc/${pid}/task`);
+    expect(threads.length).toBeGreaterThan(3); // libuv's pool, V8's helpers, the watchdog
+    expect(niceOf(String(pid))).toBe(0);
+    expect(threads.filter((t) => t !== String(pid)).map(niceOf)).toEqual(threads.filter((t) => t !== String(pid)).map(() => 7));
+    await worker.kill();
   });
 
   it("enrols once, stores the credential with mode 0600, and reconnects by itself after a pool restart", async () => {

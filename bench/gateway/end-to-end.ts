@@ -46,7 +46,7 @@ function requestFor(i: number): { prompt: string; seed: number } {
   return { prompt: `${ASKS[i % ASKS.length]} ${SUBJECTS[Math.floor(i / ASKS.length) % SUBJECTS.length]} (story ${i}).`, seed: E2E.seedBase + i };
 }
 
-interface Sample {
+export interface Sample {
   text: string;
   /** Tokens generated (pool side: the stream's usage chunk). */
   tokens: number;
@@ -84,9 +84,9 @@ export interface EndToEndLevel {
   firstMismatch: { index: number; direct: string; pool: string } | null;
 }
 
-type Runner = (index: number) => Promise<Sample>;
+export type Runner = (index: number) => Promise<Sample>;
 
-function directRunner(runtime: LlamaRuntime, modelId: string, answer: AnswerLength): Runner {
+export function directRunner(runtime: LlamaRuntime, modelId: string, answer: AnswerLength): Runner {
   return async (i) => {
     const { prompt, seed } = requestFor(i);
     const job: GenerateJob = {
@@ -111,7 +111,7 @@ function directRunner(runtime: LlamaRuntime, modelId: string, answer: AnswerLeng
   };
 }
 
-function poolRunner(client: KeepAliveClient, modelId: string, answer: AnswerLength): Runner {
+export function poolRunner(client: KeepAliveClient, modelId: string, answer: AnswerLength): Runner {
   return async (i) => {
     const { prompt, seed } = requestFor(i);
     const limit = answer.maxTokens === undefined ? {} : { max_tokens: answer.maxTokens };

@@ -7,6 +7,7 @@ import { CliError } from "../shared/errors.js";
 import { configureLogging, moduleLogger } from "../shared/logger.js";
 import { WorkerAgent, WorkerRefusedError } from "../worker/agent.js";
 import { startMainThreadWatchdog } from "../worker/main-thread-watchdog.js";
+import { keepComputeThreadsNiced } from "../worker/compute-priority.js";
 import { readWorkerFile, writeWorkerFile, type WorkerFile } from "../worker/credentials.js";
 import { describeHardware } from "../worker/runtime/hardware.js";
 import { InstantRuntime } from "../worker/runtime/instant.runtime.js";
@@ -141,6 +142,8 @@ export function registerWorkerCommand(program: Command): Command {
         const log = moduleLogger("cli");
         // Only here, not in `cellule up`: this process is the worker alone, and a service manager restarts it.
         startMainThreadWatchdog(config.blockedMs);
+        // Also only here: in `cellule up` the threads beside the pool's event loop hash passwords and keys.
+        keepComputeThreadsNiced(config.computeNice);
         started.agent.on("fatal", (err: Error) => {
           process.stderr.write(`cellule: ${err.message}\n`);
           void started.stop().finally(() => process.exit(err instanceof WorkerRefusedError ? EXIT_REFUSED : 1));

@@ -31,6 +31,7 @@ export const workerFields = {
   runtime: field<"llama" | "instant">({ env: "CELLULE_RUNTIME", schema: z.enum(["llama", "instant"]), defaultValue: "llama", help: "inference runtime (instant: benchmarks only)" }),
   grammarStallMs: field({ env: "CELLULE_GRAMMAR_STALL_MS", schema: positiveInt.min(500), defaultValue: 60_000, help: "a JSON-schema job with no new token for this long (ms) fails as too complex, and `cellule worker` restarts" }),
   blockedMs: field({ env: "CELLULE_WORKER_BLOCKED_MS", schema: positiveInt.min(1000), defaultValue: 10_000, help: "`cellule worker` kills itself (for its service manager to restart it) when its main thread is blocked this long (ms)" }),
+  computeNice: field({ env: "CELLULE_WORKER_COMPUTE_NICE", schema: z.coerce.number().int().min(0).max(19), defaultValue: 0, help: "`cellule worker` runs its compute threads at this nice value (1–19), below its event loop (0, the default: off; experimental, see src/worker/compute-priority.ts)" }),
   logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), defaultValue: "info" as const, help: "log level" }),
 };
 

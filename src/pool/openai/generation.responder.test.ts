@@ -1,5 +1,6 @@
+import type { AddressInfo, Socket } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { GenerateJob } from "../../protocol/worker.protocol.js";
 import { configureLogging, moduleLogger } from "../../shared/logger.js";
 import { installErrorHandling } from "../http/error-handler.js";
@@ -12,6 +13,8 @@ import { fakeWorker, servedModel, type FakeWorker } from "../../../test/harness/
 
 /** What the fake worker does with the next generate job: text chunks, then done or a job error. */
 interface Script {
+  /** The test sends the chunks and the end itself (dispatcher.onChunk/onDone): nothing is played. */
+  manual?: boolean;
   chunks: string[];
   end: { finishReason: "stop" | "length"; promptTokens: number } | { error: "invalid_request" | "runtime"; code: string; message: string };
 }
@@ -22,9 +25,12 @@ let dispatcher: Dispatcher;
 let worker: FakeWorker;
 let script: Script;
 const jobs: GenerateJobState[] = [];
+/** The server side of the last request's connection (real sockets only, see the TCP writes test). */
+let lastSocket: Socket | undefined;
 
 function play(job: GenerateJob): void {
-  const { chunks, end } = script;
+  const { chunks, end, manual } = script;
+  if (manual) return;
   setImmediate(() => {
     for (const text of chunks) dispatcher.onChunk(worker.conn, { type: "chunk", jobId: job.jobId, text, tokens: 1 });
     if ("error" in end) dispatcher.onJobError(worker.conn, { type: "job_error", jobId: job.jobId, kind: end.error, code: end.code, message: end.message });
@@ -45,6 +51,7 @@ beforeAll(async () => {
   app.post<{ Params: { shape: Shape }; Body: { stream?: boolean; usage?: boolean; extra?: Record<string, unknown>; model?: string } }>("/v1/test/:shape", async (req, reply) => {
     const job = new GenerateJobState(req.body.model ?? "m1", req.params.shape === "chat" ? "chat" : "completion", req.params.shape === "chat" ? { messages: [{ role: "user", content: "hi" }] } : { prompt: "Once" }, { maxTokens: 20 });
     jobs.push(job);
+    lastSocket = req.raw.socket;
     return respondGeneration(req, reply, inference, job, req.params.shape, { stream: req.body.stream ?? false, includeUsage: req.body.usage ?? false, extra: req.body.extra });
   });
   await app.ready();
@@ -174,5 +181,46 @@ describe("respondGeneration, streams", () => {
     expect(res.statusCode).toBe(400);
     expect(res.headers["content-type"]).toContain("application/json");
     expect(res.json()).toEqual({ error: { message: "no", type: "invalid_request_error", param: null, code: "bad_grammar" } });
+  });
+});
+
+describe("respondGeneration, TCP writes of a stream", () => {
+  const nextTick = () => new Promise<void>((r) => process.nextTick(r));
+  const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+  it("sends the first chunk at once, then one write per turn of the event loop: the last text, finish, usage and [DONE] together", async () => {
+    script = { manual: true, chunks: [], end: { finishReason: "stop", promptTokens: 3 } };
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = app.server.address() as AddressInfo;
+    const answer = fetch(`http://127.0.0.1:${port}/v1/test/chat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ stream: true, usage: true }) }).then((r) => r.text());
+    await vi.waitFor(() => expect(jobs[0]?.state).toBe("running"));
+    const job = jobs[0]!;
+    const socket = lastSocket!;
+    // Each call is one write(v) to the kernel: what wakes the client.
+    const writes = vi.fn();
+    const write = socket._write.bind(socket);
+    const writev = socket._writev!.bind(socket);
+    socket._write = (...args) => (writes(), write(...args));
+    socket._writev = (...args) => (writes(), writev(...args));
+    const chunk = (text: string) => dispatcher.onChunk(worker.conn, { type: "chunk", jobId: job.id, text, tokens: 1 });
+
+    chunk("Hel");
+    await nextTick(); // Node's own cork of a response write lasts until the next tick
+    expect(writes).toHaveBeenCalledTimes(1); // headers and the first chunk, without waiting for the next turn
+
+    chunk("lo");
+    chunk(" wor");
+    await nextTick();
+    expect(writes).toHaveBeenCalledTimes(1); // held until the end of this turn...
+    await nextTurn();
+    expect(writes).toHaveBeenCalledTimes(2); // ...then both in one write
+
+    chunk("ld");
+    dispatcher.onDone(worker.conn, { type: "done", jobId: job.id, finishReason: "stop", promptTokens: 3, completionTokens: 4 });
+    const { events: ev, done } = events(await answer);
+    expect(writes).toHaveBeenCalledTimes(3);
+    expect(done).toBe(true);
+    expect(ev.map((e) => (e.choices as { delta?: { content?: string } }[])[0]?.delta?.content ?? null)).toEqual(["Hel", "lo", " wor", "ld", null, null]);
+    expect(ev.at(-1)!.usage).toEqual({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
   });
 });
