@@ -45,6 +45,11 @@ export type AccessKind =
   | "site.headcount"
   | "license.update";
 
+const ACCESS_KINDS = new Set<string>(["key.create", "key.revoke", "admin.upsert", "admin.delete", "session.create", "session.touch", "session.delete", "worker.create", "worker.revoke", "setup.identity", "site.headcount", "license.update"]);
+
+/** True for the kinds this file applies. */
+export const isAccessKind = (kind: string): kind is AccessKind => ACCESS_KINDS.has(kind);
+
 /** The clock key of a last-writer-wins access row (kept with the settings' clocks, under `access:`). */
 export function accessClockKey(kind: AccessKind, payload: unknown): string | undefined {
   const p = payload as Record<string, unknown>;
@@ -58,7 +63,13 @@ export function accessClockKey(kind: AccessKind, payload: unknown): string | und
       return `access:headcount:${String(p.site).trim().toLowerCase()}`;
     case "license.update":
       return "access:license";
-    default:
+    case "key.create":
+    case "key.revoke":
+    case "session.create":
+    case "session.touch":
+    case "session.delete":
+    case "worker.create":
+    case "worker.revoke":
       return undefined;
   }
 }

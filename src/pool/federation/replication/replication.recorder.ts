@@ -13,7 +13,7 @@ import type { HybridLogicalClock } from "./hlc.js";
 import { CHUNKS_PER_ENVELOPE, vectorToBase64, type PayloadOf } from "./payloads.js";
 import type { PeerFanOut } from "./peer-fanout.js";
 import type { ReplicaRepository } from "./replica.repository.js";
-import { accessClockKey, type AccessKind } from "./access-appliers.js";
+import { accessClockKey, isAccessKind } from "./access-appliers.js";
 import type { AccessReplicaRepository } from "./access-replica.repository.js";
 import type { ReplicationLogRepository } from "./replication-log.repository.js";
 
@@ -137,37 +137,26 @@ export class ReplicationRecorder {
   private async afterAccess(kind: EnvelopeKind, payload: unknown, hlc: string): Promise<void> {
     const { log, identity, access } = this.deps;
     const self = identity.atomId;
-    const clockKey = accessClockKey(kind as AccessKind, payload);
+    if (!isAccessKind(kind)) return;
+    const clockKey = accessClockKey(kind, payload);
     if (clockKey) await log.setSettingClock(clockKey, hlc, self);
     if (!access) return;
-    switch (kind) {
-      case "key.create": {
-        const k = payload as PayloadOf<"key.create">;
-        if (k.revoked_at) await log.tombstone("key", k.key_id, self, hlc);
-        return access.markKey(k.key_id);
-      }
-      case "key.revoke":
-        return log.tombstone("key", (payload as PayloadOf<"key.revoke">).key_id, self, hlc);
-      case "admin.upsert": {
-        const a = payload as PayloadOf<"admin.upsert">;
-        return access.markAdmin(a.email, a.password_hash);
-      }
-      case "admin.delete":
-        return log.tombstone("admin", (payload as PayloadOf<"admin.delete">).admin_id, self, hlc);
-      case "session.create":
-        return access.markSession((payload as PayloadOf<"session.create">).token_hash);
-      case "session.delete":
-        return log.tombstone("session", (payload as PayloadOf<"session.delete">).token_hash, self, hlc);
-      case "worker.create": {
-        const w = payload as PayloadOf<"worker.create">;
-        if (w.revoked_at) await log.tombstone("worker", w.worker_id, self, hlc);
-        return access.markWorker(w.worker_id);
-      }
-      case "worker.revoke":
-        return log.tombstone("worker", (payload as PayloadOf<"worker.revoke">).worker_id, self, hlc);
-      default:
-        return;
-    }
+    if (kind === "key.create") {
+      const k = payload as PayloadOf<"key.create">;
+      if (k.revoked_at) await log.tombstone("key", k.key_id, self, hlc);
+      await access.markKey(k.key_id);
+    } else if (kind === "key.revoke") await log.tombstone("key", (payload as PayloadOf<"key.revoke">).key_id, self, hlc);
+    else if (kind === "admin.upsert") {
+      const a = payload as PayloadOf<"admin.upsert">;
+      await access.markAdmin(a.email, a.password_hash);
+    } else if (kind === "admin.delete") await log.tombstone("admin", (payload as PayloadOf<"admin.delete">).admin_id, self, hlc);
+    else if (kind === "session.create") await access.markSession((payload as PayloadOf<"session.create">).token_hash);
+    else if (kind === "session.delete") await log.tombstone("session", (payload as PayloadOf<"session.delete">).token_hash, self, hlc);
+    else if (kind === "worker.create") {
+      const w = payload as PayloadOf<"worker.create">;
+      if (w.revoked_at) await log.tombstone("worker", w.worker_id, self, hlc);
+      await access.markWorker(w.worker_id);
+    } else if (kind === "worker.revoke") await log.tombstone("worker", (payload as PayloadOf<"worker.revoke">).worker_id, self, hlc);
   }
 
   /**
