@@ -275,14 +275,21 @@ describe("the sweep: rows held before the first bond", () => {
     await C.db.query("INSERT INTO cluster_setup_state (id, company_name, logo, logo_mime, completed_at) VALUES (1, 'Gamma SA', $1, 'image/png', now()) ON CONFLICT (id) DO UPDATE SET company_name = 'Gamma SA', logo = $1, logo_mime = 'image/png', completed_at = now()", [Buffer.from([137, 80, 78, 71])]);
     await C.db.query("INSERT INTO site_headcount (site, headcount) VALUES ('Lyon', 40)");
     await C.db.query("UPDATE cluster_license SET token = 'header.payload.sig' WHERE id = 1");
+    await C.db.query("INSERT INTO projects (id, name, language, created_by) VALUES ('prj_c1', 'Before the bond', 'english', 'cli')");
+    const scoped = await C.keys.create("scoped", "user", "cli", { projectId: "prj_c1" });
     expect(await C.service.sweepAccess()).toBe(0); // never bonded: records nothing
     await bond(C, A);
-    const n = await C.service.sweepAccess();
-    expect(n).toBeGreaterThanOrEqual(5); // key, worker, identity, headcount, license (+ accounts left by earlier tests)
+    // Bonded, but the first bond's data backfill has not run: no key may precede its project.
     expect(await C.service.sweepAccess()).toBe(0);
+    await C.service.backfill(); // what a first bond runs: the data, then the access rows
+    expect(await C.service.sweepAccess()).toBe(0); // everything is recorded
+    const logged = await rows<{ seq: string; kind: string; id: string | null }>(C, "SELECT seq, kind, coalesce(payload->>'key_id', payload->>'project_id') AS id FROM federation_log WHERE origin = $1 ORDER BY seq", [C.identity.atomId]);
+    expect(logged.map((l) => l.kind)).toEqual(expect.arrayContaining(["project.create", "key.create", "worker.create", "setup.identity", "site.headcount", "license.update"]));
+    expect(logged.findIndex((l) => l.kind === "project.create" && l.id === "prj_c1")).toBeLessThan(logged.findIndex((l) => l.id === scoped.id));
     await until("A has C's rows", async () => (await rows(A, "SELECT 1 FROM site_headcount WHERE site = 'Lyon'")).length === 1);
     await settled();
     expect((await A.keys.authenticate(key.key)).id).toBe(key.id);
+    expect((await A.keys.authenticate(scoped.key)).projectId).toBe("prj_c1");
     expect(await rows(A, "SELECT site, revoked_at IS NOT NULL AS revoked FROM workers WHERE id = 'wkrbefore001'")).toEqual([{ site: "Lyon", revoked: true }]);
     expect(A.calls.licenses).toEqual(["header.payload.sig"]);
     // A key made beside the running pool (cellule keys create) is swept at the next pass.

@@ -105,6 +105,7 @@ export class AccessAppliers {
       case "session.create":
         return this.sessionCreate(payload as PayloadOf<"session.create">);
       case "session.touch": {
+        // Not audited: it only moves a session's idle clock.
         const s = payload as PayloadOf<"session.touch">;
         return (await this.access.touchSession(s.token_hash, new Date(s.last_seen_at))) ? { result: "applied", audit: false } : { result: "noop", why: "session absent or seen later" };
       }
@@ -192,15 +193,14 @@ export class AccessAppliers {
       return { result: "wait", why: `waiting for the account ${s.email}` };
     }
     const inserted = await this.access.insertSession(s, admin.id);
-    // Not audited here: the login is audited where it happened; a session is no change of access.
-    return inserted ? { result: "applied", target: `admin:${s.email}`, audit: false } : { result: "noop", why: "already present" };
+    return inserted ? { result: "applied", target: `admin:${s.email}` } : { result: "noop", why: "already present" };
   }
 
   private async sessionDelete(env: ApplyInput, s: PayloadOf<"session.delete">): Promise<ApplyOutcome> {
     await this.log.tombstone("session", s.token_hash, env.origin, env.hlc);
     if (!(await this.access.deleteSession(s.token_hash))) return { result: "noop", why: "session absent" };
     this.deps.hooks?.sessionsEnded();
-    return { result: "applied", audit: false };
+    return { result: "applied" };
   }
 
   private async workerCreate(w: PayloadOf<"worker.create">): Promise<ApplyOutcome> {

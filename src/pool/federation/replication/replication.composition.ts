@@ -120,8 +120,7 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
   // First bond of a pool that already holds data: its history is recorded for the new peers.
   federation.onBonded(() => {
     service.forgetPeerCache();
-    void service.sweepAccess().catch((err: unknown) => moduleLogger("federation.replication").error({ err: (err as Error).message }, "could not record the access rows held before the first bond"));
-    void service.backfill().catch((err: unknown) => moduleLogger("federation.replication").error({ err: (err as Error).message }, "could not record the data held before the first bond"));
+    void service.backfill().catch((err: unknown) => moduleLogger("federation.replication").error({ err: (err as Error).message }, "could not record the data and access held before the first bond"));
   });
 
   const files = new FileFetcher({

@@ -91,6 +91,24 @@ export class ReplicationRecorder {
    * this pool has recorded anything.
    */
   async backfill(): Promise<number> {
+    // The access sweep waits for it: a project key must never precede its project in our sequence.
+    const run = this.backfillData();
+    this.backfilling = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    const n = await run;
+    this.dataBackfilled = true;
+    await this.sweepAccess();
+    return n;
+  }
+
+  /** Set while the first bond's data backfill runs, so the access sweep records after it. */
+  private backfilling: Promise<void> | undefined;
+  /** The data backfill ran in this process (a pool whose log is still empty may then sweep). */
+  private dataBackfilled = false;
+
+  private async backfillData(): Promise<number> {
     if (this.deps.switches.mode === "off" || (await this.deps.log.hasOrigin(this.deps.identity.atomId))) return 0;
     const { replica } = this.deps;
     const snapshot = await replica.snapshot();
@@ -173,10 +191,16 @@ export class ReplicationRecorder {
   }
 
   private sweeping: Promise<number> | undefined;
+  /** The single-row state was recorded once (federation_state.access_backfilled_at). */
+  private accessBackfilled = false;
 
   private async sweepOnce(): Promise<number> {
     const { access } = this.deps;
     if (!access || this.deps.switches.mode === "off" || this.closed || !(await this.recording())) return 0;
+    // After the first bond's data backfill (projects before the keys confined to them): a pool
+    // whose log is empty waits for it.
+    await this.backfilling;
+    if (!this.dataBackfilled && !(await this.deps.log.hasOrigin(this.deps.identity.atomId))) return 0;
     const iso = (d: Date) => d.toISOString();
     let n = 0;
     // Accounts before the sessions that name them (one origin's envelopes apply in order).
@@ -199,7 +223,7 @@ export class ReplicationRecorder {
       await this.record("session.create", { token_hash: s.token_hash, email: s.email, csrf_hash: s.csrf_hash, created_at: iso(s.created_at), expires_at: iso(s.expires_at) });
       n++;
     }
-    if (!(await access.accessBackfilled())) {
+    if (!this.accessBackfilled && !(this.accessBackfilled = await access.accessBackfilled())) {
       const identity = await access.identity();
       if (identity?.completed) {
         await this.record("setup.identity", { company_name: identity.company_name, logo: identity.logo ? Buffer.from(identity.logo).toString("base64") : null, logo_mime: identity.logo ? identity.logo_mime : null });
@@ -215,6 +239,7 @@ export class ReplicationRecorder {
         n++;
       }
       await access.setAccessBackfilled();
+      this.accessBackfilled = true;
     }
     if (n > 0) this.logger.info({ envelopes: n }, "access rows recorded for the peers (held before the first bond, or written by an admin command)");
     return n;
