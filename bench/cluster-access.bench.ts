@@ -121,6 +121,7 @@ const NOTES = [
   "Pools: three `cellule pool` processes (embedded PGlite) on 127.0.1.1, 127.0.2.1 and 127.0.3.1, each advertising a fault-injecting TCP proxy (no fault injected) as its URL, bonded as a full mesh at trust 3. Anti-entropy pull every 1 s (the default); the figures are those of the push path.",
   "Creation: from just before POST /v1/admin/keys on A until GET /v1/admin/keys on B (and on C) lists the key; then one request with the key on each pool must answer 200 (not timed: a first use costs one Argon2id verification on any pool).",
   "Revocation: the key was used on A and C just before (cached there as verified); from just before DELETE /v1/admin/keys/{id} on B until the first 401 to GET /v1/models with the key on A (and on C), polled every 10 ms. The figure includes B's own DELETE.",
+  "CELLULE_AUTH_FAILURE_LIMIT is raised on the three pools: every revocation ends on a refused request on A and C, and the default budget (20 failures a minute per address) would answer 429 after 20 keys. A caller of measureKeyPropagation must do the same.",
   "The machine is shared: loadAvg1mAtStart shows how busy it was.",
 ];
 
@@ -130,7 +131,8 @@ async function main(): Promise<void> {
   const started = new Date();
   const environment = machine();
   const n = Number(process.env.CLUSTER_ACCESS_KEYS ?? 50);
-  cluster = await startCluster({ CELLULE_FED_SYNC_INTERVAL_MS: "1000", CELLULE_FED_PROBE_INTERVAL_MS: "5000", CELLULE_LOG_LEVEL: "warn" });
+  // Each revocation ends on one refused request per pool: the per-address failure budget (20 a minute) must not answer 429 first.
+  cluster = await startCluster({ CELLULE_FED_SYNC_INTERVAL_MS: "1000", CELLULE_FED_PROBE_INTERVAL_MS: "5000", CELLULE_LOG_LEVEL: "warn", CELLULE_AUTH_FAILURE_LIMIT: "100000" });
   progress(`${n} keys: created on A, revoked on B`);
   const result = await measureKeyPropagation(cluster, n);
   const checks = keyPropagationChecks(result);
