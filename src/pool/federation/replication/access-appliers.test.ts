@@ -217,6 +217,19 @@ describe("admin accounts and sessions", () => {
     expect(A.calls.sessionsEnded).toBeGreaterThan(0);
   });
 
+  it("a session's use elsewhere moves its idle clock forward here, never back", async () => {
+    const session = await A.users.login("ops@x.test", "Another-Long-Passphrase-42", "10.0.0.4");
+    const hash = sha256(session.token);
+    await until("B has the session", async () => (await rows(B, "SELECT 1 FROM admin_sessions WHERE token_hash = $1", [hash])).length === 1);
+    const appliers = new AccessAppliers({ access: new AccessReplicaRepository(B.db), log: new ReplicationLogRepository(B.db) });
+    const seen = async () => (await rows<{ t: Date }>(B, "SELECT last_seen_at AS t FROM admin_sessions WHERE token_hash = $1", [hash]))[0]!.t.getTime();
+    const later = new Date(Date.now() + 3_600_000);
+    expect((await appliers.apply({ origin: A.identity.atomId, seq: 1, hlc: "1", kind: "session.touch", payload: {} }, { token_hash: hash, last_seen_at: later.toISOString() })).result).toBe("applied");
+    expect(await seen()).toBe(later.getTime());
+    expect((await appliers.apply({ origin: A.identity.atomId, seq: 2, hlc: "2", kind: "session.touch", payload: {} }, { token_hash: hash, last_seen_at: new Date().toISOString() })).result).toBe("noop");
+    expect(await seen()).toBe(later.getTime());
+  });
+
   let winner = "";
 
   it("two pools set up with the same email share one account: one password hash wins on both, local ids and sessions kept", async () => {
