@@ -14,6 +14,7 @@ const ALONE = [
   "src/pool/federation/topology/topology.service.test.ts", // loopback round trips classed as LAN (< 5 ms median)
   "src/pool/workers/enrolment.service.test.ts", // an unknown credential id costs the same time as a known one
   "src/pool/federation/replication/envelope.test.ts", // verifying an envelope runs at >= 80% of a raw Ed25519 verify
+  "test/cluster-access.e2e.test.ts", // a key revoked on one pool is refused on the two others within 1 s
 ];
 
 export default defineConfig({

@@ -29,6 +29,10 @@ export interface ClusterOptions {
   env?: Record<string, string | undefined>;
   /** Per-node environment, merged last. */
   envOf?: (name: string) => Record<string, string | undefined>;
+  /** Per-node setup answers (default: defaultSetupAnswers()). */
+  setupOf?: (name: string) => Record<string, unknown> | undefined;
+  /** Node argv that starts each pool instead of `cellule pool` (e.g. test/fixtures/pool-with-license-key.ts). */
+  launcher?: string[];
 }
 
 /** Fast federation loops for tests: pull every 300 ms. */
@@ -44,7 +48,8 @@ export async function ok(call: Api, method: string, path: string, body?: unknown
 export async function startNode(name: string, host: string, opts: ClusterOptions & { port?: number; dataDir?: string } = {}): Promise<PoolProc> {
   const port = opts.port ?? (await freePort(host));
   const env = { ...CLUSTER_ENV, ...opts.env, ...opts.envOf?.(name) };
-  return startPool({ host, port, dataDir: opts.dataDir, env });
+  const setup = opts.setupOf?.(name);
+  return startPool({ host, port, dataDir: opts.dataDir, env, ...(setup ? { setup } : {}), ...(opts.launcher ? { launcher: opts.launcher } : {}) });
 }
 
 /** Starts the pools, then bonds every pair (token made on X, registered on Y with reciprocation) and promotes both ways to 3. */

@@ -112,7 +112,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, documents: rag.progress, settings: settings.settings });
   // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.
   const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, registry, isReady: () => setup.service.isCompleted() });
-  const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service });
+  const access = { keys: keys.service, adminUsers: adminUsers.service, accounts: adminUsers.accounts, workers, registry: () => hub.registry, license: license.service, balancing: settings.balancing };
+  const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service, access });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });

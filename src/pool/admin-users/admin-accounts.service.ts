@@ -10,6 +10,7 @@ import { fieldMessage } from "../../protocol/setup.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { Replicator } from "../replicator.js";
 import type { AdminUserRow, AdminUsersRepository } from "./admin-users.repository.js";
 import { normaliseEmail } from "./admin-users.service.js";
 import { passwordProblem } from "./password-policy.js";
@@ -25,6 +26,9 @@ export interface AdminAccount {
 }
 
 export class AdminAccountsService {
+  /** Set by replication: accounts (email and Argon2id hash) and their deletion go to the trusted peers. */
+  replication?: Pick<Replicator, "record"> | undefined;
+
   constructor(private readonly deps: { users: AdminUsersRepository; audit: AuditService }) {}
 
   /** Every account; `selfEmail` (the caller's session, if any) marks their own. */
@@ -48,10 +52,16 @@ export class AdminAccountsService {
     const problem = passwordProblem(password, email);
     if (problem) throw new AppError(problem, fieldMessage(problem), { param: "password" });
     const id = randomBytes(6).toString("hex");
-    if (!(await this.deps.users.insertNew({ id, email, passwordHash: await hashSecret(password) }))) {
+    const passwordHash = await hashSecret(password);
+    if (!(await this.deps.users.insertNew({ id, email, passwordHash }))) {
       throw new AppError("email_taken", `An admin account with the email ${email} already exists.`, { param: "email" });
     }
     await this.deps.audit.record({ actor, action: "admin.create", target: `admin:${email}`, details: { id } });
+    const row = this.replication && (await this.deps.users.findById(id));
+    if (row && this.replication) {
+      const at = row.created_at.toISOString();
+      await this.replication.record("admin.upsert", { admin_id: id, email, password_hash: passwordHash, created_at: at, password_changed_at: at });
+    }
     return { id, email };
   }
 
@@ -66,6 +76,7 @@ export class AdminAccountsService {
     if (r.result === "not_found") throw new AppError("admin_not_found", `No admin account '${id}'.`, { param: "id" });
     if (r.result === "last_admin") throw new AppError("last_admin", "This is the last administrator account: create another one before deleting it.");
     await this.deps.audit.record({ actor, action: "admin.delete", target: `admin:${user.email}`, details: { id, sessions_closed: r.sessions } });
+    await this.replication?.record("admin.delete", { admin_id: id, email: user.email });
     return { id, deleted: true };
   }
 }

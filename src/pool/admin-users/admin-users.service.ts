@@ -11,6 +11,7 @@ import { moduleLogger, type Logger } from "../../shared/logger.js";
 import { hashSecret, verifySecret, verifySecretOrDummy } from "../../shared/secrets.js";
 import { fieldMessage } from "../../protocol/setup.protocol.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { Replicator } from "../replicator.js";
 import { FAILURE_WINDOW_MS, type AdminUsersRepository, type Locked } from "./admin-users.repository.js";
 import { passwordProblem } from "./password-policy.js";
 
@@ -51,6 +52,14 @@ export class AdminUsersService {
   private policy = { idleMs: SESSION_IDLE_MS, lockThreshold: LOCK_THRESHOLD, lockMs: LOCK_MS };
   /** Emits "sessions-ended" after a logout, so that the live feed closes that session's sockets at once. */
   readonly events = new EventEmitter();
+  /**
+   * Set by replication: sessions (the SHA-256 of the cookie and of the CSRF token, never the
+   * values), their use and their end go to the trusted peers, so a session opened here is accepted
+   * by every pool. Failed logins and lockouts stay on this pool.
+   */
+  replication?: Pick<Replicator, "record"> | undefined;
+  /** When each session's use was last sent to the peers (their idle clock), by token hash. */
+  private readonly touchesSent = new Map<string, number>();
 
   constructor(private readonly deps: { users: AdminUsersRepository; audit: AuditService; now?: () => Date }) {}
 
@@ -98,6 +107,7 @@ export class AdminUsersService {
     const csrfToken = randomBytes(24).toString("base64url");
     const expiresAt = new Date(now.getTime() + SESSION_MAX_MS);
     await this.deps.users.insertSession({ tokenHash: sha256(token), adminId: user.id, csrfHash: sha256(csrfToken), createdAt: now, expiresAt, ip });
+    await this.replication?.record("session.create", { token_hash: sha256(token), email: user.email, csrf_hash: sha256(csrfToken), created_at: now.toISOString(), expires_at: expiresAt.toISOString() });
     await this.deps.audit.record({ actor: `admin:${user.email}`, action: "login.success", details: { ip } });
     void this.deps.users.deleteExpiredSessions(new Date(now.getTime() - this.policy.idleMs), now).catch(() => {});
     void this.deps.users.pruneFailures(new Date(now.getTime() - Math.max(FAILURE_WINDOW_MS, this.policy.lockMs))).catch(() => {});
@@ -115,12 +125,31 @@ export class AdminUsersService {
       await this.deps.users.deleteSession(tokenHash);
       return undefined;
     }
-    if (now.getTime() - row.last_seen_at.getTime() > TOUCH_EVERY_MS) await this.deps.users.touchSession(tokenHash, now);
+    if (now.getTime() - row.last_seen_at.getTime() > TOUCH_EVERY_MS) {
+      await this.deps.users.touchSession(tokenHash, now);
+      this.sendTouch(tokenHash, now);
+    }
     return { adminId: row.admin_id, email: row.email, csrfHash: row.csrf_hash };
+  }
+
+  /**
+   * The peers learn that a session is in use often enough that their idle clock never ends it
+   * while it is used here: at most every eighth of the idle timeout (≥ 1 min) per session.
+   */
+  private sendTouch(tokenHash: string, now: Date): void {
+    if (!this.replication) return;
+    const every = Math.max(TOUCH_EVERY_MS, this.policy.idleMs / 8);
+    const last = this.touchesSent.get(tokenHash) ?? 0;
+    if (now.getTime() - last < every) return;
+    if (this.touchesSent.size >= 10_000) this.touchesSent.clear();
+    this.touchesSent.set(tokenHash, now.getTime());
+    void this.replication.record("session.touch", { token_hash: tokenHash, last_seen_at: now.toISOString() });
   }
 
   async logout(token: string, actor: string): Promise<void> {
     await this.deps.users.deleteSession(sha256(token));
+    this.touchesSent.delete(sha256(token));
+    await this.replication?.record("session.delete", { token_hash: sha256(token) });
     this.events.emit("sessions-ended");
     await this.deps.audit.record({ actor, action: "logout" });
   }

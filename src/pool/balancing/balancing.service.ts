@@ -12,6 +12,7 @@ import type { AuditService } from "../audit/audit.service.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import type { SettingsService } from "../settings/settings.service.js";
+import type { Replicator } from "../replicator.js";
 import type { BalancingRepository } from "./balancing.repository.js";
 
 export const QUEUE_SIZE_KEY = "queue.size_per_model" satisfies SettingKey;
@@ -39,6 +40,9 @@ export class BalancingService {
   private readonly log: Logger = moduleLogger("balancing");
   private totalHeadcount = 0;
   private applied: number | undefined;
+
+  /** Set by replication: declared headcounts go to the trusted peers (last writer wins per site). */
+  replication?: Pick<Replicator, "record"> | undefined;
 
   constructor(private readonly deps: BalancingDeps) {
     deps.settings.onApply([QUEUE_SIZE_KEY, QUEUE_PER_EMPLOYEE_KEY], () => this.recalibrate());
@@ -87,6 +91,7 @@ export class BalancingService {
     const from = site.declared;
     await this.deps.repo.setHeadcount(site.name, headcount, actor, (this.deps.now ?? (() => new Date()))());
     await this.deps.audit.record({ actor, action: "balancing.headcount", target: `site:${site.name}`, details: { site: site.name, from, to: headcount } });
+    await this.replication?.record("site.headcount", { site: site.name, headcount });
     site.declared = headcount;
     this.totalHeadcount = sum(await this.deps.repo.headcounts());
     this.recalibrate();

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret, secretId, verifySecretOrDummy } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { Replicator } from "../replicator.js";
 import type { KeyListRow, KeyScope, KeysRepository } from "./keys.repository.js";
 
 export interface AuthenticatedKey {
@@ -33,7 +34,8 @@ export class KeysService {
   private readonly verified = new Map<string, { key: AuthenticatedKey; until: number }>();
   /** Keys revoked by this process: a verification that was in flight during the revocation is not cached. */
   private readonly revokedHere = new Set<string>();
-  /** The Argon2id hash verified against when the id is unknown or revoked (same parameters as real keys). */
+  /** Set by replication: keys and revocations go to the trusted peers (only hashes, never the secret). */
+  replication?: Pick<Replicator, "record"> | undefined;
 
   constructor(private readonly deps: { keys: KeysRepository; audit: AuditService; now?: () => number }) {}
 
@@ -51,6 +53,10 @@ export class KeysService {
       throw err;
     });
     await this.deps.audit.record({ actor, action: "key.create", target: `key:${id}`, projectId, details: { name, scope, ...(projectId ? { project_id: projectId } : {}) } });
+    const row = this.replication && (await this.deps.keys.findById(id));
+    if (row && this.replication) {
+      await this.replication.record("key.create", { key_id: id, name, scope, project_id: projectId ?? null, secret_hash: row.secret_hash, created_at: row.created_at.toISOString(), revoked_at: null });
+    }
     return { id, name, scope, key: secret, ...(projectId ? { projectId } : {}) };
   }
 
@@ -73,11 +79,22 @@ export class KeysService {
     if (!row) throw new AppError("key_not_found", `No API key '${id}'.`, { param: "id" });
     this.revokedHere.add(id);
     this.forgetKey(id);
-    if (await this.deps.keys.revoke(id, new Date((this.deps.now ?? Date.now)()))) {
+    const at = new Date((this.deps.now ?? Date.now)());
+    if (await this.deps.keys.revoke(id, at)) {
       this.forgetKey(id);
+      await this.replication?.record("key.revoke", { key_id: id, revoked_at: at.toISOString() });
       await this.deps.audit.record({ actor, action: "key.revoke", target: `key:${id}`, projectId: row.project_id ?? undefined, details: { name: row.name, scope: row.scope } });
     }
     return { id, revoked: true };
+  }
+
+  /**
+   * A key revoked on another pool (replicated): refused from the next request on, here too — its
+   * cached verification is dropped and one in flight is not cached.
+   */
+  revokedElsewhere(id: string): void {
+    this.revokedHere.add(id);
+    this.forgetKey(id);
   }
 
   /** Forgets cached verifications of one key. */

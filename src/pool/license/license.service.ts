@@ -11,6 +11,7 @@ import type { LicensePayload, LicenseStatus, LicenseView } from "../../protocol/
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { Replicator } from "../replicator.js";
 import { DAY_S, daysRemaining, graceEnd, isoOfSeconds, timeStatus } from "./license-status.js";
 import type { LicenseRepository, LicenseRow } from "./license.repository.js";
 import type { LicenseValidator } from "./license.validator.js";
@@ -35,6 +36,8 @@ export class LicenseService {
   private readonly now: () => number;
   private verified: { token: string; result: Verified } | undefined;
   private lastWarningAt = Number.NEGATIVE_INFINITY;
+  /** Set by replication: an installed or removed license goes to the trusted peers (each re-validates it). */
+  replication?: Pick<Replicator, "record"> | undefined;
 
   constructor(private readonly deps: { repo: LicenseRepository; validator: LicenseValidator; audit: AuditService; now?: () => number; log?: Logger }) {
     this.log = deps.log ?? moduleLogger("license");
@@ -89,6 +92,7 @@ export class LicenseService {
     if (!stored) throw new AppError("license_already_installed", "A license is already installed: replace it from the admin API (POST /v1/admin/license/upload) or the dashboard.");
     this.verified = { token, result: { ok: true, payload } };
     await this.deps.audit.record({ actor, action: "license.upload", target: `license:${payload.client_id}`, details: { client_id: payload.client_id, tier: payload.tier, exp: payload.exp, grace_days: payload.grace_days } });
+    await this.replication?.record("license.update", { token });
     const view = await this.view();
     this.log.info({ clientId: payload.client_id, tier: payload.tier, status: view.status, daysRemaining: view.days_remaining, actor }, `license installed: ${view.status}, client=${payload.client_id} tier=${payload.tier} expires_in=${view.days_remaining}d`);
     return view;
@@ -98,9 +102,35 @@ export class LicenseService {
   async remove(actor: string): Promise<LicenseView> {
     const before = await this.deps.repo.get();
     await this.deps.repo.clear();
+    await this.replication?.record("license.update", { token: null });
     await this.deps.audit.record({ actor, action: "license.delete", target: before.client_id ? `license:${before.client_id}` : undefined, details: { client_id: before.client_id, had_license: before.token !== null } });
     this.log.warn({ clientId: before.client_id, actor }, "license removed - evaluation mode (mutations allowed)");
     return this.view();
+  }
+
+  /**
+   * A license installed (or removed: null) on another pool: verified here by this pool's own
+   * validator (signature, schema, revocation) before it is stored; never recorded again. The apply
+   * loop audits it (actor peer:<origin>).
+   */
+  async applyReplicated(token: string | null): Promise<{ ok: true } | { ok: false; why: string }> {
+    if (token === null) {
+      await this.deps.repo.clear();
+      this.log.warn("license removed on another pool - evaluation mode (mutations allowed)");
+      return { ok: true };
+    }
+    let payload: LicensePayload;
+    try {
+      payload = await this.deps.validator.validate(token);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      this.log.warn({ problem: err.message }, "license installed on another pool does not validate here: not installed");
+      return { ok: false, why: err.message };
+    }
+    await this.deps.repo.install({ token, clientId: payload.client_id, tier: payload.tier, expiresAt: new Date(payload.exp * 1000), installedAt: new Date(this.now()) });
+    this.verified = { token, result: { ok: true, payload } };
+    this.log.info({ clientId: payload.client_id, tier: payload.tier }, "license installed on another pool: validated and installed here");
+    return { ok: true };
   }
 
   /** The emergency override: `false` lets every mutation through. Each call is logged at WARNING and audited. */

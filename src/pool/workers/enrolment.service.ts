@@ -5,9 +5,16 @@
 import { AppError } from "../../shared/errors.js";
 import { hashSecret, newSecret, secretId, verifySecret, verifySecretOrDummy } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { Replicator } from "../replicator.js";
 import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
 
 export class EnrolmentService {
+  /**
+   * Set by replication: an enrolled worker's credential hash goes to the trusted peers, so it may
+   * connect to any pool. Enrolment tokens never leave this pool (valid only where they were minted).
+   */
+  replication?: Pick<Replicator, "record"> | undefined;
+
   constructor(private readonly deps: { workers: WorkersRepository; audit: AuditService; tokenTtlHours: number }) {}
 
   /**
@@ -49,6 +56,11 @@ export class EnrolmentService {
     const { id: workerId, secret: credential } = newSecret("wkr");
     if (!(await this.deps.workers.consumeToken(tokenId, workerId))) throw refused;
     await this.deps.workers.insertWorker({ id: workerId, name, credentialHash: await hashSecret(credential), site: row.site });
+    const enrolled = this.replication && (await this.deps.workers.findWorker(workerId));
+    if (enrolled && this.replication) {
+      const w = enrolled;
+      await this.replication.record("worker.create", { worker_id: workerId, name, credential_hash: w.credential_hash, site: w.site, enrolled_at: w.enrolled_at.toISOString(), revoked_at: null });
+    }
     await this.deps.audit.record({ actor: `worker:${workerId}`, action: "worker.enrol", target: `worker:${workerId}`, details: { name, token_id: tokenId, ...(row.site !== null ? { site: row.site } : {}) } });
     return { workerId, credential, site: row.site };
   }

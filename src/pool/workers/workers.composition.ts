@@ -10,6 +10,7 @@ import type { Db } from "../../db/database.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Feature } from "../feature.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
+import type { Replicator } from "../replicator.js";
 import { EnrolmentService } from "./enrolment.service.js";
 import { ProvisioningService } from "./provisioning/provisioning.service.js";
 import { WorkersRepository } from "./workers.repository.js";
@@ -28,6 +29,8 @@ export interface Workers extends Feature {
   repo: WorkersRepository;
   enrolment: EnrolmentService;
   provisioning: ProvisioningService;
+  /** Set by replication: enrolments and revocations go to the trusted peers. */
+  setReplication(replication: Pick<Replicator, "record">): void;
   routes(app: FastifyInstance): Promise<void>;
 }
 
@@ -35,12 +38,17 @@ export function buildWorkers(deps: WorkersDeps): Workers {
   const repo = new WorkersRepository(deps.db);
   const enrolment = new EnrolmentService({ workers: repo, audit: deps.audit, tokenTtlHours: deps.config.tokenTtlHours });
   const provisioning = new ProvisioningService({ enrolment });
+  let replication: Pick<Replicator, "record"> | undefined;
   return {
     repo,
     enrolment,
     provisioning,
+    setReplication(r) {
+      replication = r;
+      enrolment.replication = r;
+    },
     async routes(app) {
-      const workers = new WorkersService({ workers: repo, registry: deps.registry(), audit: deps.audit });
+      const workers = new WorkersService({ workers: repo, registry: deps.registry(), audit: deps.audit, replication: () => replication });
       await app.register(workersRoutes, { enrolment, workers, provisioning });
     },
   };

@@ -11,6 +11,7 @@ import type { AuditService } from "../audit/audit.service.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import { WORKER_REVOKED_MESSAGE } from "../hub/worker-socket.js";
+import type { Replicator } from "../replicator.js";
 import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
 
 const log = moduleLogger("workers");
@@ -50,7 +51,7 @@ function storedHardware(value: unknown): WorkerSummary["hardware"] {
 }
 
 export class WorkersService {
-  constructor(private readonly deps: { workers: WorkersRepository; registry: WorkerRegistry; audit: AuditService }) {}
+  constructor(private readonly deps: { workers: WorkersRepository; registry: WorkerRegistry; audit: AuditService; replication?: () => Pick<Replicator, "record"> | undefined }) {}
 
   async list(): Promise<WorkerSummary[]> {
     const rows = await this.deps.workers.listWorkers();
@@ -71,6 +72,7 @@ export class WorkersService {
     const row = await this.deps.workers.revokeWorker(id);
     if (!row) throw new AppError("worker_not_found", `No worker with id '${id}'.`);
     const wasConnected = this.deps.registry.disconnect(id, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE });
+    await this.deps.replication?.()?.record("worker.revoke", { worker_id: id, revoked_at: row.revoked_at.toISOString() });
     await this.deps.audit.record({ actor, action: "worker.revoke", target: `worker:${id}`, details: { name: row.name, was_connected: wasConnected } });
     log.info({ workerId: id, wasConnected }, "worker revoked");
     return { id: row.id, revoked_at: row.revoked_at.toISOString() };

@@ -12,6 +12,7 @@
  * Settings: last writer by hybrid logical clock, ties by atom id.
  */
 import { moduleLogger, type Logger } from "../../../shared/logger.js";
+import type { AccessAppliers } from "./access-appliers.js";
 import type { EnvelopeKind } from "./envelope.js";
 import { compareHlc } from "./hlc.js";
 import { PAYLOADS, type PayloadOf } from "./payloads.js";
@@ -39,6 +40,8 @@ export interface ApplierDeps {
   vectorDims: number;
   /** SettingsService.apply with a replicated flag (absent in tests without settings). */
   applySetting?: ((key: string, value: unknown, actor: string) => Promise<void>) | undefined;
+  /** Keys, admin accounts, sessions, worker credentials, identity, headcounts, license (access-appliers.ts). */
+  access?: AccessAppliers | undefined;
 }
 
 export interface ApplyInput {
@@ -74,6 +77,19 @@ export class Appliers {
         return this.memoryDelete(env, parsed.data as PayloadOf<"memory.delete">);
       case "settings.update":
         return this.settingsUpdate(env, parsed.data as PayloadOf<"settings.update">);
+      case "key.create":
+      case "key.revoke":
+      case "admin.upsert":
+      case "admin.delete":
+      case "session.create":
+      case "session.touch":
+      case "session.delete":
+      case "worker.create":
+      case "worker.revoke":
+      case "setup.identity":
+      case "site.headcount":
+      case "license.update":
+        return this.deps.access ? this.deps.access.apply({ ...env, kind: env.kind }, parsed.data) : { result: "noop", why: "access not replicated here" };
     }
   }
 

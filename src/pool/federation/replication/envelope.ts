@@ -30,6 +30,18 @@ export const ENVELOPE_KINDS = [
   "memory.create",
   "memory.delete",
   "settings.update",
+  "key.create",
+  "key.revoke",
+  "admin.upsert",
+  "admin.delete",
+  "session.create",
+  "session.touch",
+  "session.delete",
+  "worker.create",
+  "worker.revoke",
+  "setup.identity",
+  "site.headcount",
+  "license.update",
 ] as const;
 export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
 

@@ -53,6 +53,47 @@ export const MemoryCreate = z.object({ project_id: Id, memory_id: Id, text: z.st
 export const MemoryDelete = z.object({ project_id: Id, memory_id: Id });
 export const SettingsUpdate = z.object({ key: z.string().min(1).max(100), value: z.unknown() });
 
+// Access (issue 15): hashes only, never a secret (an API key, a worker credential, a session token).
+const Argon2 = z.string().startsWith("$argon2").max(300);
+const Email = z.string().min(3).max(254);
+export const KeyCreate = z.object({
+  key_id: Id,
+  name: z.string().max(300),
+  scope: z.enum(["user", "admin"]),
+  project_id: Id.nullable(),
+  secret_hash: Argon2,
+  created_at: Iso,
+  /** Set when the key was revoked before its creation was recorded (a pool's first bond). */
+  revoked_at: Iso.nullable(),
+});
+export const KeyRevoke = z.object({ key_id: Id, revoked_at: Iso });
+/** Accounts are one per email on every pool (the email is the account; ids may differ between pools). */
+export const AdminUpsert = z.object({
+  admin_id: Id,
+  email: Email,
+  password_hash: Argon2,
+  created_at: Iso,
+  password_changed_at: Iso,
+  /** A password reset: the account's sessions opened before this instant end on every pool. */
+  end_sessions_before: Iso.optional(),
+});
+export const AdminDelete = z.object({ admin_id: Id, email: Email });
+/** A dashboard session: the SHA-256 of its cookie value and of its CSRF token, never the values. */
+export const SessionCreate = z.object({ token_hash: Sha256, email: Email, csrf_hash: Sha256, created_at: Iso, expires_at: Iso });
+export const SessionTouch = z.object({ token_hash: Sha256, last_seen_at: Iso });
+export const SessionDelete = z.object({ token_hash: Sha256 });
+export const WorkerCreate = z.object({ worker_id: Id, name: z.string().max(300), credential_hash: Argon2, site: z.string().max(200).nullable(), enrolled_at: Iso, revoked_at: Iso.nullable() });
+export const WorkerRevoke = z.object({ worker_id: Id, revoked_at: Iso });
+/** The company identity the wizard wrote: name, and the logo (base64 of the checked bytes). */
+export const SetupIdentity = z.object({
+  company_name: z.string().max(500).nullable(),
+  logo: z.string().max(2_000_000).nullable(),
+  logo_mime: z.string().max(100).nullable(),
+});
+export const SiteHeadcount = z.object({ site: z.string().min(1).max(200), headcount: z.number().int().nonnegative() });
+/** The installed license (the vendor's signed JWT, re-validated by the receiving pool), or null: removed. */
+export const LicenseUpdate = z.object({ token: z.string().max(20_000).nullable() });
+
 export const PAYLOADS = {
   "project.create": ProjectCreate,
   "project.delete": ProjectDelete,
@@ -62,6 +103,18 @@ export const PAYLOADS = {
   "memory.create": MemoryCreate,
   "memory.delete": MemoryDelete,
   "settings.update": SettingsUpdate,
+  "key.create": KeyCreate,
+  "key.revoke": KeyRevoke,
+  "admin.upsert": AdminUpsert,
+  "admin.delete": AdminDelete,
+  "session.create": SessionCreate,
+  "session.touch": SessionTouch,
+  "session.delete": SessionDelete,
+  "worker.create": WorkerCreate,
+  "worker.revoke": WorkerRevoke,
+  "setup.identity": SetupIdentity,
+  "site.headcount": SiteHeadcount,
+  "license.update": LicenseUpdate,
 } as const satisfies Record<EnvelopeKind, z.ZodType>;
 
 export type PayloadOf<K extends EnvelopeKind> = z.infer<(typeof PAYLOADS)[K]>;

@@ -17,6 +17,16 @@ import { DocumentsRepository } from "../../rag/documents.repository.js";
 import type { Rag } from "../../rag/rag.composition.js";
 import type { SettingsService } from "../../settings/settings.service.js";
 import type { Federation } from "../federation.composition.js";
+import type { AdminAccountsService } from "../../admin-users/admin-accounts.service.js";
+import type { AdminUsersService } from "../../admin-users/admin-users.service.js";
+import type { BalancingService } from "../../balancing/balancing.service.js";
+import type { WorkerRegistry } from "../../hub/worker-registry.js";
+import { WORKER_REVOKED_MESSAGE } from "../../hub/worker-socket.js";
+import type { LicenseService } from "../../license/license.service.js";
+import type { Workers } from "../../workers/workers.composition.js";
+import { CloseCode } from "../../../protocol/worker.protocol.js";
+import { AccessAppliers, type AccessHooks } from "./access-appliers.js";
+import { AccessReplicaRepository } from "./access-replica.repository.js";
 import { Appliers } from "./appliers.js";
 import { FileFetcher } from "./file-fetch.js";
 import { ReplicaRepository } from "./replica.repository.js";
@@ -33,6 +43,29 @@ export interface ReplicationDeps {
   rag: Pick<Rag, "projects" | "documents" | "memories" | "queue" | "pump">;
   settings?: SettingsService | undefined;
   keys?: Pick<KeysService, "forgetProject"> | undefined;
+  /** Access replicated to the trusted peers (issue 15); absent in tests of the data path alone. */
+  access?: AccessDeps | undefined;
+}
+
+/** The services whose access rows replicate, and what a replicated change must reach at once. */
+export interface AccessDeps {
+  keys: KeysService;
+  adminUsers: AdminUsersService;
+  accounts: AdminAccountsService;
+  workers: Pick<Workers, "setReplication">;
+  registry: () => Pick<WorkerRegistry, "disconnect">;
+  license: LicenseService;
+  balancing: BalancingService;
+}
+
+function accessHooks(a: AccessDeps): AccessHooks {
+  return {
+    forgetKey: (id) => a.keys.revokedElsewhere(id),
+    workerRevoked: (id) => void a.registry().disconnect(id, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE }),
+    sessionsEnded: () => void a.adminUsers.events.emit("sessions-ended"),
+    applyLicense: (token) => a.license.applyReplicated(token),
+    headcountsChanged: () => a.balancing.load(),
+  };
 }
 
 export interface Replication extends Feature {
@@ -54,9 +87,11 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
   const storage = new DocumentStorage(storageDirOf(config));
   const projects = new ProjectsRepository(db);
   const documents = new DocumentsRepository(db);
+  const access = deps.access ? new AccessReplicaRepository(db) : undefined;
   const appliers = new Appliers({
     replica,
     log,
+    access: access && new AccessAppliers({ access, log, hooks: deps.access && accessHooks(deps.access) }),
     vectorDims: config.embeddingDims,
     eraser: {
       documentIds: (projectId) => documents.idsOf(projectId),
@@ -78,13 +113,14 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
     audit: deps.audit,
     transport: federation.client,
     config,
+    access,
   });
   await service.load();
   federation.onChanged(() => service.forgetPeerCache());
   // First bond of a pool that already holds data: its history is recorded for the new peers.
   federation.onBonded(() => {
     service.forgetPeerCache();
-    void service.backfill().catch((err: unknown) => moduleLogger("federation.replication").error({ err: (err as Error).message }, "could not record the data held before the first bond"));
+    void service.backfill().catch((err: unknown) => moduleLogger("federation.replication").error({ err: (err as Error).message }, "could not record the data and access held before the first bond"));
   });
 
   const files = new FileFetcher({
@@ -103,6 +139,15 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
   rag.pump.onDocumentDone((documentId) => service.documentDone(documentId));
   rag.queue.isReplica = (documentId) => service.isReplicatedDocument(documentId);
   if (deps.settings) deps.settings.replication = service;
+  if (deps.access) {
+    const a = deps.access;
+    a.keys.replication = service;
+    a.adminUsers.replication = service;
+    a.accounts.replication = service;
+    a.workers.setReplication(service);
+    a.license.replication = service;
+    a.balancing.replication = service;
+  }
 
   moduleLogger("federation.replication").info({ mode: federation.switches.mode, atomId: deps.identity.atomId }, "replication ready");
   return {

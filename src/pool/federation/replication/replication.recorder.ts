@@ -13,6 +13,8 @@ import type { HybridLogicalClock } from "./hlc.js";
 import { CHUNKS_PER_ENVELOPE, vectorToBase64, type PayloadOf } from "./payloads.js";
 import type { PeerFanOut } from "./peer-fanout.js";
 import type { ReplicaRepository } from "./replica.repository.js";
+import { accessClockKey, isAccessKind } from "./access-appliers.js";
+import type { AccessReplicaRepository } from "./access-replica.repository.js";
 import type { ReplicationLogRepository } from "./replication-log.repository.js";
 
 const BONDED_CACHE_MS = 1000;
@@ -26,6 +28,8 @@ export interface RecorderDeps {
   clock: HybridLogicalClock;
   fanOut: PeerFanOut;
   now: () => number;
+  /** Access rows (issue 15): marked once recorded, swept when written outside the services. */
+  access?: AccessReplicaRepository | undefined;
 }
 
 export class ReplicationRecorder {
@@ -87,6 +91,24 @@ export class ReplicationRecorder {
    * this pool has recorded anything.
    */
   async backfill(): Promise<number> {
+    // The access sweep waits for it: a project key must never precede its project in our sequence.
+    const run = this.backfillData();
+    this.backfilling = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    const n = await run;
+    this.dataBackfilled = true;
+    await this.sweepAccess();
+    return n;
+  }
+
+  /** Set while the first bond's data backfill runs, so the access sweep records after it. */
+  private backfilling: Promise<void> | undefined;
+  /** The data backfill ran in this process (a pool whose log is still empty may then sweep). */
+  private dataBackfilled = false;
+
+  private async backfillData(): Promise<number> {
     if (this.deps.switches.mode === "off" || (await this.deps.log.hasOrigin(this.deps.identity.atomId))) return 0;
     const { replica } = this.deps;
     const snapshot = await replica.snapshot();
@@ -125,7 +147,102 @@ export class ReplicationRecorder {
     } else if (kind === "document.delete") await log.tombstone("document", p.document_id!, identity.atomId, hlc);
     else if (kind === "memory.delete") await log.tombstone("memory", p.memory_id!, identity.atomId, hlc);
     else if (kind === "settings.update") await log.setSettingClock(p.key!, hlc, identity.atomId);
+    else await this.afterAccess(kind, payload, hlc);
     return env;
+  }
+
+  /** Bookkeeping of an access envelope of ours: its tombstone or clock, and the row marked as recorded. */
+  private async afterAccess(kind: EnvelopeKind, payload: unknown, hlc: string): Promise<void> {
+    const { log, identity, access } = this.deps;
+    const self = identity.atomId;
+    if (!isAccessKind(kind)) return;
+    const clockKey = accessClockKey(kind, payload);
+    if (clockKey) await log.setSettingClock(clockKey, hlc, self);
+    if (!access) return;
+    if (kind === "key.create") {
+      const k = payload as PayloadOf<"key.create">;
+      if (k.revoked_at) await log.tombstone("key", k.key_id, self, hlc);
+      await access.markKey(k.key_id);
+    } else if (kind === "key.revoke") await log.tombstone("key", (payload as PayloadOf<"key.revoke">).key_id, self, hlc);
+    else if (kind === "admin.upsert") {
+      const a = payload as PayloadOf<"admin.upsert">;
+      await access.markAdmin(a.email, a.password_hash);
+    } else if (kind === "admin.delete") await log.tombstone("admin", (payload as PayloadOf<"admin.delete">).admin_id, self, hlc);
+    else if (kind === "session.create") await access.markSession((payload as PayloadOf<"session.create">).token_hash);
+    else if (kind === "session.delete") await log.tombstone("session", (payload as PayloadOf<"session.delete">).token_hash, self, hlc);
+    else if (kind === "worker.create") {
+      const w = payload as PayloadOf<"worker.create">;
+      if (w.revoked_at) await log.tombstone("worker", w.worker_id, self, hlc);
+      await access.markWorker(w.worker_id);
+    } else if (kind === "worker.revoke") await log.tombstone("worker", (payload as PayloadOf<"worker.revoke">).worker_id, self, hlc);
+  }
+
+  /**
+   * Records the access rows of ours that the log does not carry yet: everything held at the first
+   * bond (accounts, keys, workers, live sessions, then once the company identity, headcounts and
+   * license), and later whatever an admin command wrote beside the running pool (`cellule keys
+   * create`, `cellule admin reset-password`). Runs at start, at a bond and every sync interval;
+   * one at a time. Returns how many envelopes it recorded.
+   */
+  async sweepAccess(): Promise<number> {
+    if (this.sweeping) return this.sweeping;
+    this.sweeping = this.sweepOnce().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private sweeping: Promise<number> | undefined;
+  /** The single-row state was recorded once (federation_state.access_backfilled_at). */
+  private accessBackfilled = false;
+
+  private async sweepOnce(): Promise<number> {
+    const { access } = this.deps;
+    if (!access || this.deps.switches.mode === "off" || this.closed || !(await this.recording())) return 0;
+    // After the first bond's data backfill (projects before the keys confined to them): a pool
+    // whose log is empty waits for it.
+    await this.backfilling;
+    if (!this.dataBackfilled && !(await this.deps.log.hasOrigin(this.deps.identity.atomId))) return 0;
+    const iso = (d: Date) => d.toISOString();
+    let n = 0;
+    // Accounts before the sessions that name them (one origin's envelopes apply in order).
+    for (const a of await access.unrecordedAdmins()) {
+      const at = iso(a.password_changed_at);
+      await this.record("admin.upsert", { admin_id: a.id, email: a.email, password_hash: a.password_hash, created_at: iso(a.created_at), password_changed_at: at, ...(a.changed ? { end_sessions_before: at } : {}) });
+      n++;
+    }
+    for (const k of await access.unrecordedKeys()) {
+      await this.record("key.create", {
+        key_id: k.id, name: k.name, scope: k.scope, project_id: k.project_id, secret_hash: k.secret_hash, created_at: iso(k.created_at), revoked_at: k.revoked_at ? iso(k.revoked_at) : null,
+      });
+      n++;
+    }
+    for (const w of await access.unrecordedWorkers()) {
+      await this.record("worker.create", { worker_id: w.id, name: w.name, credential_hash: w.credential_hash, site: w.site, enrolled_at: iso(w.enrolled_at), revoked_at: w.revoked_at ? iso(w.revoked_at) : null });
+      n++;
+    }
+    for (const s of await access.unrecordedSessions(new Date(this.deps.now()))) {
+      await this.record("session.create", { token_hash: s.token_hash, email: s.email, csrf_hash: s.csrf_hash, created_at: iso(s.created_at), expires_at: iso(s.expires_at) });
+      n++;
+    }
+    if (!this.accessBackfilled && !(this.accessBackfilled = await access.accessBackfilled())) {
+      const identity = await access.identity();
+      if (identity?.completed) {
+        await this.record("setup.identity", { company_name: identity.company_name, logo: identity.logo ? Buffer.from(identity.logo).toString("base64") : null, logo_mime: identity.logo ? identity.logo_mime : null });
+        n++;
+      }
+      for (const h of await access.headcounts()) {
+        await this.record("site.headcount", h);
+        n++;
+      }
+      const token = await access.licenseToken();
+      if (token !== null) {
+        await this.record("license.update", { token });
+        n++;
+      }
+      await access.setAccessBackfilled();
+      this.accessBackfilled = true;
+    }
+    if (n > 0) this.logger.info({ envelopes: n }, "access rows recorded for the peers (held before the first bond, or written by an admin command)");
+    return n;
   }
 
   /** A document of ours is indexed: its chunks and vectors go out, ≤ 200 per envelope, the last marking it done. */

@@ -5,6 +5,7 @@
  * order), sharing one hybrid logical clock and one fan-out to the trusted peers. The kill switch
  * drops what is queued for the peers; any other switch change runs the apply loop.
  */
+import { moduleLogger } from "../../../shared/logger.js";
 import type { AuditService } from "../../audit/audit.service.js";
 import type { PoolIdentity } from "../../identity/pool-identity.js";
 import type { Replicator } from "../../replicator.js";
@@ -16,6 +17,7 @@ import { HybridLogicalClock } from "./hlc.js";
 import type { PayloadOf } from "./payloads.js";
 import { PeerFanOut, type PeerTransport } from "./peer-fanout.js";
 import type { ReplicaRepository } from "./replica.repository.js";
+import type { AccessReplicaRepository } from "./access-replica.repository.js";
 import { ReplicationApplyLoop } from "./replication.applier.js";
 import { PULL_LIMIT, ReplicationPuller } from "./replication.puller.js";
 import { ReplicationReceiver, type ReceiveReport } from "./replication.receiver.js";
@@ -36,6 +38,7 @@ export interface ReplicationServiceDeps {
   transport: PeerTransport;
   config: { fedSyncIntervalMs: number; fedMaxSkewMs: number; fedMaxPushAgeMs: number };
   now?: () => number;
+  access?: AccessReplicaRepository | undefined;
 }
 
 export class ReplicationService implements Replicator {
@@ -46,6 +49,7 @@ export class ReplicationService implements Replicator {
   private readonly puller: ReplicationPuller;
   private readonly applier: ReplicationApplyLoop;
   private closed = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ReplicationServiceDeps) {
     const now = () => (deps.now ?? Date.now)();
@@ -53,7 +57,7 @@ export class ReplicationService implements Replicator {
     this.clock = new HybridLogicalClock(identity.atomId, deps.now);
     this.fanOut = new PeerFanOut({ identity, peers, switches, transport, now });
     this.applier = new ReplicationApplyLoop({ log, appliers: deps.appliers, audit: deps.audit, switches });
-    this.recorder = new ReplicationRecorder({ identity, log, replica: deps.replica, peers, switches, clock: this.clock, fanOut: this.fanOut, now });
+    this.recorder = new ReplicationRecorder({ identity, log, replica: deps.replica, peers, switches, clock: this.clock, fanOut: this.fanOut, now, access: deps.access });
     this.receiver = new ReplicationReceiver({ identity, log, peers, switches, config, clock: this.clock, fanOut: this.fanOut, now, onStored: () => this.applier.kick() });
     this.puller = new ReplicationPuller({ identity, log, peers, switches, transport, config, receiver: this.receiver, fanOut: this.fanOut, afterRound: () => this.applier.kick() });
     switches.on("changed", (s) => {
@@ -78,10 +82,26 @@ export class ReplicationService implements Replicator {
     if (this.closed || this.puller.started) return;
     this.applier.kick();
     this.puller.start();
+    if (this.deps.access) {
+      this.sweep();
+      this.sweepTimer = setInterval(() => this.sweep(), Math.max(250, this.deps.config.fedSyncIntervalMs));
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** Access rows not yet in our log are recorded (see ReplicationRecorder.sweepAccess). */
+  sweepAccess(): Promise<number> {
+    return this.recorder.sweepAccess();
+  }
+
+  private sweep(): void {
+    if (this.closed) return;
+    void this.recorder.sweepAccess().catch((err: unknown) => moduleLogger("federation.replication").error({ err: (err as Error).message }, "could not record the access rows missing from the log"));
   }
 
   close(): void {
     this.closed = true;
+    clearInterval(this.sweepTimer);
     this.puller.close();
     this.applier.close();
     this.recorder.close();
