@@ -11,6 +11,8 @@ export interface Feature {
   routes(app: FastifyInstance): Promise<void>;
   /** After listen: background loops. */
   start?(): void;
+  /** On SIGTERM, before close: stop taking work and tell whoever depends on this pool (peers). */
+  drain?(): Promise<void>;
   /** At shutdown, in reverse build order. */
   close?(): Promise<void>;
 }

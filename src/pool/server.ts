@@ -12,6 +12,8 @@ import type { Db } from "../db/database.js";
 import { buildAdminUsers } from "./admin-users/admin-users.composition.js";
 import type { AdminUsersService } from "./admin-users/admin-users.service.js";
 import { buildAudit } from "./audit/audit.composition.js";
+import { buildCluster, type Cluster } from "./cluster/cluster.composition.js";
+import { ForwardingPolicy } from "./cluster/peer-capacity.js";
 import type { AuditService } from "./audit/audit.service.js";
 import { buildDashboard, type Dashboard } from "./dashboard/dashboard.composition.js";
 import { buildDocs } from "./docs/docs.composition.js";
@@ -59,6 +61,8 @@ export interface Pool {
   balancing: PoolSettings["balancing"];
   /** Federation: peers, signed client, switches, bonding; `start()` after listen (replication and topology too). */
   federation: Federation;
+  /** The virtual pool: peers' capacity, forwarding, the cluster-wide catalogue. */
+  cluster: Cluster;
   close(): Promise<void>;
 }
 
@@ -96,20 +100,24 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const { registry, dispatcher } = hub;
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
   const rag = await buildRag({ config, db, registry, dispatcher, keys: keys.service, audit: audit.service, workers: workers.repo, license: license.service });
-  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat });
+  // Forwarding to bonded pools: its two settings are applied by the settings feature, used by the cluster feature.
+  const forwarding = new ForwardingPolicy(config);
+  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat, catalogue: () => cluster.catalogue() });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
-  const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service });
+  const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, documents: rag.progress, settings: settings.settings });
   // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.
   const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, registry, isReady: () => setup.service.isCompleted() });
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service });
+  // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
+  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status() });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, license];
+  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, license];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -129,8 +137,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Started after listen (pool.federation.start()); closed in reverse build order, the app last.
-  const afterListen: Feature[] = [federation, replication, topology];
-  const built: Feature[] = [http, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, topology, docs, status];
+  const afterListen: Feature[] = [federation, replication, topology, cluster];
+  const built: Feature[] = [http, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, topology, docs, status];
   return {
     app,
     registry,
@@ -146,6 +154,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     dashboard,
     settings: settings.settings,
     balancing: settings.balancing,
+    cluster,
     federation: {
       ...federation,
       start() {

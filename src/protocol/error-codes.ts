@@ -111,6 +111,7 @@ export const ERROR_STATUS = {
   federation_disabled: 503,
   federation_off: 503,
   federation_killed: 503,
+  forwarding_disabled: 503,
   job_timeout: 504,
 } as const;
 
