@@ -7,7 +7,6 @@
 import type { IncomingMessage } from "node:http";
 import { fedSourceAddressOf, type PoolConfig } from "../../config/pool.config.js";
 import { CLUSTER_FORWARD_PATH, type CapacitySummary, type ClusterPool, type ClusterView, type ForwardCounters } from "../../protocol/cluster.protocol.js";
-import type { ServedModel } from "../../protocol/worker.protocol.js";
 import { moduleLogger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Feature } from "../feature.js";
@@ -132,7 +131,7 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     };
     for (const id of registry.knownModels()) for (const c of registry.knownModel(id) ?? []) entry(id).capabilities.add(c);
     for (const w of registry.connected()) {
-      for (const m of w.models as ServedModel[]) {
+      for (const m of w.models) {
         const e = entry(m.id);
         e.local++;
         e.cluster++;
