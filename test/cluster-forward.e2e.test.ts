@@ -82,16 +82,16 @@ beforeAll(async () => {
   nodes = await startCluster({ env: ENV });
   ({ a, b, c } = nodes as { a: ClusterNode; b: ClusterNode; c: ClusterNode });
   // Two workers on C only (each also serves embeddings): one can be killed while the other carries on.
-  cWorkers.push(await startWorker(c.http.pool, { slots: 1, embedding: true, env: ENV, args: ["--threads", "2"] }));
-  cWorkers.push(await startWorker(c.http.pool, { slots: 1, embedding: true, env: ENV, args: ["--threads", "2"] }));
+  cWorkers.push(...(await Promise.all([0, 1].map(() => startWorker(c.http.pool, { slots: 1, embedding: true, env: ENV, args: ["--threads", "2"] })))));
   // A and B learn C's capacity from its summaries (every second and on change).
   for (const n of [a, b]) {
     await waitFor(async () => {
       const models = (await ok(n.call, "GET", "/v1/models")) as { data: { id: string; cluster_workers: number }[] };
       return models.data.find((m) => m.id === MODEL_ID)?.cluster_workers === 2;
-    }, `${n.name} to see C's workers`);
+    }, `${n.name} to see C's workers`, 60_000);
   }
-});
+  // Three pools, their bonds and two workers loading a model: slow when other test files share the cores.
+}, 300_000);
 
 afterAll(killAll);
 

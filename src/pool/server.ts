@@ -112,6 +112,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service });
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
   const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding });
+  dashboard.overview.useCluster(() => cluster.view());
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status() });
