@@ -1,6 +1,8 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CapacitySummary, ModelCapacity } from "../../protocol/cluster.protocol.js";
+import { loadPoolConfig } from "../../config/pool.config.js";
 import { configureLogging } from "../../shared/logger.js";
+import { settingDef } from "../settings/settings.registry.js";
 import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
 import type { JobTarget } from "../hub/worker-connection.js";
@@ -190,5 +192,20 @@ describe("the dispatcher with peers as remote targets", () => {
     dispatcher.submit(third);
     expect(third.worker).toBeUndefined();
     expect(dispatcher.queuedFor("m1")).toBe(1);
+  });
+});
+
+describe("forwarding settings", () => {
+  it("CELLULE_FORWARDING_ENABLED (alias FORWARDING_ENABLED) is the boot default of cluster.forwarding_enabled, on by default", () => {
+    expect(loadPoolConfig({ env: {} }).forwardingEnabled).toBe(true);
+    expect(loadPoolConfig({ env: { CELLULE_FORWARDING_ENABLED: "false" } }).forwardingEnabled).toBe(false);
+    expect(loadPoolConfig({ env: { FORWARDING_ENABLED: "0" } }).forwardingEnabled).toBe(false);
+    expect(() => loadPoolConfig({ env: { CELLULE_FORWARDING_ENABLED: "maybe" } })).toThrow(/CELLULE_FORWARDING_ENABLED/);
+    const def = settingDef("cluster.forwarding_enabled")!;
+    expect(def.defaultValue({ queueSize: 1, jobTimeoutMs: 1, maxJobAttempts: 1, forwardingEnabled: false })).toBe(false);
+    const p = new ForwardingPolicy({ forwardingEnabled: false });
+    expect(p.enabled).toBe(false);
+    p.configure({ enabled: true, threshold: 3 });
+    expect([p.enabled, p.threshold]).toEqual([true, 3]);
   });
 });
