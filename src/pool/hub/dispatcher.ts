@@ -38,7 +38,7 @@ export interface DispatcherOptions {
 }
 
 /**
- * The trusted peers as job targets (src/pool/cluster/cluster-view.ts). Only asked for jobs a client
+ * The trusted peers as job targets (src/pool/cluster/peer-capacity.ts). Only asked for jobs a client
  * of this pool submitted (hop 0).
  */
 export interface RemoteTargets {
