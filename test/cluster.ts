@@ -2,8 +2,8 @@
  * A bonded cluster for end-to-end tests: pools on distinct loopback addresses (127.0.1.1,
  * 127.0.2.1, 127.0.3.1, …), set up, bonded as a full mesh with attachment tokens and promoted to
  * trust 3 both ways. Each node comes with a user key, an admin key and their API callers.
+ * Free of vitest, so that benchmarks use it too (bench/cluster.bench.ts).
  */
-import { expect } from "vitest";
 import { adminHttp, type AdminHttp } from "./admin-http.js";
 import { freePort, startPool, type PoolProc } from "./helpers.js";
 import { api, type Api } from "./rag-api.js";
@@ -72,7 +72,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Record<st
       const y = nodes[names[j]!]!;
       const token = await ok(x.adminCall, "POST", "/v1/federation/admin/attach-tokens", {});
       const reg = await ok(y.adminCall, "POST", "/v1/federation/admin/register", { token: token.token, reciprocate: true });
-      expect(reg.reciprocated).toBe(true);
+      if (reg.reciprocated !== true) throw new Error(`${y.name} registered ${x.name}'s token without reciprocating: ${JSON.stringify(reg)}`);
       await ok(x.adminCall, "POST", `/v1/federation/peers/${y.atom}/promote`, { target_level: 3 });
       await ok(y.adminCall, "POST", `/v1/federation/peers/${x.atom}/promote`, { target_level: 3 });
     }

@@ -40,7 +40,7 @@ export interface MemoryResult {
 }
 
 /** Waits SETTLE_MS, then returns the median RSS of SAMPLES readings (and the last peak). */
-async function settledMemory(pid: number): Promise<MemorySnapshot> {
+export async function settledMemory(pid: number): Promise<MemorySnapshot> {
   await sleep(SETTLE_MS);
   const readings: MemorySnapshot[] = [];
   for (let i = 0; i < SAMPLES; i++) {
@@ -52,7 +52,7 @@ async function settledMemory(pid: number): Promise<MemorySnapshot> {
 }
 
 /** Enrolment tokens from the admin API, one per worker. */
-async function createTokens(client: KeepAliveClient, n: number): Promise<string[]> {
+export async function createTokens(client: KeepAliveClient, n: number): Promise<string[]> {
   const tokens: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = await client.post("/v1/admin/tokens", JSON.stringify({ note: `bench worker ${i}` }));
@@ -63,7 +63,7 @@ async function createTokens(client: KeepAliveClient, n: number): Promise<string[
 }
 
 /** Starts one in-process worker and resolves once the pool has welcomed it. */
-async function connectAgent(poolUrl: string, token: string, i: number, timeoutMs = 30_000): Promise<WorkerAgent> {
+export async function connectAgent(poolUrl: string, token: string, i: number, timeoutMs = 30_000): Promise<WorkerAgent> {
   const agent = new WorkerAgent({
     poolUrl,
     auth: { token },

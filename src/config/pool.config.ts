@@ -62,6 +62,7 @@ export const poolFields = {
   fedMaxSkewMs: field({ env: "CELLULE_FED_MAX_SKEW_MS", schema: positiveInt, defaultValue: 60_000, help: "future timestamps beyond this (ms) are refused" }),
   fedMaxPushAgeMs: field({ env: "CELLULE_FED_MAX_PUSH_AGE_MS", schema: positiveInt, defaultValue: 600_000, help: "a pushed envelope older than this (ms) is refused as stale (pulled catch-up is not age-limited)" }),
   fedSourceAddress: field({ env: "CELLULE_FED_SOURCE_ADDRESS", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "local address outbound federation connections bind to (default: the bind host when it is a specific IP)" }),
+  forwardingEnabled: field({ env: "CELLULE_FORWARDING_ENABLED", aliases: ["FORWARDING_ENABLED"], schema: boolish, defaultValue: true, help: "forward requests to trusted peer pools when no local worker can take them, and serve the peers' forwards (runtime setting cluster.forwarding_enabled)" }),
   storageDir: field({ env: "CELLULE_STORAGE_DIR", aliases: ["IAMINE_STORAGE_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "uploaded documents (default DATA_DIR/documents)" }),
 };
 

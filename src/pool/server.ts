@@ -12,6 +12,8 @@ import type { Db } from "../db/database.js";
 import { buildAdminUsers } from "./admin-users/admin-users.composition.js";
 import type { AdminUsersService } from "./admin-users/admin-users.service.js";
 import { buildAudit } from "./audit/audit.composition.js";
+import { buildCluster, type Cluster } from "./cluster/cluster.composition.js";
+import { ForwardingPolicy } from "./cluster/peer-capacity.js";
 import type { AuditService } from "./audit/audit.service.js";
 import { buildDashboard, type Dashboard } from "./dashboard/dashboard.composition.js";
 import { buildDocs } from "./docs/docs.composition.js";
@@ -66,6 +68,8 @@ export interface Pool {
    * answers finish for up to `timeoutMs` (`hurry` aborted: at once), then ends the rest with an error.
    */
   drain(timeoutMs: number, hurry?: AbortSignal): Promise<DrainOutcome>;
+  /** The virtual pool: peers' capacity, forwarding, the cluster-wide catalogue. */
+  cluster: Cluster;
   close(): Promise<void>;
 }
 
@@ -105,21 +109,26 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const { registry, dispatcher } = hub;
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
   const rag = await buildRag({ config, db, registry, dispatcher, keys: keys.service, audit: audit.service, workers: workers.repo, license: license.service });
-  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat });
+  // Forwarding to bonded pools: its two settings are applied by the settings feature, used by the cluster feature.
+  const forwarding = new ForwardingPolicy(config);
+  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat, catalogue: () => cluster.catalogue() });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
-  const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service });
+  const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, documents: rag.progress, settings: settings.settings });
   // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.
   const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, registry, isReady: () => setup.service.isCompleted() });
   const access = { keys: keys.service, adminUsers: adminUsers.service, accounts: adminUsers.accounts, workers, registry: () => hub.registry, license: license.service, balancing: settings.balancing };
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service, access });
+  // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
+  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding });
+  dashboard.overview.useCluster(() => cluster.view());
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, license];
+  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, license];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -138,9 +147,9 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     if (!hub.handleUpgrade(req, socket, head) && !dashboard.handleUpgrade(req, socket, head)) socket.destroy();
   });
 
-  // Started after listen (pool.federation.start(): the database probe, federation loops); closed in reverse build order, the app last.
-  const afterListen: Feature[] = [readiness, federation, replication, topology];
-  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, topology, docs, status];
+  // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
+  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster];
+  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, topology, docs, status];
   return {
     app,
     registry,
@@ -156,6 +165,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     dashboard,
     settings: settings.settings,
     balancing: settings.balancing,
+    cluster,
     federation: {
       ...federation,
       start() {

@@ -44,6 +44,26 @@ export const Overview = z.object({
   }),
   queue_depth: z.number().int(),
   metrics: z.object({ interval_s: z.literal(METRICS_INTERVAL_S), points: z.array(MetricPoint) }),
+  /** The virtual pool (bonded pools at trust 3): absent on a pool built without the cluster feature. */
+  cluster: z
+    .object({
+      forwarding_enabled: z.boolean(),
+      workers_connected: z.number().int().describe("workers connected to this pool and to every available trusted peer"),
+      forwarded_out_per_min: z.number().int().describe("requests this pool sent to peers in the last minute"),
+      forwarded_in_per_min: z.number().int().describe("requests this pool served for peers in the last minute"),
+      pools: z.array(
+        z.object({
+          atom_id: z.string(),
+          pool_url: z.string().nullable(),
+          self: z.boolean(),
+          available: z.boolean(),
+          workers_connected: z.number().int(),
+          slots_total: z.number().int(),
+          slots_busy: z.number().int(),
+        }),
+      ),
+    })
+    .optional(),
 });
 export type Overview = z.infer<typeof Overview>;
 

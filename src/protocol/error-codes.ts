@@ -112,6 +112,7 @@ export const ERROR_STATUS = {
   federation_off: 503,
   federation_killed: 503,
   pool_shutting_down: 503,
+  forwarding_disabled: 503,
   job_timeout: 504,
 } as const;
 

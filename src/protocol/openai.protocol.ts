@@ -119,7 +119,19 @@ export const ErrorBody = z.object({
 
 export const ModelList = z.object({
   object: z.literal("list"),
-  data: z.array(z.object({ id: z.string(), object: z.literal("model"), created: z.number(), owned_by: z.string(), capabilities: z.array(z.string()), workers: z.number() })),
+  data: z.array(
+    z.object({
+      id: z.string(),
+      object: z.literal("model"),
+      created: z.number(),
+      owned_by: z.string(),
+      capabilities: z.array(z.string()),
+      /** Connected workers of this pool serving it (as before the cluster counts existed). */
+      workers: z.number(),
+      local_workers: z.number().describe("workers connected to this pool that serve the model"),
+      cluster_workers: z.number().describe("workers of every available pool of the cluster (this one included) that serve the model; requests for it are forwarded when this pool has none free"),
+    }),
+  ),
 });
 
 /**

@@ -35,6 +35,8 @@ export interface SettingsValues {
   "security.session_idle_minutes": number;
   "security.lockout_failures": number;
   "security.lockout_minutes": number;
+  "cluster.forwarding_enabled": boolean;
+  "cluster.forward_queue_threshold": number;
 }
 export type SettingKey = keyof SettingsValues;
 

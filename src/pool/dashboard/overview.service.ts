@@ -3,6 +3,7 @@
  * the configuration the wizard recorded (sites, model tiers, declared headcount), the queue, and
  * the last 10 minutes of activity from the metrics sampler.
  */
+import type { ClusterView } from "../../protocol/cluster.protocol.js";
 import { METRICS_INTERVAL_S, type Overview } from "../../protocol/dashboard.protocol.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
@@ -17,6 +18,8 @@ export interface OverviewDeps {
   sampler: Pick<MetricsSampler, "points">;
   /** Federation's topology (pools = this one + bonded peers, measured network type); absent: a lone pool. */
   federation?: OverviewFederation | undefined;
+  /** The virtual pool's view of every pool (src/pool/cluster/); absent: no cluster block. */
+  cluster?: (() => Promise<ClusterView>) | undefined;
 }
 
 export interface OverviewFederation {
@@ -37,15 +40,21 @@ export class OverviewService {
     this.deps.federation = federation;
   }
 
+  /** Plugs the cluster view in once it is built (after the dashboard). */
+  useCluster(view: () => Promise<ClusterView>): void {
+    this.deps.cluster = view;
+  }
+
   async overview(): Promise<Overview> {
     const { repo, registry } = this.deps;
     const fed = this.deps.federation;
-    const [setup, headcount, rows, pools, networkType] = await Promise.all([
+    const [setup, headcount, rows, pools, networkType, cluster] = await Promise.all([
       repo.setupSummary(),
       repo.declaredHeadcount(),
       this.deps.workers.listWorkers(),
       fed ? fed.pools() : 1,
       fed ? fed.networkType() : ("unknown" as const),
+      this.deps.cluster?.(),
     ]);
     const answers = record(setup?.answers);
     const identity = record(answers.identity);
@@ -107,6 +116,27 @@ export class OverviewService {
       },
       queue_depth: this.deps.dispatcher.waiting,
       metrics: { interval_s: METRICS_INTERVAL_S, points: this.deps.sampler.points() },
+      ...(cluster ? { cluster: clusterBlock(cluster) } : {}),
     };
   }
+}
+
+/** The overview's cluster block: per pool its workers and slots, and the forwards of the last minute. */
+function clusterBlock(view: ClusterView): NonNullable<Overview["cluster"]> {
+  const pools = view.pools.map((p) => ({
+    atom_id: p.atom_id,
+    pool_url: p.pool_url,
+    self: p.self,
+    available: p.available,
+    workers_connected: p.workers.length,
+    slots_total: p.workers.reduce((n, w) => n + w.slots, 0),
+    slots_busy: p.workers.reduce((n, w) => n + Math.min(w.busy, w.slots), 0),
+  }));
+  return {
+    forwarding_enabled: view.forwarding_enabled,
+    workers_connected: pools.filter((p) => p.self || p.available).reduce((n, p) => n + p.workers_connected, 0),
+    forwarded_out_per_min: view.forwarded.out_per_min,
+    forwarded_in_per_min: view.forwarded.in_per_min,
+    pools,
+  };
 }

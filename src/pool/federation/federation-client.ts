@@ -37,6 +37,10 @@ export interface RequestOptions {
   raw?: boolean;
   /** Send without signature headers (bond handshake, ping). */
   unsigned?: boolean;
+  /** Deadline for the headers only, ms (default timeoutMs); timeoutMs then bounds each wait for more of a raw stream. */
+  headersTimeoutMs?: number;
+  /** Aborts the request (and a raw answer's stream). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -80,11 +84,16 @@ export class PeerError extends RelayedError {
 }
 
 export class FederationClient {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
   private lastTs = 0;
 
-  constructor(private readonly deps: { identity: PoolIdentity; sourceAddress?: string | undefined; defaultTimeoutMs?: number }) {}
+  /** `maxSockets`: connections per peer (default 16; forwarding holds one per running request). */
+  constructor(private readonly deps: { identity: PoolIdentity; sourceAddress?: string | undefined; defaultTimeoutMs?: number; maxSockets?: number }) {
+    const maxSockets = deps.maxSockets ?? 16;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets });
+  }
 
   /** JSON in, JSON out (T); with `raw: true`, T is the Node IncomingMessage of a 2xx answer, unread. */
   async request<T>(peer: { url: string }, method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
@@ -99,7 +108,7 @@ export class FederationClient {
     if (!opts.unsigned) Object.assign(headers, signRequest(this.deps.identity, method, pathWithQuery, payload, this.nextTs()));
     const timeoutMs = opts.timeoutMs ?? this.deps.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
-    const res = await this.send(target, method.toUpperCase(), headers, payload, timeoutMs);
+    const res = await this.send(target, method.toUpperCase(), headers, payload, timeoutMs, opts.headersTimeoutMs ?? timeoutMs, opts.signal);
     const status = res.statusCode ?? 0;
     if (opts.raw && status >= 200 && status < 300) return res as unknown as T;
     const text = await readBody(res, deadline, opts.maxBytes ?? MAX_RESPONSE_BYTES, method, target);
@@ -139,22 +148,22 @@ export class FederationClient {
   }
 
   /** Resolves with the response once its headers are in, within timeoutMs of the start. */
-  private send(target: URL, method: string, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number): Promise<IncomingMessage> {
+  private send(target: URL, method: string, headers: Record<string, string>, payload: Buffer | undefined, timeoutMs: number, headersTimeoutMs = timeoutMs, signal?: AbortSignal): Promise<IncomingMessage> {
     const secure = target.protocol === "https:";
     const lib = secure ? https : http;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const timedOut = () => new AppError("peer_unreachable", `peer ${target.origin} did not answer ${method} ${target.pathname} within ${timeoutMs} ms`);
+      const timedOut = (ms: number) => () => new AppError("peer_unreachable", `peer ${target.origin} did not answer ${method} ${target.pathname} within ${ms} ms`);
       const req = lib.request(
         target,
-        { method, headers, agent: secure ? this.httpsAgent : this.httpAgent, ...(this.deps.sourceAddress ? { localAddress: this.deps.sourceAddress } : {}) },
+        { method, headers, agent: secure ? this.httpsAgent : this.httpAgent, ...(this.deps.sourceAddress ? { localAddress: this.deps.sourceAddress } : {}), ...(signal ? { signal } : {}) },
         (res) => {
           clearTimeout(headersDeadline);
           resolve(res);
         },
       );
       // Idle socket (also bounds a raw stream between chunks), and the whole wait for the headers.
-      req.setTimeout(timeoutMs, () => req.destroy(timedOut()));
-      const headersDeadline = setTimeout(() => req.destroy(timedOut()), timeoutMs);
+      req.setTimeout(timeoutMs, () => req.destroy(timedOut(timeoutMs)()));
+      const headersDeadline = setTimeout(() => req.destroy(timedOut(headersTimeoutMs)()), headersTimeoutMs);
       req.on("error", (err) => {
         clearTimeout(headersDeadline);
         reject(err instanceof AppError ? err : new AppError("peer_unreachable", `peer ${target.origin} unreachable: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));

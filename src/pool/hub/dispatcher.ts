@@ -12,6 +12,9 @@
  *   it carries a JSON schema (its grammar can stall or crash a worker: `worker_lost`), or when its
  *   worker was declared dead by missed heartbeats with its socket still open (a hung worker, not a
  *   closed connection: `worker_unresponsive`). Other jobs of a crashed worker fail over as before.
+ * - Trusted peer pools (src/pool/cluster/) are more job targets, through `remote`: a job no local
+ *   worker can take now goes to a peer when the cluster's placement rule says so (hop 0 only: a job
+ *   a peer forwarded here is never forwarded again), and a model only peers serve is routable.
  */
 import { EventEmitter } from "node:events";
 import { AppError, RelayedError } from "../../shared/errors.js";
@@ -20,7 +23,7 @@ import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { DoneMessage, EmbedResultMessage, JobErrorMessage, ChunkMessage, Capability } from "../../protocol/worker.protocol.js";
 import { EmbedJobState, GenerateJobState, type Job } from "./job.js";
 import type { GoneReason, WorkerRegistry } from "./worker-registry.js";
-import type { WorkerConnection } from "./worker-connection.js";
+import type { JobTarget, WorkerConnection } from "./worker-connection.js";
 
 /** Seconds a 503 tells clients to wait, unless the `jobs.retry_after_seconds` setting says otherwise. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -32,6 +35,21 @@ export interface DispatcherOptions {
   maxAttempts: number;
   /** Seconds suggested to clients when no worker serves a model. */
   retryAfterSeconds?: number;
+}
+
+/**
+ * The trusted peers as job targets (src/pool/cluster/peer-capacity.ts). Only asked for jobs a client
+ * of this pool submitted (hop 0).
+ */
+export interface RemoteTargets {
+  /** Capabilities of a model some peer knows (even with no worker now), for 404 vs 503. */
+  knownModel(model: string): ReadonlySet<Capability> | undefined;
+  /** Some peer with capacity serves it now. */
+  anyServing(model: string, capability: Capability): boolean;
+  /** The placement rule: the peer to forward to, or none (then the job waits here, or fails). */
+  pick(model: string, capability: Capability, local: { serves: boolean; queued: number; avoid?: JobTarget | undefined }): JobTarget | undefined;
+  /** Every peer target (the drain's end cancels the jobs forwarded to them). */
+  targets?(): Iterable<JobTarget>;
 }
 
 /** Payload of the dispatcher's "finished" event (embedding jobs count 0 tokens). */
@@ -49,6 +67,8 @@ export class Dispatcher {
   readonly stats = { completed: 0, failed: 0, failovers: 0, cancelled: 0 };
   /** For the dashboard: "finished" {@link JobFinished} when an admitted job settles (not cancelled), "slots" (worker) when its busy count changes. */
   readonly events = new EventEmitter();
+  /** Trusted peers as more targets (set by buildCluster). */
+  remote: RemoteTargets | undefined;
 
   constructor(private readonly opts: DispatcherOptions) {
     opts.registry.on("available", (w: WorkerConnection) => this.drainFor(w));
@@ -65,6 +85,13 @@ export class Dispatcher {
     return this.running;
   }
 
+  /** Requests waiting for a model (every capability). */
+  queuedFor(model: string): number {
+    let n = 0;
+    for (const [key, q] of this.queues) if (key.endsWith(`\u0000${model}`)) n += q.length;
+    return n;
+  }
+
   /** Runtime settings (applied at once): queue size per model, per-job timeout, attempts, Retry-After. */
   configure(limits: Partial<Pick<DispatcherOptions, "queueSize" | "jobTimeoutMs" | "maxAttempts" | "retryAfterSeconds">>): void {
     for (const [k, v] of Object.entries(limits)) if (v !== undefined) (this.opts as unknown as Record<string, number>)[k] = v;
@@ -79,8 +106,8 @@ export class Dispatcher {
    * job is running or queued and `job.result` settles later.
    */
   submit(job: Job): void {
-    this.checkRoutable(job.model, job.capability);
-    const worker = this.pickWorker(job.model, job.capability);
+    this.checkRoutable(job);
+    const worker = this.pickWorker(job.model, job.capability) ?? this.pickRemote(job);
     if (!worker) {
       const queue = this.queueFor(job);
       if (queue.length >= this.opts.queueSize) {
@@ -110,7 +137,7 @@ export class Dispatcher {
 
   /**
    * The pool stops (end of its drain): every admitted job, queued or running, fails with `err` and
-   * each running one is cancelled on its worker (whose slot frees when it confirms). Returns how many.
+   * each running one is cancelled on its worker or peer (whose slot frees when it confirms). Returns how many.
    */
   abortAll(err: AppError): number {
     let ended = 0;
@@ -121,7 +148,7 @@ export class Dispatcher {
       ended++;
     };
     for (const queue of this.queues.values()) for (const job of queue.splice(0)) end(job);
-    for (const worker of this.opts.registry.connected()) {
+    for (const worker of [...this.opts.registry.connected(), ...(this.remote?.targets?.() ?? [])]) {
       for (const job of worker.jobs.values()) {
         if (job.finished) continue;
         end(job);
@@ -131,12 +158,12 @@ export class Dispatcher {
     return ended;
   }
 
-  onChunk(worker: WorkerConnection, msg: ChunkMessage): void {
+  onChunk(worker: JobTarget, msg: ChunkMessage): void {
     const job = worker.jobs.get(msg.jobId);
     if (job instanceof GenerateJobState && job.state === "running") job.appendText(msg.text, msg.tokens);
   }
 
-  onDone(worker: WorkerConnection, msg: DoneMessage): void {
+  onDone(worker: JobTarget, msg: DoneMessage): void {
     const job = this.release(worker, msg.jobId);
     // A job cancelled or timed out meanwhile only frees its slot: it is not counted as completed.
     if (!(job instanceof GenerateJobState) || job.finished) return;
@@ -145,14 +172,14 @@ export class Dispatcher {
     job.succeed({ finishReason: msg.finishReason, promptTokens: msg.promptTokens, completionTokens: job.completionTokens });
   }
 
-  onEmbedResult(worker: WorkerConnection, msg: EmbedResultMessage): void {
+  onEmbedResult(worker: JobTarget, msg: EmbedResultMessage): void {
     const job = this.release(worker, msg.jobId);
     if (!(job instanceof EmbedJobState) || job.finished) return;
     this.stats.completed++;
     job.succeed({ vectors: msg.vectors, promptTokens: msg.promptTokens });
   }
 
-  onJobError(worker: WorkerConnection, msg: JobErrorMessage): void {
+  onJobError(worker: JobTarget, msg: JobErrorMessage): void {
     const job = this.release(worker, msg.jobId);
     if (!job || job.finished) return;
     if (msg.kind === "invalid_request") {
@@ -175,25 +202,42 @@ export class Dispatcher {
     );
   }
 
-  private checkRoutable(model: string, capability: Capability): void {
+  private checkRoutable(job: Job): void {
+    const { model, capability } = job;
     const registry = this.opts.registry;
-    const known = registry.knownModel(model);
+    const remote = job.hop === 0 ? this.remote : undefined;
+    const local = registry.knownModel(model);
+    const peers = remote?.knownModel(model);
+    const known = local && peers ? new Set([...local, ...peers]) : (local ?? peers);
     if (!known) {
       throw new AppError("model_not_found", `The model '${model}' does not exist or no worker has ever served it.`, { param: "model" });
     }
     if (!known.has(capability)) {
       throw new AppError("unsupported_capability", `The model '${model}' does not support ${capability === "embedding" ? "embeddings" : `${capability} requests`}.`, { param: "model" });
     }
-    if (!registry.anyServing(model, capability)) {
+    if (!this.anyServing(job)) {
       throw this.noWorker(model);
     }
+  }
+
+  /** A local worker, or (hop 0) a peer with capacity, serves the job's model and capability. */
+  private anyServing(job: Job): boolean {
+    if (this.opts.registry.anyServing(job.model, job.capability)) return true;
+    return job.hop === 0 && this.remote !== undefined && this.remote.anyServing(job.model, job.capability);
+  }
+
+  /** A peer to forward to, when the placement rule says so (never for a job a peer sent here). */
+  private pickRemote(job: Job, avoid?: JobTarget): JobTarget | undefined {
+    if (job.hop !== 0 || !this.remote) return undefined;
+    const queued = this.queues.get(queueKey(job.model, job.capability))?.length ?? 0;
+    return this.remote.pick(job.model, job.capability, { serves: this.opts.registry.anyServing(job.model, job.capability), queued, avoid });
   }
 
   private noWorker(model: string): AppError {
     return new AppError("no_worker_available", `No worker serving model '${model}' is connected right now.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS });
   }
 
-  private pickWorker(model: string, capability: Capability, avoid?: WorkerConnection): WorkerConnection | undefined {
+  private pickWorker(model: string, capability: Capability, avoid?: JobTarget): WorkerConnection | undefined {
     let best: WorkerConnection | undefined;
     for (const w of this.opts.registry.connected()) {
       if (w === avoid || w.freeSlots <= 0 || !w.serves(model, capability)) continue;
@@ -202,7 +246,7 @@ export class Dispatcher {
     return best;
   }
 
-  private assign(job: Job, worker: WorkerConnection): void {
+  private assign(job: Job, worker: JobTarget): void {
     job.state = "running";
     job.worker = worker;
     job.attempts++;
@@ -216,7 +260,7 @@ export class Dispatcher {
   }
 
   /** Frees the worker's slot for this job and offers the slot to a waiting job. */
-  private release(worker: WorkerConnection, jobId: string): Job | undefined {
+  private release(worker: JobTarget, jobId: string): Job | undefined {
     const job = worker.jobs.get(jobId);
     if (!job) return undefined;
     worker.jobs.delete(jobId);
@@ -228,7 +272,7 @@ export class Dispatcher {
     return job;
   }
 
-  private drainFor(worker: WorkerConnection): void {
+  private drainFor(worker: JobTarget): void {
     while (!worker.closed && worker.freeSlots > 0) {
       const job = this.nextQueuedFor(worker);
       if (!job) return;
@@ -237,7 +281,7 @@ export class Dispatcher {
   }
 
   /** Oldest waiting job among the queues of the models this worker serves. */
-  private nextQueuedFor(worker: WorkerConnection): Job | undefined {
+  private nextQueuedFor(worker: JobTarget): Job | undefined {
     let pick: Job[] | undefined;
     for (const model of worker.models) {
       for (const cap of model.capabilities) {
@@ -292,6 +336,11 @@ export class Dispatcher {
         if (this.opts.registry.anyServing(model.id, cap)) continue;
         const q = this.queues.get(queueKey(model.id, cap));
         for (const job of q?.splice(0) ?? []) {
+          const peer = this.pickRemote(job);
+          if (peer) {
+            this.assign(job, peer);
+            continue;
+          }
           this.stats.failed++;
           job.fail(this.noWorker(model.id));
         }
@@ -303,7 +352,7 @@ export class Dispatcher {
    * Puts a job back at the head of its queue (it already waited its turn) or fails it.
    * `failedOn`: a still-connected worker that just failed the job; another free one is preferred.
    */
-  private retry(job: Job, why: string, failedOn?: WorkerConnection): void {
+  private retry(job: Job, why: string, failedOn?: JobTarget): void {
     if (job.finished) return;
     if (job.attempts >= this.opts.maxAttempts) {
       this.stats.failed++;
@@ -315,13 +364,13 @@ export class Dispatcher {
       job.succeed({ finishReason: "length", promptTokens: job.promptTokens, completionTokens: job.completionTokens });
       return;
     }
-    if (!this.opts.registry.anyServing(job.model, job.capability)) {
+    if (!this.anyServing(job)) {
       this.stats.failed++;
       job.fail(new AppError("no_worker_available", `The worker running this request was lost (${why}) and no other worker serving '${job.model}' is connected.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS }));
       return;
     }
     job.state = "queued";
-    const worker = this.pickWorker(job.model, job.capability, failedOn) ?? this.pickWorker(job.model, job.capability);
+    const worker = this.pickWorker(job.model, job.capability, failedOn) ?? this.pickWorker(job.model, job.capability) ?? this.pickRemote(job, failedOn);
     if (worker) this.assign(job, worker);
     else this.queueFor(job).unshift(job);
   }

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { Capability, EmbedJob, GenerateJob, GenerateParams } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
-import type { WorkerConnection } from "./worker-connection.js";
+import type { JobTarget } from "./worker-connection.js";
 
 export interface GenerateResult {
   finishReason: "stop" | "length";
@@ -19,6 +19,13 @@ export interface EmbedResult {
   promptTokens: number;
 }
 
+/** Who asked for a job: an API key (or an admin session, scope admin). Never the secret. */
+export interface JobCaller {
+  keyId: string;
+  scope: string;
+  projectId?: string | undefined;
+}
+
 export type JobState = "queued" | "running" | "done" | "failed" | "cancelled";
 
 interface Settle<T> {
@@ -29,7 +36,7 @@ interface Settle<T> {
 abstract class BaseJob<T> {
   readonly id = randomUUID();
   state: JobState = "queued";
-  worker: WorkerConnection | undefined;
+  worker: JobTarget | undefined;
   attempts = 0;
   readonly enqueuedAt = Date.now();
   readonly result: Promise<T>;
@@ -37,6 +44,13 @@ abstract class BaseJob<T> {
   timer: NodeJS.Timeout | undefined;
   /** The HTTP request this job serves (`req.id`, X-Request-Id), for log lines here and on the worker. */
   requestId: string | undefined;
+  /**
+   * Pools this job has crossed: 0 when a client of this pool submitted it, 1 when a trusted peer
+   * forwarded it here (src/pool/cluster/): such a job is never forwarded again (hop limit 1).
+   */
+  hop = 0;
+  /** The API key that asked (audit of a forwarded request; the peer applies the same scope). */
+  caller: JobCaller | undefined;
 
   constructor(readonly model: string, readonly capability: Capability) {
     this.result = new Promise<T>((resolve, reject) => {

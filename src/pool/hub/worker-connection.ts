@@ -3,7 +3,24 @@ import type { WebSocket } from "ws";
 import type { Capability, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
 import type { Job } from "./job.js";
 
-export class WorkerConnection {
+/**
+ * What the dispatcher places jobs on: a connected worker (WorkerConnection), or a trusted peer pool
+ * seen as one more worker (src/pool/cluster/peer-worker.ts). The dispatcher only uses this surface.
+ */
+export interface JobTarget {
+  readonly id: string;
+  readonly models: readonly ServedModel[];
+  /** Slots the dispatcher may fill now (drainFor pulls queued jobs while > 0). */
+  readonly freeSlots: number;
+  busy: number;
+  lastUsedAt: number;
+  readonly jobs: Map<string, Job>;
+  closed: boolean;
+  serves(model: string, capability: Capability): boolean;
+  send(msg: PoolMessage): void;
+}
+
+export class WorkerConnection implements JobTarget {
   busy = 0;
   lastUsedAt = 0;
   lastSeenAt = Date.now();

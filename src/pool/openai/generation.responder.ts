@@ -9,7 +9,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionDelta, ChatComp
 import type { RagChatAnswerFields } from "../../protocol/projects.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { renderError, toAppError } from "../http/error-handler.js";
-import type { GenerateJobState, GenerateResult } from "../hub/job.js";
+import type { GenerateJobState, GenerateResult, JobCaller } from "../hub/job.js";
 import type { InferenceService } from "./inference.service.js";
 import { ThinkFilter, splitThinking } from "./think-filter.js";
 
@@ -34,6 +34,7 @@ export async function respondGeneration(
   opts: { stream: boolean; includeUsage: boolean; extra?: Extra | undefined },
 ): Promise<((ChatCompletion | TextCompletion) & Extra) | undefined> {
   job.requestId = req.id;
+  job.caller = callerOfJob(req);
   inference.submit(job); // throws 404/429/503 before anything is written
   const ids: Ids = { id: `${shape === "chat" ? "chatcmpl" : "cmpl"}-${job.id}`, created: Math.floor(Date.now() / 1000), model: job.model };
   reply.raw.on("close", () => {
@@ -44,6 +45,12 @@ export async function respondGeneration(
     return { ...wholeResponse(shape, ids, job.rawText, result), ...opts.extra };
   }
   return streamResponse(req, reply, job, shape, ids, opts.includeUsage, opts.extra);
+}
+
+/** The key behind a request (its id, scope, project), carried by a job forwarded to another pool. */
+export function callerOfJob(req: FastifyRequest): JobCaller | undefined {
+  const key = req.apiKey;
+  return key ? { keyId: key.id, scope: key.scope, projectId: key.projectId } : undefined;
 }
 
 function usage(r: GenerateResult): Usage {

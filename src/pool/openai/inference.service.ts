@@ -13,8 +13,11 @@ import { checkResponseSchema } from "./json-schema.check.js";
 /** Used when a request sets neither max_tokens nor max_completion_tokens. */
 export const DEFAULT_MAX_TOKENS = 512;
 
+/** Per model: capabilities, and connected workers here and in the whole cluster (src/pool/cluster/). */
+export type Catalogue = () => Map<string, { capabilities: Set<string>; local: number; cluster: number }>;
+
 export class InferenceService {
-  constructor(private readonly deps: { dispatcher: Dispatcher; registry: WorkerRegistry }) {}
+  constructor(private readonly deps: { dispatcher: Dispatcher; registry: WorkerRegistry; catalogue?: Catalogue | undefined }) {}
 
   chatJob(body: ChatCompletionRequest): GenerateJobState {
     const messages: ChatMessage[] = body.messages.map((m, i) => ({ role: normaliseRole(m.role), content: textContent(m.content, i) }));
@@ -55,10 +58,16 @@ export class InferenceService {
   }
 
   models() {
+    if (this.deps.catalogue) {
+      return [...this.deps.catalogue()]
+        .filter(([, v]) => v.capabilities.size > 0)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([id, v]) => ({ id, object: "model" as const, created: 0, owned_by: "cellule", capabilities: [...v.capabilities].sort(), workers: v.local, local_workers: v.local, cluster_workers: v.cluster }));
+    }
     const counts = new Map<string, { caps: Set<string>; workers: number }>();
     for (const id of this.deps.registry.knownModels()) counts.set(id, { caps: new Set(this.deps.registry.knownModel(id)), workers: 0 });
     for (const w of this.deps.registry.connected()) for (const m of w.models) counts.get(m.id)!.workers++;
-    return [...counts].map(([id, v]) => ({ id, object: "model" as const, created: 0, owned_by: "cellule", capabilities: [...v.caps].sort(), workers: v.workers }));
+    return [...counts].map(([id, v]) => ({ id, object: "model" as const, created: 0, owned_by: "cellule", capabilities: [...v.caps].sort(), workers: v.workers, local_workers: v.workers, cluster_workers: v.workers }));
   }
 }
 

@@ -12,7 +12,7 @@ import type { RagChatService } from "../rag/rag-chat.service.js";
 import { chatRoutes } from "./chat.routes.js";
 import { completionsRoutes } from "./completions.routes.js";
 import { embeddingsRoutes } from "./embeddings.routes.js";
-import { InferenceService } from "./inference.service.js";
+import { InferenceService, type Catalogue } from "./inference.service.js";
 import { modelsRoutes } from "./models.routes.js";
 
 export interface OpenAiDeps {
@@ -20,6 +20,8 @@ export interface OpenAiDeps {
   dispatcher: Dispatcher;
   /** RAG chat: augments a chat request made with a project key. */
   rag?: RagChatService | undefined;
+  /** The cluster-wide catalogue of models (GET /v1/models), when the pool is part of one. */
+  catalogue?: Catalogue | undefined;
 }
 
 export interface OpenAi extends Feature {
@@ -28,7 +30,7 @@ export interface OpenAi extends Feature {
 }
 
 export function buildOpenAi(deps: OpenAiDeps): OpenAi {
-  const inference = new InferenceService({ dispatcher: deps.dispatcher, registry: deps.registry });
+  const inference = new InferenceService({ dispatcher: deps.dispatcher, registry: deps.registry, catalogue: deps.catalogue });
   return {
     inference,
     async routes(app) {

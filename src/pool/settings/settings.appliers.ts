@@ -4,6 +4,7 @@
  * declared headcount).
  */
 import type { AdminUsersService } from "../admin-users/admin-users.service.js";
+import type { ForwardingPolicy } from "../cluster/peer-capacity.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { EmbeddingPump } from "../rag/embedding-pump.js";
 import type { IngestQueue } from "../rag/ingest.queue.js";
@@ -18,6 +19,8 @@ export interface ApplierTargets {
   chat: Pick<RagChatService, "setRetrieveK">;
   search: Pick<SearchService, "setQueryTimeoutMs">;
   adminUsers: Pick<AdminUsersService, "setPolicy">;
+  /** Forwarding to bonded pools (src/pool/cluster/); absent in tests that do not wire it. */
+  forwarding?: Pick<ForwardingPolicy, "configure"> | undefined;
 }
 
 export function registerAppliers(settings: SettingsService, t: ApplierTargets): void {
@@ -32,4 +35,6 @@ export function registerAppliers(settings: SettingsService, t: ApplierTargets): 
   settings.onApply("security.session_idle_minutes", (v) => t.adminUsers.setPolicy({ idleMs: v * 60_000 }));
   settings.onApply("security.lockout_failures", (v) => t.adminUsers.setPolicy({ lockThreshold: v }));
   settings.onApply("security.lockout_minutes", (v) => t.adminUsers.setPolicy({ lockMs: v * 60_000 }));
+  settings.onApply("cluster.forwarding_enabled", (v) => t.forwarding?.configure({ enabled: v }));
+  settings.onApply("cluster.forward_queue_threshold", (v) => t.forwarding?.configure({ threshold: v }));
 }

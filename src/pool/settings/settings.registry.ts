@@ -18,6 +18,7 @@ export const CATEGORIES = [
   { id: "capacity", label: { en: "Capacity & queues", fr: "Capacité et files d'attente" } },
   { id: "documents", label: { en: "Documents & search", fr: "Documents et recherche" } },
   { id: "security", label: { en: "Security & sign-in", fr: "Sécurité et connexion" } },
+  { id: "cluster", label: { en: "Cluster (bonded pools)", fr: "Grappe (pools liés)" } },
 ] as const satisfies readonly { id: string; label: Localized }[];
 export type CategoryId = (typeof CATEGORIES)[number]["id"];
 
@@ -26,7 +27,7 @@ export const PROFILES: readonly { id: ProfileId; label: Localized }[] = [
   { id: "corporate", label: { en: "Corporate (several sites, hundreds of staff)", fr: "Grande entreprise (plusieurs sites, des centaines de personnes)" } },
 ];
 
-type Config = Pick<PoolConfig, "queueSize" | "jobTimeoutMs" | "maxJobAttempts">;
+type Config = Pick<PoolConfig, "queueSize" | "jobTimeoutMs" | "maxJobAttempts"> & Partial<Pick<PoolConfig, "forwardingEnabled">>;
 
 export interface SettingDef<K extends SettingKey = SettingKey> {
   key: K;
@@ -249,6 +250,36 @@ const DEFINITIONS = [
       fr: "Durée pendant laquelle la connexion reste bloquée après trop de mots de passe erronés. Un administrateur peut toujours réinitialiser le mot de passe sur le serveur lui-même.",
     },
     recommended: { smb: 15, corporate: 30 },
+  },
+  // --- Cluster (bonded pools) ------------------------------------------------------------------
+  {
+    key: "cluster.forwarding_enabled",
+    category: "cluster",
+    type: "boolean",
+    unit: null,
+    configField: "forwardingEnabled",
+    defaultValue: (c) => c.forwardingEnabled ?? true,
+    label: { en: "Share computers with bonded pools", fr: "Partager les ordinateurs avec les pools liés" },
+    description: {
+      en: "When no computer connected here can answer a request, send it to a trusted bonded pool that can, and answer the requests such pools send here. Off: each pool answers only with its own computers.",
+      fr: "Quand aucun ordinateur connecté ici ne peut répondre à une demande, l'envoyer à un pool lié de confiance qui le peut, et répondre aux demandes que ces pools envoient ici. Désactivé : chaque pool ne répond qu'avec ses propres ordinateurs.",
+    },
+    recommended: { smb: true, corporate: true },
+  },
+  {
+    key: "cluster.forward_queue_threshold",
+    category: "cluster",
+    type: "integer",
+    min: 0,
+    max: 100_000,
+    unit: null,
+    defaultValue: () => 0,
+    label: { en: "Waiting requests before using another pool", fr: "Demandes en attente avant de recourir à un autre pool" },
+    description: {
+      en: "When every computer here that runs a model is busy, requests for it wait here until this many are waiting; beyond, new ones go to a bonded pool that has a free computer. 0 sends them there as soon as everything here is busy.",
+      fr: "Quand tous les ordinateurs d'ici qui font tourner un modèle sont occupés, les demandes attendent ici jusqu'à ce nombre ; au-delà, les nouvelles partent vers un pool lié qui a un ordinateur libre. 0 les y envoie dès que tout est occupé ici.",
+    },
+    recommended: { smb: 0, corporate: 4 },
   },
 ] satisfies readonly SettingDef[];
 

@@ -48,6 +48,11 @@ export const en = {
   "os.linux": "Linux",
   "os.macos": "macOS",
   "os.windows": "Windows",
+  "workers.cluster.title": "Workers on the other pools",
+  "workers.cluster.intro": "Machines connected to the bonded pools of the cluster. Requests no worker here can take are forwarded to them.",
+  "workers.cluster.col.pool": "Pool",
+  "workers.cluster.empty": "No worker on the other pools.",
+  "workers.cluster.unavailable": "Pool unavailable",
 } as const;
 
 export const fr: Record<keyof typeof en, string> = {
@@ -99,4 +104,9 @@ export const fr: Record<keyof typeof en, string> = {
   "os.linux": "Linux",
   "os.macos": "macOS",
   "os.windows": "Windows",
+  "workers.cluster.title": "Workers des autres pools",
+  "workers.cluster.intro": "Machines connectées aux pools liés de la grappe. Les demandes qu'aucun worker d'ici ne peut prendre leur sont transmises.",
+  "workers.cluster.col.pool": "Pool",
+  "workers.cluster.empty": "Aucun worker sur les autres pools.",
+  "workers.cluster.unavailable": "Pool indisponible",
 };

@@ -1,7 +1,7 @@
 /**
  * Overview: capacity, configuration, activity charts and shortcuts. Loaded once, then kept current
  * by live events: `snapshot` replaces it, `metrics` appends a chart point, worker.* events refetch
- * the counts (event-driven, never polled).
+ * the counts (event-driven; only the cluster section of bonded pools is read again every 5 s).
  */
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -46,9 +46,19 @@ export function OverviewPage(p: AdminPageProps) {
       },
       (e: unknown) => setError(errorText(e, t("common.network"))),
     );
+  const clustered = useRef(false);
+  clustered.current = (ov?.cluster?.pools.length ?? 0) > 1;
   useEffect(() => {
     void load();
-    return () => clearTimeout(refetch.current);
+    // The other pools' workers and the forward counts come from their summaries, which no live
+    // event carries: with bonded pools, the overview is read again every 5 s.
+    const tick = setInterval(() => {
+      if (clustered.current) void load();
+    }, 5000);
+    return () => {
+      clearTimeout(refetch.current);
+      clearInterval(tick);
+    };
   }, []);
 
   useLiveEvents((e) => {

@@ -1,6 +1,8 @@
 /**
  * Workers: every enrolled worker with its live state (kept current by worker.* events), Revoke
- * behind a confirmation, and "Add a worker" (provisioning code + install files).
+ * behind a confirmation, and "Add a worker" (provisioning code + install files). Below, the
+ * workers of the other bonded pools (GET /v1/admin/cluster, refreshed every 5 s: they come from
+ * the peers' capacity summaries, which no live event carries), each with the pool it is on.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../../api.js";
@@ -11,6 +13,7 @@ import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
 import type { RevokedWorker, WorkerList, WorkerSummary } from "../../../src/protocol/admin.protocol.js";
+import type { ClusterView, ClusterWorker } from "../../../src/protocol/cluster.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import { AddWorkerModal } from "./workers/AddWorkerModal.js";
 
@@ -24,6 +27,33 @@ function busyOf(w: WorkerSummary): number | null {
   return null;
 }
 
+type RemoteWorker = ClusterWorker & { pool: string; available: boolean };
+
+/** The workers of the other pools of the cluster, with the pool each is on. */
+function ClusterWorkers(p: { workers: RemoteWorker[] }) {
+  const { t } = useI18n();
+  const columns: Column<RemoteWorker>[] = [
+    { key: "pool", header: t("workers.cluster.col.pool"), cell: (w) => <code>{w.pool}</code> },
+    { key: "name", header: t("workers.col.name"), cell: (w) => <strong>{w.name}</strong> },
+    { key: "site", header: t("workers.col.site"), cell: (w) => w.site ?? <span class="muted">{t("workers.noSite")}</span> },
+    { key: "class", header: t("workers.col.class"), cell: (w) => <code>{w.hardware_class}</code> },
+    { key: "models", header: t("workers.col.models"), cell: (w) => (w.models.length ? w.models.join(", ") : "—") },
+    { key: "slots", header: t("workers.col.slots"), num: true, cell: (w) => `${w.busy} / ${Math.max(0, w.slots - w.busy)}` },
+    {
+      key: "status",
+      header: t("workers.col.status"),
+      cell: (w) => <span class={`badge ${w.available ? "ok" : "muted"}`}>{t(w.available ? "workers.status.connected" : "workers.cluster.unavailable")}</span>,
+    },
+  ];
+  return (
+    <section aria-labelledby="cluster-workers-h">
+      <h2 id="cluster-workers-h">{t("workers.cluster.title")}</h2>
+      <p class="muted">{t("workers.cluster.intro")}</p>
+      <DataTable id="cluster-workers-table" columns={columns} rows={p.workers} rowKey={(w) => `${w.pool}/${w.id}`} empty={t("workers.cluster.empty")} rowProps={(w) => ({ "data-name": w.name, "data-pool": w.pool })} />
+    </section>
+  );
+}
+
 export function WorkersPage(_p: AdminPageProps) {
   const { t } = useI18n();
   const [workers, setWorkers] = useState<WorkerSummary[]>();
@@ -34,16 +64,26 @@ export function WorkersPage(_p: AdminPageProps) {
   const [revokeBusy, setRevokeBusy] = useState(false);
   const [revokeError, setRevokeError] = useState<string>();
   const [now, setNow] = useState(Date.now());
+  const [remote, setRemote] = useState<RemoteWorker[]>();
 
   const load = () =>
     api<WorkerList>("GET", "/v1/admin/workers").then(
       (r) => setWorkers(r.data),
       (e: unknown) => setError(errorText(e, t("common.network"))),
     );
+  const loadCluster = () =>
+    api<ClusterView>("GET", "/v1/admin/cluster").then(
+      (v) => setRemote(v.pools.filter((x) => !x.self).flatMap((x) => x.workers.map((w) => ({ ...w, pool: x.pool_url ?? x.atom_id.slice(0, 12), available: x.available })))),
+      () => setRemote(undefined),
+    );
   useEffect(() => {
     void load();
-    // Re-render relative times ("12 s ago"); the data itself comes from live events.
-    const tick = setInterval(() => setNow(Date.now()), 5000);
+    void loadCluster();
+    // Re-render relative times ("12 s ago"); this pool's workers come from live events, the other pools' from their summaries.
+    const tick = setInterval(() => {
+      setNow(Date.now());
+      void loadCluster();
+    }, 5000);
     return () => clearInterval(tick);
   }, []);
 
@@ -167,6 +207,8 @@ export function WorkersPage(_p: AdminPageProps) {
       ) : (
         !error && <p class="muted">{t("ui.loading")}</p>
       )}
+
+      {remote && remote.length > 0 && <ClusterWorkers workers={remote} />}
 
       <AddWorkerModal open={adding} onClose={closeAdd} />
       <Modal
