@@ -114,6 +114,12 @@ describe("one catalogue of models", () => {
     expect(poolC.available).toBe(true);
     expect(poolC.workers.map((w) => w.id).sort()).toEqual(cWorkers.map(workerId).sort());
     expect(view.pools.find((p) => p.self)!.atom_id).toBe(a.atom);
+    // The dashboard's overview carries the same: the workers of every pool, which pool each is on.
+    const overview = (await ok(a.adminCall, "GET", "/v1/admin/overview")) as { capacity: { workers_connected: number }; cluster: { forwarding_enabled: boolean; workers_connected: number; pools: { atom_id: string; self: boolean; available: boolean; workers_connected: number; slots_total: number }[] } };
+    expect(overview.capacity.workers_connected).toBe(0);
+    expect(overview.cluster).toMatchObject({ forwarding_enabled: true, workers_connected: 2 });
+    expect(overview.cluster.pools).toHaveLength(3);
+    expect(overview.cluster.pools.find((p) => p.atom_id === c.atom)).toMatchObject({ self: false, available: true, workers_connected: 2, slots_total: 2 });
   });
 });
 
