@@ -16,6 +16,8 @@
  * bench/cluster-access.bench.ts (access helper of issue 15); see KEY_PROPAGATION below to run it
  * on this cluster.
  *
+ * CELLULE_BENCH_PHASES=overhead,e2e,memory (the default: all) runs only some phases.
+ *
  * Output: a table on stdout, progress on stderr, JSON in bench/results/cluster-<timestamp>.json and
  * cluster-latest.json. Exits 0 once measured (targets met or not), non-zero when it could not run.
  */
@@ -74,7 +76,7 @@ interface PoolMemory {
 
 interface Results {
   overhead: OverheadLevel[];
-  endToEnd: EndToEnd;
+  endToEnd: EndToEnd | undefined;
   memory: PoolMemory[];
   forwarded: { aOutTotal: number; cInTotal: number };
 }
@@ -218,7 +220,7 @@ function buildChecks(r: Results): Check[] {
     checks.push(check(`forward-added-p50-c${l.concurrency}`, `added p50 via A, c=${l.concurrency}`, l.addedP50Ms, "ms", "≤", 1));
     checks.push(check(`forward-added-p99-c${l.concurrency}`, `added p99 via A, c=${l.concurrency}`, l.addedP99Ms, "ms", "≤", 3));
   }
-  checks.push(check("stories-ratio-c1", "200 chats via A / via C, c=1", r.endToEnd.ratio, "×", "≤", 1.05));
+  if (r.endToEnd) checks.push(check("stories-ratio-c1", "200 chats via A / via C, c=1", r.endToEnd.ratio, "×", "≤", 1.05));
   for (const m of r.memory) checks.push(check(`rss-${m.pool}`, `pool ${m.pool} RSS with its workers`, Math.round(m.withWorkers.rssBytes / MB), "MB", "≤", 150));
   return checks;
 }
@@ -233,12 +235,14 @@ function sections(r: Results, checks: Check[]): Section[] {
     overhead.push({ metric: `c=${l.concurrency} added p99 (ms)`, value: String(l.addedP99Ms), check: byId.get(`forward-added-p99-c${l.concurrency}`) });
   }
   const e = r.endToEnd;
-  const e2e: Row[] = [
-    { metric: "total via A / direct (s)", value: `${(e.viaA.totalMs / 1000).toFixed(1)} / ${(e.direct.totalMs / 1000).toFixed(1)}` },
-    { metric: "ratio via A / direct", value: String(e.ratio), check: byId.get("stories-ratio-c1") },
-    { metric: "TTFT p50 via A / direct (ms)", value: `${e.viaA.ttft.p50} / ${e.direct.ttft.p50}` },
-    { metric: "identical outputs", value: `${e.identicalOutputs} / ${e.requests}` },
-  ];
+  const e2e: Row[] = e
+    ? [
+        { metric: "total via A / direct (s)", value: `${(e.viaA.totalMs / 1000).toFixed(1)} / ${(e.direct.totalMs / 1000).toFixed(1)}` },
+        { metric: "ratio via A / direct", value: String(e.ratio), check: byId.get("stories-ratio-c1") },
+        { metric: "TTFT p50 via A / direct (ms)", value: `${e.viaA.ttft.p50} / ${e.direct.ttft.p50}` },
+        { metric: "identical outputs", value: `${e.identicalOutputs} / ${e.requests}` },
+      ]
+    : [];
   const memory: Row[] = r.memory.map((m) => ({
     metric: `pool ${m.pool}: RSS idle → ${m.workers} workers (MB); db process`,
     value: `${(m.idle.rssBytes / MB).toFixed(1)} → ${(m.withWorkers.rssBytes / MB).toFixed(1)}; ${m.databaseProcess ? (m.databaseProcess.rssBytes / MB).toFixed(1) : "?"}`,
@@ -246,7 +250,7 @@ function sections(r: Results, checks: Check[]): Section[] {
   }));
   return [
     { title: "Forward overhead (instant worker on C; A → C against C directly)", rows: overhead },
-    { title: `End to end (stories260K on C, ${e.requests} streamed chats, c=1)`, rows: e2e },
+    { title: `End to end (stories260K on C, ${E2E.requests} streamed chats, c=1)`, rows: e2e },
     { title: `Memory (${MEMORY_WORKERS} idle workers over 3 pools)`, rows: memory },
     { title: "Forwarded requests", rows: [{ metric: "A sent / C served (totals)", value: `${r.forwarded.aOutTotal} / ${r.forwarded.cInTotal}` }] },
   ];
@@ -259,9 +263,10 @@ async function main(): Promise<void> {
   const env = machine();
   progress("starting three bonded pools");
   const nodes = (await startCluster({ env: { CELLULE_LOG_LEVEL: "warn" } })) as unknown as Nodes;
-  const overhead = await measureOverhead(nodes);
-  const endToEnd = await measureEndToEnd(nodes);
-  const memory = await measureMemory(nodes);
+  const phases = new Set((process.env.CELLULE_BENCH_PHASES ?? "overhead,e2e,memory").split(",").map((p) => p.trim()));
+  const overhead = phases.has("overhead") ? await measureOverhead(nodes) : [];
+  const endToEnd = phases.has("e2e") ? await measureEndToEnd(nodes) : undefined;
+  const memory = phases.has("memory") ? await measureMemory(nodes) : [];
   // KEY_PROPAGATION: the access helper's bench/cluster-access.bench.ts measures API-key creation and
   // revocation propagation (p50/p99, target p99 ≤ 1 s). To report it here on the same cluster, call
   // its measuring function with `nodes` at this point and add its rows and checks below.

@@ -114,6 +114,12 @@ describe("one catalogue of models", () => {
     expect(poolC.available).toBe(true);
     expect(poolC.workers.map((w) => w.id).sort()).toEqual(cWorkers.map(workerId).sort());
     expect(view.pools.find((p) => p.self)!.atom_id).toBe(a.atom);
+    // The dashboard's overview carries the same: the workers of every pool, which pool each is on.
+    const overview = (await ok(a.adminCall, "GET", "/v1/admin/overview")) as { capacity: { workers_connected: number }; cluster: { forwarding_enabled: boolean; workers_connected: number; pools: { atom_id: string; self: boolean; available: boolean; workers_connected: number; slots_total: number }[] } };
+    expect(overview.capacity.workers_connected).toBe(0);
+    expect(overview.cluster).toMatchObject({ forwarding_enabled: true, workers_connected: 2 });
+    expect(overview.cluster.pools).toHaveLength(3);
+    expect(overview.cluster.pools.find((p) => p.atom_id === c.atom)).toMatchObject({ self: false, available: true, workers_connected: 2, slots_total: 2 });
   });
 });
 
@@ -148,12 +154,24 @@ describe("forwarding between pools", () => {
     expect(viaB.data).toHaveLength(2);
     expect(viaB.data[0]!.embedding).toEqual(direct.data[0]!.embedding);
     expect(viaB.usage).toEqual(direct.usage);
-    const outOnB = (await ok(b.adminCall, "GET", "/v1/admin/audit?action=cluster.forward_out")).data as { actor: string; target: string; details: Record<string, unknown> }[];
-    expect(outOnB.length).toBeGreaterThanOrEqual(2);
-    expect(outOnB[0]!.details).toMatchObject({ origin_pool: b.atom, serving_pool: c.atom, model: MODEL_ID });
-    expect(outOnB[0]!.actor).toMatch(/^key:/);
-    const inOnC = (await ok(c.adminCall, "GET", "/v1/admin/audit?action=cluster.forward_in")).data as { actor: string; details: Record<string, unknown> }[];
-    expect(inOnC.find((e) => e.actor === `pool:${b.atom}`)?.details).toMatchObject({ origin_pool: b.atom, serving_pool: c.atom, model: MODEL_ID });
+    // One entry per second and group (pools, key, model, capability), with the count and request ids.
+    type Entry = { actor: string; target: string; details: Record<string, unknown> };
+    const outOnB = await waitFor(async () => {
+      const list = (await ok(b.adminCall, "GET", "/v1/admin/audit?action=cluster.forward_out")).data as Entry[];
+      return list.length >= 2 ? list : undefined;
+    }, "B's audit entries of its forwards");
+    expect(outOnB.map((e) => e.details.capability).sort()).toEqual(["chat", "embedding"]);
+    for (const e of outOnB) {
+      expect(e.details).toMatchObject({ origin_pool: b.atom, serving_pool: c.atom, model: MODEL_ID, requests: 1 });
+      expect(e.details.request_ids).toHaveLength(1);
+      expect(e.actor).toMatch(/^key:/);
+      expect(e.target).toBe(`pool:${c.atom}`);
+    }
+    const inOnC = await waitFor(async () => {
+      const list = (await ok(c.adminCall, "GET", "/v1/admin/audit?action=cluster.forward_in")).data as Entry[];
+      return list.filter((e) => e.actor === `pool:${b.atom}`).length >= 2 ? list : undefined;
+    }, "C's audit entries of B's forwards");
+    expect(inOnC.find((e) => e.actor === `pool:${b.atom}`)?.details).toMatchObject({ origin_pool: b.atom, serving_pool: c.atom, model: MODEL_ID, requests: 1 });
     // Never any text of the request in the audit trail.
     expect(JSON.stringify([outOnB, inOnC])).not.toContain("little");
   });

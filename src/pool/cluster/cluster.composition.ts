@@ -167,12 +167,14 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     },
     async drain() {
       await publisher.leave();
+      forward.flush();
     },
     async close() {
       registry.off("available", changed);
       registry.off("gone", changed);
       dispatcher.events.off("slots", onSlots);
       publisher.stop();
+      forward.flush();
       dispatcher.remote = undefined;
       for (const w of capacity.targets()) w.close();
       client.close();

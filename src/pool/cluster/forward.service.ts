@@ -10,9 +10,13 @@
  * not be retried elsewhere (worker_lost, worker_unresponsive, job_timeout), is `invalid_request`
  * (final: the origin's client gets that error). The peer closing the connection cancels the job.
  *
- * Both ends count forwards (totals, last minute) and write an audit entry per forwarded request:
- * `cluster.forward_out` on the origin (actor the caller's key), `cluster.forward_in` on the serving
- * pool (actor the origin pool), each naming both pools, the model and the key id; never any text.
+ * Both ends count forwards (totals, last minute) and audit them: `cluster.forward_out` on the origin
+ * (actor the caller's key), `cluster.forward_in` on the serving pool (actor the origin pool), each
+ * naming both pools, the model, the capability and the key id; never any text. Entries are grouped:
+ * the forwards of one second with the same pools, key, project, model and capability make one entry
+ * with their count and request ids (at most AUDIT_MAX_IDS per entry; more make another entry), so
+ * that a busy cluster (hundreds of forwards a second) does not write, hash and sign an audit entry
+ * per request on the answers' path (measured: +8 ms per forwarded request at c=1 on the 2-core VM).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ForwardCounters, ForwardLine, ForwardRequest } from "../../protocol/cluster.protocol.js";
@@ -25,6 +29,21 @@ import { EmbedJobState, GenerateJobState, type Job } from "../hub/job.js";
 
 /** Codes of a failed job that another pool may still serve: the origin tries its next target. */
 const RETRYABLE = new Set(["no_worker_available", "queue_full", "worker_failed", "model_not_found", "unsupported_capability", "internal_error", "internal", "peer_unreachable", "peer_error"]);
+
+/** A forwarded job that has written nothing by then sends its answer's headers alone (see serve). */
+const HEADERS_AFTER_MS = 20;
+
+/** Forwards grouped into one audit entry: written this long after the first (or when full). */
+export const AUDIT_FLUSH_MS = 1000;
+/** Request ids listed in one audit entry. */
+export const AUDIT_MAX_IDS = 100;
+
+interface AuditGroup {
+  event: Omit<Parameters<AuditService["record"]>[0], "details"> & { details: Record<string, unknown> };
+  requestIds: string[];
+  count: number;
+  firstAt: number;
+}
 
 /** Counts events over the last minute, in one-second buckets. */
 class MinuteCounter {
@@ -64,6 +83,8 @@ export class ForwardService {
   private readonly log = moduleLogger("cluster.forward");
   private readonly out: MinuteCounter;
   private readonly in: MinuteCounter;
+  private readonly groups = new Map<string, AuditGroup>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ForwardServiceDeps) {
     const now = deps.now ?? Date.now;
@@ -79,13 +100,16 @@ export class ForwardService {
   sentOut(job: Job, peerAtom: string): void {
     this.out.add();
     const keyId = job.caller?.keyId ?? null;
-    this.audit({
-      actor: keyId ? `key:${keyId}` : "system",
-      action: "cluster.forward_out",
-      target: `pool:${peerAtom}`,
-      projectId: job.caller?.projectId,
-      details: { origin_pool: this.deps.atomId, serving_pool: peerAtom, model: job.model, capability: job.capability, key_id: keyId, request_id: job.requestId ?? null, attempt: job.attempts },
-    });
+    this.audit(
+      {
+        actor: keyId ? `key:${keyId}` : "system",
+        action: "cluster.forward_out",
+        target: `pool:${peerAtom}`,
+        projectId: job.caller?.projectId,
+        details: { origin_pool: this.deps.atomId, serving_pool: peerAtom, model: job.model, capability: job.capability, key_id: keyId },
+      },
+      job.requestId ?? job.id,
+    );
   }
 
   /** The local job a forward asks for (hop 1: never forwarded again). */
@@ -105,13 +129,16 @@ export class ForwardService {
     job.requestId = msg.requestId;
     job.caller = { keyId: body.principal.key_id, scope: body.principal.scope, projectId: body.principal.project_id ?? undefined };
     this.in.add();
-    this.audit({
-      actor: `pool:${originAtom}`,
-      action: "cluster.forward_in",
-      target: `key:${body.principal.key_id}`,
-      projectId: body.principal.project_id ?? undefined,
-      details: { origin_pool: originAtom, serving_pool: this.deps.atomId, model: msg.model, capability: body.capability, key_id: body.principal.key_id, request_id: msg.requestId ?? null },
-    });
+    this.audit(
+      {
+        actor: `pool:${originAtom}`,
+        action: "cluster.forward_in",
+        target: `key:${body.principal.key_id}`,
+        projectId: body.principal.project_id ?? undefined,
+        details: { origin_pool: originAtom, serving_pool: this.deps.atomId, model: msg.model, capability: body.capability, key_id: body.principal.key_id },
+      },
+      msg.requestId ?? job.id,
+    );
     return job;
   }
 
@@ -120,9 +147,14 @@ export class ForwardService {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": req.id });
-    res.flushHeaders();
+    // The headers tell the origin the job is taken: they leave with the first line, or alone after
+    // HEADERS_AFTER_MS when the job waits here (one packet less for a short answer).
+    const headersTimer = setTimeout(() => {
+      if (!res.headersSent && !res.destroyed) res.flushHeaders();
+    }, HEADERS_AFTER_MS);
     let corked = false;
     const write = (line: ForwardLine, last = false) => {
+      clearTimeout(headersTimer);
       if (res.writableEnded || res.destroyed) return;
       const text = `${JSON.stringify(line)}\n`;
       if (last) return void res.end(text);
@@ -138,6 +170,7 @@ export class ForwardService {
       res.write(text);
     };
     res.on("close", () => {
+      clearTimeout(headersTimer);
       if (!res.writableFinished && !job.finished) {
         this.log.info({ jobId: job.id, requestId: job.requestId }, "origin pool closed a forwarded request: cancelling");
         this.deps.dispatcher.cancel(job);
@@ -173,8 +206,34 @@ export class ForwardService {
     return { type: "job_error", jobId, kind: RETRYABLE.has(e.code) ? "runtime" : "invalid_request", code: e.code, message: e.message };
   }
 
-  private audit(event: Parameters<AuditService["record"]>[0]): void {
-    // Off the answer's path: the chain is written in order, the request does not wait for it.
-    this.deps.audit.record(event).catch((err: unknown) => this.log.error({ err: String(err), action: event.action }, "could not write the audit entry of a forwarded request"));
+  /** Writes every pending audit group now (at shutdown, and by the timer). */
+  flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    for (const g of this.groups.values()) this.write(g);
+    this.groups.clear();
+  }
+
+  /** Adds one forward to its audit group (see the header). */
+  private audit(event: AuditGroup["event"], requestId: string): void {
+    const key = JSON.stringify([event.action, event.actor, event.target, event.projectId ?? null, event.details]);
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { event, requestIds: [], count: 0, firstAt: Date.now() }));
+    g.count++;
+    g.requestIds.push(requestId);
+    if (g.requestIds.length >= AUDIT_MAX_IDS) {
+      this.groups.delete(key);
+      this.write(g);
+    }
+    if (!this.flushTimer && this.groups.size > 0) {
+      this.flushTimer = setTimeout(() => this.flush(), AUDIT_FLUSH_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  private write(g: AuditGroup): void {
+    const event = { ...g.event, details: { ...g.event.details, requests: g.count, request_ids: g.requestIds, first_at: new Date(g.firstAt).toISOString() } };
+    // Off the answer's path: the chain is written in order, no request waits for it.
+    this.deps.audit.record(event).catch((err: unknown) => this.log.error({ err: String(err), action: event.action }, "could not write the audit entry of forwarded requests"));
   }
 }

@@ -6,6 +6,9 @@
  * or `"trustedPeer"`, http/route-policy.ts) at preValidation, after the body is read. Refusals: 401 `bad_signature`, 403 `untrusted_peer`, each logged
  * with the peer id. The signature must be in canonical base64 (signature-encoding.ts); the replay
  * guard remembers its decoded bytes, so no re-encoding of a used signature passes as new.
+ * The peer's row is read through PeersRepository.forAuth: reused for up to a second, so that
+ * frequent peer traffic (capacity summaries, forwarded requests) costs no database query; a bond,
+ * trust change or unbond made on this pool applies at once.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AppError } from "../../shared/errors.js";
@@ -100,7 +103,7 @@ export function peerAuth(peers: PeersRepository, opts: PeerAuthOptions) {
     const ts = Number(tsText);
     const t = now();
     if (!Number.isSafeInteger(ts) || Math.abs(t - ts) > maxSkewMs) throw refuse(badSignature(`timestamp outside the accepted window of ${maxSkewMs} ms`), "skew");
-    const peer = await peers.get(atom);
+    const peer = await peers.forAuth(atom, t);
     if (!peer) throw refuse(untrusted(`${atom} is not a bonded pool`), "unknown");
     if (!verifyCanonicalSignature(peer.public_key, signingString(req.method, req.url, tsText, req.rawBody), sig)) throw refuse(badSignature(`signature does not match the key bonded for ${atom}`), "signature");
     if (peer.status !== "bonded") throw refuse(untrusted(`${atom} is unbonded`), "unbonded");

@@ -20,8 +20,27 @@ export interface PeerRow {
 
 const COLUMNS = "atom_id, public_key, url, trust_level, status, bonded_at, last_seen_at, latency_ms, network_class, last_error";
 
+/** How long a peer row read for authentication is reused (every change made through this repository clears it at once). */
+export const AUTH_CACHE_MS = 1000;
+
 export class PeersRepository {
+  /** Rows read by `forAuth`, by atom id: a peer-signed request (a forward, a summary) costs no query on the hot path. */
+  private readonly authCache = new Map<string, { row: PeerRow | undefined; at: number }>();
+
   constructor(private readonly db: Db) {}
+
+  /**
+   * The peer row for authenticating one of its requests (peer-auth.ts): `get`, reused for up to
+   * AUTH_CACHE_MS. A bond, a trust change or an unbond through this repository takes effect at once.
+   */
+  async forAuth(atomId: string, now = Date.now()): Promise<PeerRow | undefined> {
+    const hit = this.authCache.get(atomId);
+    if (hit && now - hit.at < AUTH_CACHE_MS) return hit.row;
+    const row = await this.get(atomId);
+    if (this.authCache.size > 1000) this.authCache.clear();
+    this.authCache.set(atomId, { row, at: now });
+    return row;
+  }
 
   list(): Promise<PeerRow[]> {
     return this.db.query<PeerRow>(`SELECT ${COLUMNS} FROM federation_peers ORDER BY bonded_at, atom_id`);
@@ -56,6 +75,7 @@ export class PeersRepository {
    * false when the peer is already bonded (the caller answers 409).
    */
   async bond(row: { atomId: string; publicKey: string; url: string; trustLevel: number }, db: Db = this.db): Promise<boolean> {
+    this.authCache.delete(row.atomId);
     const rows = await db.query(
       `INSERT INTO federation_peers (atom_id, public_key, url, trust_level, status, bonded_at)
        VALUES ($1, $2, $3, $4, 'bonded', now())
@@ -65,22 +85,29 @@ export class PeersRepository {
        RETURNING atom_id`,
       [row.atomId, row.publicKey, row.url, row.trustLevel],
     );
+    this.authCache.delete(row.atomId);
     return rows.length === 1;
   }
 
   /** Sets the trust level of a bonded peer; false when there is no bonded peer with that id. */
   async setTrust(atomId: string, level: number): Promise<boolean> {
+    this.authCache.delete(atomId);
     const rows = await this.db.query("UPDATE federation_peers SET trust_level = $2 WHERE atom_id = $1 AND status = 'bonded' RETURNING atom_id", [atomId, level]);
+    this.authCache.delete(atomId);
     return rows.length === 1;
   }
 
   /** Marks a peer unbonded; false when it was not bonded. */
   async unbond(atomId: string): Promise<boolean> {
+    this.authCache.delete(atomId);
     const rows = await this.db.query("UPDATE federation_peers SET status = 'unbonded', unbonded_at = now() WHERE atom_id = $1 AND status = 'bonded' RETURNING atom_id", [atomId]);
+    this.authCache.delete(atomId);
     return rows.length === 1;
   }
 
   async markSeen(atomId: string, at: Date = new Date()): Promise<void> {
+    const cached = this.authCache.get(atomId)?.row;
+    if (cached && (!cached.last_seen_at || cached.last_seen_at < at)) cached.last_seen_at = at;
     await this.db.query("UPDATE federation_peers SET last_seen_at = GREATEST(COALESCE(last_seen_at, $2), $2) WHERE atom_id = $1", [atomId, at]);
   }
 

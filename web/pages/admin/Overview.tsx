@@ -32,6 +32,56 @@ function Chart(p: { id: string; title: string; points: MetricPoint[]; pick: (m: 
   );
 }
 
+/** The bonded pools: workers of every pool, which pool each is on, and forwards per minute. */
+function ClusterSection(p: { cluster: NonNullable<Overview["cluster"]> }) {
+  const { t } = useI18n();
+  const c = p.cluster;
+  const self = c.pools.find((x) => x.self);
+  return (
+    <section aria-labelledby="cluster-h" id="cluster">
+      <h2 id="cluster-h">{t("overview.cluster")}</h2>
+      <p class="muted">{t("overview.cluster.intro")}</p>
+      {!c.forwarding_enabled && <Notice kind="info">{t("overview.cluster.off")}</Notice>}
+      <div class="grid stats">
+        <StatCard id="stat-cluster-workers" label={t("overview.cluster.workers")} value={<span id="cluster-workers">{c.workers_connected}</span>} detail={t("overview.cluster.workersDetail", { n: self?.workers_connected ?? 0 })} />
+        <StatCard
+          id="stat-forwarded"
+          label={t("overview.cluster.forwarded")}
+          value={<span id="forwarded-per-min">{c.forwarded_out_per_min + c.forwarded_in_per_min}</span>}
+          detail={t("overview.cluster.forwardedDetail", { out: c.forwarded_out_per_min, in: c.forwarded_in_per_min })}
+        />
+      </div>
+      <table class="data" id="cluster-pools">
+        <thead>
+          <tr>
+            <th scope="col">{t("overview.cluster.pool")}</th>
+            <th scope="col">{t("overview.cluster.state")}</th>
+            <th scope="col" class="num">{t("overview.cluster.poolWorkers")}</th>
+            <th scope="col" class="num">{t("overview.cluster.poolSlots")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.pools.map((x) => (
+            <tr key={x.atom_id} data-pool={x.atom_id}>
+              <td>
+                <code title={x.atom_id}>{x.pool_url ?? x.atom_id.slice(0, 12)}</code>
+                {x.self && <span class="cell-detail">{t("overview.cluster.thisPool")}</span>}
+              </td>
+              <td>
+                <span class={`badge ${x.self || x.available ? "ok" : "muted"}`}>{t(x.self || x.available ? "overview.cluster.available" : "overview.cluster.unavailable")}</span>
+              </td>
+              <td class="num">{x.workers_connected}</td>
+              <td class="num">
+                {x.slots_busy} / {x.slots_total}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 export function OverviewPage(p: AdminPageProps) {
   const { t, lang } = useI18n();
   const [ov, setOv] = useState<Overview>();
@@ -134,6 +184,8 @@ export function OverviewPage(p: AdminPageProps) {
           <StatCard id="stat-sites" label={t("overview.sites")} value={c.sites} />
         </div>
       </section>
+
+      {ov.cluster && ov.cluster.pools.length > 1 && <ClusterSection cluster={ov.cluster} />}
 
       <section aria-labelledby="activity-h">
         <h2 id="activity-h">{t("overview.activity")}</h2>
