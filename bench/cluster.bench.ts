@@ -12,11 +12,11 @@
  * 3. Memory. 50 idle instant workers (in-process WorkerAgents of this process, each enrolled with its
  *    own token) spread over the three pools (17/17/16); VmRSS of each pool process (and of its
  *    database process) settled, before and after. Target (the gateway's): each pool ≤ 150 MB.
- * Key propagation (API keys created/revoked on one pool, seen on the others) is measured by
- * bench/cluster-access.bench.ts (access helper of issue 15); see KEY_PROPAGATION below to run it
- * on this cluster.
+ * 4. Key propagation (phase `keys`, bench/cluster-access.bench.ts on its own three pools, behind
+ *    fault proxies, failed-auth budget raised): 50 API keys created on A until usable on B and C,
+ *    revoked on B until refused on A and C. Target: p99 ≤ 1 s.
  *
- * CELLULE_BENCH_PHASES=overhead,e2e,memory (the default: all) runs only some phases.
+ * CELLULE_BENCH_PHASES=overhead,e2e,memory,keys (the default: all) runs only some phases.
  *
  * Output: a table on stdout, progress on stderr, JSON in bench/results/cluster-<timestamp>.json and
  * cluster-latest.json. Exits 0 once measured (targets met or not), non-zero when it could not run.
@@ -25,6 +25,8 @@ import { existsSync } from "node:fs";
 import { configureLogging } from "../src/shared/logger.js";
 import type { WorkerAgent } from "../src/worker/agent.js";
 import { startCluster, type ClusterNode } from "../test/cluster.js";
+import { keyPropagationChecks, keyPropagationSection, measureKeyPropagation, type KeyPropagationResult } from "./cluster-access.bench.js";
+import { startCluster as startProxiedCluster, stopCluster as stopProxiedCluster } from "./federation/cluster.js";
 import { CLI, databaseProcessOf, modelPath, startWorker, waitFor } from "../test/helpers.js";
 import { stopGracefully } from "./gateway/child.js";
 import { KeepAliveClient } from "./gateway/http-client.js";
@@ -79,6 +81,8 @@ interface Results {
   endToEnd: EndToEnd | undefined;
   memory: PoolMemory[];
   forwarded: { aOutTotal: number; cInTotal: number };
+  /** Phase `keys`: API-key propagation (bench/cluster-access.bench.ts). */
+  keys: KeyPropagationResult | undefined;
 }
 
 const NOTES = [
@@ -256,6 +260,17 @@ function sections(r: Results, checks: Check[]): Section[] {
   ];
 }
 
+/** Phase `keys`: key propagation on three other pools (each revocation ends on refused requests: the failed-auth budget is raised). */
+async function measureKeys(): Promise<KeyPropagationResult> {
+  progress("keys: starting three more bonded pools (behind fault proxies)");
+  const cluster = await startProxiedCluster({ CELLULE_FED_SYNC_INTERVAL_MS: "1000", CELLULE_FED_PROBE_INTERVAL_MS: "5000", CELLULE_LOG_LEVEL: "warn", CELLULE_AUTH_FAILURE_LIMIT: "100000" });
+  try {
+    return await measureKeyPropagation(cluster, Number(process.env.CLUSTER_ACCESS_KEYS ?? 50));
+  } finally {
+    await stopProxiedCluster(cluster);
+  }
+}
+
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`built CLI not found at ${CLI}: run 'npm run build' first`);
   modelPath();
@@ -263,18 +278,16 @@ async function main(): Promise<void> {
   const env = machine();
   progress("starting three bonded pools");
   const nodes = (await startCluster({ env: { CELLULE_LOG_LEVEL: "warn" } })) as unknown as Nodes;
-  const phases = new Set((process.env.CELLULE_BENCH_PHASES ?? "overhead,e2e,memory").split(",").map((p) => p.trim()));
+  const phases = new Set((process.env.CELLULE_BENCH_PHASES ?? "overhead,e2e,memory,keys").split(",").map((p) => p.trim()));
   const overhead = phases.has("overhead") ? await measureOverhead(nodes) : [];
   const endToEnd = phases.has("e2e") ? await measureEndToEnd(nodes) : undefined;
   const memory = phases.has("memory") ? await measureMemory(nodes) : [];
-  // KEY_PROPAGATION: the access helper's bench/cluster-access.bench.ts measures API-key creation and
-  // revocation propagation (p50/p99, target p99 ≤ 1 s). To report it here on the same cluster, call
-  // its measuring function with `nodes` at this point and add its rows and checks below.
+  const keys = phases.has("keys") ? await measureKeys() : undefined;
   const clusterA = (await (await fetch(`${nodes.a.pool.url}/v1/admin/cluster`, { headers: { authorization: `Bearer ${nodes.a.admin}` } })).json()) as { forwarded: { out_total: number } };
   const clusterC = (await (await fetch(`${nodes.c.pool.url}/v1/admin/cluster`, { headers: { authorization: `Bearer ${nodes.c.admin}` } })).json()) as { forwarded: { in_total: number } };
-  const results: Results = { overhead, endToEnd, memory, forwarded: { aOutTotal: clusterA.forwarded.out_total, cInTotal: clusterC.forwarded.in_total } };
-  const checks = buildChecks(results);
-  publish(makeReport("cluster", started, env, NOTES, checks, results), sections(results, checks), progress);
+  const results: Results = { overhead, endToEnd, memory, keys, forwarded: { aOutTotal: clusterA.forwarded.out_total, cInTotal: clusterC.forwarded.in_total } };
+  const checks = [...buildChecks(results), ...(keys ? keyPropagationChecks(keys) : [])];
+  publish(makeReport("cluster", started, env, NOTES, checks, results), [...sections(results, checks), ...(keys ? [keyPropagationSection(keys, checks)] : [])], progress);
 }
 
 runBenchmark({ watchdogMs: WATCHDOG_MS, progress, main });
