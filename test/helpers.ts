@@ -86,10 +86,28 @@ export function spawnNode(argv: string[], env: Record<string, string | undefined
 }
 
 const running = new Set<ChildProcess>();
-/** Kills every process a test file started (call in afterAll). */
+/**
+ * Kills every process a test file started (call in afterAll), and waits until they and their own
+ * children (a pool's database process, which closes its database when its pool dies) have exited,
+ * so the next test file does not share the cores with a cleanup it did not cause.
+ */
 export async function killAll(): Promise<void> {
-  for (const p of running) p.kill("SIGKILL");
+  const procs = [...running];
   running.clear();
+  const children = procs.flatMap((p) => (p.pid !== undefined && p.exitCode === null ? childPids(p.pid) : []));
+  const exits = procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once("exit", r)) : Promise.resolve()));
+  for (const p of procs) p.kill("SIGKILL");
+  await Promise.all(exits);
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 15_000;
+  while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
 export async function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -73,7 +73,9 @@ describe("worker protocol", () => {
     await waitFor(async () => (await pool.status()).workers.connected === 1, "the raw worker to register");
     await waitFor(async () => (await pool.status()).workers.connected === 0, "the silent worker to be dropped", 5000, 20);
     const silentFor = Date.now() - welcomedAt;
-    expect(silentFor).toBeGreaterThanOrEqual(900);
+    // 3 × 300 ms, counted by the pool from before it sent the welcome (the welcome's transit, under
+    // load a few ms, comes off what this side measures): not dropped before ~3 heartbeats.
+    expect(silentFor).toBeGreaterThanOrEqual(850);
     expect(silentFor).toBeLessThan(2500);
     await session;
     // The log line travels through a pipe: wait for it rather than race it.
