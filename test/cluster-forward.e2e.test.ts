@@ -18,6 +18,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signingString } from "../src/pool/federation/request-signing.js";
 import { loadOrCreatePoolIdentity } from "../src/pool/identity/pool-identity.js";
+import { launchContext, openFromMenu, signIn } from "./browser.js";
 import { ok, startCluster, type ClusterNode } from "./cluster.js";
 import { killAll, MODEL_ID, startWorker, waitFor, type WorkerProc } from "./helpers.js";
 
@@ -121,6 +122,31 @@ describe("one catalogue of models", () => {
     expect(overview.cluster.pools).toHaveLength(3);
     expect(overview.cluster.pools.find((p) => p.atom_id === c.atom)).toMatchObject({ self: false, available: true, workers_connected: 2, slots_total: 2 });
   });
+
+  it("the dashboard on A shows the Cluster section and C's workers on the Workers page (Chromium)", async () => {
+    const context = await launchContext();
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      await signIn(page, a.pool.url);
+      await openFromMenu(page, "overview", "Overview");
+      // One row per pool; C's row counts its two workers.
+      const cRow = page.locator(`#cluster-pools tr[data-pool="${c.atom}"]`);
+      await cRow.waitFor();
+      expect(await page.locator("#cluster-pools tbody tr").count()).toBe(3);
+      expect(((await cRow.locator("td").nth(2).textContent()) ?? "").trim()).toBe("2");
+      expect(((await page.locator("#cluster-workers").textContent()) ?? "").trim()).toBe("2");
+      // The Workers page lists C's workers in the other pools' table, each with the pool it is on.
+      await openFromMenu(page, "workers", "Workers");
+      const poolC = (await clusterOf(a)).pools.find((x) => x.atom_id === c.atom) as unknown as { pool_url: string | null; workers: { name: string }[] };
+      const rows = page.locator(`#cluster-workers-table tbody tr[data-pool="${poolC.pool_url ?? c.atom.slice(0, 12)}"]`);
+      await waitFor(async () => (await rows.count()) === 2, "C's two workers on A's Workers page", 15_000);
+      const names = (await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-name")))).sort();
+      const expected = poolC.workers.map((w) => w.name).sort();
+      expect(names).toEqual(expected);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
 });
 
 describe("forwarding between pools", () => {
