@@ -83,13 +83,14 @@ export class ForwardService {
   private readonly log = moduleLogger("cluster.forward");
   private readonly out: MinuteCounter;
   private readonly in: MinuteCounter;
+  private readonly now: () => number;
   private readonly groups = new Map<string, AuditGroup>();
   private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ForwardServiceDeps) {
-    const now = deps.now ?? Date.now;
-    this.out = new MinuteCounter(now);
-    this.in = new MinuteCounter(now);
+    this.now = deps.now ?? Date.now;
+    this.out = new MinuteCounter(this.now);
+    this.in = new MinuteCounter(this.now);
   }
 
   counters(): ForwardCounters {
@@ -218,7 +219,7 @@ export class ForwardService {
   private audit(event: AuditGroup["event"], requestId: string): void {
     const key = JSON.stringify([event.action, event.actor, event.target, event.projectId ?? null, event.details]);
     let g = this.groups.get(key);
-    if (!g) this.groups.set(key, (g = { event, requestIds: [], count: 0, firstAt: Date.now() }));
+    if (!g) this.groups.set(key, (g = { event, requestIds: [], count: 0, firstAt: this.now() }));
     g.count++;
     g.requestIds.push(requestId);
     if (g.requestIds.length >= AUDIT_MAX_IDS) {
