@@ -67,6 +67,9 @@ export function buildDashboard(deps: DashboardDeps): Dashboard {
       live.handleUpgrade(req, socket, head);
       return true;
     },
+    async drain() {
+      live.drain();
+    },
     async close() {
       sampler.stop();
       await live.close();
