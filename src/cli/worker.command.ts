@@ -83,6 +83,12 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
       const { token: _used, ...rest }: WorkerFile = readWorkerFile(config.config) ?? {};
       writeWorkerFile(config.config, { ...rest, pool, workerId, credential: cred, name });
     },
+    // Peers of another pool than the stored one are not this pool's: start without them.
+    peerPoolUrls: samePool ? file?.peerPoolUrls : undefined,
+    savePeers: (urls) => {
+      const stored: WorkerFile = readWorkerFile(config.config) ?? {};
+      writeWorkerFile(config.config, { ...stored, pool, peerPoolUrls: urls });
+    },
   });
   agent.start();
   return {

@@ -121,7 +121,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const access = { keys: keys.service, adminUsers: adminUsers.service, accounts: adminUsers.accounts, workers, registry: () => hub.registry, license: license.service, balancing: settings.balancing };
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service, access });
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
-  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding });
+  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
   dashboard.overview.useCluster(() => cluster.view());
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });

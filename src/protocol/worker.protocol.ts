@@ -117,6 +117,9 @@ export const GenerateJob = z.object({
 });
 export type GenerateJob = z.infer<typeof GenerateJob>;
 
+/** Most peer pool URLs a pool sends a worker (a cluster is a handful of pools, a few dozen sites at most). */
+export const MAX_PEER_POOL_URLS = 64;
+
 export const EmbedJob = z.object({ type: z.literal("embed"), jobId: z.string(), model: z.string(), input: z.array(z.string()).min(1), requestId: RequestId.optional() });
 export type EmbedJob = z.infer<typeof EmbedJob>;
 
@@ -127,13 +130,18 @@ export const Welcome = z.object({
   /** Present only when the worker has just enrolled: store it, it is never sent again. */
   credential: z.string().optional(),
   heartbeatMs: z.number().int().positive(),
+  /** Public URLs of this pool's trusted peers: where the worker may go when this pool is down (kept in its config file). */
+  peerPoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS).optional(),
 });
+/** The trusted peers changed: their public URLs now (replaces the list of the welcome). */
+export const Peers = z.object({ type: z.literal("peers"), peerPoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS) });
 export const Refused = z.object({ type: z.literal("refused"), code: z.string(), message: z.string(), retry: z.boolean() });
 export const Cancel = z.object({ type: z.literal("cancel"), jobId: z.string() });
 
-export const PoolMessage = z.discriminatedUnion("type", [Welcome, Refused, GenerateJob, EmbedJob, Cancel]);
+export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel]);
 export type PoolMessage = z.infer<typeof PoolMessage>;
 export type Welcome = z.infer<typeof Welcome>;
+export type Peers = z.infer<typeof Peers>;
 export type Refused = z.infer<typeof Refused>;
 
 /** WebSocket close codes used by the pool. */

@@ -70,6 +70,10 @@ export interface AgentOptions {
   hardware: Hardware;
   /** Called once with the credential the pool issued at enrolment; must persist it. */
   saveCredential(workerId: string, credential: string): void;
+  /** The pool's trusted peers, as last stored (the config file's `peerPoolUrls`). */
+  peerPoolUrls?: readonly string[] | undefined;
+  /** Called when the pool sends a different list of its trusted peers' URLs (welcome, `peers`); should persist it. */
+  savePeers?(urls: string[]): void;
   /** Coalescing window for streamed text (ms); see ChunkBatcher. */
   chunkIntervalMs?: number;
   /** Backoff bounds (ms). */
@@ -107,12 +111,14 @@ export class WorkerAgent extends EventEmitter {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private stopped = false;
+  private peers: string[];
   private readonly log: Logger = moduleLogger("worker.agent");
   workerId: string | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     super();
     this.auth = opts.auth;
+    this.peers = [...new Set(opts.peerPoolUrls ?? [])].sort();
   }
 
   start(): void {
@@ -189,6 +195,24 @@ export class WorkerAgent extends EventEmitter {
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
+  /** Public URLs of the pool's trusted peers, as the pool last sent them (where to go when it is down). */
+  get peerPoolUrls(): readonly string[] {
+    return this.peers;
+  }
+
+  private updatePeers(urls: readonly string[]): void {
+    const next = [...new Set(urls)].sort();
+    if (next.length === this.peers.length && next.every((u, i) => u === this.peers[i])) return;
+    this.peers = next;
+    this.log.info({ peers: next }, "the pool's trusted peers changed");
+    try {
+      this.opts.savePeers?.(next);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "could not store the pool's trusted peers");
+    }
+    this.emit("peers", next);
+  }
+
   private send(msg: WorkerMessage): void {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
@@ -229,9 +253,13 @@ export class WorkerAgent extends EventEmitter {
         clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => this.send({ type: "heartbeat", freeSlots: this.opts.runtime.slots - this.running.size, activeJobs: this.running.size }), msg.heartbeatMs);
         this.log.info({ workerId: msg.workerId, pool: this.opts.poolUrl, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
+        if (msg.peerPoolUrls) this.updatePeers(msg.peerPoolUrls);
         this.emit("ready", msg.workerId);
         return;
       }
+      case "peers":
+        this.updatePeers(msg.peerPoolUrls);
+        return;
       case "refused":
         if (msg.retry) {
           this.log.error({ code: msg.code }, `pool refused this worker: ${msg.message}`);

@@ -30,6 +30,8 @@ export interface ClusterDeps {
   audit: AuditService;
   /** The forwarding settings, applied by the settings feature. */
   policy: ForwardingPolicy;
+  /** The worker socket server: told the trusted peers' public URLs, which it passes on to the workers (issue 16). */
+  workerLink?: { setPeerPoolUrls(urls: readonly string[]): void } | undefined;
 }
 
 export interface Cluster extends Feature {
@@ -80,6 +82,9 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     const rows = (await federation.peers.trusted()).filter((p) => p.atom_id !== atomId).map((p) => ({ atom_id: p.atom_id, url: p.url, latency_ms: p.latency_ms }));
     peersCache = { at: Date.now(), rows };
     for (const dropped of capacity.setPeers(rows)) dropped.close();
+    // Workers get each peer's public URL (from its summary) where known, else the bond URL.
+    const publicUrl = new Map(capacity.snapshot().map((p) => [p.atom, p.summary?.pool_url ?? undefined]));
+    deps.workerLink?.setPeerPoolUrls(rows.map((p) => publicUrl.get(p.atom_id) ?? p.url));
     return rows;
   };
   federation.onChanged(() => {

@@ -173,6 +173,25 @@ describe("WorkerSocketServer handshake", () => {
   });
 });
 
+describe("WorkerSocketServer peer pools", () => {
+  it("sends the trusted peers' URLs in the welcome, and a peers message to connected workers when they change (not when they do not)", async () => {
+    const own = await startHub(60_000);
+    own.sockets.setPeerPoolUrls(["http://127.0.2.1:18080", "http://127.0.1.1:18080", "http://127.0.2.1:18080"]);
+    const first = await enrolled(own);
+    const welcome = first.client.messages.find((m) => m.type === "welcome");
+    expect(welcome).toMatchObject({ peerPoolUrls: ["http://127.0.1.1:18080", "http://127.0.2.1:18080"] }); // sorted, once each
+    own.sockets.setPeerPoolUrls(["http://127.0.1.1:18080", "http://127.0.2.1:18080"]); // same set: nothing sent
+    own.sockets.setPeerPoolUrls(["http://127.0.3.1:18080"]);
+    const peers = await first.client.next("peers");
+    expect(peers.peerPoolUrls).toEqual(["http://127.0.3.1:18080"]);
+    expect(first.client.messages.filter((m) => m.type === "peers")).toHaveLength(1);
+    const again = await enrolled(own);
+    expect(again.client.messages.find((m) => m.type === "welcome")).toMatchObject({ peerPoolUrls: ["http://127.0.3.1:18080"] });
+    first.client.ws.close();
+    again.client.ws.close();
+  });
+});
+
 describe("WorkerSocketServer drain", () => {
   it("refuses new workers with a retryable refusal (close 1001) once the pool drains, and keeps the connected ones working", async () => {
     const draining = await startHub(60_000);

@@ -13,7 +13,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { CloseCode, Hello, PROTOCOL_VERSION, WorkerMessage, type Refused, type ServedModel } from "../../protocol/worker.protocol.js";
+import { CloseCode, Hello, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, WorkerMessage, type Peers, type Refused, type ServedModel, type Welcome } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -54,6 +54,7 @@ export class WorkerSocketServer {
   private readonly log: Logger = moduleLogger("hub.socket");
   private readonly sweeper: NodeJS.Timeout;
   private draining = false;
+  private peerPoolUrls: string[] = [];
 
   constructor(private readonly opts: WorkerSocketOptions) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(100, Math.floor(opts.heartbeatMs / 2)));
@@ -75,6 +76,20 @@ export class WorkerSocketServer {
       if (this.draining) return this.reject(ws, remote, CloseCode.shutdown, { code: "pool_shutting_down", message: "this pool is shutting down; retry later or connect to another pool", retry: true });
       this.onConnection(ws, remote, admission.release);
     });
+  }
+
+  /**
+   * The public URLs of this pool's trusted peers (the cluster feature keeps them up to date): sent in
+   * every welcome, and to every connected worker as a `peers` message when they change, so a worker
+   * knows where to go when this pool is down (issue 16).
+   */
+  setPeerPoolUrls(urls: readonly string[]): void {
+    const next = [...new Set(urls)].sort().slice(0, MAX_PEER_POOL_URLS);
+    if (next.length === this.peerPoolUrls.length && next.every((u, i) => u === this.peerPoolUrls[i])) return;
+    this.peerPoolUrls = next;
+    const msg: Peers = { type: "peers", peerPoolUrls: next };
+    for (const w of this.opts.registry.connected()) if (w.ws.readyState === w.ws.OPEN) w.send(msg);
+    this.log.info({ peers: next.length, workers: this.opts.registry.size }, "trusted peers changed: workers told");
   }
 
   /** The pool drains: new worker connections are refused (retryable); connected workers finish their jobs. */
@@ -169,7 +184,7 @@ export class WorkerSocketServer {
       // Fails closed: the worker keeps the small limit (its large messages are refused with 1009).
       this.log.error({ workerId, err: (err as Error).message }, "cannot raise the frame limit of an authenticated worker");
     }
-    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, ...(credential ? { credential } : {}) }));
+    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, peerPoolUrls: this.peerPoolUrls, ...(credential ? { credential } : {}) } satisfies Welcome));
     // Two hellos of one credential settled at the same time: the earlier connection is closed, never orphaned.
     const previous = this.opts.registry.add(worker, { site });
     if (previous && previous.ws !== ws) previous.ws.terminate();
