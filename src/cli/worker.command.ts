@@ -78,6 +78,7 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     runtime,
     hardware,
     grammarStallMs: config.grammarStallMs,
+    failover: { mode: config.failoverMode, failingAfterMs: config.failoverFailingMs, downAfterMs: config.failoverDownMs, stickyCheckMs: config.failoverStickyMs, manualFailsafeMs: config.failoverFailsafeMs },
     // Keeps the file's other settings (model, slots, site…); the used token is dropped.
     saveCredential: (workerId, cred) => {
       const { token: _used, ...rest }: WorkerFile = readWorkerFile(config.config) ?? {};

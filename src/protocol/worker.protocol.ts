@@ -78,7 +78,21 @@ export const JobError = z.object({
   message: z.string(),
 });
 
-export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError]);
+/** The worker is leaving this pool (going home, migrating): no new jobs; the running ones finish. */
+export const Draining = z.object({ type: z.literal("draining"), reason: z.string().max(300) });
+export const FailoverStateName = z.enum(["PRIMARY_OK", "FAILING", "DOWN", "FALLBACK"]);
+/** A failover transition the worker went through (sent to the pool it reaches, which audits it). */
+export const FailoverEvent = z.object({
+  type: z.literal("failover_event"),
+  from: FailoverStateName,
+  to: FailoverStateName,
+  detail: z.string().max(500),
+  /** When it happened (ms since the epoch, the worker's clock). */
+  at: z.number().int().nonnegative(),
+  homePoolUrl: z.string().max(2048),
+});
+
+export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError, Draining, FailoverEvent]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
 export type ChunkMessage = z.infer<typeof Chunk>;
 export type DoneMessage = z.infer<typeof Done>;

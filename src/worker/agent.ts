@@ -24,6 +24,7 @@ import {
 import { moduleLogger, type Logger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
+import { FailoverController, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
 
 /**
@@ -81,7 +82,14 @@ export interface AgentOptions {
   maxBackoffMs?: number;
   /** A JSON-schema job with no new token for this long is failed and the agent emits `wedged` (default GRAMMAR_STALL_MS). */
   grammarStallMs?: number;
+  /** Failover to the pool's peers when it is down (failover.ts); off when absent. */
+  failover?: FailoverSettings | undefined;
+  /** Readiness probe of a pool (tests inject one); default GET /v1/status. */
+  probe?: ReadyProbe | undefined;
 }
+
+/** How long a worker leaving a pool waits for its running jobs before it goes (the guide's 60 s graceful drain). */
+export const LEAVE_DRAIN_MS = 60_000;
 
 /** ws://host:port/v1/workers/ws from http(s)://host:port[/...]. */
 export function socketUrl(poolUrl: string): string {
@@ -99,8 +107,14 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   return Math.round(minMs / 2 + random() * (ceiling - minMs / 2));
 }
 
-export class WorkerAgent extends EventEmitter {
+export class WorkerAgent extends EventEmitter implements PoolSwitch {
   private ws: WebSocket | undefined;
+  /** The pool this agent connects to now: the home pool, or a peer of it after a failover. */
+  private url: string;
+  private readonly failover: FailoverController | undefined;
+  private failoverTimer: NodeJS.Timeout | undefined;
+  /** Failover transitions not yet reported to a pool. */
+  private readonly untold: { from: FailoverState; to: FailoverState; detail: string; at: number }[] = [];
   /** The TCP (or TLS) socket under `ws`, from its `upgrade` response: corked to send several messages in one write. */
   private transport: Duplex | undefined;
   private auth: AgentOptions["auth"];
@@ -119,12 +133,85 @@ export class WorkerAgent extends EventEmitter {
     super();
     this.auth = opts.auth;
     this.peers = [...new Set(opts.peerPoolUrls ?? [])].sort();
+    this.url = opts.poolUrl;
+    if (opts.failover) {
+      this.failover = new FailoverController({
+        agent: this,
+        settings: opts.failover,
+        probe: opts.probe ?? probeReady,
+        onTransition: (from, to, detail) => {
+          this.untold.push({ from, to, detail, at: Date.now() });
+          if (this.untold.length > 20) this.untold.shift();
+          this.tellFailover();
+          this.emit("failover", to);
+        },
+      });
+    }
+  }
+
+  /** The home pool (the config file's `pool`). */
+  get homeUrl(): string {
+    return this.opts.poolUrl;
+  }
+
+  /** The pool this agent connects to now. */
+  get currentUrl(): string {
+    return this.url;
+  }
+
+  /** Failover state (PRIMARY_OK when failover is off). */
+  get failoverState(): FailoverState {
+    return this.failover?.current ?? "PRIMARY_OK";
+  }
+
+  /** The admin ordered the move (manual mode): fail over once the home pool is FAILING or DOWN. */
+  forceFailover(): void {
+    this.failover?.force();
+  }
+
+  /**
+   * Moves to another pool. With `drain`, the current pool is told (`draining`: no new jobs) and the
+   * running jobs finish first (up to LEAVE_DRAIN_MS); then the socket closes and the agent
+   * reconnects to `url` with its credential (valid on every trusted pool of the cluster).
+   */
+  async switchTo(url: string, why: string, drain: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.log.warn({ from: this.url, to: url, why }, `moving to pool ${url}: ${why}`);
+    const ws = this.ws;
+    if (drain && ws?.readyState === WebSocket.OPEN) {
+      this.send({ type: "draining", reason: why });
+      const deadline = Date.now() + LEAVE_DRAIN_MS;
+      while (this.running.size > 0 && Date.now() < deadline && !this.stopped && this.ws === ws) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.stopped) return;
+    this.url = url;
+    this.attempt = 0;
+    clearTimeout(this.reconnectTimer);
+    const now = this.ws;
+    // An open or opening socket: its close handler reconnects (to the new URL); none: connect now.
+    if (now && (now.readyState === WebSocket.OPEN || now.readyState === WebSocket.CONNECTING)) {
+      if (now.readyState === WebSocket.OPEN) now.close(1000, "moving to another pool");
+      else now.terminate();
+    } else this.connect();
+  }
+
+  /** Reports the failover transitions not told yet to the pool this agent is connected to (it audits them). */
+  private tellFailover(): void {
+    if (this.ws?.readyState !== WebSocket.OPEN || this.workerId === undefined) return;
+    for (const e of this.untold.splice(0)) this.send({ type: "failover_event", ...e, homePoolUrl: this.opts.poolUrl });
   }
 
   start(): void {
     const stallMs = this.opts.grammarStallMs ?? GRAMMAR_STALL_MS;
     this.stallWatch = setInterval(() => this.checkStalls(stallMs), Math.max(50, Math.min(1000, Math.floor(stallMs / 4))));
     this.stallWatch.unref();
+    if (this.failover) {
+      this.failoverTimer = setInterval(() => {
+        // Only an enrolled worker can move: its credential is valid on every trusted pool, a token only here.
+        if ("credential" in this.auth) void this.failover!.tick().catch((err: unknown) => this.log.error({ err: (err as Error).message }, "failover check failed"));
+      }, 1000);
+      this.failoverTimer.unref();
+    }
     this.connect();
   }
 
@@ -138,6 +225,7 @@ export class WorkerAgent extends EventEmitter {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeat);
     clearInterval(this.stallWatch);
+    clearInterval(this.failoverTimer);
     for (const j of this.running.values()) j.ctrl.abort();
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
@@ -150,7 +238,7 @@ export class WorkerAgent extends EventEmitter {
   }
 
   private connect(): void {
-    const url = socketUrl(this.opts.poolUrl);
+    const url = socketUrl(this.url);
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
     this.ws = ws;
     this.transport = undefined;
@@ -174,13 +262,14 @@ export class WorkerAgent extends EventEmitter {
     });
     ws.on("message", (data) => this.onMessage((data as Buffer).toString())); // binaryType "nodebuffer" (default): one Buffer
     ws.on("error", (err) => {
-      if (!opened) this.log.warn({ pool: this.opts.poolUrl, reason: (err as NodeJS.ErrnoException).code ?? err.message }, `cannot reach pool at ${this.opts.poolUrl}`);
+      if (!opened) this.log.warn({ pool: this.url, reason: (err as NodeJS.ErrnoException).code ?? err.message }, `cannot reach pool at ${this.url}`);
     });
     ws.on("close", (code, reason) => {
       clearInterval(this.heartbeat);
       // The runtime calls still run until they notice the abort; `running` forgets them as they return.
       for (const j of this.running.values()) j.ctrl.abort();
       if (opened) this.log.warn({ code, reason: reason.toString() }, "disconnected from pool");
+      this.failover?.disconnected();
       this.emit("disconnected");
       // Revoked while connected, even if the `refused` message was lost: never reconnect.
       if (code === CloseCode.revoked && !this.stopped) this.refuse("worker_revoked", reason.toString() || "worker revoked by an administrator");
@@ -252,13 +341,16 @@ export class WorkerAgent extends EventEmitter {
         }
         clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => this.send({ type: "heartbeat", freeSlots: this.opts.runtime.slots - this.running.size, activeJobs: this.running.size }), msg.heartbeatMs);
-        this.log.info({ workerId: msg.workerId, pool: this.opts.poolUrl, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
-        if (msg.peerPoolUrls) this.updatePeers(msg.peerPoolUrls);
+        this.log.info({ workerId: msg.workerId, pool: this.url, home: this.url === this.opts.poolUrl, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
+        // Only the home pool's peers are this worker's fallbacks (a fallback's peers include home and itself).
+        if (msg.peerPoolUrls && this.url === this.opts.poolUrl) this.updatePeers(msg.peerPoolUrls);
+        this.failover?.connected(this.url);
+        this.tellFailover();
         this.emit("ready", msg.workerId);
         return;
       }
       case "peers":
-        this.updatePeers(msg.peerPoolUrls);
+        if (this.url === this.opts.poolUrl) this.updatePeers(msg.peerPoolUrls);
         return;
       case "refused":
         if (msg.retry) {

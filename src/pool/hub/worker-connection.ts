@@ -27,6 +27,8 @@ export class WorkerConnection implements JobTarget {
   readonly jobs = new Map<string, Job>();
   readonly connectedAt = Date.now();
   closed = false;
+  /** The worker said it is leaving (going home, migrating): it gets no new job. */
+  draining = false;
 
   constructor(
     readonly id: string,
@@ -40,7 +42,7 @@ export class WorkerConnection implements JobTarget {
   ) {}
 
   get freeSlots(): number {
-    return this.slots - this.busy;
+    return this.draining ? 0 : this.slots - this.busy;
   }
 
   serves(model: string, capability: Capability): boolean {

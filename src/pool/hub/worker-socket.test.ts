@@ -233,6 +233,31 @@ describe("WorkerSocketServer jobs", () => {
     client.ws.close();
   });
 
+  it("gives a draining worker no new job (it keeps its running one), and audits the failover transitions a worker reports", async () => {
+    const { client, workerId } = await enrolled();
+    const running = new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hi" }] }, { maxTokens: 8 });
+    hub.dispatcher.submit(running);
+    await client.next("generate");
+    client.send({ type: "draining", reason: "sticky return: the home pool answers again" });
+    client.send({ type: "failover_event", from: "DOWN", to: "FALLBACK", detail: "connected to a peer", at: Date.now(), homePoolUrl: "http://127.0.1.1:18080" });
+    await until(() => hub.registry.get(workerId)?.freeSlots === 0, "the worker to be draining");
+    const queued = new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hi again" }] }, { maxTokens: 8 });
+    hub.dispatcher.submit(queued); // it has a free slot, but is leaving: the job waits
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.messages.filter((m) => m.type === "generate")).toHaveLength(1);
+    expect(queued.worker).toBeUndefined();
+    client.send({ type: "done", jobId: running.id, finishReason: "stop", promptTokens: 1, completionTokens: 0 });
+    await running.result;
+    let entries: Awaited<ReturnType<AuditService["list"]>> = [];
+    await until(() => {
+      void audit.list({ action: "worker.failover" }).then((rows) => (entries = rows));
+      return entries.some((e) => e.target === `worker:${workerId}`);
+    }, "the failover audit entry");
+    expect(entries.find((e) => e.target === `worker:${workerId}`)?.details).toMatchObject({ from: "DOWN", to: "FALLBACK", home_pool: "http://127.0.1.1:18080" });
+    hub.dispatcher.cancel(queued);
+    client.ws.close();
+  });
+
   it("disconnects a worker that sends a malformed message (4001) and declares it gone", async () => {
     const { client, workerId } = await enrolled();
     client.send({ type: "chunk", jobId: 42 });

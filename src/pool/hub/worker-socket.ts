@@ -277,6 +277,14 @@ export class WorkerSocketServer {
         return d.onJobError(worker, msg);
       case "heartbeat":
         return;
+      case "draining":
+        worker.draining = true;
+        this.log.info({ workerId: worker.id, reason: msg.reason }, "worker draining: no new jobs for it");
+        return;
+      case "failover_event":
+        this.log.warn({ workerId: worker.id, from: msg.from, to: msg.to, home: msg.homePoolUrl }, `worker failover: ${msg.from} → ${msg.to}: ${msg.detail}`);
+        void this.audit({ actor: `worker:${worker.id}`, action: "worker.failover", target: `worker:${worker.id}`, details: { from: msg.from, to: msg.to, detail: msg.detail, at: new Date(msg.at).toISOString(), home_pool: msg.homePoolUrl } });
+        return;
       case "hello":
         this.log.warn({ workerId: worker.id }, "disconnecting worker: second hello");
         worker.ws.close(CloseCode.badMessage, "unexpected hello");

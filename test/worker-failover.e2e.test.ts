@@ -1,0 +1,96 @@
+/**
+ * Issue 16, reactive failover with the guide's hysteresis (shortened: FAILING after 1 s, DOWN after
+ * 3 s, sticky check every 1.5 s). Two bonded pools on 127.0.1.1 and 127.0.2.1, a real stories260K
+ * worker enrolled on A: A killed (SIGKILL) → the worker waits out the hysteresis, then serves on B
+ * (a chat through B works, B audits the transitions the worker reports); A restarted on its data
+ * dir → the worker drains on B (a stream running there completes) and goes home.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLUSTER_ENV, ok, startCluster, type ClusterNode } from "./cluster.js";
+import { killAll, MODEL_ID, startPool, startWorker, waitFor, type WorkerProc } from "./helpers.js";
+
+const FAILOVER_ENV = { CELLULE_FAILOVER_FAILING_MS: "1000", CELLULE_FAILOVER_DOWN_MS: "3000", CELLULE_FAILOVER_STICKY_MS: "1500" };
+
+let a: ClusterNode;
+let b: ClusterNode;
+let worker: WorkerProc;
+
+const connected = async (url: string) => {
+  try {
+    return ((await (await fetch(`${url}/v1/status`)).json()) as { workers: { connected: number } }).workers.connected;
+  } catch {
+    return -1;
+  }
+};
+
+/** A streamed chat through `url`: its text, finish reason and completion tokens (include_usage). */
+async function stream(url: string, key: string, maxTokens: number) {
+  const r = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: MODEL_ID, messages: [{ role: "user", content: "Tell me a story" }], max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (r.status !== 200) return { status: r.status, text: "", finish: null as string | null, tokens: 0 };
+  let text = "";
+  let finish: string | null = null;
+  let tokens = 0;
+  for (const event of (await r.text()).split("\n\n")) {
+    const data = event.replace(/^data: /, "").trim();
+    if (!data || data === "[DONE]") continue;
+    const chunk = JSON.parse(data) as { choices: { delta: { content?: string }; finish_reason: string | null }[]; usage?: { completion_tokens: number }; error?: unknown };
+    if (chunk.error) throw new Error(`stream error: ${JSON.stringify(chunk.error)}`);
+    text += chunk.choices[0]?.delta.content ?? "";
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+    tokens = chunk.usage?.completion_tokens ?? tokens;
+  }
+  return { status: 200, text, finish, tokens };
+}
+
+beforeAll(async () => {
+  ({ a, b } = (await startCluster({ names: ["a", "b"] })) as { a: ClusterNode; b: ClusterNode });
+  worker = await startWorker(a.http.pool, { slots: 1, env: FAILOVER_ENV });
+  await waitFor(() => ((JSON.parse(readFileSync(worker.configPath, "utf8")) as { peerPoolUrls?: string[] }).peerPoolUrls ?? []).length === 1, "the worker to learn B's URL", 20_000);
+}, 300_000);
+
+afterAll(killAll);
+
+describe("reactive failover", () => {
+  it("A killed: the worker stays through FAILING, serves on B once DOWN, and B audits the transitions", async () => {
+    const killedAt = Date.now();
+    await a.pool.kill("SIGKILL");
+    await waitFor(async () => (await connected(b.pool.url)) === 1, "the worker on B", 30_000);
+    const movedAfterMs = Date.now() - killedAt;
+    expect(movedAfterMs).toBeGreaterThanOrEqual(3000); // not before DOWN: the anti-flap hysteresis held
+    const out = worker.output();
+    expect(out).toContain("PRIMARY_OK → FAILING");
+    expect(out).toContain("FAILING → DOWN");
+    const answer = (await ok(b.call, "POST", "/v1/chat/completions", { model: MODEL_ID, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8 })) as { choices: { message: { content: string } }[] };
+    expect(answer.choices[0]!.message.content.length).toBeGreaterThan(0);
+    await waitFor(async () => {
+      const list = (await ok(b.adminCall, "GET", "/v1/admin/audit?action=worker.failover")).data as { details: { to: string } }[];
+      return ["FAILING", "DOWN", "FALLBACK"].every((s) => list.some((e) => e.details.to === s));
+    }, "B to audit the worker's failover transitions", 10_000);
+  }, 60_000);
+
+  it("A back: the worker drains on B (the streams running there complete) and goes home", async () => {
+    const restarted = await startPool({ host: a.host, port: a.pool.port, dataDir: a.pool.dataDir, env: CLUSTER_ENV, setup: false });
+    // Streams through B, one after another, until the worker is home: each one that B accepted
+    // completes (on B before the drain ends, or forwarded to A after), none breaks off.
+    const results: Awaited<ReturnType<typeof stream>>[] = [];
+    const home = async () => (await connected(restarted.url)) === 1 && (await connected(b.pool.url)) === 0;
+    const deadline = Date.now() + 30_000;
+    while (!(await home())) {
+      if (Date.now() > deadline) throw new Error(`the worker did not come home; streams: ${JSON.stringify(results.map((r) => r.status))}`);
+      results.push(await stream(b.pool.url, b.key, 300));
+    }
+    const served = results.filter((r) => r.status === 200);
+    expect(served.length).toBeGreaterThan(0);
+    for (const r of served) expect(r).toMatchObject({ finish: "length", tokens: 300 });
+    expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true);
+    expect(worker.output()).toContain("sticky return");
+    // Home again: its chats go through A.
+    const answer = (await ok(a.call, "POST", "/v1/chat/completions", { model: MODEL_ID, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8 })) as { choices: unknown[] };
+    expect(answer.choices).toHaveLength(1);
+  }, 90_000);
+});
