@@ -1,20 +1,62 @@
 /**
  * Issue 16, reactive failover with the guide's hysteresis (shortened: FAILING after 1 s, DOWN after
- * 3 s, sticky check every 1.5 s). Two bonded pools on 127.0.1.1 and 127.0.2.1, a real stories260K
- * worker enrolled on A: A killed (SIGKILL) → the worker waits out the hysteresis, then serves on B
- * (a chat through B works, B audits the transitions the worker reports); A restarted on its data
- * dir → the worker drains on B (a stream running there completes) and goes home.
+ * 3 s, sticky check every 1.5 s). Two bonded pools on 127.0.1.1 and 127.0.2.1, real stories260K
+ * workers enrolled on A:
+ * - `hysteresis` (peer confirmation off): A killed (SIGKILL) → it waits out the hysteresis, then
+ *   serves on B (a chat through B works, B audits the transitions it reports); A restarted on its
+ *   data dir → it drains on B (the streams running there complete) and goes home;
+ * - `confirmed` (DOWN after 2 min, peers asked after 1 s): A killed → on B long before 2 min,
+ *   because B confirms A is down;
+ * - `cut` (same settings, connected to A through a TCP proxy): the proxy cut while A is up → B
+ *   still sees A up, so it stays (its own link's problem never triggers the early failover).
  */
 import { readFileSync } from "node:fs";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLUSTER_ENV, ok, startCluster, type ClusterNode } from "./cluster.js";
 import { killAll, MODEL_ID, startPool, startWorker, waitFor, type WorkerProc } from "./helpers.js";
 
-const FAILOVER_ENV = { CELLULE_FAILOVER_FAILING_MS: "1000", CELLULE_FAILOVER_DOWN_MS: "3000", CELLULE_FAILOVER_STICKY_MS: "1500" };
+const FAILOVER_ENV = { CELLULE_FAILOVER_FAILING_MS: "1000", CELLULE_FAILOVER_DOWN_MS: "3000", CELLULE_FAILOVER_STICKY_MS: "1500", CELLULE_FAILOVER_CONFIRM: "false" };
+const CONFIRMED_ENV = { CELLULE_FAILOVER_FAILING_MS: "1000", CELLULE_FAILOVER_DOWN_MS: "120000", CELLULE_FAILOVER_STICKY_MS: "1500", CELLULE_FAILOVER_CONFIRM_MS: "1000" };
 
 let a: ClusterNode;
 let b: ClusterNode;
 let worker: WorkerProc;
+let confirmed: WorkerProc;
+let cut: WorkerProc;
+let proxy: { url: string; cut(): void };
+
+/** When `proc` first logged a line whose message contains `fragment` (ms since the epoch). */
+function logTime(proc: WorkerProc, fragment: string): number {
+  for (const line of proc.output().split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const entry = JSON.parse(line) as { time?: number; msg?: string };
+    if (entry.msg?.includes(fragment) && entry.time !== undefined) return entry.time;
+  }
+  throw new Error(`no log line with '${fragment}'`);
+}
+
+/** A TCP proxy to `target` (host:port) that can be cut: its connections destroyed, new ones refused. */
+async function tcpProxy(host: string, port: number): Promise<{ url: string; cut(): void }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => s.destroy());
+      s.on("close", () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cut() {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
 
 const connected = async (url: string) => {
   try {
@@ -49,19 +91,40 @@ async function stream(url: string, key: string, maxTokens: number) {
 
 beforeAll(async () => {
   ({ a, b } = (await startCluster({ names: ["a", "b"] })) as { a: ClusterNode; b: ClusterNode });
+  proxy = await tcpProxy(a.host, a.pool.port);
   worker = await startWorker(a.http.pool, { slots: 1, env: FAILOVER_ENV });
-  await waitFor(() => ((JSON.parse(readFileSync(worker.configPath, "utf8")) as { peerPoolUrls?: string[] }).peerPoolUrls ?? []).length === 1, "the worker to learn B's URL", 20_000);
+  confirmed = await startWorker(a.http.pool, { slots: 1, env: CONFIRMED_ENV });
+  cut = await startWorker({ ...a.http.pool, url: proxy.url }, { slots: 1, env: CONFIRMED_ENV });
+  for (const w of [worker, confirmed, cut]) {
+    await waitFor(() => {
+      const file = JSON.parse(readFileSync(w.configPath, "utf8")) as { peerPoolUrls?: string[]; homeAtomId?: string };
+      return (file.peerPoolUrls ?? []).length === 1 && file.homeAtomId === a.atom;
+    }, "the worker to learn B's URL and A's atom id", 20_000);
+  }
 }, 300_000);
 
 afterAll(killAll);
 
 describe("reactive failover", () => {
-  it("A killed: the worker stays through FAILING, serves on B once DOWN, and B audits the transitions", async () => {
+  it("the worker's own link cut (B still sees A up): no early failover", async () => {
+    proxy.cut();
+    await waitFor(() => cut.output().includes("its peers still see it up"), "the worker to ask B about A", 15_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(cut.output()).not.toContain("moving to pool");
+    expect(await connected(b.pool.url)).toBe(0);
+    await cut.kill("SIGKILL"); // done: its home (the proxy) stays unreachable
+  }, 30_000);
+
+  it("A killed: the confirmed worker moves as soon as B sees A down; the other stays through FAILING and moves once DOWN; B audits the transitions", async () => {
     const killedAt = Date.now();
     await a.pool.kill("SIGKILL");
-    await waitFor(async () => (await connected(b.pool.url)) === 1, "the worker on B", 30_000);
-    const movedAfterMs = Date.now() - killedAt;
-    expect(movedAfterMs).toBeGreaterThanOrEqual(3000); // not before DOWN: the anti-flap hysteresis held
+    await waitFor(async () => (await connected(b.pool.url)) === 2, "both workers on B", 30_000);
+    // Times from the workers' own log lines (pino's `time`), not from when this test noticed.
+    const confirmedMove = logTime(confirmed, "moving to pool");
+    const hysteresisMove = logTime(worker, "moving to pool");
+    expect(confirmed.output()).toContain("confirmed by its peers");
+    expect(confirmedMove - killedAt).toBeLessThan(20_000); // its own DOWN is 2 min away
+    expect(hysteresisMove - killedAt).toBeGreaterThanOrEqual(3000); // not before DOWN: the anti-flap hysteresis held
     const out = worker.output();
     expect(out).toContain("PRIMARY_OK → FAILING");
     expect(out).toContain("FAILING → DOWN");
@@ -73,12 +136,12 @@ describe("reactive failover", () => {
     }, "B to audit the worker's failover transitions", 10_000);
   }, 60_000);
 
-  it("A back: the worker drains on B (the streams running there complete) and goes home", async () => {
+  it("A back: the workers drain on B (the streams running there complete) and go home", async () => {
     const restarted = await startPool({ host: a.host, port: a.pool.port, dataDir: a.pool.dataDir, env: CLUSTER_ENV, setup: false });
     // Streams through B, one after another, until the worker is home: each one that B accepted
     // completes (on B before the drain ends, or forwarded to A after), none breaks off.
     const results: Awaited<ReturnType<typeof stream>>[] = [];
-    const home = async () => (await connected(restarted.url)) === 1 && (await connected(b.pool.url)) === 0;
+    const home = async () => (await connected(restarted.url)) === 2 && (await connected(b.pool.url)) === 0;
     const deadline = Date.now() + 30_000;
     while (!(await home())) {
       if (Date.now() > deadline) throw new Error(`the worker did not come home; streams: ${JSON.stringify(results.map((r) => r.status))}`);

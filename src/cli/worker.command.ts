@@ -78,7 +78,7 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     runtime,
     hardware,
     grammarStallMs: config.grammarStallMs,
-    failover: { mode: config.failoverMode, failingAfterMs: config.failoverFailingMs, downAfterMs: config.failoverDownMs, stickyCheckMs: config.failoverStickyMs, manualFailsafeMs: config.failoverFailsafeMs },
+    failover: { mode: config.failoverMode, confirm: config.failoverConfirm, confirmAfterMs: config.failoverConfirmMs, failingAfterMs: config.failoverFailingMs, downAfterMs: config.failoverDownMs, stickyCheckMs: config.failoverStickyMs, manualFailsafeMs: config.failoverFailsafeMs },
     // Keeps the file's other settings (model, slots, site…); the used token is dropped.
     saveCredential: (workerId, cred) => {
       const { token: _used, ...rest }: WorkerFile = readWorkerFile(config.config) ?? {};
@@ -86,9 +86,10 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     },
     // Peers of another pool than the stored one are not this pool's: start without them.
     peerPoolUrls: samePool ? file?.peerPoolUrls : undefined,
-    savePeers: (urls) => {
+    homeAtomId: samePool ? file?.homeAtomId : undefined,
+    savePeers: (urls, homeAtomId) => {
       const stored: WorkerFile = readWorkerFile(config.config) ?? {};
-      writeWorkerFile(config.config, { ...stored, pool, peerPoolUrls: urls });
+      writeWorkerFile(config.config, { ...stored, pool, peerPoolUrls: urls, ...(homeAtomId ? { homeAtomId } : {}) });
     },
   });
   agent.start();

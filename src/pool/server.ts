@@ -105,7 +105,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   const workers = buildWorkers({ config, db, audit: audit.service, registry: () => hub.registry });
-  const hub: Hub = await buildHub({ config, audit: audit.service, workers: workers.repo, enrolment: workers.enrolment });
+  const hub: Hub = await buildHub({ config, audit: audit.service, workers: workers.repo, enrolment: workers.enrolment, atomId: identity.atomId });
   const { registry, dispatcher } = hub;
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
   const rag = await buildRag({ config, db, registry, dispatcher, keys: keys.service, audit: audit.service, workers: workers.repo, license: license.service });

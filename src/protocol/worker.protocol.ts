@@ -146,6 +146,8 @@ export const Welcome = z.object({
   heartbeatMs: z.number().int().positive(),
   /** Public URLs of this pool's trusted peers: where the worker may go when this pool is down (kept in its config file). */
   peerPoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS).optional(),
+  /** The pool's federation atom id: what the worker asks the peers about when it cannot reach the pool. */
+  poolAtomId: z.string().max(128).optional(),
 });
 /** The trusted peers changed: their public URLs now (replaces the list of the welcome). */
 export const Peers = z.object({ type: z.literal("peers"), peerPoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS) });

@@ -24,7 +24,7 @@ import {
 import { moduleLogger, type Logger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
-import { FailoverController, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
+import { askPeerHealth, FailoverController, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
 
 /**
@@ -73,8 +73,10 @@ export interface AgentOptions {
   saveCredential(workerId: string, credential: string): void;
   /** The pool's trusted peers, as last stored (the config file's `peerPoolUrls`). */
   peerPoolUrls?: readonly string[] | undefined;
-  /** Called when the pool sends a different list of its trusted peers' URLs (welcome, `peers`); should persist it. */
-  savePeers?(urls: string[]): void;
+  /** The home pool's federation atom id, as last stored. */
+  homeAtomId?: string | undefined;
+  /** Called when the home pool sends a different list of its trusted peers' URLs, or its atom id (welcome, `peers`); should persist them. */
+  savePeers?(urls: string[], homeAtomId: string | undefined): void;
   /** Coalescing window for streamed text (ms); see ChunkBatcher. */
   chunkIntervalMs?: number;
   /** Backoff bounds (ms). */
@@ -126,6 +128,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   private attempt = 0;
   private stopped = false;
   private peers: string[];
+  private homeAtom: string | undefined;
   private readonly log: Logger = moduleLogger("worker.agent");
   workerId: string | undefined;
 
@@ -133,12 +136,14 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     super();
     this.auth = opts.auth;
     this.peers = [...new Set(opts.peerPoolUrls ?? [])].sort();
+    this.homeAtom = opts.homeAtomId;
     this.url = opts.poolUrl;
     if (opts.failover) {
       this.failover = new FailoverController({
         agent: this,
         settings: opts.failover,
         probe: opts.probe ?? probeReady,
+        askPeer: askPeerHealth,
         onTransition: (from, to, detail) => {
           this.untold.push({ from, to, detail, at: Date.now() });
           if (this.untold.length > 20) this.untold.shift();
@@ -289,13 +294,19 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     return this.peers;
   }
 
-  private updatePeers(urls: readonly string[]): void {
+  /** The home pool's federation atom id, once it said it. */
+  get homeAtomId(): string | undefined {
+    return this.homeAtom;
+  }
+
+  private updateHome(urls: readonly string[], atom: string | undefined): void {
     const next = [...new Set(urls)].sort();
-    if (next.length === this.peers.length && next.every((u, i) => u === this.peers[i])) return;
+    if (atom === this.homeAtom && next.length === this.peers.length && next.every((u, i) => u === this.peers[i])) return;
     this.peers = next;
-    this.log.info({ peers: next }, "the pool's trusted peers changed");
+    this.homeAtom = atom;
+    this.log.info({ peers: next, homeAtomId: atom }, "the pool's trusted peers changed");
     try {
-      this.opts.savePeers?.(next);
+      this.opts.savePeers?.(next, atom);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "could not store the pool's trusted peers");
     }
@@ -343,14 +354,14 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         this.heartbeat = setInterval(() => this.send({ type: "heartbeat", freeSlots: this.opts.runtime.slots - this.running.size, activeJobs: this.running.size }), msg.heartbeatMs);
         this.log.info({ workerId: msg.workerId, pool: this.url, home: this.url === this.opts.poolUrl, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
         // Only the home pool's peers are this worker's fallbacks (a fallback's peers include home and itself).
-        if (msg.peerPoolUrls && this.url === this.opts.poolUrl) this.updatePeers(msg.peerPoolUrls);
+        if (this.url === this.opts.poolUrl) this.updateHome(msg.peerPoolUrls ?? this.peers, msg.poolAtomId ?? this.homeAtom);
         this.failover?.connected(this.url);
         this.tellFailover();
         this.emit("ready", msg.workerId);
         return;
       }
       case "peers":
-        if (this.url === this.opts.poolUrl) this.updatePeers(msg.peerPoolUrls);
+        if (this.url === this.opts.poolUrl) this.updateHome(msg.peerPoolUrls, this.homeAtom);
         return;
       case "refused":
         if (msg.retry) {

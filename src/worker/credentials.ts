@@ -17,6 +17,8 @@ export const WorkerFile = z.looseObject({
   name: z.string().optional(),
   /** Public URLs of the pool's trusted peers, as it last sent them (where the worker may go when its pool is down). */
   peerPoolUrls: z.array(z.string()).optional(),
+  /** The home pool's federation atom id (its peers are asked about it before a failover). */
+  homeAtomId: z.string().optional(),
 });
 export type WorkerFile = z.infer<typeof WorkerFile>;
 

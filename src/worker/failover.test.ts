@@ -13,6 +13,7 @@ class FakeAgent implements PoolSwitch {
   readonly homeUrl = HOME;
   currentUrl = HOME;
   peerPoolUrls = [B, C];
+  homeAtomId: string | undefined = "atom_home";
   readonly moves: { url: string; drain: boolean }[] = [];
   async switchTo(url: string, _why: string, drain: boolean): Promise<void> {
     this.moves.push({ url, drain });
@@ -20,11 +21,12 @@ class FakeAgent implements PoolSwitch {
   }
 }
 
-function setUp(settings: Partial<FailoverSettings> = {}, rtt: Record<string, number | undefined> = { [B]: 5, [C]: 2 }) {
+function setUp(settings: Partial<FailoverSettings> = {}, rtt: Record<string, number | undefined> = { [B]: 5, [C]: 2 }, views?: Record<string, "up" | "down" | undefined>) {
   let t = 1_000_000;
   const agent = new FakeAgent();
   const probes: string[] = [];
   const transitions: string[] = [];
+  const asked: string[] = [];
   const up = { ...rtt };
   const ctl = new FailoverController({
     agent,
@@ -33,6 +35,12 @@ function setUp(settings: Partial<FailoverSettings> = {}, rtt: Record<string, num
       probes.push(url);
       return up[url];
     },
+    askPeer: views
+      ? async (url, atom) => {
+          asked.push(`${url}:${atom}`);
+          return views[url];
+        }
+      : undefined,
     now: () => t,
     onTransition: (from, to) => transitions.push(`${from}>${to}`),
   });
@@ -40,7 +48,7 @@ function setUp(settings: Partial<FailoverSettings> = {}, rtt: Record<string, num
     t = 1_000_000 + seconds * 1000;
     await ctl.tick();
   };
-  return { agent, ctl, probes, transitions, up, at };
+  return { agent, ctl, probes, transitions, up, at, asked };
 }
 
 describe("FailoverController", () => {
@@ -141,5 +149,43 @@ describe("FailoverController", () => {
     up[HOME] = 3;
     await at(302);
     expect(agent.moves.at(-1)).toEqual({ url: HOME, drain: false });
+  });
+
+  it("peer-confirmed: fails over after the 15 s confirmation when a peer sees the home pool down and none sees it up", async () => {
+    const { agent, ctl, asked, at } = setUp({}, undefined, { [B]: "down", [C]: undefined });
+    ctl.connected(HOME);
+    ctl.disconnected();
+    await at(14);
+    expect(asked).toEqual([]); // not before the confirmation window
+    expect(agent.moves).toEqual([]);
+    await at(15);
+    expect(asked.sort()).toEqual([`${B}:atom_home`, `${C}:atom_home`]);
+    expect(ctl.current).toBe("DOWN");
+    expect(agent.moves).toEqual([{ url: C, drain: false }]);
+  });
+
+  it("peer-confirmed: the worker's own link (a peer still sees the home pool up) never triggers it; the 5 min hysteresis applies", async () => {
+    const { agent, ctl, asked, at } = setUp({}, undefined, { [B]: "down", [C]: "up" });
+    ctl.connected(HOME);
+    ctl.disconnected();
+    await at(15);
+    await at(20);
+    await at(120);
+    expect(asked.length).toBeGreaterThan(2); // asked again now and then
+    expect(ctl.current).toBe("FAILING");
+    expect(agent.moves).toEqual([]);
+    await at(300);
+    expect(agent.moves).toEqual([{ url: C, drain: false }]);
+  });
+
+  it("peer-confirmed is off with confirm=false, and in manual mode", async () => {
+    for (const settings of [{ confirm: false }, { mode: "manual" as const }]) {
+      const { agent, ctl, asked, at } = setUp(settings, undefined, { [B]: "down", [C]: "down" });
+      ctl.connected(HOME);
+      ctl.disconnected();
+      await at(60);
+      expect(asked).toEqual([]);
+      expect(agent.moves).toEqual([]);
+    }
   });
 });

@@ -7,12 +7,18 @@
  * - `DOWN`: from 5 min, in `auto` mode: move to the reachable, ready peer (its `/v1/status` says
  *   200) with the lowest measured round trip, among the URLs the pool gave (`peerPoolUrls`). In
  *   `manual` mode the worker waits for the admin, or for the failsafe (`manualFailsafeMs`, 24 h).
+ * - Beyond the guide, peer-confirmed (`confirm`, on by default, auto mode): once the home pool has
+ *   been unreachable for `confirmAfterMs` (15 s), the worker asks the home pool's peers how they see
+ *   it (`GET /v1/cluster/peers/:atom/health`: fresh capacity summaries). When at least one says it
+ *   is down and none says it is up, DOWN comes at once. A problem of the worker's own link (the
+ *   peers still see the pool up) never triggers it: the 5 min hysteresis applies.
  * - `FALLBACK`: on a peer. Every `stickyCheckMs` (60 s) the home pool is asked for `/v1/status`;
  *   once it answers 200 the worker drains (no new jobs, the running ones finish) and goes home.
  *
  * The controller only decides; the agent moves (`PoolSwitch`). Time and probes are injected, so
  * the unit tests drive it with a fake clock.
  */
+import { PeerHealth, peerHealthPath } from "../protocol/cluster.protocol.js";
 import { moduleLogger, type Logger } from "../shared/logger.js";
 
 export type FailoverState = "PRIMARY_OK" | "FAILING" | "DOWN" | "FALLBACK";
@@ -20,13 +26,16 @@ export type FailoverMode = "auto" | "manual";
 
 export interface FailoverSettings {
   mode: FailoverMode;
+  /** Peer-confirmed failover: fail over after `confirmAfterMs` when the peers confirm the home pool is down. */
+  confirm: boolean;
+  confirmAfterMs: number;
   failingAfterMs: number;
   downAfterMs: number;
   stickyCheckMs: number;
   manualFailsafeMs: number;
 }
 
-export const FAILOVER_DEFAULTS: FailoverSettings = { mode: "auto", failingAfterMs: 90_000, downAfterMs: 300_000, stickyCheckMs: 60_000, manualFailsafeMs: 24 * 3_600_000 };
+export const FAILOVER_DEFAULTS: FailoverSettings = { mode: "auto", confirm: true, confirmAfterMs: 15_000, failingAfterMs: 90_000, downAfterMs: 300_000, stickyCheckMs: 60_000, manualFailsafeMs: 24 * 3_600_000 };
 
 /** What the controller needs from the agent. */
 export interface PoolSwitch {
@@ -36,17 +45,23 @@ export interface PoolSwitch {
   readonly currentUrl: string;
   /** The home pool's trusted peers, as it last sent them. */
   readonly peerPoolUrls: readonly string[];
+  /** The home pool's federation atom id (what its peers know it by), once it said it. */
+  readonly homeAtomId: string | undefined;
   /** Moves to another pool: drains first when `drain` (running jobs finish, no new ones), then reconnects there. */
   switchTo(url: string, why: string, drain: boolean): Promise<void>;
 }
 
 /** Round trip of `GET <url>/v1/status` in ms when it answers 200 (the pool is up and ready), else undefined. */
 export type ReadyProbe = (url: string) => Promise<number | undefined>;
+/** How the pool at `peerUrl` sees the pool `atom`: up or down, or undefined (unreachable, does not know it). */
+export type PeerView = (peerUrl: string, atom: string) => Promise<"up" | "down" | undefined>;
 
 export interface FailoverDeps {
   agent: PoolSwitch;
   settings: FailoverSettings;
   probe: ReadyProbe;
+  /** Asks a peer about the home pool (peer-confirmed failover); default none. */
+  askPeer?: PeerView | undefined;
   now?: () => number;
   /** Reported transitions (logged; the worker reports them to the pool it reaches). */
   onTransition?: (from: FailoverState, to: FailoverState, detail: string) => void;
@@ -59,6 +74,8 @@ export class FailoverController {
   private lastHomeCheck = 0;
   private busy = false;
   private forced = false;
+  private lastAsked = 0;
+  private confirmed = false;
   private readonly log: Logger = moduleLogger("worker.failover");
   private readonly now: () => number;
 
@@ -74,6 +91,7 @@ export class FailoverController {
   connected(url: string): void {
     this.lostSince = undefined;
     this.forced = false;
+    this.confirmed = false;
     if (url === this.deps.agent.homeUrl) this.set("PRIMARY_OK", `connected to the home pool ${url}`);
     else {
       this.lastHomeCheck = this.now();
@@ -124,14 +142,34 @@ export class FailoverController {
       if (best) await agent.switchTo(best, "the fallback pool was lost", false);
       return;
     }
-    if (lostMs < settings.failingAfterMs) return this.set("PRIMARY_OK", "home pool lost, retrying it");
-    if (lostMs < settings.downAfterMs && !this.forced) return this.set("FAILING", `home pool unreachable for ${Math.round(lostMs / 1000)} s: staying (anti-flap)`);
-    this.set("DOWN", `home pool unreachable for ${Math.round(lostMs / 1000)} s`);
+    if (!this.confirmed && (await this.peersConfirmDown(lostMs))) this.confirmed = true;
+    const early = this.forced || this.confirmed;
+    if (lostMs < settings.failingAfterMs && !early) return this.set("PRIMARY_OK", "home pool lost, retrying it");
+    if (lostMs < settings.downAfterMs && !early) return this.set("FAILING", `home pool unreachable for ${Math.round(lostMs / 1000)} s: staying (anti-flap)`);
+    this.set("DOWN", this.confirmed ? `home pool unreachable for ${Math.round(lostMs / 1000)} s, and its peers confirm it is down` : `home pool unreachable for ${Math.round(lostMs / 1000)} s`);
     const allowed = settings.mode === "auto" || this.forced || lostMs >= settings.manualFailsafeMs;
     if (!allowed) return;
     const best = await this.bestPeer(undefined);
     if (!best) return; // nothing reachable yet: next tick
-    await agent.switchTo(best, settings.mode === "auto" ? "failover: home pool down" : this.forced ? "failover ordered by an administrator" : "failover: manual mode's failsafe delay passed", false);
+    const why = this.forced ? "failover ordered by an administrator" : settings.mode === "manual" ? "failover: manual mode's failsafe delay passed" : this.confirmed ? "failover: home pool down, confirmed by its peers" : "failover: home pool down";
+    await agent.switchTo(best, why, false);
+  }
+
+  /**
+   * Peer-confirmed failover (auto mode): past `confirmAfterMs`, asks the home pool's peers (every
+   * `confirmAfterMs / 3` at most). True when one sees it down and none sees it up.
+   */
+  private async peersConfirmDown(lostMs: number): Promise<boolean> {
+    const { settings, agent, askPeer } = this.deps;
+    if (!settings.confirm || settings.mode !== "auto" || !askPeer || !agent.homeAtomId) return false;
+    if (lostMs < settings.confirmAfterMs || this.now() - this.lastAsked < settings.confirmAfterMs / 3) return false;
+    this.lastAsked = this.now();
+    const atom = agent.homeAtomId;
+    const views = await Promise.all(agent.peerPoolUrls.filter((u) => u !== agent.homeUrl).map((u) => askPeer(u, atom)));
+    const down = views.filter((v) => v === "down").length;
+    const up = views.filter((v) => v === "up").length;
+    if (up > 0) this.log.info({ up, down }, "home pool unreachable from here, but its peers still see it up: this worker's own link (no early failover)");
+    return down > 0 && up === 0;
   }
 
   /** The ready peer with the lowest round trip (ties: URL order), `except` excluded. */
@@ -150,6 +188,19 @@ export class FailoverController {
     const level = next === "PRIMARY_OK" && from !== "FALLBACK" ? "info" : "warn";
     this.log[level]({ from, to: next }, `failover state ${from} → ${next}: ${detail}`);
     this.deps.onTransition?.(from, next, detail);
+  }
+}
+
+/** `GET <peerUrl>/v1/cluster/peers/<atom>/health`: how that pool sees the pool `atom` (undefined when unreachable or unknown there). */
+export async function askPeerHealth(peerUrl: string, atom: string, timeoutMs = 2000): Promise<"up" | "down" | undefined> {
+  try {
+    const res = await fetch(new URL(peerHealthPath(atom), peerUrl), { signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status !== 200) return undefined;
+    const body = PeerHealth.safeParse(await res.json());
+    if (!body.success || !body.data.known) return undefined;
+    return body.data.up ? "up" : "down";
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { fedSourceAddressOf, type PoolConfig } from "../../config/pool.config.js";
-import { CLUSTER_FORWARD_PATH, type CapacitySummary, type ClusterPool, type ClusterView, type ForwardCounters } from "../../protocol/cluster.protocol.js";
+import { CLUSTER_FORWARD_PATH, type CapacitySummary, type ClusterPool, type ClusterView, type ForwardCounters, type PeerHealth } from "../../protocol/cluster.protocol.js";
 import { moduleLogger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Feature } from "../feature.js";
@@ -127,6 +127,12 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     return { forwarding_enabled: policy.enabled, pools, forwarded: self.forwarded };
   };
 
+  const peerHealth = (atom: string): PeerHealth => {
+    const p = capacity.snapshot().find((x) => x.atom === atom);
+    if (!p) return { atom_id: atom, known: false, up: false, last_seen_ms: null };
+    return { atom_id: atom, known: true, up: p.available, last_seen_ms: p.ageMs === null ? null : Math.round(p.ageMs) };
+  };
+
   const catalogue = () => {
     const out = new Map<string, { capabilities: Set<string>; local: number; cluster: number }>();
     const entry = (id: string) => {
@@ -161,7 +167,7 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     view,
     catalogue,
     async routes(app) {
-      await app.register(clusterRoutes, { forward, receive, accepting, view });
+      await app.register(clusterRoutes, { forward, receive, accepting, view, peerHealth });
     },
     start() {
       registry.on("available", changed);

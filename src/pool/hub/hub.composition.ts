@@ -20,6 +20,8 @@ export interface HubDeps {
   audit: AuditService;
   workers: WorkersRepository;
   enrolment: EnrolmentService;
+  /** This pool's federation atom id, told to workers in the welcome (they ask its peers about it). */
+  atomId?: string | undefined;
 }
 
 export interface Hub extends Feature {
@@ -42,7 +44,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     if (models.success && !row.revoked_at) registry.remember(models.data);
   }
   const dispatcher = new Dispatcher({ registry, queueSize: config.queueSize, jobTimeoutMs: config.jobTimeoutMs, maxAttempts: config.maxJobAttempts });
-  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment: deps.enrolment, workers: deps.workers, heartbeatMs: config.heartbeatMs, audit: deps.audit, embeddingDims: config.embeddingDims });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment: deps.enrolment, workers: deps.workers, heartbeatMs: config.heartbeatMs, audit: deps.audit, embeddingDims: config.embeddingDims, atomId: deps.atomId });
   return {
     registry,
     dispatcher,

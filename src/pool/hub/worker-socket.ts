@@ -45,6 +45,8 @@ export interface WorkerSocketOptions {
   audit: Pick<AuditService, "record">;
   /** Width of the pool's document vectors (CELLULE_EMBEDDING_DIMS); other embedding widths are refused. */
   embeddingDims?: number | undefined;
+  /** This pool's federation atom id (in the welcome). */
+  atomId?: string | undefined;
 }
 
 export class WorkerSocketServer {
@@ -184,7 +186,7 @@ export class WorkerSocketServer {
       // Fails closed: the worker keeps the small limit (its large messages are refused with 1009).
       this.log.error({ workerId, err: (err as Error).message }, "cannot raise the frame limit of an authenticated worker");
     }
-    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, peerPoolUrls: this.peerPoolUrls, ...(credential ? { credential } : {}) } satisfies Welcome));
+    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, peerPoolUrls: this.peerPoolUrls, ...(this.opts.atomId ? { poolAtomId: this.opts.atomId } : {}), ...(credential ? { credential } : {}) } satisfies Welcome));
     // Two hellos of one credential settled at the same time: the earlier connection is closed, never orphaned.
     const previous = this.opts.registry.add(worker, { site });
     if (previous && previous.ws !== ws) previous.ws.terminate();
