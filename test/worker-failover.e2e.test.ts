@@ -26,6 +26,17 @@ let confirmed: WorkerProc;
 let cut: WorkerProc;
 let proxy: { url: string; cut(): void };
 
+interface WorkerRow {
+  id: string;
+  connected: boolean;
+  pool: { atom_id: string; url: string | null; self: boolean } | null;
+  home_pool_url: string | null;
+  failover_state: string | null;
+}
+
+/** The worker id in a worker's config file. */
+const workerIdOf = (w: WorkerProc) => (JSON.parse(readFileSync(w.configPath, "utf8")) as { workerId: string }).workerId;
+
 /** When `proc` first logged a line whose message contains `fragment` (ms since the epoch). */
 function logTime(proc: WorkerProc, fragment: string): number {
   for (const line of proc.output().split("\n")) {
@@ -128,6 +139,11 @@ describe("reactive failover", () => {
     const out = worker.output();
     expect(out).toContain("PRIMARY_OK → FAILING");
     expect(out).toContain("FAILING → DOWN");
+    // B's worker list: both on B (self), as guests from A, in FALLBACK.
+    const onB = (await ok(b.adminCall, "GET", "/v1/admin/workers")).data as WorkerRow[];
+    for (const id of [workerIdOf(worker), workerIdOf(confirmed)]) {
+      expect(onB.find((w) => w.id === id)).toMatchObject({ connected: true, pool: { atom_id: b.atom, self: true }, home_pool_url: a.pool.url, failover_state: "FALLBACK" });
+    }
     const answer = (await ok(b.call, "POST", "/v1/chat/completions", { model: MODEL_ID, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8 })) as { choices: { message: { content: string } }[] };
     expect(answer.choices[0]!.message.content.length).toBeGreaterThan(0);
     await waitFor(async () => {
@@ -152,6 +168,13 @@ describe("reactive failover", () => {
     for (const r of served) expect(r).toMatchObject({ finish: "length", tokens: 300 });
     expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true);
     expect(worker.output()).toContain("sticky return");
+    // Home: A lists them as its own; B, from A's capacity summaries, as connected to A.
+    const onA = (await ok(a.adminCall, "GET", "/v1/admin/workers")).data as WorkerRow[];
+    expect(onA.find((w) => w.id === workerIdOf(worker))).toMatchObject({ connected: true, pool: { atom_id: a.atom, self: true }, home_pool_url: null, failover_state: "PRIMARY_OK" });
+    await waitFor(async () => {
+      const list = (await ok(b.adminCall, "GET", "/v1/admin/workers")).data as WorkerRow[];
+      return list.find((w) => w.id === workerIdOf(worker))?.pool?.atom_id === a.atom;
+    }, "B to see the worker on A", 10_000);
     // Home again: its chats go through A.
     const answer = (await ok(a.call, "POST", "/v1/chat/completions", { model: MODEL_ID, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8 })) as { choices: unknown[] };
     expect(answer.choices).toHaveLength(1);

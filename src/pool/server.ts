@@ -123,6 +123,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
   const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
   dashboard.overview.useCluster(() => cluster.view());
+  workers.useLocator(cluster.locator);
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });

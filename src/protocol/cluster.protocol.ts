@@ -7,7 +7,7 @@
  * and for the dashboard GET /v1/admin/cluster (ClusterView).
  */
 import { z } from "zod";
-import { Capability, Chunk, Done, EmbedJob, EmbedResult, GenerateJob, HardwareClass, JobError } from "./worker.protocol.js";
+import { Capability, Chunk, Done, EmbedJob, EmbedResult, FailoverStateName, GenerateJob, HardwareClass, JobError } from "./worker.protocol.js";
 
 export const CLUSTER_SUMMARY_PATH = "/v1/federation/cluster/summary";
 export const CLUSTER_FORWARD_PATH = "/v1/federation/cluster/forward";
@@ -54,6 +54,9 @@ export const ClusterWorker = z.object({
   slots: Count,
   busy: Count,
   site: z.string().max(100).nullable(),
+  /** Its home pool when it is here after a failover (null: this is its home, or unknown). Optional (additive). */
+  home_pool_url: z.string().max(2048).nullable().optional(),
+  failover_state: FailoverStateName.nullable().optional(),
 });
 export type ClusterWorker = z.infer<typeof ClusterWorker>;
 

@@ -39,6 +39,10 @@ export const SiteName = z.string().trim().min(1).max(100);
 
 // ---- worker → pool ----
 
+/** A worker's failover state (src/worker/failover.ts): FALLBACK = connected to a peer of its home pool. */
+export const FailoverStateName = z.enum(["PRIMARY_OK", "FAILING", "DOWN", "FALLBACK"]);
+export type FailoverStateName = z.infer<typeof FailoverStateName>;
+
 export const Hello = z.object({
   type: z.literal("hello"),
   version: z.number().int(),
@@ -50,6 +54,10 @@ export const Hello = z.object({
   slots: z.number().int().min(1).max(256),
   /** The site this worker says it is at (CELLULE_WORKER_SITE); a provisioning code's site wins. Optional (additive). */
   site: SiteName.optional(),
+  /** The worker's home pool (its config file's `pool`): another pool's URL when this connection is a failover. Optional (additive). */
+  homePoolUrl: z.string().max(2048).optional(),
+  /** PRIMARY_OK on its home pool, FALLBACK on a peer of it. Optional (additive). */
+  failoverState: FailoverStateName.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -80,7 +88,6 @@ export const JobError = z.object({
 
 /** The worker is leaving this pool (going home, migrating): no new jobs; the running ones finish. */
 export const Draining = z.object({ type: z.literal("draining"), reason: z.string().max(300) });
-export const FailoverStateName = z.enum(["PRIMARY_OK", "FAILING", "DOWN", "FALLBACK"]);
 /** A failover transition the worker went through (sent to the pool it reaches, which audits it). */
 export const FailoverEvent = z.object({
   type: z.literal("failover_event"),

@@ -263,6 +263,8 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         models: this.opts.runtime.models,
         slots: this.opts.runtime.slots,
         ...(this.opts.site ? { site: this.opts.site } : {}),
+        homePoolUrl: this.opts.poolUrl,
+        failoverState: this.url === this.opts.poolUrl ? "PRIMARY_OK" : "FALLBACK",
       });
     });
     ws.on("message", (data) => this.onMessage((data as Buffer).toString())); // binaryType "nodebuffer" (default): one Buffer

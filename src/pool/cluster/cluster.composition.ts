@@ -20,6 +20,7 @@ import { ForwardService } from "./forward.service.js";
 import { PeerCapacity, type ForwardingPolicy, type TrustedPeer } from "./peer-capacity.js";
 import { PeerWorker } from "./peer-worker.js";
 import { localSummary, SummaryPublisher } from "./summary-publisher.js";
+import type { WorkerLocator } from "../workers/workers.service.js";
 
 export interface ClusterDeps {
   config: Pick<PoolConfig, "publicUrl" | "host" | "fedSourceAddress">;
@@ -40,6 +41,8 @@ export interface Cluster extends Feature {
   publisher: SummaryPublisher;
   /** Every pool of the cluster (this one first), for /v1/admin/cluster and the dashboard. */
   view(): Promise<ClusterView>;
+  /** Where the workers not connected here are (GET /v1/admin/workers). */
+  locator: WorkerLocator;
   /** Per model: local and cluster-wide connected workers (GET /v1/models). */
   catalogue(): Map<string, { capabilities: Set<string>; local: number; cluster: number }>;
   start(): void;
@@ -127,6 +130,17 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     return { forwarding_enabled: policy.enabled, pools, forwarded: self.forwarded };
   };
 
+  const locator: WorkerLocator = {
+    self: () => ({ atom_id: atomId, url: deps.config.publicUrl ?? null }),
+    elsewhere: (id) => {
+      for (const p of capacity.snapshot()) {
+        const w = p.available ? p.summary?.workers.find((x) => x.id === id) : undefined;
+        if (w) return { atom_id: p.atom, url: p.summary?.pool_url ?? p.url, home_pool_url: w.home_pool_url ?? null, failover_state: w.failover_state ?? null };
+      }
+      return undefined;
+    },
+  };
+
   const peerHealth = (atom: string): PeerHealth => {
     const p = capacity.snapshot().find((x) => x.atom === atom);
     if (!p) return { atom_id: atom, known: false, up: false, last_seen_ms: null };
@@ -165,6 +179,7 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     forward,
     publisher,
     view,
+    locator,
     catalogue,
     async routes(app) {
       await app.register(clusterRoutes, { forward, receive, accepting, view, peerHealth });

@@ -1,6 +1,6 @@
 /** A connected, authenticated worker as the hub sees it: its socket, models, slots and jobs. */
 import type { WebSocket } from "ws";
-import type { Capability, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { Capability, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
 import type { Job } from "./job.js";
 
 /**
@@ -29,6 +29,9 @@ export class WorkerConnection implements JobTarget {
   closed = false;
   /** The worker said it is leaving (going home, migrating): it gets no new job. */
   draining = false;
+  /** Its home pool's URL and failover state, as its hello said (undefined: an older worker). */
+  homePoolUrl: string | undefined;
+  failoverState: FailoverStateName | undefined;
 
   constructor(
     readonly id: string,

@@ -180,6 +180,8 @@ export class WorkerSocketServer {
     if (revoked) return this.reject(ws, remote, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE, retry: false });
     if (ws.readyState !== ws.OPEN) return undefined;
     const worker = new WorkerConnection(workerId, h.name, ws, h.hardware, models, h.slots, h.agentVersion, remote);
+    worker.homePoolUrl = h.homePoolUrl;
+    worker.failoverState = h.failoverState;
     try {
       setFrameLimit(ws, MAX_MESSAGE_BYTES);
     } catch (err) {
