@@ -16,17 +16,14 @@
  *
  * The test fails (never skips) when nginx is missing.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync } from "node:fs";
 import http from "node:http";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { ok, startCluster, type ClusterNode } from "./cluster.js";
-import { freePort, killAll, MODEL_ID, runCli, startWorker, TEST_ADMIN, tempDir, waitFor, type WorkerProc } from "./helpers.js";
+import { killAll, MODEL_ID, startWorker, TEST_ADMIN, waitFor, type WorkerProc } from "./helpers.js";
+import { NGINX, startNginxEntry, type NginxEntry } from "./nginx.js";
 import { uploadDocument } from "./rag-api.js";
 
-const NGINX = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p));
 const PROXY = "127.0.0.1";
 const CLIENT = "127.0.5.50";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,8 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let nodes: Record<string, ClusterNode>;
 let workers: Record<string, WorkerProc>;
 let entry: string;
-let nginx: ChildProcess | undefined;
-let prefix: string;
+let nginx: NginxEntry | undefined;
 
 interface Answer {
   status: number;
@@ -115,7 +111,7 @@ async function streamed(url: string, key: string): Promise<{ firstMs: number; en
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 beforeAll(async () => {
-  if (!NGINX) throw new Error("nginx is not installed: the entry test needs Debian's nginx (apt-get install -y nginx-light; .ci/run installs it)");
+  if (!NGINX) throw new Error("nginx is not installed: the entry test needs Debian's nginx (apt-get install -y nginx; .ci/run installs it)");
   nodes = await startCluster({ env: { CELLULE_TRUSTED_PROXIES: PROXY, CELLULE_DRAIN_TIMEOUT_MS: "20000" } });
   const all = Object.values(nodes);
   // A paused worker (the SIGTERM test) must not stop itself for a blocked main thread when it resumes.
@@ -123,31 +119,12 @@ beforeAll(async () => {
   // a's user key works on every pool (keys are replicated) before traffic is spread over them.
   await waitFor(async () => (await Promise.all(all.map(async (n) => (await fetch(`${n.pool.url}/v1/models`, { headers: { authorization: `Bearer ${nodes.a!.key}` } })).status))).every((s) => s === 200), "a's key to reach b and c");
 
-  prefix = tempDir("cellule-entry-");
-  // nginx's workers (user nobody when the master is root) write request bodies under the prefix.
-  chmodSync(prefix, 0o755);
-  const port = await freePort(PROXY);
-  const conf = join(prefix, "nginx.conf");
-  const gen = await runCli(["entry", "nginx", "--pools", all.map((n) => `${n.host}:${n.pool.port}`).join(","), "--listen", `${PROXY}:${port}`, "--out", conf, "--foreground"]);
-  if (gen.code !== 0) throw new Error(`cellule entry nginx failed: ${gen.stderr}`);
-  const check = await new Promise<{ code: number | null; err: string }>((resolve) => {
-    const p = spawn(NGINX, ["-t", "-p", prefix, "-e", join(prefix, "error.log"), "-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    p.once("exit", (code) => resolve({ code, err }));
-  });
-  if (check.code !== 0) throw new Error(`nginx -t refused the generated file: ${check.err}`);
-  nginx = spawn(NGINX, ["-p", prefix, "-e", join(prefix, "error.log"), "-c", conf], { stdio: "ignore" });
-  entry = `http://${PROXY}:${port}`;
-  await waitFor(async () => (await fetch(`${entry}/v1/status`).catch(() => undefined))?.status === 200, "nginx to answer");
+  nginx = await startNginxEntry(all.map((n) => `${n.host}:${n.pool.port}`), PROXY);
+  entry = nginx.url;
 });
 
 afterAll(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((r) => nginx!.once("exit", r));
-    nginx.kill("SIGTERM");
-    await exited;
-  }
+  await nginx?.stop();
   await killAll();
 });
 
