@@ -136,7 +136,7 @@ describe("through the nginx entry", () => {
     const direct: number[] = [];
     const via: number[] = [];
     const spreads: { reads: number; firstMs: number; endMs: number }[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       direct.push((await streamed(nodes.a!.pool.url, key)).firstMs);
       const s = await streamed(entry, key);
       via.push(s.firstMs);
@@ -145,8 +145,9 @@ describe("through the nginx entry", () => {
     console.log(`[entry] TTFT median direct ${median(direct).toFixed(1)} ms, through nginx ${median(via).toFixed(1)} ms; entry streams ${JSON.stringify(spreads.map((s) => ({ reads: s.reads, first: Math.round(s.firstMs), end: Math.round(s.endMs) })))}`);
     expect(median(via)).toBeLessThan(median(direct) + 50);
     for (const s of spreads) {
-      // Not one block at the end: several reads, the first well before the end.
-      expect(s.reads).toBeGreaterThanOrEqual(5);
+      // Not one block at the end (a buffering proxy holds SSE until its buffer fills or the answer
+      // ends): several reads, the first well before the end.
+      expect(s.reads).toBeGreaterThanOrEqual(3);
       expect(s.firstMs).toBeLessThan(s.endMs / 2);
     }
   });
