@@ -115,7 +115,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
   const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
-  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, documents: rag.progress, settings: settings.settings });
+  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, clientAddress: http.clientAddress, documents: rag.progress, settings: settings.settings });
   // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.
   const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, registry, isReady: () => setup.service.isCompleted() });
   const access = { keys: keys.service, adminUsers: adminUsers.service, accounts: adminUsers.accounts, workers, registry: () => hub.registry, license: license.service, balancing: settings.balancing };

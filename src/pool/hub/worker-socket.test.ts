@@ -13,6 +13,7 @@ import { GenerateJobState } from "./job.js";
 import type { GoneReason } from "./worker-registry.js";
 import { WorkerRegistry } from "./worker-registry.js";
 import { WorkerSocketServer } from "./worker-socket.js";
+import { clientAddressResolver } from "../http/client-address.js";
 import { useTestDb } from "../../../test/harness/db.js";
 import { buildAudit } from "../../../test/harness/services.js";
 import { HARDWARE, servedModel } from "../../../test/harness/worker.js";
@@ -34,10 +35,10 @@ let hub: Hub;
 const hubs: Hub[] = [];
 
 /** A real http server on 127.0.0.1 (port 0) whose upgrades go to a WorkerSocketServer. */
-async function startHub(heartbeatMs: number): Promise<Hub> {
+async function startHub(heartbeatMs: number, trustedProxies: string[] = []): Promise<Hub> {
   const registry = new WorkerRegistry();
   const dispatcher = new Dispatcher({ registry, queueSize: 4, jobTimeoutMs: 30_000, maxAttempts: 1 });
-  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: new WorkersRepository(t.db), heartbeatMs, audit });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: new WorkersRepository(t.db), heartbeatMs, audit, clientAddress: clientAddressResolver(trustedProxies) });
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   server.on("upgrade", (req, socket, head) => sockets.handleUpgrade(req, socket, head));
   server.listen(0, "127.0.0.1");
@@ -64,8 +65,8 @@ class Client {
   readonly closed: Promise<number>;
   private waiters: (() => void)[] = [];
 
-  constructor(port: number) {
-    this.ws = new WebSocket(`ws://127.0.0.1:${port}/v1/workers/ws`);
+  constructor(port: number, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}/v1/workers/ws`, { headers });
     this.ws.on("message", (d) => {
       this.messages.push(JSON.parse((d as Buffer).toString()) as PoolMessage);
       for (const w of this.waiters.splice(0)) w();
@@ -96,9 +97,9 @@ function hello(auth: Hello["auth"], over: Partial<Hello> = {}): Hello {
 }
 
 /** Enrols a new worker through the socket; returns its open client and credential. */
-async function enrolled(on: Hub = hub): Promise<{ client: Client; workerId: string; credential: string }> {
+async function enrolled(on: Hub = hub, headers: Record<string, string> = {}): Promise<{ client: Client; workerId: string; credential: string }> {
   const { token } = await enrolment.createToken(undefined, "test:admin");
-  const client = await new Client(on.port).open();
+  const client = await new Client(on.port, headers).open();
   client.send(hello({ token }));
   const welcome = await client.next("welcome");
   return { client, workerId: welcome.workerId, credential: welcome.credential! };
@@ -130,6 +131,16 @@ describe("WorkerSocketServer handshake", () => {
     expect(credential).toMatch(/^wkr_/);
     expect(hub.registry.get(workerId)?.models.map((m) => m.id)).toEqual(["m1"]);
     client.ws.close();
+  });
+
+  it("takes the worker's address from X-Forwarded-For only behind a trusted proxy (CELLULE_TRUSTED_PROXIES); a forged header keeps the socket's address", async () => {
+    const forged = await enrolled(hub, { "x-forwarded-for": "10.9.8.7" });
+    expect(hub.registry.get(forged.workerId)?.remoteAddress).toBe("127.0.0.1");
+    const behindProxy = await startHub(60_000, ["127.0.0.1"]);
+    const proxied = await enrolled(behindProxy, { "x-forwarded-for": "6.6.6.6, 10.9.8.7" });
+    expect(behindProxy.registry.get(proxied.workerId)?.remoteAddress).toBe("10.9.8.7");
+    forged.client.ws.close();
+    proxied.client.ws.close();
   });
 
   it("refuses a wrong enrolment token with a refused message and close 4003, and registers nothing", async () => {

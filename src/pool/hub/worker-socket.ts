@@ -17,6 +17,7 @@ import { CloseCode, Hello, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, WorkerMessage, 
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { ClientAddressOf } from "../http/client-address.js";
 import type { EnrolmentService } from "../workers/enrolment.service.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
 import type { Dispatcher } from "./dispatcher.js";
@@ -47,6 +48,8 @@ export interface WorkerSocketOptions {
   embeddingDims?: number | undefined;
   /** This pool's federation atom id (in the welcome). */
   atomId?: string | undefined;
+  /** The client's address behind trusted proxies (CELLULE_TRUSTED_PROXIES); default the socket's. */
+  clientAddress?: ClientAddressOf | undefined;
 }
 
 export class WorkerSocketServer {
@@ -64,7 +67,7 @@ export class WorkerSocketServer {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const remote = req.socket.remoteAddress ?? "unknown";
+    const remote = this.opts.clientAddress?.(req) ?? req.socket.remoteAddress ?? "unknown";
     const blockedMs = this.authFailures.blockedFor(remote);
     if (blockedMs > 0) return refuseUpgrade(socket, 429, `too many failed worker authentications from this address; retry in ${Math.ceil(blockedMs / 1000)} s`);
     const admission = this.gate.admit(remote);
