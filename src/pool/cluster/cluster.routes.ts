@@ -78,7 +78,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<ClusterRoutesDeps> = async (ap
   app.get(
     PEER_HEALTH_PATH,
     {
-      config: { auth: "open", setup: "open", license: "exempt" },
+      config: { auth: "open", setup: "gated", license: "exempt" },
       schema: { summary: "Whether a trusted peer of this pool is up, as seen from here (workers confirm their pool is down before failing over)", tags, params: z.object({ atom: z.string().min(1).max(128) }), response: { 200: PeerHealth } },
     },
     async (req) => deps.peerHealth(req.params.atom),
