@@ -26,6 +26,18 @@ let confirmed: WorkerProc;
 let cut: WorkerProc;
 let proxy: { url: string; cut(): void };
 
+/** "200×3, 503×12": statuses in order, runs collapsed. */
+function summarize(statuses: number[]): string {
+  const runs: string[] = [];
+  for (let i = 0; i < statuses.length; ) {
+    let j = i;
+    while (j < statuses.length && statuses[j] === statuses[i]) j++;
+    runs.push(`${statuses[i]}×${j - i}`);
+    i = j;
+  }
+  return runs.join(", ");
+}
+
 interface WorkerRow {
   id: string;
   connected: boolean;
@@ -160,7 +172,10 @@ describe("reactive failover", () => {
     const home = async () => (await connected(restarted.url)) === 2 && (await connected(b.pool.url)) === 0;
     const deadline = Date.now() + 30_000;
     while (!(await home())) {
-      if (Date.now() > deadline) throw new Error(`the worker did not come home; streams: ${JSON.stringify(results.map((r) => r.status))}`);
+      if (Date.now() > deadline) {
+        const tail = (w: WorkerProc) => w.output().split("\n").slice(-15).join("\n");
+        throw new Error(`the workers did not come home; stream statuses: ${summarize(results.map((r) => r.status))}\n--- hysteresis worker:\n${tail(worker)}\n--- confirmed worker:\n${tail(confirmed)}`);
+      }
       results.push(await stream(b.pool.url, b.key, 300));
     }
     const served = results.filter((r) => r.status === 200);
