@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   setup: async () => (await import("./setup.command.js")).registerSetupCommand,
   admin: async () => (await import("./admin.command.js")).registerAdminCommand,
   federation: async () => (await import("./federation.command.js")).registerFederationCommand,
+  vip: async () => (await import("./vip.command.js")).registerVipCommand,
 };
 
 const program = new Command("cellule").description("Cellule: a private LLM cluster on the machines you already own").version(VERSION).enablePositionalOptions();
