@@ -25,7 +25,7 @@ describe("keepalived files for a pool", () => {
     expect(conf).toMatch(/track_script \{\s+cellule_pool_ready\s+\}/);
     expect(conf).toContain(`notify "${join(runDir, "notify.sh")}"`);
     expect(conf).not.toContain("nopreempt");
-    expect(check).toContain("curl -fsS -o /dev/null -m 1 'http://127.0.0.1:18080/v1/status'");
+    expect(check).toContain("curl -fsS -o /dev/null -m 2 'http://127.0.0.1:18080/v1/status'");
     expect(notify).toContain("'http://127.0.0.1:18080/v1/cluster/vip-events'");
     // The token is read from a header file, never written in a script.
     expect(notify).toContain(`-H @'${join(runDir, "auth.header")}'`);
