@@ -6,6 +6,8 @@
  * back; sampled every 100 ms, never two hosts holding the VIP at once. Fails (never skips) when the
  * namespaces cannot be made.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "./helpers.js";
 import { POOL_PORT, VIP, VipHosts, type VipHost } from "./vip-hosts.js";
@@ -87,5 +89,20 @@ describe("the keepalived VIP in front of three pools", () => {
     console.log(`holders sampled ${samples} times every 100 ms: ${timeline.join(" → ")}; two at once: ${dual}`);
     expect(samples).toBeGreaterThan(20);
     expect(dual).toBe(0);
+  });
+
+  it("a priority changed by the admin reaches keepalived by a reload (same process) and, in preempt mode, moves the VIP", async () => {
+    const backup = hosts.hosts.find((h) => h !== master)!;
+    const runDir = join(backup.dataDir, "vip-run");
+    const pidBefore = readFileSync(join(runDir, "keepalived.pid"), "utf8").trim();
+    const saved = await hosts.admin(backup, "PUT", "/v1/admin/vip", { enabled: true, address: `${VIP}/24`, interface: "eth0", mode: "preempt", priority: 250 });
+    expect(saved.effective.priority).toBe(250);
+    await waitFor(() => readFileSync(join(runDir, "keepalived.conf"), "utf8").includes("priority 250"), "the sidecar to render the new priority", 10_000, 100);
+    await waitFor(async () => {
+      const hs = await hosts.holders();
+      return hs.length === 1 && hs[0] === backup;
+    }, "the VIP to move to the pool given the highest priority", 15_000, 100);
+    expect(readFileSync(join(runDir, "keepalived.pid"), "utf8").trim()).toBe(pidBefore);
+    expect(backup.output.join("")).toMatch(/Reloading/);
   });
 });

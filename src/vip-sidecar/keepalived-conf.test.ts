@@ -23,6 +23,8 @@ describe("keepalived files for a pool", () => {
     expect(conf).toContain("auth_pass Ab3_x-9Z");
     expect(conf).toContain("10.77.0.100/24 dev eth0");
     expect(conf).toMatch(/track_script \{\s+cellule_pool_ready\s+\}/);
+    expect(conf).toMatch(/track_file \{\s+cellule_pool_probe weight 0\s+\}/);
+    expect(conf).toContain(`file "${join(runDir, "pool-down")}"`);
     expect(conf).toContain(`notify "${join(runDir, "notify.sh")}"`);
     expect(conf).not.toContain("nopreempt");
     expect(check).toContain("curl -fsS -o /dev/null -m 2 'http://127.0.0.1:18080/v1/status'");

@@ -6,7 +6,11 @@
  *   instance in FAULT: the pool gives up the VIP at once, with a priority-0 advertisement), and the
  *   notify script;
  * - check-pool.sh: exits non-zero unless the pool answers GET /v1/status with 200 (a pool that is
- *   not ready, 503 while draining or without its database, or dead, fails it);
+ *   not ready, 503 while draining or without its database, or dead, fails it); keepalived runs it
+ *   every second (its shortest interval), the safety net;
+ * - the track file `pool-down`, which the sidecar's own probe (GET /v1/status every 200 ms, on a kept
+ *   connection) sets to 1 the moment the pool stops answering 200 and back to 0 when it does:
+ *   keepalived reads it on change (inotify), so a dead pool gives up the VIP within ~200 ms;
  * - notify.sh: keepalived calls it with (INSTANCE|GROUP, name, state, priority); it writes the state
  *   next to it and posts it to the pool (POST /v1/cluster/vip-events), the sidecar token read from a
  *   0600 header file (never on a command line).
@@ -18,6 +22,7 @@ import { VIP_EVENTS_PATH, type VipSelf } from "../protocol/vip.protocol.js";
 
 export const INSTANCE_NAME = "cellule_vip";
 export const CHECK_NAME = "cellule_pool_ready";
+export const PROBE_NAME = "cellule_pool_probe";
 
 export interface SidecarFiles {
   /** The run directory: keepalived.conf, the scripts, the pid files, the last state. */
@@ -38,6 +43,7 @@ export const paths = (runDir: string) => ({
   notify: join(runDir, "notify.sh"),
   authHeader: join(runDir, "auth.header"),
   state: join(runDir, "state"),
+  poolDown: join(runDir, "pool-down"),
   pid: join(runDir, "keepalived.pid"),
   vrrpPid: join(runDir, "vrrp.pid"),
   checkersPid: join(runDir, "checkers.pid"),
@@ -93,6 +99,12 @@ export function renderKeepalived(self: VipSelf, files: SidecarFiles): RenderedFi
     "  rise 2",
     "}",
     "",
+    `track_file ${PROBE_NAME} {`,
+    `  file "${p.poolDown}"`,
+    "  weight 0",
+    "  init_file 0",
+    "}",
+    "",
     `vrrp_instance ${INSTANCE_NAME} {`,
     "  state BACKUP",
     `  interface ${self.interface}`,
@@ -109,6 +121,9 @@ export function renderKeepalived(self: VipSelf, files: SidecarFiles): RenderedFi
     "  }",
     "  track_script {",
     `    ${CHECK_NAME}`,
+    "  }",
+    "  track_file {",
+    `    ${PROBE_NAME} weight 0`,
     "  }",
     `  notify "${p.notify}"`,
     "}",

@@ -7,6 +7,9 @@
  * keepalived's own health check already gave up the VIP. After a pool restart the sidecar reports
  * the state keepalived last notified again, so the pool's view is right. SIGTERM / SIGINT: keepalived
  * is stopped (it gives up the VIP with a priority-0 advertisement) and the sidecar exits 0.
+ * While keepalived runs, a fast probe (GET /v1/status every 200 ms) keeps the track file `pool-down`
+ * (keepalived-conf.ts) at 0 or 1: a pool killed or not ready gives up the VIP within ~200 ms instead
+ * of waiting for keepalived's next once-a-second health check.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -21,6 +24,8 @@ export interface SidecarOptions {
   runDir: string;
   keepalived?: string;
   intervalMs?: number;
+  /** How often the pool's readiness is probed for the track file (ms). */
+  probeMs?: number;
 }
 
 const log = moduleLogger("vip.sidecar");
@@ -30,6 +35,9 @@ export class Sidecar {
   private childExited: Promise<void> | undefined;
   private rendered: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private poolDown: boolean | undefined;
+  private slowProbes = 0;
   private stopping = false;
   private readonly pool: string;
   private readonly files: ReturnType<typeof paths>;
@@ -140,8 +148,40 @@ export class Sidecar {
     }
   }
 
-  /** Runs until stop(): a pass every intervalMs. */
+  /** One fast probe: the pool answers GET /v1/status with 200, or the track file says it is down. */
+  async probe(): Promise<void> {
+    let up = false;
+    try {
+      const r = await fetch(`${this.pool}/v1/status`, { signal: AbortSignal.timeout(1000) });
+      await r.arrayBuffer();
+      up = r.status === 200;
+      this.slowProbes = 0;
+    } catch (err) {
+      // Refused or reset: the pool is gone, at once. A slow answer (a busy machine) counts only the
+      // second time in a row; keepalived's own check (3 s) stays the judge of a pool that hangs.
+      const timedOut = (err as Error).name === "TimeoutError";
+      this.slowProbes = timedOut ? this.slowProbes + 1 : 0;
+      if (timedOut && this.slowProbes < 2) return;
+      up = false;
+    }
+    if (this.stopping || (this.poolDown !== undefined && up === !this.poolDown)) return;
+    this.poolDown = !up;
+    // Written in place (keepalived reads it on close-after-write).
+    writeFileSync(this.files.poolDown, up ? "0\n" : "1\n");
+    log.info({ up }, up ? "vip sidecar: the pool answers again" : "vip sidecar: the pool does not answer /v1/status with 200: giving up the VIP");
+  }
+
+  /** Runs until stop(): a pass every intervalMs, a probe every probeMs. */
   run(): void {
+    const probeEvery = this.opts.probeMs ?? 200;
+    const probeLoop = () => {
+      this.probe()
+        .catch((err: unknown) => log.error({ err: String(err) }, "vip sidecar: probe failed"))
+        .finally(() => {
+          if (!this.stopping) this.probeTimer = setTimeout(probeLoop, probeEvery);
+        });
+    };
+    probeLoop();
     const every = this.opts.intervalMs ?? 2000;
     const loop = () => {
       this.tick()
@@ -156,6 +196,7 @@ export class Sidecar {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     await this.stopKeepalived();
   }
 }

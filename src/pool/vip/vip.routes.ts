@@ -21,20 +21,22 @@ export const vipRoutes: FastifyPluginAsyncZod<VipRoutesOptions> = async (app, { 
   const tags = ["vip"];
   const security = [{ apiKey: [] }];
   // The sidecar's routes are open to the route policy and checked here: only the holder of the
-  // data dir's token passes (the same 401 whatever is wrong).
+  // data dir's token passes (the same 401 whatever is wrong). Gated by setup (the VIP is configured
+  // after it) and, for the notify's POST, by the license like any mutation: with an expired license
+  // the transitions are not recorded, while keepalived itself keeps failing over.
   const sidecarOnly = async (req: { headers: { authorization?: string | undefined } }) => {
     if (!sidecarTokenMatches(token, req.headers.authorization)) throw new AppError("invalid_token", "This route is for the pool's own VIP sidecar (Bearer: the data dir's vip-sidecar.token).");
   };
 
   app.get(
     VIP_SELF_PATH,
-    { config: { auth: "open", setup: "open", license: "exempt" }, onRequest: sidecarOnly, schema: { summary: "This pool's VRRP settings, for its keepalived sidecar only (sidecar token)", tags, response: { 200: VipSelf } } },
+    { config: { auth: "open", setup: "gated", license: "gated" }, onRequest: sidecarOnly, schema: { summary: "This pool's VRRP settings, for its keepalived sidecar only (sidecar token)", tags, response: { 200: VipSelf } } },
     () => vip.self(),
   );
 
   app.post(
     VIP_EVENTS_PATH,
-    { config: { auth: "open", setup: "open", license: "exempt" }, onRequest: sidecarOnly, schema: { summary: "keepalived's notify: this pool became MASTER, BACKUP, FAULT or STOP (sidecar token; audited)", tags, body: VipEvent, response: { 200: z.object({ state: VipState, at: z.string() }) } } },
+    { config: { auth: "open", setup: "gated", license: "gated" }, onRequest: sidecarOnly, schema: { summary: "keepalived's notify: this pool became MASTER, BACKUP, FAULT or STOP (sidecar token; audited)", tags, body: VipEvent, response: { 200: z.object({ state: VipState, at: z.string() }) } } },
     (req) => vip.report(req.body.state),
   );
 
@@ -58,7 +60,7 @@ export const vipRoutes: FastifyPluginAsyncZod<VipRoutesOptions> = async (app, { 
 
   app.get(
     VIP_PEER_STATE_PATH,
-    { config: { auth: "trustedPeer", setup: "open", license: "exempt" }, schema: { summary: "This pool's VRRP state, for a trusted peer's vip-info (peer-signed)", tags: ["federation"], response: { 200: VipPeerState } } },
+    { config: { auth: "trustedPeer", setup: "gated", license: "exempt" }, schema: { summary: "This pool's VRRP state, for a trusted peer's vip-info (peer-signed)", tags: ["federation"], response: { 200: VipPeerState } } },
     () => vip.peerState(),
   );
 };
