@@ -27,10 +27,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function measureVipTakeover(kills: number): Promise<VipTakeoverResult> {
+export async function measureVipTakeover(kills: number, opts: { signal?: AbortSignal } = {}): Promise<VipTakeoverResult> {
   // The three pools start from one migrated template database (as under vitest), not three initdb at once.
   process.env.CELLULE_TEST_TEMPLATE_DIR ??= mkdtempSync(join(tmpdir(), "cellule-vip-bench-template-"));
   const hosts = new VipHosts({ mode: "no-preempt" });
+  // Interrupted (Ctrl-C): the processes and namespaces go away all the same.
+  const interrupted = () => void hosts.stop().finally(() => process.exit(130));
+  opts.signal?.addEventListener("abort", interrupted, { once: true });
   const takeoverMs: number[] = [];
   let dual = 0;
   try {
@@ -70,7 +73,10 @@ export async function measureVipTakeover(kills: number): Promise<VipTakeoverResu
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const kills = Number(process.argv[2] ?? 10);
-  const r = await measureVipTakeover(kills);
+  const stop = new AbortController();
+  process.once("SIGINT", () => stop.abort());
+  process.once("SIGTERM", () => stop.abort());
+  const r = await measureVipTakeover(kills, { signal: stop.signal });
   process.stdout.write(`${JSON.stringify(r)}\n`);
   process.stdout.write(`VIP takeover over ${kills} kills: p50 ${r.p50} ms, p95 ${r.p95} ms (target p95 ≤ 3000 ms), dual-master samples ${r.dualMasterSamples}\n`);
   process.exitCode = r.p95 <= 3000 && r.dualMasterSamples === 0 ? 0 : 1;

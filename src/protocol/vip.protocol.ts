@@ -51,20 +51,15 @@ export const VipSettings = z.object({
 });
 export type VipSettings = z.infer<typeof VipSettings>;
 
-export const UpdateVipSettings = z
-  .object({
-    enabled: z.boolean(),
-    address: VipCidr.nullable().optional(),
-    interface: InterfaceName.nullable().optional(),
-    mode: VipMode.default("preempt"),
-    priority: Priority.nullable().optional(),
-    router_id: RouterId.nullable().optional(),
-  })
-  .superRefine((v, ctx) => {
-    if (!v.enabled) return;
-    if (!v.address) ctx.addIssue({ code: "custom", path: ["address"], message: "the virtual IP is required to enable the HA virtual pool" });
-    if (!v.interface) ctx.addIssue({ code: "custom", path: ["interface"], message: "the network interface is required to enable the HA virtual pool" });
-  });
+/** A change: fields left out keep their saved value; enabling needs an address and an interface (saved or given). */
+export const UpdateVipSettings = z.object({
+  enabled: z.boolean(),
+  address: VipCidr.nullable().optional(),
+  interface: InterfaceName.nullable().optional(),
+  mode: VipMode.optional(),
+  priority: Priority.nullable().optional(),
+  router_id: RouterId.nullable().optional(),
+});
 export type UpdateVipSettings = z.infer<typeof UpdateVipSettings>;
 
 /** This pool's VRRP instance, for its own sidecar only (it carries the VRRP password). */

@@ -64,16 +64,16 @@ export class VipService {
   }
 
   async update(body: UpdateVipSettings, actor: string): Promise<VipSettings> {
-    if (body.enabled && (!body.address || !body.interface)) throw new AppError("invalid_request", "The virtual IP and the interface are required to enable the HA virtual pool.");
     const before = await this.deps.repo.get();
     const next = {
       enabled: body.enabled,
       address: body.address === undefined ? before.address : body.address,
       interface: body.interface === undefined ? before.interface : body.interface,
-      mode: body.mode,
+      mode: body.mode ?? before.mode,
       priority: body.priority === undefined ? before.priority : body.priority,
       router_id: body.router_id === undefined ? before.router_id : body.router_id,
     };
+    if (next.enabled && (!next.address || !next.interface)) throw new AppError("invalid_request", "The virtual IP and the interface are required to enable the HA virtual pool.", { param: next.address ? "interface" : "address" });
     await this.deps.repo.save(next, actor);
     await this.deps.audit.record({ actor, action: "vip.settings.update", target: "vip", details: { ...next } });
     return this.settings();
