@@ -158,10 +158,10 @@ export class Sidecar {
       this.slowProbes = 0;
     } catch (err) {
       // Refused or reset: the pool is gone, at once. A slow answer (a busy machine) counts only the
-      // second time in a row; keepalived's own check (3 s) stays the judge of a pool that hangs.
+      // third time in a row; keepalived's own check (3 s) stays the judge of a pool that hangs.
       const timedOut = (err as Error).name === "TimeoutError";
       this.slowProbes = timedOut ? this.slowProbes + 1 : 0;
-      if (timedOut && this.slowProbes < 2) return;
+      if (timedOut && this.slowProbes < 3) return;
       up = false;
     }
     if (this.stopping || (this.poolDown !== undefined && up === !this.poolDown)) return;
