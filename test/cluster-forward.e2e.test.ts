@@ -12,7 +12,7 @@
  * Workers run with 2 llama threads (slow enough on 2 cores to act in the middle of an answer).
  */
 import { generateKeyPairSync, sign } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -107,6 +107,18 @@ describe("one catalogue of models", () => {
     expect(m.capabilities).toEqual(expect.arrayContaining(["chat", "embedding"]));
     const onC = (await ok(c.call, "GET", "/v1/models")).data.find((x: { id: string }) => x.id === MODEL_ID);
     expect(onC).toMatchObject({ workers: 2, local_workers: 2, cluster_workers: 2 });
+  });
+
+  it("C's workers keep A's and B's URLs in their config file (0600): where to go when C is down", async () => {
+    for (const w of cWorkers) {
+      let stored: string[] = [];
+      await waitFor(() => {
+        stored = (JSON.parse(readFileSync(w.configPath, "utf8")) as { peerPoolUrls?: string[] }).peerPoolUrls ?? [];
+        return stored.length === 2;
+      }, "the worker to store its pool's peers", 10_000);
+      expect(stored.map((u) => new URL(u).host).sort()).toEqual([a, b].map((n) => new URL(n.pool.url).host).sort());
+      expect(statSync(w.configPath).mode & 0o777).toBe(0o600);
+    }
   });
 
   it("the admin cluster view on A shows C's workers, on the pool they are on", async () => {

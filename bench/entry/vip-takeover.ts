@@ -27,7 +27,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function measureVipTakeover(kills: number, opts: { signal?: AbortSignal } = {}): Promise<VipTakeoverResult> {
+export async function measureVipTakeover(kills = 10, opts: { signal?: AbortSignal } = {}): Promise<VipTakeoverResult> {
   // The three pools start from one migrated template database (as under vitest), not three initdb at once.
   process.env.CELLULE_TEST_TEMPLATE_DIR ??= mkdtempSync(join(tmpdir(), "cellule-vip-bench-template-"));
   const hosts = new VipHosts({ mode: "no-preempt" });

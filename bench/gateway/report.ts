@@ -3,12 +3,14 @@ import { check as shared, type Check, type Row, type Section } from "../report.j
 import type { EndToEndLevel } from "./end-to-end.js";
 import type { MemoryResult } from "./memory.js";
 import type { OverheadLevel, OverheadResult } from "./overhead.js";
+import type { RelayFloorResult } from "./relay-floor.js";
 import type { WakeResult } from "./wake.js";
 
 export interface GatewayResults {
   overhead: OverheadResult;
   endToEnd: EndToEndLevel[];
   wake: WakeResult;
+  relayFloor: RelayFloorResult;
   memory: MemoryResult[];
 }
 
@@ -99,6 +101,15 @@ export function sections(r: GatewayResults, checks: Check[]): Section[] {
         { metric: "hop, both processes busy, p50", value: ms(r.wake.busyRoundTrip.p50 / 2) },
         { metric: "hop to a process idle for 25 ms, p50", value: ms(r.wake.idleHopP50Ms) },
         { metric: "4 such hops (a streamed answer's critical path)", value: ms(4 * r.wake.idleHopP50Ms, 2) },
+      ],
+    },
+    {
+      title: `   Relay floor: those 4 hops with a bare http → WebSocket relay and a busy-loop worker (${r.relayFloor.firstMs} ms to the first chunk, ${r.relayFloor.restMs} ms after; ${r.relayFloor.requests} requests, c=1)`,
+      rows: [
+        { metric: "TTFT p50 relay / direct", value: `${ms(r.relayFloor.relayTtft.p50, 2)} / ${ms(r.relayFloor.directTtft.p50, 2)}` },
+        { metric: "TTFT p95 relay / direct", value: `${ms(r.relayFloor.relayTtft.p95, 2)} / ${ms(r.relayFloor.directTtft.p95, 2)}` },
+        { metric: "added TTFT p50 / p95 (no pool code at all)", value: `${ms(r.relayFloor.addedTtftP50Ms, 2)} / ${ms(r.relayFloor.addedTtftP95Ms, 2)}` },
+        ...r.endToEnd.map((e) => ({ metric: `pool's own added TTFT p95 above the floor, ${e.answer} c=${e.concurrency}`, value: ms(e.addedTtftP95Ms - r.relayFloor.addedTtftP95Ms, 2) })),
       ],
     },
     { title: "3. Pool memory (VmRSS; embedded = default PGlite in the pool's database process, external = DATABASE_URL)", rows: r.memory.flatMap((m) => memoryRows(m, checks)) },

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   admin: async () => (await import("./admin.command.js")).registerAdminCommand,
   federation: async () => (await import("./federation.command.js")).registerFederationCommand,
   vip: async () => (await import("./vip.command.js")).registerVipCommand,
+  entry: async () => (await import("./entry.command.js")).registerEntryCommand,
 };
 
 const program = new Command("cellule").description("Cellule: a private LLM cluster on the machines you already own").version(VERSION).enablePositionalOptions();

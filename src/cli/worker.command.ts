@@ -78,10 +78,18 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     runtime,
     hardware,
     grammarStallMs: config.grammarStallMs,
+    failover: { mode: config.failoverMode, confirm: config.failoverConfirm, confirmAfterMs: config.failoverConfirmMs, failingAfterMs: config.failoverFailingMs, downAfterMs: config.failoverDownMs, stickyCheckMs: config.failoverStickyMs, manualFailsafeMs: config.failoverFailsafeMs },
     // Keeps the file's other settings (model, slots, site…); the used token is dropped.
     saveCredential: (workerId, cred) => {
       const { token: _used, ...rest }: WorkerFile = readWorkerFile(config.config) ?? {};
       writeWorkerFile(config.config, { ...rest, pool, workerId, credential: cred, name });
+    },
+    // Peers of another pool than the stored one are not this pool's: start without them.
+    peerPoolUrls: samePool ? file?.peerPoolUrls : undefined,
+    homeAtomId: samePool ? file?.homeAtomId : undefined,
+    savePeers: (urls, homeAtomId) => {
+      const stored: WorkerFile = readWorkerFile(config.config) ?? {};
+      writeWorkerFile(config.config, { ...stored, pool, peerPoolUrls: urls, ...(homeAtomId ? { homeAtomId } : {}) });
     },
   });
   agent.start();

@@ -17,6 +17,25 @@ const poolUrlList = csvList.superRefine((entries, ctx) => {
   }
 });
 
+/** CELLULE_TRUSTED_PROXIES: each entry an IP address or a CIDR block (v4 or v6). */
+const proxyList = csvList.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    const why = proxyEntryProblem(entry);
+    if (why) ctx.addIssue({ code: "custom", message: `the entry ${JSON.stringify(entry)} ${why}` });
+  }
+});
+
+/** Why an entry of CELLULE_TRUSTED_PROXIES is not an address or a CIDR block, or undefined. */
+export function proxyEntryProblem(entry: string): string | undefined {
+  const [address = "", bits, extra] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return "is not an IP address or CIDR block (e.g. 10.0.0.5 or 10.0.0.0/24)";
+  if (bits === undefined) return undefined;
+  const max = family === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `has a prefix length that is not 0–${max}`;
+  return undefined;
+}
+
 export const poolFields = {
   port: field({ env: "CELLULE_PORT", aliases: ["IAMINE_PORT"], schema: port, defaultValue: 18080, help: "HTTP port" }),
   host: field({ env: "CELLULE_HOST", aliases: ["IAMINE_HOST"], schema: z.string().min(1), defaultValue: "0.0.0.0", help: "listen address" }),
@@ -63,6 +82,12 @@ export const poolFields = {
   fedMaxPushAgeMs: field({ env: "CELLULE_FED_MAX_PUSH_AGE_MS", schema: positiveInt, defaultValue: 600_000, help: "a pushed envelope older than this (ms) is refused as stale (pulled catch-up is not age-limited)" }),
   fedSourceAddress: field({ env: "CELLULE_FED_SOURCE_ADDRESS", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "local address outbound federation connections bind to (default: the bind host when it is a specific IP)" }),
   forwardingEnabled: field({ env: "CELLULE_FORWARDING_ENABLED", aliases: ["FORWARDING_ENABLED"], schema: boolish, defaultValue: true, help: "forward requests to trusted peer pools when no local worker can take them, and serve the peers' forwards (runtime setting cluster.forwarding_enabled)" }),
+  trustedProxies: field({
+    env: "CELLULE_TRUSTED_PROXIES",
+    schema: proxyList,
+    defaultValue: [] as string[],
+    help: "reverse proxies (CSV of addresses or CIDRs, e.g. the nginx entry's address) whose X-Forwarded-For is believed; empty: the client is the socket's address",
+  }),
   storageDir: field({ env: "CELLULE_STORAGE_DIR", aliases: ["IAMINE_STORAGE_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "uploaded documents (default DATA_DIR/documents)" }),
 };
 

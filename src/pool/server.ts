@@ -106,7 +106,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   const workers = buildWorkers({ config, db, audit: audit.service, registry: () => hub.registry });
-  const hub: Hub = await buildHub({ config, audit: audit.service, workers: workers.repo, enrolment: workers.enrolment });
+  const hub: Hub = await buildHub({ config, audit: audit.service, workers: workers.repo, enrolment: workers.enrolment, atomId: identity.atomId });
   const { registry, dispatcher } = hub;
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
   const rag = await buildRag({ config, db, registry, dispatcher, keys: keys.service, audit: audit.service, workers: workers.repo, license: license.service });
@@ -116,14 +116,15 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
   const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
-  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, documents: rag.progress, settings: settings.settings });
+  const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, clientAddress: http.clientAddress, documents: rag.progress, settings: settings.settings });
   // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.
   const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, registry, isReady: () => setup.service.isCompleted() });
   const access = { keys: keys.service, adminUsers: adminUsers.service, accounts: adminUsers.accounts, workers, registry: () => hub.registry, license: license.service, balancing: settings.balancing };
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service, access });
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
-  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding });
+  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
   dashboard.overview.useCluster(() => cluster.view());
+  workers.useLocator(cluster.locator);
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.

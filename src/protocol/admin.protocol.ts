@@ -1,5 +1,6 @@
 /** Admin API bodies (pool HTTP API and CLI share them). */
 import { z } from "zod";
+import { FailoverStateName } from "./worker.protocol.js";
 
 export const CreateKeyBody = z.object({ name: z.string().min(1).max(100).default("default"), scope: z.enum(["user", "admin"]).default("user") });
 export const CreatedKey = z.object({ id: z.string(), name: z.string(), scope: z.enum(["user", "admin"]), key: z.string().describe("shown once; only its hash is stored") });
@@ -23,6 +24,12 @@ export const WorkerSummary = z.object({
   agent_version: z.string().nullable(),
   last_seen_at: z.string().nullable(),
   enrolled_at: z.string(),
+  /** The pool of the cluster it is connected to now (this one: `self`), null when connected nowhere that this pool knows of. */
+  pool: z.object({ atom_id: z.string(), url: z.string().nullable(), self: z.boolean() }).nullable(),
+  /** Its home pool's URL when it is connected to another pool after a failover, else null. */
+  home_pool_url: z.string().nullable(),
+  /** PRIMARY_OK (on its home pool), FALLBACK (on a peer of it), null when unknown (not connected, older worker). */
+  failover_state: FailoverStateName.nullable(),
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 export const WorkerList = z.object({ data: z.array(WorkerSummary) });

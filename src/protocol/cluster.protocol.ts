@@ -7,12 +7,26 @@
  * and for the dashboard GET /v1/admin/cluster (ClusterView).
  */
 import { z } from "zod";
-import { Capability, Chunk, Done, EmbedJob, EmbedResult, GenerateJob, HardwareClass, JobError } from "./worker.protocol.js";
+import { Capability, Chunk, Done, EmbedJob, EmbedResult, FailoverStateName, GenerateJob, HardwareClass, JobError } from "./worker.protocol.js";
 
 export const CLUSTER_SUMMARY_PATH = "/v1/federation/cluster/summary";
 export const CLUSTER_FORWARD_PATH = "/v1/federation/cluster/forward";
 /** A forwarded request has crossed one pool; one that says more is refused (hop limit 1). */
 export const MAX_HOPS = 1;
+/** GET: how this pool sees another pool of the cluster (a worker confirming that its home pool is down). */
+export const PEER_HEALTH_PATH = "/v1/cluster/peers/:atom/health";
+export const peerHealthPath = (atom: string) => `/v1/cluster/peers/${encodeURIComponent(atom)}/health`;
+
+/** A trusted peer as this pool sees it: `up` when its capacity summary (sent every second) is fresh. */
+export const PeerHealth = z.object({
+  atom_id: z.string(),
+  /** False when the atom is not a trusted peer of this pool: it says nothing about it. */
+  known: z.boolean(),
+  up: z.boolean(),
+  /** Age of its last summary here, ms (null when none came). */
+  last_seen_ms: z.number().int().nonnegative().nullable(),
+});
+export type PeerHealth = z.infer<typeof PeerHealth>;
 
 const AtomId = z.string().regex(/^[0-9a-f]{32}$/, "an atom id is 32 hex characters");
 const Count = z.number().int().min(0).max(1_000_000);
@@ -40,6 +54,9 @@ export const ClusterWorker = z.object({
   slots: Count,
   busy: Count,
   site: z.string().max(100).nullable(),
+  /** Its home pool when it is here after a failover (null: this is its home, or unknown). Optional (additive). */
+  home_pool_url: z.string().max(2048).nullable().optional(),
+  failover_state: FailoverStateName.nullable().optional(),
 });
 export type ClusterWorker = z.infer<typeof ClusterWorker>;
 

@@ -39,6 +39,10 @@ export const SiteName = z.string().trim().min(1).max(100);
 
 // ---- worker → pool ----
 
+/** A worker's failover state (src/worker/failover.ts): FALLBACK = connected to a peer of its home pool. */
+export const FailoverStateName = z.enum(["PRIMARY_OK", "FAILING", "DOWN", "FALLBACK"]);
+export type FailoverStateName = z.infer<typeof FailoverStateName>;
+
 export const Hello = z.object({
   type: z.literal("hello"),
   version: z.number().int(),
@@ -50,6 +54,10 @@ export const Hello = z.object({
   slots: z.number().int().min(1).max(256),
   /** The site this worker says it is at (CELLULE_WORKER_SITE); a provisioning code's site wins. Optional (additive). */
   site: SiteName.optional(),
+  /** The worker's home pool (its config file's `pool`): another pool's URL when this connection is a failover. Optional (additive). */
+  homePoolUrl: z.string().max(2048).optional(),
+  /** PRIMARY_OK on its home pool, FALLBACK on a peer of it. Optional (additive). */
+  failoverState: FailoverStateName.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -78,7 +86,20 @@ export const JobError = z.object({
   message: z.string(),
 });
 
-export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError]);
+/** The worker is leaving this pool (going home, migrating): no new jobs; the running ones finish. */
+export const Draining = z.object({ type: z.literal("draining"), reason: z.string().max(300) });
+/** A failover transition the worker went through (sent to the pool it reaches, which audits it). */
+export const FailoverEvent = z.object({
+  type: z.literal("failover_event"),
+  from: FailoverStateName,
+  to: FailoverStateName,
+  detail: z.string().max(500),
+  /** When it happened (ms since the epoch, the worker's clock). */
+  at: z.number().int().nonnegative(),
+  homePoolUrl: z.string().max(2048),
+});
+
+export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError, Draining, FailoverEvent]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
 export type ChunkMessage = z.infer<typeof Chunk>;
 export type DoneMessage = z.infer<typeof Done>;
@@ -117,6 +138,9 @@ export const GenerateJob = z.object({
 });
 export type GenerateJob = z.infer<typeof GenerateJob>;
 
+/** Most peer pool URLs a pool sends a worker (a cluster is a handful of pools, a few dozen sites at most). */
+export const MAX_PEER_POOL_URLS = 64;
+
 export const EmbedJob = z.object({ type: z.literal("embed"), jobId: z.string(), model: z.string(), input: z.array(z.string()).min(1), requestId: RequestId.optional() });
 export type EmbedJob = z.infer<typeof EmbedJob>;
 
@@ -127,13 +151,20 @@ export const Welcome = z.object({
   /** Present only when the worker has just enrolled: store it, it is never sent again. */
   credential: z.string().optional(),
   heartbeatMs: z.number().int().positive(),
+  /** Public URLs of this pool's trusted peers: where the worker may go when this pool is down (kept in its config file). */
+  peerPoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS).optional(),
+  /** The pool's federation atom id: what the worker asks the peers about when it cannot reach the pool. */
+  poolAtomId: z.string().max(128).optional(),
 });
+/** The trusted peers changed: their public URLs now (replaces the list of the welcome). */
+export const Peers = z.object({ type: z.literal("peers"), peerPoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS) });
 export const Refused = z.object({ type: z.literal("refused"), code: z.string(), message: z.string(), retry: z.boolean() });
 export const Cancel = z.object({ type: z.literal("cancel"), jobId: z.string() });
 
-export const PoolMessage = z.discriminatedUnion("type", [Welcome, Refused, GenerateJob, EmbedJob, Cancel]);
+export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel]);
 export type PoolMessage = z.infer<typeof PoolMessage>;
 export type Welcome = z.infer<typeof Welcome>;
+export type Peers = z.infer<typeof Peers>;
 export type Refused = z.infer<typeof Refused>;
 
 /** WebSocket close codes used by the pool. */

@@ -185,6 +185,43 @@ describe("WorkerAgent refusals", () => {
   });
 });
 
+describe("WorkerAgent peer pools", () => {
+  it("stores the pool's trusted peers from the welcome and from a later peers message, once per change", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(wss, "listening");
+    const saved: string[][] = [];
+    wss.on("connection", (ws) =>
+      ws.once("message", () => {
+        ws.send(JSON.stringify({ type: "welcome", version: 1, workerId: "000000000000", heartbeatMs: 60_000, peerPoolUrls: ["http://127.0.2.1:18080", "http://127.0.1.1:18080"] }));
+        ws.send(JSON.stringify({ type: "peers", peerPoolUrls: ["http://127.0.1.1:18080", "http://127.0.2.1:18080"] })); // the same set: nothing to store
+        ws.send(JSON.stringify({ type: "peers", peerPoolUrls: ["http://127.0.3.1:18080"] }));
+      }),
+    );
+    const agent = new WorkerAgent({
+      poolUrl: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+      auth: { credential: "wkr_000000000000_x" },
+      name: "t",
+      runtime: new InstantRuntime(1),
+      hardware: HARDWARE,
+      saveCredential: () => undefined,
+      peerPoolUrls: ["http://127.0.9.1:18080"],
+      savePeers: (urls) => saved.push(urls),
+    });
+    expect(agent.peerPoolUrls).toEqual(["http://127.0.9.1:18080"]); // from the config file until the pool says otherwise
+    agent.start();
+    try {
+      const deadline = Date.now() + 5000;
+      while (saved.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(saved).toEqual([["http://127.0.1.1:18080", "http://127.0.2.1:18080"], ["http://127.0.3.1:18080"]]);
+      expect(agent.peerPoolUrls).toEqual(["http://127.0.3.1:18080"]);
+    } finally {
+      await agent.stop();
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+  });
+});
+
 /** A runtime whose generations never return (a native call stuck in a grammar): it only records what it got. */
 class StuckRuntime extends InstantRuntime {
   readonly started: string[] = [];

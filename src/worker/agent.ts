@@ -24,6 +24,7 @@ import {
 import { moduleLogger, type Logger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
+import { askPeerHealth, FailoverController, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
 
 /**
@@ -70,6 +71,12 @@ export interface AgentOptions {
   hardware: Hardware;
   /** Called once with the credential the pool issued at enrolment; must persist it. */
   saveCredential(workerId: string, credential: string): void;
+  /** The pool's trusted peers, as last stored (the config file's `peerPoolUrls`). */
+  peerPoolUrls?: readonly string[] | undefined;
+  /** The home pool's federation atom id, as last stored. */
+  homeAtomId?: string | undefined;
+  /** Called when the home pool sends a different list of its trusted peers' URLs, or its atom id (welcome, `peers`); should persist them. */
+  savePeers?(urls: string[], homeAtomId: string | undefined): void;
   /** Coalescing window for streamed text (ms); see ChunkBatcher. */
   chunkIntervalMs?: number;
   /** Backoff bounds (ms). */
@@ -77,7 +84,14 @@ export interface AgentOptions {
   maxBackoffMs?: number;
   /** A JSON-schema job with no new token for this long is failed and the agent emits `wedged` (default GRAMMAR_STALL_MS). */
   grammarStallMs?: number;
+  /** Failover to the pool's peers when it is down (failover.ts); off when absent. */
+  failover?: FailoverSettings | undefined;
+  /** Readiness probe of a pool (tests inject one); default GET /v1/status. */
+  probe?: ReadyProbe | undefined;
 }
+
+/** How long a worker leaving a pool waits for its running jobs before it goes (the guide's 60 s graceful drain). */
+export const LEAVE_DRAIN_MS = 60_000;
 
 /** ws://host:port/v1/workers/ws from http(s)://host:port[/...]. */
 export function socketUrl(poolUrl: string): string {
@@ -95,8 +109,14 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   return Math.round(minMs / 2 + random() * (ceiling - minMs / 2));
 }
 
-export class WorkerAgent extends EventEmitter {
+export class WorkerAgent extends EventEmitter implements PoolSwitch {
   private ws: WebSocket | undefined;
+  /** The pool this agent connects to now: the home pool, or a peer of it after a failover. */
+  private url: string;
+  private readonly failover: FailoverController | undefined;
+  private failoverTimer: NodeJS.Timeout | undefined;
+  /** Failover transitions not yet reported to a pool. */
+  private readonly untold: { from: FailoverState; to: FailoverState; detail: string; at: number }[] = [];
   /** The TCP (or TLS) socket under `ws`, from its `upgrade` response: corked to send several messages in one write. */
   private transport: Duplex | undefined;
   private auth: AgentOptions["auth"];
@@ -107,18 +127,96 @@ export class WorkerAgent extends EventEmitter {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private stopped = false;
+  private peers: string[];
+  private homeAtom: string | undefined;
   private readonly log: Logger = moduleLogger("worker.agent");
   workerId: string | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     super();
     this.auth = opts.auth;
+    this.peers = [...new Set(opts.peerPoolUrls ?? [])].sort();
+    this.homeAtom = opts.homeAtomId;
+    this.url = opts.poolUrl;
+    if (opts.failover) {
+      this.failover = new FailoverController({
+        agent: this,
+        settings: opts.failover,
+        probe: opts.probe ?? probeReady,
+        askPeer: askPeerHealth,
+        onTransition: (from, to, detail) => {
+          this.untold.push({ from, to, detail, at: Date.now() });
+          if (this.untold.length > 20) this.untold.shift();
+          this.tellFailover();
+          this.emit("failover", to);
+        },
+      });
+    }
+  }
+
+  /** The home pool (the config file's `pool`). */
+  get homeUrl(): string {
+    return this.opts.poolUrl;
+  }
+
+  /** The pool this agent connects to now. */
+  get currentUrl(): string {
+    return this.url;
+  }
+
+  /** Failover state (PRIMARY_OK when failover is off). */
+  get failoverState(): FailoverState {
+    return this.failover?.current ?? "PRIMARY_OK";
+  }
+
+  /** The admin ordered the move (manual mode): fail over once the home pool is FAILING or DOWN. */
+  forceFailover(): void {
+    this.failover?.force();
+  }
+
+  /**
+   * Moves to another pool. With `drain`, the current pool is told (`draining`: no new jobs) and the
+   * running jobs finish first (up to LEAVE_DRAIN_MS); then the socket closes and the agent
+   * reconnects to `url` with its credential (valid on every trusted pool of the cluster).
+   */
+  async switchTo(url: string, why: string, drain: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.log.warn({ from: this.url, to: url, why }, `moving to pool ${url}: ${why}`);
+    const ws = this.ws;
+    if (drain && ws?.readyState === WebSocket.OPEN) {
+      this.send({ type: "draining", reason: why });
+      const deadline = Date.now() + LEAVE_DRAIN_MS;
+      while (this.running.size > 0 && Date.now() < deadline && !this.stopped && this.ws === ws) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.stopped) return;
+    this.url = url;
+    this.attempt = 0;
+    clearTimeout(this.reconnectTimer);
+    const now = this.ws;
+    // An open or opening socket: its close handler reconnects (to the new URL); none: connect now.
+    if (now && (now.readyState === WebSocket.OPEN || now.readyState === WebSocket.CONNECTING)) {
+      if (now.readyState === WebSocket.OPEN) now.close(1000, "moving to another pool");
+      else now.terminate();
+    } else this.connect();
+  }
+
+  /** Reports the failover transitions not told yet to the pool this agent is connected to (it audits them). */
+  private tellFailover(): void {
+    if (this.ws?.readyState !== WebSocket.OPEN || this.workerId === undefined) return;
+    for (const e of this.untold.splice(0)) this.send({ type: "failover_event", ...e, homePoolUrl: this.opts.poolUrl });
   }
 
   start(): void {
     const stallMs = this.opts.grammarStallMs ?? GRAMMAR_STALL_MS;
     this.stallWatch = setInterval(() => this.checkStalls(stallMs), Math.max(50, Math.min(1000, Math.floor(stallMs / 4))));
     this.stallWatch.unref();
+    if (this.failover) {
+      this.failoverTimer = setInterval(() => {
+        // Only an enrolled worker can move: its credential is valid on every trusted pool, a token only here.
+        if ("credential" in this.auth) void this.failover!.tick().catch((err: unknown) => this.log.error({ err: (err as Error).message }, "failover check failed"));
+      }, 1000);
+      this.failoverTimer.unref();
+    }
     this.connect();
   }
 
@@ -132,6 +230,7 @@ export class WorkerAgent extends EventEmitter {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeat);
     clearInterval(this.stallWatch);
+    clearInterval(this.failoverTimer);
     for (const j of this.running.values()) j.ctrl.abort();
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
@@ -144,7 +243,7 @@ export class WorkerAgent extends EventEmitter {
   }
 
   private connect(): void {
-    const url = socketUrl(this.opts.poolUrl);
+    const url = socketUrl(this.url);
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
     this.ws = ws;
     this.transport = undefined;
@@ -164,17 +263,20 @@ export class WorkerAgent extends EventEmitter {
         models: this.opts.runtime.models,
         slots: this.opts.runtime.slots,
         ...(this.opts.site ? { site: this.opts.site } : {}),
+        homePoolUrl: this.opts.poolUrl,
+        failoverState: this.url === this.opts.poolUrl ? "PRIMARY_OK" : "FALLBACK",
       });
     });
     ws.on("message", (data) => this.onMessage((data as Buffer).toString())); // binaryType "nodebuffer" (default): one Buffer
     ws.on("error", (err) => {
-      if (!opened) this.log.warn({ pool: this.opts.poolUrl, reason: (err as NodeJS.ErrnoException).code ?? err.message }, `cannot reach pool at ${this.opts.poolUrl}`);
+      if (!opened) this.log.warn({ pool: this.url, reason: (err as NodeJS.ErrnoException).code ?? err.message }, `cannot reach pool at ${this.url}`);
     });
     ws.on("close", (code, reason) => {
       clearInterval(this.heartbeat);
       // The runtime calls still run until they notice the abort; `running` forgets them as they return.
       for (const j of this.running.values()) j.ctrl.abort();
       if (opened) this.log.warn({ code, reason: reason.toString() }, "disconnected from pool");
+      this.failover?.disconnected();
       this.emit("disconnected");
       // Revoked while connected, even if the `refused` message was lost: never reconnect.
       if (code === CloseCode.revoked && !this.stopped) this.refuse("worker_revoked", reason.toString() || "worker revoked by an administrator");
@@ -187,6 +289,30 @@ export class WorkerAgent extends EventEmitter {
     const delay = backoffDelay(this.attempt++, this.opts.minBackoffMs ?? 500, this.opts.maxBackoffMs ?? 10_000);
     this.log.info({ delayMs: delay }, "reconnecting");
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Public URLs of the pool's trusted peers, as the pool last sent them (where to go when it is down). */
+  get peerPoolUrls(): readonly string[] {
+    return this.peers;
+  }
+
+  /** The home pool's federation atom id, once it said it. */
+  get homeAtomId(): string | undefined {
+    return this.homeAtom;
+  }
+
+  private updateHome(urls: readonly string[], atom: string | undefined): void {
+    const next = [...new Set(urls)].sort();
+    if (atom === this.homeAtom && next.length === this.peers.length && next.every((u, i) => u === this.peers[i])) return;
+    this.peers = next;
+    this.homeAtom = atom;
+    this.log.info({ peers: next, homeAtomId: atom }, "the pool's trusted peers changed");
+    try {
+      this.opts.savePeers?.(next, atom);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "could not store the pool's trusted peers");
+    }
+    this.emit("peers", next);
   }
 
   private send(msg: WorkerMessage): void {
@@ -228,10 +354,17 @@ export class WorkerAgent extends EventEmitter {
         }
         clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => this.send({ type: "heartbeat", freeSlots: this.opts.runtime.slots - this.running.size, activeJobs: this.running.size }), msg.heartbeatMs);
-        this.log.info({ workerId: msg.workerId, pool: this.opts.poolUrl, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
+        this.log.info({ workerId: msg.workerId, pool: this.url, home: this.url === this.opts.poolUrl, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
+        // Only the home pool's peers are this worker's fallbacks (a fallback's peers include home and itself).
+        if (this.url === this.opts.poolUrl) this.updateHome(msg.peerPoolUrls ?? this.peers, msg.poolAtomId ?? this.homeAtom);
+        this.failover?.connected(this.url);
+        this.tellFailover();
         this.emit("ready", msg.workerId);
         return;
       }
+      case "peers":
+        if (this.url === this.opts.poolUrl) this.updateHome(msg.peerPoolUrls, this.homeAtom);
+        return;
       case "refused":
         if (msg.retry) {
           this.log.error({ code: msg.code }, `pool refused this worker: ${msg.message}`);

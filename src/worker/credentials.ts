@@ -1,6 +1,7 @@
 /**
- * The worker's config file: the pool URL plus either a single-use enrolment token (before the
- * first connection) or the long-lived credential the pool issued (after). Written with mode 0600
+ * The worker's config file: the pool URL (its home pool) plus either a single-use enrolment token
+ * (before the first connection) or the long-lived credential the pool issued (after), and the
+ * public URLs of that pool's trusted peers as it last sent them. Written with mode 0600
  * because the credential lets anyone act as this worker.
  */
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -14,6 +15,10 @@ export const WorkerFile = z.looseObject({
   workerId: z.string().optional(),
   credential: z.string().optional(),
   name: z.string().optional(),
+  /** Public URLs of the pool's trusted peers, as it last sent them (where the worker may go when its pool is down). */
+  peerPoolUrls: z.array(z.string()).optional(),
+  /** The home pool's federation atom id (its peers are asked about it before a failover). */
+  homeAtomId: z.string().optional(),
 });
 export type WorkerFile = z.infer<typeof WorkerFile>;
 

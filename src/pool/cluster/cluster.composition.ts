@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { fedSourceAddressOf, type PoolConfig } from "../../config/pool.config.js";
-import { CLUSTER_FORWARD_PATH, type CapacitySummary, type ClusterPool, type ClusterView, type ForwardCounters } from "../../protocol/cluster.protocol.js";
+import { CLUSTER_FORWARD_PATH, type CapacitySummary, type ClusterPool, type ClusterView, type ForwardCounters, type PeerHealth } from "../../protocol/cluster.protocol.js";
 import { moduleLogger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Feature } from "../feature.js";
@@ -20,6 +20,7 @@ import { ForwardService } from "./forward.service.js";
 import { PeerCapacity, type ForwardingPolicy, type TrustedPeer } from "./peer-capacity.js";
 import { PeerWorker } from "./peer-worker.js";
 import { localSummary, SummaryPublisher } from "./summary-publisher.js";
+import type { WorkerLocator } from "../workers/workers.service.js";
 
 export interface ClusterDeps {
   config: Pick<PoolConfig, "publicUrl" | "host" | "fedSourceAddress">;
@@ -30,6 +31,8 @@ export interface ClusterDeps {
   audit: AuditService;
   /** The forwarding settings, applied by the settings feature. */
   policy: ForwardingPolicy;
+  /** The worker socket server: told the trusted peers' public URLs, which it passes on to the workers (issue 16). */
+  workerLink?: { setPeerPoolUrls(urls: readonly string[]): void } | undefined;
 }
 
 export interface Cluster extends Feature {
@@ -38,6 +41,8 @@ export interface Cluster extends Feature {
   publisher: SummaryPublisher;
   /** Every pool of the cluster (this one first), for /v1/admin/cluster and the dashboard. */
   view(): Promise<ClusterView>;
+  /** Where the workers not connected here are (GET /v1/admin/workers). */
+  locator: WorkerLocator;
   /** Per model: local and cluster-wide connected workers (GET /v1/models). */
   catalogue(): Map<string, { capabilities: Set<string>; local: number; cluster: number }>;
   start(): void;
@@ -80,6 +85,9 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     const rows = (await federation.peers.trusted()).filter((p) => p.atom_id !== atomId).map((p) => ({ atom_id: p.atom_id, url: p.url, latency_ms: p.latency_ms }));
     peersCache = { at: Date.now(), rows };
     for (const dropped of capacity.setPeers(rows)) dropped.close();
+    // Workers get each peer's public URL (from its summary) where known, else the bond URL.
+    const publicUrl = new Map(capacity.snapshot().map((p) => [p.atom, p.summary?.pool_url ?? undefined]));
+    deps.workerLink?.setPeerPoolUrls(rows.map((p) => publicUrl.get(p.atom_id) ?? p.url));
     return rows;
   };
   federation.onChanged(() => {
@@ -122,6 +130,23 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     return { forwarding_enabled: policy.enabled, pools, forwarded: self.forwarded };
   };
 
+  const locator: WorkerLocator = {
+    self: () => ({ atom_id: atomId, url: deps.config.publicUrl ?? null }),
+    elsewhere: (id) => {
+      for (const p of capacity.snapshot()) {
+        const w = p.available ? p.summary?.workers.find((x) => x.id === id) : undefined;
+        if (w) return { atom_id: p.atom, url: p.summary?.pool_url ?? p.url, home_pool_url: w.home_pool_url ?? null, failover_state: w.failover_state ?? null };
+      }
+      return undefined;
+    },
+  };
+
+  const peerHealth = (atom: string): PeerHealth => {
+    const p = capacity.snapshot().find((x) => x.atom === atom);
+    if (!p) return { atom_id: atom, known: false, up: false, last_seen_ms: null };
+    return { atom_id: atom, known: true, up: p.available, last_seen_ms: p.ageMs === null ? null : Math.round(p.ageMs) };
+  };
+
   const catalogue = () => {
     const out = new Map<string, { capabilities: Set<string>; local: number; cluster: number }>();
     const entry = (id: string) => {
@@ -154,9 +179,10 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     forward,
     publisher,
     view,
+    locator,
     catalogue,
     async routes(app) {
-      await app.register(clusterRoutes, { forward, receive, accepting, view });
+      await app.register(clusterRoutes, { forward, receive, accepting, view, peerHealth });
     },
     start() {
       registry.on("available", changed);

@@ -3,6 +3,9 @@
  *   POST /v1/federation/cluster/summary   a trusted peer's capacity summary (peer-signed)
  *   POST /v1/federation/cluster/forward   a trusted peer's forwarded request → NDJSON (peer-signed)
  *   GET  /v1/admin/cluster                every pool of the cluster, its workers, forwards per minute
+ *   GET  /v1/cluster/peers/:atom/health   is that trusted peer up, as seen from here (open: a worker
+ *                                         whose pool is unreachable asks the pool's peers; the
+ *                                         answer is one boolean about a pool of the cluster)
  * The peer routes live under /v1/federation/ so that their signature covers the raw body
  * (peer-auth.ts installRawBodyCapture). Refused, and logged: a bad signature or an untrusted
  * signer (peerAuth, route policy `trustedPeer`), a hop count other than 1, a summary signed by
@@ -10,7 +13,7 @@
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { CapacitySummary, CLUSTER_FORWARD_PATH, CLUSTER_SUMMARY_PATH, ClusterView, ForwardRequest, MAX_HOPS } from "../../protocol/cluster.protocol.js";
+import { CapacitySummary, CLUSTER_FORWARD_PATH, CLUSTER_SUMMARY_PATH, ClusterView, ForwardRequest, MAX_HOPS, PEER_HEALTH_PATH, PeerHealth } from "../../protocol/cluster.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger } from "../../shared/logger.js";
 import { peerOf } from "../federation/peer-auth.js";
@@ -23,6 +26,8 @@ export interface ClusterRoutesDeps {
   /** Forwarding on (setting) and federation receiving (not off, not killed). */
   accepting(): boolean;
   view(): Promise<ClusterView>;
+  /** How this pool sees the trusted peer `atom`. */
+  peerHealth(atom: string): PeerHealth;
 }
 
 const tags = ["federation"];
@@ -68,5 +73,14 @@ export const clusterRoutes: FastifyPluginAsyncZod<ClusterRoutesDeps> = async (ap
     "/v1/admin/cluster",
     { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Every pool of the cluster: its models, workers and forwarded requests", tags: ["admin"], response: { 200: ClusterView }, security: [{ apiKey: [] }] } },
     () => deps.view(),
+  );
+
+  app.get(
+    PEER_HEALTH_PATH,
+    {
+      config: { auth: "open", setup: "gated", license: "exempt" },
+      schema: { summary: "Whether a trusted peer of this pool is up, as seen from here (workers confirm their pool is down before failing over)", tags, params: z.object({ atom: z.string().min(1).max(128) }), response: { 200: PeerHealth } },
+    },
+    async (req) => deps.peerHealth(req.params.atom),
   );
 };

@@ -11,7 +11,7 @@
  * Failures: a peer that cannot be reached, answers an error status, or breaks off its answer is
  * marked down (no capacity until its next summary) and the job goes back to the dispatcher as a
  * retryable worker failure: it is tried on the next target, continuing after the text already
- * received (a job with a JSON schema is not retried: the poisoned-job rule, worker_lost).
+ * received (the dispatcher's rule for a lost worker applies: a job with a JSON schema is not retried).
  *
  * Its `freeSlots` is always 0: the placement rule (peer-capacity.ts) decides what goes to a peer,
  * so a job waiting in this pool's queue is never pulled onto one by the dispatcher's drain.
@@ -22,7 +22,7 @@ import { ForwardLine } from "../../protocol/cluster.protocol.js";
 import type { EmbedJob, GenerateJob, JobErrorMessage, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
 import { moduleLogger } from "../../shared/logger.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
-import { GenerateJobState, type Job } from "../hub/job.js";
+import type { Job } from "../hub/job.js";
 import type { JobTarget } from "../hub/worker-connection.js";
 
 /** Opens a forward: resolves with the answer stream once a 2xx status is in, rejects otherwise. */
@@ -30,7 +30,7 @@ export interface ForwardTransport {
   open(peer: { atom: string; url: string }, body: ForwardRequest, signal: AbortSignal): Promise<IncomingMessage>;
 }
 
-export type JobSink = Pick<Dispatcher, "onChunk" | "onDone" | "onEmbedResult" | "onJobError">;
+export type JobSink = Pick<Dispatcher, "onChunk" | "onDone" | "onEmbedResult" | "onJobError" | "onTargetLost">;
 
 export interface PeerWorkerDeps {
   transport: ForwardTransport;
@@ -130,10 +130,7 @@ export class PeerWorker implements JobTarget {
     if (flight.cancelled) return this.settle(sink, jobId, "runtime", "cancelled", "cancelled by the client");
     this.deps.capacity.markDown(this.atom);
     this.log.warn({ peer: this.atom, jobId, requestId: job.requestId }, "forwarded request broke off mid-answer: continuing on another target");
-    if (job instanceof GenerateJobState && job.hasJsonSchema) {
-      return this.settle(sink, jobId, "invalid_request", "worker_lost", "The pool running this request was lost. A request with a response_format JSON schema is not retried elsewhere; retry later.");
-    }
-    this.settle(sink, jobId, "runtime", "peer_lost", `pool ${this.atom} broke off its answer`);
+    sink.onTargetLost(this, jobId, `pool ${this.atom} broke off its answer`);
   }
 
   /** Reads NDJSON lines until a done / embed_result / job_error (true) or the end of the stream (false). */

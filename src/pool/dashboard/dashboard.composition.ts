@@ -20,6 +20,7 @@ import { MetricsSampler } from "./metrics.js";
 import { overviewRoutes } from "./overview.routes.js";
 import { OverviewService } from "./overview.service.js";
 import type { AuthThrottle } from "../http/auth-throttle.js";
+import type { ClientAddressOf } from "../http/client-address.js";
 import { SocketAuth } from "./socket-auth.js";
 
 export interface DashboardDeps {
@@ -31,6 +32,8 @@ export interface DashboardDeps {
   adminUsers: AdminUsersService;
   /** Failed-authentication budget per address (shared with the HTTP routes). */
   throttle?: AuthThrottle | undefined;
+  /** The client's address of an upgrade request (Http.clientAddress). */
+  clientAddress?: ClientAddressOf | undefined;
   /** Documents' indexing progress (Rag.progress). */
   documents?: EventEmitter | undefined;
   /** The settings service ("changed" events). */
@@ -53,7 +56,7 @@ export function buildDashboard(deps: DashboardDeps): Dashboard {
   const sampler = new MetricsSampler({ dispatcher: deps.dispatcher, registry: deps.registry });
   sampler.start();
   const overview = new OverviewService({ repo, workers: deps.workers, registry: deps.registry, dispatcher: deps.dispatcher, sampler });
-  const auth = new SocketAuth({ users: deps.adminUsers, sessions: new AdminUsersRepository(deps.db), keys: deps.keys, throttle: deps.throttle });
+  const auth = new SocketAuth({ users: deps.adminUsers, sessions: new AdminUsersRepository(deps.db), keys: deps.keys, throttle: deps.throttle, clientAddress: deps.clientAddress });
   const live = new LiveEvents({ auth, overview, repo, workers: deps.workers, registry: deps.registry, dispatcher: deps.dispatcher, sampler, documents: deps.documents, settings: deps.settings, sessionsEnded: deps.adminUsers.events });
   return {
     sampler,
@@ -66,6 +69,9 @@ export function buildDashboard(deps: DashboardDeps): Dashboard {
       if ((req.url ?? "").split("?")[0] !== live.path) return false;
       live.handleUpgrade(req, socket, head);
       return true;
+    },
+    async drain() {
+      live.drain();
     },
     async close() {
       sampler.stop();

@@ -15,7 +15,7 @@ import { Dispatcher } from "../hub/dispatcher.js";
 import { GenerateJobState } from "../hub/job.js";
 import { WorkerRegistry } from "../hub/worker-registry.js";
 import type { WorkerRow } from "../workers/workers.repository.js";
-import { CLOSE_AUTH_ENDED, LiveEvents, type LiveEventsDeps } from "./live-events.js";
+import { CLOSE_AUTH_ENDED, CLOSE_POOL_DRAINING, LiveEvents, type LiveEventsDeps } from "./live-events.js";
 import { MetricsSampler } from "./metrics.js";
 import { fakeWorker } from "../../../test/harness/worker.js";
 
@@ -120,6 +120,28 @@ describe("LiveEvents", () => {
       ws.on("error", () => resolve(-1));
     });
     expect(status).toBe(401);
+  });
+
+  it("on drain closes connected dashboards with 1012 and refuses new ones with 503 and Retry-After", async () => {
+    build();
+    const { ws, messages } = await connect();
+    await until(() => messages.length === 1, "snapshot");
+    const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+    live.drain();
+    expect(await closed).toBe(CLOSE_POOL_DRAINING);
+    await until(() => live.size === 0, "client gone");
+    const refused = await new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve) => {
+      const again = new WebSocket(`${url}/v1/admin/events`, { headers: { authorization: "Bearer good" } });
+      again.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"], body }));
+      });
+      again.on("error", () => resolve({ status: -1, retryAfter: undefined, body: "" }));
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.retryAfter).toBe("5");
+    expect(JSON.parse(refused.body).error.code).toBe("pool_shutting_down");
   });
 
   it("sends the snapshot first, then what happened meanwhile, in order", async () => {

@@ -35,6 +35,10 @@ import type { SocketAuth, SocketPrincipal } from "./socket-auth.js";
 export const CLOSE_AUTH_ENDED = 4401;
 /** Close code for a client dropped because it could not keep up. */
 export const CLOSE_TOO_SLOW = 4408;
+/** Close code when the pool drains before shutting down (RFC 6455 "service restart": reconnect, through the entry to another pool). */
+export const CLOSE_POOL_DRAINING = 1012;
+/** Seconds a refused dashboard is told to wait during a drain (the same as a refused HTTP request). */
+const DRAIN_RETRY_AFTER_SECONDS = 5;
 
 export interface LiveEventsDeps {
   auth: Pick<SocketAuth, "authenticate">;
@@ -88,6 +92,7 @@ export class LiveEvents {
   /** worker.joined / worker.left go out in the order the registry emitted them. */
   private workerChain: Promise<void> = Promise.resolve();
   private closed = false;
+  private draining = false;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly deps: LiveEventsDeps) {
@@ -119,9 +124,11 @@ export class LiveEvents {
   /** From the HTTP server's "upgrade" event: authenticate, then upgrade or answer 401/403. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
+    if (this.draining) return refuse(socket, drainingError());
     this.deps.auth.authenticate(req).then(
       (principal) => {
         if (this.closed || socket.destroyed) return void socket.destroy();
+        if (this.draining) return refuse(socket, drainingError());
         this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, principal));
       },
       (err: unknown) => {
@@ -143,6 +150,16 @@ export class LiveEvents {
     if (this.clients.size === 0) return;
     const data = JSON.stringify(event);
     for (const c of this.clients) this.send(c, data);
+  }
+
+  /**
+   * The pool drains (SIGTERM): new connections are refused (503 with Retry-After) and connected
+   * dashboards are closed with 1012, so their browsers reconnect, through the entry, to a pool
+   * that stays up. A dashboard is not an answer in flight: nothing waits for it.
+   */
+  drain(): void {
+    this.draining = true;
+    for (const c of this.clients) c.ws.close(CLOSE_POOL_DRAINING, "pool shutting down");
   }
 
   async close(): Promise<void> {
@@ -301,6 +318,10 @@ export class LiveEvents {
 }
 
 /** An HTTP error answer on the raw socket (the upgrade never happens). */
+function drainingError(): AppError {
+  return new AppError("pool_shutting_down", "This pool is shutting down; reconnect in a few seconds.", { retryAfterSeconds: DRAIN_RETRY_AFTER_SECONDS });
+}
+
 function refuse(socket: Duplex, e: AppError): void {
   if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify(renderError(e, ADMIN_EVENTS_PATH).body);

@@ -1,5 +1,8 @@
+import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { originAllowed, parseCookies } from "./socket-auth.js";
+import { AppError } from "../../shared/errors.js";
+import { clientAddressResolver } from "../http/client-address.js";
+import { originAllowed, parseCookies, SocketAuth } from "./socket-auth.js";
 
 const req = (headers: Record<string, string>) => ({ headers });
 
@@ -31,5 +34,32 @@ describe("parseCookies", () => {
     expect(parseCookies("cellule_session=abc123; cellule_csrf=x%2By; other=\"q\"; cellule_session=late")).toEqual({ cellule_session: "abc123", cellule_csrf: "x+y", other: "q" });
     expect(parseCookies(undefined)).toEqual({});
     expect(parseCookies("garbage; =novalue; bad=%E0%A4%A")).toEqual({ bad: "%E0%A4%A" });
+  });
+});
+
+describe("SocketAuth's failed-authentication budget", () => {
+  it("draws on the client's address behind a trusted proxy, and on the socket's address for anyone else", async () => {
+    const charged: string[] = [];
+    const auth = new SocketAuth({
+      users: { resolveSession: async () => undefined },
+      sessions: { findSession: async () => undefined },
+      keys: {
+        authenticate: async (_key: string, reserve?: () => Promise<unknown>) => {
+          await reserve?.();
+          throw new AppError("invalid_api_key", "wrong key");
+        },
+      },
+      throttle: {
+        reserveAddress: async (ip: string) => {
+          charged.push(ip);
+          return async () => {};
+        },
+      },
+      clientAddress: clientAddressResolver(["127.0.0.1"]),
+    });
+    const upgrade = (remoteAddress: string) => ({ headers: { host: "pool.local", authorization: "Bearer sk-wrong", "x-forwarded-for": "10.9.8.7" }, socket: { remoteAddress } }) as unknown as IncomingMessage;
+    await expect(auth.authenticate(upgrade("127.0.0.1"))).rejects.toThrow("wrong key");
+    await expect(auth.authenticate(upgrade("192.168.1.9"))).rejects.toThrow("wrong key");
+    expect(charged).toEqual(["10.9.8.7", "192.168.1.9"]);
   });
 });

@@ -16,6 +16,7 @@ import { SESSION_COOKIE } from "../admin-users/admin-session.js";
 import type { AdminUsersRepository } from "../admin-users/admin-users.repository.js";
 import { SESSION_IDLE_MS, sha256, type AdminUsersService } from "../admin-users/admin-users.service.js";
 import type { AuthThrottle } from "../http/auth-throttle.js";
+import type { ClientAddressOf } from "../http/client-address.js";
 import type { KeysService } from "../keys/keys.service.js";
 
 export interface SocketPrincipal {
@@ -30,6 +31,8 @@ export interface SocketAuthDeps {
   keys: Pick<KeysService, "authenticate">;
   /** The per-address budget of failed authentications shared with the HTTP routes. */
   throttle?: Pick<AuthThrottle, "reserveAddress"> | undefined;
+  /** The client's address behind trusted proxies (CELLULE_TRUSTED_PROXIES); default the socket's. */
+  clientAddress?: ClientAddressOf | undefined;
   now?: () => number;
 }
 
@@ -91,7 +94,7 @@ export class SocketAuth {
     const bearer = auth ? /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1]?.trim() : undefined;
     if (bearer) {
       const throttle = this.deps.throttle;
-      const address = req.socket?.remoteAddress ?? "unknown";
+      const address = this.deps.clientAddress?.(req) ?? req.socket?.remoteAddress ?? "unknown";
       const key = await this.deps.keys.authenticate(bearer, throttle ? () => throttle.reserveAddress(address) : undefined);
       if (key.scope !== "admin") throw new AppError("admin_scope_required", "The live events need an admin API key (cellule keys create --admin).");
       return {

@@ -16,18 +16,21 @@ import { installRawBodyCapture } from "../federation/peer-auth.js";
 import type { Feature } from "../feature.js";
 import { genRequestId, installAccessLog } from "./access-log.js";
 import { AuthThrottle } from "./auth-throttle.js";
+import { clientAddressResolver, type ClientAddressOf } from "./client-address.js";
 import { installErrorHandling } from "./error-handler.js";
 import { installRoutePolicy, type RoutePolicyDeps } from "./route-policy.js";
 import { webUiRoutes } from "./web-ui.routes.js";
 
 export interface HttpDeps {
-  config: Pick<PoolConfig, "maxBodyBytes" | "authFailureLimit" | "authFailureWindowMs">;
+  config: Pick<PoolConfig, "maxBodyBytes" | "authFailureLimit" | "authFailureWindowMs" | "trustedProxies">;
 }
 
 export interface Http extends Feature {
   app: FastifyInstance;
   /** Per-address budget of failed authentications, checked before any Argon2 work. */
   throttle: AuthThrottle;
+  /** The client's address of a raw request (WebSocket upgrades), with the trust list req.ip uses. */
+  clientAddress: ClientAddressOf;
   /**
    * Installs the route policy (every route registered afterwards gets its hooks; a route without a
    * policy stops the pool) and then the API docs, which see every route. Call before any route.
@@ -40,7 +43,9 @@ export interface Http extends Feature {
 export async function buildHttp(deps: HttpDeps): Promise<Http> {
   const { config } = deps;
   // Fastify's own logger stays off: the access log is one line per request from `cellule.http`.
-  const app = Fastify({ logger: false, genReqId: genRequestId, bodyLimit: config.maxBodyBytes, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  // req.ip is the X-Forwarded-For client only behind a proxy of CELLULE_TRUSTED_PROXIES (none by default).
+  const trustProxy = config.trustedProxies.length > 0 ? [...config.trustedProxies] : false;
+  const app = Fastify({ logger: false, genReqId: genRequestId, bodyLimit: config.maxBodyBytes, forceCloseConnections: true, trustProxy }).withTypeProvider<ZodTypeProvider>();
   // First hooks: every response (setup gate, 401s and 404s included) carries X-Request-Id.
   installAccessLog(app);
   app.setValidatorCompiler(validatorCompiler);
@@ -55,6 +60,7 @@ export async function buildHttp(deps: HttpDeps): Promise<Http> {
   return {
     app,
     throttle,
+    clientAddress: clientAddressResolver(config.trustedProxies),
     async installPolicy(policy) {
       installRoutePolicy(app, policy);
       // The OpenAPI description and the Swagger UI at /docs (own security headers).

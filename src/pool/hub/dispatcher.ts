@@ -191,6 +191,24 @@ export class Dispatcher {
     this.retry(job, `worker ${worker.id} failed: ${msg.message}`, worker);
   }
 
+  /**
+   * A target lost one job mid-answer without a word (a peer pool's forwarded stream broke off): the
+   * same rule as a worker gone — continued elsewhere, unless the job may have caused the loss.
+   */
+  onTargetLost(target: JobTarget, jobId: string, why: string): void {
+    const job = this.release(target, jobId);
+    if (!job || job.finished) return;
+    const poisoned = this.poisoned(job, "closed");
+    if (poisoned) {
+      this.log.warn({ jobId: job.id, requestId: job.requestId, targetId: target.id, code: poisoned.code }, "target lost with a job that may have caused it: not retried elsewhere");
+      this.stats.failed++;
+      job.fail(poisoned);
+      return;
+    }
+    this.stats.failovers++;
+    this.retry(job, why, target);
+  }
+
   /** Emits "finished" once the job settles; a job its client cancelled is not an outcome. */
   private reportOutcome(job: Job): void {
     const tokens = () => (job instanceof GenerateJobState ? job.completionTokens : 0);

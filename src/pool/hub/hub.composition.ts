@@ -9,6 +9,7 @@ import type { PoolConfig } from "../../config/pool.config.js";
 import { ServedModel, WORKER_WS_PATH } from "../../protocol/worker.protocol.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Feature } from "../feature.js";
+import { clientAddressResolver } from "../http/client-address.js";
 import type { EnrolmentService } from "../workers/enrolment.service.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -16,10 +17,12 @@ import { WorkerRegistry } from "./worker-registry.js";
 import { WorkerSocketServer } from "./worker-socket.js";
 
 export interface HubDeps {
-  config: Pick<PoolConfig, "queueSize" | "jobTimeoutMs" | "maxJobAttempts" | "heartbeatMs" | "embeddingDims">;
+  config: Pick<PoolConfig, "queueSize" | "jobTimeoutMs" | "maxJobAttempts" | "heartbeatMs" | "embeddingDims" | "trustedProxies">;
   audit: AuditService;
   workers: WorkersRepository;
   enrolment: EnrolmentService;
+  /** This pool's federation atom id, told to workers in the welcome (they ask its peers about it). */
+  atomId?: string | undefined;
 }
 
 export interface Hub extends Feature {
@@ -42,7 +45,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     if (models.success && !row.revoked_at) registry.remember(models.data);
   }
   const dispatcher = new Dispatcher({ registry, queueSize: config.queueSize, jobTimeoutMs: config.jobTimeoutMs, maxAttempts: config.maxJobAttempts });
-  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment: deps.enrolment, workers: deps.workers, heartbeatMs: config.heartbeatMs, audit: deps.audit, embeddingDims: config.embeddingDims });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment: deps.enrolment, workers: deps.workers, heartbeatMs: config.heartbeatMs, audit: deps.audit, embeddingDims: config.embeddingDims, atomId: deps.atomId, clientAddress: clientAddressResolver(config.trustedProxies) });
   return {
     registry,
     dispatcher,

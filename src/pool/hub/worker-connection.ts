@@ -1,6 +1,6 @@
 /** A connected, authenticated worker as the hub sees it: its socket, models, slots and jobs. */
 import type { WebSocket } from "ws";
-import type { Capability, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { Capability, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
 import type { Job } from "./job.js";
 
 /**
@@ -27,6 +27,11 @@ export class WorkerConnection implements JobTarget {
   readonly jobs = new Map<string, Job>();
   readonly connectedAt = Date.now();
   closed = false;
+  /** The worker said it is leaving (going home, migrating): it gets no new job. */
+  draining = false;
+  /** Its home pool's URL and failover state, as its hello said (undefined: an older worker). */
+  homePoolUrl: string | undefined;
+  failoverState: FailoverStateName | undefined;
 
   constructor(
     readonly id: string,
@@ -40,7 +45,7 @@ export class WorkerConnection implements JobTarget {
   ) {}
 
   get freeSlots(): number {
-    return this.slots - this.busy;
+    return this.draining ? 0 : this.slots - this.busy;
   }
 
   serves(model: string, capability: Capability): boolean {

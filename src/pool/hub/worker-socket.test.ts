@@ -13,6 +13,7 @@ import { GenerateJobState } from "./job.js";
 import type { GoneReason } from "./worker-registry.js";
 import { WorkerRegistry } from "./worker-registry.js";
 import { WorkerSocketServer } from "./worker-socket.js";
+import { clientAddressResolver } from "../http/client-address.js";
 import { useTestDb } from "../../../test/harness/db.js";
 import { buildAudit } from "../../../test/harness/services.js";
 import { HARDWARE, servedModel } from "../../../test/harness/worker.js";
@@ -34,10 +35,10 @@ let hub: Hub;
 const hubs: Hub[] = [];
 
 /** A real http server on 127.0.0.1 (port 0) whose upgrades go to a WorkerSocketServer. */
-async function startHub(heartbeatMs: number): Promise<Hub> {
+async function startHub(heartbeatMs: number, trustedProxies: string[] = []): Promise<Hub> {
   const registry = new WorkerRegistry();
   const dispatcher = new Dispatcher({ registry, queueSize: 4, jobTimeoutMs: 30_000, maxAttempts: 1 });
-  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: new WorkersRepository(t.db), heartbeatMs, audit });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: new WorkersRepository(t.db), heartbeatMs, audit, clientAddress: clientAddressResolver(trustedProxies) });
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   server.on("upgrade", (req, socket, head) => sockets.handleUpgrade(req, socket, head));
   server.listen(0, "127.0.0.1");
@@ -64,8 +65,8 @@ class Client {
   readonly closed: Promise<number>;
   private waiters: (() => void)[] = [];
 
-  constructor(port: number) {
-    this.ws = new WebSocket(`ws://127.0.0.1:${port}/v1/workers/ws`);
+  constructor(port: number, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}/v1/workers/ws`, { headers });
     this.ws.on("message", (d) => {
       this.messages.push(JSON.parse((d as Buffer).toString()) as PoolMessage);
       for (const w of this.waiters.splice(0)) w();
@@ -96,9 +97,9 @@ function hello(auth: Hello["auth"], over: Partial<Hello> = {}): Hello {
 }
 
 /** Enrols a new worker through the socket; returns its open client and credential. */
-async function enrolled(on: Hub = hub): Promise<{ client: Client; workerId: string; credential: string }> {
+async function enrolled(on: Hub = hub, headers: Record<string, string> = {}): Promise<{ client: Client; workerId: string; credential: string }> {
   const { token } = await enrolment.createToken(undefined, "test:admin");
-  const client = await new Client(on.port).open();
+  const client = await new Client(on.port, headers).open();
   client.send(hello({ token }));
   const welcome = await client.next("welcome");
   return { client, workerId: welcome.workerId, credential: welcome.credential! };
@@ -130,6 +131,16 @@ describe("WorkerSocketServer handshake", () => {
     expect(credential).toMatch(/^wkr_/);
     expect(hub.registry.get(workerId)?.models.map((m) => m.id)).toEqual(["m1"]);
     client.ws.close();
+  });
+
+  it("takes the worker's address from X-Forwarded-For only behind a trusted proxy (CELLULE_TRUSTED_PROXIES); a forged header keeps the socket's address", async () => {
+    const forged = await enrolled(hub, { "x-forwarded-for": "10.9.8.7" });
+    expect(hub.registry.get(forged.workerId)?.remoteAddress).toBe("127.0.0.1");
+    const behindProxy = await startHub(60_000, ["127.0.0.1"]);
+    const proxied = await enrolled(behindProxy, { "x-forwarded-for": "6.6.6.6, 10.9.8.7" });
+    expect(behindProxy.registry.get(proxied.workerId)?.remoteAddress).toBe("10.9.8.7");
+    forged.client.ws.close();
+    proxied.client.ws.close();
   });
 
   it("refuses a wrong enrolment token with a refused message and close 4003, and registers nothing", async () => {
@@ -173,6 +184,25 @@ describe("WorkerSocketServer handshake", () => {
   });
 });
 
+describe("WorkerSocketServer peer pools", () => {
+  it("sends the trusted peers' URLs in the welcome, and a peers message to connected workers when they change (not when they do not)", async () => {
+    const own = await startHub(60_000);
+    own.sockets.setPeerPoolUrls(["http://127.0.2.1:18080", "http://127.0.1.1:18080", "http://127.0.2.1:18080"]);
+    const first = await enrolled(own);
+    const welcome = first.client.messages.find((m) => m.type === "welcome");
+    expect(welcome).toMatchObject({ peerPoolUrls: ["http://127.0.1.1:18080", "http://127.0.2.1:18080"] }); // sorted, once each
+    own.sockets.setPeerPoolUrls(["http://127.0.1.1:18080", "http://127.0.2.1:18080"]); // same set: nothing sent
+    own.sockets.setPeerPoolUrls(["http://127.0.3.1:18080"]);
+    const peers = await first.client.next("peers");
+    expect(peers.peerPoolUrls).toEqual(["http://127.0.3.1:18080"]);
+    expect(first.client.messages.filter((m) => m.type === "peers")).toHaveLength(1);
+    const again = await enrolled(own);
+    expect(again.client.messages.find((m) => m.type === "welcome")).toMatchObject({ peerPoolUrls: ["http://127.0.3.1:18080"] });
+    first.client.ws.close();
+    again.client.ws.close();
+  });
+});
+
 describe("WorkerSocketServer drain", () => {
   it("refuses new workers with a retryable refusal (close 1001) once the pool drains, and keeps the connected ones working", async () => {
     const draining = await startHub(60_000);
@@ -211,6 +241,31 @@ describe("WorkerSocketServer jobs", () => {
     expect(await job.result).toEqual({ finishReason: "stop", promptTokens: 4, completionTokens: 2 });
     expect(job.rawText).toBe("Hello");
     expect(hub.registry.get(workerId)?.busy).toBe(0);
+    client.ws.close();
+  });
+
+  it("gives a draining worker no new job (it keeps its running one), and audits the failover transitions a worker reports", async () => {
+    const { client, workerId } = await enrolled();
+    const running = new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hi" }] }, { maxTokens: 8 });
+    hub.dispatcher.submit(running);
+    await client.next("generate");
+    client.send({ type: "draining", reason: "sticky return: the home pool answers again" });
+    client.send({ type: "failover_event", from: "DOWN", to: "FALLBACK", detail: "connected to a peer", at: Date.now(), homePoolUrl: "http://127.0.1.1:18080" });
+    await until(() => hub.registry.get(workerId)?.freeSlots === 0, "the worker to be draining");
+    const queued = new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hi again" }] }, { maxTokens: 8 });
+    hub.dispatcher.submit(queued); // it has a free slot, but is leaving: the job waits
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.messages.filter((m) => m.type === "generate")).toHaveLength(1);
+    expect(queued.worker).toBeUndefined();
+    client.send({ type: "done", jobId: running.id, finishReason: "stop", promptTokens: 1, completionTokens: 0 });
+    await running.result;
+    let entries: Awaited<ReturnType<AuditService["list"]>> = [];
+    await until(() => {
+      void audit.list({ action: "worker.failover" }).then((rows) => (entries = rows));
+      return entries.some((e) => e.target === `worker:${workerId}`);
+    }, "the failover audit entry");
+    expect(entries.find((e) => e.target === `worker:${workerId}`)?.details).toMatchObject({ from: "DOWN", to: "FALLBACK", home_pool: "http://127.0.1.1:18080" });
+    hub.dispatcher.cancel(queued);
     client.ws.close();
   });
 

@@ -13,10 +13,11 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { CloseCode, Hello, PROTOCOL_VERSION, WorkerMessage, type Refused, type ServedModel } from "../../protocol/worker.protocol.js";
+import { CloseCode, Hello, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, WorkerMessage, type Peers, type Refused, type ServedModel, type Welcome } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { ClientAddressOf } from "../http/client-address.js";
 import type { EnrolmentService } from "../workers/enrolment.service.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
 import type { Dispatcher } from "./dispatcher.js";
@@ -45,6 +46,10 @@ export interface WorkerSocketOptions {
   audit: Pick<AuditService, "record">;
   /** Width of the pool's document vectors (CELLULE_EMBEDDING_DIMS); other embedding widths are refused. */
   embeddingDims?: number | undefined;
+  /** This pool's federation atom id (in the welcome). */
+  atomId?: string | undefined;
+  /** The client's address behind trusted proxies (CELLULE_TRUSTED_PROXIES); default the socket's. */
+  clientAddress?: ClientAddressOf | undefined;
 }
 
 export class WorkerSocketServer {
@@ -54,6 +59,7 @@ export class WorkerSocketServer {
   private readonly log: Logger = moduleLogger("hub.socket");
   private readonly sweeper: NodeJS.Timeout;
   private draining = false;
+  private peerPoolUrls: string[] = [];
 
   constructor(private readonly opts: WorkerSocketOptions) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(100, Math.floor(opts.heartbeatMs / 2)));
@@ -61,7 +67,7 @@ export class WorkerSocketServer {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const remote = req.socket.remoteAddress ?? "unknown";
+    const remote = this.opts.clientAddress?.(req) ?? req.socket.remoteAddress ?? "unknown";
     const blockedMs = this.authFailures.blockedFor(remote);
     if (blockedMs > 0) return refuseUpgrade(socket, 429, `too many failed worker authentications from this address; retry in ${Math.ceil(blockedMs / 1000)} s`);
     const admission = this.gate.admit(remote);
@@ -75,6 +81,20 @@ export class WorkerSocketServer {
       if (this.draining) return this.reject(ws, remote, CloseCode.shutdown, { code: "pool_shutting_down", message: "this pool is shutting down; retry later or connect to another pool", retry: true });
       this.onConnection(ws, remote, admission.release);
     });
+  }
+
+  /**
+   * The public URLs of this pool's trusted peers (the cluster feature keeps them up to date): sent in
+   * every welcome, and to every connected worker as a `peers` message when they change, so a worker
+   * knows where to go when this pool is down (issue 16).
+   */
+  setPeerPoolUrls(urls: readonly string[]): void {
+    const next = [...new Set(urls)].sort().slice(0, MAX_PEER_POOL_URLS);
+    if (next.length === this.peerPoolUrls.length && next.every((u, i) => u === this.peerPoolUrls[i])) return;
+    this.peerPoolUrls = next;
+    const msg: Peers = { type: "peers", peerPoolUrls: next };
+    for (const w of this.opts.registry.connected()) if (w.ws.readyState === w.ws.OPEN) w.send(msg);
+    this.log.info({ peers: next.length, workers: this.opts.registry.size }, "trusted peers changed: workers told");
   }
 
   /** The pool drains: new worker connections are refused (retryable); connected workers finish their jobs. */
@@ -163,13 +183,15 @@ export class WorkerSocketServer {
     if (revoked) return this.reject(ws, remote, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE, retry: false });
     if (ws.readyState !== ws.OPEN) return undefined;
     const worker = new WorkerConnection(workerId, h.name, ws, h.hardware, models, h.slots, h.agentVersion, remote);
+    worker.homePoolUrl = h.homePoolUrl;
+    worker.failoverState = h.failoverState;
     try {
       setFrameLimit(ws, MAX_MESSAGE_BYTES);
     } catch (err) {
       // Fails closed: the worker keeps the small limit (its large messages are refused with 1009).
       this.log.error({ workerId, err: (err as Error).message }, "cannot raise the frame limit of an authenticated worker");
     }
-    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, ...(credential ? { credential } : {}) }));
+    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, peerPoolUrls: this.peerPoolUrls, ...(this.opts.atomId ? { poolAtomId: this.opts.atomId } : {}), ...(credential ? { credential } : {}) } satisfies Welcome));
     // Two hellos of one credential settled at the same time: the earlier connection is closed, never orphaned.
     const previous = this.opts.registry.add(worker, { site });
     if (previous && previous.ws !== ws) previous.ws.terminate();
@@ -261,6 +283,14 @@ export class WorkerSocketServer {
       case "job_error":
         return d.onJobError(worker, msg);
       case "heartbeat":
+        return;
+      case "draining":
+        worker.draining = true;
+        this.log.info({ workerId: worker.id, reason: msg.reason }, "worker draining: no new jobs for it");
+        return;
+      case "failover_event":
+        this.log.warn({ workerId: worker.id, from: msg.from, to: msg.to, home: msg.homePoolUrl }, `worker failover: ${msg.from} → ${msg.to}: ${msg.detail}`);
+        void this.audit({ actor: `worker:${worker.id}`, action: "worker.failover", target: `worker:${worker.id}`, details: { from: msg.from, to: msg.to, detail: msg.detail, at: new Date(msg.at).toISOString(), home_pool: msg.homePoolUrl } });
         return;
       case "hello":
         this.log.warn({ workerId: worker.id }, "disconnecting worker: second hello");

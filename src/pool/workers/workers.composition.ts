@@ -15,7 +15,7 @@ import { EnrolmentService } from "./enrolment.service.js";
 import { ProvisioningService } from "./provisioning/provisioning.service.js";
 import { WorkersRepository } from "./workers.repository.js";
 import { workersRoutes } from "./workers.routes.js";
-import { WorkersService } from "./workers.service.js";
+import { WorkersService, type WorkerLocator } from "./workers.service.js";
 
 export interface WorkersDeps {
   config: Pick<PoolConfig, "tokenTtlHours">;
@@ -31,6 +31,8 @@ export interface Workers extends Feature {
   provisioning: ProvisioningService;
   /** Set by replication: enrolments and revocations go to the trusted peers. */
   setReplication(replication: Pick<Replicator, "record">): void;
+  /** Set by the cluster: where the workers not connected here are. */
+  useLocator(locator: WorkerLocator): void;
   routes(app: FastifyInstance): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export function buildWorkers(deps: WorkersDeps): Workers {
   const enrolment = new EnrolmentService({ workers: repo, audit: deps.audit, tokenTtlHours: deps.config.tokenTtlHours });
   const provisioning = new ProvisioningService({ enrolment });
   let replication: Pick<Replicator, "record"> | undefined;
+  let locator: WorkerLocator | undefined;
   return {
     repo,
     enrolment,
@@ -47,8 +50,11 @@ export function buildWorkers(deps: WorkersDeps): Workers {
       replication = r;
       enrolment.replication = r;
     },
+    useLocator(l) {
+      locator = l;
+    },
     async routes(app) {
-      const workers = new WorkersService({ workers: repo, registry: deps.registry(), audit: deps.audit, replication: () => replication });
+      const workers = new WorkersService({ workers: repo, registry: deps.registry(), audit: deps.audit, replication: () => replication, locator: () => locator });
       await app.register(workersRoutes, { enrolment, workers, provisioning });
     },
   };

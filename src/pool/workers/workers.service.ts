@@ -17,7 +17,16 @@ import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
 const log = moduleLogger("workers");
 
 /** One worker as GET /v1/admin/workers lists it (live state wins over the stored row). */
-export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefined, liveSite: string | null): WorkerSummary {
+/** Where the workers are in the cluster: this pool, and the ones its peers' capacity summaries list (src/pool/cluster/). */
+export interface WorkerLocator {
+  self(): { atom_id: string; url: string | null };
+  /** The peer a worker not connected here is connected to, from that peer's last summary. */
+  elsewhere(workerId: string): { atom_id: string; url: string | null; home_pool_url: string | null; failover_state: WorkerSummary["failover_state"] } | undefined;
+}
+
+export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefined, liveSite: string | null, locator?: WorkerLocator): WorkerSummary {
+  const away = live ? undefined : locator?.elsewhere(row.id);
+  const pool = live && locator ? { ...locator.self(), self: true } : away ? { atom_id: away.atom_id, url: away.url, self: false } : null;
   const hw = storedHardware(row.hardware);
   const models = Array.isArray(row.models) ? (row.models as { id?: unknown }[]).map((m) => m?.id).filter((id): id is string => typeof id === "string") : [];
   return {
@@ -35,6 +44,9 @@ export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefin
     agent_version: live?.agentVersion ?? row.agent_version,
     last_seen_at: live ? new Date(live.lastSeenAt).toISOString() : (row.last_seen_at?.toISOString() ?? null),
     enrolled_at: row.enrolled_at.toISOString(),
+    pool,
+    home_pool_url: live ? (live.failoverState === "FALLBACK" ? (live.homePoolUrl ?? null) : null) : (away?.home_pool_url ?? null),
+    failover_state: live ? (live.failoverState ?? null) : (away?.failover_state ?? null),
   };
 }
 
@@ -51,7 +63,16 @@ function storedHardware(value: unknown): WorkerSummary["hardware"] {
 }
 
 export class WorkersService {
-  constructor(private readonly deps: { workers: WorkersRepository; registry: WorkerRegistry; audit: AuditService; replication?: () => Pick<Replicator, "record"> | undefined }) {}
+  constructor(
+    private readonly deps: {
+      workers: WorkersRepository;
+      registry: WorkerRegistry;
+      audit: AuditService;
+      replication?: () => Pick<Replicator, "record"> | undefined;
+      /** Where the workers not connected here are (the cluster feature, built after this one). */
+      locator?: () => WorkerLocator | undefined;
+    },
+  ) {}
 
   async list(): Promise<WorkerSummary[]> {
     const rows = await this.deps.workers.listWorkers();
@@ -80,6 +101,6 @@ export class WorkersService {
 
   private summarize(row: WorkerRow): WorkerSummary {
     const live = row.revoked_at ? undefined : this.deps.registry.get(row.id);
-    return toWorkerSummary(row, live, live ? this.deps.registry.siteOf(row.id) : null);
+    return toWorkerSummary(row, live, live ? this.deps.registry.siteOf(row.id) : null, this.deps.locator?.());
   }
 }

@@ -130,6 +130,23 @@ export function WorkersPage(_p: AdminPageProps) {
     { key: "name", header: t("workers.col.name"), cell: (w) => <strong>{w.name}</strong> },
     { key: "site", header: t("workers.col.site"), cell: (w) => w.site ?? <span class="muted">{t("workers.noSite")}</span> },
     {
+      key: "pool",
+      header: t("workers.col.pool"),
+      cell: (w) => {
+        // Connected here (a guest after a failover names its home pool), on another pool of the cluster, or nowhere.
+        if (w.connected) {
+          return (
+            <>
+              {t("workers.pool.here")}
+              {w.home_pool_url && <span class="cell-detail" data-failover={w.failover_state ?? ""}>{t("workers.pool.guest", { home: hostOf(w.home_pool_url) })}</span>}
+            </>
+          );
+        }
+        if (w.pool) return <span title={w.pool.atom_id}>{w.pool.url ? hostOf(w.pool.url) : w.pool.atom_id}</span>;
+        return "—";
+      },
+    },
+    {
       key: "class",
       header: t("workers.col.class"),
       cell: (w) => {
@@ -232,4 +249,13 @@ export function WorkersPage(_p: AdminPageProps) {
       </Modal>
     </>
   );
+}
+
+/** host:port of a pool URL (the URL itself when it does not parse). */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
 }

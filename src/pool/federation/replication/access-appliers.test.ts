@@ -24,12 +24,12 @@ import { FederationSwitches } from "../switches.js";
 import { AccessAppliers, type AccessHooks } from "./access-appliers.js";
 import { AccessReplicaRepository } from "./access-replica.repository.js";
 import { Appliers } from "./appliers.js";
-import type { Envelope } from "./envelope.js";
 import { PAYLOADS } from "./payloads.js";
 import { ReplicaRepository } from "./replica.repository.js";
 import { ReplicationLogRepository } from "./replication-log.repository.js";
-import { ReplicationService, type PeerTransport } from "./replication.service.js";
+import { ReplicationService } from "./replication.service.js";
 import { closeTestDbs, testDb } from "../../../../test/harness/db.js";
+import { InProcessNet, until } from "../../../../test/harness/replication-net.js";
 
 interface TestPool {
   name: string;
@@ -45,20 +45,9 @@ interface TestPool {
   calls: { forgotKeys: string[]; revokedWorkers: string[]; sessionsEnded: number; licenses: (string | null)[] };
 }
 
-const pools = new Map<string, TestPool>();
-
-function transportOf(from: () => TestPool): PeerTransport {
-  return {
-    async request<T>(peer: { url: string }, method: string, path: string, body?: unknown): Promise<T> {
-      const to = pools.get(peer.url)!;
-      const caller = (await to.peers.get(from().identity.atomId))!;
-      if (method === "POST" && path === "/v1/federation/envelopes") return (await to.service.receive((body as { envelopes: Envelope[] }).envelopes, caller, "push")) as T;
-      if (path === "/v1/federation/log/summary") return (await to.service.summary()) as T;
-      const q = new URL(`http://x${path}`).searchParams;
-      return { envelopes: await to.service.logRange(q.get("origin")!, Number(q.get("after")), Number(q.get("limit"))) } as T;
-    },
-  };
-}
+const net = new InProcessNet<TestPool>();
+const pools = net.pools;
+const bond = (a: TestPool, b: TestPool) => net.bond(a, b);
 
 async function makePool(name: string): Promise<TestPool> {
   const { db } = await testDb(name);
@@ -102,33 +91,17 @@ async function makePool(name: string): Promise<TestPool> {
     peers,
     switches: new FederationSwitches("active", true),
     audit,
-    transport: transportOf(() => pool),
+    transport: net.transportOf(() => pool),
     config: { fedSyncIntervalMs: 60_000, fedMaxSkewMs: 60_000, fedMaxPushAgeMs: 600_000 },
     access,
   });
   for (const s of [keys, users, accounts]) s.replication = pool.service;
-  pools.set(pool.url, pool);
+  net.add(pool);
   return pool;
 }
 
-async function bond(a: TestPool, b: TestPool): Promise<void> {
-  await a.peers.bond({ atomId: b.identity.atomId, publicKey: b.identity.publicKeyHex, url: b.url, trustLevel: 3 });
-  await b.peers.bond({ atomId: a.identity.atomId, publicKey: a.identity.publicKeyHex, url: a.url, trustLevel: 3 });
-  a.service.forgetPeerCache();
-  b.service.forgetPeerCache();
-}
-
 const rows = async <T>(p: TestPool, sql: string, params: unknown[] = []) => p.db.query<T>(sql, params);
-const until = async (what: string, fn: () => Promise<boolean>) => {
-  for (let i = 0; i < 300; i++) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out: ${what}`);
-};
-const settled = async () => {
-  for (const p of pools.values()) await p.service.settled();
-};
+const settled = () => net.settled();
 
 let A: TestPool;
 let B: TestPool;

@@ -24,7 +24,8 @@ const MAX_BACKOFF_MS = 15_000;
 interface PeerQueue {
   peer: PushTarget;
   items: Envelope[];
-  sending: boolean;
+  /** The push loop running for this peer, if any. */
+  running: Promise<void> | undefined;
   backoffMs: number;
   timer: NodeJS.Timeout | undefined;
 }
@@ -40,7 +41,7 @@ export class Outbox {
     if (this.closed || envelopes.length === 0) return;
     let q = this.queues.get(peer.atom_id);
     if (!q) {
-      q = { peer, items: [], sending: false, backoffMs: 0, timer: undefined };
+      q = { peer, items: [], running: undefined, backoffMs: 0, timer: undefined };
       this.queues.set(peer.atom_id, q);
     }
     q.peer = peer; // the URL may have changed (re-bond)
@@ -67,42 +68,61 @@ export class Outbox {
     }
   }
 
+  /**
+   * One last push before the pool stops (its drain on SIGTERM): every peer with envelopes waiting is
+   * tried now, even one in backoff. Resolves when each such queue is empty or its attempt failed (a
+   * peer that is down does not hold the drain; its pull fetches the rest later).
+   */
+  async drain(): Promise<void> {
+    const waiting = [...this.queues.values()].filter((q) => q.items.length > 0);
+    await Promise.all(
+      waiting.map((q) => {
+        if (q.running) return q.running;
+        clearTimeout(q.timer);
+        q.timer = undefined;
+        return this.flush(q);
+      }),
+    );
+  }
+
   close(): void {
     this.closed = true;
     this.drop();
   }
 
-  private async flush(q: PeerQueue): Promise<void> {
-    if (q.sending || this.closed) return;
-    q.sending = true;
-    try {
-      while (q.items.length > 0 && !this.closed) {
-        const batch: Envelope[] = [];
-        let bytes = 0;
-        for (const env of q.items) {
-          const b = envelopeBytes(env);
-          if (batch.length > 0 && (batch.length >= BATCH_ENVELOPES || bytes + b > BATCH_BYTES)) break;
-          batch.push(env);
-          bytes += b;
-        }
-        try {
-          await this.push(q.peer, batch);
-        } catch (err) {
-          q.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, q.backoffMs * 2));
-          this.log.debug({ peer: q.peer.atom_id, err: (err as Error).message, retryInMs: q.backoffMs, queued: q.items.length }, "push failed; will retry");
-          q.timer = setTimeout(() => {
-            q.timer = undefined;
-            void this.flush(q);
-          }, q.backoffMs);
-          q.timer.unref();
-          return;
-        }
-        q.backoffMs = 0;
-        // Remove what was sent (new envelopes may have been appended meanwhile).
-        q.items.splice(0, batch.length);
+  private flush(q: PeerQueue): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    q.running ??= this.send(q).finally(() => {
+      q.running = undefined;
+    });
+    return q.running;
+  }
+
+  private async send(q: PeerQueue): Promise<void> {
+    while (q.items.length > 0 && !this.closed) {
+      const batch: Envelope[] = [];
+      let bytes = 0;
+      for (const env of q.items) {
+        const b = envelopeBytes(env);
+        if (batch.length > 0 && (batch.length >= BATCH_ENVELOPES || bytes + b > BATCH_BYTES)) break;
+        batch.push(env);
+        bytes += b;
       }
-    } finally {
-      q.sending = false;
+      try {
+        await this.push(q.peer, batch);
+      } catch (err) {
+        q.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, q.backoffMs * 2));
+        this.log.debug({ peer: q.peer.atom_id, err: (err as Error).message, retryInMs: q.backoffMs, queued: q.items.length }, "push failed; will retry");
+        q.timer = setTimeout(() => {
+          q.timer = undefined;
+          void this.flush(q);
+        }, q.backoffMs);
+        q.timer.unref();
+        return;
+      }
+      q.backoffMs = 0;
+      // Remove what was sent (new envelopes may have been appended meanwhile).
+      q.items.splice(0, batch.length);
     }
   }
 }

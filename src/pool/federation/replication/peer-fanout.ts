@@ -65,6 +65,11 @@ export class PeerFanOut {
     return this.outbox.pending();
   }
 
+  /** One last push of what waits, before the pool stops (Outbox.drain). */
+  drain(): Promise<void> {
+    return this.outbox.drain();
+  }
+
   close(): void {
     this.outbox.close();
   }

@@ -158,6 +158,9 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
     start() {
       if (federation.switches.mode !== "off") service.start();
     },
+    async drain() {
+      await service.drain();
+    },
     async close() {
       service.close();
     },

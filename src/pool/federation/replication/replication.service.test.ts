@@ -18,8 +18,9 @@ import { sealEnvelope, type Envelope } from "./envelope.js";
 import { vectorToBase64 } from "./payloads.js";
 import { ReplicaRepository } from "./replica.repository.js";
 import { ReplicationLogRepository } from "./replication-log.repository.js";
-import { ReplicationService, type PeerTransport } from "./replication.service.js";
+import { ReplicationService } from "./replication.service.js";
 import { closeTestDbs, testDb, type TestDb } from "../../../../test/harness/db.js";
+import { InProcessNet, until } from "../../../../test/harness/replication-net.js";
 
 const DIMS = 4;
 const HASH = "a".repeat(64);
@@ -38,23 +39,10 @@ interface TestPool {
   pageSize?: number;
 }
 
-const pools = new Map<string, TestPool>();
+const net = new InProcessNet<TestPool>();
+const pools = net.pools;
 const now = () => Date.now();
-
-/** Hands a request to the pool at peer.url, as the peer-signed routes would (the caller is `from`). */
-function transportOf(from: () => TestPool): PeerTransport {
-  return {
-    async request<T>(peer: { url: string }, method: string, path: string, body?: unknown): Promise<T> {
-      const to = pools.get(peer.url)!;
-      if (to.down || from().down) throw new Error("peer unreachable");
-      const caller = (await to.peers.get(from().identity.atomId))!;
-      if (method === "POST" && path === "/v1/federation/envelopes") return (await to.service.receive((body as { envelopes: Envelope[] }).envelopes, caller, "push")) as T;
-      if (path === "/v1/federation/log/summary") return (await to.service.summary()) as T;
-      const q = new URL(`http://x${path}`).searchParams;
-      return { envelopes: await to.service.logRange(q.get("origin")!, Number(q.get("after")), Math.min(Number(q.get("limit")), to.pageSize ?? Infinity)) } as T;
-    },
-  };
-}
+const bond = (a: TestPool, b: TestPool, trust = 3) => net.bond(a, b, trust);
 
 /**
  * Databases of pools that a finished test is done with (see recycle), reset to a freshly migrated
@@ -96,10 +84,10 @@ async function makePool(name: string): Promise<TestPool> {
     peers,
     switches,
     audit: new AuditService({ audit: new AuditRepository(db), identity }),
-    transport: transportOf(() => pool),
+    transport: net.transportOf(() => pool),
     config: { fedSyncIntervalMs: 60_000, fedMaxSkewMs: 60_000, fedMaxPushAgeMs: 600_000 },
   });
-  pools.set(pool.url, pool);
+  net.add(pool);
   databaseOf.set(pool, testDatabase);
   return pool;
 }
@@ -113,7 +101,7 @@ async function recycle(retired: TestPool[]): Promise<void> {
   for (const p of retired) {
     await p.service.settled();
     p.service.close();
-    pools.delete(p.url);
+    net.remove(p);
   }
   for (const p of retired) {
     const d = databaseOf.get(p)!;
@@ -123,23 +111,8 @@ async function recycle(retired: TestPool[]): Promise<void> {
   }
 }
 
-async function bond(a: TestPool, b: TestPool, trust = 3): Promise<void> {
-  await a.peers.bond({ atomId: b.identity.atomId, publicKey: b.identity.publicKeyHex, url: b.url, trustLevel: trust });
-  await b.peers.bond({ atomId: a.identity.atomId, publicKey: a.identity.publicKeyHex, url: a.url, trustLevel: trust });
-  a.service.forgetPeerCache();
-  b.service.forgetPeerCache();
-}
-
 const rows = async <T>(p: TestPool, sql: string, params: unknown[] = []) => p.db.query<T>(sql, params);
 const count = async (p: TestPool, sql: string, params: unknown[] = []) => (await rows<{ n: number }>(p, `SELECT count(*)::int AS n FROM ${sql}`, params))[0]!.n;
-const until = async (what: string, fn: () => Promise<boolean>) => {
-  for (let i = 0; i < 300; i++) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out: ${what}`);
-};
-
 let A: TestPool;
 let B: TestPool;
 

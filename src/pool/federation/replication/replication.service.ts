@@ -99,6 +99,11 @@ export class ReplicationService implements Replicator {
     void this.recorder.sweepAccess().catch((err: unknown) => moduleLogger("federation.replication").error({ err: (err as Error).message }, "could not record the access rows missing from the log"));
   }
 
+  /** The pool drains (SIGTERM): what was written here and waits to be pushed goes to the peers now. */
+  drain(): Promise<void> {
+    return this.fanOut.drain();
+  }
+
   close(): void {
     this.closed = true;
     clearInterval(this.sweepTimer);
