@@ -15,6 +15,7 @@ const ALONE = [
   "src/pool/workers/enrolment.service.test.ts", // an unknown credential id costs the same time as a known one
   "src/pool/federation/replication/envelope.test.ts", // verifying an envelope runs at >= 80% of a raw Ed25519 verify
   "test/cluster-access.e2e.test.ts", // a key revoked on one pool is refused on the two others within 1 s
+  "test/vip.e2e.test.ts", // the VIP taken over within 3 s of a kill -9, sampled every 100 ms (keepalived timers)
   "test/entry.e2e.test.ts", // TTFT through nginx vs straight (+50 ms), chats paced at 20 req/s around a kill -9 and a SIGTERM
 ];
 

@@ -80,6 +80,14 @@ describe("setup wizard in Chromium", () => {
     await page.fill('[id="sites.0.name"]', "Paris");
     await page.fill('[id="sites.0.pools"]', "1");
     await page.getByText(/with 2 or more pools on the same network/).waitFor();
+    // Network → Enable HA virtual pool: the VIP is required once ticked; the doctrine is in the help.
+    await page.check('[id="ha_vip.enabled"]');
+    await page.getByText(/Workers do not use the virtual IP/).waitFor();
+    await page.fill('[id="ha_vip.interface"]', "enp3s0");
+    await page.click("#next");
+    await page.locator('[id="ha_vip.address-error"]').waitFor();
+    await page.fill('[id="ha_vip.address"]', "192.168.1.251/24");
+    await page.selectOption('[id="ha_vip.mode"]', "no-preempt");
     await shot(page, "03-topology");
     await page.click("#next");
 
@@ -153,6 +161,10 @@ describe("setup wizard in Chromium", () => {
 
     // The API is open at once.
     expect((await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    // The HA virtual pool chosen in the wizard is the pool's VIP setting now (what its sidecar reads).
+    const adminKey = await pool.createKey(true);
+    const vip = (await (await fetch(`${pool.url}/v1/admin/vip`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as Record<string, unknown>;
+    expect(vip).toMatchObject({ enabled: true, address: "192.168.1.251/24", interface: "enp3s0", mode: "no-preempt" });
 
     // Sign in (still in French): a wrong password first, then the right one.
     await page.click("#go-login");

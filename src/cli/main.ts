@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   setup: async () => (await import("./setup.command.js")).registerSetupCommand,
   admin: async () => (await import("./admin.command.js")).registerAdminCommand,
   federation: async () => (await import("./federation.command.js")).registerFederationCommand,
+  vip: async () => (await import("./vip.command.js")).registerVipCommand,
   entry: async () => (await import("./entry.command.js")).registerEntryCommand,
 };
 

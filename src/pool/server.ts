@@ -41,6 +41,7 @@ import { buildSettings, type PoolSettings } from "./settings/settings.compositio
 import { buildSetup } from "./setup/setup.composition.js";
 import type { SetupService } from "./setup/setup.service.js";
 import { buildStatus } from "./status/status.composition.js";
+import { buildVip } from "./vip/vip.composition.js";
 import type { EnrolmentService } from "./workers/enrolment.service.js";
 import { buildWorkers } from "./workers/workers.composition.js";
 
@@ -126,10 +127,13 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   workers.useLocator(cluster.locator);
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
+  // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.
+  const vip = buildVip({ config, db, identity, audit: audit.service, federation });
+  dashboard.overview.useVip(() => vip.service.overviewBlock());
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, license];
+  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, vip, license];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -150,7 +154,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
   const afterListen: Feature[] = [readiness, federation, replication, topology, cluster];
-  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, topology, docs, status];
+  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, topology, docs, vip, status];
   return {
     app,
     registry,

@@ -64,6 +64,15 @@ export const Overview = z.object({
       ),
     })
     .optional(),
+  /** The HA virtual IP (guide §4.7) as this pool's keepalived last reported it; absent on a pool built without it. */
+  vip: z
+    .object({
+      enabled: z.boolean(),
+      address: z.string().nullable(),
+      state: z.enum(["MASTER", "BACKUP", "FAULT", "STOP"]).nullable().describe("this pool's VRRP state: MASTER holds the VIP; null: never reported"),
+      since: z.string().nullable(),
+    })
+    .optional(),
 });
 export type Overview = z.infer<typeof Overview>;
 

@@ -5,6 +5,7 @@
  * English and French text for the same codes.
  */
 import { z } from "zod";
+import { InterfaceName, VipCidr, VipMode } from "./vip.protocol.js";
 
 export const SECTORS = ["LAW", "HEALTHCARE", "ACCOUNTING", "ARCHITECTURE_ENGINEERING", "DESIGN", "CONSULTING", "OTHER"] as const;
 export type Sector = (typeof SECTORS)[number];
@@ -41,8 +42,18 @@ export const Site = z.strictObject({
   /** Pools on this site's LAN (2 or more recommended for redundancy). */
   pools: z.number({ error: "invalid_number" }).int("invalid_number").min(1, "too_small").max(64, "too_large"),
 });
+/** The wizard's "Network → Enable HA virtual pool" choice (guide §4.7.2): saved as the pool's VIP settings at completion. */
+export const HaVipAnswer = z.strictObject({
+  enabled: z.boolean({ error: "invalid_value" }),
+  address: VipCidr.nullable().optional(),
+  interface: InterfaceName.nullable().optional(),
+  mode: VipMode.optional(),
+});
+export type HaVipAnswer = z.infer<typeof HaVipAnswer>;
+
 export const TopologyStep = z.strictObject({
   sites: z.array(Site, { error: "at_least_one_site" }).min(1, "at_least_one_site").max(100, "too_many"),
+  ha_vip: HaVipAnswer.optional(),
 });
 export type TopologyStep = z.infer<typeof TopologyStep>;
 

@@ -13,6 +13,7 @@ import * as overview from "./areas/overview.js";
 import * as projects from "./areas/projects.js";
 import * as settings from "./areas/settings.js";
 import * as topology from "./areas/topology.js";
+import * as vip from "./areas/vip.js";
 import * as workers from "./areas/workers.js";
 
 /** Strings of the wizard and login (en.ts / fr.ts) plus one file per dashboard area (areas/*.ts). */
@@ -27,9 +28,10 @@ type AreaKey =
   | keyof typeof projects.en
   | keyof typeof settings.en
   | keyof typeof topology.en
+  | keyof typeof vip.en
   | keyof typeof workers.en;
 export type MessageKey = BaseKey | AreaKey;
-const AREAS = [audit, balancing, docs, federation, frame, keys, overview, projects, settings, topology, workers];
+const AREAS = [audit, balancing, docs, federation, frame, keys, overview, projects, settings, topology, vip, workers];
 const en = Object.assign({}, baseEn, ...AREAS.map((a) => a.en)) as Record<MessageKey, string>;
 const fr = Object.assign({}, baseFr, ...AREAS.map((a) => a.fr)) as Record<MessageKey, string>;
 

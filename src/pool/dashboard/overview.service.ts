@@ -20,6 +20,8 @@ export interface OverviewDeps {
   federation?: OverviewFederation | undefined;
   /** The virtual pool's view of every pool (src/pool/cluster/); absent: no cluster block. */
   cluster?: (() => Promise<ClusterView>) | undefined;
+  /** The HA virtual IP's block (src/pool/vip/); absent: none. */
+  vip?: (() => Promise<NonNullable<Overview["vip"]>>) | undefined;
 }
 
 export interface OverviewFederation {
@@ -45,16 +47,22 @@ export class OverviewService {
     this.deps.cluster = view;
   }
 
+  /** Plugs the HA virtual IP's state in once it is built (after the dashboard). */
+  useVip(block: () => Promise<NonNullable<Overview["vip"]>>): void {
+    this.deps.vip = block;
+  }
+
   async overview(): Promise<Overview> {
     const { repo, registry } = this.deps;
     const fed = this.deps.federation;
-    const [setup, headcount, rows, pools, networkType, cluster] = await Promise.all([
+    const [setup, headcount, rows, pools, networkType, cluster, vip] = await Promise.all([
       repo.setupSummary(),
       repo.declaredHeadcount(),
       this.deps.workers.listWorkers(),
       fed ? fed.pools() : 1,
       fed ? fed.networkType() : ("unknown" as const),
       this.deps.cluster?.(),
+      this.deps.vip?.(),
     ]);
     const answers = record(setup?.answers);
     const identity = record(answers.identity);
@@ -117,6 +125,7 @@ export class OverviewService {
       queue_depth: this.deps.dispatcher.waiting,
       metrics: { interval_s: METRICS_INTERVAL_S, points: this.deps.sampler.points() },
       ...(cluster ? { cluster: clusterBlock(cluster) } : {}),
+      ...(vip ? { vip } : {}),
     };
   }
 }

@@ -128,6 +128,15 @@ describe("SetupService", () => {
     expect(await setup.state()).toEqual({ completed: true, completed_at: done.completed_at });
   });
 
+  it("Network → Enable HA virtual pool: the VIP and interface are required when enabled, and completion saves the pool's VIP settings", async () => {
+    const bad = await invalid(setup.saveStep("topology", { sites: [{ name: "Paris", pools: 2 }], ha_vip: { enabled: true, address: null, interface: "eth0" } }));
+    expect(bad.codes).toEqual({ "ha_vip.address": "required" });
+    expect((await invalid(setup.saveStep("topology", { sites: [{ name: "Paris", pools: 2 }], ha_vip: { enabled: true, address: "192.168.1.251", interface: "eth0" } }))).codes).toEqual({ "ha_vip.address": "invalid_value" });
+    await setup.apply(answers({ topology: { sites: [{ name: "Paris", pools: 2 }], ha_vip: { enabled: true, address: "192.168.1.251/24", interface: "enp3s0", mode: "no-preempt" } } }), { actor: "setup:wizard", via: "wizard" });
+    const rows = await db.query("SELECT enabled, address, interface, mode, priority, router_id FROM vip_settings");
+    expect(rows).toEqual([{ enabled: true, address: "192.168.1.251/24", interface: "enp3s0", mode: "no-preempt", priority: null, router_id: null }]);
+  });
+
   it("keeps explicit choices (retention 12 in LAW, unlimited, a grade, a template) and records a warning", async () => {
     const done = await setup.apply(answers({ security: { audit_retention_months: 12, audit_grade: "basic" }, identity: { project_template: "Dossier :" } }), { actor: "cli:root", via: "cli" });
     expect(done.sector_defaults_applied.applied).toEqual({});

@@ -16,6 +16,7 @@ import {
   STEP_NAMES,
   type IdentityStep,
   type SecurityStep,
+  type TopologyStep,
   type SetupCompleted,
   type StepName,
   type StepWarning,
@@ -24,6 +25,7 @@ import { AdminUsersRepository } from "../admin-users/admin-users.repository.js";
 import { AuditRepository } from "../audit/audit.repository.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { PoolIdentity } from "../identity/pool-identity.js";
+import { VipRepository } from "../vip/vip.repository.js";
 import { applySectorDefaults, SECTOR_DEFAULTS } from "./sector-defaults.js";
 import type { SetupRepository } from "./setup.repository.js";
 import { issueCodes, StepInvalid, validateStep, type FieldCodes, type ValidStep } from "./step-validation.js";
@@ -167,6 +169,11 @@ export class SetupService {
       const email = (answers.admin as { email: string }).email;
       const { effective, record } = applySectorDefaults(identity.sector, { security, projectTemplate: identity.project_template }, at);
       await new AdminUsersRepository(tx).upsert({ id: randomBytes(6).toString("hex"), email, passwordHash: row!.admin_password_hash! });
+      // The wizard's "Network → Enable HA virtual pool" (guide §4.7.2): the sidecar starts keepalived once this row exists.
+      const haVip = (answers.topology as TopologyStep | undefined)?.ha_vip;
+      if (haVip?.enabled && haVip.address && haVip.interface) {
+        await new VipRepository(tx).save({ enabled: true, address: haVip.address, interface: haVip.interface, mode: haVip.mode ?? "preempt", priority: null, router_id: null }, ctx.actor);
+      }
       await repo.complete({
         companyName: identity.company_name,
         sector: identity.sector,

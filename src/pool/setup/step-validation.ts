@@ -98,6 +98,12 @@ export function validateStep(step: StepName, body: unknown): ValidStep {
       v.sites.forEach((s, i) => {
         if (s.pools < 2) warn(`sites.${i}.pools`, "pool_advice");
       });
+      if (v.ha_vip?.enabled) {
+        const missing: FieldCodes = {};
+        if (!v.ha_vip.address) missing["ha_vip.address"] = "required";
+        if (!v.ha_vip.interface) missing["ha_vip.interface"] = "required";
+        if (Object.keys(missing).length > 0) throw new StepInvalid(step, missing);
+      }
       return { step, answer: v, warnings };
     }
     case "admin": {

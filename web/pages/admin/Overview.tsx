@@ -6,7 +6,7 @@
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText } from "../../api.js";
-import { num } from "../../components/format.js";
+import { dateTime, num } from "../../components/format.js";
 import { Notice } from "../../components/Shell.js";
 import { Sparkline } from "../../components/Sparkline.js";
 import { StatCard } from "../../components/StatCard.js";
@@ -29,6 +29,24 @@ function Chart(p: { id: string; title: string; points: MetricPoint[]; pick: (m: 
       </p>
       {values.length ? <Sparkline id={p.id} values={values} label={t("overview.chart.label", { name: p.title, n: values.length, value: last })} /> : <p class="empty">{t("ui.noData")}</p>}
     </div>
+  );
+}
+
+/** The HA virtual IP as this pool's keepalived last reported it (guide §4.7). */
+function VipLine(p: { vip: NonNullable<Overview["vip"]> }) {
+  const { t, lang } = useI18n();
+  const v = p.vip;
+  return (
+    <section aria-labelledby="vip-h" id="vip">
+      <h2 id="vip-h">{t("vip.overview")}</h2>
+      <p>
+        <strong>{v.address}</strong>{" "}
+        <span class={`badge ${v.state === "MASTER" ? "ok" : v.state === "FAULT" ? "warning" : "muted"}`} id="vip-state">
+          {t(v.state ? `vip.overview.state.${v.state}` : "vip.overview.state.none")}
+        </span>{" "}
+        {v.since && <span class="muted">{t("vip.overview.since", { date: dateTime(lang, v.since) })}</span>}
+      </p>
+    </section>
   );
 }
 
@@ -186,6 +204,7 @@ export function OverviewPage(p: AdminPageProps) {
       </section>
 
       {ov.cluster && ov.cluster.pools.length > 1 && <ClusterSection cluster={ov.cluster} />}
+      {ov.vip?.enabled && <VipLine vip={ov.vip} />}
 
       <section aria-labelledby="activity-h">
         <h2 id="activity-h">{t("overview.activity")}</h2>

@@ -11,6 +11,7 @@ import { useLiveEvents } from "../../live.js";
 import type { Setting, SettingsView } from "../../../src/protocol/settings.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import { SettingRow } from "./settings/SettingRow.js";
+import { VipSection } from "./settings/VipSection.js";
 
 export function SettingsPage(_p: AdminPageProps) {
   const { t, lang } = useI18n();
@@ -43,6 +44,7 @@ export function SettingsPage(_p: AdminPageProps) {
           ))}
         </section>
       ))}
+      {view && <VipSection />}
     </>
   );
 }
