@@ -239,7 +239,7 @@ describe("through the nginx entry", () => {
     expect(JSON.parse(await message)).toMatchObject({ type: "refused", code: "bad_message" });
   });
 
-  it("kill -9 of a pool while chats flow at 20 req/s: no request started 1 s after the kill fails", async () => {
+  it("kill -9 of a pool while chats flow at 20 req/s: no request started after the kill fails", async () => {
     const c = nodes.c!;
     let killedAt = 0;
     const results = await pacedChats(120, 20, nodes.a!.key, {
@@ -250,8 +250,8 @@ describe("through the nginx entry", () => {
       },
     });
     const failed = results.filter((r) => r.status !== 200);
-    const late = failed.filter((r) => r.startedAt >= killedAt + 1000);
-    console.log(`[entry] kill -9: ${results.length} chats, ${failed.length} failed (${failed.map((f) => `#${f.index} ${f.status} at ${Math.round(f.startedAt - killedAt)} ms`).join(", ") || "none"}), ${late.length} of them started ≥ 1 s after the kill`);
+    const late = failed.filter((r) => r.startedAt >= killedAt);
+    console.log(`[entry] kill -9: ${results.length} chats, ${failed.length} failed (${failed.map((f) => `#${f.index} ${f.status} at ${Math.round(f.startedAt - killedAt)} ms`).join(", ") || "none"}), ${late.length} of them started after the kill`);
     expect(killedAt).toBeGreaterThan(0);
     expect(results.filter((r) => r.startedAt >= killedAt + 1000).length).toBeGreaterThanOrEqual(50);
     expect(late).toEqual([]);
