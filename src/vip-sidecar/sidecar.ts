@@ -173,21 +173,17 @@ export class Sidecar {
 
   /** Runs until stop(): a pass every intervalMs, a probe every probeMs. */
   run(): void {
-    const probeEvery = this.opts.probeMs ?? 200;
-    const probeLoop = () => {
-      this.probe()
-        .catch((err: unknown) => log.error({ err: String(err) }, "vip sidecar: probe failed"))
-        .finally(() => {
-          if (!this.stopping) this.probeTimer = setTimeout(probeLoop, probeEvery);
-        });
-    };
-    probeLoop();
-    const every = this.opts.intervalMs ?? 2000;
+    this.repeat(() => this.probe(), this.opts.probeMs ?? 200, "probe", (t) => (this.probeTimer = t));
+    this.repeat(() => this.tick(), this.opts.intervalMs ?? 2000, "pass", (t) => (this.timer = t));
+  }
+
+  /** Runs `step` now, then `everyMs` after each run ends, until stop(); a failed run is logged. */
+  private repeat(step: () => Promise<void>, everyMs: number, what: string, setTimer: (t: NodeJS.Timeout) => void): void {
     const loop = () => {
-      this.tick()
-        .catch((err: unknown) => log.error({ err: String(err) }, "vip sidecar: pass failed"))
+      step()
+        .catch((err: unknown) => log.error({ err: String(err) }, `vip sidecar: ${what} failed`))
         .finally(() => {
-          if (!this.stopping) this.timer = setTimeout(loop, every);
+          if (!this.stopping) setTimer(setTimeout(loop, everyMs));
         });
     };
     loop();

@@ -24,6 +24,7 @@ import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
 import { renderError } from "../http/error-handler.js";
+import { DRAIN_RETRY_AFTER_SECONDS } from "../readiness/drain-gate.js";
 import { toWorkerSummary } from "../workers/workers.service.js";
 import type { WorkerRow, WorkersRepository } from "../workers/workers.repository.js";
 import type { DashboardRepository } from "./dashboard.repository.js";
@@ -37,8 +38,6 @@ export const CLOSE_AUTH_ENDED = 4401;
 export const CLOSE_TOO_SLOW = 4408;
 /** Close code when the pool drains before shutting down (RFC 6455 "service restart": reconnect, through the entry to another pool). */
 export const CLOSE_POOL_DRAINING = 1012;
-/** Seconds a refused dashboard is told to wait during a drain (the same as a refused HTTP request). */
-const DRAIN_RETRY_AFTER_SECONDS = 5;
 
 export interface LiveEventsDeps {
   auth: Pick<SocketAuth, "authenticate">;
