@@ -4,6 +4,7 @@
  * another version is refused with a clear reason. Pool and worker both import these schemas.
  */
 import { z } from "zod";
+import { WorkerMobility } from "./migration.protocol.js";
 
 export const PROTOCOL_VERSION = 1;
 export const WORKER_WS_PATH = "/v1/workers/ws";
@@ -58,6 +59,10 @@ export const Hello = z.object({
   homePoolUrl: z.string().max(2048).optional(),
   /** PRIMARY_OK on its home pool, FALLBACK on a peer of it. Optional (additive). */
   failoverState: FailoverStateName.optional(),
+  /** The migration order this connection carries out (`migrate_pool`): the target pool confirms it. Optional (additive). */
+  migrationOrderId: z.string().max(100).optional(),
+  /** `on-site` (never leaves the pools of its site) or `mobile` (CELLULE_WORKER_MOBILITY, provisioning). Optional (additive; absent = mobile). */
+  mobility: WorkerMobility.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -87,7 +92,19 @@ export const JobError = z.object({
 });
 
 /** The worker is leaving this pool (going home, migrating): no new jobs; the running ones finish. */
-export const Draining = z.object({ type: z.literal("draining"), reason: z.string().max(300) });
+export const Draining = z.object({
+  type: z.literal("draining"),
+  reason: z.string().max(300),
+  /** Set when the drain carries out a migration order (`migrate_pool`): the ack of its `draining` step. */
+  orderId: z.string().max(100).optional(),
+});
+/** A migration order's drain is over (no job left, or the 60 s limit passed): the worker switches pools now. */
+export const Drained = z.object({ type: z.literal("drained"), orderId: z.string().max(100) });
+/** Round trips the worker measured to candidate pools (GET /v1/status), for latency routing (§4.8). */
+export const LatencyReport = z.object({
+  type: z.literal("latency_report"),
+  pools: z.array(z.object({ url: z.string().max(2048), rttMs: z.number().nonnegative() })).max(64),
+});
 /** A failover transition the worker went through (sent to the pool it reaches, which audits it). */
 export const FailoverEvent = z.object({
   type: z.literal("failover_event"),
@@ -99,7 +116,7 @@ export const FailoverEvent = z.object({
   homePoolUrl: z.string().max(2048),
 });
 
-export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError, Draining, FailoverEvent]);
+export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError, Draining, Drained, FailoverEvent, LatencyReport]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
 export type ChunkMessage = z.infer<typeof Chunk>;
 export type DoneMessage = z.infer<typeof Done>;
@@ -155,17 +172,38 @@ export const Welcome = z.object({
   peerPoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS).optional(),
   /** The pool's federation atom id: what the worker asks the peers about when it cannot reach the pool. */
   poolAtomId: z.string().max(128).optional(),
+  /** The cluster's failover thresholds (ms): they replace the worker's defaults (issue 16: every threshold is a setting). */
+  failoverPolicy: z
+    .object({
+      mode: z.enum(["auto", "manual"]),
+      confirm: z.boolean(),
+      confirmAfterMs: z.number().int().positive(),
+      failingAfterMs: z.number().int().positive(),
+      downAfterMs: z.number().int().positive(),
+      stickyCheckMs: z.number().int().positive(),
+      manualFailsafeMs: z.number().int().positive(),
+    })
+    .optional(),
+  /** Measure your round trip to these pools and send a `latency_report` (latency routing, §4.8). */
+  measurePoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS).optional(),
 });
+/**
+ * A migration order (§4.6.2): drain (ack `draining` with the order id: no new jobs, the running
+ * ones finish, ≤ 60 s), ack `drained`, make `targetPoolUrl` the home pool for good (config file),
+ * and reconnect there, saying `migrationOrderId` in the hello.
+ */
+export const MigratePool = z.object({ type: z.literal("migrate_pool"), orderId: z.string().max(100), targetPoolUrl: z.string().url().max(2048) });
 /** The trusted peers changed: their public URLs now (replaces the list of the welcome). */
 export const Peers = z.object({ type: z.literal("peers"), peerPoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS) });
 export const Refused = z.object({ type: z.literal("refused"), code: z.string(), message: z.string(), retry: z.boolean() });
 export const Cancel = z.object({ type: z.literal("cancel"), jobId: z.string() });
 
-export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel]);
+export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel, MigratePool]);
 export type PoolMessage = z.infer<typeof PoolMessage>;
 export type Welcome = z.infer<typeof Welcome>;
 export type Peers = z.infer<typeof Peers>;
 export type Refused = z.infer<typeof Refused>;
+export type MigratePool = z.infer<typeof MigratePool>;
 
 /** WebSocket close codes used by the pool. */
 export const CloseCode = {

@@ -378,6 +378,9 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
       case "embed":
         void this.runEmbed(msg);
         return;
+      case "migrate_pool":
+        this.log.warn({ orderId: msg.orderId, target: msg.targetPoolUrl }, "migration order received; not supported by this worker yet");
+        return;
       case "cancel": {
         const job = this.running.get(msg.jobId);
         if (job) {

@@ -288,6 +288,9 @@ export class WorkerSocketServer {
         worker.draining = true;
         this.log.info({ workerId: worker.id, reason: msg.reason }, "worker draining: no new jobs for it");
         return;
+      case "drained":
+      case "latency_report":
+        return; // migration orders and latency routing (issue 16): handled once they are built
       case "failover_event":
         this.log.warn({ workerId: worker.id, from: msg.from, to: msg.to, home: msg.homePoolUrl }, `worker failover: ${msg.from} → ${msg.to}: ${msg.detail}`);
         void this.audit({ actor: `worker:${worker.id}`, action: "worker.failover", target: `worker:${worker.id}`, details: { from: msg.from, to: msg.to, detail: msg.detail, at: new Date(msg.at).toISOString(), home_pool: msg.homePoolUrl } });
