@@ -1,5 +1,6 @@
 /** Admin API bodies (pool HTTP API and CLI share them). */
 import { z } from "zod";
+import { WorkerMobility } from "./migration.protocol.js";
 import { FailoverStateName } from "./worker.protocol.js";
 
 export const CreateKeyBody = z.object({ name: z.string().min(1).max(100).default("default"), scope: z.enum(["user", "admin"]).default("user") });
@@ -30,6 +31,8 @@ export const WorkerSummary = z.object({
   home_pool_url: z.string().nullable(),
   /** PRIMARY_OK (on its home pool), FALLBACK (on a peer of it), null when unknown (not connected, older worker). */
   failover_state: FailoverStateName.nullable(),
+  /** `on-site` (stays on the pools of its site) or `mobile`; stored at enrolment (provisioning) or as the worker says it. */
+  mobility: WorkerMobility,
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 export const WorkerList = z.object({ data: z.array(WorkerSummary) });

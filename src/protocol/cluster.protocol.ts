@@ -7,6 +7,7 @@
  * and for the dashboard GET /v1/admin/cluster (ClusterView).
  */
 import { z } from "zod";
+import { WorkerMobility } from "./migration.protocol.js";
 import { Capability, Chunk, Done, EmbedJob, EmbedResult, FailoverStateName, GenerateJob, HardwareClass, JobError } from "./worker.protocol.js";
 
 export const CLUSTER_SUMMARY_PATH = "/v1/federation/cluster/summary";
@@ -57,6 +58,8 @@ export const ClusterWorker = z.object({
   /** Its home pool when it is here after a failover (null: this is its home, or unknown). Optional (additive). */
   home_pool_url: z.string().max(2048).nullable().optional(),
   failover_state: FailoverStateName.nullable().optional(),
+  /** `on-site` or `mobile` (absent: mobile). Optional (additive). */
+  mobility: WorkerMobility.optional(),
 });
 export type ClusterWorker = z.infer<typeof ClusterWorker>;
 

@@ -3,6 +3,7 @@
  * single-use code plus three ready-to-paste files (config.json, install script, start script).
  */
 import { z } from "zod";
+import { WorkerMobility } from "./migration.protocol.js";
 import { SiteName } from "./worker.protocol.js";
 
 export const ProvisioningOs = z.enum(["linux", "macos", "windows"]);
@@ -15,6 +16,8 @@ export const ProvisioningBody = z.object({
   hardware: ProvisioningHardware,
   /** Assigned to the worker at enrolment (wins over the site the worker reports). */
   site: SiteName.nullable().optional(),
+  /** `on-site`: the worker never leaves the pools of its site; `mobile` (default): any trusted pool (admin guide §4.2). */
+  mobility: WorkerMobility.optional(),
   /** GGUF model path on the worker machine (default: models/model.gguf under the install dir). */
   model_path: z.string().trim().min(1).max(1000).optional(),
   slots: z.number().int().min(1).max(64).optional(),

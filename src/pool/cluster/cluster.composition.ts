@@ -135,7 +135,7 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     elsewhere: (id) => {
       for (const p of capacity.snapshot()) {
         const w = p.available ? p.summary?.workers.find((x) => x.id === id) : undefined;
-        if (w) return { atom_id: p.atom, url: p.summary?.pool_url ?? p.url, home_pool_url: w.home_pool_url ?? null, failover_state: w.failover_state ?? null };
+        if (w) return { atom_id: p.atom, url: p.summary?.pool_url ?? p.url, home_pool_url: w.home_pool_url ?? null, failover_state: w.failover_state ?? null, mobility: w.mobility };
       }
       return undefined;
     },

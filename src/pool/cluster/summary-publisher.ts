@@ -39,7 +39,7 @@ export function localSummary(src: SummarySource, leaving = false): CapacitySumma
       entry.slots += w.slots;
       entry.free += Math.max(0, w.freeSlots);
     }
-    workers.push({ id: w.id, name: w.name, hardware_class: w.hardware.hardwareClass, models: w.models.map((m) => m.id).slice(0, 32), slots: w.slots, busy: w.busy, site: src.registry.siteOf(w.id), home_pool_url: w.failoverState === "FALLBACK" ? (w.homePoolUrl ?? null) : null, failover_state: w.failoverState ?? null });
+    workers.push({ id: w.id, name: w.name, hardware_class: w.hardware.hardwareClass, models: w.models.map((m) => m.id).slice(0, 32), slots: w.slots, busy: w.busy, site: src.registry.siteOf(w.id), home_pool_url: w.failoverState === "FALLBACK" ? (w.homePoolUrl ?? null) : null, failover_state: w.failoverState ?? null, ...(w.mobility ? { mobility: w.mobility } : {}) });
   }
   return { atom_id: src.atomId, pool_url: src.poolUrl, at: Date.now(), leaving, models: [...models.values()].filter((m) => m.capabilities.length > 0), workers, forwarded: src.counters() };
 }

@@ -1,6 +1,7 @@
 /** A connected, authenticated worker as the hub sees it: its socket, models, slots and jobs. */
 import type { WebSocket } from "ws";
 import type { Capability, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { WorkerMobility } from "../../protocol/migration.protocol.js";
 import type { Job } from "./job.js";
 
 /**
@@ -32,6 +33,8 @@ export class WorkerConnection implements JobTarget {
   /** Its home pool's URL and failover state, as its hello said (undefined: an older worker). */
   homePoolUrl: string | undefined;
   failoverState: FailoverStateName | undefined;
+  /** As the worker said in its hello (absent: mobile); the stored value, once there is one, wins (issue 16 must-have 6). */
+  mobility: WorkerMobility | undefined;
 
   constructor(
     readonly id: string,

@@ -185,6 +185,7 @@ export class WorkerSocketServer {
     const worker = new WorkerConnection(workerId, h.name, ws, h.hardware, models, h.slots, h.agentVersion, remote);
     worker.homePoolUrl = h.homePoolUrl;
     worker.failoverState = h.failoverState;
+    worker.mobility = h.mobility;
     try {
       setFrameLimit(ws, MAX_MESSAGE_BYTES);
     } catch (err) {

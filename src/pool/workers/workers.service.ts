@@ -21,7 +21,7 @@ const log = moduleLogger("workers");
 export interface WorkerLocator {
   self(): { atom_id: string; url: string | null };
   /** The peer a worker not connected here is connected to, from that peer's last summary. */
-  elsewhere(workerId: string): { atom_id: string; url: string | null; home_pool_url: string | null; failover_state: WorkerSummary["failover_state"] } | undefined;
+  elsewhere(workerId: string): { atom_id: string; url: string | null; home_pool_url: string | null; failover_state: WorkerSummary["failover_state"]; mobility?: WorkerSummary["mobility"] | undefined } | undefined;
 }
 
 export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefined, liveSite: string | null, locator?: WorkerLocator): WorkerSummary {
@@ -47,6 +47,7 @@ export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefin
     pool,
     home_pool_url: live ? (live.failoverState === "FALLBACK" ? (live.homePoolUrl ?? null) : null) : (away?.home_pool_url ?? null),
     failover_state: live ? (live.failoverState ?? null) : (away?.failover_state ?? null),
+    mobility: live?.mobility ?? away?.mobility ?? "mobile",
   };
 }
 
