@@ -22,6 +22,12 @@ export const en = {
   "balancing.total": "Total headcount",
   "balancing.queue": "Queue limit",
   "balancing.queueExplain": "Up to {n} waiting requests per model: the larger of the configured queue size and {total} people × {per} requests each.",
+  "balancing.plan": "Planned moves",
+  "balancing.planIntro": "What the balancer would move to match each site's headcount with the pools' capacity. With the balancer on, each move becomes a migration order.",
+  "balancing.planEmpty": "No move planned: the workers already match the headcount.",
+  "balancing.plan.col.worker": "Worker",
+  "balancing.plan.col.route": "From → to",
+  "balancing.plan.col.why": "Why",
 } as const;
 
 export const fr: Record<keyof typeof en, string> = {
@@ -47,4 +53,10 @@ export const fr: Record<keyof typeof en, string> = {
   "balancing.total": "Effectif total",
   "balancing.queue": "Limite de la file",
   "balancing.queueExplain": "Jusqu'à {n} requêtes en attente par modèle : le plus grand entre la taille de file configurée et {total} personnes × {per} requêtes chacune.",
+  "balancing.plan": "Déplacements prévus",
+  "balancing.planIntro": "Ce que la répartition déplacerait pour accorder l'effectif de chaque site à la capacité des pools. Quand la répartition est activée, chaque déplacement devient un ordre de migration.",
+  "balancing.planEmpty": "Aucun déplacement prévu : les workers correspondent déjà à l'effectif.",
+  "balancing.plan.col.worker": "Worker",
+  "balancing.plan.col.route": "De → vers",
+  "balancing.plan.col.why": "Pourquoi",
 };

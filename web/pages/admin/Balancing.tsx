@@ -1,6 +1,7 @@
 /**
  * Worker balancing: declared headcount per site (editable, saved per row) against the workers
- * enrolled and connected there, the unassigned workers, and the queue limit the total gives.
+ * enrolled and connected there, the unassigned workers, the queue limit the total gives, and the
+ * balancer's planned moves when the pool reports them (`plan`, optional in BalancingView).
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../../api.js";
@@ -14,6 +15,53 @@ import type { BalancingSite, BalancingView } from "../../../src/protocol/setting
 import type { AdminPageProps } from "./pages.js";
 
 const MAX = 1_000_000;
+
+/**
+ * One move of the balancer's plan. Read defensively: `plan` is an optional, later addition to
+ * BalancingView, so every field may be missing and the table shows what there is.
+ */
+interface PlannedMove {
+  worker_id?: string;
+  worker_name?: string | null;
+  from_pool?: string | null;
+  from_pool_url?: string | null;
+  to_pool?: string | null;
+  to_pool_url?: string | null;
+  reason?: string;
+  detail?: string | null;
+}
+
+function planOf(view: BalancingView): PlannedMove[] | undefined {
+  const plan = (view as BalancingView & { plan?: unknown }).plan;
+  return Array.isArray(plan) ? plan.filter((m): m is PlannedMove => typeof m === "object" && m !== null) : undefined;
+}
+
+const hostOr = (url: string | null | undefined, atom: string | null | undefined): string => {
+  if (url) {
+    try {
+      return new URL(url).host;
+    } catch {
+      return url;
+    }
+  }
+  return atom ? atom.slice(0, 8) : "—";
+};
+
+function PlanTable({ plan }: { plan: PlannedMove[] }) {
+  const { t } = useI18n();
+  const columns: Column<PlannedMove>[] = [
+    { key: "worker", header: t("balancing.plan.col.worker"), cell: (m) => <strong>{m.worker_name ?? m.worker_id ?? "—"}</strong> },
+    { key: "route", header: t("balancing.plan.col.route"), cell: (m) => `${hostOr(m.from_pool_url, m.from_pool)} → ${hostOr(m.to_pool_url, m.to_pool)}` },
+    { key: "why", header: t("balancing.plan.col.why"), cell: (m) => m.detail ?? m.reason ?? "—" },
+  ];
+  return (
+    <section aria-labelledby="balancing-plan-h">
+      <h2 id="balancing-plan-h">{t("balancing.plan")}</h2>
+      <p class="help">{t("balancing.planIntro")}</p>
+      <DataTable id="balancing-plan" columns={columns} rows={plan} rowKey={(m) => `${m.worker_id ?? ""}>${m.to_pool ?? m.to_pool_url ?? ""}`} empty={t("balancing.planEmpty")} rowProps={(m) => ({ "data-worker": m.worker_id })} />
+    </section>
+  );
+}
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "site";
 
 function GapBadge({ gap }: { gap: number }) {
@@ -120,6 +168,8 @@ export function BalancingPage(_p: AdminPageProps) {
     { key: "gap", header: t("balancing.col.gap"), cell: (s) => <GapBadge gap={s.gap} /> },
   ];
 
+  const plan = view && planOf(view);
+
   return (
     <>
       <h1>{t("balancing.title")}</h1>
@@ -138,6 +188,7 @@ export function BalancingPage(_p: AdminPageProps) {
           </p>
           {view.unassigned_workers > 0 && <p class="help">{t("balancing.unassignedHelp")}</p>}
           <DataTable id="balancing-table" columns={columns} rows={view.sites} rowKey={(s) => s.name} empty={t("balancing.empty")} rowProps={(s) => ({ "data-site": s.name })} />
+          {plan && <PlanTable plan={plan} />}
         </>
       )}
       {!view && !error && <p class="muted">{t("ui.loading")}</p>}

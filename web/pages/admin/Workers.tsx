@@ -1,6 +1,8 @@
 /**
- * Workers: every enrolled worker with its live state (kept current by worker.* events), Revoke
- * behind a confirmation, and "Add a worker" (provisioning code + install files). Below, the
+ * Workers: every enrolled worker with its live state (kept current by worker.* events), the pool
+ * it is on and its mobility, "Move to pool…" (a migration order by hand), "Force failover…" for a
+ * worker connected nowhere (manual failover mode), Revoke behind a confirmation, and "Add a
+ * worker" (provisioning code + install files). Below, the
  * workers of the other bonded pools (GET /v1/admin/cluster, refreshed every 5 s: they come from
  * the peers' capacity summaries, which no live event carries), each with the pool it is on.
  */
@@ -15,6 +17,7 @@ import { useLiveEvents } from "../../live.js";
 import type { RevokedWorker, WorkerList, WorkerSummary } from "../../../src/protocol/admin.protocol.js";
 import type { ClusterView, ClusterWorker } from "../../../src/protocol/cluster.protocol.js";
 import type { AdminPageProps } from "./pages.js";
+import { MoveWorkerModal, type MoveTarget } from "./migrations/MoveWorkerModal.js";
 import { AddWorkerModal } from "./workers/AddWorkerModal.js";
 
 type Status = "connected" | "offline" | "revoked";
@@ -65,6 +68,7 @@ export function WorkersPage(_p: AdminPageProps) {
   const [revokeError, setRevokeError] = useState<string>();
   const [now, setNow] = useState(Date.now());
   const [remote, setRemote] = useState<RemoteWorker[]>();
+  const [moveTarget, setMoveTarget] = useState<MoveTarget>();
 
   const load = () =>
     api<WorkerList>("GET", "/v1/admin/workers").then(
@@ -147,6 +151,15 @@ export function WorkersPage(_p: AdminPageProps) {
       },
     },
     {
+      key: "mobility",
+      header: t("workers.col.mobility"),
+      cell: (w) => (
+        <span class={`badge ${w.mobility === "on-site" ? "warn" : "muted"}`} data-mobility={w.mobility} title={t(`workers.mobility.${w.mobility}Help`)}>
+          {t(`workers.mobility.${w.mobility}`)}
+        </span>
+      ),
+    },
+    {
       key: "class",
       header: t("workers.col.class"),
       cell: (w) => {
@@ -199,9 +212,21 @@ export function WorkersPage(_p: AdminPageProps) {
       header: <span class="visually-hidden">{t("workers.col.actions")}</span>,
       cell: (w) =>
         w.revoked ? null : (
-          <button type="button" class="button danger small" id={`revoke-${w.id}`} aria-label={t("workers.revokeNamed", { name: w.name })} onClick={() => { setRevokeError(undefined); setRevoking(w); }}>
-            {t("workers.revoke")}
-          </button>
+          <span class="row-actions">
+            {/* Connected somewhere: an order moves it; connected nowhere: only a forced failover can reach it (it asks the peers). */}
+            {w.pool || w.connected ? (
+              <button type="button" class="button secondary small" id={`move-${w.id}`} aria-label={t("workers.moveNamed", { name: w.name })} onClick={() => setMoveTarget({ workerId: w.id })}>
+                {t("workers.move")}
+              </button>
+            ) : (
+              <button type="button" class="button secondary small" id={`failover-${w.id}`} aria-label={t("workers.failoverNamed", { name: w.name })} onClick={() => setMoveTarget({ workerId: w.id, force: true })}>
+                {t("workers.failover")}
+              </button>
+            )}
+            <button type="button" class="button danger small" id={`revoke-${w.id}`} aria-label={t("workers.revokeNamed", { name: w.name })} onClick={() => { setRevokeError(undefined); setRevoking(w); }}>
+              {t("workers.revoke")}
+            </button>
+          </span>
         ),
     },
   ];
@@ -228,6 +253,15 @@ export function WorkersPage(_p: AdminPageProps) {
       {remote && remote.length > 0 && <ClusterWorkers workers={remote} />}
 
       <AddWorkerModal open={adding} onClose={closeAdd} />
+      <MoveWorkerModal
+        open={!!moveTarget}
+        target={moveTarget}
+        onClose={() => setMoveTarget(undefined)}
+        onCreated={(o) => {
+          setMoveTarget(undefined);
+          setNotice(t("migrations.orderCreated", { name: o.worker_name ?? o.worker_id, pool: o.to_pool_url ? hostOf(o.to_pool_url) : o.to_pool, state: t(`migrations.state.${o.state}`) }));
+        }}
+      />
       <Modal
         id="revoke-worker"
         open={!!revoking}

@@ -10,6 +10,7 @@ import { BalancingPage } from "./Balancing.js";
 import { DocsPage } from "./Docs.js";
 import { FederationPage } from "./Federation.js";
 import { KeysPage } from "./Keys.js";
+import { MigrationsPage } from "./Migrations.js";
 import { OverviewPage } from "./Overview.js";
 import { ProjectsPage } from "./Projects.js";
 import { SettingsPage } from "./Settings.js";
@@ -33,6 +34,7 @@ export const ADMIN_PAGES: AdminPage[] = [
   { id: "overview", path: "/admin", label: "nav.overview", component: OverviewPage },
   { id: "workers", path: "/admin/workers", label: "nav.workers", component: WorkersPage },
   { id: "balancing", path: "/admin/balancing", label: "nav.balancing", component: BalancingPage },
+  { id: "migrations", path: "/admin/migrations", label: "nav.migrations", component: MigrationsPage },
   { id: "projects", path: "/admin/projects", label: "nav.projects", component: ProjectsPage },
   { id: "settings", path: "/admin/settings", label: "nav.settings", component: SettingsPage },
   { id: "audit", path: "/admin/audit", label: "nav.audit", component: AuditPage },

@@ -1,6 +1,6 @@
 /**
- * "Add a worker": OS + hardware + site + model path → POST /v1/admin/provisioning → the single-use
- * code's expiry and the three files (config.json, install script, start script) to copy.
+ * "Add a worker": OS + hardware + site + mobility + model path → POST /v1/admin/provisioning → the
+ * single-use code's expiry and the three files (config.json, install script, start script) to copy.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../../../api.js";
@@ -10,7 +10,8 @@ import { dateTime } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
-import type { ProvisioningResult } from "../../../../src/protocol/provisioning.protocol.js";
+import type { WorkerMobility } from "../../../../src/protocol/migration.protocol.js";
+import type { ProvisioningBody, ProvisioningResult } from "../../../../src/protocol/provisioning.protocol.js";
 import type { BalancingView } from "../../../../src/protocol/settings.protocol.js";
 
 export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
@@ -18,6 +19,7 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
   const [os, setOs] = useState<"linux" | "macos" | "windows">("linux");
   const [hardware, setHardware] = useState<"cpu" | "gpu">("cpu");
   const [site, setSite] = useState("");
+  const [mobility, setMobility] = useState<WorkerMobility>("mobile");
   const [model, setModel] = useState("");
   const [sites, setSites] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
@@ -39,7 +41,7 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      const body: Record<string, unknown> = { os, hardware, site: site || null };
+      const body: ProvisioningBody = { os, hardware, site: site || null, mobility };
       if (model.trim()) body.model_path = model.trim();
       setResult(await api<ProvisioningResult>("POST", "/v1/admin/provisioning", body));
     } catch (err) {
@@ -81,6 +83,14 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
             value={site}
             onChange={setSite}
             options={[{ value: "", label: t("workers.add.siteNone") }, ...sites.map((s) => ({ value: s, label: s }))]}
+          />
+          <SelectField
+            id="add-mobility"
+            label={t("workers.add.mobility")}
+            help={t("workers.add.mobilityHelp")}
+            value={mobility}
+            onChange={(v) => setMobility(v as WorkerMobility)}
+            options={(["mobile", "on-site"] as const).map((m) => ({ value: m, label: t(`workers.add.mobility.${m}`) }))}
           />
           <TextField id="add-model" label={t("workers.add.model")} optional={t("common.optional")} help={t("workers.add.modelHelp")} value={model} onInput={setModel} />
           <div class="actions">
