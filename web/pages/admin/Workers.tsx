@@ -105,7 +105,8 @@ export function WorkersPage(_p: AdminPageProps) {
     if (e.type === "worker.joined" || e.type === "worker.updated") upsert(e.worker);
     else if (e.type === "worker.left") {
       const id = e.worker_id;
-      setWorkers((list) => list?.map((w) => (w.id === id ? { ...w, connected: false, busy_slots: null, free_slots: null, last_seen_at: new Date().toISOString() } : w)));
+      // It left this pool: where it goes next (a peer after a move or a failover) shows on the next load.
+      setWorkers((list) => list?.map((w) => (w.id === id ? { ...w, connected: false, busy_slots: null, free_slots: null, last_seen_at: new Date().toISOString(), pool: w.pool?.self ? null : w.pool } : w)));
     }
   });
 
@@ -215,11 +216,11 @@ export function WorkersPage(_p: AdminPageProps) {
           <span class="row-actions">
             {/* Connected somewhere: an order moves it; connected nowhere: only a forced failover can reach it (it asks the peers). */}
             {w.pool || w.connected ? (
-              <button type="button" class="button secondary small" id={`move-${w.id}`} aria-label={t("workers.moveNamed", { name: w.name })} onClick={() => setMoveTarget({ workerId: w.id })}>
+              <button type="button" class="button secondary small" id={`move-${w.id}`} aria-label={t("workers.moveNamed", { name: w.name })} onClick={() => setMoveTarget({ workerId: w.id, workerName: w.name })}>
                 {t("workers.move")}
               </button>
             ) : (
-              <button type="button" class="button secondary small" id={`failover-${w.id}`} aria-label={t("workers.failoverNamed", { name: w.name })} onClick={() => setMoveTarget({ workerId: w.id, force: true })}>
+              <button type="button" class="button secondary small" id={`failover-${w.id}`} aria-label={t("workers.failoverNamed", { name: w.name })} onClick={() => setMoveTarget({ workerId: w.id, workerName: w.name, force: true })}>
                 {t("workers.failover")}
               </button>
             )}

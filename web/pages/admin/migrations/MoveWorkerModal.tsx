@@ -19,6 +19,8 @@ import { poolLabel } from "./format.js";
 export interface MoveTarget {
   /** Pre-selected worker (the Workers page's per-row action). */
   workerId?: string;
+  /** Its name, for the title before the worker list has loaded. */
+  workerName?: string;
   /** Manual failover mode: send a worker whose pool is down to a peer. */
   force?: boolean;
 }
@@ -80,7 +82,7 @@ export function MoveWorkerModal(p: { open: boolean; target?: MoveTarget | undefi
     }
   };
 
-  const named = p.target?.workerId ? (worker?.name ?? p.target.workerId) : undefined;
+  const named = p.target?.workerId ? (p.target.workerName ?? worker?.name ?? p.target.workerId) : undefined;
   const title = force ? t("migrations.failover.title", { name: named ?? "" }) : named ? t("migrations.move.titleNamed", { name: named }) : t("migrations.move.title");
   const loaded = workers !== undefined && pools !== undefined;
 
