@@ -395,3 +395,156 @@ describe("migrations in the dashboard (the API answered from the browser)", () =
     await page.locator("dialog#add-worker[open]").waitFor({ state: "detached" });
   });
 });
+
+describe("with migration orders backend", () => {
+  const policyApi = async () => (await pageApi<MigrationPolicy>("GET", "/v1/admin/migrations/policy")).body;
+  const ordersApi = async () => MigrationList.parse((await pageApi<unknown>("GET", "/v1/admin/migrations")).body);
+
+  /** Opens "Move a worker", picks this test's worker and pool B, submits; returns the order's id. */
+  async function moveToB(): Promise<string> {
+    await page.click("#move-worker-open");
+    await page.locator("dialog#move-worker[open]").waitFor();
+    await expect.poll(() => page.locator("#move-pool-select option").count()).toBeGreaterThan(0);
+    await page.selectOption("#move-worker-select", workerId);
+    await page.selectOption("#move-pool-select", b.atom);
+    const created = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/v1/admin/migrations");
+    await page.click("#move-submit");
+    const res = await created;
+    expect(res.status()).toBe(201);
+    const o = MigrationOrderView.parse(await res.json());
+    await page.locator("dialog#move-worker[open]").waitFor({ state: "detached" });
+    expect(o).toMatchObject({ worker_id: workerId, from_pool: a.atom, to_pool: b.atom, reason: "admin", issued_by: a.atom, signature_valid: true });
+    return o.id;
+  }
+
+  async function setExecutor(on: boolean): Promise<void> {
+    await page.locator("#migration-policy").waitFor();
+    await page.setChecked("#policy-executor", on);
+    await page.click("#policy-save");
+    await page.locator("#policy-saved").waitFor();
+    expect((await policyApi()).executor_loop_enabled).toBe(on);
+  }
+
+  it("shows the pool's own policy and no order", async () => {
+    const list = await ordersApi();
+    expect(list.orders).toEqual([]);
+    await openMigrations();
+    await page.locator("#migrations-table-empty").waitFor();
+    await page.locator("#migration-policy").waitFor();
+    const p = list.policy;
+    expect(await page.isChecked("#policy-executor")).toBe(p.executor_loop_enabled);
+    expect(await page.inputValue("#policy-approval")).toBe(p.approval);
+    expect(await page.isChecked("#policy-latency")).toBe(p.latency_routing);
+    expect(await page.isChecked("#policy-balancer")).toBe(p.balancer_enabled);
+    expect(await page.inputValue("#policy-mode")).toBe(p.failover.mode);
+    expect(await page.isChecked("#policy-confirm")).toBe(p.failover.confirm);
+    expect(await page.inputValue("#policy-down_after_s")).toBe(String(p.failover.down_after_s));
+  });
+
+  it("saves the policy on the pool, keeps it across a reload, and shows the pool's validation message", async () => {
+    await openMigrations();
+    await page.locator("#migration-policy").waitFor();
+    const before = await policyApi();
+    await page.setChecked("#policy-executor", false);
+    await page.fill("#policy-down_after_s", "240");
+    await page.click("#policy-save");
+    await page.locator("#policy-saved").waitFor();
+    const after = await policyApi();
+    expect(after).toEqual({ ...before, executor_loop_enabled: false, failover: { ...before.failover, down_after_s: 240 } });
+
+    await page.reload();
+    await page.locator("#migration-policy").waitFor();
+    expect(await page.isChecked("#policy-executor")).toBe(false);
+    expect(await page.inputValue("#policy-down_after_s")).toBe("240");
+
+    await page.fill("#policy-sticky_check_s", "0");
+    await page.click("#policy-save");
+    await page.locator("#policy-error").waitFor();
+    expect((await page.locator("#policy-error").textContent())?.length).toBeGreaterThan("Error: ".length);
+    expect((await policyApi()).failover.sticky_check_s).toBe(before.failover.sticky_check_s);
+    await page.reload();
+  });
+
+  it("lists a move by hand, signed and issued while the executor is off; rejecting it with a reason leaves the worker on A", async () => {
+    await openMigrations();
+    await setExecutor(false);
+    const id = await moveToB();
+    await page.locator("#migrations-notice", { hasText: `Order created: ${workerName} → ${hostOf(b.pool.url)} (Issued).` }).waitFor();
+    const r = row(id);
+    await expect.poll(() => r.getAttribute("data-state")).toBe("issued");
+    expect(await r.locator("td[data-col='route']").textContent()).toBe(`this pool → ${hostOf(b.pool.url)}`);
+    expect(await r.locator("td[data-col='reason'] .badge").textContent()).toBe("By hand");
+    expect(await r.locator("td[data-col='signature'] .sig").getAttribute("data-valid")).toBe("true");
+
+    // A second order for the same worker: refused by the pool, its message in the dialog.
+    await page.click("#move-worker-open");
+    await page.locator("dialog#move-worker[open]").waitFor();
+    await expect.poll(() => page.locator("#move-pool-select option").count()).toBeGreaterThan(0);
+    await page.selectOption("#move-worker-select", workerId);
+    await page.selectOption("#move-pool-select", b.atom);
+    await page.click("#move-submit");
+    await page.locator("#move-error").waitFor();
+    await page.click("#move-worker-close");
+
+    await page.click(`#reject-${id}`);
+    await page.locator("dialog#reject-order[open]").waitFor();
+    await page.fill("#reject-reason", "keep it on A for the test");
+    await page.click("#reject-confirm");
+    await page.locator("dialog#reject-order[open]").waitFor({ state: "detached" });
+    await expect.poll(() => r.getAttribute("data-state")).toBe("rejected");
+    expect(await r.locator("td[data-col='state'] .cell-detail").textContent()).toContain("keep it on A for the test");
+    expect(await r.locator("button").count()).toBe(0);
+    await shot("migrations-rejected");
+
+    // The filter, against the pool.
+    await page.selectOption("#migrations-state", "rejected");
+    await expect.poll(() => page.locator("#migrations-table tbody tr").count()).toBe(1);
+    await page.selectOption("#migrations-state", "issued");
+    await page.locator("#migrations-table-empty").waitFor();
+    await page.selectOption("#migrations-state", "");
+
+    // Nothing moved.
+    const w = (await pageApi<{ data: { id: string; connected: boolean }[] }>("GET", "/v1/admin/workers")).body.data.find((x) => x.id === workerId);
+    expect(w?.connected).toBe(true);
+  });
+
+  it("with the executor on, the move goes issued → draining → completed on the page, and the Workers page shows the worker on B", async () => {
+    await openMigrations();
+    await setExecutor(true);
+    const id = await moveToB();
+    const seen = new Set<string>();
+    await waitFor(
+      async () => {
+        const s = (await row(id).getAttribute("data-state")) ?? "";
+        seen.add(s);
+        if (s === "rolled_back" || s === "rejected") throw new Error(`order ${id} ended ${s}: ${await row(id).textContent()}`);
+        return s === "completed";
+      },
+      "the order to complete on the page",
+      90_000,
+    );
+    expect([...seen].filter((s) => s !== "completed").every((s) => s === "issued" || s === "draining")).toBe(true);
+    await shot("migrations-completed");
+
+    await openFromMenu(page, "workers", "Workers");
+    const r = page.locator(`#workers-table tbody tr[data-key='${workerId}']`);
+    await expect.poll(() => r.locator("td[data-col='pool']").textContent(), { timeout: 20_000 }).toBe(hostOf(b.pool.url));
+    expect(await r.getAttribute("data-status")).toBe("away");
+    expect(await r.locator("td[data-col='status']").textContent()).toBe("On another pool");
+  });
+});
+
+describe("with mobility in the worker config", () => {
+  it("Add a worker: the config.json to copy carries the mobility chosen", async () => {
+    await openFromMenu(page, "workers", "Workers");
+    await page.click("#add-worker-open");
+    await page.locator("dialog#add-worker[open]").waitFor();
+    await page.selectOption("#add-mobility", "on-site");
+    await page.click("#add-submit");
+    await page.locator("#add-worker-result").waitFor();
+    const config = JSON.parse((await page.locator("#snippet-0").textContent()) ?? "{}") as { mobility?: string };
+    expect(config.mobility).toBe("on-site");
+    await page.keyboard.press("Escape");
+    await page.locator("dialog#add-worker[open]").waitFor({ state: "detached" });
+  });
+});

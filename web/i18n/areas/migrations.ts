@@ -90,7 +90,7 @@ export const en = {
   "migrations.move.busy": "Creating the order…",
   "migrations.failover.title": "Force the failover of {name}",
   "migrations.failover.intro": "In manual failover mode a worker whose pool is down does not move by itself: it keeps retrying its pool until you send it to another one here (or until the failsafe delay passes). It asks the other pools for this order while it cannot reach its own.",
-  "migrations.failover.submit": "Send it to this pool",
+  "migrations.failover.submit": "Send it to the chosen pool",
 } as const;
 
 export const fr: Record<keyof typeof en, string> = {
@@ -184,5 +184,5 @@ export const fr: Record<keyof typeof en, string> = {
   "migrations.move.busy": "Création de l'ordre…",
   "migrations.failover.title": "Forcer la bascule de {name}",
   "migrations.failover.intro": "En mode de bascule manuel, un worker dont le pool est hors service ne se déplace pas de lui-même : il réessaie son pool jusqu'à ce que vous l'envoyiez ici vers un autre (ou jusqu'à l'expiration du délai de sécurité). Il demande cet ordre aux autres pools tant qu'il ne peut pas joindre le sien.",
-  "migrations.failover.submit": "L'envoyer vers ce pool",
+  "migrations.failover.submit": "L'envoyer vers le pool choisi",
 };

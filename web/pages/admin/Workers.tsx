@@ -20,9 +20,10 @@ import type { AdminPageProps } from "./pages.js";
 import { MoveWorkerModal, type MoveTarget } from "./migrations/MoveWorkerModal.js";
 import { AddWorkerModal } from "./workers/AddWorkerModal.js";
 
-type Status = "connected" | "offline" | "revoked";
-const statusOf = (w: WorkerSummary): Status => (w.revoked ? "revoked" : w.connected ? "connected" : "offline");
-const BADGE: Record<Status, string> = { connected: "ok", offline: "muted", revoked: "err" };
+/** `away`: connected to another pool of the cluster (moved there, or failed over). */
+type Status = "connected" | "away" | "offline" | "revoked";
+const statusOf = (w: WorkerSummary): Status => (w.revoked ? "revoked" : w.connected ? "connected" : w.pool && !w.pool.self ? "away" : "offline");
+const BADGE: Record<Status, string> = { connected: "ok", away: "ok", offline: "muted", revoked: "err" };
 
 function busyOf(w: WorkerSummary): number | null {
   if (w.busy_slots !== null && w.busy_slots !== undefined) return w.busy_slots;
@@ -72,7 +73,10 @@ export function WorkersPage(_p: AdminPageProps) {
 
   const load = () =>
     api<WorkerList>("GET", "/v1/admin/workers").then(
-      (r) => setWorkers(r.data),
+      (r) => {
+        setWorkers(r.data);
+        setError(undefined);
+      },
       (e: unknown) => setError(errorText(e, t("common.network"))),
     );
   const loadCluster = () =>
@@ -83,9 +87,11 @@ export function WorkersPage(_p: AdminPageProps) {
   useEffect(() => {
     void load();
     void loadCluster();
-    // Re-render relative times ("12 s ago"); this pool's workers come from live events, the other pools' from their summaries.
+    // Re-render relative times ("12 s ago"). This pool's workers come from live events, but where a
+    // worker went after leaving (a peer, after a move or a failover) only the list says: reload it too.
     const tick = setInterval(() => {
       setNow(Date.now());
+      void load();
       void loadCluster();
     }, 5000);
     return () => clearInterval(tick);
