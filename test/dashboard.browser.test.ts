@@ -269,7 +269,7 @@ describe("admin dashboard in Chromium", () => {
     await row.getByRole("button", { name: `Revoke ${provisioned!.name}` }).click();
     await page.click("#revoke-confirm");
     await expect.poll(() => row.getAttribute("data-status")).toBe("revoked");
-    expect(await row.locator(".badge").textContent()).toBe("Revoked");
+    expect(await row.locator("td[data-col='status'] .badge").textContent()).toBe("Revoked");
     // The pool agrees, after a reload too.
     await page.reload();
     await expect.poll(() => page.locator(`#workers-table tbody tr[data-name='${provisioned!.name}']`).getAttribute("data-status")).toBe("revoked");

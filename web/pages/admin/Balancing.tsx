@@ -11,7 +11,9 @@ import { Notice } from "../../components/Shell.js";
 import { StatCard } from "../../components/StatCard.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
+import type { ClusterPool, ClusterView } from "../../../src/protocol/cluster.protocol.js";
 import type { BalancingSite, BalancingView } from "../../../src/protocol/settings.protocol.js";
+import { poolLabel } from "./migrations/format.js";
 import type { AdminPageProps } from "./pages.js";
 
 const MAX = 1_000_000;
@@ -23,12 +25,12 @@ const MAX = 1_000_000;
 interface PlannedMove {
   worker_id?: string;
   worker_name?: string | null;
+  /** Federation atom ids of the pool the worker is on and of the pool it should go to. */
   from_pool?: string | null;
-  from_pool_url?: string | null;
   to_pool?: string | null;
-  to_pool_url?: string | null;
-  reason?: string;
-  detail?: string | null;
+  /** The destination site. */
+  site?: string | null;
+  reason?: string | null;
 }
 
 function planOf(view: BalancingView): PlannedMove[] | undefined {
@@ -36,32 +38,28 @@ function planOf(view: BalancingView): PlannedMove[] | undefined {
   return Array.isArray(plan) ? plan.filter((m): m is PlannedMove => typeof m === "object" && m !== null) : undefined;
 }
 
-const hostOr = (url: string | null | undefined, atom: string | null | undefined): string => {
-  if (url) {
-    try {
-      return new URL(url).host;
-    } catch {
-      return url;
-    }
-  }
-  return atom ? atom.slice(0, 8) : "—";
-};
-
-function PlanTable({ plan }: { plan: PlannedMove[] }) {
+function PlanTable({ plan, pools }: { plan: PlannedMove[]; pools: ClusterPool[] }) {
   const { t } = useI18n();
+  const pool = (atom: string | null | undefined) => {
+    if (!atom) return "—";
+    const p = pools.find((x) => x.atom_id === atom);
+    return poolLabel(t, atom, p?.pool_url, p?.self ?? false);
+  };
   const columns: Column<PlannedMove>[] = [
     { key: "worker", header: t("balancing.plan.col.worker"), cell: (m) => <strong>{m.worker_name ?? m.worker_id ?? "—"}</strong> },
-    { key: "route", header: t("balancing.plan.col.route"), cell: (m) => `${hostOr(m.from_pool_url, m.from_pool)} → ${hostOr(m.to_pool_url, m.to_pool)}` },
-    { key: "why", header: t("balancing.plan.col.why"), cell: (m) => m.detail ?? m.reason ?? "—" },
+    { key: "route", header: t("balancing.plan.col.route"), cell: (m) => `${pool(m.from_pool)} → ${pool(m.to_pool)}` },
+    { key: "site", header: t("balancing.col.site"), cell: (m) => m.site ?? "—" },
+    { key: "why", header: t("balancing.plan.col.why"), cell: (m) => m.reason ?? "—" },
   ];
   return (
     <section aria-labelledby="balancing-plan-h">
       <h2 id="balancing-plan-h">{t("balancing.plan")}</h2>
       <p class="help">{t("balancing.planIntro")}</p>
-      <DataTable id="balancing-plan" columns={columns} rows={plan} rowKey={(m) => `${m.worker_id ?? ""}>${m.to_pool ?? m.to_pool_url ?? ""}`} empty={t("balancing.planEmpty")} rowProps={(m) => ({ "data-worker": m.worker_id })} />
+      <DataTable id="balancing-plan" columns={columns} rows={plan} rowKey={(m) => `${m.worker_id ?? ""}>${m.to_pool ?? ""}`} empty={t("balancing.planEmpty")} rowProps={(m) => ({ "data-worker": m.worker_id })} />
     </section>
   );
 }
+
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "site";
 
 function GapBadge({ gap }: { gap: number }) {
@@ -79,6 +77,7 @@ export function BalancingPage(_p: AdminPageProps) {
   const [saving, setSaving] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<string>();
+  const [pools, setPools] = useState<ClusterPool[]>([]);
 
   const load = () =>
     api<BalancingView>("GET", "/v1/admin/balancing").then(
@@ -88,7 +87,14 @@ export function BalancingPage(_p: AdminPageProps) {
       },
       (e: unknown) => setError(errorText(e, t("common.network"))),
     );
-  useEffect(() => void load(), []);
+  useEffect(() => {
+    void load();
+    // Names the pools of the planned moves (their atom ids) by their URLs.
+    api<ClusterView>("GET", "/v1/admin/cluster").then(
+      (v) => setPools(v.pools),
+      () => undefined,
+    );
+  }, []);
   // Connected counts change as workers come and go.
   useLiveEvents((e) => {
     if (e.type === "worker.joined" || e.type === "worker.left") void load();
@@ -188,7 +194,7 @@ export function BalancingPage(_p: AdminPageProps) {
           </p>
           {view.unassigned_workers > 0 && <p class="help">{t("balancing.unassignedHelp")}</p>}
           <DataTable id="balancing-table" columns={columns} rows={view.sites} rowKey={(s) => s.name} empty={t("balancing.empty")} rowProps={(s) => ({ "data-site": s.name })} />
-          {plan && <PlanTable plan={plan} />}
+          {plan && <PlanTable plan={plan} pools={pools} />}
         </>
       )}
       {!view && !error && <p class="muted">{t("ui.loading")}</p>}
