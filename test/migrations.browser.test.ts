@@ -394,6 +394,34 @@ describe("migrations in the dashboard (the API answered from the browser)", () =
     await page.keyboard.press("Escape");
     await page.locator("dialog#add-worker[open]").waitFor({ state: "detached" });
   });
+
+  it("Balancing: no Planned moves without a plan from the pool, a table of them with one", async () => {
+    let plan: unknown;
+    await page.route(
+      (u) => u.pathname === "/v1/admin/balancing",
+      async (route) => {
+        // The pool's own answer, with `plan` taken out or set: the page must cope with both.
+        const res = await route.fetch();
+        const { plan: _, ...view } = (await res.json()) as Record<string, unknown>;
+        await route.fulfill({ response: res, body: JSON.stringify(plan === undefined ? view : { ...view, plan }) });
+      },
+    );
+    await openFromMenu(page, "balancing", "Worker balancing");
+    await page.locator("#balancing-table, #balancing-table-empty").first().waitFor();
+    expect(await page.locator("#balancing-plan-h").count()).toBe(0);
+
+    plan = [{ worker_id: workerId, worker_name: workerName, from_pool: a.atom, to_pool: b.atom, site: "Lyon branch", reason: "Lyon branch is short of 1 worker for its headcount" }];
+    await openFromMenu(page, "overview", "Overview");
+    await openFromMenu(page, "balancing", "Worker balancing");
+    const r = page.locator(`#balancing-plan tbody tr[data-worker='${workerId}']`);
+    await r.waitFor();
+    expect(await r.locator("td").allTextContents()).toEqual([workerName, `this pool → ${hostOf(b.pool.url)}`, "Lyon branch", "Lyon branch is short of 1 worker for its headcount"]);
+
+    plan = [];
+    await openFromMenu(page, "overview", "Overview");
+    await openFromMenu(page, "balancing", "Worker balancing");
+    await page.locator("#balancing-plan-empty", { hasText: "No move planned" }).waitFor();
+  });
 });
 
 describe("with migration orders backend", () => {
