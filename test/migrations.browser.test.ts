@@ -18,9 +18,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FailoverPolicy, MigrationList, MigrationOrderView, MigrationPolicy, MigrationPolicyPatch } from "../src/protocol/migration.protocol.js";
 import { LAPTOP, launchBrowser, openFromMenu, signIn } from "./browser.js";
 import { startCluster, type ClusterNode } from "./cluster.js";
-import { killAll, modelPath, ROOT, spawnCli, startWorker, waitFor, type WorkerProc } from "./helpers.js";
+import { defaultSetupAnswers, killAll, modelPath, ROOT, spawnCli, startWorker, waitFor, type WorkerProc } from "./helpers.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
+const SITE_OF: Record<string, string> = { a: "Head office", b: "Lyon branch" };
 
 let browser: Browser;
 let context: BrowserContext;
@@ -136,7 +137,13 @@ async function openMigrations(): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const nodes = await startCluster({ names: ["a", "b"] });
+  // Two sites, one pool each (the balancer's sites), and a balancer that plans every second.
+  const nodes = await startCluster({
+    names: ["a", "b"],
+    env: { CELLULE_BALANCER_INTERVAL_MS: "1000" },
+    envOf: (name) => ({ CELLULE_POOL_SITE: SITE_OF[name] }),
+    setupOf: () => ({ ...defaultSetupAnswers(), topology: { sites: Object.values(SITE_OF).map((n) => ({ name: n, pools: 1 })) } }),
+  });
   a = nodes.a!;
   b = nodes.b!;
   worker = await startWorker(a.http.pool);
@@ -559,6 +566,46 @@ describe("with migration orders backend", () => {
     await expect.poll(() => r.locator("td[data-col='pool']").textContent(), { timeout: 20_000 }).toBe(hostOf(b.pool.url));
     expect(await r.getAttribute("data-status")).toBe("away");
     expect(await r.locator("td[data-col='status']").textContent()).toBe("On another pool");
+  });
+});
+
+describe("with the balancer (routing backend)", () => {
+  it("manual approval: the balancer's order waits on the page, Approve sends the worker to the site that needs it", async () => {
+    // The previous block left the worker on B (Lyon branch). Manual approval, balancer on, executor on.
+    await openMigrations();
+    await page.locator("#migration-policy").waitFor();
+    await page.selectOption("#policy-approval", "manual");
+    await page.setChecked("#policy-balancer", true);
+    await page.setChecked("#policy-executor", true);
+    await page.click("#policy-save");
+    await page.locator("#policy-saved").waitFor();
+    // All the people at the head office: the worker belongs on A. Declared on both pools, whichever plans.
+    await openFromMenu(page, "balancing", "Worker balancing");
+    await page.fill("#headcount-head-office", "10");
+    await page.click("#headcount-head-office-save");
+    await page.locator(".notice", { hasText: "Headcount of Head office saved: 10." }).waitFor();
+    for (const [site, n] of [["Head office", 10], ["Lyon branch", 0]] as const) {
+      const r = await b.adminCall("PUT", `/v1/admin/balancing/sites/${encodeURIComponent(site)}`, { headcount: n });
+      expect(r.status).toBe(200);
+    }
+
+    await openMigrations();
+    const r = page.locator(`#migrations-table tbody tr[data-worker='${workerId}'][data-state='proposed']`);
+    await expect.poll(() => r.count(), { timeout: 30_000 }).toBe(1);
+    expect(await r.locator("td[data-col='reason'] .badge").textContent()).toBe("Balancer");
+    expect(await r.locator("td[data-col='route']").textContent()).toBe(`${hostOf(b.pool.url)} → this pool`);
+    expect(await r.locator("td[data-col='signature'] .sig").getAttribute("data-valid")).toBe("true");
+    const id = (await r.getAttribute("data-id")) ?? "";
+    await shot("migrations-proposed");
+    // Waiting for an admin: nothing moves.
+    await new Promise((res) => setTimeout(res, 3000));
+    expect(await row(id).getAttribute("data-state")).toBe("proposed");
+
+    await page.click(`#approve-${id}`);
+    await page.locator("#migrations-notice", { hasText: `Order approved: ${workerName} moves to this pool.` }).waitFor();
+    await expect.poll(() => row(id).getAttribute("data-state"), { timeout: 90_000, interval: 1000 }).toBe("completed");
+    await openFromMenu(page, "workers", "Workers");
+    await expect.poll(() => page.locator(`#workers-table tbody tr[data-key='${workerId}']`).getAttribute("data-status"), { timeout: 20_000 }).toBe("connected");
   });
 });
 
