@@ -7,18 +7,22 @@
  * - "Move a worker" and "Force failover" (real workers and cluster view; the order request's body);
  * - the Workers page's Mobility column and per-worker actions, the Add-a-worker dialog's mobility.
  * The first block answers the migration API from the browser (page.route) with bodies checked
- * against the contract's zod schemas (src/protocol/migration.protocol.ts), so it runs before the
- * orders backend exists; the block "with migration orders backend" drives the same pages against
- * the pools' own API. Screenshots at 1366×768: test-artifacts/dashboard/migrations*.png.
+ * against the contract's zod schemas (src/protocol/migration.protocol.ts): it pins what the pages
+ * send and show, whatever the backend. "with migration orders backend" drives the same pages
+ * against the pools' own orders (src/pool/migrations/); "with the balancer (routing backend)"
+ * (manual approval of the balancer's order) and "with mobility in the worker config" need the
+ * balancer and the mobility storage as well. The blocks run in order on one cluster: the worker
+ * goes A → B (executor), then B → A (balancer, approved). Screenshots at 1366×768:
+ * test-artifacts/dashboard/migrations*.png.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FailoverPolicy, MigrationList, MigrationOrderView, MigrationPolicy, MigrationPolicyPatch } from "../src/protocol/migration.protocol.js";
 import { LAPTOP, launchBrowser, openFromMenu, signIn } from "./browser.js";
 import { startCluster, type ClusterNode } from "./cluster.js";
-import { defaultSetupAnswers, killAll, modelPath, ROOT, spawnCli, startWorker, waitFor, type WorkerProc } from "./helpers.js";
+import { defaultSetupAnswers, killAll, modelPath, ROOT, spawnCli, startWorker, tempDir, waitFor, type WorkerProc } from "./helpers.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
 const SITE_OF: Record<string, string> = { a: "Head office", b: "Lyon branch" };
@@ -566,7 +570,7 @@ describe("with migration orders backend", () => {
     await expect.poll(() => r.locator("td[data-col='pool']").textContent(), { timeout: 20_000 }).toBe(hostOf(b.pool.url));
     expect(await r.getAttribute("data-status")).toBe("away");
     expect(await r.locator("td[data-col='status']").textContent()).toBe("On another pool");
-  });
+  }, 180_000);
 });
 
 describe("with the balancer (routing backend)", () => {
@@ -606,20 +610,29 @@ describe("with the balancer (routing backend)", () => {
     await expect.poll(() => row(id).getAttribute("data-state"), { timeout: 90_000, interval: 1000 }).toBe("completed");
     await openFromMenu(page, "workers", "Workers");
     await expect.poll(() => page.locator(`#workers-table tbody tr[data-key='${workerId}']`).getAttribute("data-status"), { timeout: 20_000 }).toBe("connected");
-  });
+  }, 240_000);
 });
 
 describe("with mobility in the worker config", () => {
-  it("Add a worker: the config.json to copy carries the mobility chosen", async () => {
+  it("Add a worker: the config.json to copy carries the mobility chosen, and the enrolled worker shows it", async () => {
     await openFromMenu(page, "workers", "Workers");
     await page.click("#add-worker-open");
     await page.locator("dialog#add-worker[open]").waitFor();
     await page.selectOption("#add-mobility", "on-site");
+    await page.fill("#add-model", modelPath());
     await page.click("#add-submit");
     await page.locator("#add-worker-result").waitFor();
-    const config = JSON.parse((await page.locator("#snippet-0").textContent()) ?? "{}") as { mobility?: string };
-    expect(config.mobility).toBe("on-site");
+    const configText = (await page.locator("#snippet-0").textContent()) ?? "{}";
+    expect((JSON.parse(configText) as { mobility?: string }).mobility).toBe("on-site");
     await page.keyboard.press("Escape");
     await page.locator("dialog#add-worker[open]").waitFor({ state: "detached" });
+
+    const path = join(tempDir("cellule-prov-"), "config.json");
+    writeFileSync(path, configText);
+    spawnCli(["worker", "--config", path, "--threads", "1", "--name", "onsite-worker"]);
+    const r = page.locator("#workers-table tbody tr[data-name='onsite-worker']");
+    await expect.poll(() => r.getAttribute("data-status"), { timeout: 60_000 }).toBe("connected");
+    expect(await r.locator("td[data-col='mobility'] .badge").getAttribute("data-mobility")).toBe("on-site");
+    expect(await r.locator("td[data-col='mobility']").textContent()).toBe("On-site");
   });
 });
