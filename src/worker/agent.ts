@@ -452,6 +452,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     const ws = this.ws;
     if (drain && ws?.readyState === WebSocket.OPEN) {
       this.send({ type: "draining", reason: `migration order ${orderId} to ${target}`, orderId });
+      this.log.info({ orderId, running: this.running.size }, `migration order ${orderId}: draining, ${this.running.size} running job(s) to finish first`);
       const deadline = Date.now() + (this.opts.leaveDrainMs ?? LEAVE_DRAIN_MS);
       while (this.running.size > 0 && Date.now() < deadline && !this.stopped && this.ws === ws) await new Promise((r) => setTimeout(r, 100));
       if (this.ws === ws) this.send({ type: "drained", orderId });
