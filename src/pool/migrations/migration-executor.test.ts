@@ -63,7 +63,11 @@ describe("MigrationExecutor (fake clock)", () => {
     locate.set("wkr_a", f.peer.atomId);
     f.clock.now += 5000;
     await ex.tick();
-    expect((await f.repo.get(o.id))!.state).toBe("completed");
+    // The target's own confirmation comes first: the summary counts only after a third of the timeout.
+    expect((await f.repo.get(o.id))!.state).toBe("draining");
+    f.clock.now += 25_000;
+    await ex.tick();
+    expect((await f.repo.get(o.id))!).toMatchObject({ state: "completed", state_detail: "the target pool's capacity summary lists the worker" });
   });
 
   it("refuses a forged order: rejected, audited, nothing sent", async () => {

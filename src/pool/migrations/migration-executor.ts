@@ -4,7 +4,8 @@
  * connected to THIS pool: checks the issuer's signature (a forged order is `rejected`, "forged order
  * refused", audited), sends `migrate_pool { orderId, targetPoolUrl }` on the worker's socket and
  * marks the order `draining`. It also closes the orders it carries out: `completed` when the target's
- * capacity summary lists the worker (the fallback of the target's own confirmation), `rolled_back`
+ * capacity summary lists the worker (the fallback of the target's own confirmation, after a third
+ * of the timeout), `rolled_back`
  * when not completed within the timeout (90 s) after `draining`. Time is injected (tests).
  */
 import type { MigratePool } from "../../protocol/worker.protocol.js";
@@ -93,11 +94,12 @@ export class MigrationExecutor {
     const t = this.now();
     for (const order of await repo.inState("draining")) {
       if (order.executor !== service.atomId) continue;
-      if (this.deps.locate(order.worker_id) === order.to_pool) {
+      const since = order.draining_at?.getTime() ?? order.updated_at.getTime();
+      // The target confirms first (its `completed` replicates here); its summary is the fallback, after a grace.
+      if (t - since >= this.deps.timeoutMs / 3 && this.deps.locate(order.worker_id) === order.to_pool) {
         await service.move(order, ["draining"], "completed", "the target pool's capacity summary lists the worker");
         continue;
       }
-      const since = order.draining_at?.getTime() ?? order.updated_at.getTime();
       if (t - since < this.deps.timeoutMs) continue;
       const rolled = await service.move(order, ["draining"], "rolled_back", `not completed within ${Math.round(this.deps.timeoutMs / 1000)} s after the worker was told`);
       // Still connected here: it takes jobs again.
