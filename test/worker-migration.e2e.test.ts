@@ -153,6 +153,8 @@ describe("migration orders", () => {
 
       // Rejected before the executor carries it out (executor paused meanwhile): nothing is sent.
       await ok(a.adminCall, "PUT", "/v1/admin/migrations/policy", { executor_loop_enabled: false });
+      // The policy is the cluster's: B has it too (replicated).
+      await waitFor(async () => ((await ok(b.adminCall, "GET", "/v1/admin/migrations/policy")) as { executor_loop_enabled: boolean }).executor_loop_enabled === false, "B to receive the policy", 10_000, 200);
       const second = (await ok(a.adminCall, "POST", "/v1/admin/migrations", { worker_id: raw.id, to_pool: b.atom })) as MigrationOrderView;
       const rejected = (await ok(a.adminCall, "POST", `/v1/admin/migrations/${second.id}/reject`, { reason: "wrong site" })) as MigrationOrderView;
       expect(rejected.state).toBe("rejected");

@@ -56,12 +56,20 @@ export function loadWorkerSettings(sources: Omit<Sources, "file">): WorkerConfig
   return loadWorkerConfig({ ...sources, file: settings });
 }
 
+/**
+ * The pool to connect to: the flag or env (`config.pool`), else the file's `pool`; but once a
+ * migration order moved the worker for good (the file's `migratedFrom` is the pool the flag or env
+ * names), the file's `pool` wins, so a restart with the unit's old `--pool` goes to the new home.
+ */
+export function homePoolOf(configured: string | undefined, file: Pick<WorkerFile, "pool" | "migratedFrom"> | undefined): string | undefined {
+  if (configured !== undefined && file?.pool !== undefined && file.migratedFrom === configured) return file.pool;
+  return configured ?? file?.pool;
+}
+
 /** Resolves pool URL and auth from flags/env and the config file, loads the runtime and connects. */
 export async function startWorker(config: WorkerConfig): Promise<StartedWorker> {
   const file = readWorkerFile(config.config);
-  // A migration order moved the worker for good: the file's pool wins over the flag or env that named the old one.
-  const migrated = config.pool !== undefined && file?.pool !== undefined && file.migratedFrom === config.pool;
-  const pool = migrated ? file.pool : (config.pool ?? file?.pool);
+  const pool = homePoolOf(config.pool, file);
   if (!pool) throw new CliError(`No pool URL: pass --pool URL (env CELLULE_POOL_URL) or put "pool" in ${config.config}.`);
   const samePool = !file?.pool || file.pool === pool;
   const credential = samePool ? file?.credential : undefined;
