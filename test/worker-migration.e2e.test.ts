@@ -130,7 +130,11 @@ describe("migration orders", () => {
     expect(mover.output()).toMatch(/draining, [1-9]\d* running job\(s\) to finish first/);
     await waitFor(async () => (await stateOn(a, order.id)) === "completed", "A to learn the completion", 10_000, 200);
     // Confirmed by the target itself (A's own fallback, B's summary listing the worker, may have closed its copy first).
-    expect((await orders(b, workerId))[0]!.state_detail).toMatch(/arrived on the target pool/);
+    const onB = (await orders(b, workerId))[0]!;
+    expect(onB.state_detail).toMatch(/arrived on the target pool/);
+    const moveMs = Date.parse(onB.completed_at!) - Date.parse(onB.created_at);
+    console.info(`migration A → B: issued to completed in ${moveMs} ms (a 300-token stream drained first), ${results.length} streams all complete`);
+    expect(moveMs).toBeLessThan(20_000);
     expect((await orders(a, workerId))[0]!.state_detail).toMatch(/arrived on the target pool|capacity summary lists the worker/);
     expect(mover.output()).toMatch(/migration order .*: moving to pool/);
     expect(fileOf(mover)).toMatchObject({ pool: b.pool.url, migrationOrderId: order.id });
