@@ -32,6 +32,7 @@ import type { PoolIdentity } from "./identity/pool-identity.js";
 import { buildKeys } from "./keys/keys.composition.js";
 import type { KeysService } from "./keys/keys.service.js";
 import { buildLicense } from "./license/license.composition.js";
+import { buildMigrations, type Migrations } from "./migrations/migrations.composition.js";
 import type { LicenseService } from "./license/license.service.js";
 import { buildOpenAi } from "./openai/openai.composition.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
@@ -71,6 +72,8 @@ export interface Pool {
   drain(timeoutMs: number, hurry?: AbortSignal): Promise<DrainOutcome>;
   /** The virtual pool: peers' capacity, forwarding, the cluster-wide catalogue. */
   cluster: Cluster;
+  /** Migration orders (issue 16): the service the routing and the balancer issue orders through. */
+  migrations: Migrations;
   close(): Promise<void>;
 }
 
@@ -125,6 +128,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
   dashboard.overview.useCluster(() => cluster.view());
   workers.useLocator(cluster.locator);
+  // Migration orders: signed, replicated, carried out by the executor over the worker socket, confirmed by the target.
+  const migrations = await buildMigrations({ config, db, identity, audit: audit.service, federation, hub, workers, cluster, replication, throttle });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.
@@ -133,7 +138,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, vip, license];
+  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, migrations, vip, license];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -153,8 +158,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
-  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster];
-  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, topology, docs, vip, status];
+  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster, migrations];
+  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, topology, docs, vip, status];
   return {
     app,
     registry,
@@ -171,6 +176,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     settings: settings.settings,
     balancing: settings.balancing,
     cluster,
+    migrations,
     federation: {
       ...federation,
       start() {
