@@ -129,6 +129,8 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   private stopped = false;
   private peers: string[];
   private homeAtom: string | undefined;
+  /** The current connection got its `welcome` (a pool refuses any other message before it). */
+  private welcomed = false;
   private readonly log: Logger = moduleLogger("worker.agent");
   workerId: string | undefined;
 
@@ -202,7 +204,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
 
   /** Reports the failover transitions not told yet to the pool this agent is connected to (it audits them). */
   private tellFailover(): void {
-    if (this.ws?.readyState !== WebSocket.OPEN || this.workerId === undefined) return;
+    if (this.ws?.readyState !== WebSocket.OPEN || !this.welcomed) return;
     for (const e of this.untold.splice(0)) this.send({ type: "failover_event", ...e, homePoolUrl: this.opts.poolUrl });
   }
 
@@ -246,6 +248,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     const url = socketUrl(this.url);
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
     this.ws = ws;
+    this.welcomed = false;
     this.transport = undefined;
     let opened = false;
     ws.on("upgrade", (res) => {
@@ -347,6 +350,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
       case "welcome": {
         this.attempt = 0;
         this.workerId = msg.workerId;
+        this.welcomed = true;
         if (msg.credential) {
           this.opts.saveCredential(msg.workerId, msg.credential);
           this.auth = { credential: msg.credential };
