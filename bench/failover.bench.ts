@@ -18,8 +18,9 @@
  *    Target: 0 migrations (moves logged by the workers; B's count of connected workers and its
  *    audit trail cross-check it).
  * Jobs lost: streams through B that got their 200 and did not run to their end, among those sent
- * while the workers moved (failover and return). Target 0. Streams started on A's workers right
- * before its kill -9 (through B, forwarded to A) are counted apart: they run on the pool that dies.
+ * while the workers moved (failover and return). Target 0. Streams running on A's workers at its
+ * kill -9 (through B, forwarded to A; killed once their headers came) are counted apart: they run
+ * on the pool that dies.
  *
  * BENCH_FAILOVER_PHASES=confirmed,guide,flap (the default: all; guide takes ~6 min) runs only some.
  * Output: a table on stdout, progress on stderr, JSON in bench/results/failover-<timestamp>.json and
@@ -40,6 +41,7 @@ import {
   sleep,
   startPair,
   stream,
+  tail,
   waitForPeers,
   workerIdOf,
   type StreamOutcome,
@@ -139,9 +141,19 @@ function logDelays(workers: WorkerProc[], fragment: string, since: number): numb
   });
 }
 
+/** When something did not happen: each worker's exit code and the last lines of its log, on stderr. */
+function diagnose(workers: WorkerProc[], what: string): void {
+  progress(`${what}; the workers:`);
+  workers.forEach((w, i) => progress(`--- worker ${i + 1} (exit code ${w.proc.exitCode ?? "none"}, signal ${w.proc.signalCode ?? "none"}):\n${tail(w, 25)}`));
+}
+
 /** Waits until a chat through B is served (forwarded to A's workers): the cluster is in its steady state. */
-async function steady(a: ClusterNode, b: ClusterNode, workers: number): Promise<void> {
-  await waitFor(async () => (await connectedOn(a.pool.url)) === workers && (await connectedOn(b.pool.url)) === 0, "every worker on A, none on B", 120_000, 250);
+async function steady(a: ClusterNode, b: ClusterNode, workers: WorkerProc[]): Promise<void> {
+  if (workers.some((w) => w.proc.exitCode !== null || w.proc.signalCode !== null)) {
+    diagnose(workers, "a worker has exited");
+    throw new Error("a worker has exited");
+  }
+  await waitFor(async () => (await connectedOn(a.pool.url)) === workers.length && (await connectedOn(b.pool.url)) === 0, "every worker on A, none on B", 120_000, 250);
   await waitFor(async () => (await chat(b.pool.url, b.key, { maxTokens: 4 })) === 200, "a chat through B (forwarded to A)", 60_000, 250);
 }
 
@@ -150,10 +162,12 @@ async function steady(a: ClusterNode, b: ClusterNode, workers: number): Promise<
  * every worker is there. With `comeBack`, A is restarted and the workers' return is measured too.
  */
 async function failoverRun(a: ClusterNode, b: ClusterNode, workers: WorkerProc[], opts: { limitMs: number; comeBack: boolean }): Promise<MoveRun> {
-  await steady(a, b, workers.length);
-  // Streams on A's workers (through B, forwarded) when A dies.
-  const before = workers.map(() => stream(b.pool.url, b.key, STREAM_TOKENS));
-  await sleep(100);
+  await steady(a, b, workers);
+  // Streams on A's workers (through B, forwarded) when A dies: A is killed once their headers came (or after 5 s).
+  let answered = 0;
+  const before = workers.map(() => stream(b.pool.url, b.key, STREAM_TOKENS, { onStatus: () => answered++ }));
+  const headersBy = Date.now() + 5000;
+  while (answered < before.length && Date.now() < headersBy) await sleep(10);
   const killedAt = Date.now();
   await a.pool.kill("SIGKILL");
   progress(`A killed (SIGKILL); waiting for its workers to serve through B (limit ${Math.round(opts.limitMs / 1000)} s)`);
@@ -185,6 +199,7 @@ async function failoverRun(a: ClusterNode, b: ClusterNode, workers: WorkerProc[]
     beforeKill: count(await Promise.all(before)),
     duringFailover: count(await during),
   };
+  if (recoveredAt === undefined || allOnBAt === undefined) diagnose(workers, "no recovery within the limit");
   progress(`recovery ${run.recoveryMs ?? "—"} ms, all workers on B after ${run.allOnBMs ?? "—"} ms; streams during the move: ${JSON.stringify(run.duringFailover)}`);
   if (!opts.comeBack) return run;
   const restartedAt = Date.now();
@@ -200,6 +215,7 @@ async function failoverRun(a: ClusterNode, b: ClusterNode, workers: WorkerProc[]
   await back;
   run.duringReturn = count(await returning);
   run.returnMs = homeAt === undefined ? null : homeAt - restartedAt;
+  if (homeAt === undefined) diagnose(workers, "the workers did not all come home");
   progress(`A restarted: workers home after ${run.returnMs ?? "—"} ms; streams during the return: ${JSON.stringify(run.duringReturn)}`);
   return run;
 }
@@ -346,7 +362,7 @@ const NOTES = [
   "Two pools on loopback, real stories260K workers (1 slot, 1 llama thread each) enrolled on A, no worker on B: a chat through B is served by A's workers only, so the first 200 through B after the kill -9 is the moved capacity (B stops forwarding to A 3 s after A's last capacity summary).",
   "Recovery = from the kill -9 to the first 200 of a non-streamed chat through B (polled every 250 ms); 'moves decided' = from the kill to each worker's own 'moving to pool' log line.",
   "Peer-confirmed: the worker asks B 15 s after losing A (CELLULE_FAILOVER_CONFIRM_MS default) and every 5 s after, checking every second: expect 15-17 s. Only the sticky check (60 s by default) is shortened, to 3 s, so the workers come home between runs.",
-  "Jobs lost: streams of 300 tokens through B, one a second, during each move; lost = got its 200 and did not end with a finish reason. A 503 (no worker at that moment, Retry-After) is counted as refused, not lost. Streams running on A's workers when A is killed run on the pool that dies; they are listed apart.",
+  "Jobs lost: streams of 300 tokens through B, one a second, during each move; lost = got its 200 and did not end with a finish reason. A 503 (no worker at that moment, Retry-After) is counted as refused, not lost. Streams running on A's workers when A is killed (two, sent through B, A killed once their headers came) run on the pool that dies; they are listed apart.",
   "Flap: chats through A (not through the proxy) in each 9 s up window until one is served. B's connected-worker count is sampled every second.",
   "The machine is shared (2 cores, other jobs running): loadAvg1mAtStart/AtEnd show how busy it was; timings carry that noise.",
 ];

@@ -248,7 +248,7 @@ export interface StreamOutcome {
 }
 
 /** A streamed chat through `url`. Never throws: a connection that fails before the headers is status 0. */
-export async function stream(url: string, key: string, maxTokens: number, opts: { model?: string; timeoutMs?: number } = {}): Promise<StreamOutcome> {
+export async function stream(url: string, key: string, maxTokens: number, opts: { model?: string; timeoutMs?: number; onStatus?: (status: number) => void } = {}): Promise<StreamOutcome> {
   let r: Response;
   try {
     r = await fetch(`${url}/v1/chat/completions`, {
@@ -258,8 +258,10 @@ export async function stream(url: string, key: string, maxTokens: number, opts: 
       signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000),
     });
   } catch (err) {
+    opts.onStatus?.(0);
     return { status: 0, text: "", finish: null, tokens: 0, error: (err as Error).message };
   }
+  opts.onStatus?.(r.status);
   const out: StreamOutcome = { status: r.status, text: "", finish: null, tokens: 0 };
   let body: string;
   try {
