@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { WORKER_WS_PATH, type GenerateJob, type Hardware } from "../protocol/worker.protocol.js";
 import { backoffDelay, socketUrl, WorkerAgent, WorkerRefusedError } from "./agent.js";
 import { InstantRuntime } from "./runtime/instant.runtime.js";
+import { FAILOVER_DEFAULTS } from "./failover.js";
 
 describe("backoffDelay", () => {
   const MIN = 500;
@@ -350,6 +351,60 @@ describe("WorkerAgent migration orders", () => {
         for (const c of w.clients) c.terminate();
         await new Promise<void>((r) => w.close(() => r()));
       }
+    }
+  });
+});
+
+describe("WorkerAgent failover reports", () => {
+  // Found by bench:failover: a transition during a reconnection's handshake (the sticky return's
+  // FALLBACK → PRIMARY_OK) was sent before the welcome, and the pool refused the worker for good.
+  it("sends a transition that happens during a handshake only once that connection is welcomed", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(wss, "listening");
+    const received: { conn: number; type: string; welcomed: boolean }[] = [];
+    let conns = 0;
+    wss.on("connection", (ws) => {
+      const conn = ++conns;
+      let welcomed = false;
+      ws.on("message", (d) => {
+        const msg = JSON.parse((d as Buffer).toString()) as { type: string };
+        received.push({ conn, type: msg.type, welcomed });
+        if (msg.type !== "hello") return;
+        const welcome = () => {
+          welcomed = true;
+          ws.send(JSON.stringify({ type: "welcome", version: 1, workerId: "000000000000", heartbeatMs: 60_000 }));
+        };
+        // The first connection is welcomed and then lost; the second one's welcome comes late: the
+        // failover tick (every second) turns FAILING (after 1 ms) while it waits.
+        if (conn === 1) {
+          welcome();
+          setTimeout(() => ws.close(1001, "going away"), 100);
+        } else setTimeout(welcome, 2500);
+      });
+    });
+    const agent = new WorkerAgent({
+      poolUrl: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+      auth: { credential: "wkr_000000000000_x" },
+      name: "t",
+      runtime: new InstantRuntime(1),
+      hardware: HARDWARE,
+      saveCredential: () => undefined,
+      minBackoffMs: 20,
+      maxBackoffMs: 40,
+      failover: { ...FAILOVER_DEFAULTS, confirm: false, failingAfterMs: 1 },
+    });
+    agent.start();
+    try {
+      const deadline = Date.now() + 8000;
+      while (!received.some((r) => r.conn === 2 && r.type === "failover_event") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const reports = received.filter((r) => r.conn === 2 && r.type === "failover_event");
+      expect(reports.length).toBeGreaterThan(0);
+      expect(reports.every((r) => r.welcomed)).toBe(true);
+      expect(received.filter((r) => r.conn === 2)[0]?.type).toBe("hello");
+    } finally {
+      await agent.stop();
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
     }
   });
 });

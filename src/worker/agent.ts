@@ -154,6 +154,8 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   /** Orders already carried out (a second migrate_pool for one of them is a no-op). */
   private readonly carriedOut = new Set<string>();
   private lastMigrationAsk = 0;
+  /** The current connection got its `welcome` (a pool refuses any other message before it). */
+  private welcomed = false;
   private readonly log: Logger = moduleLogger("worker.agent");
   workerId: string | undefined;
 
@@ -228,7 +230,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
 
   /** Reports the failover transitions not told yet to the pool this agent is connected to (it audits them). */
   private tellFailover(): void {
-    if (this.ws?.readyState !== WebSocket.OPEN || this.workerId === undefined) return;
+    if (this.ws?.readyState !== WebSocket.OPEN || !this.welcomed) return;
     for (const e of this.untold.splice(0)) this.send({ type: "failover_event", ...e, homePoolUrl: this.home });
   }
 
@@ -275,6 +277,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     const url = socketUrl(this.url);
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
     this.ws = ws;
+    this.welcomed = false;
     this.transport = undefined;
     let opened = false;
     ws.on("upgrade", (res) => {
@@ -377,6 +380,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
       case "welcome": {
         this.attempt = 0;
         this.workerId = msg.workerId;
+        this.welcomed = true;
         if (msg.credential) {
           this.opts.saveCredential(msg.workerId, msg.credential);
           this.auth = { credential: msg.credential };
