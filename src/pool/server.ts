@@ -32,6 +32,7 @@ import type { PoolIdentity } from "./identity/pool-identity.js";
 import { buildKeys } from "./keys/keys.composition.js";
 import type { KeysService } from "./keys/keys.service.js";
 import { buildLicense } from "./license/license.composition.js";
+import { buildRouting } from "./migrations/routing/routing.composition.js";
 import type { LicenseService } from "./license/license.service.js";
 import { buildOpenAi } from "./openai/openai.composition.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
@@ -125,6 +126,9 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
   dashboard.overview.useCluster(() => cluster.view());
   workers.useLocator(cluster.locator);
+  // Where workers should be (issue 16): latency routing at the handshake, on-site peer filtering, the balancer.
+  // `issuer`: the migrations service, which issues the orders (none: decisions are logged and audited only).
+  const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, issuer: () => undefined });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.
@@ -153,8 +157,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
-  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster];
-  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, topology, docs, vip, status];
+  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster, routing];
+  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, routing, topology, docs, vip, status];
   return {
     app,
     registry,

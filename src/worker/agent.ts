@@ -26,6 +26,7 @@ import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
 import { askPeerHealth, FailoverController, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
+import type { WorkerMobility } from "../protocol/migration.protocol.js";
 
 /**
  * How long generated text may wait to be sent with the next pieces (the first piece never waits):
@@ -88,7 +89,14 @@ export interface AgentOptions {
   failover?: FailoverSettings | undefined;
   /** Readiness probe of a pool (tests inject one); default GET /v1/status. */
   probe?: ReadyProbe | undefined;
+  /** `on-site` (never leaves its site's pools) or `mobile`, said in the hello (CELLULE_WORKER_MOBILITY); a provisioning code's wins. */
+  mobility?: WorkerMobility | undefined;
+  /** Local address the pool socket is bound to (CELLULE_WORKER_BIND_ADDRESS): the source address the pool sees (routing tests). */
+  localAddress?: string | undefined;
 }
+
+/** Round trips measured per pool for a `latency_report` (the median is reported). */
+export const LATENCY_SAMPLES = 3;
 
 /** How long a worker leaving a pool waits for its running jobs before it goes (the guide's 60 s graceful drain). */
 export const LEAVE_DRAIN_MS = 60_000;
@@ -200,6 +208,28 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     } else this.connect();
   }
 
+  /**
+   * Latency routing (§4.8): measures the round trip to each pool the welcome named (LATENCY_SAMPLES
+   * readiness probes each, the median; unreachable pools are left out) and sends a `latency_report`
+   * on the socket it was asked on.
+   */
+  private async reportLatency(urls: readonly string[]): Promise<void> {
+    const ws = this.ws;
+    const probe = this.opts.probe ?? probeReady;
+    const pools: { url: string; rttMs: number }[] = [];
+    for (const url of urls.slice(0, 64)) {
+      const samples: number[] = [];
+      for (let i = 0; i < LATENCY_SAMPLES; i++) {
+        const rtt = await probe(url).catch(() => undefined);
+        if (rtt !== undefined) samples.push(rtt);
+      }
+      if (samples.length > 0) pools.push({ url, rttMs: Math.round(median(samples) * 100) / 100 });
+    }
+    if (this.ws !== ws || this.stopped) return;
+    this.log.info({ pools }, "latency report sent");
+    this.send({ type: "latency_report", pools });
+  }
+
   /** Reports the failover transitions not told yet to the pool this agent is connected to (it audits them). */
   private tellFailover(): void {
     if (this.ws?.readyState !== WebSocket.OPEN || this.workerId === undefined) return;
@@ -244,7 +274,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
 
   private connect(): void {
     const url = socketUrl(this.url);
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) });
     this.ws = ws;
     this.transport = undefined;
     let opened = false;
@@ -265,6 +295,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         ...(this.opts.site ? { site: this.opts.site } : {}),
         homePoolUrl: this.opts.poolUrl,
         failoverState: this.url === this.opts.poolUrl ? "PRIMARY_OK" : "FALLBACK",
+        ...(this.opts.mobility ? { mobility: this.opts.mobility } : {}),
       });
     });
     ws.on("message", (data) => this.onMessage((data as Buffer).toString())); // binaryType "nodebuffer" (default): one Buffer
@@ -359,6 +390,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         if (this.url === this.opts.poolUrl) this.updateHome(msg.peerPoolUrls ?? this.peers, msg.poolAtomId ?? this.homeAtom);
         this.failover?.connected(this.url);
         this.tellFailover();
+        if (msg.measurePoolUrls?.length) void this.reportLatency(msg.measurePoolUrls);
         this.emit("ready", msg.workerId);
         return;
       }
@@ -478,4 +510,11 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     if (!cancelled) this.log.error({ jobId, requestId, err: (err as Error).message }, "job failed");
     this.send({ type: "job_error", jobId, kind: "runtime", code: cancelled ? "cancelled" : "runtime_error", message: cancelled ? "cancelled" : (err as Error).message });
   }
+}
+
+/** The median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

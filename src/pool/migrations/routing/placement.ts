@@ -161,6 +161,8 @@ export interface RoutedConnection {
 export interface PlacementDeps {
   /** This pool and its trusted peers that are up, as routing sees them. */
   pools(): Promise<{ self: PlacePool; peers: PlacePool[] }>;
+  /** Every trusted peer, up or not (the on-site filter of the peer URLs); default `pools`. */
+  allPools?(): Promise<{ self: PlacePool; peers: PlacePool[] }>;
   /** The connected worker's effective site. */
   siteOf(workerId: string): string | null;
   issuer(): OrderIssuer | undefined;
@@ -196,7 +198,7 @@ export class PlacementService {
    */
   async peerUrlsFor(worker: Pick<RoutedConnection, "mobility">, site: string | null, all: readonly string[]): Promise<string[]> {
     if ((worker.mobility ?? "mobile") !== "on-site") return [...all];
-    const { self, peers } = await this.deps.pools();
+    const { self, peers } = await (this.deps.allPools ?? this.deps.pools)();
     const keep = new Set(allowedPools({ mobility: "on-site", site }, self, peers).map((p) => p.url));
     return all.filter((u) => keep.has(u));
   }
