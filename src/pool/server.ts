@@ -128,7 +128,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   workers.useLocator(cluster.locator);
   // Where workers should be (issue 16): latency routing at the handshake, on-site peer filtering, the balancer.
   // `issuer`: the migrations service, which issues the orders (none: decisions are logged and audited only).
-  const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, issuer: () => undefined });
+  const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, balancing: settings.balancing, issuer: () => undefined });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.

@@ -12,25 +12,30 @@ import type { PeerCapacity } from "../../cluster/peer-capacity.js";
 import type { Feature } from "../../feature.js";
 import type { WorkerRouting } from "../../hub/worker-socket.js";
 import type { WorkerRegistry } from "../../hub/worker-registry.js";
+import type { BalancingMove } from "../../../protocol/settings.protocol.js";
+import { Balancer } from "./balancer-loop.js";
 import { PlacementService, type OrderIssuer, type PlacePool } from "./placement.js";
 import { UrlSubnets } from "./subnet.js";
 
 export interface RoutingDeps {
-  config: Partial<Pick<PoolConfig, "site">>;
+  config: Partial<Pick<PoolConfig, "site" | "balancerIntervalMs">>;
   atomId: string;
   /** This pool's advertised URL (CELLULE_PUBLIC_URL, else its listen address). */
   selfUrl(): string;
-  registry: Pick<WorkerRegistry, "siteOf">;
+  registry: Pick<WorkerRegistry, "siteOf" | "connected">;
   capacity: Pick<PeerCapacity, "snapshot">;
   audit: Pick<AuditService, "record">;
   /** The worker socket server: routing plugs into its handshake. */
   sockets: { useRouting(routing: WorkerRouting): void };
   /** The migrations service (undefined until it is wired). */
   issuer(): OrderIssuer | undefined;
+  /** Declared headcount per site; the plan is shown on the Balancing page (`planSource`). */
+  balancing: { headcounts(): Promise<ReadonlyMap<string, number>>; planSource?: (() => Promise<BalancingMove[]>) | undefined };
 }
 
 export interface Routing extends Feature {
   placement: PlacementService;
+  balancer: Balancer;
   /** This pool and every trusted peer (`up`: its summary is fresh and it is not leaving). */
   pools(): Promise<{ self: PlacePool; peers: (PlacePool & { up: boolean })[] }>;
 }
@@ -68,9 +73,27 @@ export function buildRouting(deps: RoutingDeps): Routing {
     onConnected: (w) => placement.onConnected(w),
     onLatencyReport: (w, report) => placement.onLatencyReport(w, report),
   });
+  const balancer = new Balancer({
+    atomId: deps.atomId,
+    selfUrl: () => deps.selfUrl(),
+    site: deps.config.site ?? null,
+    registry: deps.registry,
+    capacity: deps.capacity,
+    headcounts: () => deps.balancing.headcounts(),
+    issuer: () => deps.issuer(),
+    intervalMs: deps.config.balancerIntervalMs ?? 60_000,
+  });
+  deps.balancing.planSource = () => balancer.view();
   return {
     placement,
+    balancer,
     pools,
     async routes() {},
+    start() {
+      balancer.start();
+    },
+    async close() {
+      balancer.stop();
+    },
   };
 }
