@@ -184,11 +184,15 @@ export class PlacementService {
     return (this.deps.issuer()?.policy() ?? DEFAULT_ROUTING_POLICY).latency_routing;
   }
 
-  /** The pools a worker should measure (welcome `measurePoolUrls`): this pool and its trusted peers; none when routing is off. */
+  /**
+   * The pools a worker should measure (welcome `measurePoolUrls`): this pool and the trusted peers it
+   * may go to; none when routing is off or there is no such peer (nothing to compare).
+   */
   async measureUrls(worker: Pick<RoutedConnection, "mobility">, site: string | null): Promise<string[] | undefined> {
     if (!this.enabled()) return undefined;
     const { self, peers } = await this.deps.pools();
     const allowed = allowedPools({ mobility: worker.mobility ?? "mobile", site }, self, peers);
+    if (allowed.length === 0) return undefined;
     return [self.url, ...allowed.map((p) => p.url)].filter(isHttpUrl);
   }
 
