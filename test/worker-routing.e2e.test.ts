@@ -34,6 +34,16 @@ interface AuditRow {
 const routingEntries = async (workerId: string): Promise<AuditRow[]> =>
   ((await ok(a.adminCall, "GET", "/v1/admin/audit?action=worker.routing&limit=100")) as { data: AuditRow[] }).data.filter((e) => e.target === `worker:${workerId}`);
 
+/** When A first logged a line with `msg` about `workerId` (ms since the epoch). */
+function logTime(msg: string, workerId: string): number | undefined {
+  for (const line of a.pool.output().split("\n")) {
+    if (!line.startsWith("{") || !line.includes(workerId)) continue;
+    const e = JSON.parse(line) as { time?: number; msg?: string };
+    if (e.msg?.startsWith(msg)) return e.time;
+  }
+  return undefined;
+}
+
 /** A's log saw the worker's latency report (both rules evaluated). */
 const reported = (workerId: string) => a.pool.output().split("\n").some((l) => l.includes('"worker latency report"') && l.includes(workerId));
 
@@ -60,7 +70,8 @@ describe("latency routing at the handshake", () => {
   it("routes the worker of 127.0.2.50 to B exactly once; leaves the on-site worker of 127.0.2.51 on its site", async () => {
     const mobileId = fileOf(mobile).workerId;
     const onSiteId = fileOf(onSite).workerId;
-    await waitFor(() => reported(mobileId) && reported(onSiteId), "A to receive both latency reports");
+    // The mobile worker measures A, B and C; the on-site one has no other pool of its site to compare: A decided on its connection.
+    await waitFor(() => reported(mobileId) && logTime("latency routing: worker stays", onSiteId) !== undefined, "A's latency report and on-site decision");
     const entries = await waitFor(async () => {
       const e = await routingEntries(mobileId);
       return e.length > 0 && e;
@@ -70,10 +81,15 @@ describe("latency routing at the handshake", () => {
     expect(await routingEntries(mobileId)).toHaveLength(1);
     expect(entries[0]!.details).toMatchObject({ reason: "subnet", to_pool: b.atom, to_pool_url: b.pool.url });
     expect(entries[0]!.details.detail).toContain("127.0.2.0/24");
+    const connected = logTime("worker connected", mobileId);
+    const decided = logTime("latency routing: subnet order", mobileId);
+    expect(connected !== undefined && decided !== undefined && decided >= connected).toBe(true);
+    console.info(`routing: subnet decision ${decided! - connected!} ms after the worker's welcome`);
     // A mobile worker is told every peer; the on-site one none (no other pool is at A's site).
     await waitFor(() => (fileOf(mobile).peerPoolUrls?.length ?? 0) === 2, "the mobile worker to store its two peers");
     expect(await routingEntries(onSiteId)).toEqual([]);
     expect(fileOf(onSite).peerPoolUrls ?? []).toEqual([]);
+    expect(reported(onSiteId)).toBe(false); // not asked to measure: no pool of its site to compare
     const workers = (await ok(a.adminCall, "GET", "/v1/admin/workers")) as { data: { id: string; mobility: string }[] };
     expect(workers.data.find((w) => w.id === onSiteId)?.mobility).toBe("on-site");
     expect(workers.data.find((w) => w.id === mobileId)?.mobility).toBe("mobile");
