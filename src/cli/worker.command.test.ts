@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadWorkerSettings } from "./worker.command.js";
+import { homePoolOf, loadWorkerSettings } from "./worker.command.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellule-worker-settings-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,5 +38,19 @@ describe("loadWorkerSettings", () => {
     writeFileSync(bad, JSON.stringify({ slots: 0 }));
     expect(() => loadWorkerSettings({ flags: { config: bad }, env: {} })).toThrow(/CELLULE_SLOTS \(from config file key "slots"/);
     expect(loadWorkerSettings({ flags: { config: join(dir, "none.json") }, env: {} }).site).toBeUndefined();
+  });
+});
+
+describe("homePoolOf", () => {
+  const A = "http://127.0.1.1:18080";
+  const B = "http://127.0.2.1:18080";
+  it("takes the flag or env, else the file's pool", () => {
+    expect(homePoolOf(A, { pool: B })).toBe(A);
+    expect(homePoolOf(undefined, { pool: B })).toBe(B);
+    expect(homePoolOf(A, undefined)).toBe(A);
+  });
+  it("after a migration order, the file's new pool wins over a flag or env naming the old one (and only that one)", () => {
+    expect(homePoolOf(A, { pool: B, migratedFrom: A })).toBe(B);
+    expect(homePoolOf("http://127.0.3.1:18080", { pool: B, migratedFrom: A })).toBe("http://127.0.3.1:18080");
   });
 });

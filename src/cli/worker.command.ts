@@ -56,10 +56,20 @@ export function loadWorkerSettings(sources: Omit<Sources, "file">): WorkerConfig
   return loadWorkerConfig({ ...sources, file: settings });
 }
 
+/**
+ * The pool to connect to: the flag or env (`config.pool`), else the file's `pool`; but once a
+ * migration order moved the worker for good (the file's `migratedFrom` is the pool the flag or env
+ * names), the file's `pool` wins, so a restart with the unit's old `--pool` goes to the new home.
+ */
+export function homePoolOf(configured: string | undefined, file: Pick<WorkerFile, "pool" | "migratedFrom"> | undefined): string | undefined {
+  if (configured !== undefined && file?.pool !== undefined && file.migratedFrom === configured) return file.pool;
+  return configured ?? file?.pool;
+}
+
 /** Resolves pool URL and auth from flags/env and the config file, loads the runtime and connects. */
 export async function startWorker(config: WorkerConfig): Promise<StartedWorker> {
   const file = readWorkerFile(config.config);
-  const pool = config.pool ?? file?.pool;
+  const pool = homePoolOf(config.pool, file);
   if (!pool) throw new CliError(`No pool URL: pass --pool URL (env CELLULE_POOL_URL) or put "pool" in ${config.config}.`);
   const samePool = !file?.pool || file.pool === pool;
   const credential = samePool ? file?.credential : undefined;
@@ -70,8 +80,11 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
   const hardware = describeHardware(runtime.gpu ?? null);
   // The stored name wins (the one the worker enrolled with; `cellule up` stores "<host> (local)").
   const name = file?.name ?? config.name;
+  // The home pool as the file says it (a migration order changes it while the worker runs).
+  let home = pool;
   const agent = new WorkerAgent({
     poolUrl: pool,
+    workerId: samePool ? file?.workerId : undefined,
     auth,
     name,
     site: config.site,
@@ -84,14 +97,21 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     // Keeps the file's other settings (model, slots, site…); the used token is dropped.
     saveCredential: (workerId, cred) => {
       const { token: _used, ...rest }: WorkerFile = readWorkerFile(config.config) ?? {};
-      writeWorkerFile(config.config, { ...rest, pool, workerId, credential: cred, name });
+      writeWorkerFile(config.config, { ...rest, pool: home, workerId, credential: cred, name });
     },
     // Peers of another pool than the stored one are not this pool's: start without them.
     peerPoolUrls: samePool ? file?.peerPoolUrls : undefined,
     homeAtomId: samePool ? file?.homeAtomId : undefined,
     savePeers: (urls, homeAtomId) => {
       const stored: WorkerFile = readWorkerFile(config.config) ?? {};
-      writeWorkerFile(config.config, { ...stored, pool, peerPoolUrls: urls, ...(homeAtomId ? { homeAtomId } : {}) });
+      writeWorkerFile(config.config, { ...stored, pool: home, peerPoolUrls: urls, ...(homeAtomId ? { homeAtomId } : {}) });
+    },
+    // A migration order (issue 16): the target is the home pool for good; the old home's atom id goes (the new welcome says the new one).
+    saveHome: (url, orderId) => {
+      const { homeAtomId: _old, ...stored }: WorkerFile = readWorkerFile(config.config) ?? {};
+      const from = home;
+      home = url;
+      writeWorkerFile(config.config, { ...stored, pool: url, migratedFrom: config.pool ?? from, migrationOrderId: orderId });
     },
   });
   agent.start();

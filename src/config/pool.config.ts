@@ -91,6 +91,16 @@ export const poolFields = {
     help: "reverse proxies (CSV of addresses or CIDRs, e.g. the nginx entry's address) whose X-Forwarded-For is believed; empty: the client is the socket's address",
   }),
   storageDir: field({ env: "CELLULE_STORAGE_DIR", aliases: ["IAMINE_STORAGE_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "uploaded documents (default DATA_DIR/documents)" }),
+  // Migration orders and the failover thresholds pushed to the workers (issue 16, src/pool/migrations/).
+  migrationTimeoutMs: field({ env: "CELLULE_MIGRATION_TIMEOUT_MS", schema: positiveInt, defaultValue: 90_000, help: "a migration order not completed this long (ms) after its worker was told is rolled back" }),
+  migrationExecutorMs: field({ env: "CELLULE_MIGRATION_EXECUTOR_MS", schema: z.coerce.number().int().min(50), defaultValue: 5000, help: "how often (ms) the executor carries out issued migration orders" }),
+  failoverMode: field({ env: "CELLULE_FAILOVER_MODE", schema: z.enum(["auto", "manual"]).optional(), defaultValue: undefined as "auto" | "manual" | undefined, help: "pushed to the workers: auto = a worker whose pool is down moves to its closest ready peer; manual = it waits for the admin (unset: the workers' own)" }),
+  failoverConfirm: field({ env: "CELLULE_FAILOVER_CONFIRM", schema: boolish.optional(), defaultValue: undefined as boolean | undefined, help: "pushed to the workers: peer-confirmed failover (unset: the workers' own)" }),
+  failoverConfirmMs: field({ env: "CELLULE_FAILOVER_CONFIRM_MS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "pushed to the workers: pool lost this long (ms) before its peers are asked" }),
+  failoverFailingMs: field({ env: "CELLULE_FAILOVER_FAILING_MS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "pushed to the workers: pool lost this long (ms): FAILING" }),
+  failoverDownMs: field({ env: "CELLULE_FAILOVER_DOWN_MS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "pushed to the workers: pool lost this long (ms): DOWN" }),
+  failoverStickyMs: field({ env: "CELLULE_FAILOVER_STICKY_MS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "pushed to the workers: home pool check period (ms) while on a peer" }),
+  failoverFailsafeMs: field({ env: "CELLULE_FAILOVER_FAILSAFE_MS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "pushed to the workers: manual mode's failsafe delay (ms)" }),
 };
 
 export type PoolConfig = Values<typeof poolFields>;

@@ -32,6 +32,7 @@ import type { PoolIdentity } from "./identity/pool-identity.js";
 import { buildKeys } from "./keys/keys.composition.js";
 import type { KeysService } from "./keys/keys.service.js";
 import { buildLicense } from "./license/license.composition.js";
+import { buildMigrations, type Migrations } from "./migrations/migrations.composition.js";
 import { buildRouting } from "./migrations/routing/routing.composition.js";
 import type { LicenseService } from "./license/license.service.js";
 import { buildOpenAi } from "./openai/openai.composition.js";
@@ -72,6 +73,8 @@ export interface Pool {
   drain(timeoutMs: number, hurry?: AbortSignal): Promise<DrainOutcome>;
   /** The virtual pool: peers' capacity, forwarding, the cluster-wide catalogue. */
   cluster: Cluster;
+  /** Migration orders (issue 16): the service the routing and the balancer issue orders through. */
+  migrations: Migrations;
   close(): Promise<void>;
 }
 
@@ -126,9 +129,10 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
   dashboard.overview.useCluster(() => cluster.view());
   workers.useLocator(cluster.locator);
-  // Where workers should be (issue 16): latency routing at the handshake, on-site peer filtering, the balancer.
-  // `issuer`: the migrations service, which issues the orders (none: decisions are logged and audited only).
-  const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, balancing: settings.balancing, issuer: () => undefined });
+  // Migration orders: signed, replicated, carried out by the executor over the worker socket, confirmed by the target.
+  const migrations = await buildMigrations({ config, db, identity, audit: audit.service, federation, hub, workers, cluster, replication, throttle });
+  // Where workers should be (issue 16): latency routing at the handshake, on-site peer filtering, the balancer; orders through the migrations service.
+  const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, balancing: settings.balancing, issuer: () => migrations.service });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.
@@ -137,7 +141,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, vip, license];
+  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, migrations, vip, license];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -157,8 +161,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
-  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster, routing];
-  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, routing, topology, docs, vip, status];
+  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster, migrations, routing];
+  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status];
   return {
     app,
     registry,
@@ -175,6 +179,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     settings: settings.settings,
     balancing: settings.balancing,
     cluster,
+    migrations,
     federation: {
       ...federation,
       start() {

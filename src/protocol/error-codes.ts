@@ -67,6 +67,7 @@ export const ERROR_STATUS = {
   admin_not_found: 404,
   worker_not_found: 404,
   peer_not_found: 404,
+  migration_not_found: 404,
   unknown_setting: 404,
   unknown_site: 404,
   unknown_step: 404,
@@ -80,6 +81,8 @@ export const ERROR_STATUS = {
   license_already_installed: 409,
   setup_completed: 409,
   too_many_memories: 409,
+  migration_open: 409,
+  migration_closed: 409,
   // 413, 415
   request_too_large: 413,
   file_too_large: 413,

@@ -332,3 +332,77 @@ describe("WorkerAgent latency report (issue 16, §4.8)", () => {
     expect(median([4, 1, 2, 3])).toBe(2.5);
   });
 });
+
+describe("WorkerAgent migration orders", () => {
+  it("migrate_pool: acks draining and drained with the order id, saves the new home, says the order in its hello to the target; a repeat is a no-op", async () => {
+    const servers = await Promise.all([0, 1].map(async () => {
+      const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+      await once(wss, "listening");
+      return wss;
+    }));
+    const [a, b] = servers as [WebSocketServer, WebSocketServer];
+    const urlOf = (w: WebSocketServer) => `http://127.0.0.1:${(w.address() as AddressInfo).port}`;
+    const fromWorker: Record<string, unknown>[] = [];
+    const helloOnB: Record<string, unknown>[] = [];
+    a.on("connection", (ws) => {
+      ws.on("message", (d) => fromWorker.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>));
+      ws.once("message", () => {
+        ws.send(JSON.stringify({ type: "welcome", version: 1, workerId: "000000000000", heartbeatMs: 60_000, peerPoolUrls: [urlOf(b)], poolAtomId: "a".repeat(32) }));
+        const order = JSON.stringify({ type: "migrate_pool", orderId: "mig_1", targetPoolUrl: urlOf(b) });
+        ws.send(order);
+        ws.send(order);
+      });
+    });
+    b.on("connection", (ws) =>
+      ws.once("message", (d) => {
+        helloOnB.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>);
+        ws.send(JSON.stringify({ type: "welcome", version: 1, workerId: "000000000000", heartbeatMs: 60_000, peerPoolUrls: [urlOf(a)], poolAtomId: "b".repeat(32) }));
+      }),
+    );
+    const homes: [string, string][] = [];
+    const peersSaved: [string[], string | undefined][] = [];
+    const agent = new WorkerAgent({
+      poolUrl: urlOf(a),
+      auth: { credential: "wkr_000000000000_x" },
+      name: "t",
+      runtime: new InstantRuntime(1),
+      hardware: HARDWARE,
+      saveCredential: () => undefined,
+      saveHome: (url, orderId) => void homes.push([url, orderId]),
+      savePeers: (urls, atom) => void peersSaved.push([urls, atom]),
+      minBackoffMs: 20,
+      maxBackoffMs: 40,
+    });
+    agent.start();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error("no hello on B within 5 s")), 5000);
+        const check = setInterval(() => {
+          if (helloOnB.length > 0 && peersSaved.length >= 2) {
+            clearInterval(check);
+            clearTimeout(t);
+            resolve();
+          }
+        }, 20);
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const acks = fromWorker.filter((m) => m.type === "draining" || m.type === "drained");
+      expect(acks).toEqual([
+        { type: "draining", reason: `migration order mig_1 to ${urlOf(b)}`, orderId: "mig_1" },
+        { type: "drained", orderId: "mig_1" },
+      ]);
+      expect(homes).toEqual([[urlOf(b), "mig_1"]]);
+      expect(helloOnB).toHaveLength(1);
+      expect(helloOnB[0]).toMatchObject({ type: "hello", migrationOrderId: "mig_1", homePoolUrl: urlOf(b), failoverState: "PRIMARY_OK" });
+      expect(agent.homeUrl).toBe(urlOf(b));
+      // The new home's peers and atom id, from its welcome.
+      expect(peersSaved.at(-1)).toEqual([[urlOf(a)], "b".repeat(32)]);
+    } finally {
+      await agent.stop();
+      for (const w of servers) {
+        for (const c of w.clients) c.terminate();
+        await new Promise<void>((r) => w.close(() => r()));
+      }
+    }
+  });
+});

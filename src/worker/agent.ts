@@ -26,7 +26,7 @@ import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
 import { askPeerHealth, FailoverController, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
-import type { WorkerMobility } from "../protocol/migration.protocol.js";
+import { PendingMigration, workerMigrationPath, type WorkerMobility } from "../protocol/migration.protocol.js";
 
 /**
  * How long generated text may wait to be sent with the next pieces (the first piece never waits):
@@ -93,7 +93,24 @@ export interface AgentOptions {
   mobility?: WorkerMobility | undefined;
   /** Local address the pool socket is bound to (CELLULE_WORKER_BIND_ADDRESS): the source address the pool sees (routing tests). */
   localAddress?: string | undefined;
+  /**
+   * A migration order made `url` the home pool for good (issue 16, §4.6.2): must persist it (the
+   * config file's `pool`, mode 0600). The old home's peers and atom id are re-learnt from the new welcome.
+   */
+  saveHome?(url: string, orderId: string): void;
+  /** This worker's id as the config file stores it (known before the first welcome of this run). */
+  workerId?: string | undefined;
+  /** How long a migration's drain waits for the running jobs (default LEAVE_DRAIN_MS). */
+  leaveDrainMs?: number | undefined;
+  /** Asks a peer for this worker's pending migration order (manual failover); default GET /v1/cluster/workers/:id/migration. */
+  askMigration?: MigrationAsk | undefined;
 }
+
+/** `GET <peerUrl>/v1/cluster/workers/<id>/migration` with the worker's credential: the order that sends it elsewhere, or undefined. */
+export type MigrationAsk = (peerUrl: string, workerId: string, credential: string) => Promise<PendingMigration | undefined>;
+
+/** How often a worker in manual failover mode whose pool is lost asks its peers for an order (FAILING or DOWN). */
+export const MIGRATION_ASK_MS = 5000;
 
 /** Round trips measured per pool for a `latency_report` (the median is reported). */
 export const LATENCY_SAMPLES = 3;
@@ -137,6 +154,13 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   private stopped = false;
   private peers: string[];
   private homeAtom: string | undefined;
+  /** The home pool: the config file's `pool`, changed for good by a migration order. */
+  private home: string;
+  /** The migration order being carried out (said in the hellos until the target welcomes this worker). */
+  private migration: { orderId: string; target: string } | undefined;
+  /** Orders already carried out (a second migrate_pool for one of them is a no-op). */
+  private readonly carriedOut = new Set<string>();
+  private lastMigrationAsk = 0;
   private readonly log: Logger = moduleLogger("worker.agent");
   workerId: string | undefined;
 
@@ -146,6 +170,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     this.peers = [...new Set(opts.peerPoolUrls ?? [])].sort();
     this.homeAtom = opts.homeAtomId;
     this.url = opts.poolUrl;
+    this.home = opts.poolUrl;
     if (opts.failover) {
       this.failover = new FailoverController({
         agent: this,
@@ -164,7 +189,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
 
   /** The home pool (the config file's `pool`). */
   get homeUrl(): string {
-    return this.opts.poolUrl;
+    return this.home;
   }
 
   /** The pool this agent connects to now. */
@@ -233,7 +258,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   /** Reports the failover transitions not told yet to the pool this agent is connected to (it audits them). */
   private tellFailover(): void {
     if (this.ws?.readyState !== WebSocket.OPEN || this.workerId === undefined) return;
-    for (const e of this.untold.splice(0)) this.send({ type: "failover_event", ...e, homePoolUrl: this.opts.poolUrl });
+    for (const e of this.untold.splice(0)) this.send({ type: "failover_event", ...e, homePoolUrl: this.home });
   }
 
   start(): void {
@@ -243,7 +268,10 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     if (this.failover) {
       this.failoverTimer = setInterval(() => {
         // Only an enrolled worker can move: its credential is valid on every trusted pool, a token only here.
-        if ("credential" in this.auth) void this.failover!.tick().catch((err: unknown) => this.log.error({ err: (err as Error).message }, "failover check failed"));
+        if ("credential" in this.auth) {
+          void this.failover!.tick().catch((err: unknown) => this.log.error({ err: (err as Error).message }, "failover check failed"));
+          void this.askForMigration().catch((err: unknown) => this.log.error({ err: (err as Error).message }, "asking the peers for a migration order failed"));
+        }
       }, 1000);
       this.failoverTimer.unref();
     }
@@ -293,8 +321,9 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         models: this.opts.runtime.models,
         slots: this.opts.runtime.slots,
         ...(this.opts.site ? { site: this.opts.site } : {}),
-        homePoolUrl: this.opts.poolUrl,
-        failoverState: this.url === this.opts.poolUrl ? "PRIMARY_OK" : "FALLBACK",
+        homePoolUrl: this.home,
+        failoverState: this.url === this.home ? "PRIMARY_OK" : "FALLBACK",
+        ...(this.migration && this.migration.target === this.url ? { migrationOrderId: this.migration.orderId } : {}),
         ...(this.opts.mobility ? { mobility: this.opts.mobility } : {}),
       });
     });
@@ -385,9 +414,15 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         }
         clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => this.send({ type: "heartbeat", freeSlots: this.opts.runtime.slots - this.running.size, activeJobs: this.running.size }), msg.heartbeatMs);
-        this.log.info({ workerId: msg.workerId, pool: this.url, home: this.url === this.opts.poolUrl, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
+        this.log.info({ workerId: msg.workerId, pool: this.url, home: this.url === this.home, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
+        if (this.migration?.target === this.url) {
+          this.log.info({ orderId: this.migration.orderId, pool: this.url }, "migration order carried out: welcomed by the new home pool");
+          this.migration = undefined;
+        }
+        // The cluster's failover thresholds replace the worker's own (issue 16).
+        if (msg.failoverPolicy) this.failover?.configure(msg.failoverPolicy);
         // Only the home pool's peers are this worker's fallbacks (a fallback's peers include home and itself).
-        if (this.url === this.opts.poolUrl) this.updateHome(msg.peerPoolUrls ?? this.peers, msg.poolAtomId ?? this.homeAtom);
+        if (this.url === this.home) this.updateHome(msg.peerPoolUrls ?? this.peers, msg.poolAtomId ?? this.homeAtom);
         this.failover?.connected(this.url);
         this.tellFailover();
         if (msg.measurePoolUrls?.length) void this.reportLatency(msg.measurePoolUrls);
@@ -395,7 +430,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         return;
       }
       case "peers":
-        if (this.url === this.opts.poolUrl) this.updateHome(msg.peerPoolUrls, this.homeAtom);
+        if (this.url === this.home) this.updateHome(msg.peerPoolUrls, this.homeAtom);
         return;
       case "refused":
         if (msg.retry) {
@@ -411,7 +446,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         void this.runEmbed(msg);
         return;
       case "migrate_pool":
-        this.log.warn({ orderId: msg.orderId, target: msg.targetPoolUrl }, "migration order received; not supported by this worker yet");
+        void this.migrate(msg.orderId, msg.targetPoolUrl, true).catch((err: unknown) => this.log.error({ orderId: msg.orderId, err: (err as Error).message }, "migration order failed"));
         return;
       case "cancel": {
         const job = this.running.get(msg.jobId);
@@ -425,6 +460,68 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         const never: never = msg;
         return never;
       }
+    }
+  }
+
+  /**
+   * Carries out a migration order (§4.6.2): with `drain` (the pool sent `migrate_pool`), acks
+   * `draining` with the order id (the pool gives no new jobs), lets the running jobs finish (up to
+   * LEAVE_DRAIN_MS) and acks `drained`; then makes the target the home pool for good (`saveHome`:
+   * the config file), forgets the old home's atom id (re-learnt from the new welcome; its peers are
+   * kept until then, the old home among them) and reconnects there, saying the order id in its
+   * hello so the target confirms the order. A second order with the same id is a no-op.
+   */
+  async migrate(orderId: string, target: string, drain: boolean): Promise<void> {
+    if (this.stopped || this.carriedOut.has(orderId) || this.migration?.orderId === orderId) return;
+    if (this.migration) {
+      this.log.warn({ orderId, current: this.migration.orderId }, "a migration order is already being carried out; this one is ignored");
+      return;
+    }
+    this.migration = { orderId, target };
+    this.carriedOut.add(orderId);
+    this.log.warn({ orderId, from: this.url, to: target }, `migration order ${orderId}: moving to pool ${target} for good`);
+    const ws = this.ws;
+    if (drain && ws?.readyState === WebSocket.OPEN) {
+      this.send({ type: "draining", reason: `migration order ${orderId} to ${target}`, orderId });
+      this.log.info({ orderId, running: this.running.size }, `migration order ${orderId}: draining, ${this.running.size} running job(s) to finish first`);
+      const deadline = Date.now() + (this.opts.leaveDrainMs ?? LEAVE_DRAIN_MS);
+      while (this.running.size > 0 && Date.now() < deadline && !this.stopped && this.ws === ws) await new Promise((r) => setTimeout(r, 100));
+      if (this.ws === ws) this.send({ type: "drained", orderId });
+    }
+    if (this.stopped) return;
+    const oldHome = this.home;
+    this.home = target;
+    try {
+      this.opts.saveHome?.(target, orderId);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "could not store the new home pool in the config file");
+    }
+    this.homeAtom = undefined;
+    this.peers = [...new Set([...this.peers.filter((u) => u !== target), oldHome])].sort();
+    await this.switchTo(target, `migration order ${orderId}`, false);
+  }
+
+  /**
+   * Manual failover mode (issue 16): while the home pool is lost (FAILING or DOWN), every
+   * MIGRATION_ASK_MS the worker asks its home pool's peers whether an admin ordered its move
+   * (`force_failover`); the first order found is carried out.
+   */
+  private async askForMigration(): Promise<void> {
+    const f = this.failover;
+    const workerId = this.workerId ?? this.opts.workerId;
+    if (!f || f.settings.mode !== "manual" || this.migration || workerId === undefined || !("credential" in this.auth)) return;
+    if (f.current !== "FAILING" && f.current !== "DOWN") return;
+    if (Date.now() - this.lastMigrationAsk < MIGRATION_ASK_MS) return;
+    this.lastMigrationAsk = Date.now();
+    const ask = this.opts.askMigration ?? askPendingMigration;
+    const credential = this.auth.credential;
+    for (const peer of this.peers.filter((u) => u !== this.home)) {
+      const pending = await ask(peer, workerId, credential);
+      if (!pending || this.carriedOut.has(pending.order_id)) continue;
+      this.log.warn({ orderId: pending.order_id, target: pending.target_pool_url, askedPeer: peer }, "the administrator ordered this worker's failover");
+      // Not f.force(): the order names the target (the controller would pick the closest peer).
+      await this.migrate(pending.order_id, pending.target_pool_url, false);
+      return;
     }
   }
 
@@ -517,4 +614,19 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** `GET <peerUrl>/v1/cluster/workers/<id>/migration` with the worker's credential as bearer (undefined: none, refused or unreachable). */
+export async function askPendingMigration(peerUrl: string, workerId: string, credential: string, timeoutMs = 2000): Promise<PendingMigration | undefined> {
+  try {
+    const res = await fetch(new URL(workerMigrationPath(workerId), peerUrl), { headers: { authorization: `Bearer ${credential}` }, signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status !== 200) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    const body = PendingMigration.safeParse(await res.json());
+    return body.success ? body.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

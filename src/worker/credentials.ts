@@ -19,6 +19,9 @@ export const WorkerFile = z.looseObject({
   peerPoolUrls: z.array(z.string()).optional(),
   /** The home pool's federation atom id (its peers are asked about it before a failover). */
   homeAtomId: z.string().optional(),
+  /** The pool a migration order moved this worker from (a `--pool`/env naming it no longer overrides `pool`), and the order. */
+  migratedFrom: z.string().optional(),
+  migrationOrderId: z.string().optional(),
 });
 export type WorkerFile = z.infer<typeof WorkerFile>;
 

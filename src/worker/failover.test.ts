@@ -188,4 +188,19 @@ describe("FailoverController", () => {
       expect(agent.moves).toEqual([]);
     }
   });
+
+  it("takes the thresholds its pool pushes (configure): manual mode from the pool stops an automatic move", async () => {
+    const { agent, ctl, at } = setUp({ failingAfterMs: 1000, downAfterMs: 2000, confirm: false });
+    ctl.configure({ ...ctl.settings, mode: "manual" });
+    expect(ctl.settings).toMatchObject({ mode: "manual", downAfterMs: 2000 });
+    ctl.connected(HOME);
+    ctl.disconnected();
+    await at(5);
+    expect(ctl.current).toBe("DOWN");
+    expect(agent.moves).toEqual([]);
+    // Back to auto (the admin changed the policy): the next tick moves.
+    ctl.configure({ ...ctl.settings, mode: "auto" });
+    await at(6);
+    expect(agent.moves).toEqual([{ url: C, drain: false }]);
+  });
 });

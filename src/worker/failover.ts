@@ -78,13 +78,28 @@ export class FailoverController {
   private confirmed = false;
   private readonly log: Logger = moduleLogger("worker.failover");
   private readonly now: () => number;
+  private settingsNow: FailoverSettings;
 
   constructor(private readonly deps: FailoverDeps) {
     this.now = deps.now ?? Date.now;
+    this.settingsNow = { ...deps.settings };
   }
 
   get current(): FailoverState {
     return this.state;
+  }
+
+  /** The thresholds in force (the worker's own, or the ones its pool pushed). */
+  get settings(): Readonly<FailoverSettings> {
+    return this.settingsNow;
+  }
+
+  /** The cluster's thresholds, pushed by the pool in its welcome (issue 16: every threshold is a setting): they replace the worker's. */
+  configure(settings: FailoverSettings): void {
+    const before = this.settingsNow;
+    if ((Object.keys(settings) as (keyof FailoverSettings)[]).every((k) => settings[k] === before[k])) return;
+    this.settingsNow = { ...settings };
+    this.log.info({ settings }, "failover thresholds set by the pool");
   }
 
   /** The agent is connected (welcomed) to `url`. */
@@ -122,7 +137,8 @@ export class FailoverController {
 
   private async step(): Promise<void> {
     const t = this.now();
-    const { agent, settings } = this.deps;
+    const { agent } = this.deps;
+    const settings = this.settingsNow;
     const onFallback = agent.currentUrl !== agent.homeUrl;
     if (this.lostSince === undefined) {
       // Connected. On a fallback: is home back?
@@ -160,7 +176,8 @@ export class FailoverController {
    * `confirmAfterMs / 3` at most). True when one sees it down and none sees it up.
    */
   private async peersConfirmDown(lostMs: number): Promise<boolean> {
-    const { settings, agent, askPeer } = this.deps;
+    const { agent, askPeer } = this.deps;
+    const settings = this.settingsNow;
     if (!settings.confirm || settings.mode !== "auto" || !askPeer || !agent.homeAtomId) return false;
     if (lostMs < settings.confirmAfterMs || this.now() - this.lastAsked < settings.confirmAfterMs / 3) return false;
     this.lastAsked = this.now();

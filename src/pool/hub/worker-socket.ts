@@ -66,6 +66,18 @@ export interface WorkerRouting {
   onLatencyReport(worker: WorkerConnection, report: Extract<WorkerMessage, { type: "latency_report" }>): Promise<void>;
 }
 
+/** What migration orders need from the worker socket (set by the migrations feature, built after the hub). */
+export interface MigrationHooks {
+  /** A worker said hello with `migrationOrderId`: this pool may be the order's target (it confirms it). */
+  arrived(workerId: string, orderId: string): void;
+  /** The worker acked `draining` for an order. */
+  draining(workerId: string, orderId: string): void;
+  /** The worker's drain for an order is over: it switches pools now. */
+  drained(workerId: string, orderId: string): void;
+  /** The failover thresholds (ms) the welcome carries, or undefined (the worker keeps its own). */
+  failoverPolicy(): Welcome["failoverPolicy"];
+}
+
 export class WorkerSocketServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: PRE_AUTH_MAX_PAYLOAD });
   private readonly gate = new PreAuthGate();
@@ -75,6 +87,7 @@ export class WorkerSocketServer {
   private draining = false;
   private peerPoolUrls: string[] = [];
   private routing: WorkerRouting | undefined;
+  private migrations: MigrationHooks | undefined;
 
   constructor(private readonly opts: WorkerSocketOptions) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(100, Math.floor(opts.heartbeatMs / 2)));
@@ -128,6 +141,11 @@ export class WorkerSocketServer {
       this.log.error({ workerId: worker.id, err: String(err) }, "could not filter the peer URLs of a worker");
       return worker.mobility === "on-site" ? [] : this.peerPoolUrls;
     }
+  }
+
+  /** Hooks of the migrations feature (issue 16): order confirmation, draining acks, the pushed failover policy. */
+  useMigrations(hooks: MigrationHooks): void {
+    this.migrations = hooks;
   }
 
   /** The pool drains: new worker connections are refused (retryable); connected workers finish their jobs. */
@@ -232,11 +250,13 @@ export class WorkerSocketServer {
       // Fails closed: the worker keeps the small limit (its large messages are refused with 1009).
       this.log.error({ workerId, err: (err as Error).message }, "cannot raise the frame limit of an authenticated worker");
     }
-    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, peerPoolUrls, ...(measurePoolUrls?.length ? { measurePoolUrls } : {}), ...(this.opts.atomId ? { poolAtomId: this.opts.atomId } : {}), ...(credential ? { credential } : {}) } satisfies Welcome));
+    const failoverPolicy = this.migrations?.failoverPolicy();
+    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, peerPoolUrls, ...(measurePoolUrls?.length ? { measurePoolUrls } : {}), ...(this.opts.atomId ? { poolAtomId: this.opts.atomId } : {}), ...(credential ? { credential } : {}), ...(failoverPolicy ? { failoverPolicy } : {}) } satisfies Welcome));
     // Two hellos of one credential settled at the same time: the earlier connection is closed, never orphaned.
     const previous = this.opts.registry.add(worker, { site });
     if (previous && previous.ws !== ws) previous.ws.terminate();
     this.log.info({ workerId, remote, site, mobility, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
+    if (h.migrationOrderId) this.migrations?.arrived(workerId, h.migrationOrderId);
     void this.routing?.onConnected(worker);
     return worker;
   }
@@ -328,13 +348,16 @@ export class WorkerSocketServer {
         return;
       case "draining":
         worker.draining = true;
-        this.log.info({ workerId: worker.id, reason: msg.reason }, "worker draining: no new jobs for it");
+        this.log.info({ workerId: worker.id, reason: msg.reason, orderId: msg.orderId }, "worker draining: no new jobs for it");
+        if (msg.orderId) this.migrations?.draining(worker.id, msg.orderId);
+        return;
+      case "drained":
+        this.log.info({ workerId: worker.id, orderId: msg.orderId }, "worker drained for its migration order: it switches pools");
+        this.migrations?.drained(worker.id, msg.orderId);
         return;
       case "latency_report":
         void this.routing?.onLatencyReport(worker, msg);
         return;
-      case "drained":
-        return; // migration orders (issue 16): handled once they are built
       case "failover_event":
         this.log.warn({ workerId: worker.id, from: msg.from, to: msg.to, home: msg.homePoolUrl }, `worker failover: ${msg.from} → ${msg.to}: ${msg.detail}`);
         void this.audit({ actor: `worker:${worker.id}`, action: "worker.failover", target: `worker:${worker.id}`, details: { from: msg.from, to: msg.to, detail: msg.detail, at: new Date(msg.at).toISOString(), home_pool: msg.homePoolUrl } });

@@ -12,6 +12,7 @@
  * Settings: last writer by hybrid logical clock, ties by atom id.
  */
 import { moduleLogger, type Logger } from "../../../shared/logger.js";
+import type { MigrationAppliers } from "../../migrations/migration-appliers.js";
 import type { AccessAppliers } from "./access-appliers.js";
 import type { EnvelopeKind } from "./envelope.js";
 import { compareHlc } from "./hlc.js";
@@ -54,6 +55,8 @@ export interface ApplyInput {
 
 export class Appliers {
   private readonly log: Logger = moduleLogger("federation.apply");
+  /** Migration orders, their states and the policy (set by the migrations feature, built after replication). */
+  migrations: MigrationAppliers | undefined;
 
   constructor(private readonly deps: ApplierDeps) {}
 
@@ -90,6 +93,11 @@ export class Appliers {
       case "site.headcount":
       case "license.update":
         return this.deps.access ? this.deps.access.apply({ ...env, kind: env.kind }, parsed.data) : { result: "noop", why: "access not replicated here" };
+      case "migration.order":
+      case "migration.state":
+      case "migration.policy":
+        // Built a moment after replication: an envelope applied before then waits for it.
+        return this.migrations ? this.migrations.apply({ ...env, kind: env.kind }, parsed.data) : { result: "wait", why: "migration orders not ready yet" };
     }
   }
 

@@ -42,6 +42,9 @@ export const ENVELOPE_KINDS = [
   "setup.identity",
   "site.headcount",
   "license.update",
+  "migration.order",
+  "migration.state",
+  "migration.policy",
 ] as const;
 export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
 

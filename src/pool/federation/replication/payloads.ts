@@ -4,7 +4,7 @@
  * float32 (no re-embedding on the receiving side).
  */
 import { z } from "zod";
-import { WorkerMobility } from "../../../protocol/migration.protocol.js";
+import { MigrationOrderState, MigrationPolicy, MigrationReason, WorkerMobility } from "../../../protocol/migration.protocol.js";
 import { IndexedStatus, ProjectLanguage } from "../../../protocol/projects.protocol.js";
 import type { EnvelopeKind } from "./envelope.js";
 
@@ -95,6 +95,26 @@ export const SiteHeadcount = z.object({ site: z.string().min(1).max(200), headco
 /** The installed license (the vendor's signed JWT, re-validated by the receiving pool), or null: removed. */
 export const LicenseUpdate = z.object({ token: z.string().max(20_000).nullable() });
 
+// Migration orders (issue 16): the order with its issuer's signature (verified by the receiver
+// before it is stored), its state changes (forward only), and the cluster's policy (last writer wins).
+const AtomId = z.string().min(1).max(128);
+export const MigrationOrder = z.object({
+  id: Id,
+  worker_id: Id,
+  from_pool: AtomId,
+  to_pool: AtomId,
+  to_pool_url: z.string().max(2048),
+  reason: MigrationReason,
+  detail: z.string().max(1000),
+  issued_by: AtomId,
+  created_at: Iso,
+  signature: z.string().max(200),
+  state: MigrationOrderState,
+  state_detail: z.string().max(1000).nullable(),
+});
+export const MigrationState = z.object({ id: Id, state: MigrationOrderState, state_detail: z.string().max(1000).nullable(), at: Iso, by: AtomId });
+export const MigrationPolicyUpdate = z.object({ policy: MigrationPolicy, failover_set: z.boolean(), updated_by: z.string().max(300) });
+
 export const PAYLOADS = {
   "project.create": ProjectCreate,
   "project.delete": ProjectDelete,
@@ -116,6 +136,9 @@ export const PAYLOADS = {
   "setup.identity": SetupIdentity,
   "site.headcount": SiteHeadcount,
   "license.update": LicenseUpdate,
+  "migration.order": MigrationOrder,
+  "migration.state": MigrationState,
+  "migration.policy": MigrationPolicyUpdate,
 } as const satisfies Record<EnvelopeKind, z.ZodType>;
 
 export type PayloadOf<K extends EnvelopeKind> = z.infer<(typeof PAYLOADS)[K]>;

@@ -25,6 +25,7 @@ import { WORKER_REVOKED_MESSAGE } from "../../hub/worker-socket.js";
 import type { LicenseService } from "../../license/license.service.js";
 import type { Workers } from "../../workers/workers.composition.js";
 import { CloseCode } from "../../../protocol/worker.protocol.js";
+import type { MigrationAppliers } from "../../migrations/migration-appliers.js";
 import { AccessAppliers, type AccessHooks } from "./access-appliers.js";
 import { AccessReplicaRepository } from "./access-replica.repository.js";
 import { Appliers } from "./appliers.js";
@@ -70,6 +71,10 @@ function accessHooks(a: AccessDeps): AccessHooks {
 
 export interface Replication extends Feature {
   service: ReplicationService;
+  /** The settings' clocks (last writer wins by HLC), for the migration policy. */
+  clocks: Pick<ReplicationLogRepository, "settingClock" | "setSettingClock">;
+  /** Hooks the migration appliers in (the migrations feature is built after replication). */
+  useMigrations(appliers: MigrationAppliers): void;
   /** Registers the peer-signed replication routes. */
   routes(app: FastifyInstance): Promise<void>;
   /** After listen: anti-entropy loop, pending applies. */
@@ -152,6 +157,10 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
   moduleLogger("federation.replication").info({ mode: federation.switches.mode, atomId: deps.identity.atomId }, "replication ready");
   return {
     service,
+    clocks: log,
+    useMigrations(m) {
+      appliers.migrations = m;
+    },
     async routes(app) {
       await app.register(replicationRoutes, { service, switches: federation.switches, storage, bodyLimit: PUSH_BODY_LIMIT });
     },

@@ -147,6 +147,8 @@ export class ReplicationRecorder {
     } else if (kind === "document.delete") await log.tombstone("document", p.document_id!, identity.atomId, hlc);
     else if (kind === "memory.delete") await log.tombstone("memory", p.memory_id!, identity.atomId, hlc);
     else if (kind === "settings.update") await log.setSettingClock(p.key!, hlc, identity.atomId);
+    // The migration policy's clock (last writer wins; POLICY_CLOCK_KEY of migrations/migration-appliers.ts).
+    else if (kind === "migration.policy") await log.setSettingClock("migration:policy", hlc, identity.atomId);
     else await this.afterAccess(kind, payload, hlc);
     return env;
   }
