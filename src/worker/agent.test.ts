@@ -305,6 +305,7 @@ describe("WorkerAgent latency report (issue 16, §4.8)", () => {
       name: "t",
       mobility: "on-site",
       localAddress: "127.0.0.77",
+      latencyRoundGapMs: 10,
       runtime: new InstantRuntime(1),
       hardware: HARDWARE,
       saveCredential: () => undefined,
@@ -320,6 +321,8 @@ describe("WorkerAgent latency report (issue 16, §4.8)", () => {
       expect(remote).toBe("127.0.0.77");
       expect(report).toEqual({ type: "latency_report", pools: [{ url: "http://a.test:1", rttMs: 10 }, { url: "http://b.test:1", rttMs: 2 }] });
       expect(probed.filter((u) => u === "http://down.test:1")).toHaveLength(3);
+      // In rounds: one probe of each pool per round.
+      expect(probed).toEqual(Array.from({ length: 3 }, () => ["http://a.test:1", "http://b.test:1", "http://down.test:1"]).flat());
     } finally {
       await agent.stop();
       for (const c of wss.clients) c.terminate();

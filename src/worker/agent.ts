@@ -93,6 +93,8 @@ export interface AgentOptions {
   mobility?: WorkerMobility | undefined;
   /** Local address the pool socket is bound to (CELLULE_WORKER_BIND_ADDRESS): the source address the pool sees (routing tests). */
   localAddress?: string | undefined;
+  /** Pause before each round of latency probes (default LATENCY_ROUND_GAP_MS; tests 0). */
+  latencyRoundGapMs?: number | undefined;
   /**
    * A migration order made `url` the home pool for good (issue 16, §4.6.2): must persist it (the
    * config file's `pool`, mode 0600). The old home's peers and atom id are re-learnt from the new welcome.
@@ -114,6 +116,8 @@ export const MIGRATION_ASK_MS = 5000;
 
 /** Round trips measured per pool for a `latency_report` (the median is reported). */
 export const LATENCY_SAMPLES = 3;
+/** Pause before each round of latency probes (one probe per pool a round). */
+export const LATENCY_ROUND_GAP_MS = 500;
 
 /** How long a worker leaving a pool waits for its running jobs before it goes (the guide's 60 s graceful drain). */
 export const LEAVE_DRAIN_MS = 60_000;
@@ -234,22 +238,28 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   }
 
   /**
-   * Latency routing (§4.8): measures the round trip to each pool the welcome named (LATENCY_SAMPLES
-   * readiness probes each, the median; unreachable pools are left out) and sends a `latency_report`
-   * on the socket it was asked on.
+   * Latency routing (§4.8): measures the round trip to each pool the welcome named and sends a
+   * `latency_report` on the socket it was asked on. LATENCY_SAMPLES readiness probes per pool, taken
+   * in rounds over all the pools (one probe of each per round, LATENCY_ROUND_GAP_MS apart, the
+   * first after one gap), and the median per pool: a pool busy for a moment (a credential being
+   * hashed, a burst) spoils at most one of its samples, never the comparison. Unreachable pools are
+   * left out.
    */
   private async reportLatency(urls: readonly string[]): Promise<void> {
     const ws = this.ws;
     const probe = this.opts.probe ?? probeReady;
-    const pools: { url: string; rttMs: number }[] = [];
-    for (const url of urls.slice(0, 64)) {
-      const samples: number[] = [];
-      for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const gap = this.opts.latencyRoundGapMs ?? LATENCY_ROUND_GAP_MS;
+    const targets = urls.slice(0, 64);
+    const samples = new Map<string, number[]>(targets.map((u) => [u, []]));
+    for (let round = 0; round < LATENCY_SAMPLES; round++) {
+      if (gap > 0) await new Promise((r) => setTimeout(r, gap));
+      if (this.ws !== ws || this.stopped) return;
+      for (const url of targets) {
         const rtt = await probe(url).catch(() => undefined);
-        if (rtt !== undefined) samples.push(rtt);
+        if (rtt !== undefined) samples.get(url)!.push(rtt);
       }
-      if (samples.length > 0) pools.push({ url, rttMs: Math.round(median(samples) * 100) / 100 });
     }
+    const pools = targets.filter((u) => samples.get(u)!.length > 0).map((url) => ({ url, rttMs: Math.round(median(samples.get(url)!) * 100) / 100 }));
     if (this.ws !== ws || this.stopped) return;
     this.log.info({ pools }, "latency report sent");
     this.send({ type: "latency_report", pools });

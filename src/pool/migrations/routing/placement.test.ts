@@ -70,6 +70,11 @@ describe("decidePlacement: the latency rule (no pool shares the worker's subnet)
     expect(d).toMatchObject({ move: false });
     expect(!d.move && d.why).toContain("20 %");
   });
+  it("never moves a worker on this pool's host (loopback) by latency: a difference is only load", () => {
+    for (const address of ["127.0.0.1", "::1", "::ffff:127.0.0.1"]) {
+      expect(decidePlacement({ worker: worker(address), self: A, peers: [B], rtts: rtts([[A, 30], [B, 2]]) }).move).toBe(false);
+    }
+  });
   it("ignores unmeasured peers", () => {
     expect(decidePlacement({ worker: nat, self: A, peers: [B], rtts: rtts([[A, 100]]) }).move).toBe(false);
   });

@@ -21,7 +21,7 @@ import type { MigrationOrderView, MigrationReason, WorkerMobility } from "../../
 import type { FailoverStateName } from "../../../protocol/worker.protocol.js";
 import { moduleLogger, type Logger } from "../../../shared/logger.js";
 import type { AuditService } from "../../audit/audit.service.js";
-import { subnetOf } from "./subnet.js";
+import { normalizeAddress, subnetOf } from "./subnet.js";
 
 /** A pool as routing sees it. */
 export interface PlacePool {
@@ -106,7 +106,9 @@ export function decidePlacement(input: PlacementInput): Placement {
     if (!target) return { move: false, why: `the pools of ${workerSubnet} are at another site (on-site worker)` };
     return { move: true, reason: "subnet", to: target, detail: `worker ${worker.address} shares ${workerSubnet} with pool ${target.url}; this pool (${self.url}) does not` };
   }
-  // Rule 2: no pool shares it: the worker's own measurements.
+  // Rule 2: no pool shares it: the worker's own measurements. Not for a worker on this pool's own
+  // host (a loopback address): nothing is closer, and a difference is only the pools' load.
+  if (isLoopback(worker.address)) return { move: false, why: "the worker runs on this pool's host (loopback address)" };
   const selfRtt = rtts?.get(self.url);
   if (selfRtt === undefined) return { move: false, why: workerSubnet ? `no pool shares ${workerSubnet}; no latency report yet` : "unknown worker subnet; no latency report yet" };
   const candidates = byRtt(
@@ -132,6 +134,12 @@ export function decidePlacement(input: PlacementInput): Placement {
 function byRtt(pools: PlacePool[], rtts: ReadonlyMap<string, number> | undefined): PlacePool[] {
   const r = (p: PlacePool) => rtts?.get(p.url) ?? Number.POSITIVE_INFINITY;
   return [...pools].sort((a, b) => r(a) - r(b) || a.atomId.localeCompare(b.atomId));
+}
+
+/** 127.0.0.0/8 or ::1 (IPv4-mapped included). */
+export function isLoopback(address: string): boolean {
+  const a = normalizeAddress(address);
+  return a === "::1" || /^127\.\d+\.\d+\.\d+$/.test(a);
 }
 
 const fmt = (ms: number) => (Math.round(ms * 10) / 10).toString();
