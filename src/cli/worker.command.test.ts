@@ -23,6 +23,16 @@ describe("loadWorkerSettings", () => {
     expect(c).toMatchObject({ slots: 5, site: "Paris", model: "models/m.gguf" });
   });
 
+  it("takes the mobility from the provisioning file (key `mobility`), the flag or CELLULE_WORKER_MOBILITY; mobile by default", () => {
+    const onSite = join(dir, "onsite.json");
+    writeFileSync(onSite, JSON.stringify({ pool: "http://pool.lan:18080", mobility: "on-site" }));
+    expect(loadWorkerSettings({ flags: { config: onSite }, env: {} }).mobility).toBe("on-site");
+    expect(loadWorkerSettings({ flags: { config: onSite, mobility: "mobile" }, env: {} }).mobility).toBe("mobile");
+    expect(loadWorkerSettings({ flags: { config: path }, env: { CELLULE_WORKER_MOBILITY: "on-site" } }).mobility).toBe("on-site");
+    expect(loadWorkerSettings({ flags: { config: path }, env: {} }).mobility).toBe("mobile");
+    expect(() => loadWorkerSettings({ flags: { config: path }, env: { CELLULE_WORKER_MOBILITY: "roaming" } })).toThrow(/CELLULE_WORKER_MOBILITY/);
+  });
+
   it("names the file key when a value in it is invalid, and works without a file", () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ slots: 0 }));

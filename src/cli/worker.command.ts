@@ -88,6 +88,8 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     auth,
     name,
     site: config.site,
+    mobility: config.mobility,
+    localAddress: config.bindAddress,
     runtime,
     hardware,
     grammarStallMs: config.grammarStallMs,
@@ -161,10 +163,11 @@ export function registerWorkerCommand(program: Command): Command {
     .option("--context-size <n>", "context tokens per slot (env CELLULE_CONTEXT_SIZE)")
     .option("--name <name>", "name shown to admins (env CELLULE_WORKER_NAME, default hostname)")
     .option("--site <site>", "site (branch office) this worker is at (env CELLULE_WORKER_SITE)")
+    .option("--mobility <mode>", "on-site | mobile: whether the worker may leave its site's pools (env CELLULE_WORKER_MOBILITY, default mobile)")
     .option("--gpu <mode>", "auto | off (env CELLULE_GPU)")
     .action(
       action(async (opts: Record<string, unknown>) => {
-        const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "site", "gpu"]), env: process.env });
+        const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "site", "mobility", "gpu"]), env: process.env });
         configureLogging(config.logLevel);
         const started = await startWorker(config);
         const log = moduleLogger("cli");

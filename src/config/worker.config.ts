@@ -27,6 +27,8 @@ export const workerFields = {
   contextSize: field({ env: "CELLULE_CONTEXT_SIZE", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "context tokens per slot (default: min(4096, model's))" }),
   name: field({ env: "CELLULE_WORKER_NAME", schema: z.string().min(1).max(200), defaultValue: os.hostname(), help: "name shown to admins" }),
   site: field({ env: "CELLULE_WORKER_SITE", schema: z.string().trim().min(1).max(100).optional(), defaultValue: undefined as string | undefined, help: "site (branch office) this worker is at; a provisioning code's site wins" }),
+  mobility: field<"on-site" | "mobile">({ env: "CELLULE_WORKER_MOBILITY", schema: z.enum(["on-site", "mobile"]), defaultValue: "mobile", help: "on-site: never leaves the pools of its site (failover, migrations); mobile: may go to any trusted pool; a provisioning code's wins" }),
+  bindAddress: field({ env: "CELLULE_WORKER_BIND_ADDRESS", schema: z.string().trim().min(1).max(100).optional(), defaultValue: undefined as string | undefined, help: "local address the worker's pool connection leaves from (multi-homed machines, routing tests); default: the system's choice" }),
   gpu: field<"auto" | "off">({ env: "CELLULE_GPU", schema: z.enum(["auto", "off"]), defaultValue: "auto", help: "GPU offload" }),
   runtime: field<"llama" | "instant">({ env: "CELLULE_RUNTIME", schema: z.enum(["llama", "instant"]), defaultValue: "llama", help: "inference runtime (instant: benchmarks only)" }),
   grammarStallMs: field({ env: "CELLULE_GRAMMAR_STALL_MS", schema: positiveInt.min(500), defaultValue: 60_000, help: "a JSON-schema job with no new token for this long (ms) fails as too complex, and `cellule worker` restarts" }),

@@ -33,6 +33,7 @@ import { buildKeys } from "./keys/keys.composition.js";
 import type { KeysService } from "./keys/keys.service.js";
 import { buildLicense } from "./license/license.composition.js";
 import { buildMigrations, type Migrations } from "./migrations/migrations.composition.js";
+import { buildRouting } from "./migrations/routing/routing.composition.js";
 import type { LicenseService } from "./license/license.service.js";
 import { buildOpenAi } from "./openai/openai.composition.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
@@ -130,6 +131,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   workers.useLocator(cluster.locator);
   // Migration orders: signed, replicated, carried out by the executor over the worker socket, confirmed by the target.
   const migrations = await buildMigrations({ config, db, identity, audit: audit.service, federation, hub, workers, cluster, replication, throttle });
+  // Where workers should be (issue 16): latency routing at the handshake, on-site peer filtering, the balancer; orders through the migrations service.
+  const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, balancing: settings.balancing, issuer: () => migrations.service });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service });
   // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.
@@ -158,8 +161,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
-  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster, migrations];
-  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, topology, docs, vip, status];
+  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster, migrations, routing];
+  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status];
   return {
     app,
     registry,

@@ -75,6 +75,8 @@ export type ForwardCounters = z.infer<typeof ForwardCounters>;
 export const CapacitySummary = z.object({
   atom_id: AtomId,
   pool_url: z.string().max(2048).nullable(),
+  /** The sender's declared site (CELLULE_POOL_SITE), for the on-site rule. Optional (additive). */
+  site: z.string().max(100).nullable().optional(),
   /** The sender's clock (ms), informative: freshness is judged by the receiver's clock at receipt. */
   at: z.number().int(),
   /** The pool is shutting down: send it nothing more. */

@@ -78,12 +78,27 @@ export const BalancingSite = z.object({
 });
 export type BalancingSite = z.infer<typeof BalancingSite>;
 
+/** One move of the balancer's plan (issue 16): a mobile worker that should go to another site's pool. */
+export const BalancingMove = z.object({
+  worker_id: z.string(),
+  worker_name: z.string(),
+  /** Federation atom ids of the pool it is on and of the pool it should go to. */
+  from_pool: z.string(),
+  to_pool: z.string(),
+  /** The destination site. */
+  site: z.string(),
+  reason: z.string(),
+});
+export type BalancingMove = z.infer<typeof BalancingMove>;
+
 export const BalancingView = z.object({
   sites: z.array(BalancingSite),
   unassigned_workers: z.number().int().describe("enrolled (not revoked) workers that report no site"),
   total_headcount: z.number().int(),
   queue_per_employee: z.number(),
   effective_queue_size: z.number().int().describe("max(configured queue size, total headcount × queue per employee), per model"),
+  /** The balancer's plan now: mobile workers to move so that each site's share follows its headcount. Optional (additive). */
+  plan: z.array(BalancingMove).optional(),
 });
 export type BalancingView = z.infer<typeof BalancingView>;
 

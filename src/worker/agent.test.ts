@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { WORKER_WS_PATH, type GenerateJob, type Hardware } from "../protocol/worker.protocol.js";
-import { backoffDelay, socketUrl, WorkerAgent, WorkerRefusedError } from "./agent.js";
+import { backoffDelay, median, socketUrl, WorkerAgent, WorkerRefusedError } from "./agent.js";
 import { InstantRuntime } from "./runtime/instant.runtime.js";
 import { FAILOVER_DEFAULTS } from "./failover.js";
 
@@ -278,6 +278,62 @@ describe("WorkerAgent stall watchdog", () => {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
     }
+  });
+});
+
+describe("WorkerAgent latency report (issue 16, §4.8)", () => {
+  it("says its mobility in the hello, measures each pool of the welcome 3 times and reports the medians; binds its local address", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(wss, "listening");
+    const messages: Record<string, unknown>[] = [];
+    let remote: string | undefined;
+    const reported = new Promise<Record<string, unknown>>((resolve) => {
+      wss.on("connection", (ws, req) => {
+        remote = req.socket.remoteAddress;
+        ws.on("message", (d) => {
+          const msg = JSON.parse((d as Buffer).toString()) as Record<string, unknown>;
+          messages.push(msg);
+          if (msg.type === "hello") ws.send(JSON.stringify({ type: "welcome", version: 1, workerId: "000000000001", heartbeatMs: 60_000, measurePoolUrls: ["http://a.test:1", "http://b.test:1", "http://down.test:1"] }));
+          if (msg.type === "latency_report") resolve(msg);
+        });
+      });
+    });
+    const samples: Record<string, number[]> = { "http://a.test:1": [9, 30, 10], "http://b.test:1": [2, 1, 50] };
+    const probed: string[] = [];
+    const agent = new WorkerAgent({
+      poolUrl: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+      auth: { credential: "wkr_000000000001_x" },
+      name: "t",
+      mobility: "on-site",
+      localAddress: "127.0.0.77",
+      latencyRoundGapMs: 10,
+      runtime: new InstantRuntime(1),
+      hardware: HARDWARE,
+      saveCredential: () => undefined,
+      probe: async (url) => {
+        probed.push(url);
+        return samples[url]?.shift();
+      },
+    });
+    agent.start();
+    try {
+      const report = await Promise.race([reported, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no latency report within 5 s")), 5000))]);
+      expect(messages[0]).toMatchObject({ type: "hello", mobility: "on-site" });
+      expect(remote).toBe("127.0.0.77");
+      expect(report).toEqual({ type: "latency_report", pools: [{ url: "http://a.test:1", rttMs: 10 }, { url: "http://b.test:1", rttMs: 2 }] });
+      expect(probed.filter((u) => u === "http://down.test:1")).toHaveLength(3);
+      // In rounds: one probe of each pool per round.
+      expect(probed).toEqual(Array.from({ length: 3 }, () => ["http://a.test:1", "http://b.test:1", "http://down.test:1"]).flat());
+    } finally {
+      await agent.stop();
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+  });
+
+  it("takes the median", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
   });
 });
 

@@ -26,7 +26,7 @@ import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
 import { askPeerHealth, FailoverController, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
-import { PendingMigration, workerMigrationPath } from "../protocol/migration.protocol.js";
+import { PendingMigration, workerMigrationPath, type WorkerMobility } from "../protocol/migration.protocol.js";
 
 /**
  * How long generated text may wait to be sent with the next pieces (the first piece never waits):
@@ -89,6 +89,12 @@ export interface AgentOptions {
   failover?: FailoverSettings | undefined;
   /** Readiness probe of a pool (tests inject one); default GET /v1/status. */
   probe?: ReadyProbe | undefined;
+  /** `on-site` (never leaves its site's pools) or `mobile`, said in the hello (CELLULE_WORKER_MOBILITY); a provisioning code's wins. */
+  mobility?: WorkerMobility | undefined;
+  /** Local address the pool socket is bound to (CELLULE_WORKER_BIND_ADDRESS): the source address the pool sees (routing tests). */
+  localAddress?: string | undefined;
+  /** Pause before each round of latency probes (default LATENCY_ROUND_GAP_MS; tests 0). */
+  latencyRoundGapMs?: number | undefined;
   /**
    * A migration order made `url` the home pool for good (issue 16, §4.6.2): must persist it (the
    * config file's `pool`, mode 0600). The old home's peers and atom id are re-learnt from the new welcome.
@@ -107,6 +113,11 @@ export type MigrationAsk = (peerUrl: string, workerId: string, credential: strin
 
 /** How often a worker in manual failover mode whose pool is lost asks its peers for an order (FAILING or DOWN). */
 export const MIGRATION_ASK_MS = 5000;
+
+/** Round trips measured per pool for a `latency_report` (the median is reported). */
+export const LATENCY_SAMPLES = 3;
+/** Pause before each round of latency probes (one probe per pool a round). */
+export const LATENCY_ROUND_GAP_MS = 500;
 
 /** How long a worker leaving a pool waits for its running jobs before it goes (the guide's 60 s graceful drain). */
 export const LEAVE_DRAIN_MS = 60_000;
@@ -228,6 +239,34 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     } else this.connect();
   }
 
+  /**
+   * Latency routing (§4.8): measures the round trip to each pool the welcome named and sends a
+   * `latency_report` on the socket it was asked on. LATENCY_SAMPLES readiness probes per pool, taken
+   * in rounds over all the pools (one probe of each per round, LATENCY_ROUND_GAP_MS apart, the
+   * first after one gap), and the median per pool: a pool busy for a moment (a credential being
+   * hashed, a burst) spoils at most one of its samples, never the comparison. Unreachable pools are
+   * left out.
+   */
+  private async reportLatency(urls: readonly string[]): Promise<void> {
+    const ws = this.ws;
+    const probe = this.opts.probe ?? probeReady;
+    const gap = this.opts.latencyRoundGapMs ?? LATENCY_ROUND_GAP_MS;
+    const targets = urls.slice(0, 64);
+    const samples = new Map<string, number[]>(targets.map((u) => [u, []]));
+    for (let round = 0; round < LATENCY_SAMPLES; round++) {
+      if (gap > 0) await new Promise((r) => setTimeout(r, gap));
+      if (this.ws !== ws || this.stopped) return;
+      for (const url of targets) {
+        const rtt = await probe(url).catch(() => undefined);
+        if (rtt !== undefined) samples.get(url)!.push(rtt);
+      }
+    }
+    const pools = targets.filter((u) => samples.get(u)!.length > 0).map((url) => ({ url, rttMs: Math.round(median(samples.get(url)!) * 100) / 100 }));
+    if (this.ws !== ws || this.stopped) return;
+    this.log.info({ pools }, "latency report sent");
+    this.send({ type: "latency_report", pools });
+  }
+
   /** Reports the failover transitions not told yet to the pool this agent is connected to (it audits them). */
   private tellFailover(): void {
     if (this.ws?.readyState !== WebSocket.OPEN || !this.welcomed) return;
@@ -275,7 +314,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
 
   private connect(): void {
     const url = socketUrl(this.url);
-    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 10_000, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) });
     this.ws = ws;
     this.welcomed = false;
     this.transport = undefined;
@@ -298,6 +337,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         homePoolUrl: this.home,
         failoverState: this.url === this.home ? "PRIMARY_OK" : "FALLBACK",
         ...(this.migration && this.migration.target === this.url ? { migrationOrderId: this.migration.orderId } : {}),
+        ...(this.opts.mobility ? { mobility: this.opts.mobility } : {}),
       });
     });
     ws.on("message", (data) => this.onMessage((data as Buffer).toString())); // binaryType "nodebuffer" (default): one Buffer
@@ -399,6 +439,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         if (this.url === this.home) this.updateHome(msg.peerPoolUrls ?? this.peers, msg.poolAtomId ?? this.homeAtom);
         this.failover?.connected(this.url);
         this.tellFailover();
+        if (msg.measurePoolUrls?.length) void this.reportLatency(msg.measurePoolUrls);
         this.emit("ready", msg.workerId);
         return;
       }
@@ -580,6 +621,13 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     if (!cancelled) this.log.error({ jobId, requestId, err: (err as Error).message }, "job failed");
     this.send({ type: "job_error", jobId, kind: "runtime", code: cancelled ? "cancelled" : "runtime_error", message: cancelled ? "cancelled" : (err as Error).message });
   }
+}
+
+/** The median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** `GET <peerUrl>/v1/cluster/workers/<id>/migration` with the worker's credential as bearer (undefined: none, refused or unreachable). */

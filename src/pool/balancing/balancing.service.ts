@@ -5,7 +5,7 @@
  * queue size per model is max(configured queue size, total headcount × queue per employee),
  * applied at boot and again on every headcount or setting change.
  */
-import type { BalancingSite, BalancingView, SettingKey } from "../../protocol/settings.protocol.js";
+import type { BalancingMove, BalancingSite, BalancingView, SettingKey } from "../../protocol/settings.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -41,6 +41,9 @@ export class BalancingService {
   private totalHeadcount = 0;
   private applied: number | undefined;
 
+  /** Set by the routing feature (src/pool/migrations/routing/): the balancer's plan, shown with the view. */
+  planSource?: (() => Promise<BalancingMove[]>) | undefined;
+
   /** Set by replication: declared headcounts go to the trusted peers (last writer wins per site). */
   replication?: Pick<Replicator, "record"> | undefined;
 
@@ -69,9 +72,19 @@ export class BalancingService {
     this.applied = size;
   }
 
+  /** The declared headcount per site (the balancer's plan). */
+  async headcounts(): Promise<Map<string, number>> {
+    return new Map((await this.deps.repo.headcounts()).map((h) => [h.site, h.headcount]));
+  }
+
   async view(): Promise<BalancingView> {
     const sites = await this.sites();
+    const plan = await this.planSource?.().catch((err: unknown) => {
+      this.log.warn({ err: String(err) }, "could not compute the balancer's plan");
+      return undefined;
+    });
     return {
+      ...(plan ? { plan } : {}),
       sites: [...sites.values()].map(row),
       unassigned_workers: (await this.deps.repo.activeWorkerSites()).filter((w) => !w.site?.trim()).length,
       total_headcount: this.totalHeadcount,

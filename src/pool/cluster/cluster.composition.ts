@@ -23,7 +23,7 @@ import { localSummary, SummaryPublisher } from "./summary-publisher.js";
 import type { WorkerLocator } from "../workers/workers.service.js";
 
 export interface ClusterDeps {
-  config: Pick<PoolConfig, "publicUrl" | "host" | "fedSourceAddress">;
+  config: Pick<PoolConfig, "publicUrl" | "host" | "fedSourceAddress"> & Partial<Pick<PoolConfig, "site">>;
   identity: PoolIdentity;
   registry: WorkerRegistry;
   dispatcher: Dispatcher;
@@ -96,7 +96,7 @@ export function buildCluster(deps: ClusterDeps): Cluster {
   });
 
   const summary = (leaving: boolean): CapacitySummary =>
-    localSummary({ registry, queued: (m) => dispatcher.queuedFor(m), counters: () => forward.counters(), atomId, poolUrl: deps.config.publicUrl ?? null }, leaving);
+    localSummary({ registry, queued: (m) => dispatcher.queuedFor(m), counters: () => forward.counters(), atomId, poolUrl: deps.config.publicUrl ?? null, site: deps.config.site }, leaving);
   const publisher = new SummaryPublisher({
     summary,
     peers: trustedPeers,

@@ -22,6 +22,8 @@ export interface SummarySource {
   counters(): ForwardCounters;
   atomId: string;
   poolUrl: string | null;
+  /** CELLULE_POOL_SITE (optional). */
+  site?: string | null | undefined;
 }
 
 /** The summary of this pool now. */
@@ -41,7 +43,7 @@ export function localSummary(src: SummarySource, leaving = false): CapacitySumma
     }
     workers.push({ id: w.id, name: w.name, hardware_class: w.hardware.hardwareClass, models: w.models.map((m) => m.id).slice(0, 32), slots: w.slots, busy: w.busy, site: src.registry.siteOf(w.id), home_pool_url: w.failoverState === "FALLBACK" ? (w.homePoolUrl ?? null) : null, failover_state: w.failoverState ?? null, ...(w.mobility ? { mobility: w.mobility } : {}) });
   }
-  return { atom_id: src.atomId, pool_url: src.poolUrl, at: Date.now(), leaving, models: [...models.values()].filter((m) => m.capabilities.length > 0), workers, forwarded: src.counters() };
+  return { atom_id: src.atomId, pool_url: src.poolUrl, ...(src.site ? { site: src.site } : {}), at: Date.now(), leaving, models: [...models.values()].filter((m) => m.capabilities.length > 0), workers, forwarded: src.counters() };
 }
 
 export interface PublisherDeps {

@@ -35,6 +35,7 @@ const row = (id: string): WorkerRow => ({
   last_seen_at: null,
   revoked_at: null,
   site: "Paris",
+  mobility: "mobile",
 });
 
 const until = async (ok: () => boolean, what: string, ms = 3000) => {

@@ -203,6 +203,41 @@ describe("WorkerSocketServer peer pools", () => {
   });
 });
 
+describe("WorkerSocketServer routing hooks (issue 16)", () => {
+  it("asks routing for each worker's peer URLs and pools to measure, tells it of connections and latency reports, and keeps the stored mobility", async () => {
+    const own = await startHub(60_000);
+    const calls: string[] = [];
+    const reports: unknown[] = [];
+    own.sockets.useRouting({
+      peerUrlsFor: async (w, _site, all) => (w.mobility === "on-site" ? [] : [...all]),
+      measureUrls: async (w) => (w.mobility === "on-site" ? undefined : ["http://127.0.1.1:18080", "http://127.0.2.1:18080"]),
+      onConnected: async (w) => void calls.push(`${w.id}:${w.mobility}:${w.remoteAddress}`),
+      onLatencyReport: async (w, r) => void reports.push({ id: w.id, pools: r.pools }),
+    });
+    own.sockets.setPeerPoolUrls(["http://127.0.2.1:18080"]);
+    // A code that fixes the mobility wins over the hello's.
+    const { token } = await enrolment.createToken(undefined, "test:admin", { mobility: "on-site" });
+    const onSite = await new Client(own.port).open();
+    onSite.send(hello({ token }, { mobility: "mobile" }));
+    const w1 = await onSite.next("welcome");
+    expect(w1.peerPoolUrls).toEqual([]);
+    expect(w1.measurePoolUrls).toBeUndefined();
+    const mobile = await enrolled(own);
+    const w2 = mobile.client.messages.find((m) => m.type === "welcome");
+    expect(w2).toMatchObject({ peerPoolUrls: ["http://127.0.2.1:18080"], measurePoolUrls: ["http://127.0.1.1:18080", "http://127.0.2.1:18080"] });
+    expect(calls).toEqual([`${w1.workerId}:on-site:127.0.0.1`, `${mobile.workerId}:mobile:127.0.0.1`]);
+    // A peers change: filtered per worker.
+    own.sockets.setPeerPoolUrls(["http://127.0.3.1:18080"]);
+    expect((await mobile.client.next("peers")).peerPoolUrls).toEqual(["http://127.0.3.1:18080"]);
+    expect((await onSite.next("peers")).peerPoolUrls).toEqual([]);
+    mobile.client.send({ type: "latency_report", pools: [{ url: "http://127.0.1.1:18080", rttMs: 3.5 }] });
+    await until(() => reports.length === 1, "the latency report");
+    expect(reports).toEqual([{ id: mobile.workerId, pools: [{ url: "http://127.0.1.1:18080", rttMs: 3.5 }] }]);
+    onSite.ws.close();
+    mobile.client.ws.close();
+  });
+});
+
 describe("WorkerSocketServer drain", () => {
   it("refuses new workers with a retryable refusal (close 1001) once the pool drains, and keeps the connected ones working", async () => {
     const draining = await startHub(60_000);

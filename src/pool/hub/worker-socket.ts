@@ -52,6 +52,20 @@ export interface WorkerSocketOptions {
   clientAddress?: ClientAddressOf | undefined;
 }
 
+/**
+ * Latency routing and the on-site rule (src/pool/migrations/routing/), plugged in once the cluster
+ * is built (`useRouting`): the peer URLs each worker is told, the pools it measures, and the
+ * routing decisions when it connects and when its `latency_report` arrives.
+ */
+export interface WorkerRouting {
+  /** The peer URLs this worker may be told (an on-site worker: its site's pools only). */
+  peerUrlsFor(worker: WorkerConnection, site: string | null, all: readonly string[]): Promise<string[]>;
+  /** The pools it should measure (welcome `measurePoolUrls`); undefined when latency routing is off. */
+  measureUrls(worker: WorkerConnection, site: string | null): Promise<string[] | undefined>;
+  onConnected(worker: WorkerConnection): Promise<void>;
+  onLatencyReport(worker: WorkerConnection, report: Extract<WorkerMessage, { type: "latency_report" }>): Promise<void>;
+}
+
 /** What migration orders need from the worker socket (set by the migrations feature, built after the hub). */
 export interface MigrationHooks {
   /** A worker said hello with `migrationOrderId`: this pool may be the order's target (it confirms it). */
@@ -72,6 +86,7 @@ export class WorkerSocketServer {
   private readonly sweeper: NodeJS.Timeout;
   private draining = false;
   private peerPoolUrls: string[] = [];
+  private routing: WorkerRouting | undefined;
   private migrations: MigrationHooks | undefined;
 
   constructor(private readonly opts: WorkerSocketOptions) {
@@ -105,9 +120,27 @@ export class WorkerSocketServer {
     const next = [...new Set(urls)].sort().slice(0, MAX_PEER_POOL_URLS);
     if (next.length === this.peerPoolUrls.length && next.every((u, i) => u === this.peerPoolUrls[i])) return;
     this.peerPoolUrls = next;
-    const msg: Peers = { type: "peers", peerPoolUrls: next };
-    for (const w of this.opts.registry.connected()) if (w.ws.readyState === w.ws.OPEN) w.send(msg);
+    for (const w of this.opts.registry.connected()) {
+      if (w.ws.readyState !== w.ws.OPEN) continue;
+      if (!this.routing) w.send({ type: "peers", peerPoolUrls: next } satisfies Peers);
+      else void this.peerUrlsFor(w, this.opts.registry.siteOf(w.id)).then((urls) => w.send({ type: "peers", peerPoolUrls: urls } satisfies Peers));
+    }
     this.log.info({ peers: next.length, workers: this.opts.registry.size }, "trusted peers changed: workers told");
+  }
+
+  useRouting(routing: WorkerRouting): void {
+    this.routing = routing;
+  }
+
+  /** The peer URLs one worker is told (all of them without routing). */
+  private async peerUrlsFor(worker: WorkerConnection, site: string | null): Promise<string[]> {
+    if (!this.routing) return this.peerPoolUrls;
+    try {
+      return await this.routing.peerUrlsFor(worker, site, this.peerPoolUrls);
+    } catch (err) {
+      this.log.error({ workerId: worker.id, err: String(err) }, "could not filter the peer URLs of a worker");
+      return worker.mobility === "on-site" ? [] : this.peerPoolUrls;
+    }
   }
 
   /** Hooks of the migrations feature (issue 16): order confirmation, draining acks, the pushed failover policy. */
@@ -180,7 +213,7 @@ export class WorkerSocketServer {
     let credential: string | undefined;
     try {
       if ("token" in h.auth) {
-        ({ workerId, credential } = await this.opts.enrolment.enrol(h.auth.token, h.name));
+        ({ workerId, credential } = await this.opts.enrolment.enrol(h.auth.token, h.name, { mobility: h.mobility }));
         this.log.info({ workerId, remote, name: h.name }, "worker enrolled");
       } else {
         workerId = (await this.opts.enrolment.authenticate(h.auth.credential)).id;
@@ -196,14 +229,21 @@ export class WorkerSocketServer {
     if (ws.readyState !== ws.OPEN) return undefined;
     if (!(await this.settleDuplicate(workerId, ws, remote))) return undefined;
     const models = this.acceptedModels(workerId, h.models);
-    const { site, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site });
+    const { site, mobility, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site, mobility: h.mobility });
     // Revoked by an administrator between the credential check and now.
     if (revoked) return this.reject(ws, remote, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE, retry: false });
     if (ws.readyState !== ws.OPEN) return undefined;
     const worker = new WorkerConnection(workerId, h.name, ws, h.hardware, models, h.slots, h.agentVersion, remote);
     worker.homePoolUrl = h.homePoolUrl;
     worker.failoverState = h.failoverState;
-    worker.mobility = h.mobility;
+    // The stored mobility (a provisioning code's wins over the hello's).
+    worker.mobility = mobility;
+    const peerPoolUrls = await this.peerUrlsFor(worker, site);
+    const measurePoolUrls = await this.routing?.measureUrls(worker, site).catch((err: unknown) => {
+      this.log.error({ workerId, err: String(err) }, "could not list the pools to measure");
+      return undefined;
+    });
+    if (ws.readyState !== ws.OPEN) return undefined;
     try {
       setFrameLimit(ws, MAX_MESSAGE_BYTES);
     } catch (err) {
@@ -211,12 +251,13 @@ export class WorkerSocketServer {
       this.log.error({ workerId, err: (err as Error).message }, "cannot raise the frame limit of an authenticated worker");
     }
     const failoverPolicy = this.migrations?.failoverPolicy();
-    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, peerPoolUrls: this.peerPoolUrls, ...(this.opts.atomId ? { poolAtomId: this.opts.atomId } : {}), ...(credential ? { credential } : {}), ...(failoverPolicy ? { failoverPolicy } : {}) } satisfies Welcome));
+    ws.send(JSON.stringify({ type: "welcome", version: PROTOCOL_VERSION, workerId, heartbeatMs: this.opts.heartbeatMs, peerPoolUrls, ...(measurePoolUrls?.length ? { measurePoolUrls } : {}), ...(this.opts.atomId ? { poolAtomId: this.opts.atomId } : {}), ...(credential ? { credential } : {}), ...(failoverPolicy ? { failoverPolicy } : {}) } satisfies Welcome));
     // Two hellos of one credential settled at the same time: the earlier connection is closed, never orphaned.
     const previous = this.opts.registry.add(worker, { site });
     if (previous && previous.ws !== ws) previous.ws.terminate();
-    this.log.info({ workerId, remote, site, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
+    this.log.info({ workerId, remote, site, mobility, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
     if (h.migrationOrderId) this.migrations?.arrived(workerId, h.migrationOrderId);
+    void this.routing?.onConnected(worker);
     return worker;
   }
 
@@ -315,7 +356,8 @@ export class WorkerSocketServer {
         this.migrations?.drained(worker.id, msg.orderId);
         return;
       case "latency_report":
-        return; // latency routing (issue 16): handled once it is built
+        void this.routing?.onLatencyReport(worker, msg);
+        return;
       case "failover_event":
         this.log.warn({ workerId: worker.id, from: msg.from, to: msg.to, home: msg.homePoolUrl }, `worker failover: ${msg.from} → ${msg.to}: ${msg.detail}`);
         void this.audit({ actor: `worker:${worker.id}`, action: "worker.failover", target: `worker:${worker.id}`, details: { from: msg.from, to: msg.to, detail: msg.detail, at: new Date(msg.at).toISOString(), home_pool: msg.homePoolUrl } });

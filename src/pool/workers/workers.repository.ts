@@ -1,5 +1,6 @@
 /** SQL for enrolment tokens and enrolled workers. */
 import type { Db } from "../../db/database.js";
+import type { WorkerMobility } from "../../protocol/migration.protocol.js";
 
 export interface TokenRow {
   id: string;
@@ -7,6 +8,7 @@ export interface TokenRow {
   expires_at: Date;
   used_at: Date | null;
   site: string | null;
+  mobility: WorkerMobility | null;
 }
 
 export interface WorkerRow {
@@ -21,17 +23,19 @@ export interface WorkerRow {
   last_seen_at: Date | null;
   revoked_at: Date | null;
   site: string | null;
+  /** `on-site` or `mobile` (migration 014). */
+  mobility: WorkerMobility;
 }
 
 export class WorkersRepository {
   constructor(private readonly db: Db) {}
 
-  async insertToken(row: { id: string; tokenHash: string; expiresAt: Date; note?: string | undefined; site?: string | null | undefined }): Promise<void> {
-    await this.db.query("INSERT INTO enrolment_tokens (id, token_hash, expires_at, note, site) VALUES ($1, $2, $3, $4, $5)", [row.id, row.tokenHash, row.expiresAt, row.note ?? null, row.site ?? null]);
+  async insertToken(row: { id: string; tokenHash: string; expiresAt: Date; note?: string | undefined; site?: string | null | undefined; mobility?: WorkerMobility | null | undefined }): Promise<void> {
+    await this.db.query("INSERT INTO enrolment_tokens (id, token_hash, expires_at, note, site, mobility) VALUES ($1, $2, $3, $4, $5, $6)", [row.id, row.tokenHash, row.expiresAt, row.note ?? null, row.site ?? null, row.mobility ?? null]);
   }
 
   async findToken(id: string): Promise<TokenRow | undefined> {
-    const rows = await this.db.query<TokenRow>("SELECT id, token_hash, expires_at, used_at, site FROM enrolment_tokens WHERE id = $1", [id]);
+    const rows = await this.db.query<TokenRow>("SELECT id, token_hash, expires_at, used_at, site, mobility FROM enrolment_tokens WHERE id = $1", [id]);
     return rows[0];
   }
 
@@ -41,8 +45,8 @@ export class WorkersRepository {
     return rows.length === 1;
   }
 
-  async insertWorker(row: { id: string; name: string; credentialHash: string; site?: string | null | undefined }): Promise<void> {
-    await this.db.query("INSERT INTO workers (id, name, credential_hash, site) VALUES ($1, $2, $3, $4)", [row.id, row.name, row.credentialHash, row.site ?? null]);
+  async insertWorker(row: { id: string; name: string; credentialHash: string; site?: string | null | undefined; mobility?: WorkerMobility | null | undefined }): Promise<void> {
+    await this.db.query("INSERT INTO workers (id, name, credential_hash, site, mobility) VALUES ($1, $2, $3, $4, $5)", [row.id, row.name, row.credentialHash, row.site ?? null, row.mobility ?? "mobile"]);
   }
 
   async findWorker(id: string): Promise<WorkerRow | undefined> {
@@ -55,18 +59,23 @@ export class WorkersRepository {
   }
 
   /**
-   * Stores what a worker said in its hello and returns its effective site: the site of the
-   * provisioning code it enrolled with, if any (a code's site wins), else the one it reports.
+   * Stores what a worker said in its hello and returns its effective site and mobility: the site
+   * (mobility) of the provisioning code it enrolled with, if any (a code's value wins), else the one
+   * it reports (mobility: else the stored one, `mobile` by default).
    * `revoked`: the worker was revoked (or deleted) while it was connecting.
    */
-  async recordConnection(id: string, info: { hardwareClass: string; hardware: unknown; models: unknown; agentVersion: string; site?: string | null | undefined }): Promise<{ site: string | null; revoked: boolean }> {
-    const rows = await this.db.query<{ site: string | null; revoked_at: Date | null }>(
+  async recordConnection(
+    id: string,
+    info: { hardwareClass: string; hardware: unknown; models: unknown; agentVersion: string; site?: string | null | undefined; mobility?: WorkerMobility | undefined },
+  ): Promise<{ site: string | null; mobility: WorkerMobility; revoked: boolean }> {
+    const rows = await this.db.query<{ site: string | null; mobility: WorkerMobility; revoked_at: Date | null }>(
       `UPDATE workers SET hardware_class = $2, hardware = $3, models = $4, agent_version = $5, last_seen_at = now(),
-         site = COALESCE((SELECT t.site FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.site IS NOT NULL LIMIT 1), $6)
-       WHERE id = $1 RETURNING site, revoked_at`,
-      [id, info.hardwareClass, JSON.stringify(info.hardware), JSON.stringify(info.models), info.agentVersion, info.site ?? null],
+         site = COALESCE((SELECT t.site FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.site IS NOT NULL LIMIT 1), $6),
+         mobility = COALESCE((SELECT t.mobility FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.mobility IS NOT NULL LIMIT 1), $7, mobility)
+       WHERE id = $1 RETURNING site, mobility, revoked_at`,
+      [id, info.hardwareClass, JSON.stringify(info.hardware), JSON.stringify(info.models), info.agentVersion, info.site ?? null, info.mobility ?? null],
     );
-    return { site: rows[0]?.site ?? null, revoked: !rows[0] || rows[0].revoked_at !== null };
+    return { site: rows[0]?.site ?? null, mobility: rows[0]?.mobility ?? "mobile", revoked: !rows[0] || rows[0].revoked_at !== null };
   }
 
   /** Sets revoked_at (kept if already revoked); undefined for an unknown id. */

@@ -68,8 +68,8 @@ describe("worker sites", () => {
     expect(site).toBe("Lyon");
     expect((await workers.findWorker(workerId))!.site).toBe("Lyon");
     const info = { hardwareClass: "gpu-large", hardware: HARDWARE, models: MODELS, agentVersion: "0.1.0" };
-    expect(await workers.recordConnection(workerId, { ...info, site: "Paris" })).toEqual({ site: "Lyon", revoked: false });
-    expect(await workers.recordConnection(workerId, info)).toEqual({ site: "Lyon", revoked: false });
+    expect(await workers.recordConnection(workerId, { ...info, site: "Paris" })).toEqual({ site: "Lyon", mobility: "mobile", revoked: false });
+    expect(await workers.recordConnection(workerId, info)).toEqual({ site: "Lyon", mobility: "mobile", revoked: false });
     expect((await auditRows("worker.enrol")).at(-1)!.details).toMatchObject({ site: "Lyon" });
   });
 
@@ -82,6 +82,38 @@ describe("worker sites", () => {
     expect((await workers.findWorker(workerId))!.site).toBe("Paris");
     expect((await workers.recordConnection(workerId, { ...info, site: "Nantes" })).site).toBe("Nantes");
     expect((await workers.recordConnection(workerId, info)).site).toBeNull();
+  });
+});
+
+describe("worker mobility (issue 16 must-have 6)", () => {
+  const info = { hardwareClass: "cpu-low", hardware: HARDWARE, models: MODELS, agentVersion: "0.1.0" };
+
+  it("a provisioning code's mobility is stored at enrolment, replicated with the row, and wins over the hello's", async () => {
+    const recorded: { kind: string; payload: Record<string, unknown> }[] = [];
+    enrolment.replication = { record: async (kind: string, payload: unknown) => void recorded.push({ kind, payload: payload as Record<string, unknown> }) };
+    try {
+      const provisioning = new ProvisioningService({ enrolment });
+      const r = await provisioning.create({ os: "linux", hardware: "cpu", mobility: "on-site", site: "Lyon" }, "http://pool.lan:18080", "test:admin");
+      expect(JSON.parse(r.files.find((f) => f.name === "config.json")!.content)).toMatchObject({ mobility: "on-site", site: "Lyon" });
+      const { workerId } = await enrolment.enrol(r.code, "onsite-1", { mobility: "mobile" });
+      expect((await workers.findWorker(workerId))!.mobility).toBe("on-site");
+      expect(recorded.find((e) => e.kind === "worker.create")?.payload).toMatchObject({ worker_id: workerId, mobility: "on-site" });
+      expect((await workers.recordConnection(workerId, { ...info, mobility: "mobile" })).mobility).toBe("on-site");
+      expect((await service.list()).find((w) => w.id === workerId)!.mobility).toBe("on-site");
+    } finally {
+      enrolment.replication = undefined;
+    }
+  });
+
+  it("without one, the hello's mobility is stored (default mobile) and kept when a later hello says nothing", async () => {
+    const t = await enrolment.createToken(undefined, "test:admin");
+    const { workerId } = await enrolment.enrol(t.token, "free-2", { mobility: "on-site" });
+    expect((await workers.findWorker(workerId))!.mobility).toBe("on-site");
+    expect((await workers.recordConnection(workerId, { ...info, mobility: "mobile" })).mobility).toBe("mobile");
+    expect((await workers.recordConnection(workerId, info)).mobility).toBe("mobile");
+    const t2 = await enrolment.createToken(undefined, "test:admin");
+    const other = await enrolment.enrol(t2.token, "free-3");
+    expect((await workers.findWorker(other.workerId))!.mobility).toBe("mobile");
   });
 });
 

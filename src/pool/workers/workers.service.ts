@@ -47,7 +47,8 @@ export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefin
     pool,
     home_pool_url: live ? (live.failoverState === "FALLBACK" ? (live.homePoolUrl ?? null) : null) : (away?.home_pool_url ?? null),
     failover_state: live ? (live.failoverState ?? null) : (away?.failover_state ?? null),
-    mobility: live?.mobility ?? away?.mobility ?? "mobile",
+    // The stored value (a provisioning code's, else the hello's; replicated with the worker row) wins.
+    mobility: row.mobility ?? live?.mobility ?? away?.mobility ?? "mobile",
   };
 }
 

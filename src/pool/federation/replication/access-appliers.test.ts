@@ -256,7 +256,7 @@ describe("admin accounts and sessions", () => {
 describe("the sweep: rows held before the first bond", () => {
   it("records C's keys, workers, sessions, identity, headcounts and license once at its first bond; a later CLI key is swept too", async () => {
     const key = await C.keys.create("before-bond", "user", "cli");
-    await C.db.query("INSERT INTO workers (id, name, credential_hash, site) VALUES ('wkrbefore001', 'w1', $1, 'Lyon')", [await hashSecret("wkr_x")]);
+    await C.db.query("INSERT INTO workers (id, name, credential_hash, site, mobility) VALUES ('wkrbefore001', 'w1', $1, 'Lyon', 'on-site')", [await hashSecret("wkr_x")]);
     await C.db.query("UPDATE workers SET revoked_at = now() WHERE id = 'wkrbefore001'");
     await C.db.query("INSERT INTO cluster_setup_state (id, company_name, logo, logo_mime, completed_at) VALUES (1, 'Gamma SA', $1, 'image/png', now()) ON CONFLICT (id) DO UPDATE SET company_name = 'Gamma SA', logo = $1, logo_mime = 'image/png', completed_at = now()", [Buffer.from([137, 80, 78, 71])]);
     await C.db.query("INSERT INTO site_headcount (site, headcount) VALUES ('Lyon', 40)");
@@ -276,7 +276,7 @@ describe("the sweep: rows held before the first bond", () => {
     await settled();
     expect((await A.keys.authenticate(key.key)).id).toBe(key.id);
     expect((await A.keys.authenticate(scoped.key)).projectId).toBe("prj_c1");
-    expect(await rows(A, "SELECT site, revoked_at IS NOT NULL AS revoked FROM workers WHERE id = 'wkrbefore001'")).toEqual([{ site: "Lyon", revoked: true }]);
+    expect(await rows(A, "SELECT site, mobility, revoked_at IS NOT NULL AS revoked FROM workers WHERE id = 'wkrbefore001'")).toEqual([{ site: "Lyon", mobility: "on-site", revoked: true }]);
     expect(A.calls.licenses).toEqual(["header.payload.sig"]);
     // A key made beside the running pool (cellule keys create) is swept at the next pass.
     const cli = await new KeysService({ keys: new KeysRepository(C.db), audit: new AuditService({ audit: new AuditRepository(C.db), identity: C.identity }) }).create("cli", "user", "cli");

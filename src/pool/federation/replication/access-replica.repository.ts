@@ -5,6 +5,7 @@
  * its envelope is recorded, and listing the rows of ours the log does not carry yet (the sweep:
  * rows written before the first bond, or by an admin command beside the running pool).
  */
+import type { WorkerMobility } from "../../../protocol/migration.protocol.js";
 import type { Db } from "../../../db/database.js";
 import type { PayloadOf } from "./payloads.js";
 
@@ -41,6 +42,7 @@ export interface UnrecordedWorker {
   name: string;
   credential_hash: string;
   site: string | null;
+  mobility: WorkerMobility;
   enrolled_at: Date;
   revoked_at: Date | null;
 }
@@ -124,9 +126,9 @@ export class AccessReplicaRepository {
 
   async insertWorker(w: PayloadOf<"worker.create">, revokedAt: Date | null): Promise<boolean> {
     const rows = await this.db.query(
-      `INSERT INTO workers (id, name, credential_hash, site, enrolled_at, revoked_at, replicated) VALUES ($1, $2, $3, $4, $5, $6, true)
+      `INSERT INTO workers (id, name, credential_hash, site, enrolled_at, revoked_at, replicated, mobility) VALUES ($1, $2, $3, $4, $5, $6, true, $7)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [w.worker_id, w.name, w.credential_hash, w.site, new Date(w.enrolled_at), revokedAt],
+      [w.worker_id, w.name, w.credential_hash, w.site, new Date(w.enrolled_at), revokedAt, w.mobility ?? "mobile"],
     );
     return rows.length === 1;
   }
@@ -196,7 +198,7 @@ export class AccessReplicaRepository {
   }
 
   async unrecordedWorkers(): Promise<UnrecordedWorker[]> {
-    return this.db.query<UnrecordedWorker>(`SELECT id, name, credential_hash, site, enrolled_at, revoked_at FROM workers WHERE NOT replicated ORDER BY enrolled_at, id LIMIT ${SWEEP_LIMIT}`);
+    return this.db.query<UnrecordedWorker>(`SELECT id, name, credential_hash, site, mobility, enrolled_at, revoked_at FROM workers WHERE NOT replicated ORDER BY enrolled_at, id LIMIT ${SWEEP_LIMIT}`);
   }
 
   /** The single-row access state, once per pool (its first bond). */

@@ -4,7 +4,7 @@
  * float32 (no re-embedding on the receiving side).
  */
 import { z } from "zod";
-import { MigrationOrderState, MigrationPolicy, MigrationReason } from "../../../protocol/migration.protocol.js";
+import { MigrationOrderState, MigrationPolicy, MigrationReason, WorkerMobility } from "../../../protocol/migration.protocol.js";
 import { IndexedStatus, ProjectLanguage } from "../../../protocol/projects.protocol.js";
 import type { EnvelopeKind } from "./envelope.js";
 
@@ -83,7 +83,7 @@ export const AdminDelete = z.object({ admin_id: Id, email: Email });
 export const SessionCreate = z.object({ token_hash: Sha256, email: Email, csrf_hash: Sha256, created_at: Iso, expires_at: Iso });
 export const SessionTouch = z.object({ token_hash: Sha256, last_seen_at: Iso });
 export const SessionDelete = z.object({ token_hash: Sha256 });
-export const WorkerCreate = z.object({ worker_id: Id, name: z.string().max(300), credential_hash: Argon2, site: z.string().max(200).nullable(), enrolled_at: Iso, revoked_at: Iso.nullable() });
+export const WorkerCreate = z.object({ worker_id: Id, name: z.string().max(300), credential_hash: Argon2, site: z.string().max(200).nullable(), mobility: WorkerMobility.optional(), enrolled_at: Iso, revoked_at: Iso.nullable() });
 export const WorkerRevoke = z.object({ worker_id: Id, revoked_at: Iso });
 /** The company identity the wizard wrote: name, and the logo (base64 of the checked bytes). */
 export const SetupIdentity = z.object({

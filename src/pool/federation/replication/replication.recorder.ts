@@ -218,7 +218,7 @@ export class ReplicationRecorder {
       n++;
     }
     for (const w of await access.unrecordedWorkers()) {
-      await this.record("worker.create", { worker_id: w.id, name: w.name, credential_hash: w.credential_hash, site: w.site, enrolled_at: iso(w.enrolled_at), revoked_at: w.revoked_at ? iso(w.revoked_at) : null });
+      await this.record("worker.create", { worker_id: w.id, name: w.name, credential_hash: w.credential_hash, site: w.site, mobility: w.mobility, enrolled_at: iso(w.enrolled_at), revoked_at: w.revoked_at ? iso(w.revoked_at) : null });
       n++;
     }
     for (const s of await access.unrecordedSessions(new Date(this.deps.now()))) {

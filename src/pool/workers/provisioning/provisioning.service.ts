@@ -17,6 +17,7 @@ export class ProvisioningService {
     const site = body.site ?? null;
     const t = await this.deps.enrolment.createToken(`provisioning: ${body.os}/${body.hardware}${body.name ? ` ${body.name}` : ""}`, actor, {
       site,
+      mobility: body.mobility,
       ttlHours: PROVISIONING_CODE_MAX_HOURS,
       // Never the code itself: its id (the non-secret part) is the audit target.
       audit: { action: "worker.provisioning_code", details: { os: body.os, hardware: body.hardware, pool_url: poolUrl, ...(body.name ? { name: body.name } : {}) } },
@@ -27,6 +28,7 @@ export class ProvisioningService {
       code: t.token,
       poolUrl,
       site,
+      mobility: body.mobility,
       modelPath: body.model_path,
       slots: body.slots,
       name: body.name,

@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { WorkerMobility } from "../../../protocol/migration.protocol.js";
 import type { ProvisioningFile, ProvisioningHardware, ProvisioningOs } from "../../../protocol/provisioning.protocol.js";
 
 // dist/pool/workers/provisioning/ and src/pool/workers/provisioning/ both sit four levels down.
@@ -25,6 +26,8 @@ export interface SnippetInput {
   code: string;
   poolUrl: string;
   site: string | null;
+  /** `on-site` or `mobile` (absent: mobile, not written). */
+  mobility?: WorkerMobility | undefined;
   modelPath?: string | undefined;
   slots?: number | undefined;
   name?: string | undefined;
@@ -42,6 +45,7 @@ export function workerConfig(input: SnippetInput): Record<string, unknown> {
     gpu: input.hardware === "gpu" ? "auto" : "off",
     ...(input.name ? { name: input.name } : {}),
     ...(input.site ? { site: input.site } : {}),
+    ...(input.mobility ? { mobility: input.mobility } : {}),
   };
 }
 
