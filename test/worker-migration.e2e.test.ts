@@ -159,6 +159,10 @@ describe("migration orders", () => {
       await ok(a.adminCall, "PUT", "/v1/admin/migrations/policy", { executor_loop_enabled: false });
       // The policy is the cluster's: B has it too (replicated).
       await waitFor(async () => ((await ok(b.adminCall, "GET", "/v1/admin/migrations/policy")) as { executor_loop_enabled: boolean }).executor_loop_enabled === false, "B to receive the policy", 10_000, 200);
+      // An admin's thresholds reach the connected workers at once (the same values as the env's here, so the other workers keep theirs).
+      await ok(a.adminCall, "PUT", "/v1/admin/migrations/policy", { failover: { mode: "manual", failing_after_s: 1, down_after_s: 2 } });
+      await waitFor(() => raw.messages.some((m) => m.type === "failover_policy"), "the changed thresholds to reach the raw worker", 5000);
+      expect(raw.messages.find((m) => m.type === "failover_policy")).toMatchObject({ policy: { mode: "manual", failingAfterMs: 1000, downAfterMs: 2000, confirm: false } });
       const second = (await ok(a.adminCall, "POST", "/v1/admin/migrations", { worker_id: raw.id, to_pool: b.atom })) as MigrationOrderView;
       const rejected = (await ok(a.adminCall, "POST", `/v1/admin/migrations/${second.id}/reject`, { reason: "wrong site" })) as MigrationOrderView;
       expect(rejected.state).toBe("rejected");

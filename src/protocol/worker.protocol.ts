@@ -202,7 +202,9 @@ export const Peers = z.object({ type: z.literal("peers"), peerPoolUrls: z.array(
 export const Refused = z.object({ type: z.literal("refused"), code: z.string(), message: z.string(), retry: z.boolean() });
 export const Cancel = z.object({ type: z.literal("cancel"), jobId: z.string() });
 
-export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel, MigratePool]);
+/** An admin changed the cluster's failover thresholds: they replace the ones of the welcome at once. */
+export const FailoverPolicyMessage = z.object({ type: z.literal("failover_policy"), policy: FailoverThresholds });
+export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel, MigratePool, FailoverPolicyMessage]);
 export type PoolMessage = z.infer<typeof PoolMessage>;
 export type Welcome = z.infer<typeof Welcome>;
 export type Peers = z.infer<typeof Peers>;

@@ -459,6 +459,10 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
       case "embed":
         void this.runEmbed(msg);
         return;
+      case "failover_policy":
+        this.log.info({ mode: msg.policy.mode, downAfterMs: msg.policy.downAfterMs }, "the cluster's failover thresholds changed");
+        this.failover?.configure(msg.policy);
+        return;
       case "migrate_pool":
         void this.migrate(msg.orderId, msg.targetPoolUrl, true).catch((err: unknown) => this.log.error({ orderId: msg.orderId, err: (err as Error).message }, "migration order failed"));
         return;

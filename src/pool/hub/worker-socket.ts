@@ -148,6 +148,19 @@ export class WorkerSocketServer {
     this.migrations = hooks;
   }
 
+  /** The cluster's failover thresholds changed: every connected worker takes them at once (a later welcome carries them too). */
+  pushFailoverPolicy(): void {
+    const policy = this.migrations?.failoverPolicy();
+    if (!policy) return;
+    let told = 0;
+    for (const w of this.opts.registry.connected()) {
+      if (w.ws.readyState !== w.ws.OPEN) continue;
+      w.send({ type: "failover_policy", policy });
+      told++;
+    }
+    this.log.info({ workers: told }, "failover thresholds changed: workers told");
+  }
+
   /** The pool drains: new worker connections are refused (retryable); connected workers finish their jobs. */
   refuseNew(): void {
     this.draining = true;

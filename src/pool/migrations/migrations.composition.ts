@@ -112,6 +112,8 @@ export async function buildMigrations(deps: MigrationsDeps): Promise<Migrations>
     drained: (workerId, orderId) => void service.workerDrained(workerId, orderId).catch(report("recording a drained ack")),
     failoverPolicy: () => service.pushedFailover(),
   });
+  // An admin's change, here or replicated from a peer, reaches the connected workers at once.
+  service.onPolicy(() => hub.sockets.pushFailoverPolicy());
 
   return {
     service,

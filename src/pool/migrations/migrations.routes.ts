@@ -62,7 +62,7 @@ export const migrationsRoutes: FastifyPluginAsyncZod<MigrationsRoutesOptions> = 
 
   app.put(
     "/v1/admin/migrations/policy",
-    { config: admin, schema: { summary: "Change the worker-movement policy (the fields given); audited, replicated, pushed to the workers at their next connection", tags, body: MigrationPolicyPatch, response: { 200: MigrationPolicy }, security } },
+    { config: admin, schema: { summary: "Change the worker-movement policy (the fields given); audited, replicated, pushed to the connected workers at once", tags, body: MigrationPolicyPatch, response: { 200: MigrationPolicy }, security } },
     (req) => service.updatePolicy(req.body, adminOf(req).actor),
   );
 
