@@ -24,7 +24,7 @@ import {
 import { moduleLogger, type Logger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
-import { askPeerHealth, FailoverController, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
+import { askPeerHealth, FailoverController, getJson, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
 import { PendingMigration, workerMigrationPath, type WorkerMobility } from "../protocol/migration.protocol.js";
 
@@ -635,16 +635,6 @@ export function median(values: readonly number[]): number {
 }
 
 /** `GET <peerUrl>/v1/cluster/workers/<id>/migration` with the worker's credential as bearer (undefined: none, refused or unreachable). */
-export async function askPendingMigration(peerUrl: string, workerId: string, credential: string, timeoutMs = 2000): Promise<PendingMigration | undefined> {
-  try {
-    const res = await fetch(new URL(workerMigrationPath(workerId), peerUrl), { headers: { authorization: `Bearer ${credential}` }, signal: AbortSignal.timeout(timeoutMs) });
-    if (res.status !== 200) {
-      await res.arrayBuffer();
-      return undefined;
-    }
-    const body = PendingMigration.safeParse(await res.json());
-    return body.success ? body.data : undefined;
-  } catch {
-    return undefined;
-  }
+export function askPendingMigration(peerUrl: string, workerId: string, credential: string, timeoutMs = 2000): Promise<PendingMigration | undefined> {
+  return getJson(peerUrl, workerMigrationPath(workerId), PendingMigration, { timeoutMs, headers: { authorization: `Bearer ${credential}` } });
 }

@@ -18,6 +18,7 @@
  * The controller only decides; the agent moves (`PoolSwitch`). Time and probes are injected, so
  * the unit tests drive it with a fake clock.
  */
+import type { z } from "zod";
 import { PeerHealth, peerHealthPath } from "../protocol/cluster.protocol.js";
 import { FAILOVER_DEFAULTS, type FailoverThresholds } from "../protocol/worker.protocol.js";
 import { moduleLogger, type Logger } from "../shared/logger.js";
@@ -200,17 +201,29 @@ export class FailoverController {
   }
 }
 
-/** `GET <peerUrl>/v1/cluster/peers/<atom>/health`: how that pool sees the pool `atom` (undefined when unreachable or unknown there). */
-export async function askPeerHealth(peerUrl: string, atom: string, timeoutMs = 2000): Promise<"up" | "down" | undefined> {
+/**
+ * `GET <base><path>` parsed with `schema`: undefined when the pool is unreachable, slow (`timeoutMs`),
+ * answers anything but 200, or a body the schema refuses. What a worker asks the pools it holds.
+ */
+export async function getJson<T>(base: string, path: string, schema: z.ZodType<T>, opts: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<T | undefined> {
   try {
-    const res = await fetch(new URL(peerHealthPath(atom), peerUrl), { signal: AbortSignal.timeout(timeoutMs) });
-    if (res.status !== 200) return undefined;
-    const body = PeerHealth.safeParse(await res.json());
-    if (!body.success || !body.data.known) return undefined;
-    return body.data.up ? "up" : "down";
+    const res = await fetch(new URL(path, base), { headers: opts.headers, signal: AbortSignal.timeout(opts.timeoutMs ?? 2000) });
+    if (res.status !== 200) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    const body = schema.safeParse(await res.json());
+    return body.success ? body.data : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** `GET <peerUrl>/v1/cluster/peers/<atom>/health`: how that pool sees the pool `atom` (undefined when unreachable or unknown there). */
+export async function askPeerHealth(peerUrl: string, atom: string, timeoutMs = 2000): Promise<"up" | "down" | undefined> {
+  const health = await getJson(peerUrl, peerHealthPath(atom), PeerHealth, { timeoutMs });
+  if (!health?.known) return undefined;
+  return health.up ? "up" : "down";
 }
 
 /** `GET <url>/v1/status`: its round trip in ms when 200, undefined otherwise (down, draining, not ready, timeout). */
