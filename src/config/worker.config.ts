@@ -5,6 +5,7 @@
 import os from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { FAILOVER_DEFAULTS } from "../protocol/worker.protocol.js";
 import { boolish, field, positiveInt, type Values } from "./fields.js";
 import { resolveFields, type Sources } from "./load.js";
 
@@ -34,13 +35,13 @@ export const workerFields = {
   grammarStallMs: field({ env: "CELLULE_GRAMMAR_STALL_MS", schema: positiveInt.min(500), defaultValue: 60_000, help: "a JSON-schema job with no new token for this long (ms) fails as too complex, and `cellule worker` restarts" }),
   blockedMs: field({ env: "CELLULE_WORKER_BLOCKED_MS", schema: positiveInt.min(1000), defaultValue: 10_000, help: "`cellule worker` kills itself (for its service manager to restart it) when its main thread is blocked this long (ms)" }),
   computeNice: field({ env: "CELLULE_WORKER_COMPUTE_NICE", schema: z.coerce.number().int().min(0).max(19), defaultValue: 0, help: "`cellule worker` runs its compute threads at this nice value (1–19), below its event loop (0, the default: off; experimental, see src/worker/compute-priority.ts)" }),
-  failoverMode: field<"auto" | "manual">({ env: "CELLULE_FAILOVER_MODE", schema: z.enum(["auto", "manual"]), defaultValue: "auto", help: "when the home pool is down for good: auto = move to its closest ready peer; manual = wait for the admin (or the failsafe delay)" }),
-  failoverConfirm: field({ env: "CELLULE_FAILOVER_CONFIRM", schema: boolish, defaultValue: true, help: "peer-confirmed failover: fail over after CELLULE_FAILOVER_CONFIRM_MS when the home pool's peers confirm it is down (auto mode)" }),
-  failoverConfirmMs: field({ env: "CELLULE_FAILOVER_CONFIRM_MS", schema: positiveInt, defaultValue: 15_000, help: "home pool lost this long (ms) before its peers are asked whether it is down" }),
-  failoverFailingMs: field({ env: "CELLULE_FAILOVER_FAILING_MS", schema: positiveInt, defaultValue: 90_000, help: "home pool lost this long (ms): state FAILING (stay, report it)" }),
-  failoverDownMs: field({ env: "CELLULE_FAILOVER_DOWN_MS", schema: positiveInt, defaultValue: 300_000, help: "home pool lost this long (ms): state DOWN (fail over in auto mode)" }),
-  failoverStickyMs: field({ env: "CELLULE_FAILOVER_STICKY_MS", schema: positiveInt, defaultValue: 60_000, help: "on a peer after a failover, how often (ms) the home pool is checked to go back to it" }),
-  failoverFailsafeMs: field({ env: "CELLULE_FAILOVER_FAILSAFE_MS", schema: positiveInt, defaultValue: 86_400_000, help: "manual mode: fail over anyway once the home pool has been down this long (ms)" }),
+  failoverMode: field<"auto" | "manual">({ env: "CELLULE_FAILOVER_MODE", schema: z.enum(["auto", "manual"]), defaultValue: FAILOVER_DEFAULTS.mode, help: "when the home pool is down for good: auto = move to its closest ready peer; manual = wait for the admin (or the failsafe delay)" }),
+  failoverConfirm: field({ env: "CELLULE_FAILOVER_CONFIRM", schema: boolish, defaultValue: FAILOVER_DEFAULTS.confirm, help: "peer-confirmed failover: fail over after CELLULE_FAILOVER_CONFIRM_MS when the home pool's peers confirm it is down (auto mode)" }),
+  failoverConfirmMs: field({ env: "CELLULE_FAILOVER_CONFIRM_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.confirmAfterMs, help: "home pool lost this long (ms) before its peers are asked whether it is down" }),
+  failoverFailingMs: field({ env: "CELLULE_FAILOVER_FAILING_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.failingAfterMs, help: "home pool lost this long (ms): state FAILING (stay, report it)" }),
+  failoverDownMs: field({ env: "CELLULE_FAILOVER_DOWN_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.downAfterMs, help: "home pool lost this long (ms): state DOWN (fail over in auto mode)" }),
+  failoverStickyMs: field({ env: "CELLULE_FAILOVER_STICKY_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.stickyCheckMs, help: "on a peer after a failover, how often (ms) the home pool is checked to go back to it" }),
+  failoverFailsafeMs: field({ env: "CELLULE_FAILOVER_FAILSAFE_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.manualFailsafeMs, help: "manual mode: fail over anyway once the home pool has been down this long (ms)" }),
   logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), defaultValue: "info" as const, help: "log level" }),
 };
 

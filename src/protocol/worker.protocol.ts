@@ -155,6 +155,20 @@ export const GenerateJob = z.object({
 });
 export type GenerateJob = z.infer<typeof GenerateJob>;
 
+/** A worker's failover thresholds (ms), src/worker/failover.ts; the pools push the cluster's in the welcome. */
+export const FailoverThresholds = z.object({
+  mode: z.enum(["auto", "manual"]),
+  confirm: z.boolean(),
+  confirmAfterMs: z.number().int().positive(),
+  failingAfterMs: z.number().int().positive(),
+  downAfterMs: z.number().int().positive(),
+  stickyCheckMs: z.number().int().positive(),
+  manualFailsafeMs: z.number().int().positive(),
+});
+export type FailoverThresholds = z.infer<typeof FailoverThresholds>;
+/** The admin guide's thresholds (§4.6.1) plus peer confirmation after 15 s: a worker's defaults. */
+export const FAILOVER_DEFAULTS: FailoverThresholds = { mode: "auto", confirm: true, confirmAfterMs: 15_000, failingAfterMs: 90_000, downAfterMs: 300_000, stickyCheckMs: 60_000, manualFailsafeMs: 24 * 3_600_000 };
+
 /** Most peer pool URLs a pool sends a worker (a cluster is a handful of pools, a few dozen sites at most). */
 export const MAX_PEER_POOL_URLS = 64;
 
@@ -173,17 +187,7 @@ export const Welcome = z.object({
   /** The pool's federation atom id: what the worker asks the peers about when it cannot reach the pool. */
   poolAtomId: z.string().max(128).optional(),
   /** The cluster's failover thresholds (ms): they replace the worker's defaults (issue 16: every threshold is a setting). */
-  failoverPolicy: z
-    .object({
-      mode: z.enum(["auto", "manual"]),
-      confirm: z.boolean(),
-      confirmAfterMs: z.number().int().positive(),
-      failingAfterMs: z.number().int().positive(),
-      downAfterMs: z.number().int().positive(),
-      stickyCheckMs: z.number().int().positive(),
-      manualFailsafeMs: z.number().int().positive(),
-    })
-    .optional(),
+  failoverPolicy: FailoverThresholds.optional(),
   /** Measure your round trip to these pools and send a `latency_report` (latency routing, §4.8). */
   measurePoolUrls: z.array(z.string().url().max(2048)).max(MAX_PEER_POOL_URLS).optional(),
 });

@@ -19,23 +19,15 @@
  * the unit tests drive it with a fake clock.
  */
 import { PeerHealth, peerHealthPath } from "../protocol/cluster.protocol.js";
+import { FAILOVER_DEFAULTS, type FailoverThresholds } from "../protocol/worker.protocol.js";
 import { moduleLogger, type Logger } from "../shared/logger.js";
 
 export type FailoverState = "PRIMARY_OK" | "FAILING" | "DOWN" | "FALLBACK";
-export type FailoverMode = "auto" | "manual";
+/** The thresholds (ms) and mode; `confirm`: peer-confirmed failover after `confirmAfterMs`. */
+export type FailoverSettings = FailoverThresholds;
+export type FailoverMode = FailoverSettings["mode"];
 
-export interface FailoverSettings {
-  mode: FailoverMode;
-  /** Peer-confirmed failover: fail over after `confirmAfterMs` when the peers confirm the home pool is down. */
-  confirm: boolean;
-  confirmAfterMs: number;
-  failingAfterMs: number;
-  downAfterMs: number;
-  stickyCheckMs: number;
-  manualFailsafeMs: number;
-}
-
-export const FAILOVER_DEFAULTS: FailoverSettings = { mode: "auto", confirm: true, confirmAfterMs: 15_000, failingAfterMs: 90_000, downAfterMs: 300_000, stickyCheckMs: 60_000, manualFailsafeMs: 24 * 3_600_000 };
+export { FAILOVER_DEFAULTS };
 
 /** What the controller needs from the agent. */
 export interface PoolSwitch {

@@ -24,7 +24,7 @@ import {
   type MigrationReason,
   type PendingMigration,
 } from "../../protocol/migration.protocol.js";
-import type { Welcome } from "../../protocol/worker.protocol.js";
+import { FAILOVER_DEFAULTS, type Welcome } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -54,8 +54,8 @@ export interface FailoverEnv {
   failoverFailsafeMs?: number | undefined;
 }
 
-/** The workers' own defaults (src/worker/failover.ts FAILOVER_DEFAULTS), in ms. */
-const WORKER_DEFAULTS: PushedFailover = { mode: "auto", confirm: true, confirmAfterMs: 15_000, failingAfterMs: 90_000, downAfterMs: 300_000, stickyCheckMs: 60_000, manualFailsafeMs: 24 * 3_600_000 };
+/** The workers' own defaults, in ms. */
+const WORKER_DEFAULTS: PushedFailover = FAILOVER_DEFAULTS;
 
 /** The failover thresholds in ms the env sets, over the workers' defaults; undefined when the env sets none. */
 export function failoverFromEnv(env: FailoverEnv): PushedFailover | undefined {

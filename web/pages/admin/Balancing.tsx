@@ -12,7 +12,7 @@ import { StatCard } from "../../components/StatCard.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
 import type { ClusterPool, ClusterView } from "../../../src/protocol/cluster.protocol.js";
-import type { BalancingSite, BalancingView } from "../../../src/protocol/settings.protocol.js";
+import type { BalancingMove, BalancingSite, BalancingView } from "../../../src/protocol/settings.protocol.js";
 import { poolLabel } from "./migrations/format.js";
 import type { AdminPageProps } from "./pages.js";
 
@@ -22,21 +22,10 @@ const MAX = 1_000_000;
  * One move of the balancer's plan. Read defensively: `plan` is an optional, later addition to
  * BalancingView, so every field may be missing and the table shows what there is.
  */
-interface PlannedMove {
-  worker_id?: string;
-  worker_name?: string | null;
-  /** Federation atom ids of the pool the worker is on and of the pool it should go to. */
-  from_pool?: string | null;
-  to_pool?: string | null;
-  /** The destination site. */
-  site?: string | null;
-  reason?: string | null;
-}
+type PlannedMove = BalancingMove;
 
-function planOf(view: BalancingView): PlannedMove[] | undefined {
-  const plan = (view as BalancingView & { plan?: unknown }).plan;
-  return Array.isArray(plan) ? plan.filter((m): m is PlannedMove => typeof m === "object" && m !== null) : undefined;
-}
+/** The balancer's plan, absent from pools that do not report one. */
+const planOf = (view: BalancingView): PlannedMove[] | undefined => view.plan;
 
 function PlanTable({ plan, pools }: { plan: PlannedMove[]; pools: ClusterPool[] }) {
   const { t } = useI18n();
