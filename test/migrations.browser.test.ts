@@ -407,7 +407,7 @@ describe("the Migrations page against the pools", () => {
     expect(await r.locator("td[data-col='mobility']").textContent()).toBe("On-site");
   });
 
-  it("Force failover… for a worker connected nowhere: a real force_failover order on the Migrations page", async () => {
+  it("Force failover… for a worker connected nowhere: a real force_failover order on the Migrations page, issued at once under manual approval", async () => {
     await openFromMenu(page, "workers", "Workers");
     const r = workerRow();
     await expect.poll(() => r.getAttribute("data-status")).toBe("connected");
@@ -430,9 +430,9 @@ describe("the Migrations page against the pools", () => {
     expect(created.body).toEqual({ worker_id: workerId, to_pool: b.atom, force_failover: true });
     expect(created.status).toBe(201);
     const o = MigrationOrderView.parse(created.answer);
-    expect(o).toMatchObject({ worker_id: workerId, from_pool: a.atom, to_pool: b.atom, reason: "force_failover", signature_valid: true });
+    expect(o).toMatchObject({ worker_id: workerId, from_pool: a.atom, to_pool: b.atom, reason: "force_failover", signature_valid: true, state: "issued" });
     await page.locator("dialog#move-worker[open]").waitFor({ state: "detached" });
-    await page.getByText(`Order created: ${workerName} → ${hostOf(b.pool.url)} (${o.state === "issued" ? "Issued" : "Awaiting approval"}).`).waitFor();
+    await page.getByText(`Order created: ${workerName} → ${hostOf(b.pool.url)} (Issued).`).waitFor();
 
     await openMigrations();
     await row(o.id).waitFor();
