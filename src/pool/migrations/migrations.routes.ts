@@ -68,13 +68,13 @@ export const migrationsRoutes: FastifyPluginAsyncZod<MigrationsRoutesOptions> = 
 
   app.post(
     "/v1/admin/migrations/:id/approve",
-    { config: admin, schema: { summary: "Approve a proposed order (manual approval): it becomes issued", tags, params: MigrationIdParams, body: z.object({}).optional(), response: { 200: MigrationOrderView }, security } },
+    { config: admin, schema: { summary: "Approve a proposed order (manual approval): it becomes issued", tags, params: MigrationIdParams, body: z.object({}).nullish(), response: { 200: MigrationOrderView }, security } },
     (req) => service.approve(req.params.id, adminOf(req).actor),
   );
 
   app.post(
     "/v1/admin/migrations/:id/reject",
-    { config: admin, schema: { summary: "Reject a proposed or issued order (409 once it is draining or over)", tags, params: MigrationIdParams, body: RejectMigrationBody.optional(), response: { 200: MigrationOrderView }, security } },
+    { config: admin, schema: { summary: "Reject a proposed or issued order (409 once it is draining or over)", tags, params: MigrationIdParams, body: RejectMigrationBody.nullish(), response: { 200: MigrationOrderView }, security } },
     (req) => service.reject(req.params.id, req.body?.reason, adminOf(req).actor),
   );
 
