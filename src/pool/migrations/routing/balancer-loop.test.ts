@@ -12,7 +12,7 @@ const SELF = "a".repeat(32);
 const LYON = "b".repeat(32);
 const PARIS2 = "c".repeat(32);
 
-const local = (id: string, more: Partial<WorkerConnection> = {}) => ({ id, name: id, slots: 1, busy: 0, draining: false, mobility: undefined, failoverState: undefined, ...more }) as unknown as WorkerConnection;
+const local = (id: string, more: Partial<WorkerConnection> = {}) => ({ id, name: id, slots: 1, busy: 0, draining: false, mobility: undefined, failoverState: undefined, hardware: { hardwareClass: "cpu-mid" }, ...more }) as unknown as WorkerConnection;
 const remote = (id: string, more: Partial<ClusterWorker> = {}): ClusterWorker => ({ id, name: id, hardware_class: "cpu-low", models: [], slots: 1, busy: 0, site: null, ...more });
 const summary = (atom: string, site: string | null, workers: ClusterWorker[]): CapacitySummary => ({ atom_id: atom, pool_url: `http://${atom.slice(0, 4)}.lan:1`, site, at: 0, leaving: false, models: [], workers, forwarded: { out_total: 0, in_total: 0, out_per_min: 0, in_per_min: 0 } });
 

@@ -49,7 +49,7 @@ export class Balancer {
     const pools: PlanPool[] = [{ atomId, url: this.deps.selfUrl(), site: this.deps.site, slots: local.reduce((n, w) => n + w.slots, 0) }];
     const workers = new Map<string, PlanWorker>();
     for (const w of local) {
-      workers.set(w.id, { id: w.id, name: w.name, pool: atomId, mobility: w.mobility ?? "mobile", slots: w.slots, busy: w.busy, pinned: open.has(w.id) || w.draining || w.failoverState === "FALLBACK" });
+      workers.set(w.id, { id: w.id, name: w.name, pool: atomId, mobility: w.mobility ?? "mobile", slots: w.slots, busy: w.busy, pinned: open.has(w.id) || w.draining || w.failoverState === "FALLBACK", tier: w.hardware.hardwareClass });
     }
     for (const p of this.deps.capacity.snapshot()) {
       const s = p.summary;
@@ -57,7 +57,7 @@ export class Balancer {
       pools.push({ atomId: p.atom, url: s.pool_url ?? p.url, site: s.site ?? null, slots: s.workers.reduce((n, w) => n + w.slots, 0) });
       for (const w of s.workers) {
         if (workers.has(w.id)) continue;
-        workers.set(w.id, { id: w.id, name: w.name, pool: p.atom, mobility: w.mobility ?? "mobile", slots: w.slots, busy: w.busy, pinned: w.failover_state === "FALLBACK" });
+        workers.set(w.id, { id: w.id, name: w.name, pool: p.atom, mobility: w.mobility ?? "mobile", slots: w.slots, busy: w.busy, pinned: w.failover_state === "FALLBACK", tier: w.hardware_class });
       }
     }
     const plan = balancerPlan({ headcount: await this.deps.headcounts(), pools, workers: [...workers.values()], maxMoves: Number.MAX_SAFE_INTEGER });

@@ -20,6 +20,23 @@ describe("balancerPlan", () => {
     expect(plan.moves[0]!.reason).toContain("Lyon (30 of 40 employees) should have 3 of the 4 mobile workers and has 0");
   });
 
+  it("shares each tier (hardware class) separately: a site gets its share of the GPU servers too", () => {
+    const pools = [pool("paris", "Paris"), pool("lyon", "Lyon")];
+    // Without tiers the two most idle (the CPU desktops) would go; per tier, one of each goes.
+    const workers = [worker("paris", { tier: "gpu-large", busy: 1 }), worker("paris", { tier: "gpu-large", busy: 1 }), worker("paris", { tier: "cpu-mid" }), worker("paris", { tier: "cpu-mid" })];
+    const plan = balancerPlan({ headcount: hc({ Paris: 20, Lyon: 20 }), pools, workers, maxMoves: 10 });
+    expect(plan.moves).toHaveLength(2);
+    const moved = plan.moves.map((m) => workers.find((w) => w.id === m.worker_id)!.tier).sort();
+    expect(moved).toEqual(["cpu-mid", "gpu-large"]);
+    expect(plan.moves.find((m) => m.reason.includes("gpu-large"))?.reason).toContain("should have 1 of the 2 mobile gpu-large workers and has 0");
+    expect(plan.sites).toEqual([
+      { site: "Paris", headcount: 20, mobile: 4, target: 2 },
+      { site: "Lyon", headcount: 20, mobile: 0, target: 2 },
+    ]);
+    // maxMoves counts across the tiers.
+    expect(balancerPlan({ headcount: hc({ Paris: 20, Lyon: 20 }), pools, workers, maxMoves: 1 }).moves).toHaveLength(1);
+  });
+
   it("plans nothing when the workers are already where the headcount says", () => {
     const pools = [pool("paris", "Paris"), pool("lyon", "Lyon")];
     const workers = [worker("paris"), worker("lyon"), worker("lyon"), worker("lyon")];

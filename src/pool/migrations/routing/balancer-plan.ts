@@ -8,8 +8,10 @@
  *   with no pool gets no worker.
  * - On-site workers are fixed where they are; a worker with an open order or on a fallback (after a
  *   failover) is counted where it is and never moved.
- * - The mobile workers of the balanced pools are shared among the sites in proportion to their
- *   headcount (largest remainders; ties to the larger headcount, then the name).
+ * - Per tier (the workers' hardware class: cpu-low, cpu-mid, gpu-small, …), the mobile workers of
+ *   the balanced pools are shared among the sites in proportion to their headcount (largest
+ *   remainders; ties to the larger headcount, then the name): employees × tier × pool, so a site
+ *   gets its share of the GPU servers as well as of the desktops.
  * - Moves close the gaps with the fewest moves (one per missing worker): from the sites with too
  *   many, their most idle workers first (fewest busy slots, then most slots), to the pool of the
  *   site short of workers with the fewest slots connected (then its capacity); never more than
@@ -35,6 +37,8 @@ export interface PlanWorker {
   busy: number;
   /** An open migration order, or here after a failover: counted here, never moved. */
   pinned: boolean;
+  /** Its tier (hardware class); workers of one tier are shared among the sites separately from the others'. */
+  tier?: string | undefined;
 }
 
 export interface PlanMove {
@@ -71,7 +75,31 @@ export interface BalancerPlan {
 
 const key = (s: string) => s.trim().toLowerCase();
 
+/** The plan: each tier's mobile workers shared among the sites (see above); `sites` adds the tiers up. */
 export function balancerPlan(input: BalancerPlanInput): BalancerPlan {
+  const tiers = new Map<string, PlanWorker[]>();
+  for (const w of input.workers) {
+    const t = w.tier ?? "";
+    tiers.set(t, [...(tiers.get(t) ?? []), w]);
+  }
+  if (tiers.size <= 1) return planTier(input, undefined);
+  const sites = new Map<string, SiteTarget>();
+  const moves: PlanMove[] = [];
+  for (const [tier, workers] of [...tiers].sort(([a], [b]) => a.localeCompare(b))) {
+    const plan = planTier({ ...input, workers, maxMoves: input.maxMoves - moves.length }, tier || undefined);
+    moves.push(...plan.moves);
+    for (const row of plan.sites) {
+      const acc = sites.get(key(row.site));
+      if (acc) {
+        acc.mobile += row.mobile;
+        acc.target += row.target;
+      } else sites.set(key(row.site), { ...row });
+    }
+  }
+  return { sites: [...sites.values()], moves };
+}
+
+function planTier(input: BalancerPlanInput, tier: string | undefined): BalancerPlan {
   // Sites that have a pool, with their declared headcount (0 when none was declared).
   const sites = new Map<string, { site: string; headcount: number; pools: PlanPool[] }>();
   for (const p of input.pools) {
@@ -137,7 +165,7 @@ export function balancerPlan(input: BalancerPlanInput): BalancerPlan {
       to_pool: pool.atomId,
       to_pool_url: pool.url,
       site: dest.row.site,
-      reason: `${dest.row.site} (${dest.row.headcount} of ${total} employees) should have ${dest.row.target} of the ${mobile.length} mobile workers and has ${dest.row.mobile}; ${nameOf.get(fromKey)} (${from.headcount} employees) has ${from.mobile} for a share of ${from.target}`,
+      reason: `${dest.row.site} (${dest.row.headcount} of ${total} employees) should have ${dest.row.target} of the ${mobile.length} mobile ${tier ? `${tier} ` : ""}workers and has ${dest.row.mobile}; ${nameOf.get(fromKey)} (${from.headcount} employees) has ${from.mobile} for a share of ${from.target}`,
     });
     // Keep missing sorted: the next move goes to the site now furthest from its target.
     missing.sort((a, b) => b.left - a.left || b.row.headcount - a.row.headcount || a.row.site.localeCompare(b.row.site));
