@@ -123,6 +123,9 @@ describe("MigrationsService", () => {
     expect(none.service.policy().failover.down_after_s).toBe(300);
     const env = migrationsFixture(t.db, { failoverEnv: { failoverMode: "manual", failoverDownMs: 3000 } });
     expect(env.service.pushedFailover()).toMatchObject({ mode: "manual", downAfterMs: 3000, failingAfterMs: 90_000 });
+    // WORKERS_AUTO_LATENCY_ROUTING: on unless the pool's env turns it off (until an admin sets it).
+    expect(none.service.policy().latency_routing).toBe(true);
+    expect(migrationsFixture(t.db, { failoverEnv: { latencyRouting: false } }).service.policy().latency_routing).toBe(false);
     await none.service.updatePolicy({ failover: { mode: "manual", down_after_s: 7 } }, "admin:x");
     expect(none.service.pushedFailover()).toMatchObject({ mode: "manual", downAfterMs: 7000, confirmAfterMs: 15_000 });
     // Stored: a new service on the same database loads it.

@@ -52,6 +52,8 @@ export interface FailoverEnv {
   failoverDownMs?: number | undefined;
   failoverStickyMs?: number | undefined;
   failoverFailsafeMs?: number | undefined;
+  /** WORKERS_AUTO_LATENCY_ROUTING: the policy's latency routing until an admin sets it (default on). */
+  latencyRouting?: boolean | undefined;
 }
 
 /** The workers' own defaults, in ms. */
@@ -98,7 +100,7 @@ export function failoverMs(s: FailoverPolicy): PushedFailover {
 
 /** The policy of a cluster where no admin has set one: everything on, automatic approval, the pool's env thresholds. */
 export function defaultPolicy(env: FailoverEnv): MigrationPolicy {
-  return { executor_loop_enabled: true, approval: "auto", latency_routing: true, balancer_enabled: true, failover: failoverSeconds(failoverFromEnv(env) ?? WORKER_DEFAULTS) };
+  return { executor_loop_enabled: true, approval: "auto", latency_routing: env.latencyRouting ?? true, balancer_enabled: true, failover: failoverSeconds(failoverFromEnv(env) ?? WORKER_DEFAULTS) };
 }
 
 /** Where a worker is (or was last seen): this pool, a peer (its capacity summary), or nowhere known. */
