@@ -1,12 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { CapacitySummary, ClusterWorker } from "../../../protocol/cluster.protocol.js";
-import type { MigrationOrderView } from "../../../protocol/migration.protocol.js";
 import { configureLogging } from "../../../shared/logger.js";
 import type { WorkerConnection } from "../../hub/worker-connection.js";
 import { Balancer } from "./balancer-loop.js";
-import type { OrderIssuer } from "./placement.js";
+import { RecordingIssuer } from "../../../../test/harness/recording-issuer.js";
 
 beforeAll(() => configureLogging("silent"));
+
+const newIssuer = () => Object.assign(new RecordingIssuer(), { balancer: true });
 
 const SELF = "a".repeat(32);
 const LYON = "b".repeat(32);
@@ -16,25 +17,7 @@ const local = (id: string, more: Partial<WorkerConnection> = {}) => ({ id, name:
 const remote = (id: string, more: Partial<ClusterWorker> = {}): ClusterWorker => ({ id, name: id, hardware_class: "cpu-low", models: [], slots: 1, busy: 0, site: null, ...more });
 const summary = (atom: string, site: string | null, workers: ClusterWorker[]): CapacitySummary => ({ atom_id: atom, pool_url: `http://${atom.slice(0, 4)}.lan:1`, site, at: 0, leaving: false, models: [], workers, forwarded: { out_total: 0, in_total: 0, out_per_min: 0, in_per_min: 0 } });
 
-class Issuer implements OrderIssuer {
-  orders: { workerId: string; toPool: string; reason: string; detail: string }[] = [];
-  open = new Set<string>();
-  enabled = true;
-  async issue(req: { workerId: string; toPool: string; toPoolUrl: string; reason: "balancer" | "subnet" | "latency" | "admin" | "force_failover"; detail: string }) {
-    if (this.open.has(req.workerId)) return undefined;
-    this.open.add(req.workerId);
-    this.orders.push(req);
-    return { id: `o${this.orders.length}` } as MigrationOrderView;
-  }
-  async hasOpenOrder(id: string) {
-    return this.open.has(id);
-  }
-  policy() {
-    return { latency_routing: true, balancer_enabled: this.enabled };
-  }
-}
-
-function balancer(issuer: Issuer, locals: WorkerConnection[], peers: CapacitySummary[], headcount: Record<string, number>) {
+function balancer(issuer: RecordingIssuer, locals: WorkerConnection[], peers: CapacitySummary[], headcount: Record<string, number>) {
   return new Balancer({
     atomId: SELF,
     selfUrl: () => "http://aaaa.lan:1",
@@ -50,7 +33,7 @@ function balancer(issuer: Issuer, locals: WorkerConnection[], peers: CapacitySum
 
 describe("Balancer", () => {
   it("issues balancer orders for its own workers only, at most maxMoves a round, idempotent across rounds", async () => {
-    const issuer = new Issuer();
+    const issuer = newIssuer();
     const locals = [local("l1"), local("l2"), local("l3", { busy: 1 }), local("onsite", { mobility: "on-site" })];
     // Paris2 (another pool of Paris) has 2 mobile workers that should move too: not this pool's to move.
     const peers = [summary(LYON, "Lyon", []), summary(PARIS2, "Paris", [remote("r1"), remote("r2")])];
@@ -71,8 +54,8 @@ describe("Balancer", () => {
   });
 
   it("does nothing while the policy's balancer is off (the plan is still shown)", async () => {
-    const issuer = new Issuer();
-    issuer.enabled = false;
+    const issuer = newIssuer();
+    issuer.balancer = false;
     const b = balancer(issuer, [local("l1"), local("l2")], [summary(LYON, "Lyon", [])], { Lyon: 1 });
     expect(await b.view()).toHaveLength(2);
     expect(await b.tick()).toBe(0);

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { MigrationOrderView } from "../../../protocol/migration.protocol.js";
 import { configureLogging } from "../../../shared/logger.js";
-import { allowedPools, decidePlacement, PlacementService, poolSiteKey, type OrderIssuer, type PlacePool, type PlaceWorker, type RoutedConnection } from "./placement.js";
+import { allowedPools, decidePlacement, PlacementService, poolSiteKey, type PlacePool, type PlaceWorker, type RoutedConnection } from "./placement.js";
 import { subnetOf } from "./subnet.js";
+import { RecordingIssuer } from "../../../../test/harness/recording-issuer.js";
 
 beforeAll(() => configureLogging("silent"));
 
@@ -94,29 +94,11 @@ describe("sites", () => {
   });
 });
 
-class FakeIssuer implements OrderIssuer {
-  orders: { workerId: string; toPool: string; toPoolUrl: string; reason: string; detail: string }[] = [];
-  open = new Set<string>();
-  latency = true;
-  async issue(req: { workerId: string; toPool: string; toPoolUrl: string; reason: "balancer" | "subnet" | "latency" | "admin" | "force_failover"; detail: string }): Promise<MigrationOrderView | undefined> {
-    if (this.open.has(req.workerId)) return undefined;
-    this.open.add(req.workerId);
-    this.orders.push(req);
-    return { id: `o${this.orders.length}` } as MigrationOrderView;
-  }
-  async hasOpenOrder(id: string) {
-    return this.open.has(id);
-  }
-  policy() {
-    return { latency_routing: this.latency, balancer_enabled: false };
-  }
-}
-
 function conn(address: string, more: Partial<RoutedConnection> = {}): RoutedConnection {
   return { id: "w1", name: "w", remoteAddress: address, mobility: undefined, failoverState: undefined, closed: false, draining: false, ...more };
 }
 
-function service(issuer: FakeIssuer | undefined) {
+function service(issuer: RecordingIssuer | undefined) {
   const audits: { action: string; details?: Record<string, unknown> | undefined }[] = [];
   const svc = new PlacementService({
     pools: async () => ({ self: A, peers: [B, C] }),
@@ -129,7 +111,7 @@ function service(issuer: FakeIssuer | undefined) {
 
 describe("PlacementService", () => {
   it("issues one subnet order for a connecting worker, and audits it", async () => {
-    const issuer = new FakeIssuer();
+    const issuer = new RecordingIssuer();
     const { svc, audits } = service(issuer);
     const c = conn("127.0.2.50");
     await Promise.all([svc.onConnected(c), svc.onLatencyReport(c, { pools: [{ url: A.url, rttMs: 1 }, { url: B.url, rttMs: 1 }] })]);
@@ -138,14 +120,14 @@ describe("PlacementService", () => {
     expect(audits).toEqual([expect.objectContaining({ action: "worker.routing", details: expect.objectContaining({ reason: "subnet", order_id: "o1" }) })]);
   });
   it("issues nothing when the worker has an open order", async () => {
-    const issuer = new FakeIssuer();
+    const issuer = new RecordingIssuer();
     issuer.open.add("w1");
     const { svc } = service(issuer);
     await svc.onConnected(conn("127.0.2.50"));
     expect(issuer.orders).toEqual([]);
   });
   it("issues nothing when latency routing is off, and asks for no measurement", async () => {
-    const issuer = new FakeIssuer();
+    const issuer = new RecordingIssuer();
     issuer.latency = false;
     const { svc } = service(issuer);
     await svc.onConnected(conn("127.0.2.50"));
@@ -153,7 +135,7 @@ describe("PlacementService", () => {
     expect(await svc.measureUrls({ mobility: undefined }, null)).toBeUndefined();
   });
   it("issues a latency order from the report", async () => {
-    const issuer = new FakeIssuer();
+    const issuer = new RecordingIssuer();
     const { svc } = service(issuer);
     const c = conn("192.168.1.9");
     await svc.onConnected(c);
@@ -162,7 +144,7 @@ describe("PlacementService", () => {
     expect(issuer.orders).toEqual([expect.objectContaining({ toPool: C.atomId, reason: "latency" })]);
   });
   it("never routes an on-site worker across sites; tells it only its site's peers", async () => {
-    const issuer = new FakeIssuer();
+    const issuer = new RecordingIssuer();
     const { svc } = service(issuer);
     await svc.onConnected(conn("127.0.2.51", { mobility: "on-site" }));
     expect(issuer.orders).toEqual([]);
