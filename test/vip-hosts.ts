@@ -256,15 +256,23 @@ export class VipHosts {
   }
 
   /** Samples the holders every `everyMs` until stopped: how many samples saw two or more at once. */
-  sampleHolders(everyMs = 100): { stop(): Promise<{ samples: number; dual: number; timeline: string[] }> } {
+  sampleHolders(everyMs = 100): { stop(): Promise<{ samples: number; dual: number; straddled: number; timeline: string[] }> } {
     let stopped = false;
     let samples = 0;
     let dual = 0;
+    let straddled = 0;
     const timeline: string[] = [];
     const loop = (async () => {
       while (!stopped) {
         const started = Date.now();
-        const hs = await this.holders();
+        let hs = await this.holders();
+        // The three namespaces are read by three `ip` processes a few ms apart: a sample can straddle
+        // a handover (the new master adds the VIP a moment before the old one, hearing its advert,
+        // drops it). Such a sample is read again at once; two holders in both reads is a split brain.
+        if (hs.length > 1) {
+          straddled++;
+          hs = await this.holders();
+        }
         samples++;
         if (hs.length > 1) dual++;
         const names = hs.map((h) => h.name).join("+") || "-";
@@ -276,7 +284,7 @@ export class VipHosts {
       async stop() {
         stopped = true;
         await loop;
-        return { samples, dual, timeline };
+        return { samples, dual, straddled, timeline };
       },
     };
   }
