@@ -8,7 +8,7 @@ import { configureLogging, moduleLogger } from "../shared/logger.js";
 import { WorkerAgent, WorkerRefusedError } from "../worker/agent.js";
 import { startMainThreadWatchdog } from "../worker/main-thread-watchdog.js";
 import { keepComputeThreadsNiced } from "../worker/compute-priority.js";
-import { readWorkerFile, writeWorkerFile, type WorkerFile } from "../worker/credentials.js";
+import { readWorkerFile, tokenFingerprint, workerAuth, writeWorkerFile, type WorkerFile } from "../worker/credentials.js";
 import { describeHardware } from "../worker/runtime/hardware.js";
 import { InstantRuntime } from "../worker/runtime/instant.runtime.js";
 import type { Runtime } from "../worker/runtime/runtime.js";
@@ -72,9 +72,7 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
   const pool = homePoolOf(config.pool, file);
   if (!pool) throw new CliError(`No pool URL: pass --pool URL (env CELLULE_POOL_URL) or put "pool" in ${config.config}.`);
   const samePool = !file?.pool || file.pool === pool;
-  const credential = samePool ? file?.credential : undefined;
-  const token = config.token ?? (samePool ? file?.token : undefined);
-  const auth = credential ? { credential } : token ? { token } : undefined;
+  const auth = workerAuth(config.token, file, samePool);
   if (!auth) throw new CliError(`No enrolment token or credential for ${pool}: pass --token T (from 'cellule pool tokens create') or --config with a stored credential.`);
   const runtime = await loadRuntime(config);
   const hardware = describeHardware(runtime.gpu ?? null);
@@ -84,7 +82,8 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
   let home = pool;
   const agent = new WorkerAgent({
     poolUrl: pool,
-    workerId: samePool ? file?.workerId : undefined,
+    // A new enrolment token makes a new worker: the stored id belongs to the old credential.
+    workerId: samePool && "credential" in auth ? file?.workerId : undefined,
     auth,
     name,
     site: config.site,
@@ -97,7 +96,8 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     // Keeps the file's other settings (model, slots, site…); the used token is dropped.
     saveCredential: (workerId, cred) => {
       const { token: _used, ...rest }: WorkerFile = readWorkerFile(config.config) ?? {};
-      writeWorkerFile(config.config, { ...rest, pool: home, workerId, credential: cred, name });
+      const fingerprint = "token" in auth ? { tokenSha256: tokenFingerprint(auth.token) } : {};
+      writeWorkerFile(config.config, { ...rest, pool: home, workerId, credential: cred, name, ...fingerprint });
     },
     // Peers of another pool than the stored one are not this pool's: start without them.
     peerPoolUrls: samePool ? file?.peerPoolUrls : undefined,
