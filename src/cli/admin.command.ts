@@ -120,7 +120,11 @@ export function registerAdminCommand(program: Command): Command {
           const repo = new AdminUsersRepository(opened.db);
           if (!(await repo.findByEmail(email))) throw new CliError(`No admin account with email ${email}.`);
           const password = piped ?? (await askPassword(email, false));
-          await new AdminUsersService({ users: repo, audit }).resetPassword(email, password, actor);
+          const lifted = await new AdminUsersService({ users: repo, audit }).resetPassword(email, password, actor);
+          if (lifted.account || lifted.addresses.length > 0) {
+            const where = lifted.addresses.length > 0 ? ` and ${lifted.addresses.length === 1 ? "address" : "addresses"} ${lifted.addresses.join(", ")}` : "";
+            process.stdout.write(`Lockout lifted for the account${where}.\n`);
+          }
         });
         process.stdout.write(`OK: password reset for ${email}\n`);
       }),

@@ -186,10 +186,12 @@ export class AdminUsersRepository {
     return { byEmail: rows[0]?.by_email ?? 0, byIp: rows[0]?.by_ip ?? 0 };
   }
 
-  async lock(kind: "email" | "ip", subject: string, until: Date): Promise<void> {
+  /** `email`: the account whose failures placed the lock (a reset of its password lifts it). */
+  async lock(kind: "email" | "ip", subject: string, until: Date, email: string | null = null): Promise<void> {
     await this.db.query(
-      "INSERT INTO admin_lockouts (kind, subject, until) VALUES ($1, $2, $3) ON CONFLICT (kind, subject) DO UPDATE SET until = GREATEST(admin_lockouts.until, EXCLUDED.until)",
-      [kind, subject, until],
+      `INSERT INTO admin_lockouts (kind, subject, until, email) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (kind, subject) DO UPDATE SET until = GREATEST(admin_lockouts.until, EXCLUDED.until), email = COALESCE(EXCLUDED.email, admin_lockouts.email)`,
+      [kind, subject, until, email],
     );
   }
 
@@ -199,8 +201,8 @@ export class AdminUsersRepository {
    * again by failures still inside the window.
    */
   private async lockOut(email: string, ip: string, until: Date): Promise<void> {
-    await this.lock("email", email, until);
-    await this.lock("ip", ip, until);
+    await this.lock("email", email, until, email);
+    await this.lock("ip", ip, until, email);
     await this.db.query("DELETE FROM admin_login_failures WHERE email = $1 OR ip = $2", [email, ip]);
   }
 
@@ -217,6 +219,17 @@ export class AdminUsersRepository {
   async clearFailures(email: string): Promise<void> {
     await this.db.query("DELETE FROM admin_login_failures WHERE email = $1", [email]);
     await this.db.query("DELETE FROM admin_lockouts WHERE kind = 'email' AND subject = $1", [email]);
+  }
+
+  /**
+   * After a password reset: the account's failures and lockout end, and so do the lockouts of the
+   * addresses its failures locked (the admin logs in again from the machine that was locked out).
+   * Returns what was lifted.
+   */
+  async liftLockouts(email: string): Promise<{ account: boolean; addresses: string[] }> {
+    await this.db.query("DELETE FROM admin_login_failures WHERE email = $1", [email]);
+    const rows = await this.db.query<{ kind: string; subject: string }>("DELETE FROM admin_lockouts WHERE (kind = 'email' AND subject = $1) OR (kind = 'ip' AND email = $1) RETURNING kind, subject", [email]);
+    return { account: rows.some((r) => r.kind === "email"), addresses: rows.filter((r) => r.kind === "ip").map((r) => r.subject).sort() };
   }
 
   async pruneFailures(before: Date): Promise<void> {

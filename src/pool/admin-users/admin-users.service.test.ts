@@ -162,4 +162,17 @@ describe("AdminUsersService", () => {
     expect((await users.login("admin@example.com", "Another-Good-Passphrase", "10.0.0.3")).email).toBe("admin@example.com");
     expect((await audit.list({ action: "admin.password_reset" }))[0]).toMatchObject({ actor: "cli:root", target: "admin:admin@example.com", details: { sessions_closed: 1 } });
   });
+
+  it("reset-password lifts the account's lockout and the lockout of the address its failures locked (the admin logs in again from there), audited", async () => {
+    for (let i = 0; i < 10; i++) await users.login("admin@example.com", `wrong-${i}-password`, "10.0.0.5").catch(() => undefined);
+    await expect(users.login("admin@example.com", PASSWORD, "10.0.0.5")).rejects.toMatchObject({ status: 429, message: expect.stringMatching(/reset-password' \(it also lifts this lock\)/) });
+    // Another account's failures locked another address: that lock stays.
+    await users.createWithHash("other@example.com", await hashSecret(PASSWORD));
+    for (let i = 0; i < 10; i++) await users.login("other@example.com", `wrong-${i}-password`, "10.0.0.6").catch(() => undefined);
+    const lifted = await users.resetPassword("admin@example.com", "Another-Good-Passphrase", "cli:root");
+    expect(lifted).toEqual({ account: true, addresses: ["10.0.0.5"] });
+    expect((await users.login("admin@example.com", "Another-Good-Passphrase", "10.0.0.5")).email).toBe("admin@example.com");
+    await expect(users.login("admin@example.com", "Another-Good-Passphrase", "10.0.0.6")).rejects.toMatchObject({ status: 429 });
+    expect((await audit.list({ action: "admin.password_reset" }))[0]!.details).toMatchObject({ lockout_lifted: true, addresses_unlocked: ["10.0.0.5"] });
+  });
 });

@@ -154,8 +154,12 @@ export class AdminUsersService {
     await this.deps.audit.record({ actor, action: "logout" });
   }
 
-  /** Air-gap reset (CLI): same password rules as the wizard; the account's sessions and lockout end. */
-  async resetPassword(emailInput: string, password: string, actor: string): Promise<void> {
+  /**
+   * Air-gap reset (CLI): same password rules as the wizard; the account's sessions end, and so do
+   * its lockout and the lockouts of the addresses its failed logins locked (audited). Returns the
+   * lifted lockouts.
+   */
+  async resetPassword(emailInput: string, password: string, actor: string): Promise<{ account: boolean; addresses: string[] }> {
     const email = normaliseEmail(emailInput);
     const user = await this.deps.users.findByEmail(email);
     if (!user) throw new CliError(`No admin account with email ${email}.`);
@@ -163,8 +167,9 @@ export class AdminUsersService {
     if (problem) throw new CliError(fieldMessage(problem));
     await this.deps.users.setPasswordHash(user.id, await hashSecret(password));
     const sessions = await this.deps.users.deleteSessionsOf(user.id);
-    await this.deps.users.clearFailures(email);
-    await this.deps.audit.record({ actor, action: "admin.password_reset", target: `admin:${email}`, details: { sessions_closed: sessions } });
+    const lifted = await this.deps.users.liftLockouts(email);
+    await this.deps.audit.record({ actor, action: "admin.password_reset", target: `admin:${email}`, details: { sessions_closed: sessions, lockout_lifted: lifted.account, addresses_unlocked: lifted.addresses } });
+    return lifted;
   }
 
   /** Boot: re-hashes plain-text passwords (values not starting with $argon2). Idempotent; returns how many. */
@@ -207,7 +212,7 @@ function lockedError(until: Date, now: Date): AppError {
   const minutes = Math.ceil(seconds / 60);
   return new AppError(
     "login_locked",
-    `Too many failed logins: this account and this address are locked for ${minutes} more minute${minutes === 1 ? "" : "s"} (until ${until.toISOString().slice(11, 16)} UTC). Try again later, or reset the password on the pool's host with 'cellule admin reset-password'.`,
+    `Too many failed logins: this account and this address are locked for ${minutes} more minute${minutes === 1 ? "" : "s"} (until ${until.toISOString().slice(11, 16)} UTC). Try again later, or reset the password on the pool's host with 'cellule admin reset-password' (it also lifts this lock).`,
     { retryAfterSeconds: seconds },
   );
 }
