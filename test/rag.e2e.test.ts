@@ -171,6 +171,8 @@ describe("RAG chat", () => {
     const last = chunks.filter((c) => c.choices.length > 0).at(-1)!;
     expect(last.choices[0]!.finish_reason).not.toBeNull();
     expect(last.citations).toEqual(whole.citations);
+    expect((whole as unknown as { retrieval_mode: string }).retrieval_mode).toBe("hybrid");
+    expect((last as unknown as { retrieval_mode: string }).retrieval_mode).toBe("hybrid");
     expect(chunks.slice(0, -1).some((c) => "citations" in c)).toBe(false);
 
     // A chat without a project is the plain OpenAI answer.

@@ -117,5 +117,9 @@ export const RagChatFields = z.object({ project: IdParam.optional() });
 export const Citation = z.object({ document_id: z.string(), document_name: z.string(), page: z.number().nullable(), chunk_id: z.string() });
 export type Citation = z.infer<typeof Citation>;
 /** Fields a project chat's answer carries besides OpenAI's (on the whole answer, or on the final chunk when streamed). */
-export const RagChatAnswerFields = z.object({ citations: z.array(Citation) });
+export const RagChatAnswerFields = z.object({
+  citations: z.array(Citation),
+  /** How the project's documents were searched for this answer: `fulltext` when the question could not be embedded in time (degraded). */
+  retrieval_mode: z.enum(["hybrid", "fulltext"]),
+});
 export type RagChatAnswerFields = z.infer<typeof RagChatAnswerFields>;

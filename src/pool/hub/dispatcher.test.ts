@@ -226,6 +226,82 @@ describe("Dispatcher job lifecycle", () => {
   });
 });
 
+describe("Dispatcher priorities: interactive jobs ahead of bulk ingest", () => {
+  const bulk = (text: string) => {
+    const j = new EmbedJobState("emb", [text]);
+    j.priority = "bulk";
+    return j;
+  };
+  const embedIds = (w: TestWorker) => w.ws.ofType("embed").map((m) => m.jobId);
+  const answer = (w: TestWorker, jobId: string) => dispatcher.onEmbedResult(w.conn, { type: "embed_result", jobId, vectors: [[1, 0]], promptTokens: 1 });
+
+  it("a query embedding submitted after queued ingest batches takes the next free slot", async () => {
+    const a = makeWorker("a", { models: [model("emb", ["embedding"])] });
+    add(a);
+    const [b1, b2, b3] = [bulk("c1"), bulk("c2"), bulk("c3")];
+    dispatcher.configure({ queueSize: 4 });
+    for (const j of [b1, b2, b3]) dispatcher.submit(j);
+    const query = new EmbedJobState("emb", ["what is the notice period?"]);
+    dispatcher.submit(query);
+    expect(embedIds(a)).toEqual([b1.id]);
+    answer(a, b1.id);
+    await flush();
+    expect(embedIds(a)).toEqual([b1.id, query.id]);
+    answer(a, query.id);
+    await flush();
+    expect(embedIds(a)).toEqual([b1.id, query.id, b2.id]);
+  });
+
+  it("bulk jobs never fill an interactive job's room in the queue; they get 429 themselves", () => {
+    const a = makeWorker("a", { models: [model("emb", ["embedding"])] });
+    add(a);
+    for (const j of [bulk("c1"), bulk("c2"), bulk("c3")]) dispatcher.submit(j); // 1 running, 2 waiting = queueSize
+    expect(thrown(() => dispatcher.submit(bulk("c4"))).code).toBe("queue_full");
+    dispatcher.submit(new EmbedJobState("emb", ["q1"]));
+    dispatcher.submit(new EmbedJobState("emb", ["q2"]));
+    expect(thrown(() => dispatcher.submit(new EmbedJobState("emb", ["q3"]))).code).toBe("queue_full");
+    expect(dispatcher.waiting).toBe(4);
+  });
+
+  it("a worker serving chat and embeddings takes a waiting chat before an older ingest batch", async () => {
+    const a = makeWorker("a", { models: [model("m1", ["chat", "completion", "embedding"])] });
+    add(a);
+    const running = chat();
+    dispatcher.submit(running);
+    const batch = new EmbedJobState("m1", ["c1"]);
+    batch.priority = "bulk";
+    dispatcher.submit(batch);
+    const waiting = chat();
+    dispatcher.submit(waiting);
+    dispatcher.onDone(a.conn, { type: "done", jobId: running.id, finishReason: "stop", promptTokens: 3 });
+    await flush();
+    expect(a.ws.generates().map((m) => m.jobId)).toEqual([running.id, waiting.id]);
+    expect(a.ws.ofType("embed")).toHaveLength(0);
+  });
+
+  it("a bulk batch re-queued after its worker was lost stays behind waiting interactive jobs", async () => {
+    const a = makeWorker("a", { models: [model("emb", ["embedding"])] });
+    const b = makeWorker("b", { models: [model("emb", ["embedding"])] });
+    add(a, b);
+    const [b1, b2] = [bulk("c1"), bulk("c2")];
+    dispatcher.submit(b1);
+    dispatcher.submit(b2);
+    const query = new EmbedJobState("emb", ["q"]);
+    dispatcher.submit(query);
+    // Each worker runs one batch; the query waits. The worker running b1 is lost.
+    const [lostOn, survivor] = embedIds(a)[0] === b1.id ? [a, b] : [b, a];
+    expect(embedIds(survivor)).toEqual([b2.id]);
+    registry.markGone(lostOn.conn);
+    await flush();
+    answer(survivor, b2.id);
+    await flush();
+    expect(embedIds(survivor)).toEqual([b2.id, query.id]);
+    answer(survivor, query.id);
+    await flush();
+    expect(embedIds(survivor)).toEqual([b2.id, query.id, b1.id]);
+  });
+});
+
 describe("Dispatcher request ids", () => {
   it("sends the job's request id to the worker (again after a failover), and omits it when there is none", () => {
     const a = makeWorker("a", { models: [model("m1", ["chat", "completion", "embedding"])] });

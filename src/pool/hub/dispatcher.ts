@@ -3,6 +3,9 @@
  *
  * - A job goes to a connected worker serving its model and capability with the most free slots
  *   (ties: least recently used). With none free it waits in a bounded FIFO per model; full → 429.
+ *   Interactive jobs (a client waits) wait ahead of bulk ones (document ingest batches): a freed
+ *   slot takes the oldest interactive job of any queue the worker serves before any bulk job, and
+ *   bulk jobs never fill the room interactive ones have in a queue.
  * - Unknown model → 404; known model with no connected worker → 503 + Retry-After.
  * - When a worker dies, each of its jobs is re-queued at the head of its queue: a generation
  *   continues after the text already produced (the client never sees the switch); with no worker
@@ -110,10 +113,11 @@ export class Dispatcher {
     const worker = this.pickWorker(job.model, job.capability) ?? this.pickRemote(job);
     if (!worker) {
       const queue = this.queueFor(job);
-      if (queue.length >= this.opts.queueSize) {
+      const ahead = job.priority === "bulk" ? queue.length : queue.filter((j) => j.priority === "interactive").length;
+      if (ahead >= this.opts.queueSize) {
         throw new AppError("queue_full", `The queue for model '${job.model}' is full (${this.opts.queueSize} waiting); retry shortly.`, { retryAfterSeconds: 1 });
       }
-      queue.push(job);
+      enqueue(queue, job, "back");
     }
     job.timer = setTimeout(() => this.timeout(job), this.opts.jobTimeoutMs);
     job.timer.unref();
@@ -298,14 +302,14 @@ export class Dispatcher {
     }
   }
 
-  /** Oldest waiting job among the queues of the models this worker serves. */
+  /** Oldest waiting interactive job among the queues of the models this worker serves, else the oldest bulk one. */
   private nextQueuedFor(worker: JobTarget): Job | undefined {
     let pick: Job[] | undefined;
     for (const model of worker.models) {
       for (const cap of model.capabilities) {
         const q = this.queues.get(queueKey(model.id, cap));
         const head = q?.[0];
-        if (head && (!pick || head.enqueuedAt < pick[0]!.enqueuedAt)) pick = q;
+        if (head && (!pick || goesFirst(head, pick[0]!))) pick = q;
       }
     }
     return pick?.shift();
@@ -390,7 +394,7 @@ export class Dispatcher {
     job.state = "queued";
     const worker = this.pickWorker(job.model, job.capability, failedOn) ?? this.pickWorker(job.model, job.capability) ?? this.pickRemote(job, failedOn);
     if (worker) this.assign(job, worker);
-    else this.queueFor(job).unshift(job);
+    else enqueue(this.queueFor(job), job, "front");
   }
 
   private timeout(job: Job): void {
@@ -418,3 +422,17 @@ export class Dispatcher {
 }
 
 const queueKey = (model: string, capability: Capability) => `${capability}\u0000${model}`;
+
+/** `a` is taken before `b`: interactive before bulk, then the one that waited longer. */
+const goesFirst = (a: Job, b: Job) => (a.priority !== b.priority ? a.priority === "interactive" : a.enqueuedAt < b.enqueuedAt);
+
+/**
+ * Puts a job in its queue, interactive jobs ahead of bulk ones: at the back of its class (a new
+ * job), or at the front of it (a job re-queued after its worker was lost: it already waited).
+ */
+function enqueue(queue: Job[], job: Job, where: "back" | "front"): void {
+  const bulkAt = queue.findIndex((j) => j.priority === "bulk");
+  const firstBulk = bulkAt >= 0 ? bulkAt : queue.length;
+  const [start, end] = job.priority === "interactive" ? [0, firstBulk] : [firstBulk, queue.length];
+  queue.splice(where === "back" ? end : start, 0, job);
+}

@@ -33,6 +33,8 @@ interface Settle<T> {
   reject(err: AppError): void;
 }
 
+export type JobPriority = "interactive" | "bulk";
+
 abstract class BaseJob<T> {
   readonly id = randomUUID();
   state: JobState = "queued";
@@ -51,6 +53,11 @@ abstract class BaseJob<T> {
   hop = 0;
   /** The API key that asked (audit of a forwarded request; the peer applies the same scope). */
   caller: JobCaller | undefined;
+  /**
+   * `interactive` (a client waits: chats, search and RAG-chat query embeddings, /v1/embeddings) goes
+   * ahead of every `bulk` job (document ingest batches) waiting for the same workers.
+   */
+  priority: JobPriority = "interactive";
 
   constructor(readonly model: string, readonly capability: Capability) {
     this.result = new Promise<T>((resolve, reject) => {

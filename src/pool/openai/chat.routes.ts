@@ -30,7 +30,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ inference: InferenceService; ra
       const augmented = rag && req.apiKey ? await rag.prepare(req.body, req.apiKey) : undefined;
       if (!augmented) return respondGeneration(req, reply, inference, inference.chatJob(req.body), "chat", opts);
       // Citations go back alongside the OpenAI fields (on the final chunk when streamed).
-      return respondGeneration(req, reply, inference, inference.chatJob(augmented.body), "chat", { ...opts, extra: { citations: augmented.citations } });
+      return respondGeneration(req, reply, inference, inference.chatJob(augmented.body), "chat", { ...opts, extra: { citations: augmented.citations, retrieval_mode: augmented.retrieval_mode } });
     },
   );
 };

@@ -194,7 +194,7 @@ export class EmbeddingPump {
   /** Embeds a batch; a too-long chunk is embedded alone, cut shorter until the model accepts it. */
   private async embedBatch(model: EmbeddingModel, batch: ChunkText[]): Promise<number[][]> {
     try {
-      return await this.opts.client.embed(model, batch.map((c) => c.text));
+      return await this.opts.client.embed(model, batch.map((c) => c.text), { priority: "bulk" });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== "input_too_long") throw err;
     }
@@ -203,7 +203,7 @@ export class EmbeddingPump {
       let text = c.text;
       for (let attempt = 0; ; attempt++) {
         try {
-          out.push((await this.opts.client.embed(model, [text]))[0]!);
+          out.push((await this.opts.client.embed(model, [text], { priority: "bulk" }))[0]!);
           if (text !== c.text) this.log.warn({ chunkId: c.id, kept: text.length, of: c.text.length }, "chunk longer than the embedding model reads: embedded its beginning");
           break;
         } catch (err) {

@@ -7,7 +7,7 @@
 import { AppError } from "../../shared/errors.js";
 import type { ServedModel } from "../../protocol/worker.protocol.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
-import { EmbedJobState } from "../hub/job.js";
+import { EmbedJobState, type JobPriority } from "../hub/job.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 
@@ -78,11 +78,13 @@ export class EmbeddingClient {
   }
 
   /**
-   * Embeds `texts` with `model` on a worker. Throws the dispatcher's AppError (503 no worker,
+   * Embeds `texts` with `model` on a worker; `priority: "bulk"` for ingest batches (an interactive
+   * query embedding goes ahead of them). Throws the dispatcher's AppError (503 no worker,
    * 429 queue full, 400 input too long, …) or 502 when the worker returns malformed vectors.
    */
-  async embed(model: EmbeddingModel, texts: string[], opts: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {}): Promise<number[][]> {
+  async embed(model: EmbeddingModel, texts: string[], opts: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined; priority?: JobPriority } = {}): Promise<number[][]> {
     const job = new EmbedJobState(model.id, texts);
+    if (opts.priority) job.priority = opts.priority;
     this.deps.dispatcher.submit(job);
     const cancel = () => this.deps.dispatcher.cancel(job);
     opts.signal?.addEventListener("abort", cancel, { once: true });

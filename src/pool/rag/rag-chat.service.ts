@@ -29,6 +29,8 @@ const MIN_PIECE_TOKENS = 40;
 export interface RagPrepared {
   body: ChatCompletionRequest;
   citations: Citation[];
+  /** `fulltext` when the question could not be embedded in time: the answer says its retrieval was degraded. */
+  retrieval_mode: "hybrid" | "fulltext";
 }
 
 export class RagChatService {
@@ -63,7 +65,8 @@ export class RagChatService {
     }
 
     const question = lastUserText(body);
-    const hits = question ? (await this.opts.search.search(project, question, this.retrieveK)).hits : [];
+    const found = question ? await this.opts.search.search(project, question, this.retrieveK) : { mode: "hybrid" as const, hits: [] };
+    const hits = found.hits;
     const used: { hit: SearchHit; text: string }[] = [];
     for (const hit of hits) {
       if (budget < MIN_PIECE_TOKENS) break;
@@ -89,9 +92,9 @@ export class RagChatService {
       projectId: project.id,
       details: { model: body.model, chunk_ids: citations.map((c) => c.chunk_id), document_ids: [...new Set(citations.map((c) => c.document_id))], memories: facts.length },
     });
-    this.log.info({ projectId: project.id, chunks: citations.length, memories: facts.length }, "RAG chat context built");
+    this.log.info({ projectId: project.id, chunks: citations.length, memories: facts.length, retrievalMode: found.mode }, "RAG chat context built");
     const { project: _omit, ...rest } = body as ChatCompletionRequest & { project?: unknown };
-    return { body: { ...rest, messages }, citations };
+    return { body: { ...rest, messages }, citations, retrieval_mode: found.mode };
   }
 
   /** The chat model's window, from a connected worker serving it. */

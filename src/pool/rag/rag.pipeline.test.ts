@@ -137,6 +137,9 @@ describe("ingest and search", () => {
     expect(found.mode).toBe("fulltext");
     expect(found.hits[0]).toMatchObject({ document_id: leaseId, document_name: "lease.md" });
     expect(found.hits[0]!.snippet).toContain("**rent**");
+    // A project chat meanwhile says its retrieval was degraded.
+    const chat = await rag.chat.prepare({ model: "m", messages: [{ role: "user", content: "how much is the rent" }], project: project.id }, admin);
+    expect(chat!.retrieval_mode).toBe("fulltext");
   });
 
   it("embeds pending documents by itself when an embedding worker connects, then searches both ways", async () => {
@@ -268,6 +271,7 @@ describe("RAG chat context", () => {
     expect("project" in out!.body).toBe(false);
     expect(out!.citations[0]).toMatchObject({ document_id: lease.doc.id, document_name: "lease.md", page: null });
     expect(out!.citations[0]!.chunk_id).toMatch(/^\d+$/);
+    expect(out!.retrieval_mode).toBe("hybrid");
 
     const [entry] = await audit.list({ action: "rag.chat", limit: 1 });
     expect(entry!.details).toMatchObject({ chunk_ids: out!.citations.map((c) => c.chunk_id) });
