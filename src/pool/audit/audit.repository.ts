@@ -1,6 +1,15 @@
 /** SQL for the audit trail. Only INSERT and SELECT: the table refuses UPDATE and DELETE. */
 import type { Db } from "../../db/database.js";
 
+/** What setup chose for the audit trail (cluster_setup_state, written at completion; read-only here). */
+export interface AuditPolicyRow {
+  completed: boolean;
+  sector: string | null;
+  grade: string | null;
+  retentionMonths: number | null;
+  retentionUnlimited: boolean;
+}
+
 export interface AuditRow {
   seq: number;
   at: Date;
@@ -87,6 +96,15 @@ export class AuditRepository {
   /** Rows in chain order, a page at a time. */
   async page(afterSeq: number, limit: number): Promise<AuditRow[]> {
     return this.db.query<AuditRow>(`SELECT ${COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+  }
+
+  /** The grade and retention setup stored; all empty while setup is pending. */
+  async policy(): Promise<AuditPolicyRow> {
+    const rows = await this.db.query<{ completed: boolean; sector: string | null; grade: string | null; months: number | null; unlimited: boolean }>(
+      "SELECT completed_at IS NOT NULL AS completed, sector, audit_grade AS grade, audit_retention_months AS months, audit_retention_unlimited AS unlimited FROM cluster_setup_state WHERE id = 1",
+    );
+    const r = rows[0];
+    return { completed: r?.completed ?? false, sector: r?.sector ?? null, grade: r?.grade ?? null, retentionMonths: r?.months ?? null, retentionUnlimited: r?.unlimited ?? false };
   }
 
   /** Deletes entries older than `before` (retention only); returns the last deleted row. */
