@@ -131,3 +131,19 @@ describe("AuditMaintenance", () => {
     expect(await audit.list({ action: "audit.verification", limit: 1 })).toEqual([]);
   });
 });
+
+describe("retention after the clock stepped back", () => {
+  it("removes only a prefix of the chain, so the checkpoint still bridges the gap", async () => {
+    await setUp("OTHER", 12);
+    await fill(3); // 2024-01-01, 01-31, 03-01
+    clock = new Date("2025-06-01T00:00:00Z");
+    await audit.record({ actor: "system", action: "key.create", target: "key:young" });
+    clock = new Date("2024-04-01T00:00:00Z"); // stepped back: an old-looking entry after a young one
+    await audit.record({ actor: "system", action: "key.create", target: "key:old-after-young" });
+    clock = new Date("2026-01-15T00:00:00Z");
+    const run = await new AuditMaintenance({ audit, intervalMs: 86_400_000, now: () => clock }).applyRetention();
+    expect(run.deleted).toBe(3);
+    expect((await audit.list({ limit: 10 })).map((r) => r.target)).toEqual([null, "key:old-after-young", "key:young"]);
+    expect(await audit.verify()).toEqual({ ok: true, entries: 3 });
+  });
+});

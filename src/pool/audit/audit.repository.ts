@@ -107,10 +107,17 @@ export class AuditRepository {
     return { completed: r?.completed ?? false, sector: r?.sector ?? null, grade: r?.grade ?? null, retentionMonths: r?.months ?? null, retentionUnlimited: r?.unlimited ?? false };
   }
 
-  /** Deletes entries older than `before` (retention only); returns the last deleted row. */
+  /**
+   * Deletes entries older than `before` (retention only); returns the last deleted row. Only a
+   * prefix of the chain goes (up to the first entry at or after `before`), so one checkpoint always
+   * bridges the gap, even if the clock once stepped back.
+   */
   async deleteOlderThan(before: Date): Promise<{ count: number; last: { seq: number; hash: string } | undefined }> {
     await this.db.query("SELECT set_config('cellule.audit_retention', 'on', true)");
-    const rows = await this.db.query<{ seq: number; hash: string }>("DELETE FROM audit_log WHERE at < $1 RETURNING seq::int AS seq, hash", [before]);
+    const rows = await this.db.query<{ seq: number; hash: string }>(
+      "DELETE FROM audit_log WHERE at < $1 AND seq < coalesce((SELECT min(seq) FROM audit_log WHERE at >= $1), 9223372036854775807) RETURNING seq::int AS seq, hash",
+      [before],
+    );
     await this.db.query("SELECT set_config('cellule.audit_retention', 'off', true)");
     const last = rows.reduce<{ seq: number; hash: string } | undefined>((a, r) => (!a || r.seq > a.seq ? r : a), undefined);
     return { count: rows.length, last };
