@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { corruptPdf, docx, docxZipBomb, emptyPdf, encryptedPdf, executableAsPdf, latin1Text, LEASE_MARKDOWN as LEASE, markdown, odt, pdfWithPages } from "./fixtures/documents.js";
-import { killAll, MODEL_ID, runCli, startPool, startWorker, tempDir, waitFor, type PoolProc } from "./helpers.js";
+import { defaultSetupAnswers, killAll, MODEL_ID, runCli, startPool, startWorker, tempDir, waitFor, type PoolProc } from "./helpers.js";
 import { api, listDocuments, sql, uploadDocument, waitDocuments, type Api } from "./rag-api.js";
 
 const ENV = { CELLULE_EMBEDDING_DIMS: "64" };
@@ -27,7 +27,10 @@ let leaseId: string;
 beforeAll(async () => {
   otherPool = startPool();
   otherPool.catch(() => undefined); // awaited (and reported) by its test
-  pool = await startPool({ env: ENV });
+  // Grade strict: searches and RAG chats are audited (basic, the OTHER sector's default, records none).
+  const answers = defaultSetupAnswers();
+  answers.security = { audit_grade: "strict" };
+  pool = await startPool({ env: ENV, setup: answers });
   key = await pool.createKey();
   call = api(pool.url, key);
 });

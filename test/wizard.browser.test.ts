@@ -146,7 +146,7 @@ describe("setup wizard in Chromium", () => {
     expect(defaults).toMatch(/12 months\s*your choice/);
     expect(defaults).toMatch(/Strict\s*sector default/);
     expect(defaults).toContain("“Client matter:”");
-    expect(defaults).toMatch(/Below the sector's usual minimum of 120 months/);
+    expect(defaults).toMatch(/Below the sector's minimum of 120 months/);
     await shot(page, "07-recap");
 
     // French, then Go.

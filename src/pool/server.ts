@@ -95,7 +95,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const { app, throttle } = http;
   // Readiness next: its gate refuses requests while the pool drains, before any route's own hooks.
   const readiness = buildReadiness({ app, db });
-  const audit = buildAudit({ db, identity });
+  const audit = buildAudit({ db, identity, retentionIntervalMs: config.auditRetentionIntervalMs });
   // API keys and the authenticator (API keys; admin-users adds the session cookie).
   const keys = buildKeys({ db, audit: audit.service, throttle });
   const setup = await buildSetup({ db, audit: audit.service, identity });
@@ -161,7 +161,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
-  const afterListen: Feature[] = [readiness, federation, replication, topology, cluster, migrations, routing];
+  const afterListen: Feature[] = [readiness, audit, federation, replication, topology, cluster, migrations, routing];
   const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status];
   return {
     app,

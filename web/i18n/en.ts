@@ -126,7 +126,7 @@ export const en = {
   "recap.template": "Project template",
   "recap.fromSector": "sector default",
   "recap.yourChoice": "your choice",
-  "recap.belowMin": "Below the sector's usual minimum of {months} months: legal archiving obligations remain your responsibility.",
+  "recap.belowMin": "Below the sector's minimum of {months} months: the audit trail will be kept for {months} months; legal archiving obligations remain your responsibility.",
   "recap.go": "Finish setup and open the pool",
   "recap.going": "Finishing…",
   "recap.edit": "Edit",

@@ -128,7 +128,7 @@ export const fr: Record<MessageKey, string> = {
   "recap.template": "Modèle de projet",
   "recap.fromSector": "valeur du secteur",
   "recap.yourChoice": "votre choix",
-  "recap.belowMin": "En dessous du minimum habituel du secteur ({months} mois) : les obligations légales d'archivage restent de votre responsabilité.",
+  "recap.belowMin": "En dessous du minimum du secteur ({months} mois) : le journal d'audit sera conservé {months} mois ; les obligations légales d'archivage restent de votre responsabilité.",
   "recap.go": "Terminer et ouvrir le pool",
   "recap.going": "Finalisation…",
   "recap.edit": "Modifier",

@@ -1,6 +1,15 @@
 /** SQL for the audit trail. Only INSERT and SELECT: the table refuses UPDATE and DELETE. */
 import type { Db } from "../../db/database.js";
 
+/** What setup chose for the audit trail (cluster_setup_state, written at completion; read-only here). */
+export interface AuditPolicyRow {
+  completed: boolean;
+  sector: string | null;
+  grade: string | null;
+  retentionMonths: number | null;
+  retentionUnlimited: boolean;
+}
+
 export interface AuditRow {
   seq: number;
   at: Date;
@@ -89,10 +98,26 @@ export class AuditRepository {
     return this.db.query<AuditRow>(`SELECT ${COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
   }
 
-  /** Deletes entries older than `before` (retention only); returns the last deleted row. */
+  /** The grade and retention setup stored; all empty while setup is pending. */
+  async policy(): Promise<AuditPolicyRow> {
+    const rows = await this.db.query<{ completed: boolean; sector: string | null; grade: string | null; months: number | null; unlimited: boolean }>(
+      "SELECT completed_at IS NOT NULL AS completed, sector, audit_grade AS grade, audit_retention_months AS months, audit_retention_unlimited AS unlimited FROM cluster_setup_state WHERE id = 1",
+    );
+    const r = rows[0];
+    return { completed: r?.completed ?? false, sector: r?.sector ?? null, grade: r?.grade ?? null, retentionMonths: r?.months ?? null, retentionUnlimited: r?.unlimited ?? false };
+  }
+
+  /**
+   * Deletes entries older than `before` (retention only); returns the last deleted row. Only a
+   * prefix of the chain goes (up to the first entry at or after `before`), so one checkpoint always
+   * bridges the gap, even if the clock once stepped back.
+   */
   async deleteOlderThan(before: Date): Promise<{ count: number; last: { seq: number; hash: string } | undefined }> {
     await this.db.query("SELECT set_config('cellule.audit_retention', 'on', true)");
-    const rows = await this.db.query<{ seq: number; hash: string }>("DELETE FROM audit_log WHERE at < $1 RETURNING seq::int AS seq, hash", [before]);
+    const rows = await this.db.query<{ seq: number; hash: string }>(
+      "DELETE FROM audit_log WHERE at < $1 AND seq < coalesce((SELECT min(seq) FROM audit_log WHERE at >= $1), 9223372036854775807) RETURNING seq::int AS seq, hash",
+      [before],
+    );
     await this.db.query("SELECT set_config('cellule.audit_retention', 'off', true)");
     const last = rows.reduce<{ seq: number; hash: string } | undefined>((a, r) => (!a || r.seq > a.seq ? r : a), undefined);
     return { count: rows.length, last };

@@ -2,11 +2,12 @@
 import { Readable } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { AuditList, AuditVerification } from "../../protocol/audit.protocol.js";
+import { AuditList, AuditStatus, AuditVerification } from "../../protocol/audit.protocol.js";
 import { adminOf } from "../http/auth.js";
 import { csvChunks, exportEntry, jsonChunks } from "./audit-export.js";
+import { AuditMaintenance, retentionMonths } from "./audit-maintenance.js";
 import type { AuditFilter } from "./audit.repository.js";
-import type { AuditService } from "./audit.service.js";
+import { AUDIT_GRADE_RANK, type AuditGrade, type AuditService } from "./audit.service.js";
 
 const Instant = z
   .string()
@@ -34,7 +35,12 @@ function filterOf(q: z.infer<typeof Filters>): AuditFilter {
   };
 }
 
-export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService }> = async (app, { audit }) => {
+const known = (g: string | null): AuditGrade | null => (g !== null && g in AUDIT_GRADE_RANK ? (g as AuditGrade) : null);
+
+/** `maintenance` is the pool's scheduler (buildAudit); without one, the status reports a scheduler that never ran. */
+export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; maintenance?: AuditMaintenance }> = async (app, opts) => {
+  const { audit } = opts;
+  const maintenance = opts.maintenance ?? new AuditMaintenance({ audit, intervalMs: 86_400_000 });
   const security = [{ apiKey: [] }];
   app.get(
     "/v1/admin/audit",
@@ -91,6 +97,43 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService }> = async
     async () => {
       const r = await audit.verify();
       return { ok: r.ok, entries: r.entries, first_broken: r.firstBroken ?? null };
+    },
+  );
+  app.get(
+    "/v1/admin/audit/status",
+    { config: { auth: "admin", setup: "gated", license: "gated" },
+      schema: {
+        summary: "The audit grade in force, the retention period and its last run, and the last verification of the chain",
+        tags: ["audit"],
+        response: { 200: AuditStatus },
+        security,
+      },
+    },
+    async () => {
+      const policy = await audit.policy();
+      const grade = await audit.grade();
+      const { months, sectorMinimumMonths } = retentionMonths(policy);
+      const run = maintenance.lastRetention;
+      const v = audit.lastVerification;
+      return {
+        grade: known(policy.grade),
+        grade_effective: grade,
+        records_reads: grade !== "basic",
+        retention: {
+          sector: policy.sector,
+          chosen_months: policy.retentionUnlimited ? null : policy.retentionMonths,
+          unlimited: policy.retentionUnlimited,
+          sector_minimum_months: sectorMinimumMonths,
+          effective_months: months,
+          interval_ms: maintenance.intervalMs,
+          next_run_at: maintenance.nextRunAt?.toISOString() ?? null,
+          last_run: run ? { at: run.at.toISOString(), status: run.status, months: run.months, cutoff: run.cutoff?.toISOString() ?? null, deleted: run.deleted, error: run.error ?? null } : null,
+        },
+        verification: {
+          daily: await maintenance.verifiesDaily(),
+          last: v ? { at: v.at.toISOString(), ok: v.ok, entries: v.entries, first_broken: v.firstBroken ?? null } : null,
+        },
+      };
     },
   );
 };

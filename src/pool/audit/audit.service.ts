@@ -3,11 +3,14 @@
  * the entry and the previous hash) and signed with the pool's Ed25519 key. Entries hold ids and
  * counts, never document text or secrets. `verify()` walks the chain and names the first broken
  * link. Retention is the only deletion and leaves a checkpoint entry that bridges the gap.
+ * The audit grade chosen at setup decides whether reads are recorded (`recordRead`): `basic`
+ * records admin and data changes only, `strict` and `iso27001` also searches, document downloads
+ * and RAG chats (ids and counts only).
  */
 import { createHash } from "node:crypto";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import { verifySignature, type PoolIdentity } from "../identity/pool-identity.js";
-import type { AuditFilter, AuditRepository, AuditRow } from "./audit.repository.js";
+import type { AuditFilter, AuditPolicyRow, AuditRepository, AuditRow } from "./audit.repository.js";
 import { canonicalJson } from "./canonical-json.js";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -28,6 +31,14 @@ export interface VerifyReport {
   firstBroken?: { seq: number; reason: string };
 }
 
+export const AUDIT_GRADE_RANK = { basic: 0, strict: 1, iso27001: 2 } as const;
+export type AuditGrade = keyof typeof AUDIT_GRADE_RANK;
+const isGrade = (g: string | null): g is AuditGrade => g !== null && g in AUDIT_GRADE_RANK;
+/** Until setup stores a grade, reads are recorded: the safer side. */
+export const DEFAULT_AUDIT_GRADE: AuditGrade = "strict";
+/** A completed setup's policy is re-read at most this often (it changes only with the setup row). */
+const POLICY_TTL_MS = 60_000;
+
 export function entryHash(row: Pick<AuditRow, "seq" | "at" | "actor" | "action" | "target" | "project_id" | "details" | "prev_hash">): string {
   const body = canonicalJson({
     seq: row.seq,
@@ -44,6 +55,9 @@ export function entryHash(row: Pick<AuditRow, "seq" | "at" | "actor" | "action" 
 
 export class AuditService {
   private readonly log: Logger = moduleLogger("audit");
+  private policyCache: { at: number; value: AuditPolicyRow } | undefined;
+  /** The last walk of the chain (scheduled or asked for), for the admin status and the Overview alert. */
+  lastVerification: (VerifyReport & { at: Date }) | undefined;
 
   constructor(private readonly deps: { audit: AuditRepository; identity: PoolIdentity; trustedSigners?: () => string[]; now?: () => Date }) {}
 
@@ -68,6 +82,30 @@ export class AuditService {
     });
   }
 
+  /** What setup chose (grade, retention, sector); cached once setup is complete. */
+  async policy(): Promise<AuditPolicyRow> {
+    const c = this.policyCache;
+    if (c && Date.now() - c.at < POLICY_TTL_MS) return c.value;
+    const value = await this.deps.audit.policy();
+    this.policyCache = value.completed ? { at: Date.now(), value } : undefined;
+    return value;
+  }
+
+  /** The audit grade in force: setup's choice, or `strict` while none is stored. */
+  async grade(): Promise<AuditGrade> {
+    const g = (await this.policy()).grade;
+    return isGrade(g) ? g : DEFAULT_AUDIT_GRADE;
+  }
+
+  /**
+   * Records a read (search, document download, RAG chat) when the grade asks for it (`strict` and
+   * above). The event must hold ids and counts only, never the query or any content.
+   */
+  async recordRead(event: AuditEvent): Promise<number | undefined> {
+    if (AUDIT_GRADE_RANK[await this.grade()] < AUDIT_GRADE_RANK.strict) return undefined;
+    return this.record(event);
+  }
+
   list(filter: AuditFilter & { limit?: number; beforeSeq?: number }): Promise<AuditRow[]> {
     return this.deps.audit.list({ ...filter, limit: Math.min(Math.max(filter.limit ?? 100, 1), 5000) });
   }
@@ -85,6 +123,13 @@ export class AuditService {
 
   /** Walks the whole chain in order; the first entry whose hash, link or signature is wrong is reported. */
   async verify(): Promise<VerifyReport> {
+    const at = new Date();
+    const report = await this.walk();
+    this.lastVerification = { ...report, at };
+    return report;
+  }
+
+  private async walk(): Promise<VerifyReport> {
     const trusted = new Set([this.deps.identity.publicKeyHex, ...(this.deps.trustedSigners?.() ?? [])]);
     const checkpoints = await this.deps.audit.list({ action: "audit.retention_checkpoint", limit: 10_000 });
     const bridged = (row: AuditRow) =>
@@ -116,16 +161,19 @@ export class AuditService {
     return { ok: true, entries };
   }
 
-  /** Deletes entries older than `months` and appends a checkpoint entry that records the cut. */
-  async applyRetention(months: number): Promise<{ deleted: number }> {
+  /**
+   * Deletes entries older than `months` and appends a checkpoint entry that records the cut (the
+   * purge's own audit entry: count, cutoff, the last deleted link). `extra` joins its details.
+   */
+  async applyRetention(months: number, extra: Record<string, unknown> = {}): Promise<{ deleted: number; cutoff: Date }> {
     const before = new Date((this.deps.now ?? (() => new Date()))());
     before.setMonth(before.getMonth() - months);
     const deleted = await this.deps.audit.withTail(async (_tail, tx) => {
       const { count, last } = await tx.deleteOlderThan(before);
-      if (count > 0) await this.record({ actor: "system", action: "audit.retention_checkpoint", details: { deleted: count, before: before.toISOString(), last_deleted_seq: last?.seq, last_deleted_hash: last?.hash, retention_months: months } }, tx);
+      if (count > 0) await this.record({ actor: "system", action: "audit.retention_checkpoint", details: { deleted: count, before: before.toISOString(), last_deleted_seq: last?.seq, last_deleted_hash: last?.hash, retention_months: months, ...extra } }, tx);
       return count;
     });
-    if (deleted > 0) this.log.info({ deleted, months }, "audit retention applied");
-    return { deleted };
+    if (deleted > 0) this.log.info({ deleted, months, cutoff: before.toISOString() }, "audit retention applied");
+    return { deleted, cutoff: before };
   }
 }

@@ -64,7 +64,7 @@ export const documentsRoutes: FastifyPluginAsyncZod<{ projects: ProjectsService;
       },
     },
     async (req, reply) => {
-      const file = await documents.content(await projects.access(req.params.id, callerOf(req)), req.params.documentId);
+      const file = await documents.content(await projects.access(req.params.id, callerOf(req)), req.params.documentId, actorOf(callerOf(req)));
       const ascii = file.name.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
       // Uploaded bytes are untrusted: always a download, never sniffed into another type, and
       // sandboxed with nothing allowed should a browser render them anyway (an HTML or SVG file).

@@ -146,12 +146,14 @@ export class DocumentsService {
    * Where a document's stored file is, to stream it back. A document replicated from another pool
    * has its bytes fetched from a peer first (hash-checked); 404 `file_not_available` when no one has them.
    */
-  async content(project: ProjectRow, documentId: string): Promise<{ path: string; name: string; mimeType: string | null; size: number }> {
+  /** The stored file of a document; the download is audited at grade strict and above (ids and size only). */
+  async content(project: ProjectRow, documentId: string, actor: string): Promise<{ path: string; name: string; mimeType: string | null; size: number }> {
     const doc = await this.opts.documents.get(documentId);
     if (!doc || doc.project_id !== project.id) throw documentNotFound(documentId);
     const { storage } = this.opts;
     const present = (await storage.exists(project.id, doc.content_hash)) || ((await this.fetchFile?.(project.id, doc.content_hash)) ?? false);
     if (!present) throw new AppError("file_not_available", `The stored file of document '${documentId}' is not on this pool and no bonded pool could provide it.`);
+    await this.opts.audit.recordRead({ actor, action: "document.download", target: `document:${doc.id}`, projectId: project.id, details: { document_id: doc.id, size: Number(doc.size_bytes) } });
     return { path: storage.pathOf(project.id, doc.content_hash), name: doc.name, mimeType: doc.mime_type, size: Number(doc.size_bytes) };
   }
 }

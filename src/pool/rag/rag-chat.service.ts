@@ -85,12 +85,12 @@ export class RagChatService {
     } else {
       messages.unshift({ role: "system", content: system });
     }
-    await this.opts.audit.record({
+    await this.opts.audit.recordRead({
       actor: actorOf(key),
       action: "rag.chat",
       target: `project:${project.id}`,
       projectId: project.id,
-      details: { model: body.model, chunk_ids: citations.map((c) => c.chunk_id), document_ids: [...new Set(citations.map((c) => c.document_id))], memories: facts.length },
+      details: { model: body.model, question_chars: question?.length ?? 0, chunk_ids: citations.map((c) => c.chunk_id), document_ids: [...new Set(citations.map((c) => c.document_id))], memories: facts.length },
     });
     this.log.info({ projectId: project.id, chunks: citations.length, memories: facts.length, retrievalMode: found.mode }, "RAG chat context built");
     const { project: _omit, ...rest } = body as ChatCompletionRequest & { project?: unknown };

@@ -22,6 +22,7 @@ import { KeysService, type AuthenticatedKey } from "../keys/keys.service.js";
 import type { ProjectRow } from "../projects/projects.repository.js";
 import { WorkersRepository } from "../workers/workers.repository.js";
 import { EmbeddingsRepository } from "./embeddings.repository.js";
+import { ProjectSearch } from "./project-search.service.js";
 import { buildRag, type Rag } from "./rag.composition.js";
 import { testDb, useTestDb } from "../../../test/harness/db.js";
 import { fakeWorker } from "../../../test/harness/worker.js";
@@ -286,6 +287,51 @@ describe("RAG chat context", () => {
     const scoped = await keys.authenticate((await rag.projects.createKey(a.id, "k", admin)).key);
     expect((await rag.chat.prepare(plain, scoped))!.body.messages[0]!.role).toBe("system");
     await expect(rag.chat.prepare({ ...plain, project: b.id }, scoped)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe("audit grade: reads recorded by id only from strict up", () => {
+  /** The grade setup stores; completed_at stays NULL so nothing is cached between the steps. */
+  const setGrade = (grade: string) => db.query("INSERT INTO cluster_setup_state (id, audit_grade) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET audit_grade = $1", [grade]);
+  const reads = async (projectId: string) => (await audit.list({ projectId, limit: 100 })).filter((e) => ["rag.search", "rag.chat", "document.download"].includes(e.action));
+
+  it("basic records no search, download or RAG chat; strict and iso27001 record each with ids and lengths, never the text", async () => {
+    const search = new ProjectSearch({ search: rag.search, audit });
+    const p = await newProject("Grades");
+    const lease = await upload(p, LEASE, "lease.md");
+    await settled();
+    const QUESTION = "What is the monthly rent of the warehouse?";
+    const chat: ChatCompletionRequest = { model: "m", messages: [{ role: "user", content: QUESTION }], project: p.id };
+    const readAll = async () => {
+      const found = await search.run(p, { query: QUESTION, k: 3 }, "key:reader");
+      expect(found.data.length).toBeGreaterThan(0);
+      await rag.documents.content(p, lease.doc.id, "key:reader");
+      await rag.chat.prepare(chat, admin);
+    };
+    try {
+      await setGrade("basic");
+      await readAll();
+      expect(await reads(p.id)).toEqual([]);
+
+      await setGrade("strict");
+      await readAll();
+      const strict = await reads(p.id);
+      expect(strict.map((e) => e.action).sort()).toEqual(["document.download", "rag.chat", "rag.search"]);
+      const byAction = Object.fromEntries(strict.map((e) => [e.action, e]));
+      expect(byAction["rag.search"]).toMatchObject({ actor: "key:reader", project_id: p.id, details: { query_chars: QUESTION.length, k: 3 } });
+      expect(byAction["rag.search"]!.details.document_ids).toContain(lease.doc.id);
+      expect(byAction["document.download"]).toMatchObject({ actor: "key:reader", target: `document:${lease.doc.id}`, details: { document_id: lease.doc.id, size: Buffer.byteLength(LEASE) } });
+      expect(byAction["rag.chat"]).toMatchObject({ project_id: p.id, details: { question_chars: QUESTION.length } });
+      const dump = JSON.stringify(strict);
+      for (const text of [QUESTION, "monthly rent", "warehouse", "2400", "lease.md"]) expect(dump).not.toContain(text);
+
+      await setGrade("iso27001");
+      await readAll();
+      expect(await reads(p.id)).toHaveLength(6);
+      expect((await audit.verify()).ok).toBe(true);
+    } finally {
+      await db.query("DELETE FROM cluster_setup_state");
+    }
   });
 });
 

@@ -50,7 +50,7 @@ export function applySectorDefaults(
     kept.audit_retention_months = retention;
     if (retention < d.retention_months_min) {
       warnings.push(
-        `Audit retention of ${retention} months chosen by the admin is below the ${sector} sector minimum of ${d.retention_months_min} months; legal archiving obligations remain the customer's responsibility.`,
+        `Audit retention of ${retention} months chosen by the admin is below the ${sector} sector minimum of ${d.retention_months_min} months: the audit trail is kept for ${d.retention_months_min} months; legal archiving obligations remain the customer's responsibility.`,
       );
     }
   }

@@ -1,6 +1,7 @@
 /**
  * Dashboard page: Audit. Filter bar, the log newest first with "load more" (before_seq paging),
- * the chain verification badge, and CSV / JSON exports that carry the current filters.
+ * the chain verification badge, the grade and retention in force with retention's last run, and
+ * CSV / JSON exports that carry the current filters.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../../api.js";
@@ -8,7 +9,7 @@ import { DataTable } from "../../components/DataTable.js";
 import { dateTime } from "../../components/format.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
-import type { AuditEntry, AuditList, AuditVerification } from "../../../src/protocol/audit.protocol.js";
+import type { AuditEntry, AuditList, AuditStatus, AuditVerification } from "../../../src/protocol/audit.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import "./content.css";
 
@@ -48,6 +49,7 @@ export function AuditPage(_p: AdminPageProps) {
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string>();
   const [verify, setVerify] = useState<AuditVerification | { error: string }>();
+  const [status, setStatus] = useState<AuditStatus>();
 
   const fetchPage = async (f: Filters, beforeSeq?: number) => {
     const q = query(f);
@@ -75,6 +77,9 @@ export function AuditPage(_p: AdminPageProps) {
     void fetchPage(filters);
   }, [filters]);
   useEffect(runVerify, []);
+  useEffect(() => {
+    api<AuditStatus>("GET", "/v1/admin/audit/status").then(setStatus, () => undefined);
+  }, []);
 
   const field = (k: keyof Filters, label: string, type: "text" | "datetime-local" = "text", help?: string) => (
     <div class="field">
@@ -108,6 +113,7 @@ export function AuditPage(_p: AdminPageProps) {
         <ChainBadge verify={verify} onVerify={runVerify} />
       </div>
       <p class="lead">{t("audit.intro")}</p>
+      {status && <PolicyLines status={status} />}
 
       <section class="card" aria-labelledby="audit-filters-title">
         <h2 id="audit-filters-title">{t("audit.filters")}</h2>
@@ -218,6 +224,37 @@ function ChainBadge(p: { verify: AuditVerification | { error: string } | undefin
       <button type="button" class="button secondary small" onClick={p.onVerify}>
         {t("audit.verify")}
       </button>
+    </div>
+  );
+}
+
+function PolicyLines({ status: s }: { status: AuditStatus }) {
+  const { t, lang } = useI18n();
+  const r = s.retention;
+  const run = r.last_run;
+  let runLine: string;
+  if (!run) runLine = t("audit.lastRunNever");
+  else if (run.status === "failed") runLine = t("audit.lastRunFailed", { at: dateTime(lang, run.at), error: run.error ?? "" });
+  else if (run.deleted > 0 && run.cutoff) runLine = t("audit.lastRun", { at: dateTime(lang, run.at), deleted: run.deleted, cutoff: dateTime(lang, run.cutoff) });
+  else runLine = t("audit.lastRunNone", { at: dateTime(lang, run.at) });
+  const v = s.verification.last;
+  return (
+    <div class="muted" id="audit-policy">
+      <p id="audit-grade" data-grade={s.grade_effective}>
+        {t("audit.grade", { grade: t(`audit.grade.${s.grade_effective}`) })}
+      </p>
+      <p id="audit-retention">
+        {r.unlimited ? t("audit.retentionUnlimited") : r.effective_months === null ? t("audit.retentionPending") : t("audit.retention", { months: r.effective_months, min: r.sector_minimum_months ?? "—" })}
+        {" · "}
+        <span id="audit-retention-last" data-status={run?.status ?? "never"}>
+          {runLine}
+        </span>
+      </p>
+      {v && (
+        <p id="audit-last-verification" data-ok={String(v.ok)}>
+          {t("audit.lastVerification", { at: dateTime(lang, v.at), result: v.ok ? t("audit.chainOk", { n: v.entries }) : t("audit.chainBroken", { seq: v.first_broken?.seq ?? "?", reason: v.first_broken?.reason ?? "" }) })}
+        </p>
+      )}
     </div>
   );
 }

@@ -13,6 +13,7 @@ import { StatCard } from "../../components/StatCard.js";
 import { useI18n, type MessageKey } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
 import type { MetricPoint, Overview } from "../../../src/protocol/dashboard.protocol.js";
+import { AuditChainAlert } from "./AuditChainAlert.js";
 import type { AdminPageProps } from "./pages.js";
 
 const WINDOW_S = 600;
@@ -179,6 +180,7 @@ export function OverviewPage(p: AdminPageProps) {
         </nav>
       </div>
       <p class="lead">{t("overview.intro")}</p>
+      <AuditChainAlert navigate={p.navigate} />
       {error && <Notice kind="error">{t("ui.error", { message: error })}</Notice>}
 
       <section aria-labelledby="capacity-h">
