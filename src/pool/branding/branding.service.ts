@@ -61,7 +61,7 @@ export class BrandingService {
     if (own?.source === "env" && own.name === env) return;
     await this.deps.repo.setOwnName(this.deps.atomId, env, "env", "system:POOL_NAME");
     await this.deps.audit.record({ actor: "system", action: "branding.pool_name", target: `pool:${this.deps.atomId}`, details: { name: env, source: "env", previous: own?.name ?? null } });
-    this.log.info({ name: env }, "pool name set from POOL_NAME");
+    this.log.info({ poolName: env }, "pool name set from POOL_NAME");
   }
 
   /** Changes what the body names; every change audited and replicated. 400 `invalid_logo` with the wizard's code. */
