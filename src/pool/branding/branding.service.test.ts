@@ -7,6 +7,10 @@ import { StepInvalid, validateStep } from "../setup/step-validation.js";
 import { EnrolmentService } from "../workers/enrolment.service.js";
 import { ProvisioningService } from "../workers/provisioning/provisioning.service.js";
 import { WorkersRepository } from "../workers/workers.repository.js";
+import { AccessAppliers } from "../federation/replication/access-appliers.js";
+import { AccessReplicaRepository } from "../federation/replication/access-replica.repository.js";
+import { formatHlc } from "../federation/replication/hlc.js";
+import { ReplicationLogRepository } from "../federation/replication/replication-log.repository.js";
 import { BrandingRepository } from "./branding.repository.js";
 import { BrandingService } from "./branding.service.js";
 
@@ -135,5 +139,20 @@ describe("BrandingService", () => {
     expect(await s.provisioningDefaults()).toMatchObject({ hardware: "cpu", slots: 1, source: "wizard" });
     await t.db.query(`UPDATE cluster_setup_state SET answers = answers - 'hardware'`);
     expect(await s.provisioningDefaults()).toMatchObject({ hardware: "cpu", source: "builtin" });
+  });
+});
+
+describe("a replicated pool name (pool.name)", () => {
+  it("is taken only from the pool it names, last writer wins, and shows among the peers' names", async () => {
+    const appliers = new AccessAppliers({ access: new AccessReplicaRepository(t.db), log: new ReplicationLogRepository(t.db) });
+    const peer = "b".repeat(32);
+    const env = (origin: string, hlc: string, name: string | null) => ({ origin, seq: 1, hlc, kind: "pool.name" as const, payload: { atom_id: peer, name } });
+    // A relay keeps the origin: C cannot rename B.
+    const forged = await appliers.apply(env("c".repeat(32), formatHlc({ wall: 100, counter: 0, atom: "c".repeat(32) }), "Forged"), { atom_id: peer, name: "Forged" });
+    expect(forged).toMatchObject({ result: "noop", why: "a pool names only itself" });
+    expect(await appliers.apply(env(peer, formatHlc({ wall: 200, counter: 0, atom: peer }), "Bordeaux"), { atom_id: peer, name: "Bordeaux" })).toMatchObject({ result: "applied" });
+    expect((await appliers.apply(env(peer, formatHlc({ wall: 150, counter: 0, atom: peer }), "Older"), { atom_id: peer, name: "Older" })).result).toBe("noop");
+    const s = new BrandingService({ repo: new BrandingRepository(t.db), audit: buildAudit(t.db), atomId: SELF });
+    expect((await s.view()).peers).toEqual([{ atom_id: peer, name: "Bordeaux" }]);
   });
 });
