@@ -55,6 +55,8 @@ export function FederationPage(_p: AdminPageProps) {
   // Each probe round: latency, class and reachability of the bonded peers; a new or removed peer reloads the list.
   useLiveEvents((topo) => {
     if (topo.type !== "topology") return;
+    // A peer's name arrives by replication: read the names again with each probe round.
+    void loadNames();
     setPeers((list) => {
       if (!list) return list;
       const known = new Set(list.filter((p) => p.status === "bonded").map((p) => p.atom_id));
