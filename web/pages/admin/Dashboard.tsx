@@ -39,7 +39,7 @@ function Brand() {
   useEffect(() => {
     // Company name and logo (the cluster's) and this pool's name; again when Settings saves them.
     const load = () =>
-      api<IdentityView>("GET", "/v1/admin/identity").then(
+      void api<IdentityView>("GET", "/v1/admin/identity").then(
         (v) => {
           setIdentity(v);
           setLogoOk(true);
@@ -47,7 +47,7 @@ function Brand() {
         },
         () => undefined,
       );
-    void load();
+    load();
     window.addEventListener(IDENTITY_EVENT, load);
     return () => window.removeEventListener(IDENTITY_EVENT, load);
   }, []);
