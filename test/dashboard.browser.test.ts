@@ -256,6 +256,34 @@ describe("admin dashboard in Chromium", () => {
     await page.locator(`#${id}-saved`).waitFor();
   });
 
+  it("changes the company name, this pool's name and the logo in Settings; the header follows; a bad logo gets the wizard's message", async () => {
+    await openPage("settings", "Settings");
+    await page.locator("#branding-form").waitFor();
+    expect(await page.locator("#branding-company").inputValue()).toBe(COMPANY);
+    // A text file named logo.png: refused by the pool with the wizard's check and message.
+    await page.setInputFiles("#branding-logo-file", { name: "logo.png", mimeType: "image/png", buffer: Buffer.from("#!/bin/sh\necho pwned\n") });
+    await page.locator("#branding-logo-preview").waitFor();
+    await page.click("#branding-save");
+    await page.locator("#branding-logo-error").waitFor();
+    expect(await page.locator("#branding-logo-error").textContent()).toContain("PNG, JPEG or SVG");
+    await page.setInputFiles("#branding-logo-file", { name: "logo.svg", mimeType: "image/svg+xml", buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"><rect width="4" height="4" fill="#06c"/></svg>') });
+    await page.fill("#branding-company", "Dupont Avocats");
+    await page.fill("#branding-pool-name", "Paris - salle serveur");
+    await page.click("#branding-save");
+    await page.getByText("Saved. The other pools of the cluster receive it within seconds.").waitFor();
+    // The header shows them without a reload.
+    await expect.poll(() => page.locator("#company-name").textContent()).toBe("Dupont Avocats");
+    await expect.poll(() => page.locator("#pool-name").textContent()).toContain("Paris - salle serveur");
+    await page.locator(".dash-brand img").waitFor();
+    await shot("settings-branding");
+    const identity = await pageApi<{ company_name: string; logo: { mime: string } | null; pool: { name: string; source: string } }>("GET", "/v1/admin/identity");
+    expect(identity.body).toMatchObject({ company_name: "Dupont Avocats", logo: { mime: "image/svg+xml" }, pool: { name: "Paris - salle serveur", source: "dashboard" } });
+    await page.reload();
+    await page.locator("#branding-form").waitFor();
+    expect(await page.locator("#branding-pool-name").inputValue()).toBe("Paris - salle serveur");
+    expect(await page.locator("#company-name").textContent()).toBe("Dupont Avocats");
+  });
+
   it("revokes a worker after confirmation", async () => {
     await openPage("workers", "Workers");
     const row = page.locator(`#workers-table tbody tr[data-name='${provisioned!.name}']`);

@@ -53,7 +53,7 @@ beforeAll(async () => {
   answersB.identity = { company_name: "Test Company Lyon", sector: "OTHER" };
   [a, b] = await Promise.all([
     startPool({ host: HOST_A, port: portA, env: { ...env, CELLULE_PUBLIC_URL: `http://${HOST_A}:${portA}` } }),
-    startPool({ host: HOST_B, port: portB, env: { ...env, CELLULE_PUBLIC_URL: `http://${HOST_B}:${portB}` }, setup: answersB }),
+    startPool({ host: HOST_B, port: portB, env: { ...env, CELLULE_PUBLIC_URL: `http://${HOST_B}:${portB}`, POOL_NAME: "Bordeaux annex" }, setup: answersB }),
   ]);
   atomA = ((await (await fetch(`${a.url}/v1/federation/self`)).json()) as { atom_id: string }).atom_id;
   atomB = ((await (await fetch(`${b.url}/v1/federation/self`)).json()) as { atom_id: string }).atom_id;
@@ -120,6 +120,9 @@ describe("Federation and Topology pages in Chromium", () => {
     await confirmDialog(pageA);
     await expect.poll(() => rowB.getAttribute("data-trust")).toBe("3");
     await expect.poll(() => pageA.locator("#federation-identity").textContent()).toContain("1 bonded, 1 replicating");
+    // B's human name (POOL_NAME), replicated once A trusts B, shows in A's list without a reload.
+    await expect.poll(() => rowB.getAttribute("data-name"), { timeout: 15_000 }).toBe("Bordeaux annex");
+    expect(await rowB.locator("td[data-col='name']").textContent()).toBe("Bordeaux annex");
 
     // Kill switch: confirmation, then visible; resumed the same way.
     await pageA.click("#kill-toggle");

@@ -56,8 +56,8 @@ export async function api<T>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
   // Three shapes: invalid_step (per field), {error, message}, and OpenAI's {error: {message, code}} under /v1.
   const d = (data ?? {}) as { error?: unknown; message?: string; codes?: Record<string, string>; fields?: Record<string, string> };
   if (d.error && typeof d.error === "object") {
-    const e = d.error as { code?: string; message?: string };
-    throw new ApiError(res.status, e.code ?? "error", e.message ?? res.statusText);
+    const e = d.error as { code?: string; message?: string; codes?: Record<string, string> };
+    throw new ApiError(res.status, e.code ?? "error", e.message ?? res.statusText, e.codes ?? {});
   }
   throw new ApiError(res.status, typeof d.error === "string" ? d.error : "error", d.message ?? res.statusText, d.codes ?? {}, d.fields ?? {});
 }

@@ -12,6 +12,7 @@ import type { Db } from "../db/database.js";
 import { buildAdminUsers } from "./admin-users/admin-users.composition.js";
 import type { AdminUsersService } from "./admin-users/admin-users.service.js";
 import { buildAudit } from "./audit/audit.composition.js";
+import { buildBranding } from "./branding/branding.composition.js";
 import { buildCluster, type Cluster } from "./cluster/cluster.composition.js";
 import { ForwardingPolicy } from "./cluster/peer-capacity.js";
 import type { AuditService } from "./audit/audit.service.js";
@@ -99,6 +100,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // API keys and the authenticator (API keys; admin-users adds the session cookie).
   const keys = buildKeys({ db, audit: audit.service, throttle });
   const setup = await buildSetup({ db, audit: audit.service, identity });
+  // Company name, logo and this pool's name after setup (POOL_NAME at boot); provisioning defaults from the wizard.
+  const branding = await buildBranding({ config, db, audit: audit.service, atomId: identity.atomId });
   const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle });
   await app.register(cookie);
   const license = await buildLicense({
@@ -109,7 +112,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     clock: opts.licenseClock,
   });
 
-  const workers = buildWorkers({ config, db, audit: audit.service, registry: () => hub.registry });
+  const workers = buildWorkers({ config, db, audit: audit.service, registry: () => hub.registry, provisioningDefaults: () => branding.service.provisioningDefaults() });
   const hub: Hub = await buildHub({ config, audit: audit.service, workers: workers.repo, enrolment: workers.enrolment, atomId: identity.atomId });
   const { registry, dispatcher } = hub;
   // Projects, documents, ingest, search, memories, RAG chat (creates the vector table for the configured width).
@@ -125,6 +128,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const federation = await buildFederation({ config, db, identity, audit: audit.service, license: license.service, registry, isReady: () => setup.service.isCompleted() });
   const access = { keys: keys.service, adminUsers: adminUsers.service, accounts: adminUsers.accounts, workers, registry: () => hub.registry, license: license.service, balancing: settings.balancing };
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service, access });
+  branding.service.replication = replication.service;
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
   const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
   dashboard.overview.useCluster(() => cluster.view());
@@ -134,14 +138,14 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // Where workers should be (issue 16): latency routing at the handshake, on-site peer filtering, the balancer; orders through the migrations service.
   const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, balancing: settings.balancing, issuer: () => migrations.service });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
-  const docs = buildDocs({ setup: setup.service });
+  const docs = buildDocs({ setup: setup.service, poolName: () => branding.service.poolName() });
   // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.
   const vip = buildVip({ config, db, identity, audit: audit.service, federation });
   dashboard.overview.useVip(() => vip.service.overviewBlock());
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, migrations, vip, license];
+  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, migrations, vip, license];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -162,7 +166,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
   const afterListen: Feature[] = [readiness, audit, federation, replication, topology, cluster, migrations, routing];
-  const built: Feature[] = [http, readiness, audit, keys, setup, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status];
+  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status];
   return {
     app,
     registry,

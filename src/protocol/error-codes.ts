@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   invalid_email: 400,
   invalid_setting: 400,
   invalid_step: 400,
+  invalid_logo: 400,
   invalid_pool_url: 400,
   pool_url_unreachable: 400,
   malformed_token: 400,

@@ -13,7 +13,8 @@ export type ProvisioningHardware = z.infer<typeof ProvisioningHardware>;
 
 export const ProvisioningBody = z.object({
   os: ProvisioningOs,
-  hardware: ProvisioningHardware,
+  /** Omitted: the wizard's hardware answer (GET /v1/admin/provisioning/defaults). */
+  hardware: ProvisioningHardware.optional(),
   /** Assigned to the worker at enrolment (wins over the site the worker reports). */
   site: SiteName.nullable().optional(),
   /** `on-site`: the worker never leaves the pools of its site; `mobile` (default): any trusted pool (admin guide §4.2). */

@@ -8,6 +8,8 @@ import { DocsService } from "./docs.service.js";
 
 export interface DocsDeps {
   setup: Pick<SetupService, "companyName" | "logo">;
+  /** This pool's human name (branding), shown on the cover and in the page header. */
+  poolName?: () => Promise<string | null>;
 }
 
 export interface Docs extends Feature {
@@ -16,7 +18,7 @@ export interface Docs extends Feature {
 }
 
 export function buildDocs(deps: DocsDeps): Docs {
-  const service = new DocsService({ branding: setupBranding(deps.setup) });
+  const service = new DocsService({ branding: setupBranding(deps.setup, deps.poolName) });
   return {
     service,
     async routes(app) {

@@ -20,6 +20,8 @@ export interface PdfBranding {
   companyName: string;
   /** The stored logo; only PNG and JPEG are drawn (an SVG is skipped, the name stays). */
   logo?: { bytes: Buffer; mime: string } | undefined;
+  /** This pool's human name (POOL_NAME or the dashboard's), on the cover and in the page header. */
+  poolName?: string | undefined;
 }
 
 export interface PdfRequest {

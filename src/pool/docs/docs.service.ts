@@ -23,7 +23,7 @@ export interface Guide {
 }
 
 /** Company name and logo for the PDF; supplied by the composition root (setup answers and stored logo). */
-export type BrandingSource = () => Promise<{ companyName: string | null; logo?: { bytes: Buffer; mime: string } | undefined }>;
+export type BrandingSource = () => Promise<{ companyName: string | null; logo?: { bytes: Buffer; mime: string } | undefined; poolName?: string | null }>;
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -103,7 +103,7 @@ export class DocsService {
     const now = (this.deps.now ?? (() => new Date()))();
     const guides = id === "all" ? await Promise.all(DOC_IDS.map((d) => this.guide(d))) : [await this.guide(id)];
     const b = await this.deps.branding();
-    const branding: PdfBranding = { companyName: b.companyName?.trim() || "Cellule", logo: b.logo };
+    const branding: PdfBranding = { companyName: b.companyName?.trim() || "Cellule", logo: b.logo, poolName: b.poolName?.trim() || undefined };
     const bytes = await renderGuidesPdf({ title: id === "all" ? "Cellule guides" : guides[0]!.title, guides, branding, date: now });
     return { bytes, filename: `cellule-${id}-guide-${now.toISOString().slice(0, 10)}.pdf` };
   }

@@ -101,6 +101,7 @@ export class GuideWriter {
     doc.font(FONT.regular).fontSize(12).fillColor(COLOR.muted).text("Cellule, the private AI cluster", { width: this.width, align: "center" });
     doc.moveDown(1.5);
     doc.font(FONT.regular).fontSize(11).fillColor(COLOR.text).text(`Edition of ${this.req.date.toISOString().slice(0, 10)}`, { width: this.width, align: "center" });
+    if (branding.poolName) doc.font(FONT.regular).fontSize(11).fillColor(COLOR.muted).text(winAnsi(`Pool: ${branding.poolName}`), { width: this.width, align: "center" });
     if (this.req.guides.length > 1) {
       doc.moveDown(2.5);
       doc.font(FONT.bold).fontSize(12).fillColor(COLOR.accent).text("Contents", { width: this.width, align: "center" });
@@ -118,7 +119,8 @@ export class GuideWriter {
   private decorate(): void {
     const { doc } = this;
     const range = doc.bufferedPageRange();
-    const company = winAnsi(this.req.branding.companyName);
+    const { companyName, poolName } = this.req.branding;
+    const company = winAnsi(poolName ? `${companyName} · ${poolName}` : companyName);
     for (let i = range.start; i < range.start + range.count; i++) {
       doc.switchToPage(i);
       const margins = { ...doc.page.margins };

@@ -12,6 +12,7 @@ import type { Feature } from "../feature.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import type { Replicator } from "../replicator.js";
 import { EnrolmentService } from "./enrolment.service.js";
+import type { ProvisioningDefaults } from "../../protocol/branding.protocol.js";
 import { ProvisioningService } from "./provisioning/provisioning.service.js";
 import { WorkersRepository } from "./workers.repository.js";
 import { workersRoutes } from "./workers.routes.js";
@@ -23,6 +24,8 @@ export interface WorkersDeps {
   audit: AuditService;
   /** The hub's live registry (called when the routes are registered, after the hub is built). */
   registry: () => WorkerRegistry;
+  /** The "Add a worker" defaults from the wizard's hardware answers (branding feature); absent: built-in. */
+  provisioningDefaults?: () => Promise<Pick<ProvisioningDefaults, "hardware">>;
 }
 
 export interface Workers extends Feature {
@@ -39,7 +42,7 @@ export interface Workers extends Feature {
 export function buildWorkers(deps: WorkersDeps): Workers {
   const repo = new WorkersRepository(deps.db);
   const enrolment = new EnrolmentService({ workers: repo, audit: deps.audit, tokenTtlHours: deps.config.tokenTtlHours });
-  const provisioning = new ProvisioningService({ enrolment });
+  const provisioning = new ProvisioningService({ enrolment, defaults: deps.provisioningDefaults });
   let replication: Pick<Replicator, "record"> | undefined;
   let locator: WorkerLocator | undefined;
   return {

@@ -73,6 +73,9 @@ export const en = {
   "federation.unbond.confirm": "Unbond",
   "federation.unbond.busy": "Unbonding…",
   "federation.unbonded": "{url} was unbonded.",
+  "federation.col.name": "Name",
+  "federation.poolName": "Name of this pool",
+  "federation.poolNameUnset": "not named (Settings → Branding and identity, or POOL_NAME)",
 } as const;
 
 export const fr: Record<keyof typeof en, string> = {
@@ -149,4 +152,7 @@ export const fr: Record<keyof typeof en, string> = {
   "federation.unbond.confirm": "Délier",
   "federation.unbond.busy": "Déliaison…",
   "federation.unbonded": "{url} a été délié.",
+  "federation.col.name": "Nom",
+  "federation.poolName": "Nom de ce pool",
+  "federation.poolNameUnset": "sans nom (Paramètres → Image de marque et identité, ou POOL_NAME)",
 };

@@ -24,6 +24,14 @@ export const en = {
   "settings.invalidInteger": "Enter a whole number.",
   "settings.profile.smb": "SMB",
   "settings.profile.corporate": "Corporate",
+  "branding.title": "Branding and identity",
+  "branding.intro": "The company name and logo are the whole cluster's: a change here reaches every trusted pool. The pool name is this pool's; the other pools show it on their federation page. It also appears in the header and on the PDF guides. Every change is recorded in the audit log.",
+  "branding.company": "Company name",
+  "branding.companyHelp": "Shown in the header of the dashboard and on the PDF guides, on every pool of the cluster.",
+  "branding.poolName": "Name of this pool",
+  "branding.poolNameHelp": "A name people recognise, e.g. “Paris — server room”. Left empty, the pool has no name (or the one of POOL_NAME, when set).",
+  "branding.poolNameEnv": "Currently “{name}”, from POOL_NAME in the pool's configuration. A name saved here wins; leave it empty to keep POOL_NAME's.",
+  "branding.saved": "Saved. The other pools of the cluster receive it within seconds.",
 } as const;
 
 export const fr: Record<keyof typeof en, string> = {
@@ -51,4 +59,12 @@ export const fr: Record<keyof typeof en, string> = {
   "settings.invalidInteger": "Saisissez un nombre entier.",
   "settings.profile.smb": "PME",
   "settings.profile.corporate": "Grande entreprise",
+  "branding.title": "Image de marque et identité",
+  "branding.intro": "Le nom et le logo de l'entreprise valent pour tout le cluster : une modification ici atteint chaque pool de confiance. Le nom du pool est propre à ce pool ; les autres pools l'affichent sur leur page fédération. Il apparaît aussi dans l'en-tête et sur les guides PDF. Chaque modification est enregistrée dans le journal d'audit.",
+  "branding.company": "Nom de l'entreprise",
+  "branding.companyHelp": "Affiché dans l'en-tête du tableau de bord et sur les guides PDF, sur chaque pool du cluster.",
+  "branding.poolName": "Nom de ce pool",
+  "branding.poolNameHelp": "Un nom que l'on reconnaît, par ex. « Paris — salle serveur ». Laissé vide, le pool n'a pas de nom (ou celui de POOL_NAME, s'il est défini).",
+  "branding.poolNameEnv": "Actuellement « {name} », venant de POOL_NAME dans la configuration du pool. Un nom enregistré ici l'emporte ; laissez vide pour garder celui de POOL_NAME.",
+  "branding.saved": "Enregistré. Les autres pools du cluster le reçoivent en quelques secondes.",
 };

@@ -70,6 +70,8 @@ export const en = {
   "workers.add.mobility.on-site": "On-site: stays on its site's pools",
   "workers.add.mobility.mobile": "Mobile: may move to any pool",
   "workers.add.mobilityHelp": "The cluster moves workers to balance the load and when a pool is down. An on-site worker never leaves the pools of its site.",
+  "workers.add.fromWizard": "The hardware is preselected from your setup answers (Hardware step).",
+  "workers.add.hub": "Your provisioning hub, {url}, is not used by these scripts: they install Cellule from npm, or from the package named by CELLULE_PACKAGE (e.g. a .tgz on your hub).",
 } as const;
 
 export const fr: Record<keyof typeof en, string> = {
@@ -143,4 +145,6 @@ export const fr: Record<keyof typeof en, string> = {
   "workers.add.mobility.on-site": "Sur site : reste sur les pools de son site",
   "workers.add.mobility.mobile": "Mobile : peut aller sur n'importe quel pool",
   "workers.add.mobilityHelp": "La grappe déplace les workers pour répartir la charge et quand un pool est hors service. Un worker sur site ne quitte jamais les pools de son site.",
+  "workers.add.fromWizard": "Le matériel est présélectionné d'après vos réponses à l'installation (étape Matériel).",
+  "workers.add.hub": "Votre hub de provisionnement, {url}, n'est pas utilisé par ces scripts : ils installent Cellule depuis npm, ou depuis le paquet indiqué par CELLULE_PACKAGE (par ex. un .tgz sur votre hub).",
 };

@@ -1,6 +1,6 @@
 /**
  * The dashboard frame for /admin*: checks the session (401 → /admin/login), then shows the top bar
- * (company name and logo, live indicator, language, signed-in admin, sign out), the left menu built
+ * (company name and logo, this pool's name, live indicator, language, signed-in admin, sign out), the left menu built
  * from ADMIN_PAGES, and the current page in <main>. Navigation is client-side over real links.
  */
 import { useEffect, useState } from "preact/hooks";
@@ -8,9 +8,10 @@ import { api, ApiError, errorText } from "../../api.js";
 import { LanguageSwitch, Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents, useLiveState } from "../../live.js";
-import type { Overview } from "../../../src/protocol/dashboard.protocol.js";
+import type { IdentityView } from "../../../src/protocol/branding.protocol.js";
 import type { AdminMe } from "../../../src/protocol/setup.protocol.js";
 import { ADMIN_PAGES, type AdminPage } from "./pages.js";
+import { IDENTITY_EVENT } from "./settings/BrandingSection.js";
 
 /** The page whose path is the URL path or a parent of it (`/admin/projects/42` → projects). */
 export function pageFor(path: string): AdminPage | undefined {
@@ -32,22 +33,39 @@ function LiveIndicator() {
 
 function Brand() {
   const { t } = useI18n();
-  const [company, setCompany] = useState<Overview["company"]>();
+  const [identity, setIdentity] = useState<IdentityView>();
   const [logoOk, setLogoOk] = useState(true);
+  const [stamp, setStamp] = useState(0);
   useEffect(() => {
-    api<Overview>("GET", "/v1/admin/overview").then(
-      (o) => setCompany(o.company),
-      () => undefined,
-    );
+    // Company name and logo (the cluster's) and this pool's name; again when Settings saves them.
+    const load = () =>
+      void api<IdentityView>("GET", "/v1/admin/identity").then(
+        (v) => {
+          setIdentity(v);
+          setLogoOk(true);
+          setStamp(Date.now());
+        },
+        () => undefined,
+      );
+    load();
+    window.addEventListener(IDENTITY_EVENT, load);
+    return () => window.removeEventListener(IDENTITY_EVENT, load);
   }, []);
-  const name = company?.name ?? "";
+  const name = identity?.company_name ?? "";
+  const pool = identity?.pool.name;
   return (
     <div class="dash-brand">
-      {company?.has_logo && logoOk && <img src="/setup/logo" alt={t("frame.logo", { company: name || t("app.title") })} onError={() => setLogoOk(false)} />}
+      {identity?.logo && logoOk && <img src={`/setup/logo?v=${stamp}`} alt={t("frame.logo", { company: name || t("app.title") })} onError={() => setLogoOk(false)} />}
       <span>
         <span class="company" id="company-name">
           {name || t("app.title")}
         </span>
+        {pool && (
+          <span class="pool-name" id="pool-name">
+            {" "}
+            · {pool}
+          </span>
+        )}
         {name && <span class="product"> · {t("app.title")}</span>}
       </span>
     </div>

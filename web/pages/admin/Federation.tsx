@@ -1,6 +1,6 @@
 /**
  * Federation: this pool's identity and switches (kill switch behind a confirmation), the bonded
- * sites with trust, last seen and latency, "Create attachment token" (shown once), "Bond with a
+ * sites with their human names (replicated by each pool), trust, last seen and latency, "Create attachment token" (shown once), "Bond with a
  * pool" (paste a token), Promote to trust 3 and Unbond (each confirmed). Latency and reachability
  * follow the prober's `topology` live events.
  */
@@ -15,6 +15,7 @@ import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
 import { BondModal } from "./federation/BondModal.js";
 import { TokenModal } from "./federation/TokenModal.js";
+import type { IdentityView } from "../../../src/protocol/branding.protocol.js";
 import type { FederationAdminStatus, PeerList, PeerSummary } from "../../../src/protocol/federation.protocol.js";
 import { CLASS_BADGE, hostOf, ms, shortId } from "./federation/format.js";
 import type { AdminPageProps } from "./pages.js";
@@ -35,11 +36,15 @@ export function FederationPage(_p: AdminPageProps) {
   const [busy, setBusy] = useState(false);
   const [confirmError, setConfirmError] = useState<string>();
   const [now, setNow] = useState(Date.now());
+  const [identity, setIdentity] = useState<IdentityView>();
+  const nameOf = (atom: string) => identity?.peers.find((x) => x.atom_id === atom)?.name ?? null;
 
   const fail = (e: unknown) => setError(errorText(e, t("common.network")));
   const loadStatus = () => api<FederationAdminStatus>("GET", "/v1/federation/admin/status").then(setStatus, fail);
   const loadPeers = () => api<PeerList>("GET", "/v1/federation/peers").then((r) => setPeers(r.data), fail);
-  const reload = () => Promise.all([loadStatus(), loadPeers()]);
+  // Human pool names: this pool's, and its peers' as each of them replicated it (GET /v1/admin/identity).
+  const loadNames = () => api<IdentityView>("GET", "/v1/admin/identity").then(setIdentity, () => undefined);
+  const reload = () => Promise.all([loadStatus(), loadPeers(), loadNames()]);
 
   useEffect(() => {
     void reload();
@@ -50,6 +55,8 @@ export function FederationPage(_p: AdminPageProps) {
   // Each probe round: latency, class and reachability of the bonded peers; a new or removed peer reloads the list.
   useLiveEvents((topo) => {
     if (topo.type !== "topology") return;
+    // A peer's name arrives by replication: read the names again with each probe round.
+    void loadNames();
     setPeers((list) => {
       if (!list) return list;
       const known = new Set(list.filter((p) => p.status === "bonded").map((p) => p.atom_id));
@@ -102,6 +109,7 @@ export function FederationPage(_p: AdminPageProps) {
   };
 
   const columns: Column<PeerSummary>[] = [
+    { key: "name", header: t("federation.col.name"), cell: (p) => (nameOf(p.atom_id) ? <span class="peer-name">{nameOf(p.atom_id)}</span> : <span class="muted">—</span>) },
     { key: "url", header: t("federation.col.url"), cell: (p) => <strong>{p.url}</strong> },
     { key: "atom", header: t("federation.col.atom"), cell: (p) => <code title={p.atom_id}>{shortId(p.atom_id)}</code> },
     {
@@ -166,6 +174,7 @@ export function FederationPage(_p: AdminPageProps) {
         <h2 id="federation-identity-title">{t("federation.identity")}</h2>
         {status ? (
           <dl class="pairs">
+            <Pair label={t("federation.poolName")}>{identity?.pool.name ? <span id="self-pool-name">{identity.pool.name}</span> : <span class="muted">{t("federation.poolNameUnset")}</span>}</Pair>
             <Pair label={t("federation.atomId")}>
               <code id="self-atom-id">{status.atom_id}</code>
             </Pair>
@@ -204,7 +213,7 @@ export function FederationPage(_p: AdminPageProps) {
           rows={peers}
           rowKey={(p) => p.atom_id}
           empty={t("federation.empty")}
-          rowProps={(p) => ({ "data-atom": p.atom_id, "data-url": p.url, "data-status": p.status, "data-trust": String(p.trust_level) })}
+          rowProps={(p) => ({ "data-atom": p.atom_id, "data-name": nameOf(p.atom_id) ?? "", "data-url": p.url, "data-status": p.status, "data-trust": String(p.trust_level) })}
         />
       ) : (
         !error && <p class="muted">{t("ui.loading")}</p>

@@ -10,6 +10,7 @@ import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
 import type { Setting, SettingsView } from "../../../src/protocol/settings.protocol.js";
 import type { AdminPageProps } from "./pages.js";
+import { BrandingSection } from "./settings/BrandingSection.js";
 import { SettingRow } from "./settings/SettingRow.js";
 import { VipSection } from "./settings/VipSection.js";
 
@@ -36,6 +37,7 @@ export function SettingsPage(_p: AdminPageProps) {
       {view && view.profiles.length > 0 && <p class="help">{t("settings.profiles", { profiles: view.profiles.map((p) => p.label[lang]).join(" · ") })}</p>}
       {error && <Notice kind="error">{t("ui.error", { message: error })}</Notice>}
       {!view && !error && <p class="muted">{t("ui.loading")}</p>}
+      {view && <BrandingSection />}
       {view?.categories.map((c) => (
         <section class="card" key={c.id} id={`settings-${c.id}`} aria-labelledby={`settings-${c.id}-h`}>
           <h2 id={`settings-${c.id}-h`}>{c.label[lang]}</h2>

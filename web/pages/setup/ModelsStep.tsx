@@ -1,4 +1,4 @@
-/** Screen 4: model tiers (fast 9B / reasoning 35B / code 30B). */
+/** Screen 4: model tiers (fast 9B / reasoning 35B / code 30B), recorded for the model catalogue to come (issue 19): nothing is downloaded. */
 import { CheckboxField, Fieldset } from "../../components/Field.js";
 import { useI18n, type MessageKey } from "../../i18n/index.js";
 import type { StepProps } from "./step-props.js";
@@ -9,6 +9,7 @@ export function ModelsStep(p: StepProps) {
   const { t } = useI18n();
   const tiers = p.draft.models.tiers;
   return (
+    <>
     <Fieldset id="tiers" legend={t("models.intro")} error={p.errors.tiers}>
       {TIERS.map((tier) => (
         <CheckboxField
@@ -20,5 +21,9 @@ export function ModelsStep(p: StepProps) {
         />
       ))}
     </Fieldset>
+    <p class="help" id="models-recorded">
+      {t("models.recorded")}
+    </p>
+    </>
   );
 }

@@ -41,11 +41,15 @@ export function RecapStep(p: StepProps & { onEdit: (i: number) => void }) {
         </dd>
         <dt>{t("step.hardware")}</dt>
         <dd>
-          {t("hardware.cpu")}: {d.hardware.cpu_workers_enabled ? t("common.yes") : t("common.no")}; {t("hardware.gpu")}: {d.hardware.gpu_servers} {edit("hardware")}
+          {t("hardware.cpu")}: {d.hardware.cpu_workers_enabled ? t("common.yes") : t("common.no")}; {t("hardware.gpu")}: {d.hardware.gpu_servers} <span class="muted">({t("recap.hardwareFeeds")})</span> {edit("hardware")}
         </dd>
         <dt>{t("step.models")}</dt>
         <dd>
-          {d.models.tiers.map((x) => t(`tier.${x}` as MessageKey)).join(", ")} {edit("models")}
+          {d.models.tiers.map((x) => t(`tier.${x}` as MessageKey)).join(", ")}{" "}
+          <span class="muted" id="recap-models-recorded">
+            ({t("recap.modelsRecorded")})
+          </span>{" "}
+          {edit("models")}
         </dd>
         <dt>{t("admin.email")}</dt>
         <dd>

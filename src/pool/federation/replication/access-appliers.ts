@@ -6,7 +6,8 @@
  *   - admin accounts: one per email on every pool (two pools set up with the same email share
  *     the account); the password hash is last-writer-wins by HLC per email; a deletion tombstones
  *     the account id and wins over older writes;
- *   - company identity, each site's headcount, the license: last writer by HLC (like settings).
+ *   - company identity, each site's headcount, the license, a pool's name: last writer by HLC (like
+ *     settings); a pool's name is accepted only from that pool (the envelope's origin).
  *     A replicated license is re-validated by this pool's own validator before it is stored.
  * Side effects that must not wait: a revoked key leaves the verified-key cache at once, a revoked
  * worker is disconnected, ended sessions close their live sockets.
@@ -43,9 +44,10 @@ export type AccessKind =
   | "worker.revoke"
   | "setup.identity"
   | "site.headcount"
+  | "pool.name"
   | "license.update";
 
-const ACCESS_KINDS = new Set<string>(["key.create", "key.revoke", "admin.upsert", "admin.delete", "session.create", "session.touch", "session.delete", "worker.create", "worker.revoke", "setup.identity", "site.headcount", "license.update"]);
+const ACCESS_KINDS = new Set<string>(["key.create", "key.revoke", "admin.upsert", "admin.delete", "session.create", "session.touch", "session.delete", "worker.create", "worker.revoke", "setup.identity", "site.headcount", "pool.name", "license.update"]);
 
 /** True for the kinds this file applies. */
 export const isAccessKind = (kind: string): kind is AccessKind => ACCESS_KINDS.has(kind);
@@ -63,6 +65,8 @@ export function accessClockKey(kind: AccessKind, payload: unknown): string | und
       return `access:headcount:${String(p.site).trim().toLowerCase()}`;
     case "license.update":
       return "access:license";
+    case "pool.name":
+      return `access:pool.name:${String(p.atom_id)}`;
     case "key.create":
     case "key.revoke":
     case "session.create":
@@ -125,6 +129,15 @@ export class AccessAppliers {
           await this.access.setHeadcount(h.site, h.headcount, `peer:${env.origin}`);
           await this.deps.hooks?.headcountsChanged();
           return { result: "applied", target: `site:${h.site}` };
+        });
+      }
+      case "pool.name": {
+        const n = payload as PayloadOf<"pool.name">;
+        // Signed by its origin: a pool names itself, never another one (a relay keeps the origin).
+        if (n.atom_id !== env.origin) return { result: "noop", why: "a pool names only itself" };
+        return this.lww(env, payload, async () => {
+          await this.access.setPoolName(n.atom_id, n.name);
+          return { result: "applied", target: `pool:${n.atom_id}` };
         });
       }
       case "license.update":

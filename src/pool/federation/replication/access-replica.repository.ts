@@ -148,6 +148,24 @@ export class AccessReplicaRepository {
     return rows.length === 1;
   }
 
+  /** A peer's human name (pool_names, migration 018), as its own `pool.name` envelope says. */
+  async setPoolName(atomId: string, name: string | null): Promise<void> {
+    await this.db.query(
+      `INSERT INTO pool_names (atom_id, name, source, recorded, updated_at, updated_by) VALUES ($1, $2, 'peer', true, now(), $3)
+       ON CONFLICT (atom_id) DO UPDATE SET name = EXCLUDED.name, source = 'peer', recorded = true, updated_at = now(), updated_by = EXCLUDED.updated_by`,
+      [atomId, name, `peer:${atomId}`],
+    );
+  }
+
+  /** This pool's own name when its log does not carry it yet (set before the first bond). */
+  async unrecordedPoolName(self: string): Promise<{ name: string | null } | undefined> {
+    return (await this.db.query<{ name: string | null }>("SELECT name FROM pool_names WHERE atom_id = $1 AND NOT recorded", [self]))[0];
+  }
+
+  async markPoolName(self: string, name: string | null): Promise<void> {
+    await this.db.query("UPDATE pool_names SET recorded = true WHERE atom_id = $1 AND name IS NOT DISTINCT FROM $2", [self, name]);
+  }
+
   async setHeadcount(site: string, headcount: number, actor: string): Promise<void> {
     await this.db.query(
       `INSERT INTO site_headcount (site, headcount, updated_at, updated_by) VALUES ($1, $2, now(), $3)

@@ -91,6 +91,7 @@ export class Appliers {
       case "worker.revoke":
       case "setup.identity":
       case "site.headcount":
+      case "pool.name":
       case "license.update":
         return this.deps.access ? this.deps.access.apply({ ...env, kind: env.kind }, parsed.data) : { result: "noop", why: "access not replicated here" };
       case "migration.order":

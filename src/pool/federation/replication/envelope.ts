@@ -41,6 +41,7 @@ export const ENVELOPE_KINDS = [
   "worker.revoke",
   "setup.identity",
   "site.headcount",
+  "pool.name",
   "license.update",
   "migration.order",
   "migration.state",

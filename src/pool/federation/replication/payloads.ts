@@ -91,6 +91,8 @@ export const SetupIdentity = z.object({
   logo: z.string().max(2_000_000).nullable(),
   logo_mime: z.string().max(100).nullable(),
 });
+/** A pool's human name (issue 20), signed by that pool: a pool names only itself (checked on apply). */
+export const PoolName = z.object({ atom_id: z.string().min(1).max(128), name: z.string().max(100).nullable() });
 export const SiteHeadcount = z.object({ site: z.string().min(1).max(200), headcount: z.number().int().nonnegative() });
 /** The installed license (the vendor's signed JWT, re-validated by the receiving pool), or null: removed. */
 export const LicenseUpdate = z.object({ token: z.string().max(20_000).nullable() });
@@ -135,6 +137,7 @@ export const PAYLOADS = {
   "worker.revoke": WorkerRevoke,
   "setup.identity": SetupIdentity,
   "site.headcount": SiteHeadcount,
+  "pool.name": PoolName,
   "license.update": LicenseUpdate,
   "migration.order": MigrationOrder,
   "migration.state": MigrationState,

@@ -177,6 +177,7 @@ export class ReplicationRecorder {
       if (w.revoked_at) await log.tombstone("worker", w.worker_id, self, hlc);
       await access.markWorker(w.worker_id);
     } else if (kind === "worker.revoke") await log.tombstone("worker", (payload as PayloadOf<"worker.revoke">).worker_id, self, hlc);
+    else if (kind === "pool.name") await access.markPoolName(self, (payload as PayloadOf<"pool.name">).name);
   }
 
   /**
@@ -223,6 +224,12 @@ export class ReplicationRecorder {
     }
     for (const s of await access.unrecordedSessions(new Date(this.deps.now()))) {
       await this.record("session.create", { token_hash: s.token_hash, email: s.email, csrf_hash: s.csrf_hash, created_at: iso(s.created_at), expires_at: iso(s.expires_at) });
+      n++;
+    }
+    // This pool's human name (issue 20), set before its first bond or while its log was not recording.
+    const ownName = await access.unrecordedPoolName(this.deps.identity.atomId);
+    if (ownName) {
+      await this.record("pool.name", { atom_id: this.deps.identity.atomId, name: ownName.name });
       n++;
     }
     if (!this.accessBackfilled && !(this.accessBackfilled = await access.accessBackfilled())) {

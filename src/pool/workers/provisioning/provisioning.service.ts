@@ -2,7 +2,7 @@
  * "Add a worker": a single-use provisioning code (an enrolment token, at most 24 h, optionally
  * tied to a site) and the three files that install and start a worker with it.
  */
-import type { ProvisioningBody, ProvisioningResult } from "../../../protocol/provisioning.protocol.js";
+import type { ProvisioningBody, ProvisioningHardware, ProvisioningResult } from "../../../protocol/provisioning.protocol.js";
 import { VERSION } from "../../../shared/version.js";
 import type { EnrolmentService } from "../enrolment.service.js";
 import { renderSnippets } from "./snippets.js";
@@ -11,9 +11,11 @@ import { renderSnippets } from "./snippets.js";
 export const PROVISIONING_CODE_MAX_HOURS = 24;
 
 export class ProvisioningService {
-  constructor(private readonly deps: { enrolment: EnrolmentService; version?: string }) {}
+  constructor(private readonly deps: { enrolment: EnrolmentService; version?: string; defaults?: (() => Promise<{ hardware: ProvisioningHardware }>) | undefined }) {}
 
-  async create(body: ProvisioningBody, poolUrl: string, actor: string): Promise<ProvisioningResult> {
+  /** A body without `hardware` takes the wizard's answer (issue 20 must-have 6), else `cpu`. */
+  async create(input: ProvisioningBody, poolUrl: string, actor: string): Promise<ProvisioningResult> {
+    const body = { ...input, hardware: input.hardware ?? (this.deps.defaults ? (await this.deps.defaults()).hardware : "cpu") };
     const site = body.site ?? null;
     const t = await this.deps.enrolment.createToken(`provisioning: ${body.os}/${body.hardware}${body.name ? ` ${body.name}` : ""}`, actor, {
       site,

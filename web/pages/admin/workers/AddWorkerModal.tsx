@@ -1,5 +1,5 @@
 /**
- * "Add a worker": OS + hardware + site + mobility + model path → POST /v1/admin/provisioning → the
+ * "Add a worker": OS + hardware (preselected from the wizard's hardware answers) + site + mobility + model path → POST /v1/admin/provisioning → the
  * single-use code's expiry and the three files (config.json, install script, start script) to copy.
  */
 import { useEffect, useState } from "preact/hooks";
@@ -13,6 +13,7 @@ import { useI18n } from "../../../i18n/index.js";
 import type { WorkerMobility } from "../../../../src/protocol/migration.protocol.js";
 import type { ProvisioningBody, ProvisioningResult } from "../../../../src/protocol/provisioning.protocol.js";
 import type { BalancingView } from "../../../../src/protocol/settings.protocol.js";
+import type { ProvisioningDefaults } from "../../../../src/protocol/branding.protocol.js";
 
 export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
   const { t, lang } = useI18n();
@@ -25,11 +26,20 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [result, setResult] = useState<ProvisioningResult>();
+  const [defaults, setDefaults] = useState<ProvisioningDefaults>();
 
   useEffect(() => {
     if (!p.open) return;
     setResult(undefined);
     setError(undefined);
+    // The hardware the wizard's answers point to (GPU servers only → gpu; else cpu).
+    api<ProvisioningDefaults>("GET", "/v1/admin/provisioning/defaults").then(
+      (d) => {
+        setDefaults(d);
+        setHardware(d.hardware);
+      },
+      () => setDefaults(undefined),
+    );
     api<BalancingView>("GET", "/v1/admin/balancing").then(
       (b) => setSites(b.sites.map((s) => s.name)),
       () => setSites([]),
@@ -76,6 +86,12 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
               ]}
             />
           </div>
+          {defaults?.source === "wizard" && (
+            <p class="help" id="add-defaults">
+              {t("workers.add.fromWizard")}
+              {defaults.hub_url && <> {t("workers.add.hub", { url: defaults.hub_url })}</>}
+            </p>
+          )}
           <SelectField
             id="add-site"
             label={t("workers.add.site")}
