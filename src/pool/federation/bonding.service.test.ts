@@ -293,6 +293,7 @@ describe("license limit", () => {
         asked.push([name, current]);
         if (current >= 2) throw new AppError("limit_reached", `limit_reached:${name}=${current}>=2`);
       },
+      async requireFeature() {},
     };
     const d = await miniPool({}, license);
     const e = await miniPool({}, license);
