@@ -144,7 +144,7 @@ export function LicensePage(_p: AdminPageProps) {
               const s = featureState(f);
               return (
                 <li key={f} data-feature={f} data-state={s}>
-                  {label("lic.feature.", f)} <code>{f}</code> <span class={`badge ${s === "missing" ? "muted" : "ok"}`}>{t(`lic.feature.${s}`)}</span>
+                  <span class={`badge ${s === "missing" ? "muted" : "ok"}`}>{t(`lic.feature.${s}`)}</span> {label("lic.feature.", f)} <code>{f}</code>
                 </li>
               );
             })}
