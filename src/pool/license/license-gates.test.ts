@@ -143,6 +143,7 @@ describe("license gates on the whole pool", () => {
     await install(await sign({ tier: "corporate" }));
     expect((await attachToken()).status).toBe(201);
     expect((await headcount(4)).status).toBe(200);
+    expect((await policy({ balancer_enabled: false, latency_routing: false })).status).toBe(200);
     expect((await policy({ balancer_enabled: true, latency_routing: true })).status).toBe(200);
     expect((await vip(true)).status).toBe(200);
     const parts = routingParts();
@@ -159,17 +160,18 @@ describe("license gates on the whole pool", () => {
     expect((await vip(false)).status).toBe(200);
     // cabinet has balancer and smart_routing.
     expect((await headcount(5)).status).toBe(200);
+    expect((await policy({ balancer_enabled: false, latency_routing: false })).status).toBe(200);
     expect((await policy({ balancer_enabled: true, latency_routing: true })).status).toBe(200);
   });
 
   it("balancer, smart_routing (poc: not in the set): 403 on headcounts and turning them on; the balancer and the routing issue no order", async () => {
     await install(await sign({ tier: "poc" }));
     notLicensed(await headcount(6), "balancer");
+    // Both are on (set above): sending them back unchanged passes, turning them off passes, turning them on is refused.
+    expect((await policy({ balancer_enabled: true, latency_routing: true, approval: "manual" })).status).toBe(200);
+    expect((await policy({ balancer_enabled: false, latency_routing: false })).status).toBe(200);
     notLicensed(await policy({ balancer_enabled: true }), "balancer");
     notLicensed(await policy({ latency_routing: true }), "smart_routing");
-    // Turning them off is never gated.
-    expect((await policy({ balancer_enabled: false, latency_routing: false })).status).toBe(200);
-    expect((await policy({ balancer_enabled: true, latency_routing: true })).status).toBe(403);
     const parts = routingParts();
     expect(await parts.balancerOrders()).toBe(0);
     expect(await parts.routingOrders()).toBe(0);

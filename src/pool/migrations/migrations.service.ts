@@ -146,8 +146,9 @@ export class MigrationsService {
   private failoverSet = false;
   /**
    * Set by buildPool: the license gates an admin turning ON the balancer (`balancer`) or latency
-   * routing (`smart_routing`) in the policy (guide §7.4); turning them off, and every other field, is
-   * never gated.
+   * routing (`smart_routing`) in the policy (guide §7.4); turning them off, leaving them as they are,
+   * and every other field, are never gated. (They are on by default: the balancer's rounds and the
+   * routing at the handshake ask the license themselves.)
    */
   license?: Pick<LicenseService, "requireFeature"> | undefined;
   /** Listeners of a policy change (the worker socket pushes the failover thresholds). */
@@ -274,8 +275,9 @@ export class MigrationsService {
   }
 
   async updatePolicy(patch: MigrationPolicyPatch, actor: string): Promise<MigrationPolicy> {
-    if (patch.balancer_enabled === true) await this.license?.requireFeature("balancer");
-    if (patch.latency_routing === true) await this.license?.requireFeature("smart_routing");
+    // Only a switch from off to on asks: a form that sends the whole policy back unchanged is not refused.
+    if (patch.balancer_enabled === true && !this.cached.balancer_enabled) await this.license?.requireFeature("balancer");
+    if (patch.latency_routing === true && !this.cached.latency_routing) await this.license?.requireFeature("smart_routing");
     const { failover, ...rest } = patch;
     const next: MigrationPolicy = { ...this.cached, ...dropUndefined(rest), failover: { ...this.cached.failover, ...dropUndefined(failover ?? {}) } };
     const failoverSet = this.failoverSet || failover !== undefined;
