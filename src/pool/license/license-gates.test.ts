@@ -54,7 +54,7 @@ const newAdmin = () => call("POST", "/v1/admin/users", { email: `gate${++n}@exam
 const attachToken = () => call("POST", "/v1/federation/admin/attach-tokens");
 const register = (token: string) => call("POST", "/v1/federation/admin/register", { token, reciprocate: true });
 const headcount = (h: number) => call("PUT", "/v1/admin/balancing/sites/Head%20office", { headcount: h });
-const policy = (p: Record<string, boolean>) => call("PUT", "/v1/admin/migrations/policy", p);
+const policy = (p: Record<string, boolean | string>) => call("PUT", "/v1/admin/migrations/policy", p);
 const vip = (enabled: boolean) => call("PUT", "/v1/admin/vip", { enabled, address: "192.168.77.251/24", interface: "eth0" });
 
 /** A 403 with the guide's body. */
