@@ -94,8 +94,9 @@ describe("license page and banner in Chromium", () => {
     expect(await state("smart_routing")).toBe("included");
     expect(await state("federation")).toBe("missing");
     expect(await state("vip")).toBe("missing");
-    expect(await page.locator('#license-limits [data-limit="max_users"]').textContent()).toBe("50");
-    expect(await page.locator('#license-limits [data-limit="max_pools"]').textContent()).toBe("3");
+    // What each limit counts now, beside it: the wizard's admin account; this pool alone.
+    expect(await page.locator('#license-limits [data-limit="max_users"]').textContent()).toBe("1 of 50");
+    expect(await page.locator('#license-limits [data-limit="max_pools"]').textContent()).toBe("1 of 3");
     expect(await page.locator("#license-enforce").getAttribute("data-enforce")).toBe("true");
     await shot("license-warning_j30");
   });
@@ -167,6 +168,7 @@ describe("license page and banner in Chromium", () => {
     expect(explained).toMatch(/403 feature_not_licensed/);
     expect(explained).toMatch(/LICENSE_KEY/);
     expect(await page.locator("#license-limits-none").textContent()).toMatch(/No limit in evaluation mode/);
+    expect(await page.locator('#license-limits [data-limit="max_users"]').textContent()).toBe("1 (no limit)");
     expect(await page.locator('#license-features [data-feature="federation"]').getAttribute("data-state")).toBe("evaluation");
     await expectBanner("none", /Evaluation mode: no license installed/);
     await shot("license-evaluation");

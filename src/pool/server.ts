@@ -141,6 +141,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // The license's feature gates on the admin's balancing mutations (headcounts; the balancer and latency routing in the policy).
   settings.balancing.license = license.service;
   migrations.service.license = license.service;
+  // What the License page shows beside each limit, counted as its gate counts it.
+  license.service.usage = async () => ({ max_users: await adminUsers.service.count(), max_pools: (await federation.peers.bondedCount()) + 1 });
   dashboard.overview.useVip(() => vip.service.overviewBlock());
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
 

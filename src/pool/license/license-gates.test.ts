@@ -137,6 +137,8 @@ describe("license gates on the whole pool", () => {
     expect(r.status).toBe(402);
     expect(r.body.error).toMatchObject({ code: "limit_reached", message: "limit_reached:max_users=3>=3" });
     expect(((await call("GET", "/v1/admin/users")).body.data as unknown[]).length).toBe(3);
+    // The License page's figures: what each limit counts now, as its gate counts it.
+    expect((await call("GET", "/v1/admin/license")).body).toMatchObject({ limits: { max_users: 3, max_pools: 20 }, usage: { max_users: 3, max_pools: 1 } });
   });
 
   it("a corporate license (every feature) lets the feature-gated actions through", async () => {

@@ -36,6 +36,8 @@ export class LicenseService {
   private readonly now: () => number;
   private verified: { token: string; result: Verified } | undefined;
   private lastWarningAt = Number.NEGATIVE_INFINITY;
+  /** Set by buildPool: what each limit counts now (the License page shows it beside the limit). */
+  usage?: (() => Promise<Record<string, number>>) | undefined;
   /** Set by replication: an installed or removed license goes to the trusted peers (each re-validates it). */
   replication?: Pick<Replicator, "record"> | undefined;
 
@@ -71,7 +73,8 @@ export class LicenseService {
 
   /** What GET /v1/admin/license shows; never the token. */
   async view(): Promise<LicenseView> {
-    return this.present(await this.state());
+    const [state, usage] = await Promise.all([this.state(), this.usage?.() ?? {}]);
+    return { ...this.present(state), usage };
   }
 
   /**
@@ -265,7 +268,7 @@ export class LicenseService {
     return result;
   }
 
-  private present(s: LicenseState): LicenseView {
+  private present(s: LicenseState): Omit<LicenseView, "usage"> {
     const p = s.payload;
     const row = s.row;
     const iso = (d: Date | null) => (d ? d.toISOString() : null);

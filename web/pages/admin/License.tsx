@@ -75,7 +75,14 @@ export function LicensePage(_p: AdminPageProps) {
   const evaluation = view.status === "none";
   const extra = view.features.filter((f) => !(FEATURES as readonly string[]).includes(f));
   const featureState = (f: string) => (evaluation ? "evaluation" : view.features.includes(f) ? "included" : "missing");
-  const limitNames = [...LIMITS.filter((l) => l in view.limits), ...Object.keys(view.limits).filter((l) => !(LIMITS as readonly string[]).includes(l))];
+  // The tier table's limits always (with what they count now), then any other the license declares.
+  const limitNames = [...LIMITS, ...Object.keys(view.limits).filter((l) => !(LIMITS as readonly string[]).includes(l))];
+  const limitText = (l: string) => {
+    const used = view.usage[l];
+    const max = view.limits[l];
+    if (max === undefined) return used === undefined ? t("lic.limit.none") : t("lic.limit.unlimited", { used });
+    return used === undefined ? String(max) : t("lic.limit.used", { used, max });
+  };
   const label = (prefix: string, name: string) => {
     const key = `${prefix}${name}` as MessageKey;
     const s = t(key);
@@ -152,24 +159,23 @@ export function LicensePage(_p: AdminPageProps) {
         </section>
         <section class="card" aria-labelledby="lic-limits-h">
           <h2 id="lic-limits-h">{t("lic.limits")}</h2>
-          {limitNames.length === 0 ? (
+          {evaluation && (
             <p class="muted" id="license-limits-none">
-              {evaluation ? t("lic.limitsEvaluation") : t("lic.limitsNone")}
+              {t("lic.limitsEvaluation")}
             </p>
-          ) : (
-            <dl class="pairs" id="license-limits">
-              {limitNames.map((l) => (
-                <>
-                  <dt key={`${l}-t`}>
-                    {label("lic.limit.", l)} <code>{l}</code>
-                  </dt>
-                  <dd key={`${l}-d`} data-limit={l}>
-                    {view.limits[l]}
-                  </dd>
-                </>
-              ))}
-            </dl>
           )}
+          <dl class="pairs" id="license-limits">
+            {limitNames.map((l) => (
+              <>
+                <dt key={`${l}-t`}>
+                  {label("lic.limit.", l)} <code>{l}</code>
+                </dt>
+                <dd key={`${l}-d`} data-limit={l} data-max={view.limits[l] ?? ""} data-used={view.usage[l] ?? ""}>
+                  {limitText(l)}
+                </dd>
+              </>
+            ))}
+          </dl>
         </section>
       </div>
 
