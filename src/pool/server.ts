@@ -102,15 +102,16 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const setup = await buildSetup({ db, audit: audit.service, identity });
   // Company name, logo and this pool's name after setup (POOL_NAME at boot); provisioning defaults from the wizard.
   const branding = await buildBranding({ config, db, audit: audit.service, atomId: identity.atomId });
-  const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle });
-  await app.register(cookie);
   const license = await buildLicense({
     db,
     audit: audit.service,
     setupPending: async () => !(await setup.service.isCompleted()),
     publicKeyHex: opts.licensePublicKeyHex,
     clock: opts.licenseClock,
+    bootToken: config.licenseKey,
   });
+  const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle, license: license.service });
+  await app.register(cookie);
 
   const workers = buildWorkers({ config, db, audit: audit.service, registry: () => hub.registry, provisioningDefaults: () => branding.service.provisioningDefaults() });
   const hub: Hub = await buildHub({ config, audit: audit.service, workers: workers.repo, enrolment: workers.enrolment, atomId: identity.atomId });
@@ -136,11 +137,16 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // Migration orders: signed, replicated, carried out by the executor over the worker socket, confirmed by the target.
   const migrations = await buildMigrations({ config, db, identity, audit: audit.service, federation, hub, workers, cluster, replication, throttle });
   // Where workers should be (issue 16): latency routing at the handshake, on-site peer filtering, the balancer; orders through the migrations service.
-  const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, balancing: settings.balancing, issuer: () => migrations.service });
+  const routing = buildRouting({ config, atomId: identity.atomId, selfUrl: () => federation.bonding.advertisedUrl(), registry, capacity: cluster.capacity, audit: audit.service, sockets: hub.sockets, balancing: settings.balancing, issuer: () => migrations.service, license: license.service });
   const topology = buildTopology({ config, federation, dashboard: { overview: dashboard.overview, live: dashboard.live } });
   const docs = buildDocs({ setup: setup.service, poolName: () => branding.service.poolName() });
   // The HA virtual IP (keepalived beside the pool: `cellule vip sidecar`): settings, derived VRRP values, transitions.
-  const vip = buildVip({ config, db, identity, audit: audit.service, federation });
+  const vip = buildVip({ config, db, identity, audit: audit.service, federation, license: license.service });
+  // The license's feature gates on the admin's balancing mutations (headcounts; the balancer and latency routing in the policy).
+  settings.balancing.license = license.service;
+  migrations.service.license = license.service;
+  // What the License page shows beside each limit, counted as its gate counts it.
+  license.service.usage = async () => ({ max_users: await adminUsers.service.count(), max_pools: (await federation.peers.bondedCount()) + 1 });
   dashboard.overview.useVip(() => vip.service.overviewBlock());
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
 

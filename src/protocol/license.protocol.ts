@@ -67,5 +67,10 @@ export const LicenseView = z.object({
   installed_at: z.string().nullable(),
   /** Why the status is `invalid` or `revoked`, in words. */
   problem: z.string().nullable(),
+  /**
+   * What the limits count now, as their gates count it (`max_users`: admin accounts; `max_pools`:
+   * this pool and its bonded peers); read at each call, whether or not the license declares the limit.
+   */
+  usage: z.record(z.string(), z.number()),
 });
 export type LicenseView = z.infer<typeof LicenseView>;

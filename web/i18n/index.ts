@@ -9,6 +9,7 @@ import * as docs from "./areas/docs.js";
 import * as federation from "./areas/federation.js";
 import * as frame from "./areas/frame.js";
 import * as keys from "./areas/keys.js";
+import * as license from "./areas/license.js";
 import * as migrations from "./areas/migrations.js";
 import * as overview from "./areas/overview.js";
 import * as projects from "./areas/projects.js";
@@ -25,6 +26,7 @@ type AreaKey =
   | keyof typeof federation.en
   | keyof typeof frame.en
   | keyof typeof keys.en
+  | keyof typeof license.en
   | keyof typeof migrations.en
   | keyof typeof overview.en
   | keyof typeof projects.en
@@ -33,7 +35,7 @@ type AreaKey =
   | keyof typeof vip.en
   | keyof typeof workers.en;
 export type MessageKey = BaseKey | AreaKey;
-const AREAS = [audit, balancing, docs, federation, frame, keys, migrations, overview, projects, settings, topology, vip, workers];
+const AREAS = [audit, balancing, docs, federation, frame, keys, license, migrations, overview, projects, settings, topology, vip, workers];
 const en = Object.assign({}, baseEn, ...AREAS.map((a) => a.en)) as Record<MessageKey, string>;
 const fr = Object.assign({}, baseFr, ...AREAS.map((a) => a.fr)) as Record<MessageKey, string>;
 

@@ -10,6 +10,7 @@ import { fieldMessage } from "../../protocol/setup.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { hashSecret } from "../../shared/secrets.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { LicenseService } from "../license/license.service.js";
 import type { Replicator } from "../replicator.js";
 import type { AdminUserRow, AdminUsersRepository } from "./admin-users.repository.js";
 import { normaliseEmail } from "./admin-users.service.js";
@@ -29,7 +30,8 @@ export class AdminAccountsService {
   /** Set by replication: accounts (email and Argon2id hash) and their deletion go to the trusted peers. */
   replication?: Pick<Replicator, "record"> | undefined;
 
-  constructor(private readonly deps: { users: AdminUsersRepository; audit: AuditService }) {}
+  /** `license`: the license's `max_users` limit on account creation (guide §7.5; absent in some tests). */
+  constructor(private readonly deps: { users: AdminUsersRepository; audit: AuditService; license?: Pick<LicenseService, "requireLimit"> | undefined }) {}
 
   /** Every account; `selfEmail` (the caller's session, if any) marks their own. */
   async list(selfEmail: string | undefined): Promise<AdminAccount[]> {
@@ -43,7 +45,7 @@ export class AdminAccountsService {
     }));
   }
 
-  /** 400 invalid_email / password_* (the wizard's codes), 409 email_taken. */
+  /** 400 invalid_email / password_* (the wizard's codes), 409 email_taken, 402 limit_reached:max_users=N>=N (license). */
   async create(emailInput: string, password: string, actor: string): Promise<{ id: string; email: string }> {
     const email = normaliseEmail(emailInput);
     if (email.length === 0 || email.length > 254 || !Email.safeParse(email).success) {
@@ -51,6 +53,8 @@ export class AdminAccountsService {
     }
     const problem = passwordProblem(password, email);
     if (problem) throw new AppError(problem, fieldMessage(problem), { param: "password" });
+    // The license's max_users counts the admin accounts there are now (read at call time, guide §7.5).
+    await this.deps.license?.requireLimit("max_users", await this.deps.users.count());
     const id = randomBytes(6).toString("hex");
     const passwordHash = await hashSecret(password);
     if (!(await this.deps.users.insertNew({ id, email, passwordHash }))) {

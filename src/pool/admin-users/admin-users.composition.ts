@@ -9,6 +9,7 @@ import type { AuditService } from "../audit/audit.service.js";
 import type { Feature } from "../feature.js";
 import type { Authenticator } from "../http/auth.js";
 import type { AuthThrottle } from "../http/auth-throttle.js";
+import type { LicenseService } from "../license/license.service.js";
 import { adminAccountsRoutes } from "./admin-accounts.routes.js";
 import { AdminAccountsService } from "./admin-accounts.service.js";
 import { adminAuthRoutes } from "./admin-auth.routes.js";
@@ -22,6 +23,8 @@ export interface AdminUsersDeps {
   /** Gets the session resolver, so that admin routes accept the session cookie. */
   guard: Authenticator;
   throttle?: AuthThrottle | undefined;
+  /** The license: its `max_users` limit on account creation from the dashboard. */
+  license?: Pick<LicenseService, "requireLimit"> | undefined;
 }
 
 export interface AdminUsers extends Feature {
@@ -33,7 +36,7 @@ export interface AdminUsers extends Feature {
 export async function buildAdminUsers(deps: AdminUsersDeps): Promise<AdminUsers> {
   const service = new AdminUsersService({ users: new AdminUsersRepository(deps.db), audit: deps.audit });
   await service.rehashLegacy();
-  const accounts = new AdminAccountsService({ users: new AdminUsersRepository(deps.db), audit: deps.audit });
+  const accounts = new AdminAccountsService({ users: new AdminUsersRepository(deps.db), audit: deps.audit, license: deps.license });
   deps.guard.sessionResolver = sessionResolver(service);
   return {
     service,

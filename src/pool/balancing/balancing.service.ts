@@ -9,6 +9,7 @@ import type { BalancingMove, BalancingSite, BalancingView, SettingKey } from "..
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { LicenseService } from "../license/license.service.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
 import type { SettingsService } from "../settings/settings.service.js";
@@ -43,6 +44,13 @@ export class BalancingService {
 
   /** Set by the routing feature (src/pool/migrations/routing/): the balancer's plan, shown with the view. */
   planSource?: (() => Promise<BalancingMove[]>) | undefined;
+
+  /**
+   * Set by buildPool: the license's `balancer` feature gates the admin's headcount declarations (the
+   * balancer's input; guide §7.4): 403 feature_not_licensed without it, 402 for an unusable license.
+   * A peer's replicated headcount is applied by the replication's repository, never through here.
+   */
+  license?: Pick<LicenseService, "requireFeature"> | undefined;
 
   /** Set by replication: declared headcounts go to the trusted peers (last writer wins per site). */
   replication?: Pick<Replicator, "record"> | undefined;
@@ -95,6 +103,7 @@ export class BalancingService {
 
   /** Declares a site's headcount (404 for a site nobody knows); audited; recalibrates the queue. */
   async setHeadcount(name: string, headcount: number, actor: string): Promise<BalancingSite> {
+    await this.license?.requireFeature("balancer");
     const sites = await this.sites();
     const site = sites.get(siteKey(name));
     if (!site) {

@@ -284,14 +284,19 @@ describe("auto-promotion and the kill switch", () => {
   });
 });
 
-describe("license limit", () => {
-  it("asks max_pools for one more pool than this one plus its bonded peers, on both sides, and stops at the limit", async () => {
+describe("license limit and feature", () => {
+  it("asks max_pools for one more pool than this one plus its bonded peers, on both sides, and stops at the limit; without the federation feature no token and no handshake", async () => {
     const asked: [string, number][] = [];
     // The license module's gate contract: refuse when currentCount >= the licensed maximum (here 2 pools).
     const license = {
       async requireLimit(name: string, current: number) {
         asked.push([name, current]);
         if (current >= 2) throw new AppError("limit_reached", `limit_reached:${name}=${current}>=2`);
+      },
+      /** The `federation` feature, withdrawn by the end of the test. */
+      federation: true,
+      async requireFeature(name: string) {
+        if (name === "federation" && !this.federation) throw new AppError("feature_not_licensed", `feature_not_licensed: '${name}' is not part of this license (tier poc).`);
       },
     };
     const d = await miniPool({}, license);
@@ -305,6 +310,15 @@ describe("license limit", () => {
       const t2 = await d.federation.bonding.createAttachToken("admin:d@example.com");
       const refused = await rejection(f.federation.bonding.register(t2.token, true, "admin:f@example.com"));
       expect([refused.code, refused.status]).toEqual(["limit_reached", 402]);
+      expect(await f.federation.peers.list()).toEqual([]);
+      // The `federation` feature: without it the pool makes no attachment token (403), and as the
+      // responder refuses the handshake, which the initiator relays with its own explanation.
+      const t3 = await d.federation.bonding.createAttachToken("admin:d@example.com");
+      license.federation = false;
+      expect((await rejection(d.federation.bonding.createAttachToken("admin:d@example.com"))).status).toBe(403);
+      const notLicensed = await rejection(f.federation.bonding.register(t3.token, true, "admin:f@example.com"));
+      expect(notLicensed.code).toBe("feature_not_licensed");
+      expect(notLicensed.message).toMatch(/^The other pool's license does not include federation/);
       expect(await f.federation.peers.list()).toEqual([]);
     } finally {
       await Promise.all([d.close(), e.close(), f.close()]);

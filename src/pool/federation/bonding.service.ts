@@ -53,7 +53,8 @@ export interface BondingDeps {
   client: FederationClient;
   identity: PoolIdentity;
   audit: AuditService;
-  license?: Pick<LicenseService, "requireLimit"> | undefined;
+  /** The license: the `federation` feature and the `max_pools` limit gate every new bond, on both sides. */
+  license?: Pick<LicenseService, "requireLimit" | "requireFeature"> | undefined;
   /** The URL this pool advertises (CELLULE_PUBLIC_URL), if set. */
   publicUrl: string | undefined;
   /** The URL this pool is reached at when no public URL is set (its listen address). */
@@ -77,6 +78,10 @@ const HANDSHAKE_REFUSALS: Record<string, string> = {
   federation_off: "Federation is off on the other pool (CELLULE_FED=off).",
   federation_killed: "The federation kill switch is on on the other pool.",
   limit_reached: "The other pool's license does not allow one more bonded pool (max_pools).",
+  feature_not_licensed: "The other pool's license does not include federation (feature 'federation').",
+  license_expired: "The other pool's license has expired: it refuses new bonds until it is renewed.",
+  license_revoked: "The other pool's license is revoked: it refuses new bonds.",
+  license_invalid: "The other pool's license does not verify: it refuses new bonds.",
 };
 
 const notFound = (atomId: string) => new AppError("peer_not_found", `No bonded pool with atom id ${atomId}.`);
@@ -102,6 +107,8 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
   // --- attachment tokens (responder side) ---
 
   async createAttachToken(actor: string): Promise<{ id: string; token: string; expiresAt: Date; url: string }> {
+    // Bonding with another pool is the license's `federation` feature (guide §7.4): 403 without it.
+    await this.deps.license?.requireFeature("federation");
     const id = randomBytes(9).toString("base64url");
     const secret = newSecret();
     const expiresAt = new Date(this.now().getTime() + ATTACH_TOKEN_TTL_MS);
@@ -137,6 +144,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     actor: string,
   ): Promise<{ peer: PeerRow; reciprocated: boolean }> {
     this.assertOpen();
+    await this.deps.license?.requireFeature("federation");
     const url = assertPoolUrl(givenUrl, "The pool URL");
     assertAdvertisedUrl(this.deps.publicUrl, url);
     const me = this.deps.identity;
@@ -254,6 +262,7 @@ export class BondingService extends EventEmitter<{ bonded: [PeerRow]; changed: [
     }
     const existing = await this.deps.peers.get(ini.atom_id);
     if (existing?.status === "bonded") throw new AppError("already_bonded", `Pool ${ini.atom_id} is already bonded here. Unbond it first to bond again.`);
+    await this.deps.license?.requireFeature("federation");
     await this.deps.license?.requireLimit("max_pools", (await this.deps.peers.bondedCount()) + 1);
     const nonce = newNonce();
     const challengeId = randomBytes(16).toString("hex");

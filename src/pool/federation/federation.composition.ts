@@ -31,7 +31,7 @@ export interface FederationDeps {
   db: Db;
   identity: PoolIdentity;
   audit: AuditService;
-  license?: Pick<LicenseService, "requireLimit"> | undefined;
+  license?: Pick<LicenseService, "requireLimit" | "requireFeature"> | undefined;
   registry?: WorkerRegistry | undefined;
   /** Whether this pool is ready to bond (setup completed); CELLULE_BOND_PEERS waits for it. */
   isReady?: () => Promise<boolean>;

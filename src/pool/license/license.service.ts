@@ -36,6 +36,8 @@ export class LicenseService {
   private readonly now: () => number;
   private verified: { token: string; result: Verified } | undefined;
   private lastWarningAt = Number.NEGATIVE_INFINITY;
+  /** Set by buildPool: what each limit counts now (the License page shows it beside the limit). */
+  usage?: (() => Promise<Record<string, number>>) | undefined;
   /** Set by replication: an installed or removed license goes to the trusted peers (each re-validates it). */
   replication?: Pick<Replicator, "record"> | undefined;
 
@@ -71,7 +73,8 @@ export class LicenseService {
 
   /** What GET /v1/admin/license shows; never the token. */
   async view(): Promise<LicenseView> {
-    return this.present(await this.state());
+    const [state, usage] = await Promise.all([this.state(), this.usage?.() ?? {}]);
+    return { ...this.present(state), usage };
   }
 
   /**
@@ -96,6 +99,36 @@ export class LicenseService {
     const view = await this.view();
     this.log.info({ clientId: payload.client_id, tier: payload.tier, status: view.status, daysRemaining: view.days_remaining, actor }, `license installed: ${view.status}, client=${payload.client_id} tier=${payload.tier} expires_in=${view.days_remaining}d`);
     return view;
+  }
+
+  /**
+   * LICENSE_KEY at boot: installs `token` (audited as `actor`) unless it is the installed one
+   * already, or the installed license is a usable one that expires later (a renewal made from the
+   * dashboard is never undone by an older LICENSE_KEY left in the environment). Never throws: a
+   * license that does not validate is logged at ERROR with the reason and refused, and the pool
+   * starts with what it had (the token itself is never logged).
+   */
+  async installAtBoot(token: string, actor: string): Promise<"installed" | "unchanged" | "kept_later" | "refused"> {
+    const s = await this.state();
+    if (s.row.token === token) {
+      this.log.info({ status: s.status, clientId: s.payload?.client_id }, "LICENSE_KEY: this license is already installed");
+      return "unchanged";
+    }
+    let payload: LicensePayload;
+    try {
+      payload = await this.deps.validator.validate(token);
+      const usable = s.payload && (s.status === "active" || s.status === "warning_j30" || s.status === "grace");
+      if (usable && s.payload!.exp > payload.exp) {
+        this.log.warn({ installed: s.payload!.client_id, installedExp: isoOfSeconds(s.payload!.exp), givenExp: isoOfSeconds(payload.exp) }, "LICENSE_KEY: not installed - the installed license expires later (renewed from the dashboard?); remove LICENSE_KEY or update it");
+        return "kept_later";
+      }
+      await this.install(token, actor);
+      return "installed";
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      this.log.error({ code: err.code, status: s.status }, `LICENSE_KEY refused: ${err.message} - the pool starts ${s.status === "none" ? "in evaluation mode" : `with its installed license (${s.status})`}`);
+      return "refused";
+    }
   }
 
   /** Removes the license: back to evaluation mode. `enforce` is kept. */
@@ -199,6 +232,21 @@ export class LicenseService {
     if (max !== undefined && currentCount >= max) throw new AppError("limit_reached", `limit_reached:${name}=${currentCount}>=${max}`);
   }
 
+  /**
+   * The feature gate for what no client request drives (the balancer's rounds, latency routing at a
+   * worker's handshake): undefined when `name` may run now, else the refusal requireFeature would
+   * throw (403 feature_not_licensed, 402 license_expired/revoked/invalid), for the caller to log.
+   */
+  async featureRefusal(name: string): Promise<AppError | undefined> {
+    try {
+      await this.requireFeature(name);
+      return undefined;
+    } catch (err) {
+      if (err instanceof AppError) return err;
+      throw err;
+    }
+  }
+
   /** The state when a feature/limit gate applies (a license is installed and enforced); throws 402 for an unusable one. */
   private async gated(): Promise<LicenseState | undefined> {
     const s = await this.state();
@@ -220,7 +268,7 @@ export class LicenseService {
     return result;
   }
 
-  private present(s: LicenseState): LicenseView {
+  private present(s: LicenseState): Omit<LicenseView, "usage"> {
     const p = s.payload;
     const row = s.row;
     const iso = (d: Date | null) => (d ? d.toISOString() : null);

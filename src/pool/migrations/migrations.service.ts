@@ -28,6 +28,7 @@ import { FAILOVER_DEFAULTS, type Welcome } from "../../protocol/worker.protocol.
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { LicenseService } from "../license/license.service.js";
 import type { Replicator } from "../replicator.js";
 import type { MigrationsRepository, OrderRow } from "./migrations.repository.js";
 import { signOrder, verifyOrder, type IssuerKeys, type SignedOrderFields } from "./order-signing.js";
@@ -143,6 +144,13 @@ export class MigrationsService {
   private readonly now: () => number;
   private cached: MigrationPolicy;
   private failoverSet = false;
+  /**
+   * Set by buildPool: the license gates an admin turning ON the balancer (`balancer`) or latency
+   * routing (`smart_routing`) in the policy (guide §7.4); turning them off, leaving them as they are,
+   * and every other field, are never gated. (They are on by default: the balancer's rounds and the
+   * routing at the handshake ask the license themselves.)
+   */
+  license?: Pick<LicenseService, "requireFeature"> | undefined;
   /** Listeners of a policy change (the worker socket pushes the failover thresholds). */
   private readonly policyListeners: Array<(p: MigrationPolicy) => void> = [];
 
@@ -267,6 +275,9 @@ export class MigrationsService {
   }
 
   async updatePolicy(patch: MigrationPolicyPatch, actor: string): Promise<MigrationPolicy> {
+    // Only a switch from off to on asks: a form that sends the whole policy back unchanged is not refused.
+    if (patch.balancer_enabled === true && !this.cached.balancer_enabled) await this.license?.requireFeature("balancer");
+    if (patch.latency_routing === true && !this.cached.latency_routing) await this.license?.requireFeature("smart_routing");
     const { failover, ...rest } = patch;
     const next: MigrationPolicy = { ...this.cached, ...dropUndefined(rest), failover: { ...this.cached.failover, ...dropUndefined(failover ?? {}) } };
     const failoverSet = this.failoverSet || failover !== undefined;

@@ -10,6 +10,7 @@ import type { Db } from "../../db/database.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Feature } from "../feature.js";
 import type { PoolIdentity } from "../identity/pool-identity.js";
+import type { LicenseService } from "../license/license.service.js";
 import { ensureSidecarToken } from "./sidecar-token.js";
 import { VipRepository } from "./vip.repository.js";
 import { vipRoutes } from "./vip.routes.js";
@@ -25,6 +26,8 @@ export interface VipDeps {
     peers: { trusted(): Promise<Array<{ atom_id: string; url: string }>> };
     client: { request: VipPeers["request"] };
   };
+  /** The license: enabling the virtual IP needs its `vip` feature. */
+  license?: Pick<LicenseService, "requireFeature"> | undefined;
 }
 
 export interface Vip extends Feature {
@@ -41,6 +44,7 @@ export function buildVip(deps: VipDeps): Vip {
     atomId: deps.identity.atomId,
     peers: { trusted: () => peers.trusted(), request: (peer, method, path, body, opts) => client.request(peer, method, path, body, opts) },
     clusterSecret: deps.config.bondSecret,
+    license: deps.license,
   });
   const token = ensureSidecarToken(deps.config.dataDir);
   return {

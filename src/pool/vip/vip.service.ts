@@ -8,6 +8,7 @@ import { AppError } from "../../shared/errors.js";
 import type { UpdateVipSettings, VipInfo, VipPeerState, VipPoolState, VipSelf, VipSettings, VipState } from "../../protocol/vip.protocol.js";
 import { VipPeerState as VipPeerStateSchema, VIP_PEER_STATE_PATH } from "../../protocol/vip.protocol.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { LicenseService } from "../license/license.service.js";
 import type { VipRepository, VipTransitionRow } from "./vip.repository.js";
 import { clusterMembers, derivedAuthPass, derivedPriority, derivedRouterId } from "./vrrp.js";
 
@@ -31,6 +32,8 @@ export interface VipServiceDeps {
   peers: VipPeers;
   /** CELLULE_FED_BOND_SECRET: keys the VRRP password when the cluster has one. */
   clusterSecret?: string | undefined;
+  /** The license: saving the VIP enabled needs its `vip` feature (guide §7.4); disabling it never does. */
+  license?: Pick<LicenseService, "requireFeature"> | undefined;
 }
 
 export class VipService {
@@ -64,6 +67,7 @@ export class VipService {
   }
 
   async update(body: UpdateVipSettings, actor: string): Promise<VipSettings> {
+    if (body.enabled) await this.deps.license?.requireFeature("vip");
     const before = await this.deps.repo.get();
     const next = {
       enabled: body.enabled,

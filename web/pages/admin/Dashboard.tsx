@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, errorText } from "../../api.js";
+import { LicenseBanner } from "../../components/LicenseBanner.js";
 import { LanguageSwitch, Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents, useLiveState } from "../../live.js";
@@ -138,6 +139,7 @@ export function Dashboard(p: { navigate: (path: string) => void; path: string })
           </ul>
         </nav>
         <main class="dash-main" id="main" tabIndex={-1}>
+          <LicenseBanner navigate={p.navigate} />
           {Page ? <Page key={page.id} navigate={p.navigate} /> : <Notice kind="error">{t("frame.notFound")}</Notice>}
         </main>
       </div>

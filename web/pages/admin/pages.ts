@@ -10,6 +10,7 @@ import { BalancingPage } from "./Balancing.js";
 import { DocsPage } from "./Docs.js";
 import { FederationPage } from "./Federation.js";
 import { KeysPage } from "./Keys.js";
+import { LicensePage } from "./License.js";
 import { MigrationsPage } from "./Migrations.js";
 import { OverviewPage } from "./Overview.js";
 import { ProjectsPage } from "./Projects.js";
@@ -42,4 +43,5 @@ export const ADMIN_PAGES: AdminPage[] = [
   { id: "topology", path: "/admin/topology", label: "nav.topology", component: TopologyPage },
   { id: "docs", path: "/admin/docs", label: "nav.docs", component: DocsPage },
   { id: "keys", path: "/admin/keys", label: "nav.keys", component: KeysPage },
+  { id: "license", path: "/admin/license", label: "nav.license", component: LicensePage },
 ];

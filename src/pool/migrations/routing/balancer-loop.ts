@@ -11,6 +11,7 @@ import { moduleLogger, type Logger } from "../../../shared/logger.js";
 import type { PeerCapacity } from "../../cluster/peer-capacity.js";
 import type { WorkerConnection } from "../../hub/worker-connection.js";
 import type { WorkerRegistry } from "../../hub/worker-registry.js";
+import type { LicenseService } from "../../license/license.service.js";
 import { balancerPlan, type BalancerPlan, type PlanPool, type PlanWorker } from "./balancer-plan.js";
 import type { OrderIssuer } from "./placement.js";
 
@@ -28,6 +29,8 @@ export interface BalancerDeps {
   issuer(): OrderIssuer | undefined;
   intervalMs: number;
   maxMoves?: number | undefined;
+  /** The license: a round issues orders only while it includes `balancer` (guide §7.4); absent in unit tests. */
+  license?: Pick<LicenseService, "featureRefusal"> | undefined;
 }
 
 export class Balancer {
@@ -36,6 +39,8 @@ export class Balancer {
   private running = false;
   /** Orders issued by this pool's balancer (tests). */
   issued = 0;
+  /** The last license refusal logged (logged again only when it changes). */
+  private refused: string | undefined;
 
   constructor(private readonly deps: BalancerDeps) {}
 
@@ -75,6 +80,15 @@ export class Balancer {
     if (!issuer?.policy().balancer_enabled || this.running) return 0;
     this.running = true;
     try {
+      // The license's `balancer` feature: without it (or with an expired, revoked or invalid license)
+      // a round issues nothing; evaluation mode and enforce=false let it run (LicenseService).
+      const refusal = await this.deps.license?.featureRefusal("balancer");
+      if (refusal) {
+        if (this.refused !== refusal.code) this.log.warn({ code: refusal.code }, `balancer: no orders - ${refusal.message}`);
+        this.refused = refusal.code;
+        return 0;
+      }
+      this.refused = undefined;
       const plan = await this.plan();
       let n = 0;
       for (const m of plan.moves) {

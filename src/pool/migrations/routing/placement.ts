@@ -21,6 +21,7 @@ import type { MigrationOrderView, MigrationReason, WorkerMobility } from "../../
 import type { FailoverStateName } from "../../../protocol/worker.protocol.js";
 import { moduleLogger, type Logger } from "../../../shared/logger.js";
 import type { AuditService } from "../../audit/audit.service.js";
+import type { LicenseService } from "../../license/license.service.js";
 import { normalizeAddress, subnetOf } from "./subnet.js";
 
 /** A pool as routing sees it. */
@@ -175,6 +176,12 @@ export interface PlacementDeps {
   siteOf(workerId: string): string | null;
   issuer(): OrderIssuer | undefined;
   audit: Pick<AuditService, "record">;
+  /**
+   * The license's `smart_routing` feature: in this project it is the automatic routing of workers at
+   * the handshake (this file: the subnet and latency rules, guide §4.8). Without it no measurement
+   * is asked and no routing order is issued; the on-site filter of peer URLs (a safety rule) stays.
+   */
+  license?: Pick<LicenseService, "featureRefusal"> | undefined;
 }
 
 export class PlacementService {
@@ -197,7 +204,7 @@ export class PlacementService {
    * may go to; none when routing is off or there is no such peer (nothing to compare).
    */
   async measureUrls(worker: Pick<RoutedConnection, "mobility">, site: string | null): Promise<string[] | undefined> {
-    if (!this.enabled()) return undefined;
+    if (!this.enabled() || (await this.licenseRefused())) return undefined;
     const { self, peers } = await this.deps.pools();
     const allowed = allowedPools({ mobility: worker.mobility ?? "mobile", site }, self, peers);
     if (allowed.length === 0) return undefined;
@@ -227,6 +234,11 @@ export class PlacementService {
     return this.serialized(conn, rtts);
   }
 
+  /** The license's refusal of `smart_routing`, if any (undefined: routing may run). */
+  private async licenseRefused() {
+    return this.deps.license?.featureRefusal("smart_routing");
+  }
+
   private serialized(conn: RoutedConnection, rtts: Map<string, number> | undefined): Promise<void> {
     const prev = this.running.get(conn.id) ?? Promise.resolve();
     const next = prev
@@ -241,6 +253,11 @@ export class PlacementService {
 
   private async evaluate(conn: RoutedConnection, rtts: Map<string, number> | undefined): Promise<void> {
     if (conn.closed || conn.draining || this.decided.has(conn) || !this.enabled()) return;
+    const refused = await this.licenseRefused();
+    if (refused) {
+      this.log.info({ workerId: conn.id, code: refused.code }, `latency routing: not licensed, worker stays (${refused.message})`);
+      return;
+    }
     const issuer = this.deps.issuer();
     if (issuer && (await issuer.hasOpenOrder(conn.id))) {
       this.log.info({ workerId: conn.id }, "latency routing: the worker has an open order; nothing to decide");

@@ -12,6 +12,7 @@ import type { PeerCapacity } from "../../cluster/peer-capacity.js";
 import type { Feature } from "../../feature.js";
 import type { WorkerRouting } from "../../hub/worker-socket.js";
 import type { WorkerRegistry } from "../../hub/worker-registry.js";
+import type { LicenseService } from "../../license/license.service.js";
 import type { BalancingMove } from "../../../protocol/settings.protocol.js";
 import { Balancer } from "./balancer-loop.js";
 import { PlacementService, type OrderIssuer, type PlacePool } from "./placement.js";
@@ -31,6 +32,8 @@ export interface RoutingDeps {
   issuer(): OrderIssuer | undefined;
   /** Declared headcount per site; the plan is shown on the Balancing page (`planSource`). */
   balancing: { headcounts(): Promise<ReadonlyMap<string, number>>; planSource?: (() => Promise<BalancingMove[]>) | undefined };
+  /** The license: `smart_routing` gates the routing at the handshake, `balancer` the balancer's orders. */
+  license?: Pick<LicenseService, "featureRefusal"> | undefined;
 }
 
 export interface Routing extends Feature {
@@ -66,6 +69,7 @@ export function buildRouting(deps: RoutingDeps): Routing {
     siteOf: (id) => deps.registry.siteOf(id),
     issuer: () => deps.issuer(),
     audit: deps.audit,
+    license: deps.license,
   });
   deps.sockets.useRouting({
     peerUrlsFor: (w, site, all) => placement.peerUrlsFor(w, site, all),
@@ -82,6 +86,7 @@ export function buildRouting(deps: RoutingDeps): Routing {
     headcounts: () => deps.balancing.headcounts(),
     issuer: () => deps.issuer(),
     intervalMs: deps.config.balancerIntervalMs ?? 60_000,
+    license: deps.license,
   });
   deps.balancing.planSource = () => balancer.view();
   return {
