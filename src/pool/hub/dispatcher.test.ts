@@ -273,7 +273,7 @@ describe("Dispatcher priorities: interactive jobs ahead of bulk ingest", () => {
     dispatcher.submit(batch);
     const waiting = chat();
     dispatcher.submit(waiting);
-    dispatcher.onDone(a.conn, { type: "done", jobId: running.id, finishReason: "stop", promptTokens: 3 });
+    dispatcher.onDone(a.conn, { type: "done", jobId: running.id, finishReason: "stop", promptTokens: 3, completionTokens: 5 });
     await flush();
     expect(a.ws.generates().map((m) => m.jobId)).toEqual([running.id, waiting.id]);
     expect(a.ws.ofType("embed")).toHaveLength(0);
