@@ -78,6 +78,7 @@ export const poolFields = {
   site: field({ env: "CELLULE_POOL_SITE", schema: z.string().trim().min(1).max(100).optional(), defaultValue: undefined as string | undefined, help: "site (branch office) this pool is at; pools without one count as one site per /24 of their advertised address (on-site workers stay within their site)" }),
   bondPeers: field({ env: "CELLULE_BOND_PEERS", aliases: ["IAMINE_BOND_PEERS"], schema: poolUrlList, defaultValue: [] as string[], help: "pools to bond with at boot (CSV of host:port or URLs; needs CELLULE_FED_BOND_SECRET)" }),
   bondSecret: field({ env: "CELLULE_FED_BOND_SECRET", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "shared cluster secret that lets CELLULE_BOND_PEERS bond without a token (never logged)" }),
+  metricsToken: field({ env: "CELLULE_METRICS_TOKEN", schema: z.string().min(16, "must be at least 16 characters").optional(), defaultValue: undefined as string | undefined, help: "bearer token a Prometheus scraper sends to GET /metrics (besides admin keys; never logged)" }),
   fedSyncIntervalMs: field({ env: "CELLULE_FED_SYNC_INTERVAL_MS", schema: z.coerce.number().int().min(50), defaultValue: 1000, help: "anti-entropy pull period (ms)" }),
   fedProbeIntervalMs: field({ env: "CELLULE_FED_PROBE_INTERVAL_MS", schema: z.coerce.number().int().min(50), defaultValue: 5000, help: "latency probe period (ms)" }),
   fedMaxSkewMs: field({ env: "CELLULE_FED_MAX_SKEW_MS", schema: positiveInt, defaultValue: 60_000, help: "future timestamps beyond this (ms) are refused" }),
