@@ -100,7 +100,8 @@ export const LiveEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("worker.joined"), worker: WorkerSummary }),
   z.object({ type: z.literal("worker.left"), worker_id: z.string() }),
   z.object({ type: z.literal("worker.updated"), worker: WorkerSummary }),
-  z.object({ type: z.literal("metrics"), point: MetricPoint }),
+  /** `resources`: the overview's CPU and tokens/s block at that moment. Optional (additive). */
+  z.object({ type: z.literal("metrics"), point: MetricPoint, resources: Overview.shape.resources }),
   z.object({
     type: z.literal("document.progress"),
     project_id: z.string(),

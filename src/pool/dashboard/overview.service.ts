@@ -69,6 +69,24 @@ export class OverviewService {
     this.deps.vip = block;
   }
 
+  /** The pool's CPU and each connected worker's CPU and tokens/s (heartbeats): in the overview and with each live `metrics` event. */
+  resources(): NonNullable<Overview["resources"]> {
+    return {
+      pool_cpu_percent: this.poolCpuPercent(),
+      workers: [...this.deps.registry.connected()]
+        .filter((w) => !w.closed)
+        .map((w) => ({
+          id: w.id,
+          name: w.name,
+          hardware_class: w.hardware.hardwareClass,
+          cpu_percent: w.cpuPercent ?? null,
+          tokens_per_s: w.tokensPerS,
+          slots: w.slots,
+          slots_busy: Math.min(w.busy, w.slots),
+        })),
+    };
+  }
+
   async overview(): Promise<Overview> {
     const { repo, registry } = this.deps;
     const fed = this.deps.federation;
@@ -140,18 +158,7 @@ export class OverviewService {
         network_type: networkType,
       },
       queue_depth: this.deps.dispatcher.waiting,
-      resources: {
-        pool_cpu_percent: this.poolCpuPercent(),
-        workers: live.map((w) => ({
-          id: w.id,
-          name: w.name,
-          hardware_class: w.hardware.hardwareClass,
-          cpu_percent: w.cpuPercent ?? null,
-          tokens_per_s: w.tokensPerS,
-          slots: w.slots,
-          slots_busy: Math.min(w.busy, w.slots),
-        })),
-      },
+      resources: this.resources(),
       metrics: { interval_s: METRICS_INTERVAL_S, points: this.deps.sampler.points() },
       ...(cluster ? { cluster: clusterBlock(cluster) } : {}),
       ...(vip ? { vip } : {}),
