@@ -5,7 +5,6 @@
  * the shipped Grafana dashboard queries is exposed.
  */
 import { readFileSync } from "node:fs";
-import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Dispatcher } from "../hub/dispatcher.js";

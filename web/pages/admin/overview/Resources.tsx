@@ -35,6 +35,7 @@ export function ResourcesSection(p: { resources: Resources }) {
       <p class="muted">{t("resources.intro")}</p>
       <div class="grid stats">
         <StatCard id="stat-pool-cpu" label={t("resources.poolCpu")} value={<span id="pool-cpu">{num(lang, r.pool_cpu_percent, 1)} %</span>} detail={t("resources.poolCpuDetail")} />
+        <StatCard id="stat-workers-tokens" label={t("resources.tokensAll")} value={<span id="workers-tokens">{num(lang, r.workers.reduce((n, w) => n + w.tokens_per_s, 0), 1)}</span>} detail={t("resources.tokensAllDetail", { n: r.workers.length })} />
       </div>
       <DataTable<WorkerRow>
         id="worker-resources"
