@@ -4,7 +4,8 @@
  * (HTTP responses, the dispatcher's "finished" and "first_token"); every gauge reads the live state
  * at scrape time through a collect() callback (workers, queues, peers, ingest, the database
  * process), so there is no second bookkeeping to drift. prom-client's default metrics (process
- * CPU, memory, event loop, GC) are on the same registry. Names: docs/operations.md#metrics.
+ * CPU, memory, event loop, GC) are collected once per process and served beside them. Names:
+ * docs/monitoring.md.
  */
 import type { EventEmitter } from "node:events";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -36,6 +37,7 @@ export interface MetricsSources {
 }
 
 export interface PoolMetrics {
+  /** What GET /metrics serves: this pool's metrics and the process's default ones. */
   registry: Registry;
   /** One HTTP answer: its route pattern (never the raw URL), method, status and duration. */
   observeRequest(route: string, method: string, status: string, seconds: number): void;
@@ -55,11 +57,25 @@ function setTotal(counter: Counter<string>, labels: Record<string, string>, tota
   counter.inc(labels, Math.max(0, total));
 }
 
+let processRegistry: Registry | undefined;
+
+/**
+ * prom-client's default metrics (process CPU and memory, heap, event loop lag, GC) describe the
+ * process, not a pool: collected once per process (each collection starts an event-loop monitor
+ * and a GC observer that nothing stops) and served by every pool of the process beside its own.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 export function createPoolMetrics(src: MetricsSources): PoolMetrics {
   const registry = new Registry();
   const registers = [registry];
   const now = src.now ?? Date.now;
-  collectDefaultMetrics({ register: registry });
 
   new Gauge({ name: "cellule_pool_info", help: "This pool: its federation atom id and Cellule version (always 1)", labelNames: ["atom_id", "version"], registers }).set({ atom_id: src.atomId, version: VERSION }, 1);
 
@@ -230,7 +246,7 @@ export function createPoolMetrics(src: MetricsSources): PoolMetrics {
   }
 
   return {
-    registry,
+    registry: Registry.merge([registry, processMetrics()]),
     observeRequest(route, method, status, seconds) {
       requests.inc({ route, method, status });
       latency.observe({ route, method }, seconds);
