@@ -5,7 +5,7 @@
  * Built after the features it reads; its request hook is installed at build time, before any
  * route is registered, so every route is counted under its pattern.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { PoolConfig } from "../../config/pool.config.js";
 import type { Feature } from "../feature.js";
 import type { Authenticator } from "../http/auth.js";
@@ -40,13 +40,21 @@ export function buildMetrics(deps: MetricsDeps): Metrics {
           }
         : undefined,
   });
-  // Every answer, streamed ones included (their reply is hijacked: the raw response's close is what is seen).
+  // Every answer, streamed ones included (their reply is hijacked) and those the client left
+  // before the end: seen at the raw response's close. A request refused by an earlier root hook
+  // (the drain gate's 503) never reaches this one: its onResponse counts it instead.
+  const watched = new WeakSet<object>();
+  const route = (req: FastifyRequest) => req.routeOptions.url ?? "unmatched";
   app.addHook("onRequest", async (req, reply) => {
+    watched.add(req);
     const start = performance.now();
     reply.raw.once("close", () => {
       const status = reply.raw.writableFinished ? String(reply.raw.statusCode) : "aborted";
-      metrics.observeRequest(req.routeOptions.url ?? "unmatched", req.method, status, (performance.now() - start) / 1000);
+      metrics.observeRequest(route(req), req.method, status, (performance.now() - start) / 1000);
     });
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    if (!watched.has(req)) metrics.observeRequest(route(req), req.method, String(reply.statusCode), reply.elapsedTime / 1000);
   });
   const check = scrapeAuth(deps.config.metricsToken, deps.guard.admin);
   return {
