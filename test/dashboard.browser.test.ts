@@ -141,6 +141,10 @@ describe("admin dashboard in Chromium", () => {
     expect(r.status).toBe(200);
     await expect.poll(async () => Number((await page.getAttribute("#chart-jobs", "data-max")) ?? 0), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     expect(Number(await page.getAttribute("#chart-tokens", "data-max"))).toBeGreaterThan(0);
+    // Resources: the pool's CPU, and the worker's CPU from its heartbeats, kept current by the live `metrics` events.
+    expect(await page.locator("#pool-cpu").textContent()).toMatch(/^\d+(\.\d)? %$/);
+    await expect.poll(() => page.locator("#worker-resources td[data-col='cpu']").textContent(), { timeout: 10_000 }).toMatch(/\d %$/);
+    expect(await page.locator("#worker-resources td[data-col='slots']").textContent()).toBe("0 / 2");
     await shot("overview");
 
     await openPage("workers", "Workers");

@@ -43,7 +43,7 @@ export async function startPool(config: PoolConfig, overrides: Pick<BuildPoolOpt
     const identity = loadOrCreatePoolIdentity(keyDirOf(config));
     log.info({ atomId: identity.atomId, keyDir: keyDirOf(config), created: identity.created }, "pool identity loaded");
     const { buildPool } = await server;
-    pool = await buildPool({ ...overrides, config, db: database.db, identity });
+    pool = await buildPool({ ...overrides, config, db: database.db, identity, databasePid: database.pid });
     await pool.app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await database.close();

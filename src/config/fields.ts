@@ -11,6 +11,8 @@ export interface Field<T> {
   schema: z.ZodType<T>;
   defaultValue: T;
   help: string;
+  /** A secret: an invalid value is never echoed in the error. */
+  secret?: boolean;
 }
 
 export const port = z.coerce.number().int().min(1).max(65535);

@@ -29,6 +29,13 @@ describe("pool config", () => {
     expect(() => loadPoolConfig({ env: {}, flags: { port: "0" } })).toThrow(/CELLULE_PORT \(from --port\)/);
   });
 
+  it("reads the metrics token, and never echoes a refused one", () => {
+    expect(loadPoolConfig({ env: { CELLULE_METRICS_TOKEN: "0123456789abcdef-token" } }).metricsToken).toBe("0123456789abcdef-token");
+    expect(loadPoolConfig({ env: {} }).metricsToken).toBeUndefined();
+    expect(() => loadPoolConfig({ env: { CELLULE_METRICS_TOKEN: "short-secret" } })).toThrow(/CELLULE_METRICS_TOKEN: must be at least 16 characters \(got a value that is not shown\)/);
+    expect(() => loadPoolConfig({ env: { CELLULE_METRICS_TOKEN: "short-secret" } })).not.toThrow(/short-secret/);
+  });
+
   it("reads the optional config file", async () => {
     const { writeFileSync, mkdtempSync } = await import("node:fs");
     const dir = mkdtempSync("/tmp/cellule-cfg-");

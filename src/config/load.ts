@@ -46,7 +46,7 @@ export function resolveFields<F extends Fields>(fields: F, sources: Sources): Va
     const parsed = f.schema.safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? "invalid value";
-      throw new ConfigError(`Invalid configuration ${origin === f.env ? f.env : `${f.env} (from ${origin})`}: ${why} (got ${JSON.stringify(raw)})`);
+      throw new ConfigError(`Invalid configuration ${origin === f.env ? f.env : `${f.env} (from ${origin})`}: ${why} (got ${f.secret ? "a value that is not shown" : JSON.stringify(raw)})`);
     }
     out[key] = parsed.data;
   }

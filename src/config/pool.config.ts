@@ -87,6 +87,7 @@ export const poolFields = {
     defaultValue: undefined as string | undefined,
     help: "a Cellule-PRO license installed at boot: the JWT itself, or the path of a .jwt file (validated; an invalid one is logged and refused, the pool still starts)",
   }),
+  metricsToken: field({ env: "CELLULE_METRICS_TOKEN", schema: z.string().min(16, "must be at least 16 characters").optional(), defaultValue: undefined as string | undefined, help: "bearer token a Prometheus scraper sends to GET /metrics (besides admin keys; never logged)", secret: true }),
   fedSyncIntervalMs: field({ env: "CELLULE_FED_SYNC_INTERVAL_MS", schema: z.coerce.number().int().min(50), defaultValue: 1000, help: "anti-entropy pull period (ms)" }),
   fedProbeIntervalMs: field({ env: "CELLULE_FED_PROBE_INTERVAL_MS", schema: z.coerce.number().int().min(50), defaultValue: 5000, help: "latency probe period (ms)" }),
   fedMaxSkewMs: field({ env: "CELLULE_FED_MAX_SKEW_MS", schema: positiveInt, defaultValue: 60_000, help: "future timestamps beyond this (ms) are refused" }),

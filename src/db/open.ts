@@ -22,6 +22,8 @@ export interface OpenedDatabase {
   db: Db;
   /** How admin tools reached the data ("embedded", "socket", "url"). */
   via: "embedded" | "socket" | "url";
+  /** The embedded database process's pid (it changes when that process is restarted); absent for other kinds. */
+  pid?: () => number | undefined;
   close(): Promise<void>;
 }
 
@@ -51,7 +53,7 @@ export async function openPoolDatabase(target: DatabaseTarget): Promise<OpenedDa
     await host.close().catch(() => {});
     throw err;
   }
-  return { db: host.db, via: "embedded", close: () => host.close() };
+  return { db: host.db, via: "embedded", pid: () => host.pid, close: () => host.close() };
 }
 
 /** How long an admin command waits for a place on a running pool's socket (it serves a few at once). */

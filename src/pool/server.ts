@@ -33,6 +33,7 @@ import type { PoolIdentity } from "./identity/pool-identity.js";
 import { buildKeys } from "./keys/keys.composition.js";
 import type { KeysService } from "./keys/keys.service.js";
 import { buildLicense } from "./license/license.composition.js";
+import { buildMetrics } from "./metrics/metrics.composition.js";
 import { buildMigrations, type Migrations } from "./migrations/migrations.composition.js";
 import { buildRouting } from "./migrations/routing/routing.composition.js";
 import type { LicenseService } from "./license/license.service.js";
@@ -87,6 +88,8 @@ export interface BuildPoolOptions {
   licensePublicKeyHex?: string;
   /** Tests only: the clock license statuses are computed with (ms since the epoch). */
   licenseClock?: () => number;
+  /** The embedded database process's pid, for /metrics (absent with DATABASE_URL). */
+  databasePid?: (() => number | undefined) | undefined;
 }
 
 export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
@@ -149,9 +152,16 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   license.service.usage = async () => ({ max_users: await adminUsers.service.count(), max_pools: (await federation.peers.bondedCount()) + 1 });
   dashboard.overview.useVip(() => vip.service.overviewBlock());
   const status = buildStatus({ registry, dispatcher, federation: () => federation.status(), readiness: () => readiness.verdict() });
+  // Prometheus metrics (GET /metrics): its request hook goes in now, before any route is registered.
+  const metrics = buildMetrics({
+    app, config, guard: keys.guard, atomId: identity.atomId, dispatcher, registry, workers: workers.repo, databasePid: opts.databasePid,
+    forwarded: () => cluster.forward.counters(),
+    replication: () => replication.service.lag(),
+    ingest: () => ({ ...rag.queue.depth, embedding: rag.pump.pending }),
+  });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, migrations, vip, license];
+  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, migrations, vip, license, metrics];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -172,7 +182,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
   const afterListen: Feature[] = [readiness, audit, federation, replication, topology, cluster, migrations, routing];
-  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status];
+  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status, metrics];
   return {
     app,
     registry,

@@ -64,6 +64,23 @@ export const Overview = z.object({
       ),
     })
     .optional(),
+  /** CPU and throughput: this pool's process and each connected worker (heartbeats). Optional (additive). */
+  resources: z
+    .object({
+      pool_cpu_percent: z.number().nonnegative().describe("the pool process's CPU use, percent of its machine's cores, over the last seconds"),
+      workers: z.array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          hardware_class: z.string(),
+          cpu_percent: z.number().nonnegative().nullable().describe("the worker process's CPU use, percent of its machine's cores, from its last heartbeat; null: not reported (an older worker)"),
+          tokens_per_s: z.number().nonnegative().describe("tokens generated per second between its last two heartbeats"),
+          slots: z.number().int(),
+          slots_busy: z.number().int(),
+        }),
+      ),
+    })
+    .optional(),
   /** The HA virtual IP (guide §4.7) as this pool's keepalived last reported it; absent on a pool built without it. */
   vip: z
     .object({
@@ -83,7 +100,8 @@ export const LiveEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("worker.joined"), worker: WorkerSummary }),
   z.object({ type: z.literal("worker.left"), worker_id: z.string() }),
   z.object({ type: z.literal("worker.updated"), worker: WorkerSummary }),
-  z.object({ type: z.literal("metrics"), point: MetricPoint }),
+  /** `resources`: the overview's CPU and tokens/s block at that moment. Optional (additive). */
+  z.object({ type: z.literal("metrics"), point: MetricPoint, resources: Overview.shape.resources }),
   z.object({
     type: z.literal("document.progress"),
     project_id: z.string(),

@@ -66,7 +66,13 @@ export const Hello = z.object({
 });
 export type Hello = z.infer<typeof Hello>;
 
-export const Heartbeat = z.object({ type: z.literal("heartbeat"), freeSlots: z.number().int().min(0), activeJobs: z.number().int().min(0) });
+export const Heartbeat = z.object({
+  type: z.literal("heartbeat"),
+  freeSlots: z.number().int().min(0),
+  activeJobs: z.number().int().min(0),
+  /** The worker process's CPU use since its previous heartbeat, percent of all the machine's cores (0–100). Optional (additive). */
+  cpuPercent: z.number().min(0).max(100).optional(),
+});
 export const Chunk = z.object({ type: z.literal("chunk"), jobId: z.string(), text: z.string(), tokens: z.number().int().min(0) });
 export const FinishReason = z.enum(["stop", "length"]);
 export const Done = z.object({

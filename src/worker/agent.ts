@@ -24,6 +24,7 @@ import {
 import { moduleLogger, type Logger } from "../shared/logger.js";
 import { VERSION } from "../shared/version.js";
 import { ChunkBatcher } from "./chunk-batcher.js";
+import { CpuSampler } from "../shared/cpu-sampler.js";
 import { askPeerHealth, FailoverController, getJson, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
 import { PendingMigration, workerMigrationPath, type WorkerMobility } from "../protocol/migration.protocol.js";
@@ -427,7 +428,8 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
           this.log.info({ workerId: msg.workerId }, "enrolled; credential saved");
         }
         clearInterval(this.heartbeat);
-        this.heartbeat = setInterval(() => this.send({ type: "heartbeat", freeSlots: this.opts.runtime.slots - this.running.size, activeJobs: this.running.size }), msg.heartbeatMs);
+        const cpu = new CpuSampler();
+        this.heartbeat = setInterval(() => this.send({ type: "heartbeat", freeSlots: this.opts.runtime.slots - this.running.size, activeJobs: this.running.size, cpuPercent: cpu.sample() }), msg.heartbeatMs);
         this.log.info({ workerId: msg.workerId, pool: this.url, home: this.url === this.home, models: this.opts.runtime.models.map((m) => m.id) }, "connected to pool");
         if (this.migration?.target === this.url) {
           this.log.info({ orderId: this.migration.orderId, pool: this.url }, "migration order carried out: welcomed by the new home pool");

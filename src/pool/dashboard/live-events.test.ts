@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { Overview } from "../../protocol/dashboard.protocol.js";
+import { LiveEvent, type Overview } from "../../protocol/dashboard.protocol.js";
 import type { Hardware, ServedModel } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { configureLogging } from "../../shared/logger.js";
@@ -156,6 +156,17 @@ describe("LiveEvents", () => {
     await until(() => messages.length === 2, "two messages");
     expect(messages[0]).toEqual({ type: "snapshot", overview: OVERVIEW });
     expect(messages[1]).toEqual({ type: "settings.changed", key: "queue.size", value: 12 });
+  });
+
+  it("sends each sampler point as `metrics`, with the overview's CPU and tokens/s block", async () => {
+    const resources = { pool_cpu_percent: 4.2, workers: [{ id: "w1", name: "w1", hardware_class: "cpu-mid", cpu_percent: 55.5, tokens_per_s: 12.5, slots: 2, slots_busy: 1 }] };
+    const sampler = new MetricsSampler({ dispatcher: new Dispatcher({ registry: new WorkerRegistry(), queueSize: 1, jobTimeoutMs: 1000, maxAttempts: 1 }), registry: new WorkerRegistry() });
+    build({ sampler, overview: { overview: () => Promise.resolve(OVERVIEW), resources: () => resources } });
+    const { messages } = await connect();
+    await until(() => messages.length === 1, "snapshot");
+    const point = sampler.sample();
+    await until(() => messages.length === 2, "metrics");
+    expect(LiveEvent.parse(messages[1])).toEqual({ type: "metrics", point, resources });
   });
 
   it("announces joins and leaves in order and throttles slot updates per worker, last state kept", async () => {

@@ -5,7 +5,7 @@
  * - `snapshot` (the overview) first; events that happen while it is being built follow it;
  * - `worker.joined` / `worker.left` from the registry, `worker.updated` when a worker's busy slots
  *   change (at most 4 per second per worker, the last state always sent);
- * - `metrics` with each sampler point (every 2 s);
+ * - `metrics` with each sampler point (every 2 s), and the CPU and tokens/s block of the overview;
  * - `document.progress` when a document's status or counts change (coalesced per document);
  * - `settings.changed` from the settings service.
  * Keepalive: a ping every 30 s, a client that did not answer the previous one is dropped. A client
@@ -17,7 +17,7 @@ import type { EventEmitter } from "node:events";
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { ADMIN_EVENTS_PATH, type LiveEvent } from "../../protocol/dashboard.protocol.js";
+import { ADMIN_EVENTS_PATH, type LiveEvent, type MetricPoint } from "../../protocol/dashboard.protocol.js";
 import type { TopologyLiveEvent } from "../../protocol/federation.protocol.js";
 import type { SettingValue } from "../../protocol/settings.protocol.js";
 import { AppError } from "../../shared/errors.js";
@@ -41,7 +41,7 @@ export const CLOSE_POOL_DRAINING = 1012;
 
 export interface LiveEventsDeps {
   auth: Pick<SocketAuth, "authenticate">;
-  overview: Pick<OverviewService, "overview">;
+  overview: Pick<OverviewService, "overview"> & Partial<Pick<OverviewService, "resources">>;
   repo: Pick<DashboardRepository, "documentProgress">;
   workers: Pick<WorkersRepository, "findWorker">;
   registry: EventEmitter & { get(id: string): WorkerConnection | undefined; siteOf(id: string): string | null };
@@ -98,7 +98,10 @@ export class LiveEvents {
     this.listen(deps.registry, "available", (w: WorkerConnection) => this.workerJoined(w));
     this.listen(deps.registry, "gone", (w: WorkerConnection) => this.workerLeft(w));
     this.listen(deps.dispatcher.events, "slots", (w: WorkerConnection) => this.slotsChanged(w));
-    this.listen(deps.sampler, "point", (point: unknown) => this.broadcast({ type: "metrics", point } as LiveEvent));
+    this.listen(deps.sampler, "point", (point: MetricPoint) => {
+      const resources = deps.overview.resources?.();
+      this.broadcast({ type: "metrics", point, ...(resources ? { resources } : {}) } satisfies LiveEvent);
+    });
     if (deps.documents) this.listen(deps.documents, "document", (e: { documentId: string }) => this.documentChanged(e.documentId));
     const settings = deps.settings;
     if (settings) {

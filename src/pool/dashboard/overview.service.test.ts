@@ -97,6 +97,23 @@ describe("OverviewService", () => {
     expect(o.metrics.points[0]).toMatchObject({ slots_busy: 2 });
   });
 
+  it("shows the pool's CPU and each connected worker's CPU and tokens/s from its heartbeats", async () => {
+    const w = connect(registry, "w-beat", "cpu-mid", 2);
+    const old = connect(registry, "w-old-agent", "cpu-low", 1);
+    const t0 = Date.now();
+    w.heartbeat(12.5, t0 + 1000);
+    w.tokensGenerated += 30;
+    w.heartbeat(40, t0 + 3000);
+    old.heartbeat(undefined, t0 + 1000);
+    const o = Overview.parse(await service.overview());
+    expect(o.resources?.pool_cpu_percent).toBeGreaterThanOrEqual(0);
+    expect(o.resources?.pool_cpu_percent).toBeLessThanOrEqual(100);
+    expect(o.resources?.workers).toEqual([
+      { id: "w-beat", name: "w-beat", hardware_class: "cpu-mid", cpu_percent: 40, tokens_per_s: 15, slots: 2, slots_busy: 0 },
+      { id: "w-old-agent", name: "w-old-agent", hardware_class: "cpu-low", cpu_percent: null, tokens_per_s: 0, slots: 1, slots_busy: 0 },
+    ]);
+  });
+
   it("reads the wizard's answers before completion and reports a missing headcount table as 0", async () => {
     await db.query("INSERT INTO cluster_setup_state (id, answers) VALUES (1, $1::jsonb)", [JSON.stringify({ identity: { company_name: "Draft SA", sector: "OTHER" }, topology: { sites: [{ name: "HQ", pools: 1 }] } })]);
     await db.exec("ALTER TABLE site_headcount RENAME TO site_headcount_hidden");

@@ -4,6 +4,7 @@
  * the last 10 minutes of activity from the metrics sampler.
  */
 import type { ClusterView } from "../../protocol/cluster.protocol.js";
+import { CpuSampler } from "../../shared/cpu-sampler.js";
 import { METRICS_INTERVAL_S, type Overview } from "../../protocol/dashboard.protocol.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
@@ -34,8 +35,24 @@ export const isGpuClass = (hardwareClass: string): boolean => hardwareClass.star
 
 const record = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
+/** The pool's CPU figure is measured over at least this long (several dashboards polling share it). */
+const CPU_WINDOW_MS = 1000;
+
 export class OverviewService {
+  private readonly cpu = new CpuSampler();
+  private cpuAt = 0;
+  private cpuPercent = 0;
+
   constructor(private readonly deps: OverviewDeps) {}
+
+  /** This pool process's CPU use, percent of its machine's cores, since the previous reading at least CPU_WINDOW_MS ago (since boot at first). */
+  poolCpuPercent(now = Date.now()): number {
+    if (now - this.cpuAt >= CPU_WINDOW_MS) {
+      this.cpuPercent = this.cpu.sample();
+      this.cpuAt = now;
+    }
+    return this.cpuPercent;
+  }
 
   /** Plugs federation in once it is built (after the dashboard). */
   useFederation(federation: OverviewFederation): void {
@@ -50,6 +67,24 @@ export class OverviewService {
   /** Plugs the HA virtual IP's state in once it is built (after the dashboard). */
   useVip(block: () => Promise<NonNullable<Overview["vip"]>>): void {
     this.deps.vip = block;
+  }
+
+  /** The pool's CPU and each connected worker's CPU and tokens/s (heartbeats): in the overview and with each live `metrics` event. */
+  resources(): NonNullable<Overview["resources"]> {
+    return {
+      pool_cpu_percent: this.poolCpuPercent(),
+      workers: [...this.deps.registry.connected()]
+        .filter((w) => !w.closed)
+        .map((w) => ({
+          id: w.id,
+          name: w.name,
+          hardware_class: w.hardware.hardwareClass,
+          cpu_percent: w.cpuPercent ?? null,
+          tokens_per_s: w.tokensPerS,
+          slots: w.slots,
+          slots_busy: Math.min(w.busy, w.slots),
+        })),
+    };
   }
 
   async overview(): Promise<Overview> {
@@ -123,6 +158,7 @@ export class OverviewService {
         network_type: networkType,
       },
       queue_depth: this.deps.dispatcher.waiting,
+      resources: this.resources(),
       metrics: { interval_s: METRICS_INTERVAL_S, points: this.deps.sampler.points() },
       ...(cluster ? { cluster: clusterBlock(cluster) } : {}),
       ...(vip ? { vip } : {}),

@@ -55,6 +55,12 @@ export interface RemoteTargets {
   targets?(): Iterable<JobTarget>;
 }
 
+/** Payload of the dispatcher's "first_token" event: a streamed generation's first token, seconds after its admission. */
+export interface FirstToken {
+  model: string;
+  seconds: number;
+}
+
 /** Payload of the dispatcher's "finished" event (embedding jobs count 0 tokens). */
 export interface JobFinished {
   model: string;
@@ -68,7 +74,7 @@ export class Dispatcher {
   private running = 0;
   /** Counters for status and benchmarks. */
   readonly stats = { completed: 0, failed: 0, failovers: 0, cancelled: 0 };
-  /** For the dashboard: "finished" {@link JobFinished} when an admitted job settles (not cancelled), "slots" (worker) when its busy count changes. */
+  /** For the dashboard and /metrics: "finished" {@link JobFinished} when an admitted job settles (not cancelled), "first_token" {@link FirstToken}, "slots" (worker) when its busy count changes. */
   readonly events = new EventEmitter();
   /** Trusted peers as more targets (set by buildCluster). */
   remote: RemoteTargets | undefined;
@@ -164,7 +170,13 @@ export class Dispatcher {
 
   onChunk(worker: JobTarget, msg: ChunkMessage): void {
     const job = worker.jobs.get(msg.jobId);
-    if (job instanceof GenerateJobState && job.state === "running") job.appendText(msg.text, msg.tokens);
+    if (!(job instanceof GenerateJobState) || job.state !== "running") return;
+    if (job.firstTokenAt === undefined && msg.tokens > 0) {
+      job.firstTokenAt = Date.now();
+      // Time to first token of a streamed answer (its text goes out as it comes): admission → first token.
+      if (job.onText) this.events.emit("first_token", { model: job.model, seconds: (job.firstTokenAt - job.enqueuedAt) / 1000 } satisfies FirstToken);
+    }
+    job.appendText(msg.text, msg.tokens);
   }
 
   onDone(worker: JobTarget, msg: DoneMessage): void {

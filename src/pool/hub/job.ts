@@ -101,6 +101,8 @@ export class GenerateJobState extends BaseJob<GenerateResult> {
   rawText = "";
   completionTokens = 0;
   promptTokens = 0;
+  /** When its first token arrived (ms since the epoch), on whichever worker. */
+  firstTokenAt: number | undefined;
   onText: ((text: string) => void) | undefined;
 
   constructor(

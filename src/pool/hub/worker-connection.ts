@@ -35,6 +35,13 @@ export class WorkerConnection implements JobTarget {
   failoverState: FailoverStateName | undefined;
   /** As the worker said in its hello (absent: mobile); the stored value, once there is one, wins (issue 16 must-have 6). */
   mobility: WorkerMobility | undefined;
+  /** Tokens this worker has generated while connected here (its chunks), for /metrics. */
+  tokensGenerated = 0;
+  /** Its process's CPU use, percent of its machine's cores, as its last heartbeat said (undefined: an older worker, or no heartbeat yet). */
+  cpuPercent: number | undefined;
+  /** Tokens per second between its last two heartbeats. */
+  tokensPerS = 0;
+  private rateMark = { at: Date.now(), tokens: 0 };
 
   constructor(
     readonly id: string,
@@ -49,6 +56,15 @@ export class WorkerConnection implements JobTarget {
 
   get freeSlots(): number {
     return this.draining ? 0 : this.slots - this.busy;
+  }
+
+  /** A heartbeat: keeps the CPU figure it carries and the tokens/s since the previous one. */
+  heartbeat(cpuPercent: number | undefined, now = Date.now()): void {
+    if (cpuPercent !== undefined) this.cpuPercent = cpuPercent;
+    const seconds = (now - this.rateMark.at) / 1000;
+    if (seconds <= 0) return;
+    this.tokensPerS = Math.round(((this.tokensGenerated - this.rateMark.tokens) / seconds) * 10) / 10;
+    this.rateMark = { at: now, tokens: this.tokensGenerated };
   }
 
   serves(model: string, capability: Capability): boolean {

@@ -350,6 +350,7 @@ export class WorkerSocketServer {
     const d = this.opts.dispatcher;
     switch (msg.type) {
       case "chunk":
+        worker.tokensGenerated += msg.tokens;
         return d.onChunk(worker, msg);
       case "done":
         return d.onDone(worker, msg);
@@ -358,6 +359,7 @@ export class WorkerSocketServer {
       case "job_error":
         return d.onJobError(worker, msg);
       case "heartbeat":
+        worker.heartbeat(msg.cpuPercent);
         return;
       case "draining":
         worker.draining = true;

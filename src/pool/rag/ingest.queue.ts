@@ -62,6 +62,11 @@ export class IngestQueue {
 
   constructor(private readonly opts: IngestQueueOptions) {}
 
+  /** Documents waiting for extraction, and being extracted now (/metrics). */
+  get depth(): { waiting: number; extracting: number } {
+    return { waiting: this.waiting.length, extracting: this.running.size };
+  }
+
   /** Queues a pending document for extraction (again, if it is being extracted now). */
   enqueue(documentId: string): void {
     if (this.closed) return;

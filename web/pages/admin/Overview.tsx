@@ -15,6 +15,7 @@ import { useLiveEvents } from "../../live.js";
 import type { MetricPoint, Overview } from "../../../src/protocol/dashboard.protocol.js";
 import { AuditChainAlert } from "./AuditChainAlert.js";
 import type { AdminPageProps } from "./pages.js";
+import { ResourcesSection } from "./overview/Resources.js";
 
 const WINDOW_S = 600;
 
@@ -137,7 +138,7 @@ export function OverviewPage(p: AdminPageProps) {
       setOv((o) => {
         if (!o) return o;
         const keep = Math.max(1, Math.round(WINDOW_S / (o.metrics.interval_s || 2)));
-        return { ...o, queue_depth: point.queue_depth, metrics: { ...o.metrics, points: [...o.metrics.points, point].slice(-keep) } };
+        return { ...o, queue_depth: point.queue_depth, metrics: { ...o.metrics, points: [...o.metrics.points, point].slice(-keep) }, ...(e.resources ? { resources: e.resources } : {}) };
       });
     } else if (e.type === "worker.joined" || e.type === "worker.left" || e.type === "worker.updated") {
       // Counts by class and slots are the pool's to compute: fetch them again, once per burst.
@@ -205,6 +206,7 @@ export function OverviewPage(p: AdminPageProps) {
         </div>
       </section>
 
+      {ov.resources && <ResourcesSection resources={ov.resources} />}
       {ov.cluster && ov.cluster.pools.length > 1 && <ClusterSection cluster={ov.cluster} />}
       {ov.vip?.enabled && <VipLine vip={ov.vip} />}
 

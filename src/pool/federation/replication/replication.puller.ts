@@ -36,8 +36,15 @@ export class ReplicationPuller {
   private timer: NodeJS.Timeout | undefined;
   private syncing = false;
   private closed = false;
+  /** Per trusted peer, after its last anti-entropy round: envelopes its log held that ours lacked, and when the round ended well. */
+  private readonly lagOf = new Map<string, { envelopes: number; syncedAt: number | undefined }>();
 
   constructor(private readonly deps: PullerDeps) {}
+
+  /** Replication lag per peer (atom id), as the last anti-entropy rounds saw it (/metrics). */
+  lag(): ReadonlyMap<string, { envelopes: number; syncedAt: number | undefined }> {
+    return this.lagOf;
+  }
 
   get started(): boolean {
     return this.timer !== undefined;
@@ -81,6 +88,7 @@ export class ReplicationPuller {
 
   private async pullFrom(peer: PeerRow): Promise<void> {
     const { transport, log } = this.deps;
+    let behind = 0;
     try {
       const summary = await transport.request<Record<string, number>>(peer, "GET", "/v1/federation/log/summary", undefined, { timeoutMs: 5000, maxBytes: SUMMARY_MAX_BYTES });
       for (const [origin, theirMax] of Object.entries(summary)) {
@@ -100,9 +108,12 @@ export class ReplicationPuller {
           if (report.accepted === 0 && !report.refused.some((r) => r.reason === "redaction without erasure")) break;
           after = Math.max(await log.contiguous(origin), ...envs.map((e) => e.seq));
         }
+        behind += Math.max(0, theirMax - after);
       }
+      this.lagOf.set(peer.atom_id, { envelopes: behind, syncedAt: Date.now() });
       if (peer.last_error) await this.deps.peers.setError(peer.atom_id, null).catch(() => {});
     } catch (err) {
+      this.lagOf.set(peer.atom_id, { envelopes: behind, syncedAt: this.lagOf.get(peer.atom_id)?.syncedAt });
       this.logger.debug({ peer: peer.atom_id, err: (err as Error).message }, "anti-entropy pull failed");
       await this.deps.peers.setError(peer.atom_id, `replication pull: ${(err as Error).message}`).catch(() => {});
     }

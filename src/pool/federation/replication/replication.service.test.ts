@@ -168,6 +168,23 @@ describe("push and apply", () => {
     await B.service.syncOnce();
     await until("B catches up", async () => (await rows<{ id: string }>(B, "SELECT id FROM memories")).map((m) => m.id).join() === "mem_2");
   });
+
+  it("tells the replication lag per peer (/metrics): nothing behind after a good round, whose time stays while the peer is unreachable", async () => {
+    const before = Date.now();
+    await B.service.syncOnce();
+    const lagOfA = () => B.service.lag().find((l) => l.peer === A.identity.atomId);
+    expect(lagOfA()).toMatchObject({ behind: 0, queued: 0 });
+    const syncedAt = lagOfA()!.syncedAt!;
+    expect(syncedAt).toBeGreaterThanOrEqual(before);
+    A.down = true;
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      await B.service.syncOnce();
+      expect(lagOfA()!.syncedAt).toBe(syncedAt);
+    } finally {
+      A.down = false;
+    }
+  });
 });
 
 describe("refusals", () => {

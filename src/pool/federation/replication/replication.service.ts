@@ -166,6 +166,16 @@ export class ReplicationService implements Replicator {
     while (this.applier.busy || this.recorder.busy) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** Per trusted peer: envelopes behind it at the last anti-entropy round, when that round ended well, and envelopes queued for it (/metrics). */
+  lag(): { peer: string; behind: number; syncedAt: number | undefined; queued: number }[] {
+    const queued = this.fanOut.pending();
+    const peers = new Set([...this.puller.lag().keys(), ...Object.keys(queued)]);
+    return [...peers].map((peer) => {
+      const l = this.puller.lag().get(peer);
+      return { peer, behind: l?.envelopes ?? 0, syncedAt: l?.syncedAt, queued: queued[peer] ?? 0 };
+    });
+  }
+
   async stats() {
     return { ...(await this.deps.log.stats()), push_queues: this.fanOut.pending() };
   }
