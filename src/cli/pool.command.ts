@@ -116,6 +116,9 @@ export function registerPoolCommand(program: Command): Command {
     .action(
       action(async (opts: Record<string, unknown>) => {
         const config = loadPoolConfig({ flags: givenFlags(opts, ["port", "host", "dataDir"]), env: process.env, configFile: opts.config as string | undefined });
+        // Read once: the database process and any other child must not inherit the admin password.
+        delete process.env.ADMIN_PASSWORD;
+        delete process.env.CELLULE_ADMIN_PASSWORD;
         configureLogging(config.logLevel);
         const running = await startPool(config);
         stopOnSignals((hurry) => running.shutdown(config.drainTimeoutMs, hurry), { hurry: true });

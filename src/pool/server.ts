@@ -99,7 +99,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   // API keys and the authenticator (API keys; admin-users adds the session cookie).
   const keys = buildKeys({ db, audit: audit.service, throttle });
   const setup = await buildSetup({ db, audit: audit.service, identity });
-  const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle });
+  const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle, config });
   await app.register(cookie);
   const license = await buildLicense({
     db,
