@@ -24,8 +24,8 @@ describe("guide variables", () => {
     expect((await fetch(`${pool.url}/docs`, { headers: { accept: "text/html" } })).status).toBe(200);
     await completeSetup(pool.url);
     expect((await fetch(`${pool.url}/redoc`)).status).toBe(404);
-    const { createKey } = await adminHttp(pool);
-    const r = await fetch(`${pool.url}/v1/admin/debug/ingest_inline`, json({ text: TEXT }, await createKey(true)));
+    const http = await adminHttp(pool);
+    const r = await fetch(`${pool.url}/v1/admin/debug/ingest_inline`, json({ text: TEXT }, await http.createKey(true)));
     expect(r.status).toBe(404);
     await pool.kill();
   });
