@@ -102,6 +102,17 @@ function removeStale(path: string, seen: string): void {
 /** The holder is alive but the process it holds the lock for is gone: it is closing. */
 export class OrphanedLockError extends CliError {}
 
+/** The holder is alive and holds it for a live process (a running or starting pool, another admin command). */
+export class HeldLockError extends CliError {
+  constructor(
+    message: string,
+    readonly holderPid: number,
+    readonly role: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface LockOptions {
   /** The process this one holds the lock for (the pool, for its database process). */
   ownerPid?: number | undefined;
@@ -138,9 +149,11 @@ export function lockDataDir(dataDir: string, role: string, opts: LockOptions = {
       if (Number.isInteger(ownerPid) && ownerPid > 0 && !alive(ownerPid)) {
         throw new OrphanedLockError(`Data dir ${dataDir} is still being closed by pid ${pid} (${owner}), left by a pool that stopped (pid ${ownerPid}).`);
       }
-      throw new CliError(
+      throw new HeldLockError(
         `Data dir ${dataDir} is in use by another Cellule process (pid ${pid}, ${owner || "unknown"}). ` +
           `Only one process may open an embedded database; stop it first, or run admin commands while the pool runs (they go through its socket).`,
+        pid,
+        owner ?? "",
       );
     }
     removeStale(path, seen);
