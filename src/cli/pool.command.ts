@@ -119,7 +119,7 @@ export function registerPoolCommand(program: Command): Command {
         // Read once: the database process and any other child must not inherit the admin password.
         delete process.env.ADMIN_PASSWORD;
         delete process.env.CELLULE_ADMIN_PASSWORD;
-        configureLogging(config.logLevel);
+        configureLogging(config.logLevel, config.logFormat);
         const running = await startPool(config);
         stopOnSignals((hurry) => running.shutdown(config.drainTimeoutMs, hurry), { hurry: true });
       }),

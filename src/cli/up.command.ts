@@ -26,7 +26,7 @@ export function registerUpCommand(program: Command): Command {
         const localFile = join(poolConfig.dataDir, "local-worker.json");
         const workerFlags = givenFlags(opts, ["model", "embeddingModel", "slots", "threads"]);
         const workerConfig = loadWorkerConfig({ flags: { ...workerFlags, config: localFile }, env: process.env });
-        configureLogging(poolConfig.logLevel);
+        configureLogging(poolConfig.logLevel, poolConfig.logFormat);
         const log = moduleLogger("cli.up");
         const running = await startPool(poolConfig);
         const localHost = poolConfig.host === "0.0.0.0" || poolConfig.host === "::" ? "127.0.0.1" : poolConfig.host;

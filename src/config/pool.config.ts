@@ -2,6 +2,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { POOL_URL_RULE, PoolUrl, poolUrlOfEntry, poolUrlProblem } from "../protocol/federation.protocol.js";
+import { LOG_FORMATS, type LogFormat } from "../shared/logger.js";
 import { boolish, field, ggufPath, port, positiveInt, type Values } from "./fields.js";
 import { readConfigFile, resolveFields, type Sources } from "./load.js";
 
@@ -48,6 +49,7 @@ export const poolFields = {
   }),
   fedKeyDir: field({ env: "CELLULE_FED_KEY_DIR", aliases: ["IAMINE_FED_KEY_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "Ed25519 key dir (default DATA_DIR/keys); keep it on a persistent volume" }),
   logLevel: field<z.infer<typeof logLevel>>({ env: "CELLULE_LOG_LEVEL", schema: logLevel, defaultValue: "info", help: "log level" }),
+  logFormat: field<LogFormat>({ env: "CELLULE_LOG_FORMAT", schema: z.enum(LOG_FORMATS), defaultValue: "auto", help: "log format: json (one JSON object a line), pretty (readable lines) or auto (pretty on a terminal, JSON otherwise)" }),
   queueSize: field({ env: "CELLULE_QUEUE_SIZE", aliases: ["IAMINE_QUEUE_SIZE"], schema: z.coerce.number().int().min(0), defaultValue: 64, help: "waiting jobs allowed per model before 429" }),
   jobTimeoutMs: field({ env: "CELLULE_JOB_TIMEOUT_MS", schema: positiveInt, defaultValue: 300_000, help: "per-job timeout (ms), queue wait included" }),
   heartbeatMs: field({ env: "CELLULE_HEARTBEAT_MS", schema: z.coerce.number().int().min(100), defaultValue: 2000, help: "worker heartbeat interval (ms); 3 missed = dead" }),

@@ -6,6 +6,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { FAILOVER_DEFAULTS } from "../protocol/worker.protocol.js";
+import { LOG_FORMATS, type LogFormat } from "../shared/logger.js";
 import { boolish, field, ggufPath, positiveInt, type Values } from "./fields.js";
 import { resolveFields, type Sources } from "./load.js";
 
@@ -42,6 +43,7 @@ export const workerFields = {
   failoverDownMs: field({ env: "CELLULE_FAILOVER_DOWN_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.downAfterMs, help: "home pool lost this long (ms): state DOWN (fail over in auto mode)" }),
   failoverStickyMs: field({ env: "CELLULE_FAILOVER_STICKY_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.stickyCheckMs, help: "on a peer after a failover, how often (ms) the home pool is checked to go back to it" }),
   failoverFailsafeMs: field({ env: "CELLULE_FAILOVER_FAILSAFE_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.manualFailsafeMs, help: "manual mode: fail over anyway once the home pool has been down this long (ms)" }),
+  logFormat: field<LogFormat>({ env: "CELLULE_LOG_FORMAT", schema: z.enum(LOG_FORMATS), defaultValue: "auto", help: "log format: json, pretty, or auto (pretty on a terminal)" }),
   logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), defaultValue: "info" as const, help: "log level" }),
 };
 
