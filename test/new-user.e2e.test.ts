@@ -40,7 +40,7 @@ describe("cellule up --answers", () => {
     writeFileSync(answersFile, JSON.stringify(defaultSetupAnswers()));
     const up = spawnCli(["up", "--answers", answersFile, "--model", modelPath(), "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir]);
     const key = await waitFor(() => /\n(sk_[0-9a-f]{12}_[A-Za-z0-9_-]{32})\n/.exec(up.output())?.[1], "the first API key", 60_000);
-    await waitFor(() => up.output().includes("ready"), "cellule up to say it is ready", 60_000);
+    await waitFor(() => up.output().includes("Cellule is ready."), "cellule up to say it is ready", 90_000);
     expect(up.output()).toContain(`http://127.0.0.1:${port}/admin/login`);
     expect(up.output()).toContain(TEST_ADMIN.email);
     expect(up.output()).not.toContain(TEST_ADMIN.password);
@@ -55,12 +55,16 @@ describe("cellule up --answers", () => {
     expect(await up.exited).toBe(0);
   });
 
-  it("without answers and without a terminal, says plainly that setup is still needed and where", async () => {
+  it("without answers and without a terminal, says plainly that setup is still needed and where (log in readable lines when asked)", async () => {
     const [port, dataDir] = await Promise.all([freePort(), poolDataDir()]);
-    const up = spawnCli(["up", "--model", modelPath(), "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir]);
-    await waitFor(() => up.output().includes("SETUP NEEDED"), "the setup notice", 60_000);
+    const up = spawnCli(["up", "--model", modelPath(), "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir], { CELLULE_LOG_FORMAT: "pretty" });
+    await waitFor(() => up.output().includes("SETUP NEEDED"), "the setup notice", 90_000);
     expect(up.output()).toContain(`http://127.0.0.1:${port}/setup/ui`);
     expect(up.output()).toContain("--answers");
+    // CELLULE_LOG_FORMAT=pretty: readable lines from the pool and its database process, no JSON line.
+    expect(up.output()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(cellule\.pool\): pool listening on /m);
+    expect(up.output()).toMatch(/^\[[\d:.]+\] \w+ \(cellule\.db\.host\): /m);
+    expect(up.output()).not.toMatch(/^\{"level"/m);
     await up.kill("SIGTERM");
   });
 });
