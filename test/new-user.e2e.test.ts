@@ -3,10 +3,11 @@
  * the pool is still starting waits for its socket instead of refusing; `cellule up --answers`
  * leaves a pool whose first chat answers 200; `cellule pool` on a terminal prints readable lines.
  */
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { defaultSetupAnswers, freePort, killAll, MODEL_ID, modelPath, poolDataDir, runCli, spawnCli, tempDir, TEST_ADMIN, waitFor } from "./helpers.js";
+import { CLI, defaultSetupAnswers, freePort, killAll, MODEL_ID, modelPath, poolDataDir, runCli, spawnCli, tempDir, TEST_ADMIN, waitFor } from "./helpers.js";
 
 afterAll(killAll);
 
@@ -68,4 +69,43 @@ describe("cellule up --answers", () => {
   });
 });
 
-
+describe("cellule up on a terminal", () => {
+  it("asks the few answers (the password without echo), completes setup, logs readable lines (auto format on a TTY)", async () => {
+    const [port, dataDir] = await Promise.all([freePort(), poolDataDir()]);
+    const password = "Granite-Orchard-Violet-31";
+    // util-linux `script` gives the command a pseudo-terminal: stdin and stdout are TTYs, as for a person.
+    const command = [process.execPath, CLI, "up", "--model", modelPath(), "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir].map((a) => `'${a}'`).join(" ");
+    const env: Record<string, string | undefined> = { ...process.env, CELLULE_LOG_LEVEL: "info" };
+    delete env.CELLULE_LOG_FORMAT;
+    const term = spawn("script", ["-qfec", command, "/dev/null"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    term.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    term.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => term.once("exit", r));
+    try {
+      const answer = async (prompt: string, text: string) => {
+        await waitFor(() => out.includes(prompt), `the prompt ${JSON.stringify(prompt)}`, 90_000);
+        const seen = out.length;
+        term.stdin.write(`${text}\r`);
+        await waitFor(() => out.length > seen, "the terminal to take the answer", 10_000);
+      };
+      await answer("Company name: ", "Acme Trial");
+      await answer("[OTHER]: ", "");
+      await answer("Admin email: ", "me@example.test");
+      await answer("Admin password for me@example.test", password);
+      await answer("Confirm password: ", password);
+      await waitFor(() => out.includes("Cellule is ready."), "cellule up to say it is ready", 90_000);
+      expect(out).toContain(`http://127.0.0.1:${port}/admin/login (setup done here; admin account me@example.test)`);
+      expect(out).not.toContain(password);
+      // On a terminal the log is readable lines (CELLULE_LOG_FORMAT unset: auto).
+      expect(out).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] .*INFO.* \(cellule\.pool\): .*pool listening on/);
+      expect(out).not.toMatch(/\{"level":30/);
+      // The admin account works.
+      const login = await fetch(`http://127.0.0.1:${port}/v1/admin/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "me@example.test", password }) });
+      expect(login.status).toBe(200);
+    } finally {
+      term.kill("SIGTERM");
+      await exited;
+    }
+  });
+});
