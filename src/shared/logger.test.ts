@@ -85,7 +85,7 @@ describe("log format (CELLULE_LOG_FORMAT)", () => {
       },
     });
     const log = loggerTo(stream, "info", "pretty").child({ name: "cellule.pool" });
-    log.info({ url: "http://localhost:18080", headers: { authorization: "Bearer sk-pretty-secret" }, password: "pw-pretty" }, "pool listening");
+    log.info({ url: "http://localhost:18080", headers: { authorization: "Bearer sk-pretty-secret" }, password: "pw-pretty", config: { adminPassword: "pw-config" } }, "pool listening");
     log.warn("second line");
     const lines = out.trimEnd().split("\n");
     expect(lines).toHaveLength(2);
@@ -94,6 +94,7 @@ describe("log format (CELLULE_LOG_FORMAT)", () => {
     expect(lines[0]).toContain(`"authorization":"${REDACTED}"`);
     expect(out).not.toContain("sk-pretty-secret");
     expect(out).not.toContain("pw-pretty");
+    expect(out).not.toContain("pw-config");
     expect(lines[1]).toMatch(/WARN \(cellule\.pool\): second line$/);
     expect(() => JSON.parse(lines[0]!) as unknown).toThrow();
   });

@@ -22,6 +22,8 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   "cookie",
   "set-cookie",
   "password",
+  "adminpassword",
+  "admin_password",
   "token",
   "secret",
   "credential",
