@@ -161,14 +161,18 @@ export function lockDataDir(dataDir: string, role: string, opts: LockOptions = {
   throw new CliError(`Could not lock data dir ${dataDir}`);
 }
 
-/** lockDataDir, but waits up to `waitMs` for an orphaned holder (see above) to finish closing. */
+/**
+ * lockDataDir, but waits up to `waitMs` for an orphaned holder (see above) to finish closing, or
+ * for an admin command (a few seconds' work on the data dir) to finish.
+ */
 export async function lockDataDirWhenFree(dataDir: string, role: string, opts: LockOptions = {}, waitMs = 15_000): Promise<DataDirLock> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       return lockDataDir(dataDir, role, opts);
     } catch (err) {
-      if (!(err instanceof OrphanedLockError) || Date.now() > deadline) throw err;
+      const transient = err instanceof OrphanedLockError || (err instanceof HeldLockError && err.role === "admin command");
+      if (!transient || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
