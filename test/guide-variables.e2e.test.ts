@@ -50,6 +50,9 @@ describe("guide variables", () => {
     expect(body.chunks.every((c) => c.tokens <= body.max_tokens)).toBe(true);
     expect(body.chunks[0]!.text).toContain("Paragraph 0.");
     expect(body.embedding).toBeNull();
+    // Described in the API reference while it is on.
+    const openapi = (await (await fetch(`${pool.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toContain("/v1/admin/debug/ingest_inline");
     // Not for a user key, nor anonymous.
     expect((await fetch(`${pool.url}/v1/admin/debug/ingest_inline`, json({ text: TEXT }, user))).status).toBe(403);
     expect((await fetch(`${pool.url}/v1/admin/debug/ingest_inline`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: TEXT }) })).status).toBe(401);
