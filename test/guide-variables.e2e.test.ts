@@ -1,14 +1,15 @@
 /**
  * The admin guide's variables (issue 20, must-have 5) on real pool processes: CELLULE_DEBUG_INGEST
- * (the debug ingest route: off = 404, on = answers, admin only), ADMIN_PASSWORD / ADMIN_EMAIL (the
+ * (the debug ingest route: off = 404, on = answers, admin only), IAMINE_EMBEDDER_PATH (pool and
+ * worker: the embedding model, here a directory holding one GGUF), ADMIN_PASSWORD / ADMIN_EMAIL (the
  * first admin created at boot, never logged; a changed value rotates it at the next boot), and
  * /redoc (not served: /docs is the API reference, open during setup).
  */
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { adminHttp } from "./admin-http.js";
-import { completeSetup, killAll, startPool, tempDir } from "./helpers.js";
+import { completeSetup, killAll, MODEL_ID, modelPath, startPool, startWorker, tempDir } from "./helpers.js";
 
 afterAll(killAll);
 
@@ -33,7 +34,10 @@ describe("guide variables", () => {
   it("CELLULE_DEBUG_INGEST=1: the route chunks inline for an admin only; ADMIN_PASSWORD creates the first admin (never logged) and rotates it on change", async () => {
     const first = "Granite-Orchard-Violet-31";
     const second = "Copper-Lagoon-Thistle-58";
-    const env = { CELLULE_DEBUG_INGEST: "1", ADMIN_EMAIL: "ops@example.test", ADMIN_PASSWORD: first };
+    // IAMINE_EMBEDDER_PATH (the guide's name) as a directory holding one GGUF: the pool's embedding
+    // model id, and below the worker's embedding model. stories260K yields 64-d embeddings.
+    const embedder = dirname(modelPath());
+    const env = { CELLULE_DEBUG_INGEST: "1", ADMIN_EMAIL: "ops@example.test", ADMIN_PASSWORD: first, IAMINE_EMBEDDER_PATH: embedder, CELLULE_EMBEDDING_DIMS: "64" };
     const pool = await startPool({ env });
     // The account exists from boot (before and besides the wizard's), and its password is not in the log.
     expect((await login(pool.url, "ops@example.test", first)).status).toBe(200);
@@ -60,8 +64,14 @@ describe("guide variables", () => {
     const audit = (await (await fetch(`${pool.url}/v1/admin/audit?action=debug.ingest_inline`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { data: { details: Record<string, unknown> }[] };
     expect(audit.data[0]?.details).toMatchObject({ chars: TEXT.length, chunks: body.chunk_count });
 
+    // With a worker whose embedding model comes from IAMINE_EMBEDDER_PATH, `embed` embeds the first chunks with it.
+    await startWorker(http.pool, { env: { IAMINE_EMBEDDER_PATH: embedder } });
+    const embedded = await fetch(`${pool.url}/v1/admin/debug/ingest_inline`, json({ text: TEXT, embed: true }, admin));
+    expect(embedded.status, await embedded.clone().text()).toBe(200);
+    const withModel = (await embedded.json()) as { chunk_count: number; embedding: unknown };
+    expect(withModel.embedding).toMatchObject({ model: MODEL_ID, dims: 64, embedded: Math.min(8, withModel.chunk_count) });
     // Rotation: the same data dir restarted with a new password, this time from a file.
-    await pool.kill();
+    await killAll();
     const secrets = tempDir("cellule-secret-");
     writeFileSync(join(secrets, "admin_password"), `${second}\n`, { mode: 0o600 });
     const again = await startPool({ dataDir: pool.dataDir, env: { ADMIN_EMAIL: "ops@example.test", ADMIN_PASSWORD_FILE: join(secrets, "admin_password") } });
