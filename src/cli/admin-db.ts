@@ -22,7 +22,8 @@ export interface AdminContext {
 export async function withAdminDatabase<T>(opts: Record<string, unknown>, fn: (ctx: AdminContext) => Promise<T>): Promise<T> {
   const config = loadPoolConfig({ flags: givenFlags(opts, ["dataDir"]), env: process.env, configFile: opts.config as string | undefined });
   configureLogging("warn");
-  const opened = await openAdminDatabase(config);
+  // A pool that is starting holds the data dir before it serves its socket: wait for it (bounded), said on stderr.
+  const opened = await openAdminDatabase(config, { waitMs: config.adminWaitMs, onWait: (message) => process.stderr.write(`${message}\n`) });
   try {
     const audit = new AuditService({ audit: new AuditRepository(opened.db), identity: loadOrCreatePoolIdentity(keyDirOf(config)) });
     return await fn({ opened, config, audit, actor: `cli:${os.userInfo().username}` });

@@ -14,7 +14,7 @@ import { withAdminDatabase } from "./admin-db.js";
 import { action } from "./run.js";
 
 /** Reads lines from a raw-mode terminal without echoing them (characters typed ahead are kept). */
-class HiddenLineReader {
+export class HiddenLineReader {
   private pending = "";
   private waiter: ((line: string | undefined) => void) | undefined;
   private ended = false;

@@ -112,11 +112,14 @@ export function registerPoolCommand(program: Command): Command {
     .option("--host <host>", "listen address (env CELLULE_HOST, default 0.0.0.0)")
     .option("--data-dir <dir>", "data directory (env CELLULE_DATA_DIR, default ./data)")
     .option("--config <file>", "JSON config file (env CELLULE_CONFIG)")
-    .addHelpText("after", "\nEnvironment: DATABASE_URL=postgres://… uses an external PostgreSQL with pgvector instead of the embedded database.\nOther settings: CELLULE_QUEUE_SIZE, CELLULE_JOB_TIMEOUT_MS, CELLULE_DRAIN_TIMEOUT_MS, CELLULE_HEARTBEAT_MS, CELLULE_MAX_BODY_BYTES, CELLULE_TOKEN_TTL_HOURS, CELLULE_LOG_LEVEL.\nFederation: CELLULE_FED (active|observe|off), CELLULE_PUBLIC_URL (POOL_URL), CELLULE_FED_KEY_DIR, CELLULE_BOND_PEERS + CELLULE_FED_BOND_SECRET.")
+    .addHelpText("after", "\nEnvironment: DATABASE_URL=postgres://… uses an external PostgreSQL with pgvector instead of the embedded database.\nOther settings: CELLULE_QUEUE_SIZE, CELLULE_JOB_TIMEOUT_MS, CELLULE_DRAIN_TIMEOUT_MS, CELLULE_HEARTBEAT_MS, CELLULE_MAX_BODY_BYTES, CELLULE_TOKEN_TTL_HOURS, CELLULE_LOG_LEVEL, CELLULE_LOG_FORMAT (auto|json|pretty).\nUnattended installs: ADMIN_EMAIL + CELLULE_ADMIN_PASSWORD_FILE (or ADMIN_PASSWORD) create or rotate the first admin at boot.\nFederation: CELLULE_FED (active|observe|off), CELLULE_PUBLIC_URL (POOL_URL), CELLULE_FED_KEY_DIR, CELLULE_BOND_PEERS + CELLULE_FED_BOND_SECRET.")
     .action(
       action(async (opts: Record<string, unknown>) => {
         const config = loadPoolConfig({ flags: givenFlags(opts, ["port", "host", "dataDir"]), env: process.env, configFile: opts.config as string | undefined });
-        configureLogging(config.logLevel);
+        // Read once: the database process and any other child must not inherit the admin password.
+        delete process.env.ADMIN_PASSWORD;
+        delete process.env.CELLULE_ADMIN_PASSWORD;
+        configureLogging(config.logLevel, config.logFormat);
         const running = await startPool(config);
         stopOnSignals((hurry) => running.shutdown(config.drainTimeoutMs, hurry), { hurry: true });
       }),

@@ -1,4 +1,8 @@
-/** `cellule up`: a pool and a local worker in one process, for a single machine. */
+/**
+ * `cellule up`: a pool and a local worker in one process, for a single machine. It leaves a working
+ * pool: first-boot setup is run here (`--answers FILE`, or a few questions on a terminal, see
+ * up-setup.ts), or a notice says plainly what remains to do.
+ */
 import { join } from "node:path";
 import type { Command } from "commander";
 import { loadPoolConfig } from "../config/pool.config.js";
@@ -7,6 +11,7 @@ import { configureLogging, moduleLogger } from "../shared/logger.js";
 import { readWorkerFile, writeWorkerFile } from "../worker/credentials.js";
 import { startPool, stopOnSignals } from "./pool.command.js";
 import { action, givenFlags } from "./run.js";
+import { setupForUp, setupNeededNotice, type UpSetupOutcome } from "./up-setup.js";
 import { startWorker } from "./worker.command.js";
 
 export function registerUpCommand(program: Command): Command {
@@ -20,15 +25,25 @@ export function registerUpCommand(program: Command): Command {
     .option("--port <port>", "HTTP port (env CELLULE_PORT, default 18080)")
     .option("--host <host>", "listen address (env CELLULE_HOST, default 0.0.0.0)")
     .option("--data-dir <dir>", "data directory (env CELLULE_DATA_DIR, default ./data)")
+    .option("--answers <file>", "first-boot setup answers (JSON, as for `cellule setup apply`; topology, hardware, models and security may be left out); without it, asked on a terminal")
     .action(
       action(async (opts: Record<string, unknown>) => {
         const poolConfig = loadPoolConfig({ flags: givenFlags(opts, ["port", "host", "dataDir"]), env: process.env });
         const localFile = join(poolConfig.dataDir, "local-worker.json");
         const workerFlags = givenFlags(opts, ["model", "embeddingModel", "slots", "threads"]);
         const workerConfig = loadWorkerConfig({ flags: { ...workerFlags, config: localFile }, env: process.env });
-        configureLogging(poolConfig.logLevel);
+        configureLogging(poolConfig.logLevel, poolConfig.logFormat);
+        delete process.env.ADMIN_PASSWORD; // read once (admin-bootstrap.ts): children must not inherit it
+        delete process.env.CELLULE_ADMIN_PASSWORD;
         const log = moduleLogger("cli.up");
         const running = await startPool(poolConfig);
+        let setup: UpSetupOutcome;
+        try {
+          setup = await setupForUp(running.pool.setup, opts.answers as string | undefined, Boolean(process.stdin.isTTY && process.stdout.isTTY));
+        } catch (err) {
+          await running.stop();
+          throw err;
+        }
         const localHost = poolConfig.host === "0.0.0.0" || poolConfig.host === "::" ? "127.0.0.1" : poolConfig.host;
         const poolUrl = `http://${localHost.includes(":") ? `[${localHost}]` : localHost}:${poolConfig.port}`;
         const stored = readWorkerFile(localFile);
@@ -47,7 +62,15 @@ export function registerUpCommand(program: Command): Command {
           await running.stop();
           throw err;
         }
-        log.info({ url: running.url }, "pool and local worker started");
+        // "Ready" means a chat works: wait (bounded) for the local worker to be connected.
+        const connectBy = Date.now() + 60_000;
+        while (running.pool.registry.size === 0 && Date.now() < connectBy) await new Promise((r) => setTimeout(r, 100));
+        log.info({ url: running.url, workers: running.pool.registry.size }, "pool and local worker started");
+        if (setup.status === "pending") process.stdout.write(setupNeededNotice(running.url, poolConfig.dataDir));
+        else {
+          const admin = setup.status === "completed" ? ` (setup done here; admin account ${setup.adminEmail})` : "";
+          process.stdout.write(`\nCellule is ready. Admin dashboard: ${running.url}/admin/login${admin}\nOpenAI base URL: ${running.url}/v1\n\n`);
+        }
         // The pool drains first: its local worker keeps answering until the running answers are done.
         stopOnSignals(
           async (hurry) => {

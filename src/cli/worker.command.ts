@@ -168,7 +168,7 @@ export function registerWorkerCommand(program: Command): Command {
     .action(
       action(async (opts: Record<string, unknown>) => {
         const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "site", "mobility", "gpu"]), env: process.env });
-        configureLogging(config.logLevel);
+        configureLogging(config.logLevel, config.logFormat);
         const started = await startWorker(config);
         const log = moduleLogger("cli");
         // Only here, not in `cellule up`: this process is the worker alone, and a service manager restarts it.

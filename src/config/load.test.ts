@@ -49,6 +49,40 @@ describe("pool config", () => {
   });
 });
 
+describe("the guide's variables (issue 20)", () => {
+  it("IAMINE_EMBEDDER_PATH is the embedding model: a GGUF file, or a directory holding one", async () => {
+    const { writeFileSync, mkdtempSync, mkdirSync } = await import("node:fs");
+    const dir = mkdtempSync("/tmp/cellule-embedder-");
+    writeFileSync(`${dir}/all-MiniLM-L6-v2.Q8_0.gguf`, "GGUF");
+    // Worker: the path it loads. Pool: the model id the worker will serve (the file name).
+    expect(loadWorkerConfig({ env: { IAMINE_EMBEDDER_PATH: `${dir}/all-MiniLM-L6-v2.Q8_0.gguf` } }).embeddingModel).toBe(`${dir}/all-MiniLM-L6-v2.Q8_0.gguf`);
+    expect(loadWorkerConfig({ env: { IAMINE_EMBEDDER_PATH: dir } }).embeddingModel).toBe(`${dir}/all-MiniLM-L6-v2.Q8_0.gguf`);
+    expect(loadPoolConfig({ env: { IAMINE_EMBEDDER_PATH: dir } }).embeddingModel).toBe("all-MiniLM-L6-v2.Q8_0");
+    // CELLULE_EMBEDDING_MODEL wins over the alias; a flag wins over both.
+    expect(loadWorkerConfig({ env: { IAMINE_EMBEDDER_PATH: dir, CELLULE_EMBEDDING_MODEL: "/m/e.gguf" } }).embeddingModel).toBe("/m/e.gguf");
+    expect(loadWorkerConfig({ env: { IAMINE_EMBEDDER_PATH: dir }, flags: { embeddingModel: "/m/f.gguf" } }).embeddingModel).toBe("/m/f.gguf");
+    // A directory with no model (or several) names the variable.
+    mkdirSync(`${dir}/empty`);
+    expect(() => loadWorkerConfig({ env: { IAMINE_EMBEDDER_PATH: `${dir}/empty` } })).toThrow(/CELLULE_EMBEDDING_MODEL \(from IAMINE_EMBEDDER_PATH\): the directory holds no \.gguf file/);
+    expect(() => loadPoolConfig({ env: { IAMINE_EMBEDDER_PATH: `${dir}/empty` } })).toThrow(/IAMINE_EMBEDDER_PATH/);
+  });
+
+  it("CELLULE_DEBUG_INGEST is off by default", () => {
+    expect(loadPoolConfig({ env: {} }).debugIngest).toBe(false);
+    expect(loadPoolConfig({ env: { CELLULE_DEBUG_INGEST: "1" } }).debugIngest).toBe(true);
+    expect(() => loadPoolConfig({ env: { CELLULE_DEBUG_INGEST: "maybe" } })).toThrow(/CELLULE_DEBUG_INGEST/);
+  });
+
+  it("ADMIN_PASSWORD, its _FILE forms and ADMIN_EMAIL", () => {
+    expect(loadPoolConfig({ env: { ADMIN_PASSWORD: "x" } }).adminPassword).toBe("x");
+    expect(loadPoolConfig({ env: { ADMIN_PASSWORD_FILE: "/run/secrets/a" } }).adminPasswordFile).toBe("/run/secrets/a");
+    expect(loadPoolConfig({ env: { CELLULE_ADMIN_PASSWORD_FILE: "/run/secrets/b", ADMIN_PASSWORD_FILE: "/x" } }).adminPasswordFile).toBe("/run/secrets/b");
+    expect(loadPoolConfig({ env: { ADMIN_EMAIL: " it@example.test " } }).adminEmail).toBe("it@example.test");
+    // A bad value's error never quotes a password: the field's schema accepts any non-empty string.
+    expect(loadPoolConfig({ env: {} }).adminPassword).toBeUndefined();
+  });
+});
+
 describe("worker config", () => {
   it("validates the pool URL and slots", () => {
     expect(() => loadWorkerConfig({ env: { CELLULE_POOL_URL: "pool.lan" } })).toThrow(/CELLULE_POOL_URL/);

@@ -2,7 +2,8 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { POOL_URL_RULE, PoolUrl, poolUrlOfEntry, poolUrlProblem } from "../protocol/federation.protocol.js";
-import { boolish, field, port, positiveInt, type Values } from "./fields.js";
+import { LOG_FORMATS, type LogFormat } from "../shared/logger.js";
+import { boolish, field, ggufPath, port, positiveInt, type Values } from "./fields.js";
 import { readConfigFile, resolveFields, type Sources } from "./load.js";
 
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -48,6 +49,7 @@ export const poolFields = {
   }),
   fedKeyDir: field({ env: "CELLULE_FED_KEY_DIR", aliases: ["IAMINE_FED_KEY_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "Ed25519 key dir (default DATA_DIR/keys); keep it on a persistent volume" }),
   logLevel: field<z.infer<typeof logLevel>>({ env: "CELLULE_LOG_LEVEL", schema: logLevel, defaultValue: "info", help: "log level" }),
+  logFormat: field<LogFormat>({ env: "CELLULE_LOG_FORMAT", schema: z.enum(LOG_FORMATS), defaultValue: "auto", help: "log format: json (one JSON object a line), pretty (readable lines) or auto (pretty on a terminal, JSON otherwise)" }),
   queueSize: field({ env: "CELLULE_QUEUE_SIZE", aliases: ["IAMINE_QUEUE_SIZE"], schema: z.coerce.number().int().min(0), defaultValue: 64, help: "waiting jobs allowed per model before 429" }),
   jobTimeoutMs: field({ env: "CELLULE_JOB_TIMEOUT_MS", schema: positiveInt, defaultValue: 300_000, help: "per-job timeout (ms), queue wait included" }),
   heartbeatMs: field({ env: "CELLULE_HEARTBEAT_MS", schema: z.coerce.number().int().min(100), defaultValue: 2000, help: "worker heartbeat interval (ms); 3 missed = dead" }),
@@ -65,11 +67,18 @@ export const poolFields = {
   embeddingDims: field({ env: "CELLULE_EMBEDDING_DIMS", aliases: ["IAMINE_EMBEDDING_DIMS"], schema: z.coerce.number().int().min(1).max(2000), defaultValue: 384, help: "width of the document vectors (384 for all-MiniLM-L6-v2); workers whose embedding model yields another width are refused for embeddings" }),
   embeddingModel: field({
     env: "CELLULE_EMBEDDING_MODEL",
+    aliases: ["IAMINE_EMBEDDER_PATH"],
     // The worker reads the same variable as a GGUF path: a path here means the model id it serves.
-    schema: z.string().min(1).transform(embeddingModelId).optional(),
+    schema: ggufPath.transform(embeddingModelId).optional(),
     defaultValue: undefined as string | undefined,
     help: "model id used for document embeddings (default: any connected embedding model of the right width)",
   }),
+  debugIngest: field({ env: "CELLULE_DEBUG_INGEST", schema: boolish, defaultValue: false, help: "serve the admin-only debug route POST /v1/admin/debug/ingest_inline (a document's text → its chunks, nothing stored); off: 404" }),
+  // Unattended installs (src/pool/admin-users/admin-bootstrap.ts): never logged, never shown by `--help` values.
+  adminPassword: field({ env: "ADMIN_PASSWORD", aliases: ["CELLULE_ADMIN_PASSWORD"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "creates the first admin account at boot, or rotates its password when it differs (Argon2id; never logged); prefer the _FILE form" }),
+  adminPasswordFile: field({ env: "CELLULE_ADMIN_PASSWORD_FILE", aliases: ["ADMIN_PASSWORD_FILE"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "file holding ADMIN_PASSWORD (its first line; a Docker or systemd secret)" }),
+  adminEmail: field({ env: "CELLULE_ADMIN_EMAIL", aliases: ["ADMIN_EMAIL"], schema: z.string().trim().min(1).max(254).optional(), defaultValue: undefined as string | undefined, help: "the account ADMIN_PASSWORD creates or rotates (default: the only admin account, e.g. the wizard's)" }),
+  adminWaitMs: field({ env: "CELLULE_ADMIN_WAIT_MS", schema: z.coerce.number().int().min(0), defaultValue: 30_000, help: "admin commands (`cellule keys|admin|setup|pool tokens`): how long (ms) to wait for a pool that is starting on the data dir to serve its admin socket" }),
   chunkTokens: field({ env: "CELLULE_CHUNK_TOKENS", schema: z.coerce.number().int().min(32).max(8192), defaultValue: 512, help: "longest document chunk, in tokens (never more than the embedding model reads)" }),
   fedMode: field<z.infer<typeof fedModeSchema>>({ env: "CELLULE_FED", aliases: ["IAMINE_FED"], schema: fedModeSchema, defaultValue: "active", help: "federation: active (send + apply), observe (receive and verify, apply and send nothing) or off" }),
   fedGossipEnabled: field({ env: "CELLULE_FED_GOSSIP_ENABLED", aliases: ["IAMINE_FED_GOSSIP_ENABLED"], schema: boolish, defaultValue: true, help: "send replication envelopes to trusted peers" }),

@@ -6,7 +6,8 @@ import os from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { FAILOVER_DEFAULTS } from "../protocol/worker.protocol.js";
-import { boolish, field, positiveInt, type Values } from "./fields.js";
+import { LOG_FORMATS, type LogFormat } from "../shared/logger.js";
+import { boolish, field, ggufPath, positiveInt, type Values } from "./fields.js";
 import { resolveFields, type Sources } from "./load.js";
 
 const url = z.string().refine((s) => {
@@ -22,7 +23,7 @@ export const workerFields = {
   token: field({ env: "CELLULE_WORKER_TOKEN", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "single-use enrolment token" }),
   config: field({ env: "CELLULE_WORKER_CONFIG", schema: z.string().min(1), defaultValue: join(os.homedir(), ".cellule", "worker.json"), help: "worker config file (pool URL + credential, mode 0600)" }),
   model: field({ env: "CELLULE_MODEL", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "GGUF model to serve" }),
-  embeddingModel: field({ env: "CELLULE_EMBEDDING_MODEL", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "GGUF embedding model" }),
+  embeddingModel: field({ env: "CELLULE_EMBEDDING_MODEL", aliases: ["IAMINE_EMBEDDER_PATH"], schema: ggufPath.optional(), defaultValue: undefined as string | undefined, help: "GGUF embedding model (a directory: the one .gguf inside)" }),
   slots: field({ env: "CELLULE_SLOTS", schema: positiveInt.max(256), defaultValue: 1, help: "parallel jobs" }),
   threads: field({ env: "CELLULE_THREADS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "llama.cpp threads (default: physical cores; 1 for tiny models)" }),
   contextSize: field({ env: "CELLULE_CONTEXT_SIZE", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "context tokens per slot (default: min(4096, model's))" }),
@@ -42,6 +43,7 @@ export const workerFields = {
   failoverDownMs: field({ env: "CELLULE_FAILOVER_DOWN_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.downAfterMs, help: "home pool lost this long (ms): state DOWN (fail over in auto mode)" }),
   failoverStickyMs: field({ env: "CELLULE_FAILOVER_STICKY_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.stickyCheckMs, help: "on a peer after a failover, how often (ms) the home pool is checked to go back to it" }),
   failoverFailsafeMs: field({ env: "CELLULE_FAILOVER_FAILSAFE_MS", schema: positiveInt, defaultValue: FAILOVER_DEFAULTS.manualFailsafeMs, help: "manual mode: fail over anyway once the home pool has been down this long (ms)" }),
+  logFormat: field<LogFormat>({ env: "CELLULE_LOG_FORMAT", schema: z.enum(LOG_FORMATS), defaultValue: "auto", help: "log format: json, pretty, or auto (pretty on a terminal)" }),
   logLevel: field({ env: "CELLULE_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), defaultValue: "info" as const, help: "log level" }),
 };
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CliError } from "../shared/errors.js";
-import { lockDataDir } from "./lock.js";
+import { lockDataDir, lockDataDirWhenFree } from "./lock.js";
 
 const children: ChildProcess[] = [];
 
@@ -68,6 +68,23 @@ describe("lockDataDir", () => {
     expect((caught as Error).message).toContain("in use");
     expect((caught as Error).message).toContain(`pid ${holder.pid}`);
     expect(readFileSync(lockFile, "utf8")).toBe(held);
+  });
+
+  it("a pool starting while an admin command holds the dir waits for it (bounded); a pool holding it is refused at once", async () => {
+    const command = await liveChild();
+    writeFileSync(lockFile, `${command.pid}\nadmin command\n`);
+    const waiting = lockDataDirWhenFree(dir, "pool", {}, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    command.kill("SIGKILL"); // the command ends (its stale lock is taken over)
+    const lock = await waiting;
+    expect(readFileSync(lockFile, "utf8")).toBe(`${process.pid}\npool\n`);
+    lock.release();
+
+    const pool = await liveChild();
+    writeFileSync(lockFile, `${pool.pid}\npool\n`);
+    const started = Date.now();
+    await expect(lockDataDirWhenFree(dir, "pool", {}, 10_000)).rejects.toThrow(/in use/);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("refuses a second lock on the same dir in the same process until the first is released", () => {

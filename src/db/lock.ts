@@ -102,6 +102,17 @@ function removeStale(path: string, seen: string): void {
 /** The holder is alive but the process it holds the lock for is gone: it is closing. */
 export class OrphanedLockError extends CliError {}
 
+/** The holder is alive and holds it for a live process (a running or starting pool, another admin command). */
+export class HeldLockError extends CliError {
+  constructor(
+    message: string,
+    readonly holderPid: number,
+    readonly role: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface LockOptions {
   /** The process this one holds the lock for (the pool, for its database process). */
   ownerPid?: number | undefined;
@@ -138,9 +149,11 @@ export function lockDataDir(dataDir: string, role: string, opts: LockOptions = {
       if (Number.isInteger(ownerPid) && ownerPid > 0 && !alive(ownerPid)) {
         throw new OrphanedLockError(`Data dir ${dataDir} is still being closed by pid ${pid} (${owner}), left by a pool that stopped (pid ${ownerPid}).`);
       }
-      throw new CliError(
+      throw new HeldLockError(
         `Data dir ${dataDir} is in use by another Cellule process (pid ${pid}, ${owner || "unknown"}). ` +
           `Only one process may open an embedded database; stop it first, or run admin commands while the pool runs (they go through its socket).`,
+        pid,
+        owner ?? "",
       );
     }
     removeStale(path, seen);
@@ -148,14 +161,18 @@ export function lockDataDir(dataDir: string, role: string, opts: LockOptions = {
   throw new CliError(`Could not lock data dir ${dataDir}`);
 }
 
-/** lockDataDir, but waits up to `waitMs` for an orphaned holder (see above) to finish closing. */
+/**
+ * lockDataDir, but waits up to `waitMs` for an orphaned holder (see above) to finish closing, or
+ * for an admin command (a few seconds' work on the data dir) to finish.
+ */
 export async function lockDataDirWhenFree(dataDir: string, role: string, opts: LockOptions = {}, waitMs = 15_000): Promise<DataDirLock> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       return lockDataDir(dataDir, role, opts);
     } catch (err) {
-      if (!(err instanceof OrphanedLockError) || Date.now() > deadline) throw err;
+      const transient = err instanceof OrphanedLockError || (err instanceof HeldLockError && err.role === "admin command");
+      if (!transient || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

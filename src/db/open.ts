@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Db } from "./database.js";
-import { lockDataDirWhenFree } from "./lock.js";
-import { migrate } from "./migrate.js";
+import { HeldLockError, lockDataDirWhenFree, type DataDirLock } from "./lock.js";
+import { listMigrations, migrate } from "./migrate.js";
 import { openPg } from "./pg.js";
 import { startPgliteHost } from "./pglite-host.js";
 import { securePrivateDir, useOwnerOnlyUmask } from "./private-dir.js";
@@ -82,8 +82,23 @@ async function trySocket(dataDir: string): Promise<Db | undefined> {
   }
 }
 
-/** For admin commands: the running pool's socket, else the data dir itself (locked), else DATABASE_URL. */
-export async function openAdminDatabase(target: DatabaseTarget): Promise<OpenedDatabase> {
+/** How long an admin command waits for a pool that is starting (it holds the data dir, its socket not yet served). */
+export const POOL_START_WAIT_MS = 30_000;
+
+export interface AdminOpenOptions {
+  /** Bound of the wait for a starting pool's socket (default POOL_START_WAIT_MS). */
+  waitMs?: number;
+  /** Told once, when the command starts waiting (the CLI prints it on stderr). */
+  onWait?: (message: string) => void;
+}
+
+/**
+ * For admin commands: the running pool's socket, else the data dir itself (locked), else DATABASE_URL.
+ * A pool that is starting already holds the data dir but does not serve its socket yet: rather than
+ * refuse ("in use by another Cellule process"), wait for the socket — or for the lock to be free,
+ * should that pool stop — up to `waitMs`, saying so once through `onWait`.
+ */
+export async function openAdminDatabase(target: DatabaseTarget, opts: AdminOpenOptions = {}): Promise<OpenedDatabase> {
   if (target.databaseUrl) {
     const db = openPg({ connectionString: target.databaseUrl }, 2);
     try {
@@ -94,11 +109,34 @@ export async function openAdminDatabase(target: DatabaseTarget): Promise<OpenedD
     }
     return { db, via: "url", close: () => db.close() };
   }
+  const waitMs = opts.waitMs ?? POOL_START_WAIT_MS;
+  const deadline = Date.now() + waitMs;
   const viaSocket = await trySocket(target.dataDir);
-  if (viaSocket) return { db: viaSocket, via: "socket", close: () => viaSocket.close() };
+  if (viaSocket) return socketDatabase(viaSocket, deadline);
   useOwnerOnlyUmask();
   securePrivateDir(target.dataDir);
-  const lock = await lockDataDirWhenFree(target.dataDir, "admin command");
+  let lock: DataDirLock | undefined;
+  let told = false;
+  while (!lock) {
+    try {
+      lock = await lockDataDirWhenFree(target.dataDir, "admin command");
+    } catch (err) {
+      if (!(err instanceof HeldLockError) || Date.now() > deadline) throw err;
+      if (!told) {
+        told = true;
+        const seconds = Math.round(waitMs / 1000);
+        opts.onWait?.(
+          err.role.startsWith("pool")
+            ? `The pool on ${target.dataDir} is starting (pid ${err.holderPid}): waiting up to ${seconds} s for its admin socket…`
+            : `Data dir ${target.dataDir} is in use by another Cellule process (pid ${err.holderPid}, ${err.role || "unknown"}): waiting up to ${seconds} s for it to finish…`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const socket = existsSync(adminSocketPath(target.dataDir)) ? await trySocket(target.dataDir) : undefined;
+      if (socket) return socketDatabase(socket, deadline);
+    }
+  }
+  const held = lock;
   try {
     // Loaded here only: the pool process itself never loads PGlite (its database process does).
     const { openPglite } = await import("./pglite.js");
@@ -109,11 +147,27 @@ export async function openAdminDatabase(target: DatabaseTarget): Promise<OpenedD
       via: "embedded",
       async close() {
         await db.close();
-        lock.release();
+        held.release();
       },
     };
   } catch (err) {
-    lock.release();
+    held.release();
     throw err;
   }
+}
+
+/**
+ * The running pool's database through its socket, once the pool has migrated it: a pool serves its
+ * socket as soon as its database is open, and migrates just after. Waits (until `deadline`) for
+ * every migration this build knows to be recorded; past it, goes ahead (an older pool's schema).
+ */
+async function socketDatabase(db: Db, deadline: number): Promise<OpenedDatabase> {
+  const expected = listMigrations().map((m) => m.version);
+  for (;;) {
+    const rows = await db.query<{ version: number }>("SELECT version FROM schema_migrations").catch(() => []);
+    const have = new Set(rows.map((r) => Number(r.version)));
+    if (expected.every((v) => have.has(v)) || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { db, via: "socket", close: () => db.close() };
 }

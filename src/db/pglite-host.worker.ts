@@ -22,7 +22,8 @@ if (!dataDir || !pgDataDir || !socketPath || !process.send) {
   process.stderr.write("usage: forked by the pool with <dataDir> <pgDataDir> <socketPath>\n");
   process.exit(2);
 }
-configureLogging((process.env.CELLULE_LOG_LEVEL as "info" | undefined) ?? "info");
+// The pool's level and format (configureLogging put the chosen format in the environment).
+configureLogging((process.env.CELLULE_LOG_LEVEL as "info" | undefined) ?? "info", process.env.CELLULE_LOG_FORMAT === "pretty" ? "pretty" : "json");
 const log = moduleLogger("db.host");
 const ownerPid = process.ppid;
 

@@ -113,7 +113,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     clock: opts.licenseClock,
     bootToken: config.licenseKey,
   });
-  const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle, license: license.service });
+  const adminUsers = await buildAdminUsers({ db, audit: audit.service, guard: keys.guard, throttle, license: license.service, config });
   await app.register(cookie);
 
   const workers = buildWorkers({ config, db, audit: audit.service, registry: () => hub.registry, provisioningDefaults: () => branding.service.provisioningDefaults() });

@@ -123,3 +123,23 @@ export const RagChatAnswerFields = z.object({
   retrieval_mode: z.enum(["hybrid", "fulltext"]),
 });
 export type RagChatAnswerFields = z.infer<typeof RagChatAnswerFields>;
+
+/** POST /v1/admin/debug/ingest_inline (CELLULE_DEBUG_INGEST=1 only): a text's chunks, nothing stored. */
+export const DebugIngestBody = z.strictObject({
+  text: z.string().min(1).max(1_000_000).describe("the document's text (plain text or Markdown)"),
+  embed: z.boolean().default(false).describe("also embed the first chunks (at most 8) with the pool's embedding model, to check that a worker answers"),
+});
+export type DebugIngestBody = z.infer<typeof DebugIngestBody>;
+
+export const DebugIngestResult = z.object({
+  object: z.literal("debug.ingest_inline"),
+  max_tokens: z.number().describe("longest chunk allowed (CELLULE_CHUNK_TOKENS, capped by the embedding model)"),
+  overlap_tokens: z.number(),
+  chunk_count: z.number(),
+  chunks: z.array(z.object({ index: z.number(), tokens: z.number(), heading: z.string().nullable(), text: z.string() })),
+  embedding: z
+    .object({ model: z.string(), dims: z.number(), embedded: z.number(), ms: z.number() })
+    .nullable()
+    .describe("null unless `embed` was asked"),
+});
+export type DebugIngestResult = z.infer<typeof DebugIngestResult>;

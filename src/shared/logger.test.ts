@@ -65,3 +65,37 @@ describe("logger redaction", () => {
     expect(raw()).not.toContain("deep-secret");
   });
 });
+
+describe("log format (CELLULE_LOG_FORMAT)", () => {
+  it("auto is pretty on a terminal and JSON otherwise; json and pretty are taken as asked", async () => {
+    const { chooseLogFormat } = await import("./logger.js");
+    expect(chooseLogFormat("auto", true)).toBe("pretty");
+    expect(chooseLogFormat("auto", false)).toBe("json");
+    expect(chooseLogFormat("auto", undefined)).toBe("json");
+    expect(chooseLogFormat("json", true)).toBe("json");
+    expect(chooseLogFormat("pretty", false)).toBe("pretty");
+  });
+
+  it("writes one readable line per entry, secrets redacted like the JSON", () => {
+    let out = "";
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const log = loggerTo(stream, "info", "pretty").child({ name: "cellule.pool" });
+    log.info({ url: "http://localhost:18080", headers: { authorization: "Bearer sk-pretty-secret" }, password: "pw-pretty", config: { adminPassword: "pw-config" } }, "pool listening");
+    log.warn("second line");
+    const lines = out.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(cellule\.pool\): pool listening /);
+    expect(lines[0]).toContain('"url":"http://localhost:18080"');
+    expect(lines[0]).toContain(`"authorization":"${REDACTED}"`);
+    expect(out).not.toContain("sk-pretty-secret");
+    expect(out).not.toContain("pw-pretty");
+    expect(out).not.toContain("pw-config");
+    expect(lines[1]).toMatch(/WARN \(cellule\.pool\): second line$/);
+    expect(() => JSON.parse(lines[0]!) as unknown).toThrow();
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * Wires projects, documents, ingest, search, memories and RAG chat for buildPool (the composition
+ * Wires projects, documents, ingest, search, memories, RAG chat (and, with CELLULE_DEBUG_INGEST, the
+ * admin debug ingest route) for buildPool (the composition
  * root calls this once): repositories → services → route plugins, plus the boot work — the vector
  * table for the configured width, the storage sweep, and the resumption of unfinished ingests.
  */
@@ -22,6 +23,7 @@ import { ProjectsRepository } from "../projects/projects.repository.js";
 import { projectsRoutes } from "../projects/projects.routes.js";
 import { ProjectsService } from "../projects/projects.service.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
+import { debugIngestRoutes } from "./debug-ingest.routes.js";
 import { DocumentStorage } from "./document-storage.js";
 import { DocumentsRepository } from "./documents.repository.js";
 import { documentsRoutes } from "./documents.routes.js";
@@ -37,7 +39,7 @@ import { searchRoutes } from "./search.routes.js";
 import { SearchService } from "./search.service.js";
 
 export interface RagDeps {
-  config: Pick<PoolConfig, "embeddingDims" | "embeddingModel" | "storageDir" | "dataDir" | "chunkTokens">;
+  config: Pick<PoolConfig, "embeddingDims" | "embeddingModel" | "storageDir" | "dataDir" | "chunkTokens"> & Partial<Pick<PoolConfig, "debugIngest">>;
   db: Db;
   registry: WorkerRegistry;
   dispatcher: Dispatcher;
@@ -117,6 +119,11 @@ export async function buildRag(deps: RagDeps): Promise<Rag> {
       await app.register(documentsRoutes, { projects, documents });
       await app.register(searchRoutes, { projects, search: projectSearch });
       await app.register(memoriesRoutes, { projects, memories });
+      // CELLULE_DEBUG_INGEST: the guide's debug endpoint; unset, it does not exist (404).
+      if (config.debugIngest) {
+        await app.register(debugIngestRoutes, { client, audit: deps.audit, chunkTokens: config.chunkTokens });
+        log.warn("CELLULE_DEBUG_INGEST is on: the admin debug route POST /v1/admin/debug/ingest_inline answers");
+      }
     },
     async recover() {
       await queue.recover();

@@ -1,7 +1,7 @@
 /**
  * Wires first-boot setup for buildPool: the wizard's service and routes, and the setup gate —
- * until the wizard is done only /v1/status, /docs, /redoc and /setup/* answer (the worker
- * WebSocket is not a route).
+ * until the wizard is done only /v1/status, /docs (the API reference; the guide's /redoc is not
+ * served: /docs is the one) and /setup/* answer (the worker WebSocket is not a route).
  */
 import type { FastifyInstance } from "fastify";
 import type { Db } from "../../db/database.js";
