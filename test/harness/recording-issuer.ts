@@ -25,6 +25,10 @@ export class RecordingIssuer implements OrderIssuer {
     return Promise.resolve(this.open.has(workerId));
   }
 
+  openOrdersAmong(workerIds: readonly string[]): Promise<Set<string>> {
+    return Promise.resolve(new Set(workerIds.filter((id) => this.open.has(id))));
+  }
+
   policy(): { latency_routing: boolean; balancer_enabled: boolean } {
     return { latency_routing: this.latency, balancer_enabled: this.balancer };
   }

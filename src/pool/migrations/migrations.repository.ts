@@ -57,6 +57,13 @@ export class MigrationsRepository {
     return rows[0];
   }
 
+  /** Of these workers, those with an open order (one query, whatever their number). */
+  async openAmong(workerIds: readonly string[]): Promise<Set<string>> {
+    if (workerIds.length === 0) return new Set();
+    const rows = await this.db.query<{ worker_id: string }>("SELECT DISTINCT worker_id FROM worker_migration_orders WHERE worker_id = ANY($1) AND state = ANY($2)", [workerIds, OPEN]);
+    return new Set(rows.map((r) => r.worker_id));
+  }
+
   /** Newest first. */
   list(filter: { state?: MigrationOrderState | undefined; workerId?: string | undefined; limit: number }): Promise<OrderRow[]> {
     return this.db.query<OrderRow>(

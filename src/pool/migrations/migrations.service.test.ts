@@ -26,6 +26,8 @@ describe("MigrationsService", () => {
     expect(f.recorded.map((r) => r.kind)).toEqual(["migration.order"]);
     expect(f.recorded[0]!.payload).toMatchObject({ id: order!.id, state: "issued", signature: expect.any(String) });
     expect(await f.service.hasOpenOrder("wkr_a")).toBe(true);
+    expect(await f.service.openOrdersAmong(["wkr_a", "wkr_b", "wkr_none"])).toEqual(new Set(["wkr_a"]));
+    expect(await f.service.openOrdersAmong([])).toEqual(new Set());
     // Idempotent: a second order for the same worker writes nothing.
     expect(await f.service.issue({ workerId: "wkr_a", toPool: f.peer.atomId, toPoolUrl: PEER_URL, reason: "latency", detail: "again" })).toBeUndefined();
     // Already there.

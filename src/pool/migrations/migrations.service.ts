@@ -191,6 +191,11 @@ export class MigrationsService {
     return (await this.deps.repo.openFor(workerId)) !== undefined;
   }
 
+  /** Of these workers, those with an open order (the balancer's round: one query). */
+  openOrdersAmong(workerIds: readonly string[]): Promise<Set<string>> {
+    return this.deps.repo.openAmong(workerIds);
+  }
+
   /**
    * Issues an order (the balancer, the routing, an admin): undefined, with nothing written, when the
    * worker already has an open order or is already on `toPool`. Starts `proposed` when the policy's

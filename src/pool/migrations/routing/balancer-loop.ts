@@ -49,8 +49,7 @@ export class Balancer {
     const { atomId } = this.deps;
     const issuer = this.deps.issuer();
     const local = [...(this.deps.registry.connected() as Iterable<WorkerConnection>)];
-    const open = new Set<string>();
-    if (issuer) for (const w of local) if (await issuer.hasOpenOrder(w.id)) open.add(w.id);
+    const open = issuer ? await issuer.openOrdersAmong(local.map((w) => w.id)) : new Set<string>();
     const pools: PlanPool[] = [{ atomId, url: this.deps.selfUrl(), site: this.deps.site, slots: local.reduce((n, w) => n + w.slots, 0) }];
     const workers = new Map<string, PlanWorker>();
     for (const w of local) {

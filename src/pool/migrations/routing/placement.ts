@@ -150,6 +150,8 @@ export interface OrderIssuer {
   /** Undefined: an open order exists for the worker, or it is already there. */
   issue(req: { workerId: string; toPool: string; toPoolUrl: string; reason: MigrationReason; detail: string }): Promise<MigrationOrderView | undefined>;
   hasOpenOrder(workerId: string): Promise<boolean>;
+  /** Of these workers, those with an open order. */
+  openOrdersAmong(workerIds: readonly string[]): Promise<Set<string>>;
   policy(): { latency_routing: boolean; balancer_enabled: boolean };
 }
 
