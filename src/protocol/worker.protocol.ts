@@ -178,6 +178,16 @@ export const FAILOVER_DEFAULTS: FailoverThresholds = { mode: "auto", confirm: tr
 /** Most peer pool URLs a pool sends a worker (a cluster is a handful of pools, a few dozen sites at most). */
 export const MAX_PEER_POOL_URLS = 64;
 
+/** A peer URL list in its one comparable form: deduplicated and sorted. */
+export function peerUrlList(urls: Iterable<string>): string[] {
+  return [...new Set(urls)].sort();
+}
+
+/** Two lists in the form `peerUrlList` gives hold the same URLs. */
+export function samePeerUrls(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((u, i) => u === b[i]);
+}
+
 export const EmbedJob = z.object({ type: z.literal("embed"), jobId: z.string(), model: z.string(), input: z.array(z.string()).min(1), requestId: RequestId.optional() });
 export type EmbedJob = z.infer<typeof EmbedJob>;
 

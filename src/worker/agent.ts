@@ -15,6 +15,8 @@ import {
   CloseCode,
   PROTOCOL_VERSION,
   PoolMessage,
+  peerUrlList,
+  samePeerUrls,
   WORKER_WS_PATH,
   type EmbedJob,
   type GenerateJob,
@@ -174,7 +176,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   constructor(private readonly opts: AgentOptions) {
     super();
     this.auth = opts.auth;
-    this.peers = [...new Set(opts.peerPoolUrls ?? [])].sort();
+    this.peers = peerUrlList(opts.peerPoolUrls ?? []);
     this.homeAtom = opts.homeAtomId;
     this.url = opts.poolUrl;
     this.home = opts.poolUrl;
@@ -376,8 +378,8 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   }
 
   private updateHome(urls: readonly string[], atom: string | undefined): void {
-    const next = [...new Set(urls)].sort();
-    if (atom === this.homeAtom && next.length === this.peers.length && next.every((u, i) => u === this.peers[i])) return;
+    const next = peerUrlList(urls);
+    if (atom === this.homeAtom && samePeerUrls(next, this.peers)) return;
     this.peers = next;
     this.homeAtom = atom;
     this.log.info({ peers: next, homeAtomId: atom }, "the pool's trusted peers changed");
@@ -517,7 +519,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
       this.log.error({ err: (err as Error).message }, "could not store the new home pool in the config file");
     }
     this.homeAtom = undefined;
-    this.peers = [...new Set([...this.peers.filter((u) => u !== target), oldHome])].sort();
+    this.peers = peerUrlList([...this.peers.filter((u) => u !== target), oldHome]);
     await this.switchTo(target, `migration order ${orderId}`, false);
   }
 

@@ -13,7 +13,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { CloseCode, Hello, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, WorkerMessage, type Peers, type Refused, type ServedModel, type Welcome } from "../../protocol/worker.protocol.js";
+import { CloseCode, Hello, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, peerUrlList, samePeerUrls, WorkerMessage, type Peers, type Refused, type ServedModel, type Welcome } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -117,8 +117,8 @@ export class WorkerSocketServer {
    * knows where to go when this pool is down (issue 16).
    */
   setPeerPoolUrls(urls: readonly string[]): void {
-    const next = [...new Set(urls)].sort().slice(0, MAX_PEER_POOL_URLS);
-    if (next.length === this.peerPoolUrls.length && next.every((u, i) => u === this.peerPoolUrls[i])) return;
+    const next = peerUrlList(urls).slice(0, MAX_PEER_POOL_URLS);
+    if (samePeerUrls(next, this.peerPoolUrls)) return;
     this.peerPoolUrls = next;
     for (const w of this.opts.registry.connected()) {
       if (w.ws.readyState !== w.ws.OPEN) continue;
