@@ -256,7 +256,7 @@ describe("the mutation gate and the warning progression", () => {
     expect(await svc.setEnforce(false, "admin:a@example.com")).toEqual({ ok: true, enforce: false });
     expect(lines).toEqual([expect.objectContaining({ level: 40, msg: "license.enforce toggled to false", enforce: false, previous: true })]);
     await svc.checkMutation(mutation);
-    await svc.requireFeature("not_in_license");
+    await svc.requireFeature("vip") // not in the cabinet tier;
     await svc.requireLimit("max_pools", 999);
     expect((await svc.view()).enforce).toBe(false);
     expect(await svc.setEnforce(true, "admin:a@example.com")).toEqual({ ok: true, enforce: true });

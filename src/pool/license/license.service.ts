@@ -15,6 +15,7 @@ import type { Replicator } from "../replicator.js";
 import { DAY_S, daysRemaining, graceEnd, isoOfSeconds, timeStatus } from "./license-status.js";
 import type { LicenseRepository, LicenseRow } from "./license.repository.js";
 import type { LicenseValidator } from "./license.validator.js";
+import type { LicenseFeature } from "../../protocol/license-features.js";
 
 export interface LicenseState {
   status: LicenseStatus;
@@ -212,7 +213,7 @@ export class LicenseService {
    * without a license (evaluation mode) or with enforce off; 403 `feature_not_licensed` when the
    * license lacks it; 402 when the license is expired, revoked or invalid.
    */
-  async requireFeature(name: string): Promise<void> {
+  async requireFeature(name: LicenseFeature): Promise<void> {
     const s = await this.gated();
     if (!s) return;
     if (!s.payload!.features.includes(name)) {
@@ -237,7 +238,7 @@ export class LicenseService {
    * worker's handshake): undefined when `name` may run now, else the refusal requireFeature would
    * throw (403 feature_not_licensed, 402 license_expired/revoked/invalid), for the caller to log.
    */
-  async featureRefusal(name: string): Promise<AppError | undefined> {
+  async featureRefusal(name: LicenseFeature): Promise<AppError | undefined> {
     try {
       await this.requireFeature(name);
       return undefined;

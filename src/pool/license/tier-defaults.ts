@@ -4,8 +4,10 @@
  * Adjust per commercial agreement. Feature names are the ones routes ask for with
  * LicenseService.requireFeature; limit names the ones they pass to requireLimit.
  */
+import type { LicenseFeature } from "../../protocol/license-features.js";
+
 export interface TierDefaults {
-  features: readonly string[];
+  features: readonly LicenseFeature[];
   limits: Readonly<Record<string, number>>;
   graceDays: number;
   durationDays: number;

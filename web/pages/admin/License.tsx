@@ -4,6 +4,7 @@
  * installing or renewing a `.jwt` (file or paste), removing it, and what evaluation mode (no
  * license) allows. Over GET/POST/DELETE /v1/admin/license*; the token is never shown back.
  */
+import type { LicenseFeature } from "../../../src/protocol/license-features.js";
 import { useState } from "preact/hooks";
 import { api, errorText } from "../../api.js";
 import { Modal } from "../../components/Modal.js";
@@ -17,7 +18,10 @@ import type { AdminPageProps } from "./pages.js";
  * The feature names routes gate (src/pool/license/tier-defaults.ts, docs/license.md): shown
  * included or not. A license may carry other names: they are listed after these.
  */
-const FEATURES = ["rag_documents", "balancer", "smart_routing", "federation", "vip"] as const;
+const FEATURES = ["rag_documents", "balancer", "smart_routing", "federation", "vip"] as const satisfies readonly LicenseFeature[];
+/** Fails to compile when the protocol's feature list (src/protocol/license-features.ts) gains a name this page does not show. */
+const everyFeatureShown: Exclude<LicenseFeature, (typeof FEATURES)[number]> extends never ? true : never = true;
+void everyFeatureShown;
 const LIMITS = ["max_users", "max_pools"] as const;
 
 const BADGE: Record<LicenseView["status"], string> = { active: "ok", warning_j30: "warn", grace: "warn", expired: "err", revoked: "err", invalid: "err", none: "muted" };
