@@ -53,6 +53,22 @@ describe("MigrationExecutor (fake clock)", () => {
     expect(f.recorded.filter((r) => r.kind === "migration.state").map((r) => r.payload.state)).toEqual(["draining", "rolled_back"]);
   });
 
+  it("rolls back an order it issued that no pool started within 24 h (a force_failover for a machine that never came back); a fresh order can follow", async () => {
+    const f = migrationsFixture(t.db);
+    const ex = executor(f, new Map());
+    const o = await f.service.create({ worker_id: "wkr_b", to_pool: f.peer.atomId, force_failover: true }, "admin:x");
+    f.clock.now += 24 * 3_600_000 - 1000;
+    await ex.tick();
+    expect((await f.repo.get(o.id))!.state).toBe("issued");
+    f.clock.now += 1000;
+    await ex.tick();
+    const rolled = (await f.repo.get(o.id))!;
+    expect(rolled.state).toBe("rolled_back");
+    expect(rolled.state_detail).toMatch(/not started within 24 h/);
+    expect(f.recorded.filter((r) => r.kind === "migration.state").map((r) => r.payload.state)).toEqual(["rolled_back"]);
+    expect(await f.service.hasOpenOrder("wkr_b")).toBe(false);
+  });
+
   it("completes an order it carries out once the target's summary lists the worker", async () => {
     const f = migrationsFixture(t.db);
     const w = new FakeWorker();

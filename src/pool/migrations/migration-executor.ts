@@ -6,9 +6,12 @@
  * marks the order `draining`. It also closes the orders it carries out: `completed` when the target's
  * capacity summary lists the worker (the fallback of the target's own confirmation, after a third
  * of the timeout), `rolled_back`
- * when not completed within the timeout (90 s) after `draining`. Time is injected (tests).
+ * when not completed within the timeout (90 s) after `draining`. An order this pool issued that no
+ * pool could start within the stale window (24 h, the manual failover's failsafe: e.g. a
+ * `force_failover` for a machine that never came back) is `rolled_back` too, so it blocks no later
+ * order for its worker. Time is injected (tests).
  */
-import type { MigratePool } from "../../protocol/worker.protocol.js";
+import { FAILOVER_DEFAULTS, type MigratePool } from "../../protocol/worker.protocol.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { MigrationsRepository } from "./migrations.repository.js";
 import type { MigrationsService } from "./migrations.service.js";
@@ -29,6 +32,8 @@ export interface ExecutorDeps {
   locate(workerId: string): string | undefined;
   timeoutMs: number;
   intervalMs: number;
+  /** An `issued` order this pool issued and nobody started within this window is rolled back (default 24 h). */
+  staleIssuedMs?: number;
   now?: () => number;
 }
 
@@ -59,6 +64,7 @@ export class MigrationExecutor {
     this.running = true;
     try {
       await this.closeOwn();
+      await this.expireStale();
       if (this.deps.service.policy().executor_loop_enabled) await this.carryOut();
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "migration executor pass failed");
@@ -85,6 +91,17 @@ export class MigrationExecutor {
       if (!moved) continue;
       worker.draining = true;
       worker.send({ type: "migrate_pool", orderId: order.id, targetPoolUrl: order.to_pool_url });
+    }
+  }
+
+  /** Orders this pool issued that stayed `issued` past the stale window: rolled back (the issuer alone decides, once). */
+  private async expireStale(): Promise<void> {
+    const { service, repo } = this.deps;
+    const window = this.deps.staleIssuedMs ?? FAILOVER_DEFAULTS.manualFailsafeMs;
+    const t = this.now();
+    for (const order of await repo.inState("issued")) {
+      if (order.issued_by !== service.atomId || t - order.created_at.getTime() < window) continue;
+      await service.move(order, ["issued"], "rolled_back", `not started within ${Math.round(window / 3_600_000)} h: the worker never reached a pool that could carry it out`);
     }
   }
 
