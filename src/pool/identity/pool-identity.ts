@@ -4,7 +4,7 @@
  * federation_self.privkey (PKCS#8 PEM, mode 0600) and federation_self.pubkey (hex of the raw key).
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface PoolIdentity {
@@ -56,14 +56,29 @@ function fromPrivateKey(privateKey: KeyObject): PoolIdentity {
   };
 }
 
-/** Loads the key pair from keyDir, generating it on first use. */
+/**
+ * Loads the key pair from keyDir, generating it on first use. Two processes may do this at once on a
+ * new data dir (the pool starting and an admin command waiting for it): the private key is written
+ * whole to a file of this process's own, then linked into place, which fails for the later one; that
+ * one loads the key the first one wrote. Both end with the same identity.
+ */
 export function loadOrCreatePoolIdentity(keyDir: string): PoolIdentity & { created: boolean } {
   const privPath = join(keyDir, PRIV);
-  if (existsSync(privPath)) return { ...fromPrivateKey(createPrivateKey(readFileSync(privPath))), created: false };
+  const load = () => ({ ...fromPrivateKey(createPrivateKey(readFileSync(privPath))), created: false });
+  if (existsSync(privPath)) return load();
   mkdirSync(keyDir, { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync("ed25519");
-  writeFileSync(privPath, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
-  chmodSync(privPath, 0o600);
+  const own = join(keyDir, `.${PRIV}.${process.pid}.${Date.now()}`);
+  writeFileSync(own, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+  chmodSync(own, 0o600);
+  try {
+    linkSync(own, privPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    return load();
+  } finally {
+    rmSync(own, { force: true });
+  }
   const identity = fromPrivateKey(privateKey);
   writeFileSync(join(keyDir, PUB), identity.publicKeyHex + "\n", { mode: 0o644 });
   return { ...identity, created: true };
