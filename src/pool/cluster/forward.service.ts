@@ -127,6 +127,9 @@ export class ForwardService {
       job = g;
     }
     job.hop = body.hop;
+    // The origin's level, kept as is: this pool enforces it on its own workers and never lowers it.
+    job.level = body.level ?? "public";
+    job.projectId = body.principal.project_id ?? undefined;
     job.requestId = msg.requestId;
     job.caller = { keyId: body.principal.key_id, scope: body.principal.scope, projectId: body.principal.project_id ?? undefined };
     this.in.add();

@@ -17,7 +17,7 @@ const B = atom("b");
 const C = atom("c");
 
 function target(id: string): JobTarget {
-  return { id, models: [], freeSlots: 0, busy: 0, lastUsedAt: 0, jobs: new Map(), closed: false, serves: () => true, send: () => undefined };
+  return { id, models: [], freeSlots: 0, busy: 0, lastUsedAt: 0, jobs: new Map(), closed: false, serves: () => true, clears: () => true, send: () => undefined };
 }
 
 function summary(of: string, models: Partial<ModelCapacity>[], extra: Partial<CapacitySummary> = {}): CapacitySummary {
