@@ -87,23 +87,30 @@ describe("sensitivity routing", () => {
     expect((await ragChat(a, confidential)).body.error.code).toBe("no_cleared_worker");
     // And B itself refuses a confidential job forwarded to it, signed by A: it never downgrades.
     const idA = loadOrCreatePoolIdentity(join(a.pool.dataDir, "keys"));
-    const path = "/v1/federation/cluster/forward";
-    const body = JSON.stringify({
-      job: { type: "generate", jobId: "forwarded-confidential", model: MODEL_ID, input: { messages: [{ role: "user", content: "bed 12" }] }, params: { maxTokens: 4 } },
-      capability: "chat",
-      principal: { key_id: "k1", scope: "user", project_id: confidential },
-      hop: 1,
-      level: "confidential",
-    });
-    const ts = Date.now();
-    const r = await fetch(`${b.pool.url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-cellule-atom": idA.atomId, "x-cellule-ts": String(ts), "x-cellule-sig": idA.sign(signingString("POST", path, ts, body)) },
-      body,
-    });
-    const lines = (await r.text()).trim().split("\n").map((l) => JSON.parse(l) as { type: string; code?: string; message?: string });
-    expect(lines).toEqual([expect.objectContaining({ type: "job_error", code: "no_cleared_worker", message: expect.stringContaining("'confidential'") })]);
-    expect(bDesk.output()).not.toContain("forwarded-confidential");
+    const forward = async (jobId: string, level: string | undefined) => {
+      const path = "/v1/federation/cluster/forward";
+      const body = JSON.stringify({
+        job: { type: "generate", jobId, model: MODEL_ID, input: { messages: [{ role: "user", content: "bed 12" }] }, params: { maxTokens: 4 } },
+        capability: "chat",
+        principal: { key_id: "k1", scope: "user", project_id: confidential },
+        hop: 1,
+        ...(level ? { level } : {}),
+      });
+      const ts = Date.now();
+      const r = await fetch(`${b.pool.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-cellule-atom": idA.atomId, "x-cellule-ts": String(ts), "x-cellule-sig": idA.sign(signingString("POST", path, ts, body)) },
+        body,
+      });
+      return (await r.text()).trim().split("\n").map((l) => JSON.parse(l) as { type: string; code?: string; message?: string });
+    };
+    const refused = [expect.objectContaining({ type: "job_error", code: "no_cleared_worker", message: expect.stringContaining("'confidential'") })];
+    expect(await forward("forwarded-confidential", "confidential")).toEqual(refused);
+    // Without a level (an older origin), B still holds the project's level (replicated): no downgrade.
+    await waitFor(async () => (await b.adminCall("GET", `/v1/projects/${confidential}`)).body?.sensitivity === "confidential", "B to hold the project");
+    expect(await forward("forwarded-unlabelled", undefined)).toEqual(refused);
+    // B's only worker ran nothing (its log has a line per finished job).
+    expect(bDesk.output()).not.toContain('"generate job done"');
   });
 
   it("a server worker connects: the same chat is served on it, and the placement is audited with its id and clearance", async () => {

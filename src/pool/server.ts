@@ -134,7 +134,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service, access });
   branding.service.replication = replication.service;
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
-  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
+  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets, levelOf: (id) => rag.projects.levelOf(id) });
   dashboard.overview.useCluster(() => cluster.view());
   workers.useLocator(cluster.locator);
   // Migration orders: signed, replicated, carried out by the executor over the worker socket, confirmed by the target.
