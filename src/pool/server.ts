@@ -123,7 +123,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const rag = await buildRag({ config, db, registry, dispatcher, keys: keys.service, audit: audit.service, workers: workers.repo, license: license.service });
   // Forwarding to bonded pools: its two settings are applied by the settings feature, used by the cluster feature.
   const forwarding = new ForwardingPolicy(config);
-  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat, catalogue: () => cluster.catalogue() });
+  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat, catalogue: () => cluster.catalogue(), levelOf: (id) => rag.projects.levelOf(id) });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
   const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
@@ -134,7 +134,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service, access });
   branding.service.replication = replication.service;
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
-  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets });
+  const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets, levelOf: (id) => rag.projects.levelOf(id) });
   dashboard.overview.useCluster(() => cluster.view());
   workers.useLocator(cluster.locator);
   // Migration orders: signed, replicated, carried out by the executor over the worker socket, confirmed by the target.

@@ -1,4 +1,5 @@
 /** Admin API bodies (pool HTTP API and CLI share them). */
+import { SensitivityLevel } from "./sensitivity.protocol.js";
 import { z } from "zod";
 import { WorkerMobility } from "./migration.protocol.js";
 import { FailoverStateName } from "./worker.protocol.js";
@@ -33,11 +34,20 @@ export const WorkerSummary = z.object({
   failover_state: FailoverStateName.nullable(),
   /** `on-site` (stays on the pools of its site) or `mobile`; stored at enrolment (provisioning) or as the worker says it. */
   mobility: WorkerMobility,
+  /** The clearance an admin set (issue 21), null: the default of its kind. */
+  clearance: SensitivityLevel.nullable(),
+  /** What it may run now: `clearance`, else `internal` for a desktop, `confidential` for a server. */
+  effective_clearance: SensitivityLevel,
+  /** An employee desktop (its hello said so; false when not connected and unknown). */
+  desktop: z.boolean(),
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 export const WorkerList = z.object({ data: z.array(WorkerSummary) });
 export type WorkerList = z.infer<typeof WorkerList>;
 export const WorkerIdParams = z.object({ id: z.string().min(1).max(100) });
+/** PUT /v1/admin/workers/:id/clearance answers the worker's new clearance. */
+export const WorkerClearanceResult = z.object({ id: z.string(), clearance: SensitivityLevel.nullable(), effective_clearance: SensitivityLevel });
+export type WorkerClearanceResult = z.infer<typeof WorkerClearanceResult>;
 export const RevokedWorker = z.object({ id: z.string(), revoked_at: z.string() });
 export type RevokedWorker = z.infer<typeof RevokedWorker>;
 

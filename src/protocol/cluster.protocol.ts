@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { WorkerMobility } from "./migration.protocol.js";
+import { SensitivityLevel } from "./sensitivity.protocol.js";
 import { Capability, Chunk, Done, EmbedJob, EmbedResult, FailoverStateName, GenerateJob, HardwareClass, JobError } from "./worker.protocol.js";
 
 export const CLUSTER_SUMMARY_PATH = "/v1/federation/cluster/summary";
@@ -43,6 +44,12 @@ export const ModelCapacity = z.object({
   free: Count,
   /** Requests waiting in this pool's queues for it. */
   queued: Count,
+  /**
+   * The highest effective clearance among its connected workers (issue 21): the most sensitive job
+   * an origin may forward here for it. Absent (an older pool, which does not enforce clearances):
+   * only `public` jobs are forwarded to it. Optional (additive).
+   */
+  cleared: SensitivityLevel.optional(),
 });
 export type ModelCapacity = z.infer<typeof ModelCapacity>;
 
@@ -60,6 +67,8 @@ export const ClusterWorker = z.object({
   failover_state: FailoverStateName.nullable().optional(),
   /** `on-site` or `mobile` (absent: mobile). Optional (additive). */
   mobility: WorkerMobility.optional(),
+  /** Its effective clearance (issue 21). Optional (additive). */
+  clearance: SensitivityLevel.optional(),
 });
 export type ClusterWorker = z.infer<typeof ClusterWorker>;
 
@@ -104,6 +113,11 @@ export const ForwardRequest = z.object({
   principal: ForwardPrincipal,
   /** Pools crossed: 1. Anything else is refused. */
   hop: z.number().int().min(0).max(100),
+  /**
+   * The sensitivity of the data the job carries (issue 21): the serving pool places it only on a
+   * worker cleared for it, and refuses (503 no_cleared_worker) rather than downgrade. Absent: public.
+   */
+  level: SensitivityLevel.optional(),
 });
 export type ForwardRequest = z.infer<typeof ForwardRequest>;
 

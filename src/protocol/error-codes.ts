@@ -111,6 +111,7 @@ export const ERROR_STATUS = {
   peer_identity_invalid: 502,
   peer_signature_invalid: 502,
   no_worker_available: 503,
+  no_cleared_worker: 503,
   cluster_setup_pending: 503,
   federation_disabled: 503,
   federation_off: 503,

@@ -3,6 +3,7 @@
  * and the RAG fields added to chat completions. Pool routes, CLI and tests share them.
  */
 import { z } from "zod";
+import { SensitivityLevel } from "./sensitivity.protocol.js";
 
 export const ProjectLanguage = z.enum(["french", "english", "simple"]);
 export type ProjectLanguage = z.infer<typeof ProjectLanguage>;
@@ -15,6 +16,7 @@ export const MemoryParams = z.object({ id: IdParam, memoryId: IdParam });
 export const CreateProjectBody = z.object({
   name: z.string().trim().min(1).max(200).optional().describe("default: the sector template (e.g. 'Client matter:') followed by a date"),
   language: ProjectLanguage.default("simple").describe("full-text search language: french, english or simple (no stemming)"),
+  sensitivity: SensitivityLevel.optional().describe("public, internal, confidential or restricted; default from the pool's sector (HEALTHCARE and LAW: confidential, others: internal)"),
 });
 export type CreateProjectBody = z.infer<typeof CreateProjectBody>;
 
@@ -23,6 +25,8 @@ export const Project = z.object({
   object: z.literal("project"),
   name: z.string(),
   language: ProjectLanguage,
+  /** Only workers cleared for this level run its jobs (issue 21). */
+  sensitivity: SensitivityLevel,
   created_at: z.string(),
   documents_count: z.number(),
   memories_count: z.number(),

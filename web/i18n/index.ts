@@ -14,6 +14,7 @@ import * as migrations from "./areas/migrations.js";
 import * as overview from "./areas/overview.js";
 import * as projects from "./areas/projects.js";
 import * as resources from "./areas/resources.js";
+import * as sensitivity from "./areas/sensitivity.js";
 import * as settings from "./areas/settings.js";
 import * as topology from "./areas/topology.js";
 import * as vip from "./areas/vip.js";
@@ -32,12 +33,13 @@ type AreaKey =
   | keyof typeof overview.en
   | keyof typeof projects.en
   | keyof typeof resources.en
+  | keyof typeof sensitivity.en
   | keyof typeof settings.en
   | keyof typeof topology.en
   | keyof typeof vip.en
   | keyof typeof workers.en;
 export type MessageKey = BaseKey | AreaKey;
-const AREAS = [audit, balancing, docs, federation, frame, keys, license, migrations, overview, projects, resources, settings, topology, vip, workers];
+const AREAS = [audit, balancing, docs, federation, frame, keys, license, migrations, overview, projects, resources, sensitivity, settings, topology, vip, workers];
 const en = Object.assign({}, baseEn, ...AREAS.map((a) => a.en)) as Record<MessageKey, string>;
 const fr = Object.assign({}, baseFr, ...AREAS.map((a) => a.fr)) as Record<MessageKey, string>;
 

@@ -4,6 +4,7 @@
  * PeerWorker per trusted peer, the summary publisher, the forward service and the routes.
  * `start()` (after listen) publishes summaries; `drain()` tells the peers this pool is leaving.
  */
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { IncomingMessage } from "node:http";
 import { fedSourceAddressOf, type PoolConfig } from "../../config/pool.config.js";
 import { CLUSTER_FORWARD_PATH, type CapacitySummary, type ClusterPool, type ClusterView, type ForwardCounters, type PeerHealth } from "../../protocol/cluster.protocol.js";
@@ -33,6 +34,8 @@ export interface ClusterDeps {
   policy: ForwardingPolicy;
   /** The worker socket server: told the trusted peers' public URLs, which it passes on to the workers (issue 16). */
   workerLink?: { setPeerPoolUrls(urls: readonly string[]): void } | undefined;
+  /** A project's sensitivity (issue 21): forwarded jobs of a project known here keep at least its level. */
+  levelOf?: ((projectId: string) => Promise<SensitivityLevel | undefined>) | undefined;
 }
 
 export interface Cluster extends Feature {
@@ -61,7 +64,7 @@ export function buildCluster(deps: ClusterDeps): Cluster {
   const atomId = deps.identity.atomId;
   // Its own connections: a forward holds one for as long as its answer streams.
   const client = new FederationClient({ identity: deps.identity, sourceAddress: fedSourceAddressOf(deps.config), maxSockets: 1024 });
-  const forward = new ForwardService({ dispatcher, audit: deps.audit, atomId });
+  const forward = new ForwardService({ dispatcher, audit: deps.audit, atomId, levelOf: deps.levelOf });
   const accepting = () => policy.enabled && federation.switches.canApply();
 
   const capacity: PeerCapacity<PeerWorker> = new PeerCapacity<PeerWorker>({
@@ -187,6 +190,8 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     start() {
       registry.on("available", changed);
       registry.on("gone", changed);
+      // A clearance changed: the peers learn at once what sensitivity of job they may forward here.
+      registry.on("clearance", changed);
       dispatcher.events.on("slots", onSlots);
       void trustedPeers().catch((err: unknown) => log.warn({ err: String(err) }, "could not list trusted peers"));
       publisher.start();
@@ -198,6 +203,7 @@ export function buildCluster(deps: ClusterDeps): Cluster {
     async close() {
       registry.off("available", changed);
       registry.off("gone", changed);
+      registry.off("clearance", changed);
       dispatcher.events.off("slots", onSlots);
       publisher.stop();
       forward.flush();

@@ -64,6 +64,7 @@ export const clusterRoutes: FastifyPluginAsyncZod<ClusterRoutesDeps> = async (ap
         throw new AppError("invalid_request", `A forwarded request crosses one pool at most (hop ${body.hop}, limit ${MAX_HOPS}).`, { param: "hop" });
       }
       const job = deps.forward.jobOf(body, peer.atom_id);
+      await deps.forward.classify(job);
       deps.forward.serve(req, reply, job, body.job.jobId);
       return reply;
     },

@@ -18,6 +18,7 @@
  * that a busy cluster (hundreds of forwards a second) does not write, hash and sign an audit entry
  * per request on the answers' path (measured: +8 ms per forwarded request at c=1 on the 2-core VM).
  */
+import { stricter, type SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ForwardCounters, ForwardLine, ForwardRequest } from "../../protocol/cluster.protocol.js";
 import { AppError } from "../../shared/errors.js";
@@ -76,6 +77,8 @@ export interface ForwardServiceDeps {
   dispatcher: Pick<Dispatcher, "submit" | "cancel">;
   audit: Pick<AuditService, "record">;
   atomId: string;
+  /** A project's sensitivity here (issue 21): a forwarded job is never placed below it. */
+  levelOf?: ((projectId: string) => Promise<SensitivityLevel | undefined>) | undefined;
   now?: () => number;
 }
 
@@ -127,6 +130,9 @@ export class ForwardService {
       job = g;
     }
     job.hop = body.hop;
+    // The origin's level, kept as is: this pool enforces it on its own workers and never lowers it.
+    job.level = body.level ?? "public";
+    job.projectId = body.principal.project_id ?? undefined;
     job.requestId = msg.requestId;
     job.caller = { keyId: body.principal.key_id, scope: body.principal.scope, projectId: body.principal.project_id ?? undefined };
     this.in.add();
@@ -141,6 +147,16 @@ export class ForwardService {
       msg.requestId ?? job.id,
     );
     return job;
+  }
+
+  /**
+   * The level a forwarded job requires here: the origin's, raised to the level this pool holds for
+   * the caller's project (a replicated project) when that is stricter — never lowered.
+   */
+  async classify(job: Job): Promise<void> {
+    if (!job.projectId || !this.deps.levelOf) return;
+    const here = await this.deps.levelOf(job.projectId);
+    if (here) job.level = stricter(job.level, here);
   }
 
   /** Serving end: runs the job here and streams its worker messages back, one NDJSON line each. */

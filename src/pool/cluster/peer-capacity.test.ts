@@ -17,7 +17,7 @@ const B = atom("b");
 const C = atom("c");
 
 function target(id: string): JobTarget {
-  return { id, models: [], freeSlots: 0, busy: 0, lastUsedAt: 0, jobs: new Map(), closed: false, serves: () => true, send: () => undefined };
+  return { id, models: [], freeSlots: 0, busy: 0, lastUsedAt: 0, jobs: new Map(), closed: false, serves: () => true, clears: () => true, send: () => undefined };
 }
 
 function summary(of: string, models: Partial<ModelCapacity>[], extra: Partial<CapacitySummary> = {}): CapacitySummary {
@@ -62,6 +62,22 @@ beforeEach(() => {
 });
 
 const none = { serves: false, queued: 0 };
+
+describe("sensitivity (issue 21)", () => {
+  it("a job of a level goes only to a peer whose summary reports a worker cleared for it; a summary without `cleared` takes public jobs only", () => {
+    cap.receive(summary(A, [{ free: 5, cleared: "internal" }]));
+    cap.receive(summary(B, [{ free: 1, cleared: "restricted" }]));
+    cap.receive(summary(C, [{ free: 9 }]));
+    expect(cap.pick("m1", "chat", { ...none, level: "public" })).toBe(targets.get(C));
+    expect(cap.pick("m1", "chat", { ...none, level: "internal" })).toBe(targets.get(A));
+    expect(cap.pick("m1", "chat", { ...none, level: "confidential" })).toBe(targets.get(B));
+    expect(cap.anyServing("m1", "chat", "restricted")).toBe(true);
+    cap.receive(summary(B, [{ free: 1, cleared: "confidential" }]));
+    expect(cap.pick("m1", "chat", { ...none, level: "restricted" })).toBeUndefined();
+    expect(cap.anyServing("m1", "chat", "restricted")).toBe(false);
+    expect(cap.anyServing("m1", "chat")).toBe(true);
+  });
+});
 
 describe("placement rule", () => {
   it("no local worker: the peer with the most free slots for the model, even with none free", () => {

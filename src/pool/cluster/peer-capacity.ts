@@ -18,6 +18,7 @@
  */
 import type { CapacitySummary, ModelCapacity } from "../../protocol/cluster.protocol.js";
 import type { Capability } from "../../protocol/worker.protocol.js";
+import { covers, type SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { RemoteTargets } from "../hub/dispatcher.js";
 import type { JobTarget } from "../hub/worker-connection.js";
 
@@ -133,19 +134,19 @@ export class PeerCapacity<T extends JobTarget = JobTarget> implements RemoteTarg
     return caps;
   }
 
-  anyServing(model: string, capability: Capability): boolean {
+  anyServing(model: string, capability: Capability, level: SensitivityLevel = "public"): boolean {
     if (!this.deps.enabled()) return false;
-    for (const st of this.peers.values()) if (this.isAvailable(st) && modelOf(st, model, capability)) return true;
+    for (const st of this.peers.values()) if (this.isAvailable(st) && modelOf(st, model, capability, level)) return true;
     return false;
   }
 
-  pick(model: string, capability: Capability, local: { serves: boolean; queued: number; avoid?: JobTarget | undefined }): T | undefined {
+  pick(model: string, capability: Capability, local: { serves: boolean; queued: number; avoid?: JobTarget | undefined; level?: SensitivityLevel }): T | undefined {
     if (!this.deps.enabled()) return undefined;
     if (local.serves && local.queued < this.deps.threshold()) return undefined;
     let best: { st: PeerState<T>; m: ModelCapacity; free: number } | undefined;
     for (const st of this.peers.values()) {
       if (!this.isAvailable(st)) continue;
-      const m = modelOf(st, model, capability);
+      const m = modelOf(st, model, capability, local.level ?? "public");
       if (!m) continue;
       const free = Math.max(0, m.free - (st.sent.get(model) ?? 0));
       if (local.serves && free === 0) continue;
@@ -165,8 +166,12 @@ export class PeerCapacity<T extends JobTarget = JobTarget> implements RemoteTarg
   }
 }
 
-function modelOf(st: PeerState<JobTarget>, model: string, capability: Capability): ModelCapacity | undefined {
-  return st.summary?.models.find((m) => m.id === model && m.workers > 0 && m.capabilities.includes(capability));
+/**
+ * The peer's capacity for the model, when it has a worker for it cleared for `level` (a summary
+ * without `cleared` comes from a pool that does not enforce clearances: public jobs only).
+ */
+function modelOf(st: PeerState<JobTarget>, model: string, capability: Capability, level: SensitivityLevel = "public"): ModelCapacity | undefined {
+  return st.summary?.models.find((m) => m.id === model && m.workers > 0 && m.capabilities.includes(capability) && covers(m.cleared ?? "public", level));
 }
 
 type Candidate = { st: PeerState<JobTarget>; m: ModelCapacity; free: number };

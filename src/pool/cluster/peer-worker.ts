@@ -20,6 +20,7 @@ import type { IncomingMessage } from "node:http";
 import type { ForwardPrincipal, ForwardRequest } from "../../protocol/cluster.protocol.js";
 import { ForwardLine } from "../../protocol/cluster.protocol.js";
 import type { EmbedJob, GenerateJob, JobErrorMessage, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import { moduleLogger } from "../../shared/logger.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { Job } from "../hub/job.js";
@@ -77,6 +78,15 @@ export class PeerWorker implements JobTarget {
     return !this.closed && this.deps.capacity.servesNow(this.atom, model, capability);
   }
 
+  /**
+   * Only public jobs may be pulled from this pool's queues onto a peer; none is (freeSlots is 0): a
+   * sensitive job reaches a peer only through the placement rule, which reads the clearance the
+   * peer's summary reports (peer-capacity.ts), and the peer checks its own workers again.
+   */
+  clears(level: SensitivityLevel): boolean {
+    return level === "public";
+  }
+
   send(msg: PoolMessage): void {
     if (msg.type === "generate" || msg.type === "embed") this.forward(msg);
     else if (msg.type === "cancel") this.abort(msg.jobId);
@@ -98,7 +108,7 @@ export class PeerWorker implements JobTarget {
     if (!job) return;
     const flight: InFlight = { ctrl: new AbortController(), cancelled: false };
     this.inflight.set(msg.jobId, flight);
-    const body: ForwardRequest = { job: msg, capability: job.capability, principal: principalOf(job), hop: 1 };
+    const body: ForwardRequest = { job: msg, capability: job.capability, principal: principalOf(job), hop: 1, ...(job.level !== "public" ? { level: job.level } : {}) };
     this.deps.onForward?.(job, this);
     void this.run(msg.jobId, job, body, flight).finally(() => this.inflight.delete(msg.jobId));
   }

@@ -15,6 +15,12 @@
  *   it carries a JSON schema (its grammar can stall or crash a worker: `worker_lost`), or when its
  *   worker was declared dead by missed heartbeats with its socket still open (a hung worker, not a
  *   closed connection: `worker_unresponsive`). Other jobs of a crashed worker fail over as before.
+ * - Sensitivity (issue 21, src/pool/hub/clearance.ts): a job carries the level of the data it
+ *   touches and is placed only on a worker cleared for it — first placement, queue drain (queues
+ *   are keyed by level too, and a worker drains only the levels it is cleared for), failover and
+ *   forwarding (a peer is picked only when its summary reports a cleared worker, and it checks
+ *   again). With workers serving the model but none cleared: 503 `no_cleared_worker`, never a
+ *   downgrade. Each placement of a `confidential` or `restricted` job emits "placed" (the audit).
  * - Trusted peer pools (src/pool/cluster/) are more job targets, through `remote`: a job no local
  *   worker can take now goes to a peer when the cluster's placement rule says so (hop 0 only: a job
  *   a peer forwarded here is never forwarded again), and a model only peers serve is routable.
@@ -23,10 +29,11 @@ import { EventEmitter } from "node:events";
 import { AppError, RelayedError } from "../../shared/errors.js";
 import { isErrorCode } from "../../protocol/error-codes.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
+import { auditedLevel, SENSITIVITY_LEVELS, type SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { DoneMessage, EmbedResultMessage, JobErrorMessage, ChunkMessage, Capability } from "../../protocol/worker.protocol.js";
 import { EmbedJobState, GenerateJobState, type Job } from "./job.js";
 import type { GoneReason, WorkerRegistry } from "./worker-registry.js";
-import type { JobTarget, WorkerConnection } from "./worker-connection.js";
+import { WorkerConnection, type JobTarget } from "./worker-connection.js";
 
 /** Seconds a 503 tells clients to wait, unless the `jobs.retry_after_seconds` setting says otherwise. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -47,10 +54,14 @@ export interface DispatcherOptions {
 export interface RemoteTargets {
   /** Capabilities of a model some peer knows (even with no worker now), for 404 vs 503. */
   knownModel(model: string): ReadonlySet<Capability> | undefined;
-  /** Some peer with capacity serves it now. */
-  anyServing(model: string, capability: Capability): boolean;
-  /** The placement rule: the peer to forward to, or none (then the job waits here, or fails). */
-  pick(model: string, capability: Capability, local: { serves: boolean; queued: number; avoid?: JobTarget | undefined }): JobTarget | undefined;
+  /** Some peer with capacity serves it now (with `level`: on a worker cleared for it, as its summary says). */
+  anyServing(model: string, capability: Capability, level?: SensitivityLevel): boolean;
+  /**
+   * The placement rule: the peer to forward to, or none (then the job waits here, or fails).
+   * `local.serves`: a worker here could run it (cleared for `level`); only peers reporting a worker
+   * cleared for `level` are picked.
+   */
+  pick(model: string, capability: Capability, local: { serves: boolean; queued: number; avoid?: JobTarget | undefined; level?: SensitivityLevel }): JobTarget | undefined;
   /** Every peer target (the drain's end cancels the jobs forwarded to them). */
   targets?(): Iterable<JobTarget>;
 }
@@ -59,6 +70,14 @@ export interface RemoteTargets {
 export interface FirstToken {
   model: string;
   seconds: number;
+}
+
+/** Payload of the dispatcher's "placed" event: a `confidential` or `restricted` job given to a worker or a peer. */
+export interface JobPlaced {
+  job: Job;
+  target: JobTarget;
+  /** The worker's effective clearance; undefined for a peer pool (it enforces the rule on its own workers). */
+  clearance: SensitivityLevel | undefined;
 }
 
 /** Payload of the dispatcher's "finished" event (embedding jobs count 0 tokens). */
@@ -74,7 +93,11 @@ export class Dispatcher {
   private running = 0;
   /** Counters for status and benchmarks. */
   readonly stats = { completed: 0, failed: 0, failovers: 0, cancelled: 0 };
-  /** For the dashboard and /metrics: "finished" {@link JobFinished} when an admitted job settles (not cancelled), "first_token" {@link FirstToken}, "slots" (worker) when its busy count changes. */
+  /**
+   * For the dashboard and /metrics: "finished" {@link JobFinished} when an admitted job settles (not
+   * cancelled), "first_token" {@link FirstToken}, "slots" (worker) when its busy count changes; for
+   * the audit: "placed" {@link JobPlaced} for each placement of a confidential or restricted job.
+   */
   readonly events = new EventEmitter();
   /** Trusted peers as more targets (set by buildCluster). */
   remote: RemoteTargets | undefined;
@@ -82,6 +105,11 @@ export class Dispatcher {
   constructor(private readonly opts: DispatcherOptions) {
     opts.registry.on("available", (w: WorkerConnection) => this.drainFor(w));
     opts.registry.on("gone", (w: WorkerConnection, reason: GoneReason) => this.workerGone(w, reason));
+    opts.registry.on("clearance", (w: WorkerConnection) => {
+      // Raised: it may take what waits for it. Lowered: what only it could run fails now (503).
+      this.drainFor(w);
+      this.failOrphanedQueues(w);
+    });
   }
 
   get waiting(): number {
@@ -116,7 +144,7 @@ export class Dispatcher {
    */
   submit(job: Job): void {
     this.checkRoutable(job);
-    const worker = this.pickWorker(job.model, job.capability) ?? this.pickRemote(job);
+    const worker = this.pickWorker(job) ?? this.pickRemote(job);
     if (!worker) {
       const queue = this.queueFor(job);
       const ahead = job.priority === "bulk" ? queue.length : queue.filter((j) => j.priority === "interactive").length;
@@ -252,6 +280,9 @@ export class Dispatcher {
     if (!this.anyServing(job)) {
       throw this.noWorker(model);
     }
+    if (!this.anyCleared(job)) {
+      throw this.notCleared(job.level);
+    }
   }
 
   /** A local worker, or (hop 0) a peer with capacity, serves the job's model and capability. */
@@ -260,21 +291,38 @@ export class Dispatcher {
     return job.hop === 0 && this.remote !== undefined && this.remote.anyServing(job.model, job.capability);
   }
 
+  /** A local worker cleared for the job's level, or (hop 0) a peer reporting one, serves it. */
+  private anyCleared(job: Job): boolean {
+    if (this.opts.registry.anyCleared(job.model, job.capability, job.level)) return true;
+    return job.hop === 0 && this.remote !== undefined && this.remote.anyServing(job.model, job.capability, job.level);
+  }
+
   /** A peer to forward to, when the placement rule says so (never for a job a peer sent here). */
   private pickRemote(job: Job, avoid?: JobTarget): JobTarget | undefined {
     if (job.hop !== 0 || !this.remote) return undefined;
-    const queued = this.queues.get(queueKey(job.model, job.capability))?.length ?? 0;
-    return this.remote.pick(job.model, job.capability, { serves: this.opts.registry.anyServing(job.model, job.capability), queued, avoid });
+    const queued = this.queues.get(queueKey(job.model, job.capability, job.level))?.length ?? 0;
+    const serves = this.opts.registry.anyCleared(job.model, job.capability, job.level);
+    return this.remote.pick(job.model, job.capability, { serves, queued, avoid, level: job.level });
   }
 
   private noWorker(model: string): AppError {
     return new AppError("no_worker_available", `No worker serving model '${model}' is connected right now.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS });
   }
 
-  private pickWorker(model: string, capability: Capability, avoid?: JobTarget): WorkerConnection | undefined {
+  /** Workers serve the model but none cleared for the level is connected: a 503 that says why. */
+  private notCleared(level: SensitivityLevel): AppError {
+    return new AppError(
+      "no_cleared_worker",
+      `This request touches '${level}' data, and no worker cleared for '${level}' data is connected right now (on this pool or a trusted peer); it is not run on a less-cleared worker. Retry later, or ask an administrator.`,
+      { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS },
+    );
+  }
+
+  private pickWorker(job: Job, avoid?: JobTarget): WorkerConnection | undefined {
+    const { model, capability, level } = job;
     let best: WorkerConnection | undefined;
     for (const w of this.opts.registry.connected()) {
-      if (w === avoid || w.freeSlots <= 0 || !w.serves(model, capability)) continue;
+      if (w === avoid || w.freeSlots <= 0 || !w.serves(model, capability) || !w.clears(level)) continue;
       if (!best || w.freeSlots > best.freeSlots || (w.freeSlots === best.freeSlots && w.lastUsedAt < best.lastUsedAt)) best = w;
     }
     return best;
@@ -291,6 +339,10 @@ export class Dispatcher {
     this.log.debug({ jobId: job.id, requestId: job.requestId, workerId: worker.id, model: job.model, attempt: job.attempts }, "job assigned");
     worker.send(job.message());
     this.events.emit("slots", worker);
+    if (auditedLevel(job.level)) {
+      const clearance = worker instanceof WorkerConnection ? worker.effectiveClearance : undefined;
+      this.events.emit("placed", { job, target: worker, clearance } satisfies JobPlaced);
+    }
   }
 
   /** Frees the worker's slot for this job and offers the slot to a waiting job. */
@@ -314,14 +366,20 @@ export class Dispatcher {
     }
   }
 
-  /** Oldest waiting interactive job among the queues of the models this worker serves, else the oldest bulk one. */
+  /**
+   * Oldest waiting interactive job among the queues of the models this worker serves, at the levels
+   * it is cleared for, else the oldest bulk one.
+   */
   private nextQueuedFor(worker: JobTarget): Job | undefined {
     let pick: Job[] | undefined;
     for (const model of worker.models) {
       for (const cap of model.capabilities) {
-        const q = this.queues.get(queueKey(model.id, cap));
-        const head = q?.[0];
-        if (head && (!pick || goesFirst(head, pick[0]!))) pick = q;
+        for (const level of SENSITIVITY_LEVELS) {
+          if (!worker.clears(level)) continue;
+          const q = this.queues.get(queueKey(model.id, cap, level));
+          const head = q?.[0];
+          if (head && (!pick || goesFirst(head, pick[0]!))) pick = q;
+        }
       }
     }
     return pick?.shift();
@@ -363,20 +421,27 @@ export class Dispatcher {
     return undefined;
   }
 
-  /** Queued jobs for a model no connected worker serves any more fail now (503), not at their timeout. */
+  /**
+   * Queued jobs for a model no connected worker serves any more — or no worker cleared for their
+   * level (this one was lost or lowered) — go to a peer that can take them or fail now (503), not
+   * at their timeout.
+   */
   private failOrphanedQueues(gone: WorkerConnection): void {
+    const registry = this.opts.registry;
     for (const model of gone.models) {
       for (const cap of model.capabilities) {
-        if (this.opts.registry.anyServing(model.id, cap)) continue;
-        const q = this.queues.get(queueKey(model.id, cap));
-        for (const job of q?.splice(0) ?? []) {
-          const peer = this.pickRemote(job);
-          if (peer) {
-            this.assign(job, peer);
-            continue;
+        for (const level of SENSITIVITY_LEVELS) {
+          if (registry.anyCleared(model.id, cap, level)) continue;
+          const q = this.queues.get(queueKey(model.id, cap, level));
+          for (const job of q?.splice(0) ?? []) {
+            const peer = this.pickRemote(job);
+            if (peer) {
+              this.assign(job, peer);
+              continue;
+            }
+            this.stats.failed++;
+            job.fail(registry.anyServing(model.id, cap) ? this.notCleared(level) : this.noWorker(model.id));
           }
-          this.stats.failed++;
-          job.fail(this.noWorker(model.id));
         }
       }
     }
@@ -403,8 +468,14 @@ export class Dispatcher {
       job.fail(new AppError("no_worker_available", `The worker running this request was lost (${why}) and no other worker serving '${job.model}' is connected.`, { retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS }));
       return;
     }
+    if (!this.anyCleared(job)) {
+      // Other workers serve the model, but none may see this data: fail rather than downgrade.
+      this.stats.failed++;
+      job.fail(this.notCleared(job.level));
+      return;
+    }
     job.state = "queued";
-    const worker = this.pickWorker(job.model, job.capability, failedOn) ?? this.pickWorker(job.model, job.capability) ?? this.pickRemote(job, failedOn);
+    const worker = this.pickWorker(job, failedOn) ?? this.pickWorker(job) ?? this.pickRemote(job, failedOn);
     if (worker) this.assign(job, worker);
     else enqueue(this.queueFor(job), job, "front");
   }
@@ -420,20 +491,21 @@ export class Dispatcher {
   }
 
   private queueFor(job: Job): Job[] {
-    const key = queueKey(job.model, job.capability);
+    const key = queueKey(job.model, job.capability, job.level);
     let q = this.queues.get(key);
     if (!q) this.queues.set(key, (q = []));
     return q;
   }
 
   private removeFromQueue(job: Job): void {
-    const q = this.queues.get(queueKey(job.model, job.capability));
+    const q = this.queues.get(queueKey(job.model, job.capability, job.level));
     const i = q?.indexOf(job) ?? -1;
     if (q && i >= 0) q.splice(i, 1);
   }
 }
 
-const queueKey = (model: string, capability: Capability) => `${capability}\u0000${model}`;
+/** One queue per model, capability and level (the model last: queuedFor matches on it). */
+const queueKey = (model: string, capability: Capability, level: SensitivityLevel) => `${capability}\u0000${level}\u0000${model}`;
 
 /** `a` is taken before `b`: interactive before bulk, then the one that waited longer. */
 const goesFirst = (a: Job, b: Job) => (a.priority !== b.priority ? a.priority === "interactive" : a.enqueuedAt < b.enqueuedAt);

@@ -13,6 +13,7 @@ import { clientAddressResolver } from "../http/client-address.js";
 import type { EnrolmentService } from "../workers/enrolment.service.js";
 import type { WorkersRepository } from "../workers/workers.repository.js";
 import { Dispatcher } from "./dispatcher.js";
+import { auditPlacements } from "./placement-audit.js";
 import { WorkerRegistry } from "./worker-registry.js";
 import { WorkerSocketServer } from "./worker-socket.js";
 
@@ -45,6 +46,7 @@ export async function buildHub(deps: HubDeps): Promise<Hub> {
     if (models.success && !row.revoked_at) registry.remember(models.data);
   }
   const dispatcher = new Dispatcher({ registry, queueSize: config.queueSize, jobTimeoutMs: config.jobTimeoutMs, maxAttempts: config.maxJobAttempts });
+  auditPlacements(dispatcher, deps.audit);
   const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment: deps.enrolment, workers: deps.workers, heartbeatMs: config.heartbeatMs, audit: deps.audit, embeddingDims: config.embeddingDims, atomId: deps.atomId, clientAddress: clientAddressResolver(config.trustedProxies) });
   return {
     registry,

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Capability, EmbedJob, GenerateJob, GenerateParams } from "../../protocol/worker.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import type { JobTarget } from "./worker-connection.js";
 
@@ -58,6 +59,13 @@ abstract class BaseJob<T> {
    * ahead of every `bulk` job (document ingest batches) waiting for the same workers.
    */
   priority: JobPriority = "interactive";
+  /**
+   * The sensitivity of the data it carries (its project's level; `public` when it touches none):
+   * only a worker cleared for it may run it (src/pool/hub/clearance.ts), here or on a peer.
+   */
+  level: SensitivityLevel = "public";
+  /** The project it touches, for the audit of its placements (undefined: none). */
+  projectId: string | undefined;
 
   constructor(readonly model: string, readonly capability: Capability) {
     this.result = new Promise<T>((resolve, reject) => {

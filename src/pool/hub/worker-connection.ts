@@ -2,6 +2,9 @@
 import type { WebSocket } from "ws";
 import type { Capability, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
 import type { WorkerMobility } from "../../protocol/migration.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
+import { covers } from "../../protocol/sensitivity.protocol.js";
+import { effectiveClearance } from "./clearance.js";
 import type { Job } from "./job.js";
 
 /**
@@ -18,6 +21,11 @@ export interface JobTarget {
   readonly jobs: Map<string, Job>;
   closed: boolean;
   serves(model: string, capability: Capability): boolean;
+  /**
+   * May run a job of this sensitivity level. A peer pool answers for the workers it reported
+   * (its capacity summary); it still enforces the rule itself when the job arrives.
+   */
+  clears(level: SensitivityLevel): boolean;
   send(msg: PoolMessage): void;
 }
 
@@ -35,6 +43,10 @@ export class WorkerConnection implements JobTarget {
   failoverState: FailoverStateName | undefined;
   /** As the worker said in its hello (absent: mobile); the stored value, once there is one, wins (issue 16 must-have 6). */
   mobility: WorkerMobility | undefined;
+  /** An employee desktop (its hello said so): default clearance `internal` instead of `confidential`. */
+  desktop = false;
+  /** The clearance an admin set for it (workers.clearance; null: its default). Updated live when changed. */
+  clearance: SensitivityLevel | null = null;
   /** Tokens this worker has generated while connected here (its chunks), for /metrics. */
   tokensGenerated = 0;
   /** Its process's CPU use, percent of its machine's cores, as its last heartbeat said (undefined: an older worker, or no heartbeat yet). */
@@ -65,6 +77,15 @@ export class WorkerConnection implements JobTarget {
     if (seconds <= 0) return;
     this.tokensPerS = Math.round(((this.tokensGenerated - this.rateMark.tokens) / seconds) * 10) / 10;
     this.rateMark = { at: now, tokens: this.tokensGenerated };
+  }
+
+  /** Its clearance now: the admin's value, else the default of a desktop or a server. */
+  get effectiveClearance(): SensitivityLevel {
+    return effectiveClearance(this.clearance, this.desktop);
+  }
+
+  clears(level: SensitivityLevel): boolean {
+    return covers(this.effectiveClearance, level);
   }
 
   serves(model: string, capability: Capability): boolean {

@@ -1,11 +1,12 @@
 /**
  * Connected workers, and every model the pool has ever seen served (so a request for a known model
  * with no worker online gets 503 "try later", while a never-seen name gets 404).
- * Emits `available` when a worker joins and `gone` when it is declared dead (or disconnected by
- * an administrator). Also holds each connected worker's effective site.
+ * Emits `available` when a worker joins, `gone` when it is declared dead (or disconnected by
+ * an administrator), and `clearance` when an admin changes a connected worker's clearance. Also holds each connected worker's effective site.
  */
 import { EventEmitter } from "node:events";
 import type { Capability, Refused, ServedModel } from "../../protocol/worker.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { WorkerConnection } from "./worker-connection.js";
 
 /**
@@ -99,5 +100,24 @@ export class WorkerRegistry extends EventEmitter {
   anyServing(model: string, capability: Capability): boolean {
     for (const w of this.workers.values()) if (w.serves(model, capability)) return true;
     return false;
+  }
+
+  /** Some connected worker serves it and is cleared for data of `level`. */
+  anyCleared(model: string, capability: Capability, level: SensitivityLevel): boolean {
+    for (const w of this.workers.values()) if (w.serves(model, capability) && w.clears(level)) return true;
+    return false;
+  }
+
+  /**
+   * An admin changed a worker's clearance (here, or on a peer and replicated): the live connection
+   * takes it at once. Emits "clearance" (worker) so the dispatcher re-places what waits. False when
+   * the worker is not connected here.
+   */
+  setClearance(id: string, clearance: SensitivityLevel | null): boolean {
+    const worker = this.workers.get(id);
+    if (!worker) return false;
+    worker.clearance = clearance;
+    this.emit("clearance", worker);
+    return true;
   }
 }

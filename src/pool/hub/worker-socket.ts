@@ -242,7 +242,7 @@ export class WorkerSocketServer {
     if (ws.readyState !== ws.OPEN) return undefined;
     if (!(await this.settleDuplicate(workerId, ws, remote))) return undefined;
     const models = this.acceptedModels(workerId, h.models);
-    const { site, mobility, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site, mobility: h.mobility });
+    const { site, mobility, clearance, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site, mobility: h.mobility });
     // Revoked by an administrator between the credential check and now.
     if (revoked) return this.reject(ws, remote, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE, retry: false });
     if (ws.readyState !== ws.OPEN) return undefined;
@@ -251,6 +251,8 @@ export class WorkerSocketServer {
     worker.failoverState = h.failoverState;
     // The stored mobility (a provisioning code's wins over the hello's).
     worker.mobility = mobility;
+    // The admin's clearance for it (issue 21), null: the default of its kind (clearance.ts).
+    worker.clearance = clearance;
     const peerPoolUrls = await this.peerUrlsFor(worker, site);
     const measurePoolUrls = await this.routing?.measureUrls(worker, site).catch((err: unknown) => {
       this.log.error({ workerId, err: String(err) }, "could not list the pools to measure");

@@ -11,7 +11,7 @@ import type { InferenceService } from "./inference.service.js";
  * augmented request plus `citations`, or undefined for a chat that concerns no project.
  */
 export interface ChatAugmenter {
-  prepare(body: ChatCompletionRequest, key: AuthenticatedKey): Promise<({ body: ChatCompletionRequest } & RagChatAnswerFields) | undefined>;
+  prepare(body: ChatCompletionRequest, key: AuthenticatedKey): Promise<({ body: ChatCompletionRequest; projectId: string } & RagChatAnswerFields) | undefined>;
 }
 
 export const chatRoutes: FastifyPluginAsyncZod<{ inference: InferenceService; rag?: ChatAugmenter | undefined }> = async (app, { inference, rag }) => {
@@ -30,7 +30,7 @@ export const chatRoutes: FastifyPluginAsyncZod<{ inference: InferenceService; ra
       const augmented = rag && req.apiKey ? await rag.prepare(req.body, req.apiKey) : undefined;
       if (!augmented) return respondGeneration(req, reply, inference, inference.chatJob(req.body), "chat", opts);
       // Citations go back alongside the OpenAI fields (on the final chunk when streamed).
-      return respondGeneration(req, reply, inference, inference.chatJob(augmented.body), "chat", { ...opts, extra: { citations: augmented.citations, retrieval_mode: augmented.retrieval_mode } });
+      return respondGeneration(req, reply, inference, inference.chatJob(augmented.body), "chat", { ...opts, projectId: augmented.projectId, extra: { citations: augmented.citations, retrieval_mode: augmented.retrieval_mode } });
     },
   );
 };

@@ -9,6 +9,7 @@ export const embeddingsRoutes: FastifyPluginAsyncZod<{ inference: InferenceServi
     const job = inference.embedJob(req.body);
     job.requestId = req.id;
     job.caller = callerOfJob(req);
+    await inference.classify(job, job.caller?.projectId);
     inference.submit(job);
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) inference.cancel(job);

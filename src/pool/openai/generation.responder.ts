@@ -31,10 +31,12 @@ export async function respondGeneration(
   inference: InferenceService,
   job: GenerateJobState,
   shape: Shape,
-  opts: { stream: boolean; includeUsage: boolean; extra?: Extra | undefined },
+  opts: { stream: boolean; includeUsage: boolean; extra?: Extra | undefined; projectId?: string | undefined },
 ): Promise<((ChatCompletion | TextCompletion) & Extra) | undefined> {
   job.requestId = req.id;
   job.caller = callerOfJob(req);
+  // The project it touches (a RAG chat's, else a project key's): only cleared workers may run it.
+  await inference.classify(job, opts.projectId ?? job.caller?.projectId);
   inference.submit(job); // throws 404/429/503 before anything is written
   const ids: Ids = { id: `${shape === "chat" ? "chatcmpl" : "cmpl"}-${job.id}`, created: Math.floor(Date.now() / 1000), model: job.model };
   reply.raw.on("close", () => {

@@ -4,6 +4,7 @@
  */
 import type { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "../../protocol/openai.protocol.js";
 import type { ChatMessage, GenerateParams } from "../../protocol/worker.protocol.js";
+import { stricter, type SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import { AppError, badRequest } from "../../shared/errors.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import { EmbedJobState, GenerateJobState } from "../hub/job.js";
@@ -17,7 +18,18 @@ export const DEFAULT_MAX_TOKENS = 512;
 export type Catalogue = () => Map<string, { capabilities: Set<string>; local: number; cluster: number }>;
 
 export class InferenceService {
-  constructor(private readonly deps: { dispatcher: Dispatcher; registry: WorkerRegistry; catalogue?: Catalogue | undefined }) {}
+  constructor(private readonly deps: { dispatcher: Dispatcher; registry: WorkerRegistry; catalogue?: Catalogue | undefined; levelOf?: ((projectId: string) => Promise<SensitivityLevel | undefined>) | undefined }) {}
+
+  /**
+   * Marks a job as touching a project (a RAG chat, a project-scoped key): it gets the project's
+   * sensitivity level, so only a worker cleared for it runs it (issue 21). One indexed read.
+   */
+  async classify(job: GenerateJobState | EmbedJobState, projectId: string | undefined): Promise<void> {
+    if (!projectId || !this.deps.levelOf) return;
+    job.projectId = projectId;
+    const level = await this.deps.levelOf(projectId);
+    if (level) job.level = stricter(job.level, level);
+  }
 
   chatJob(body: ChatCompletionRequest): GenerateJobState {
     const messages: ChatMessage[] = body.messages.map((m, i) => ({ role: normaliseRole(m.role), content: textContent(m.content, i) }));

@@ -5,6 +5,7 @@
  * with CSRF on mutations).
  */
 import type { FastifyInstance } from "fastify";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { Feature } from "../feature.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
@@ -22,6 +23,8 @@ export interface OpenAiDeps {
   rag?: RagChatService | undefined;
   /** The cluster-wide catalogue of models (GET /v1/models), when the pool is part of one. */
   catalogue?: Catalogue | undefined;
+  /** A project's sensitivity (issue 21): the level its jobs require. */
+  levelOf?: ((projectId: string) => Promise<SensitivityLevel | undefined>) | undefined;
 }
 
 export interface OpenAi extends Feature {
@@ -30,7 +33,7 @@ export interface OpenAi extends Feature {
 }
 
 export function buildOpenAi(deps: OpenAiDeps): OpenAi {
-  const inference = new InferenceService({ dispatcher: deps.dispatcher, registry: deps.registry, catalogue: deps.catalogue });
+  const inference = new InferenceService({ dispatcher: deps.dispatcher, registry: deps.registry, catalogue: deps.catalogue, levelOf: deps.levelOf });
   return {
     inference,
     async routes(app) {

@@ -2,11 +2,13 @@
 import type { Db } from "../../db/database.js";
 import type { ErasurePreview } from "../../protocol/dashboard.protocol.js";
 import type { ProjectLanguage } from "../../protocol/projects.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 
 export interface ProjectRow {
   id: string;
   name: string;
   language: ProjectLanguage;
+  sensitivity: SensitivityLevel;
   created_by: string;
   created_at: Date;
   documents_count: number;
@@ -23,7 +25,7 @@ export interface ErasedCounts {
   keyIds: string[];
 }
 
-const SELECT = `SELECT p.id, p.name, p.language, p.created_by, p.created_at,
+const SELECT = `SELECT p.id, p.name, p.language, p.sensitivity, p.created_by, p.created_at,
   (SELECT count(*)::int FROM documents d WHERE d.project_id = p.id) AS documents_count,
   (SELECT count(*)::int FROM memories m WHERE m.project_id = p.id) AS memories_count
   FROM projects p`;
@@ -31,8 +33,30 @@ const SELECT = `SELECT p.id, p.name, p.language, p.created_by, p.created_at,
 export class ProjectsRepository {
   constructor(private readonly db: Db) {}
 
-  async insert(row: { id: string; name: string; language: ProjectLanguage; createdBy: string }): Promise<void> {
-    await this.db.query("INSERT INTO projects (id, name, language, created_by) VALUES ($1, $2, $3, $4)", [row.id, row.name, row.language, row.createdBy]);
+  async insert(row: { id: string; name: string; language: ProjectLanguage; sensitivity: SensitivityLevel; createdBy: string }): Promise<void> {
+    await this.db.query("INSERT INTO projects (id, name, language, sensitivity, created_by) VALUES ($1, $2, $3, $4, $5)", [row.id, row.name, row.language, row.sensitivity, row.createdBy]);
+  }
+
+  /** A project's sensitivity (one indexed read per job that touches a project); undefined when unknown. */
+  async sensitivity(id: string): Promise<SensitivityLevel | undefined> {
+    return (await this.db.query<{ sensitivity: SensitivityLevel }>("SELECT sensitivity FROM projects WHERE id = $1", [id]))[0]?.sensitivity;
+  }
+
+  /** Sets a project's sensitivity; returns the previous one, undefined when the project is unknown. */
+  async setSensitivity(id: string, level: SensitivityLevel): Promise<SensitivityLevel | undefined> {
+    const rows = await this.db.query<{ previous: SensitivityLevel }>(
+      "UPDATE projects p SET sensitivity = $2 FROM (SELECT id, sensitivity AS previous FROM projects WHERE id = $1 FOR UPDATE) old WHERE p.id = old.id RETURNING old.previous",
+      [id, level],
+    );
+    return rows[0]?.previous;
+  }
+
+  /** The sector chosen in the setup wizard (e.g. HEALTHCARE), or undefined before setup. */
+  async sector(): Promise<string | undefined> {
+    const [exists] = await this.db.query<{ t: string | null }>("SELECT to_regclass('cluster_setup_state')::text AS t");
+    if (!exists?.t) return undefined;
+    const rows = await this.db.query<{ sector: string | null }>("SELECT sector FROM cluster_setup_state WHERE sector IS NOT NULL LIMIT 1");
+    return rows[0]?.sector ?? undefined;
   }
 
   async get(id: string): Promise<ProjectRow | undefined> {

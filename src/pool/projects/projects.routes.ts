@@ -16,6 +16,8 @@ import {
   ProjectParams,
 } from "../../protocol/projects.protocol.js";
 import { ErasurePreview } from "../../protocol/dashboard.protocol.js";
+import { SetSensitivityBody } from "../../protocol/sensitivity.protocol.js";
+import { adminOf } from "../http/auth.js";
 import type { ProjectsService } from "./projects.service.js";
 
 const security = [{ apiKey: [] }];
@@ -32,6 +34,12 @@ export const projectsRoutes: FastifyPluginAsyncZod<{ projects: ProjectsService }
   }));
 
   app.get("/v1/projects/:id", { config: { auth: "apiKey", setup: "gated", license: "gated" }, schema: { summary: "One project", tags, params: ProjectParams, response: { 200: Project }, security } }, async (req) => projects.get(req.params.id, callerOf(req)));
+
+  app.put(
+    "/v1/projects/:id/sensitivity",
+    { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Set a project's sensitivity (admin): its jobs run only on workers cleared for it", tags, params: ProjectParams, body: SetSensitivityBody, response: { 200: Project }, security } },
+    async (req) => projects.setSensitivity(req.params.id, req.body.sensitivity, adminOf(req).actor),
+  );
 
   app.delete(
     "/v1/projects/:id",

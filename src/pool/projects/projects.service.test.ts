@@ -58,6 +58,37 @@ async function addDocument(projectId: string, id: string, hash = id): Promise<vo
   await vectors.insert("embed", [{ chunkId: chunks[0]!.id, vector: [1, 0, 0] }]);
 }
 
+describe("ProjectsService sensitivity (issue 21)", () => {
+  it("defaults from the sector: internal before setup and for other sectors, confidential for HEALTHCARE and LAW; the creator may choose", async () => {
+    expect((await projects.create(CreateProjectBody.parse({ name: "a" }), admin)).sensitivity).toBe("internal");
+    await t.db.query("INSERT INTO cluster_setup_state (id, sector, completed_at) VALUES (1, 'DESIGN', now())");
+    expect((await projects.create(CreateProjectBody.parse({ name: "b" }), admin)).sensitivity).toBe("internal");
+    for (const sector of ["HEALTHCARE", "LAW"]) {
+      await t.db.query("UPDATE cluster_setup_state SET sector = $1", [sector]);
+      expect((await projects.create(CreateProjectBody.parse({ name: sector }), admin)).sensitivity).toBe("confidential");
+    }
+    const chosen = await projects.create(CreateProjectBody.parse({ name: "open data", sensitivity: "public" }), user);
+    expect(chosen.sensitivity).toBe("public");
+    expect(await projects.levelOf(chosen.id)).toBe("public");
+    expect(await projects.levelOf("prj_unknown")).toBeUndefined();
+    expect(() => CreateProjectBody.parse({ sensitivity: "secret" })).toThrow();
+  });
+
+  it("an admin changes it: stored, audited with the old and new level, replicated", async () => {
+    const recorded: { kind: string; payload: unknown }[] = [];
+    projects.replication = { record: async (kind, payload) => void recorded.push({ kind, payload }), documentDone: () => undefined };
+    const p = await projects.create(CreateProjectBody.parse({ name: "ward" }), admin);
+    expect(recorded[0]).toMatchObject({ kind: "project.create", payload: { project_id: p.id, sensitivity: "internal" } });
+    const changed = await projects.setSensitivity(p.id, "restricted", "admin:root@example.test");
+    expect(changed.sensitivity).toBe("restricted");
+    expect(await projects.levelOf(p.id)).toBe("restricted");
+    expect(recorded[1]).toEqual({ kind: "project.sensitivity", payload: { project_id: p.id, sensitivity: "restricted" } });
+    const [entry] = await t.db.query<{ actor: string; details: Record<string, unknown> }>("SELECT actor, details FROM audit_log WHERE action = 'project.sensitivity' ORDER BY seq DESC LIMIT 1");
+    expect(entry).toMatchObject({ actor: "admin:root@example.test", details: { project_id: p.id, from: "internal", to: "restricted" } });
+    expect((await rejection(projects.setSensitivity("prj_unknown", "public", "admin:x"))).code).toBe("project_not_found");
+  });
+});
+
 describe("ProjectsService create / list / get", () => {
   it("creates a project with the given name and language, audited, and lists it", async () => {
     const p = await projects.create({ name: "Dupont", language: "french" }, user);

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { ErasurePreview } from "../../protocol/dashboard.protocol.js";
 import type { CreateProjectBody, Project, ProjectLanguage } from "../../protocol/projects.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -46,12 +47,32 @@ export class ProjectsService {
     if (key.projectId) throw new AppError("project_key_forbidden", "A project key cannot create projects; use an API key that is not tied to a project.");
     const id = `prj_${randomBytes(8).toString("hex")}`;
     const name = await this.defaultName(body.name);
-    await this.opts.projects.insert({ id, name, language: body.language, createdBy: actorOf(key) });
-    await this.opts.audit.record({ actor: actorOf(key), action: "project.create", target: `project:${id}`, projectId: id, details: { project_id: id, language: body.language } });
-    this.log.info({ projectId: id, language: body.language }, "project created");
+    const sensitivity = body.sensitivity ?? sectorSensitivity(await this.opts.projects.sector());
+    await this.opts.projects.insert({ id, name, language: body.language, sensitivity, createdBy: actorOf(key) });
+    await this.opts.audit.record({ actor: actorOf(key), action: "project.create", target: `project:${id}`, projectId: id, details: { project_id: id, language: body.language, sensitivity } });
+    this.log.info({ projectId: id, language: body.language, sensitivity }, "project created");
     const row = (await this.opts.projects.get(id))!;
-    await this.replication?.record("project.create", { project_id: id, name: row.name, language: row.language, created_by: row.created_by, created_at: row.created_at.toISOString() });
+    await this.replication?.record("project.create", { project_id: id, name: row.name, language: row.language, sensitivity: row.sensitivity, created_by: row.created_by, created_at: row.created_at.toISOString() });
     return presentProject(row);
+  }
+
+  /**
+   * Changes a project's sensitivity (an admin only: the route's policy): from the next job on, its
+   * requests and document embeddings run only on workers cleared for the new level. Audited and
+   * replicated to the trusted peers.
+   */
+  async setSensitivity(id: string, level: SensitivityLevel, actor: string): Promise<Project> {
+    const previous = await this.opts.projects.setSensitivity(id, level);
+    if (!previous) throw projectNotFound(id);
+    await this.opts.audit.record({ actor, action: "project.sensitivity", target: `project:${id}`, projectId: id, details: { project_id: id, from: previous, to: level } });
+    this.log.info({ projectId: id, from: previous, to: level }, "project sensitivity changed");
+    await this.replication?.record("project.sensitivity", { project_id: id, sensitivity: level });
+    return presentProject((await this.opts.projects.get(id))!);
+  }
+
+  /** The level a job touching this project requires; undefined for an unknown project. */
+  async levelOf(id: string): Promise<SensitivityLevel | undefined> {
+    return this.opts.projects.sensitivity(id);
   }
 
   async list(key: AuthenticatedKey): Promise<Project[]> {
@@ -140,7 +161,7 @@ export class ProjectsService {
 }
 
 export function presentProject(p: ProjectRow): Project {
-  return { id: p.id, object: "project", name: p.name, language: p.language, created_at: p.created_at.toISOString(), documents_count: p.documents_count, memories_count: p.memories_count };
+  return { id: p.id, object: "project", name: p.name, language: p.language, sensitivity: p.sensitivity, created_at: p.created_at.toISOString(), documents_count: p.documents_count, memories_count: p.memories_count };
 }
 
 /** `key:<id>` references in an audit row other than `ownId`'s, replaced by `key:redacted`. */
@@ -152,6 +173,11 @@ export function redactOtherKeys(row: AuditRow, ownId: string): AuditRow {
     target: row.target === null ? null : redact(row.target),
     details: JSON.parse(redact(JSON.stringify(row.details))) as Record<string, unknown>,
   };
+}
+
+/** A new project's default level: HEALTHCARE and LAW data is confidential, others internal (admin guide §5.3). */
+export function sectorSensitivity(sector: string | undefined): SensitivityLevel {
+  return sector === "HEALTHCARE" || sector === "LAW" ? "confidential" : "internal";
 }
 
 export const projectNotFound = (id: string) => new AppError("project_not_found", `No project '${id}'.`, { param: "project" });

@@ -107,6 +107,14 @@ export class DocumentsRepository {
     });
   }
 
+  /**
+   * Why a pending document waits (e.g. no worker cleared for its project's sensitivity), shown
+   * with it; null when it no longer waits. Only a pending document is touched.
+   */
+  async setWaitingReason(id: string, reason: string | null): Promise<void> {
+    await this.db.query("UPDATE documents SET reason = $2, updated_at = now() WHERE id = $1 AND indexed_status = 'pending' AND reason IS DISTINCT FROM $2", [id, reason]);
+  }
+
   /** Removes the chunks of an earlier, interrupted extraction before a new one is stored. */
   async clearChunks(id: string): Promise<void> {
     await this.db.query("DELETE FROM chunks WHERE document_id = $1", [id]);

@@ -10,6 +10,7 @@
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { ChunkText, DocumentsRepository } from "./documents.repository.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { EmbeddingClient, EmbeddingModel } from "./embedding.client.js";
 import type { EmbeddingsRepository } from "./embeddings.repository.js";
 
@@ -30,6 +31,14 @@ interface DocState {
   afterOrd: number;
   inFlight: number;
   exhausted: boolean;
+  /**
+   * Set while no worker cleared for its project's sensitivity is connected (issue 21): it waits,
+   * pending with that reason, instead of being embedded on a worker not allowed to see it. Cleared
+   * when an embedding worker connects or a clearance changes.
+   */
+  waitingClearance: boolean;
+  /** Its row shows the waiting reason: cleared at its next stored batch. */
+  waitedClearance: boolean;
 }
 
 export interface EmbeddingPumpOptions {
@@ -43,6 +52,8 @@ export interface EmbeddingPumpOptions {
   onDone?: (documentId: string) => void;
   /** Told when a document's embedded count or status changed (the dashboard's live progress). */
   onProgress?: ((documentId: string) => void) | undefined;
+  /** A project's sensitivity: its chunks are embedded only on workers cleared for it (read per batch). */
+  levelOf?: ((projectId: string) => Promise<SensitivityLevel | undefined>) | undefined;
 }
 
 export class EmbeddingPump {
@@ -65,6 +76,7 @@ export class EmbeddingPump {
     opts.client.onAvailable(() => {
       if (this.paused) this.log.info({ documents: this.docs.size }, "embedding worker available: resuming document embeddings");
       this.paused = false;
+      for (const doc of this.docs.values()) doc.waitingClearance = false;
       this.kick();
     });
   }
@@ -89,7 +101,7 @@ export class EmbeddingPump {
   /** Queues a document whose chunks are stored. */
   add(doc: { id: string; projectId: string }): void {
     if (this.closed) return;
-    this.docs.set(doc.id, { id: doc.id, projectId: doc.projectId, afterOrd: -1, inFlight: 0, exhausted: false });
+    this.docs.set(doc.id, { id: doc.id, projectId: doc.projectId, afterOrd: -1, inFlight: 0, exhausted: false, waitingClearance: false, waitedClearance: false });
     this.kick();
   }
 
@@ -139,7 +151,7 @@ export class EmbeddingPump {
   private async fill(): Promise<void> {
     const max = this.opts.maxInFlight ?? EMBED_IN_FLIGHT;
     while (!this.closed && !this.paused && this.retryTimer === undefined && this.inFlight < max) {
-      const doc = [...this.docs.values()].find((d) => !d.exhausted);
+      const doc = [...this.docs.values()].find((d) => !d.exhausted && !d.waitingClearance);
       if (!doc) return;
       const model = this.opts.client.current();
       if (!model) {
@@ -166,7 +178,8 @@ export class EmbeddingPump {
   private async run(doc: DocState, model: EmbeddingModel, batch: ChunkText[]): Promise<void> {
     let requeue = false;
     try {
-      const vectors = await this.embedBatch(model, batch);
+      const level = (await this.opts.levelOf?.(doc.projectId)) ?? "public";
+      const vectors = await this.embedBatch(model, batch, level, doc.projectId);
       if (this.docs.get(doc.id) === doc) {
         const stored = await this.opts.embeddings.insert(model.id, batch.map((c, i) => ({ chunkId: c.id, vector: vectors[i]! })));
         await this.opts.documents.addEmbedded(doc.id, stored);
@@ -174,6 +187,10 @@ export class EmbeddingPump {
         this.storedSinceAnalyze += stored;
       }
       this.backoffMs = 0;
+      if (doc.waitedClearance) {
+        doc.waitedClearance = false;
+        await this.opts.documents.setWaitingReason(doc.id, null);
+      }
     } catch (err) {
       requeue = this.onFailure(doc, err);
     } finally {
@@ -192,9 +209,10 @@ export class EmbeddingPump {
   }
 
   /** Embeds a batch; a too-long chunk is embedded alone, cut shorter until the model accepts it. */
-  private async embedBatch(model: EmbeddingModel, batch: ChunkText[]): Promise<number[][]> {
+  private async embedBatch(model: EmbeddingModel, batch: ChunkText[], level: SensitivityLevel, projectId: string): Promise<number[][]> {
+    const opts = { priority: "bulk" as const, level, projectId };
     try {
-      return await this.opts.client.embed(model, batch.map((c) => c.text), { priority: "bulk" });
+      return await this.opts.client.embed(model, batch.map((c) => c.text), opts);
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== "input_too_long") throw err;
     }
@@ -203,7 +221,7 @@ export class EmbeddingPump {
       let text = c.text;
       for (let attempt = 0; ; attempt++) {
         try {
-          out.push((await this.opts.client.embed(model, [text], { priority: "bulk" }))[0]!);
+          out.push((await this.opts.client.embed(model, [text], opts))[0]!);
           if (text !== c.text) this.log.warn({ chunkId: c.id, kept: text.length, of: c.text.length }, "chunk longer than the embedding model reads: embedded its beginning");
           break;
         } catch (err) {
@@ -220,6 +238,17 @@ export class EmbeddingPump {
     const e = err instanceof AppError ? err : new AppError("internal_error", (err as Error).message ?? String(err));
     if (e.code === "no_worker_available" || e.code === "model_not_found" || e.code === "unsupported_capability") {
       this.pause();
+      return true;
+    }
+    if (e.code === "no_cleared_worker") {
+      // Never embedded on a worker not cleared for it: it waits, with a visible reason.
+      if (!doc.waitingClearance) this.log.info({ documentId: doc.id, projectId: doc.projectId }, "document waits for a worker cleared for its project's sensitivity");
+      doc.waitingClearance = true;
+      doc.waitedClearance = true;
+      void this.opts.documents
+        .setWaitingReason(doc.id, `waiting for a worker cleared for this project's sensitivity: ${e.message}`)
+        .then(() => this.opts.onProgress?.(doc.id))
+        .catch(() => {});
       return true;
     }
     if (e.status === 400) {

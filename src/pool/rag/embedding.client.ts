@@ -6,6 +6,7 @@
  */
 import { AppError } from "../../shared/errors.js";
 import type { ServedModel } from "../../protocol/worker.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import { EmbedJobState, type JobPriority } from "../hub/job.js";
 import type { WorkerConnection } from "../hub/worker-connection.js";
@@ -70,21 +71,31 @@ export class EmbeddingClient {
     return this.current() ?? this.remembered;
   }
 
-  /** Calls `fn` whenever a worker offering a usable embedding model connects. */
+  /** Calls `fn` whenever a worker offering a usable embedding model connects, or such a worker's clearance changes. */
   onAvailable(fn: () => void): void {
-    this.deps.registry.on("available", (w: WorkerConnection) => {
+    const check = (w: WorkerConnection) => {
       if (this.pick(w.models)) fn();
-    });
+    };
+    this.deps.registry.on("available", check);
+    this.deps.registry.on("clearance", check);
   }
 
   /**
    * Embeds `texts` with `model` on a worker; `priority: "bulk"` for ingest batches (an interactive
    * query embedding goes ahead of them). Throws the dispatcher's AppError (503 no worker,
-   * 429 queue full, 400 input too long, …) or 502 when the worker returns malformed vectors.
+   * 429 queue full, 400 input too long, 503 no cleared worker, …) or 502 when the worker returns
+   * malformed vectors. `level`/`projectId`: the project the texts belong to (issue 21): only a
+   * worker cleared for its sensitivity embeds them.
    */
-  async embed(model: EmbeddingModel, texts: string[], opts: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined; priority?: JobPriority } = {}): Promise<number[][]> {
+  async embed(
+    model: EmbeddingModel,
+    texts: string[],
+    opts: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined; priority?: JobPriority; level?: SensitivityLevel | undefined; projectId?: string | undefined } = {},
+  ): Promise<number[][]> {
     const job = new EmbedJobState(model.id, texts);
     if (opts.priority) job.priority = opts.priority;
+    if (opts.level) job.level = opts.level;
+    job.projectId = opts.projectId;
     this.deps.dispatcher.submit(job);
     const cancel = () => this.deps.dispatcher.cancel(job);
     opts.signal?.addEventListener("abort", cancel, { once: true });

@@ -28,6 +28,8 @@ const MIN_PIECE_TOKENS = 40;
 
 export interface RagPrepared {
   body: ChatCompletionRequest;
+  /** The project the chat touches: its sensitivity decides which workers may answer (issue 21). */
+  projectId: string;
   citations: Citation[];
   /** `fulltext` when the question could not be embedded in time: the answer says its retrieval was degraded. */
   retrieval_mode: "hybrid" | "fulltext";
@@ -94,7 +96,7 @@ export class RagChatService {
     });
     this.log.info({ projectId: project.id, chunks: citations.length, memories: facts.length, retrievalMode: found.mode }, "RAG chat context built");
     const { project: _omit, ...rest } = body as ChatCompletionRequest & { project?: unknown };
-    return { body: { ...rest, messages }, citations, retrieval_mode: found.mode };
+    return { body: { ...rest, messages }, projectId: project.id, citations, retrieval_mode: found.mode };
   }
 
   /** The chat model's window, from a connected worker serving it. */

@@ -87,7 +87,7 @@ export async function buildRag(deps: RagDeps): Promise<Rag> {
   }
   const progress = new EventEmitter();
   const onProgress = (documentId: string) => void progress.emit("document", { documentId });
-  const pump = new EmbeddingPump({ documents: documentsRepo, embeddings: embeddingsRepo, client, onProgress });
+  const pump = new EmbeddingPump({ documents: documentsRepo, embeddings: embeddingsRepo, client, onProgress, levelOf: (id) => projectsRepo.sensitivity(id) });
   const queue = new IngestQueue({ documents: documentsRepo, projects: projectsRepo, storage, pump, embeddings: client, maxChunkTokens: config.chunkTokens, onProgress });
   const documents = new DocumentsService({ documents: documentsRepo, storage, queue, audit: deps.audit, license: deps.license });
   const projects = new ProjectsService({

@@ -5,6 +5,7 @@
  * are findable by keywords before (and without) their vectors.
  */
 import type { ProjectLanguage, SearchResult } from "../../protocol/projects.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { EmbeddingClient } from "./embedding.client.js";
 import type { EmbeddingsRepository } from "./embeddings.repository.js";
@@ -39,10 +40,11 @@ export class SearchService {
     this.opts.queryTimeoutMs = ms;
   }
 
-  async search(project: { id: string; language: ProjectLanguage }, query: string, k: number): Promise<SearchOutcome> {
+  /** `project.sensitivity`: the query is embedded only on a worker cleared for it (else full text alone). */
+  async search(project: { id: string; language: ProjectLanguage; sensitivity?: SensitivityLevel }, query: string, k: number): Promise<SearchOutcome> {
     const started = Date.now();
     const candidates = Math.max(MIN_CANDIDATES, k * CANDIDATES_PER_RESULT);
-    const [vector, fullText] = await Promise.all([this.embedQuery(query), this.opts.search.fullText(project.id, project.language, query, candidates)]);
+    const [vector, fullText] = await Promise.all([this.embedQuery(query, project.id, project.sensitivity ?? "public"), this.opts.search.fullText(project.id, project.language, query, candidates)]);
     const knn = vector ? await this.opts.embeddings.knn(project.id, vector, candidates) : [];
     const fused = reciprocalRankFusion([knn.map((h) => h.chunkId), fullText.map((h) => h.chunkId)]).slice(0, k);
     const details = new Map((await this.opts.search.details(project.id, project.language, query, fused.map((f) => f.id))).map((d) => [d.chunk_id, d]));
@@ -57,11 +59,11 @@ export class SearchService {
     return { mode, hits };
   }
 
-  private async embedQuery(query: string): Promise<number[] | undefined> {
+  private async embedQuery(query: string, projectId: string, level: SensitivityLevel): Promise<number[] | undefined> {
     const model = this.opts.client.current();
     if (!model) return undefined;
     try {
-      const [v] = await this.opts.client.embed(model, [query.slice(0, QUERY_EMBED_CHARS)], { timeoutMs: this.opts.queryTimeoutMs ?? QUERY_EMBED_TIMEOUT_MS });
+      const [v] = await this.opts.client.embed(model, [query.slice(0, QUERY_EMBED_CHARS)], { timeoutMs: this.opts.queryTimeoutMs ?? QUERY_EMBED_TIMEOUT_MS, level, projectId });
       return v;
     } catch (err) {
       this.log.warn({ code: (err as { code?: string }).code ?? "error" }, "query embedding failed: full-text search only");

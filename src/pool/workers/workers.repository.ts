@@ -1,6 +1,7 @@
 /** SQL for enrolment tokens and enrolled workers. */
 import type { Db } from "../../db/database.js";
 import type { WorkerMobility } from "../../protocol/migration.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 
 export interface TokenRow {
   id: string;
@@ -25,6 +26,8 @@ export interface WorkerRow {
   site: string | null;
   /** `on-site` or `mobile` (migration 014). */
   mobility: WorkerMobility;
+  /** Set by an admin (migration 022); null: the default of its kind. */
+  clearance: SensitivityLevel | null;
 }
 
 export class WorkersRepository {
@@ -67,15 +70,24 @@ export class WorkersRepository {
   async recordConnection(
     id: string,
     info: { hardwareClass: string; hardware: unknown; models: unknown; agentVersion: string; site?: string | null | undefined; mobility?: WorkerMobility | undefined },
-  ): Promise<{ site: string | null; mobility: WorkerMobility; revoked: boolean }> {
-    const rows = await this.db.query<{ site: string | null; mobility: WorkerMobility; revoked_at: Date | null }>(
+  ): Promise<{ site: string | null; mobility: WorkerMobility; clearance: SensitivityLevel | null; revoked: boolean }> {
+    const rows = await this.db.query<{ site: string | null; mobility: WorkerMobility; clearance: SensitivityLevel | null; revoked_at: Date | null }>(
       `UPDATE workers SET hardware_class = $2, hardware = $3, models = $4, agent_version = $5, last_seen_at = now(),
          site = COALESCE((SELECT t.site FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.site IS NOT NULL LIMIT 1), $6),
          mobility = COALESCE((SELECT t.mobility FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.mobility IS NOT NULL LIMIT 1), $7, mobility)
-       WHERE id = $1 RETURNING site, mobility, revoked_at`,
+       WHERE id = $1 RETURNING site, mobility, clearance, revoked_at`,
       [id, info.hardwareClass, JSON.stringify(info.hardware), JSON.stringify(info.models), info.agentVersion, info.site ?? null, info.mobility ?? null],
     );
-    return { site: rows[0]?.site ?? null, mobility: rows[0]?.mobility ?? "mobile", revoked: !rows[0] || rows[0].revoked_at !== null };
+    return { site: rows[0]?.site ?? null, mobility: rows[0]?.mobility ?? "mobile", clearance: rows[0]?.clearance ?? null, revoked: !rows[0] || rows[0].revoked_at !== null };
+  }
+
+  /** Sets (null: clears) a worker's clearance; returns its name and previous value, undefined for an unknown id. */
+  async setClearance(id: string, clearance: SensitivityLevel | null): Promise<{ name: string; previous: SensitivityLevel | null } | undefined> {
+    const rows = await this.db.query<{ name: string; previous: SensitivityLevel | null }>(
+      "UPDATE workers w SET clearance = $2 FROM (SELECT id, clearance AS previous FROM workers WHERE id = $1 FOR UPDATE) old WHERE w.id = old.id RETURNING w.name, old.previous",
+      [id, clearance],
+    );
+    return rows[0];
   }
 
   /** Sets revoked_at (kept if already revoked); undefined for an unknown id. */

@@ -5,7 +5,8 @@
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { FastifyRequest } from "fastify";
-import { CreatedToken, CreateTokenBody, RevokedWorker, WorkerIdParams, WorkerList } from "../../protocol/admin.protocol.js";
+import { CreatedToken, CreateTokenBody, RevokedWorker, WorkerClearanceResult, WorkerIdParams, WorkerList } from "../../protocol/admin.protocol.js";
+import { SetClearanceBody } from "../../protocol/sensitivity.protocol.js";
 import { ProvisioningBody, ProvisioningResult } from "../../protocol/provisioning.protocol.js";
 import { adminOf } from "../http/auth.js";
 import type { EnrolmentService } from "./enrolment.service.js";
@@ -46,6 +47,12 @@ export const workersRoutes: FastifyPluginAsyncZod<Deps> = async (app, { enrolmen
     "/v1/admin/workers/:id/revoke",
     { config: { auth: "admin", setup: "gated", license: "exempt" }, schema: { summary: "Revoke a worker: its socket is closed at once and its credential refused", tags: ["admin"], params: WorkerIdParams, response: { 200: RevokedWorker }, security } },
     async (req) => service.revoke(req.params.id, adminOf(req).actor),
+  );
+
+  app.put(
+    "/v1/admin/workers/:id/clearance",
+    { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Set a worker's clearance (null: its default, internal for a desktop, confidential for a server)", tags: ["admin"], params: WorkerIdParams, body: SetClearanceBody, response: { 200: WorkerClearanceResult }, security } },
+    async (req) => service.setClearance(req.params.id, req.body.clearance, adminOf(req).actor),
   );
 
   app.post(

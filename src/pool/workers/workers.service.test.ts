@@ -68,8 +68,8 @@ describe("worker sites", () => {
     expect(site).toBe("Lyon");
     expect((await workers.findWorker(workerId))!.site).toBe("Lyon");
     const info = { hardwareClass: "gpu-large", hardware: HARDWARE, models: MODELS, agentVersion: "0.1.0" };
-    expect(await workers.recordConnection(workerId, { ...info, site: "Paris" })).toEqual({ site: "Lyon", mobility: "mobile", revoked: false });
-    expect(await workers.recordConnection(workerId, info)).toEqual({ site: "Lyon", mobility: "mobile", revoked: false });
+    expect(await workers.recordConnection(workerId, { ...info, site: "Paris" })).toEqual({ site: "Lyon", mobility: "mobile", clearance: null, revoked: false });
+    expect(await workers.recordConnection(workerId, info)).toEqual({ site: "Lyon", mobility: "mobile", clearance: null, revoked: false });
     expect((await auditRows("worker.enrol")).at(-1)!.details).toMatchObject({ site: "Lyon" });
   });
 
@@ -136,6 +136,37 @@ describe("WorkersService.list", () => {
     registry.markGone(conn);
     client.terminate();
     expect(await service.summary("ffffffffffff")).toBeUndefined();
+  });
+});
+
+describe("WorkersService.setClearance (issue 21)", () => {
+  it("stores it, the live connection takes it at once, the list shows it, it is audited and replicated; null returns to the default", async () => {
+    const recorded: { kind: string; payload: unknown }[] = [];
+    const replicating = new WorkersService({ workers, registry, audit, replication: () => ({ record: async (kind, payload) => void recorded.push({ kind, payload }) }) });
+    const t = await enrolment.createToken(undefined, "test:admin");
+    const { workerId } = await enrolment.enrol(t.token, "desk-1");
+    const { conn, client } = await connect(workerId);
+    // Stands in for a worker whose hello said `desktop: true` (helper A's flag).
+    conn.desktop = true;
+    registry.add(conn);
+    expect((await replicating.summary(workerId))!).toMatchObject({ clearance: null, effective_clearance: "internal", desktop: true });
+
+    expect(await replicating.setClearance(workerId, "confidential", "admin:root@example.test")).toEqual({ id: workerId, clearance: "confidential", effective_clearance: "confidential" });
+    expect(conn.effectiveClearance).toBe("confidential");
+    expect((await workers.findWorker(workerId))!.clearance).toBe("confidential");
+    expect((await replicating.summary(workerId))!).toMatchObject({ clearance: "confidential", effective_clearance: "confidential" });
+    expect(recorded).toEqual([{ kind: "worker.clearance", payload: { worker_id: workerId, clearance: "confidential" } }]);
+    const [entry] = (await auditRows("worker.clearance")).slice(-1);
+    expect(entry).toMatchObject({ actor: "admin:root@example.test", target: `worker:${workerId}`, details: { name: "desk-1", from: null, to: "confidential", effective_clearance: "confidential" } });
+
+    expect((await replicating.setClearance(workerId, null, "admin:root@example.test")).effective_clearance).toBe("internal");
+    expect(conn.clearance).toBeNull();
+    // A reconnection reads the stored value.
+    await replicating.setClearance(workerId, "restricted", "admin:root@example.test");
+    expect((await workers.recordConnection(workerId, { hardwareClass: "cpu-low", hardware: HARDWARE, models: MODELS, agentVersion: "0.1.0" })).clearance).toBe("restricted");
+    registry.markGone(conn);
+    client.terminate();
+    expect((await rejection(replicating.setClearance("ffffffffffff", "internal", "admin:x"))).code).toBe("worker_not_found");
   });
 });
 

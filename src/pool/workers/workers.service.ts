@@ -3,7 +3,9 @@
  * slots, effective site), and revocation (credential refused from now on, live socket closed at
  * once, running jobs failed over like a dead worker's).
  */
-import type { WorkerSummary } from "../../protocol/admin.protocol.js";
+import type { WorkerClearanceResult, WorkerSummary } from "../../protocol/admin.protocol.js";
+import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
+import { effectiveClearance } from "../hub/clearance.js";
 import { CloseCode } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger } from "../../shared/logger.js";
@@ -49,6 +51,9 @@ export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefin
     failover_state: live ? (live.failoverState ?? null) : (away?.failover_state ?? null),
     // The stored value (a provisioning code's, else the hello's; replicated with the worker row) wins.
     mobility: row.mobility ?? live?.mobility ?? away?.mobility ?? "mobile",
+    clearance: row.clearance ?? null,
+    effective_clearance: effectiveClearance(row.clearance, live?.desktop ?? false),
+    desktop: live?.desktop ?? false,
   };
 }
 
@@ -99,6 +104,22 @@ export class WorkersService {
     await this.deps.audit.record({ actor, action: "worker.revoke", target: `worker:${id}`, details: { name: row.name, was_connected: wasConnected } });
     log.info({ workerId: id, wasConnected }, "worker revoked");
     return { id: row.id, revoked_at: row.revoked_at.toISOString() };
+  }
+
+  /**
+   * Sets (null: back to its default) a worker's clearance: stored, taken at once by its live
+   * connection (queued jobs are re-placed), replicated with the worker row, audited. 404 when unknown.
+   */
+  async setClearance(id: string, clearance: SensitivityLevel | null, actor: string): Promise<WorkerClearanceResult> {
+    const row = await this.deps.workers.setClearance(id, clearance);
+    if (!row) throw new AppError("worker_not_found", `No worker with id '${id}'.`);
+    this.deps.registry.setClearance(id, clearance);
+    const live = this.deps.registry.get(id);
+    const effective = effectiveClearance(clearance, live?.desktop ?? false);
+    await this.deps.replication?.()?.record("worker.clearance", { worker_id: id, clearance });
+    await this.deps.audit.record({ actor, action: "worker.clearance", target: `worker:${id}`, details: { name: row.name, from: row.previous, to: clearance, effective_clearance: effective } });
+    log.info({ workerId: id, from: row.previous, to: clearance, effective }, "worker clearance changed");
+    return { id, clearance, effective_clearance: effective };
   }
 
   private summarize(row: WorkerRow): WorkerSummary {

@@ -11,10 +11,12 @@ import { api, errorText } from "../../api.js";
 import { DataTable, type Column } from "../../components/DataTable.js";
 import { bytes, relativeTime } from "../../components/format.js";
 import { Modal } from "../../components/Modal.js";
+import { LevelSelect } from "../../components/LevelSelect.js";
 import { Notice } from "../../components/Shell.js";
 import { useI18n } from "../../i18n/index.js";
 import { useLiveEvents } from "../../live.js";
-import type { RevokedWorker, WorkerList, WorkerSummary } from "../../../src/protocol/admin.protocol.js";
+import type { RevokedWorker, WorkerClearanceResult, WorkerList, WorkerSummary } from "../../../src/protocol/admin.protocol.js";
+import type { SensitivityLevel } from "../../../src/protocol/sensitivity.protocol.js";
 import type { ClusterView, ClusterWorker } from "../../../src/protocol/cluster.protocol.js";
 import type { AdminPageProps } from "./pages.js";
 import { MoveWorkerModal, type MoveTarget } from "./migrations/MoveWorkerModal.js";
@@ -121,6 +123,17 @@ export function WorkersPage(_p: AdminPageProps) {
     if (location.search) history.replaceState(null, "", location.pathname);
   };
 
+  /** The admin's clearance for a worker (null: the default of its kind), applied at once by the pool. */
+  const setClearance = async (w: WorkerSummary, clearance: SensitivityLevel | null) => {
+    try {
+      const r = await api<WorkerClearanceResult>("PUT", `/v1/admin/workers/${encodeURIComponent(w.id)}/clearance`, { clearance });
+      upsert({ ...w, clearance: r.clearance, effective_clearance: r.effective_clearance });
+      setNotice(t("sensitivity.worker.saved", { name: w.name, level: t(`sensitivity.level.${r.effective_clearance}`) }));
+    } catch (err) {
+      setError(errorText(err, t("common.network")));
+    }
+  };
+
   const revoke = async () => {
     if (!revoking) return;
     setRevokeBusy(true);
@@ -165,6 +178,25 @@ export function WorkersPage(_p: AdminPageProps) {
           {t(`workers.mobility.${w.mobility}`)}
         </span>
       ),
+    },
+    {
+      key: "clearance",
+      header: t("sensitivity.worker.col"),
+      cell: (w) =>
+        w.revoked ? (
+          t(`sensitivity.level.${w.effective_clearance}`)
+        ) : (
+          <span title={t("sensitivity.worker.help")} data-clearance={w.effective_clearance}>
+            <LevelSelect
+              id={`clearance-${w.id}`}
+              label={t("sensitivity.worker.label", { name: w.name })}
+              value={w.clearance}
+              // The default a desktop or a server gets when no clearance is set.
+              defaultLevel={w.desktop ? "internal" : "confidential"}
+              onChange={(level) => void setClearance(w, level)}
+            />
+          </span>
+        ),
     },
     {
       key: "class",

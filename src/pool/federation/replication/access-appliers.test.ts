@@ -42,7 +42,7 @@ interface TestPool {
   users: AdminUsersService;
   accounts: AdminAccountsService;
   /** What the access hooks were called with. */
-  calls: { forgotKeys: string[]; revokedWorkers: string[]; sessionsEnded: number; licenses: (string | null)[] };
+  calls: { forgotKeys: string[]; revokedWorkers: string[]; sessionsEnded: number; licenses: (string | null)[]; clearances: [string, string | null][] };
 }
 
 const net = new InProcessNet<TestPool>();
@@ -60,13 +60,14 @@ async function makePool(name: string): Promise<TestPool> {
   const keys = new KeysService({ keys: new KeysRepository(db), audit });
   const users = new AdminUsersService({ users: new AdminUsersRepository(db), audit });
   const accounts = new AdminAccountsService({ users: new AdminUsersRepository(db), audit });
-  const calls: TestPool["calls"] = { forgotKeys: [], revokedWorkers: [], sessionsEnded: 0, licenses: [] };
+  const calls: TestPool["calls"] = { forgotKeys: [], revokedWorkers: [], sessionsEnded: 0, licenses: [], clearances: [] };
   const hooks: AccessHooks = {
     forgetKey: (id) => {
       calls.forgotKeys.push(id);
       keys.revokedElsewhere(id);
     },
     workerRevoked: (id) => void calls.revokedWorkers.push(id),
+    workerClearance: (id, clearance) => void calls.clearances.push([id, clearance]),
     sessionsEnded: () => void calls.sessionsEnded++,
     applyLicense: async (token) => {
       calls.licenses.push(token);
@@ -118,7 +119,32 @@ afterAll(async () => {
   await closeTestDbs();
 });
 beforeEach(() => {
-  for (const p of pools.values()) p.calls = Object.assign(p.calls, { forgotKeys: [], revokedWorkers: [], sessionsEnded: 0, licenses: [] });
+  for (const p of pools.values()) p.calls = Object.assign(p.calls, { forgotKeys: [], revokedWorkers: [], sessionsEnded: 0, licenses: [], clearances: [] });
+});
+
+describe("worker clearance (issue 21)", () => {
+  it("travels with the worker row and each change, last writer wins; the live connection is told at once", async () => {
+    const hash = await hashSecret("wkr_clear_secret");
+    const enrolled = new Date().toISOString();
+    // A's row with a clearance set before it was recorded: worker.create carries it.
+    await A.db.query("INSERT INTO workers (id, name, credential_hash, clearance, replicated) VALUES ('wkrclear0001', 'vault', $1, 'restricted', true)", [hash]);
+    await A.service.record("worker.create", { worker_id: "wkrclear0001", name: "vault", credential_hash: hash, site: null, clearance: "restricted", enrolled_at: enrolled, revoked_at: null });
+    await until("B stores the worker", async () => (await rows(B, "SELECT 1 FROM workers WHERE id = 'wkrclear0001'")).length === 1);
+    expect(await rows(B, "SELECT clearance FROM workers WHERE id = 'wkrclear0001'")).toEqual([{ clearance: "restricted" }]);
+
+    await A.db.query("UPDATE workers SET clearance = 'internal' WHERE id = 'wkrclear0001'");
+    await A.service.record("worker.clearance", { worker_id: "wkrclear0001", clearance: "internal" });
+    await until("B takes the change", async () => (await rows<{ clearance: string }>(B, "SELECT clearance FROM workers WHERE id = 'wkrclear0001'"))[0]?.clearance === "internal");
+    expect(B.calls.clearances).toEqual([["wkrclear0001", "internal"]]);
+
+    // B's later change (back to the default) wins on A too.
+    await B.db.query("UPDATE workers SET clearance = NULL WHERE id = 'wkrclear0001'");
+    await B.service.record("worker.clearance", { worker_id: "wkrclear0001", clearance: null });
+    await until("A takes B's change", async () => (await rows<{ clearance: string | null }>(A, "SELECT clearance FROM workers WHERE id = 'wkrclear0001'"))[0]?.clearance === null);
+    await settled();
+    expect(await rows(B, "SELECT clearance FROM workers WHERE id = 'wkrclear0001'")).toEqual([{ clearance: null }]);
+    expect(PAYLOADS["worker.clearance"].safeParse({ worker_id: "w", clearance: "secret" }).success).toBe(false);
+  });
 });
 
 describe("payloads", () => {

@@ -12,6 +12,7 @@
  * Side effects that must not wait: a revoked key leaves the verified-key cache at once, a revoked
  * worker is disconnected, ended sessions close their live sockets.
  */
+import type { SensitivityLevel } from "../../../protocol/sensitivity.protocol.js";
 import type { PayloadOf } from "./payloads.js";
 import type { AccessReplicaRepository } from "./access-replica.repository.js";
 import { compareHlc } from "./hlc.js";
@@ -24,6 +25,8 @@ export interface AccessHooks {
   forgetKey(id: string): void;
   /** Disconnects the worker if it is connected to this pool. */
   workerRevoked(id: string): void;
+  /** The worker's clearance changed: its live connection here (if any) takes it at once. */
+  workerClearance?(id: string, clearance: SensitivityLevel | null): void;
   /** Sessions ended: the dashboard's live sockets re-check theirs at once. */
   sessionsEnded(): void;
   /** Re-validates and stores (null: removes) a license; `ok: false` when this pool refuses it. */
@@ -42,12 +45,13 @@ export type AccessKind =
   | "session.delete"
   | "worker.create"
   | "worker.revoke"
+  | "worker.clearance"
   | "setup.identity"
   | "site.headcount"
   | "pool.name"
   | "license.update";
 
-const ACCESS_KINDS = new Set<string>(["key.create", "key.revoke", "admin.upsert", "admin.delete", "session.create", "session.touch", "session.delete", "worker.create", "worker.revoke", "setup.identity", "site.headcount", "pool.name", "license.update"]);
+const ACCESS_KINDS = new Set<string>(["key.create", "key.revoke", "admin.upsert", "admin.delete", "session.create", "session.touch", "session.delete", "worker.create", "worker.revoke", "worker.clearance", "setup.identity", "site.headcount", "pool.name", "license.update"]);
 
 /** True for the kinds this file applies. */
 export const isAccessKind = (kind: string): kind is AccessKind => ACCESS_KINDS.has(kind);
@@ -67,6 +71,8 @@ export function accessClockKey(kind: AccessKind, payload: unknown): string | und
       return "access:license";
     case "pool.name":
       return `access:pool.name:${String(p.atom_id)}`;
+    case "worker.clearance":
+      return `access:worker.clearance:${String(p.worker_id)}`;
     case "key.create":
     case "key.revoke":
     case "session.create":
@@ -119,6 +125,16 @@ export class AccessAppliers {
         return this.workerCreate(payload as PayloadOf<"worker.create">);
       case "worker.revoke":
         return this.workerRevoke(env, payload as PayloadOf<"worker.revoke">);
+      case "worker.clearance": {
+        const c = payload as PayloadOf<"worker.clearance">;
+        // The row comes first from the same origin (worker.create); from another origin it may not yet.
+        if (!(await this.access.workerExists(c.worker_id))) return { result: "wait", why: `waiting for worker ${c.worker_id}` };
+        return this.lww(env, payload, async () => {
+          await this.access.setWorkerClearance(c.worker_id, c.clearance);
+          this.deps.hooks?.workerClearance?.(c.worker_id, c.clearance);
+          return { result: "applied", target: `worker:${c.worker_id}` };
+        });
+      }
       case "setup.identity":
         return this.lww(env, payload, async () =>
           (await this.access.setIdentity(payload as PayloadOf<"setup.identity">)) ? { result: "applied", target: "setup:identity" } : { result: "noop", why: "setup not started here" },

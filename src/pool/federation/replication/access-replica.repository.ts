@@ -5,6 +5,7 @@
  * its envelope is recorded, and listing the rows of ours the log does not carry yet (the sweep:
  * rows written before the first bond, or by an admin command beside the running pool).
  */
+import type { SensitivityLevel } from "../../../protocol/sensitivity.protocol.js";
 import type { WorkerMobility } from "../../../protocol/migration.protocol.js";
 import type { Db } from "../../../db/database.js";
 import type { PayloadOf } from "./payloads.js";
@@ -43,6 +44,7 @@ export interface UnrecordedWorker {
   credential_hash: string;
   site: string | null;
   mobility: WorkerMobility;
+  clearance: SensitivityLevel | null;
   enrolled_at: Date;
   revoked_at: Date | null;
 }
@@ -126,11 +128,20 @@ export class AccessReplicaRepository {
 
   async insertWorker(w: PayloadOf<"worker.create">, revokedAt: Date | null): Promise<boolean> {
     const rows = await this.db.query(
-      `INSERT INTO workers (id, name, credential_hash, site, enrolled_at, revoked_at, replicated, mobility) VALUES ($1, $2, $3, $4, $5, $6, true, $7)
+      `INSERT INTO workers (id, name, credential_hash, site, enrolled_at, revoked_at, replicated, mobility, clearance) VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [w.worker_id, w.name, w.credential_hash, w.site, new Date(w.enrolled_at), revokedAt, w.mobility ?? "mobile"],
+      [w.worker_id, w.name, w.credential_hash, w.site, new Date(w.enrolled_at), revokedAt, w.mobility ?? "mobile", w.clearance ?? null],
     );
     return rows.length === 1;
+  }
+
+  async workerExists(id: string): Promise<boolean> {
+    return (await this.db.query("SELECT 1 FROM workers WHERE id = $1", [id])).length === 1;
+  }
+
+  /** A replicated clearance (issue 21); false when the worker is not here yet. */
+  async setWorkerClearance(id: string, clearance: SensitivityLevel | null): Promise<boolean> {
+    return (await this.db.query("UPDATE workers SET clearance = $2 WHERE id = $1 RETURNING id", [id, clearance])).length === 1;
   }
 
   async revokeWorker(id: string, at: Date): Promise<boolean> {
@@ -216,7 +227,7 @@ export class AccessReplicaRepository {
   }
 
   async unrecordedWorkers(): Promise<UnrecordedWorker[]> {
-    return this.db.query<UnrecordedWorker>(`SELECT id, name, credential_hash, site, mobility, enrolled_at, revoked_at FROM workers WHERE NOT replicated ORDER BY enrolled_at, id LIMIT ${SWEEP_LIMIT}`);
+    return this.db.query<UnrecordedWorker>(`SELECT id, name, credential_hash, site, mobility, clearance, enrolled_at, revoked_at FROM workers WHERE NOT replicated ORDER BY enrolled_at, id LIMIT ${SWEEP_LIMIT}`);
   }
 
   /** The single-row access state, once per pool (its first bond). */

@@ -68,6 +68,8 @@ export class Appliers {
         return this.projectCreate(parsed.data as PayloadOf<"project.create">);
       case "project.delete":
         return this.projectDelete(env, parsed.data as PayloadOf<"project.delete">);
+      case "project.sensitivity":
+        return this.projectSensitivity(env, parsed.data as PayloadOf<"project.sensitivity">);
       case "document.create":
         return this.documentCreate(env, parsed.data as PayloadOf<"document.create">);
       case "document.delete":
@@ -89,6 +91,7 @@ export class Appliers {
       case "session.delete":
       case "worker.create":
       case "worker.revoke":
+      case "worker.clearance":
       case "setup.identity":
       case "site.headcount":
       case "pool.name":
@@ -126,6 +129,19 @@ export class Appliers {
     const redacted = await log.redactProject(p.project_id);
     if (!erased && files === 0) return { result: "noop", why: "project not present" };
     this.log.info({ projectId: p.project_id, origin: env.origin, documents: erased?.documentIds.length ?? 0, files, redacted }, "replicated erasure: project removed");
+    return { result: "applied", projectId: p.project_id, target: `project:${p.project_id}` };
+  }
+
+  /** Last writer by HLC per project (the clock kept with the settings' clocks). */
+  private async projectSensitivity(env: ApplyInput, p: PayloadOf<"project.sensitivity">): Promise<ApplyOutcome> {
+    const state = await this.projectState(p.project_id);
+    if (state === "erased") return { result: "noop", why: "project erased" };
+    if (state === "missing") return { result: "wait", why: `waiting for project ${p.project_id}` };
+    const key = `project.sensitivity:${p.project_id}`;
+    const clock = await this.deps.log.settingClock(key);
+    if (clock && compareHlc(env.hlc, clock.hlc) <= 0) return { result: "noop", why: `older than the value set at ${clock.hlc}` };
+    await this.deps.replica.setProjectSensitivity(p.project_id, p.sensitivity);
+    await this.deps.log.setSettingClock(key, env.hlc, env.origin);
     return { result: "applied", projectId: p.project_id, target: `project:${p.project_id}` };
   }
 

@@ -24,6 +24,7 @@ import { decodeSignature } from "../signature-encoding.js";
 export const ENVELOPE_KINDS = [
   "project.create",
   "project.delete",
+  "project.sensitivity",
   "document.create",
   "document.delete",
   "document.chunks",
@@ -39,6 +40,7 @@ export const ENVELOPE_KINDS = [
   "session.delete",
   "worker.create",
   "worker.revoke",
+  "worker.clearance",
   "setup.identity",
   "site.headcount",
   "pool.name",

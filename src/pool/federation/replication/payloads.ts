@@ -6,13 +6,17 @@
 import { z } from "zod";
 import { MigrationOrderState, MigrationPolicy, MigrationReason, WorkerMobility } from "../../../protocol/migration.protocol.js";
 import { IndexedStatus, ProjectLanguage } from "../../../protocol/projects.protocol.js";
+import { SensitivityLevel } from "../../../protocol/sensitivity.protocol.js";
 import type { EnvelopeKind } from "./envelope.js";
 
 const Id = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/);
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const Iso = z.string().datetime({ offset: true });
 
-export const ProjectCreate = z.object({ project_id: Id, name: z.string().min(1).max(500), language: ProjectLanguage, created_by: z.string().max(300), created_at: Iso });
+/** `sensitivity` absent: from a pool before issue 21 (the receiver's column default applies). */
+export const ProjectCreate = z.object({ project_id: Id, name: z.string().min(1).max(500), language: ProjectLanguage, sensitivity: SensitivityLevel.optional(), created_by: z.string().max(300), created_at: Iso });
+/** An admin changed a project's sensitivity (issue 21): last writer by HLC per project. */
+export const ProjectSensitivity = z.object({ project_id: Id, sensitivity: SensitivityLevel });
 export const ProjectDelete = z.object({ project_id: Id });
 export const DocumentCreate = z.object({
   project_id: Id,
@@ -83,7 +87,9 @@ export const AdminDelete = z.object({ admin_id: Id, email: Email });
 export const SessionCreate = z.object({ token_hash: Sha256, email: Email, csrf_hash: Sha256, created_at: Iso, expires_at: Iso });
 export const SessionTouch = z.object({ token_hash: Sha256, last_seen_at: Iso });
 export const SessionDelete = z.object({ token_hash: Sha256 });
-export const WorkerCreate = z.object({ worker_id: Id, name: z.string().max(300), credential_hash: Argon2, site: z.string().max(200).nullable(), mobility: WorkerMobility.optional(), enrolled_at: Iso, revoked_at: Iso.nullable() });
+export const WorkerCreate = z.object({ worker_id: Id, name: z.string().max(300), credential_hash: Argon2, site: z.string().max(200).nullable(), mobility: WorkerMobility.optional(), clearance: SensitivityLevel.nullable().optional(), enrolled_at: Iso, revoked_at: Iso.nullable() });
+/** An admin set (null: cleared) a worker's clearance (issue 21): last writer by HLC per worker. */
+export const WorkerClearance = z.object({ worker_id: Id, clearance: SensitivityLevel.nullable() });
 export const WorkerRevoke = z.object({ worker_id: Id, revoked_at: Iso });
 /** The company identity the wizard wrote: name, and the logo (base64 of the checked bytes). */
 export const SetupIdentity = z.object({
@@ -120,6 +126,7 @@ export const MigrationPolicyUpdate = z.object({ policy: MigrationPolicy, failove
 export const PAYLOADS = {
   "project.create": ProjectCreate,
   "project.delete": ProjectDelete,
+  "project.sensitivity": ProjectSensitivity,
   "document.create": DocumentCreate,
   "document.delete": DocumentDelete,
   "document.chunks": DocumentChunks,
@@ -135,6 +142,7 @@ export const PAYLOADS = {
   "session.delete": SessionDelete,
   "worker.create": WorkerCreate,
   "worker.revoke": WorkerRevoke,
+  "worker.clearance": WorkerClearance,
   "setup.identity": SetupIdentity,
   "site.headcount": SiteHeadcount,
   "pool.name": PoolName,

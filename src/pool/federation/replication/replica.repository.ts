@@ -3,6 +3,7 @@
  * with the ids and timestamps of the origin (so every pool holds the same rows). Plus the reads
  * a document.chunks envelope is made of. These writes never emit envelopes.
  */
+import type { SensitivityLevel } from "../../../protocol/sensitivity.protocol.js";
 import type { Db } from "../../../db/database.js";
 import type { ProjectLanguage } from "../../../protocol/projects.protocol.js";
 import { insertChunkRows } from "../../rag/documents.repository.js";
@@ -31,10 +32,15 @@ export class ReplicaRepository {
 
   async insertProject(p: PayloadOf<"project.create">): Promise<boolean> {
     const rows = await this.db.query(
-      "INSERT INTO projects (id, name, language, created_by, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING id",
-      [p.project_id, p.name, p.language, p.created_by, new Date(p.created_at)],
+      "INSERT INTO projects (id, name, language, sensitivity, created_by, created_at) VALUES ($1, $2, $3, COALESCE($6, 'internal'), $4, $5) ON CONFLICT (id) DO NOTHING RETURNING id",
+      [p.project_id, p.name, p.language, p.created_by, new Date(p.created_at), p.sensitivity ?? null],
     );
     return rows.length === 1;
+  }
+
+  /** A replicated sensitivity change; false when the project is not here. */
+  async setProjectSensitivity(id: string, level: SensitivityLevel): Promise<boolean> {
+    return (await this.db.query("UPDATE projects SET sensitivity = $2 WHERE id = $1 RETURNING id", [id, level])).length === 1;
   }
 
   async documentById(id: string): Promise<{ id: string; project_id: string; content_hash: string; indexed_status: string } | undefined> {
@@ -110,8 +116,8 @@ export class ReplicaRepository {
     return (await this.db.query("DELETE FROM memories WHERE project_id = $1 AND id = $2 RETURNING id", [projectId, id])).length === 1;
   }
 
-  async projectRow(id: string): Promise<{ id: string; name: string; language: ProjectLanguage; created_by: string; created_at: Date } | undefined> {
-    return (await this.db.query<{ id: string; name: string; language: ProjectLanguage; created_by: string; created_at: Date }>("SELECT id, name, language, created_by, created_at FROM projects WHERE id = $1", [id]))[0];
+  async projectRow(id: string): Promise<{ id: string; name: string; language: ProjectLanguage; sensitivity: SensitivityLevel; created_by: string; created_at: Date } | undefined> {
+    return (await this.db.query<{ id: string; name: string; language: ProjectLanguage; sensitivity: SensitivityLevel; created_by: string; created_at: Date }>("SELECT id, name, language, sensitivity, created_by, created_at FROM projects WHERE id = $1", [id]))[0];
   }
 
   async documentRow(id: string): Promise<
@@ -132,7 +138,7 @@ export class ReplicaRepository {
 
   /** Everything a pool holds, oldest first (the first bond's backfill). */
   async snapshot() {
-    const projects = await this.db.query<{ id: string; name: string; language: ProjectLanguage; created_by: string; created_at: Date }>("SELECT id, name, language, created_by, created_at FROM projects ORDER BY created_at, id");
+    const projects = await this.db.query<{ id: string; name: string; language: ProjectLanguage; sensitivity: SensitivityLevel; created_by: string; created_at: Date }>("SELECT id, name, language, sensitivity, created_by, created_at FROM projects ORDER BY created_at, id");
     const documents = await this.db.query<{
       id: string; project_id: string; name: string; size_bytes: number; mime_type: string | null; kind: string | null; content_hash: string;
       indexed_status: "pending" | "done" | "skipped" | "failed"; reason: string | null; created_by: string; created_at: Date;

@@ -54,7 +54,7 @@ export interface AccessDeps {
   adminUsers: AdminUsersService;
   accounts: AdminAccountsService;
   workers: Pick<Workers, "setReplication">;
-  registry: () => Pick<WorkerRegistry, "disconnect">;
+  registry: () => Pick<WorkerRegistry, "disconnect" | "setClearance">;
   license: LicenseService;
   balancing: BalancingService;
 }
@@ -63,6 +63,7 @@ function accessHooks(a: AccessDeps): AccessHooks {
   return {
     forgetKey: (id) => a.keys.revokedElsewhere(id),
     workerRevoked: (id) => void a.registry().disconnect(id, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE }),
+    workerClearance: (id, clearance) => void a.registry().setClearance(id, clearance),
     sessionsEnded: () => void a.adminUsers.events.emit("sessions-ended"),
     applyLicense: (token) => a.license.applyReplicated(token),
     headcountsChanged: () => a.balancing.load(),

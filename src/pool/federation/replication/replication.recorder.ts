@@ -115,7 +115,7 @@ export class ReplicationRecorder {
     this.everRecorded = true;
     let n = 0;
     for (const p of snapshot.projects) {
-      await this.record("project.create", { project_id: p.id, name: p.name, language: p.language, created_by: p.created_by, created_at: p.created_at.toISOString() });
+      await this.record("project.create", { project_id: p.id, name: p.name, language: p.language, sensitivity: p.sensitivity, created_by: p.created_by, created_at: p.created_at.toISOString() });
       n++;
     }
     for (const d of snapshot.documents) {
@@ -147,6 +147,8 @@ export class ReplicationRecorder {
     } else if (kind === "document.delete") await log.tombstone("document", p.document_id!, identity.atomId, hlc);
     else if (kind === "memory.delete") await log.tombstone("memory", p.memory_id!, identity.atomId, hlc);
     else if (kind === "settings.update") await log.setSettingClock(p.key!, hlc, identity.atomId);
+    // A project's sensitivity: last writer wins per project (Appliers.projectSensitivity).
+    else if (kind === "project.sensitivity") await log.setSettingClock(`project.sensitivity:${p.project_id!}`, hlc, identity.atomId);
     // The migration policy's clock (last writer wins; POLICY_CLOCK_KEY of migrations/migration-appliers.ts).
     else if (kind === "migration.policy") await log.setSettingClock("migration:policy", hlc, identity.atomId);
     else await this.afterAccess(kind, payload, hlc);
@@ -219,7 +221,7 @@ export class ReplicationRecorder {
       n++;
     }
     for (const w of await access.unrecordedWorkers()) {
-      await this.record("worker.create", { worker_id: w.id, name: w.name, credential_hash: w.credential_hash, site: w.site, mobility: w.mobility, enrolled_at: iso(w.enrolled_at), revoked_at: w.revoked_at ? iso(w.revoked_at) : null });
+      await this.record("worker.create", { worker_id: w.id, name: w.name, credential_hash: w.credential_hash, site: w.site, mobility: w.mobility, clearance: w.clearance, enrolled_at: iso(w.enrolled_at), revoked_at: w.revoked_at ? iso(w.revoked_at) : null });
       n++;
     }
     for (const s of await access.unrecordedSessions(new Date(this.deps.now()))) {

@@ -187,6 +187,33 @@ describe("push and apply", () => {
   });
 });
 
+describe("sensitivity (issue 21)", () => {
+  it("a project's sensitivity travels with it and with each change, last writer wins; from an older pool the default applies", async () => {
+    // Two pools of its own: the ones above carry the earlier tests' partitions and sequences.
+    const [A, B] = [await makePool("sens-a"), await makePool("sens-b")];
+    await bond(A, B);
+    // The rows exist on their origin, as ProjectsService writes them before recording.
+    await A.db.query("INSERT INTO projects (id, name, language, sensitivity, created_by) VALUES ('prj_ward', 'Ward', 'english', 'confidential', 'key:1'), ('prj_old', 'Old', 'english', 'internal', 'key:1')");
+    await A.service.record("project.create", { ...project("prj_ward"), sensitivity: "confidential" });
+    await A.service.record("project.create", project("prj_old"));
+    await until("B has both projects", async () => (await count(B, "projects WHERE id IN ('prj_ward', 'prj_old')")) === 2);
+    const levels = async (p: TestPool) => rows<{ id: string; sensitivity: string }>(p, "SELECT id, sensitivity FROM projects WHERE id IN ('prj_ward', 'prj_old') ORDER BY id");
+    expect(await levels(B)).toEqual([{ id: "prj_old", sensitivity: "internal" }, { id: "prj_ward", sensitivity: "confidential" }]);
+
+    await A.db.query("UPDATE projects SET sensitivity = 'restricted' WHERE id = 'prj_ward'");
+    await A.service.record("project.sensitivity", { project_id: "prj_ward", sensitivity: "restricted" });
+    await until("B takes the change", async () => (await levels(B))[1]?.sensitivity === "restricted");
+
+    // B's later change wins on A; A's older envelope, delivered again, changes nothing.
+    await B.db.query("UPDATE projects SET sensitivity = 'internal' WHERE id = 'prj_ward'");
+    await B.service.record("project.sensitivity", { project_id: "prj_ward", sensitivity: "internal" });
+    await until("A takes B's change", async () => (await levels(A))[1]?.sensitivity === "internal");
+    const audit = await rows<{ action: string }>(A, "SELECT action FROM audit_log WHERE target = 'project:prj_ward' ORDER BY seq");
+    expect(audit.map((a) => a.action)).toContain("project.sensitivity");
+    await recycle([A, B]);
+  });
+});
+
 describe("refusals", () => {
   const fresh = (seq: number, over: Partial<Envelope> = {}, who: PoolIdentity = A.identity) =>
     ({ ...sealEnvelope(who, { seq, ts: Date.now(), hlc: A.service.clock.now(), kind: "project.create", payload: project(`prj_r${seq}`) }), ...over }) as Envelope;

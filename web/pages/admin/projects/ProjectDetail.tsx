@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../../../api.js";
 import { dateTime } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
+import { LevelSelect } from "../../../components/LevelSelect.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
 import { useLiveEvents, useLiveState } from "../../../live.js";
@@ -14,6 +15,7 @@ import { DocumentsTable } from "./DocumentsTable.js";
 import { ProjectKeys } from "./ProjectKeys.js";
 import { SearchPanel } from "./SearchPanel.js";
 import type { DocumentList, Document as ProjectDocument, Project } from "../../../../src/protocol/projects.protocol.js";
+import type { SensitivityLevel } from "../../../../src/protocol/sensitivity.protocol.js";
 import { UploadPanel } from "./UploadPanel.js";
 
 const FALLBACK_POLL_MS = 4000;
@@ -24,6 +26,7 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
   const [docs, setDocs] = useState<ProjectDocument[]>();
   const [error, setError] = useState<string>();
   const [toDelete, setToDelete] = useState<ProjectDocument>();
+  const [saved, setSaved] = useState<string>();
   const live = useLiveState();
   const base = `/v1/projects/${encodeURIComponent(p.projectId)}`;
 
@@ -59,6 +62,16 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
     return () => clearInterval(timer);
   }, [live, indexing, p.projectId]);
 
+  /** An admin changes the project's sensitivity: its next jobs run only on workers cleared for it. */
+  const setSensitivity = async (level: SensitivityLevel) => {
+    try {
+      setProject(await api<Project>("PUT", `${base}/sensitivity`, { sensitivity: level }));
+      setSaved(t("sensitivity.project.saved", { level: t(`sensitivity.level.${level}`) }));
+    } catch (err) {
+      setError(errorText(err, t("common.network")));
+    }
+  };
+
   const deleteDoc = async (d: ProjectDocument) => {
     try {
       await api("DELETE", `${base}/documents/${encodeURIComponent(d.id)}`);
@@ -92,6 +105,12 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
               <code>{project.id}</code> · {t(`projects.lang.${project.language}`)} · {dateTime(lang, project.created_at)}
             </span>
           </div>
+          <p class="project-sensitivity">
+            <label for="project-sensitivity">{t("sensitivity.project.label")}</label>{" "}
+            <LevelSelect id="project-sensitivity" label={t("sensitivity.project.label")} value={project.sensitivity} onChange={(level) => level && void setSensitivity(level)} />{" "}
+            <span class="muted">{t("sensitivity.project.help")}</span>
+          </p>
+          {saved && <Notice kind="success">{saved}</Notice>}
           <section class="card" aria-labelledby="documents-title">
             <div class="section-head">
               <h2 id="documents-title">{t("projects.documents")}</h2>

@@ -4,9 +4,11 @@ import { api, errorText } from "../../../api.js";
 import { DataTable } from "../../../components/DataTable.js";
 import { SelectField, TextField } from "../../../components/Field.js";
 import { dateTime, num } from "../../../components/format.js";
+import { LEVELS } from "../../../components/LevelSelect.js";
 import { Notice } from "../../../components/Shell.js";
 import { useI18n } from "../../../i18n/index.js";
 import type { Project, ProjectLanguage } from "../../../../src/protocol/projects.protocol.js";
+import type { SensitivityLevel } from "../../../../src/protocol/sensitivity.protocol.js";
 import { LANGUAGES } from "./format.js";
 
 export function ProjectList(p: { projects: Project[] | undefined; onOpen: (id: string) => void; onCreated: (project: Project) => void}) {
@@ -41,6 +43,7 @@ export function ProjectList(p: { projects: Project[] | undefined; onOpen: (id: s
                 ),
               },
               { key: "language", header: t("projects.col.language"), cell: (r) => t(`projects.lang.${r.language}`) },
+              { key: "sensitivity", header: t("sensitivity.project.label"), cell: (r) => <span data-sensitivity={r.sensitivity}>{t(`sensitivity.level.${r.sensitivity}`)}</span> },
               { key: "documents", header: t("projects.col.documents"), num: true, cell: (r) => num(lang, r.documents_count) },
               { key: "memories", header: t("projects.col.memories"), num: true, cell: (r) => num(lang, r.memories_count) },
               { key: "created", header: t("projects.col.created"), cell: (r) => dateTime(lang, r.created_at) },
@@ -57,6 +60,8 @@ function CreateProject(p: { onCreated: (project: Project) => void }) {
   const { t } = useI18n();
   const [name, setName] = useState("");
   const [language, setLanguage] = useState<ProjectLanguage>("simple");
+  /** "" = the sector's default (the pool decides). */
+  const [sensitivity, setSensitivity] = useState<SensitivityLevel | "">("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
 
@@ -65,7 +70,7 @@ function CreateProject(p: { onCreated: (project: Project) => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      const created = await api<Project>("POST", "/v1/projects", { ...(name.trim() ? { name: name.trim() } : {}), language });
+      const created = await api<Project>("POST", "/v1/projects", { ...(name.trim() ? { name: name.trim() } : {}), language, ...(sensitivity ? { sensitivity } : {}) });
       setName("");
       p.onCreated(created);
     } catch (err) {
@@ -88,6 +93,14 @@ function CreateProject(p: { onCreated: (project: Project) => void }) {
             value={language}
             onChange={(v) => setLanguage(v as ProjectLanguage)}
             options={LANGUAGES.map((l) => ({ value: l, label: t(`projects.lang.${l}`) }))}
+          />
+          <SelectField
+            id="project-sensitivity-new"
+            label={t("sensitivity.project.label")}
+            help={t("sensitivity.project.help")}
+            value={sensitivity}
+            onChange={(v) => setSensitivity(v as SensitivityLevel | "")}
+            options={[{ value: "", label: t("sensitivity.project.sectorDefault") }, ...LEVELS.map((l) => ({ value: l, label: t(`sensitivity.level.${l}`) }))]}
           />
         </div>
         {error && <Notice kind="error">{error}</Notice>}
