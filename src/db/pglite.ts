@@ -140,7 +140,7 @@ export interface OpenedPglite {
    * A physical copy of the data dir (tar) taken under the session gate after a CHECKPOINT: no pool
    * statement or socket session runs while it is taken, so it is a consistent snapshot (backups).
    */
-  dump(): Promise<Buffer>;
+  dump: () => Promise<Buffer>;
   /** The same database for PGLiteSocketServer, kept apart from `db`'s statements (see above). */
   socketView: PGlite;
 }

@@ -27,7 +27,7 @@ export interface BackupOptions {
   config: PoolConfig;
   /** The pool's config file, archived under config/ (settings changed at runtime live in the database). */
   configFile?: string | undefined;
-  progress(line: string): void;
+  progress: (line: string) => void;
 }
 
 async function schemaVersion(db: Db): Promise<number | null> {

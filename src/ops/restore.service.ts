@@ -21,7 +21,7 @@ export interface RestoreOptions {
   /** Where documents and keys go: the pool's CELLULE_STORAGE_DIR / CELLULE_FED_KEY_DIR (default under the data dir). */
   storageDir: string;
   keyDir: string;
-  progress(line: string): void;
+  progress: (line: string) => void;
 }
 
 export interface RestoreResult {
