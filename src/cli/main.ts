@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   entry: async () => (await import("./entry.command.js")).registerEntryCommand,
   backup: async () => (await import("./backup.command.js")).registerBackupCommand,
   restore: async () => (await import("./backup.command.js")).registerRestoreCommand,
+  service: async () => (await import("./service.command.js")).registerServiceCommand,
 };
 
 const program = new Command("cellule").description("Cellule: a private LLM cluster on the machines you already own").version(VERSION).enablePositionalOptions();
