@@ -79,7 +79,8 @@ describe("backup and restore", () => {
     expectRefusal(await runCli(["restore", "--from", truncated, "--data-dir", join(dir, "b")], clean), /not a readable Cellule backup/);
     const altered = join(dir, "altered.tar.gz");
     const copy = Buffer.from(bytes);
-    copy[Math.floor(copy.length / 2)] ^= 0xff;
+    const at = Math.floor(copy.length / 2);
+    copy[at] = copy[at]! ^ 0xff;
     writeFileSync(altered, copy);
     expectRefusal(await runCli(["restore", "--from", altered, "--data-dir", join(dir, "c")], clean), /not a readable Cellule backup|Hash mismatch/);
     expect(existsSync(join(dir, "c", "pgdata"))).toBe(false);
