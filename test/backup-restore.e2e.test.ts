@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { poolIdOfKeyDir } from "../src/ops/backup-manifest.js";
+import { extractTar, TarWriter } from "../src/ops/tar-archive.js";
 import { adminLogin } from "./admin-http.js";
 import { killAll, runCli, startPool, tempDir, type PoolProc } from "./helpers.js";
 import { api, uploadDocument } from "./rag-api.js";
@@ -84,6 +85,18 @@ describe("backup and restore", () => {
     writeFileSync(altered, copy);
     expectRefusal(await runCli(["restore", "--from", altered, "--data-dir", join(dir, "c")], clean), /not a readable Cellule backup|Hash mismatch/);
     expect(existsSync(join(dir, "c", "pgdata"))).toBe(false);
+    // A well-formed archive whose key file was swapped: its manifest's hash no longer matches.
+    const parts = join(dir, "parts");
+    const entries = await extractTar(archive, parts);
+    const swapped = join(dir, "swapped.tar.gz");
+    const w = new TarWriter(swapped);
+    for (const e of entries) {
+      const bytes = e.path === "keys/federation_self.pubkey" ? Buffer.from("00".repeat(32) + "\n") : readFileSync(join(parts, e.path));
+      await w.addBuffer(e.path, bytes);
+    }
+    await w.finish();
+    expectRefusal(await runCli(["restore", "--from", swapped, "--data-dir", join(dir, "e")], clean), /Hash mismatch for keys\/federation_self\.pubkey/);
+    expect(existsSync(join(dir, "e", "pgdata"))).toBe(false);
     const notEmpty = join(dir, "d");
     mkdirSync(notEmpty);
     writeFileSync(join(notEmpty, "something"), "x");
