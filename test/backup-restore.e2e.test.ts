@@ -62,6 +62,8 @@ describe("backup and restore", () => {
     expect(results.length).toBeGreaterThan(0);
     expect(results.every((s) => s === 200)).toBe(true);
     expect(statSync(archive).mode & 0o777).toBe(0o600);
+    // The backup socket is as private as the admin socket beside it.
+    expect(statSync(join(pool.dataDir, "run", "backup.sock")).mode & 0o777).toBe(0o600);
     expect(r.stdout).toContain(poolIdOfKeyDir(join(pool.dataDir, "keys"))!);
     // A backup never overwrites a file.
     expectRefusal(await runCli(["backup", "--out", archive, "--data-dir", pool.dataDir], clean), /already exists/);
