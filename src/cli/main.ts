@@ -24,6 +24,10 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   federation: async () => (await import("./federation.command.js")).registerFederationCommand,
   vip: async () => (await import("./vip.command.js")).registerVipCommand,
   entry: async () => (await import("./entry.command.js")).registerEntryCommand,
+  backup: async () => (await import("./backup.command.js")).registerBackupCommand,
+  restore: async () => (await import("./backup.command.js")).registerRestoreCommand,
+  service: async () => (await import("./service.command.js")).registerServiceCommand,
+  doctor: async () => (await import("./doctor.command.js")).registerDoctorCommand,
 };
 
 const program = new Command("cellule").description("Cellule: a private LLM cluster on the machines you already own").version(VERSION).enablePositionalOptions();

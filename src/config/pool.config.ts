@@ -149,10 +149,15 @@ export function fedSourceAddressOf(c: Pick<PoolConfig, "fedSourceAddress" | "hos
   return c.host;
 }
 
+/** The pool's JSON config file, if any: the --config flag, else CELLULE_CONFIG (or its alias). */
+export function poolConfigPathOf(env: NodeJS.ProcessEnv, flag?: string): string | undefined {
+  return flag ?? env[configPathField.env] ?? env[configPathField.aliases[0]];
+}
+
 /** Parses the pool configuration once. Throws ConfigError naming the bad variable. */
 export function loadPoolConfig(sources: { flags?: Record<string, unknown>; env?: NodeJS.ProcessEnv; configFile?: string } = {}): PoolConfig {
   const env = sources.env ?? {};
-  const filePath = sources.configFile ?? env[configPathField.env] ?? env[configPathField.aliases[0]];
+  const filePath = poolConfigPathOf(env, sources.configFile);
   const input: Sources = { flags: sources.flags, env, file: readConfigFile(filePath) };
   return resolveFields(poolFields, input);
 }

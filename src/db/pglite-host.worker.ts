@@ -1,6 +1,7 @@
 /**
  * Child-process entry: the pool's database process. It locks the data dir on the pool's behalf,
- * opens the embedded PGlite, serves it to admin commands on the Unix socket, and runs the pool's
+ * opens the embedded PGlite, serves it to admin commands on the Unix socket (and consistent dumps
+ * to `cellule backup` on run/backup.sock, see pglite-dump.ts), and runs the pool's
  * statements and transactions sent over IPC (see pglite-host.ts for why it is a separate process).
  *
  * It stops when the pool says `close`, or when the IPC channel drops (the pool died): open
@@ -9,11 +10,13 @@
  * receives them too, still needs the database to shut down in order.
  */
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import type { Server } from "node:net";
 import { dirname } from "node:path";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { configureLogging, moduleLogger } from "../shared/logger.js";
 import type { Db } from "./database.js";
 import { lockDataDirWhenFree, type DataDirLock } from "./lock.js";
+import { backupSocketPathBeside, serveDumps } from "./pglite-dump.js";
 import { toHostError, type HostReply, type HostRequest } from "./pglite-host.messages.js";
 import { openPglite } from "./pglite.js";
 
@@ -44,6 +47,7 @@ interface OpenTx {
 let lock: DataDirLock | undefined;
 let db: Db | undefined;
 let server: PGLiteSocketServer | undefined;
+let backups: Server | undefined;
 const transactions = new Map<number, OpenTx>();
 let nextTx = 1;
 let closing: Promise<void> | undefined;
@@ -107,6 +111,7 @@ function close(): Promise<void> {
     const open = [...transactions.values()];
     for (const tx of open) tx.end(false);
     await Promise.allSettled(open.map((tx) => tx.done));
+    backups?.close();
     await server?.stop().catch(() => {});
     await db?.close().catch((err: unknown) => log.error({ err: (err as Error).message }, "closing the database failed"));
     lock?.release();
@@ -132,6 +137,7 @@ try {
   server = new PGLiteSocketServer({ db: opened.socketView, path: socketPath, maxConnections: 4 });
   await server.start();
   chmodSync(socketPath, 0o600);
+  backups = await serveDumps(backupSocketPathBeside(socketPath), opened.dump);
   reply({ type: "ready", pid: process.pid });
 } catch (err) {
   await new Promise<void>((sent) => process.send!({ type: "fatal", message: (err as Error).message } satisfies HostReply, () => sent()));

@@ -9,6 +9,7 @@ import { vector } from "@electric-sql/pglite-pgvector";
  */
 const MEMORY_SETTINGS = ["shared_buffers = 16MB", "work_mem = 4MB", "maintenance_work_mem = 64MB", "wal_buffers = 1MB", "temp_buffers = 4MB"];
 
-export function createPglite(dataDir: string | undefined): Promise<PGlite> {
-  return PGlite.create({ dataDir, extensions: { vector }, postgresqlconf: MEMORY_SETTINGS });
+/** `loadDataDir`: a dump (PGlite's dumpDataDir tar) to create the data dir from (`cellule restore`). */
+export function createPglite(dataDir: string | undefined, loadDataDir?: Blob): Promise<PGlite> {
+  return PGlite.create({ dataDir, extensions: { vector }, postgresqlconf: MEMORY_SETTINGS, ...(loadDataDir ? { loadDataDir } : {}) });
 }

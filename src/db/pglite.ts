@@ -136,6 +136,11 @@ function socketView(pglite: PGlite, gate: Gate): PGlite {
 export interface OpenedPglite {
   db: Db;
   pglite: PGlite;
+  /**
+   * A physical copy of the data dir (tar) taken under the session gate after a CHECKPOINT: no pool
+   * statement or socket session runs while it is taken, so it is a consistent snapshot (backups).
+   */
+  dump: () => Promise<Buffer>;
   /** The same database for PGLiteSocketServer, kept apart from `db`'s statements (see above). */
   socketView: PGlite;
 }
@@ -152,7 +157,12 @@ export async function openPglite(dataDir: string | undefined): Promise<OpenedPgl
   const db = wrap(pglite, pglite, gate, async () => {
     if (!pglite.closed) await pglite.close();
   });
-  return { db, pglite, socketView: socketView(pglite, gate) };
+  const dump = () =>
+    gate.run(async () => {
+      await pglite.exec("CHECKPOINT");
+      return Buffer.from(await (await pglite.dumpDataDir("none")).arrayBuffer());
+    });
+  return { db, pglite, dump, socketView: socketView(pglite, gate) };
 }
 
 /** Runs initdb for a new data dir in a short-lived child process (see pglite-initdb.worker.ts). */

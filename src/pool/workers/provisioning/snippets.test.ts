@@ -61,20 +61,14 @@ describe("renderSnippets", () => {
     }
   }
 
-  it("Linux: a systemd unit for the user cellule, restarted on failure, except after a refusal; useradd, no launchd", () => {
+  it("Linux: the worker service through `cellule service install` (one unit text, appliance/systemd) for the user cellule; useradd, no launchd", () => {
     const files = renderSnippets(base);
     const start = file(files, "start.sh");
-    expect(start).toContain("/etc/systemd/system/cellule-worker.service");
-    expect(start).toMatch(/^User=\$SERVICE_USER$/m);
     expect(start).toMatch(/^SERVICE_USER=cellule$/m);
-    expect(start).toMatch(/^Restart=on-failure$/m);
-    expect(start).toMatch(/^RestartSec=10$/m);
-    expect(start).toMatch(/^RestartPreventExitStatus=78$/m);
-    expect(start).toMatch(/^ExecStart="\$BIN" worker --config "\$CONFIG"$/m);
-    expect(start).toMatch(/^WorkingDirectory=\$CELLULE_HOME$/m);
-    expect(start).toMatch(/^StandardOutput=journal$/m);
-    expect(start).toContain("systemctl daemon-reload");
-    expect(start).toContain("systemctl enable --now cellule-worker.service");
+    expect(start).toMatch(/^ {2}"\$BIN" service install worker --config "\$CONFIG" --home "\$CELLULE_HOME" --bin "\$BIN" --user "\$SERVICE_USER"$/m);
+    // The unit text itself is not duplicated in the script.
+    expect(start).not.toContain("ExecStart=");
+    expect(start).not.toContain("[Service]");
     expect(start).toContain("--foreground");
     expect(start).not.toContain("launchctl");
     const install = file(files, "install.sh");
