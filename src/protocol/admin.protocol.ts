@@ -1,7 +1,7 @@
 /** Admin API bodies (pool HTTP API and CLI share them). */
 import { z } from "zod";
 import { WorkerMobility } from "./migration.protocol.js";
-import { FailoverStateName } from "./worker.protocol.js";
+import { DesktopState, FailoverStateName } from "./worker.protocol.js";
 
 export const CreateKeyBody = z.object({ name: z.string().min(1).max(100).default("default"), scope: z.enum(["user", "admin"]).default("user") });
 export const CreatedKey = z.object({ id: z.string(), name: z.string(), scope: z.enum(["user", "admin"]), key: z.string().describe("shown once; only its hash is stored") });
@@ -33,6 +33,10 @@ export const WorkerSummary = z.object({
   failover_state: FailoverStateName.nullable(),
   /** `on-site` (stays on the pools of its site) or `mobile`; stored at enrolment (provisioning) or as the worker says it. */
   mobility: WorkerMobility,
+  /** An employee's desktop (issue 21): takes jobs only while `dormant`. Optional (additive). */
+  desktop: z.boolean().optional(),
+  /** A connected desktop's state now (null: not a desktop, not connected here, or no report yet). Optional (additive). */
+  desktop_state: DesktopState.nullable().optional(),
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 export const WorkerList = z.object({ data: z.array(WorkerSummary) });

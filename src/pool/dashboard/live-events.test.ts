@@ -36,6 +36,7 @@ const row = (id: string): WorkerRow => ({
   revoked_at: null,
   site: "Paris",
   mobility: "mobile",
+  kind: "server",
 });
 
 const until = async (ok: () => boolean, what: string, ms = 3000) => {

@@ -15,6 +15,10 @@
  *   it carries a JSON schema (its grammar can stall or crash a worker: `worker_lost`), or when its
  *   worker was declared dead by missed heartbeats with its socket still open (a hung worker, not a
  *   closed connection: `worker_unresponsive`). Other jobs of a crashed worker fail over as before.
+ * - A desktop whose owner came back (issue 21) yields: each running job that can move (another
+ *   worker or a peer serves its model, and it carries no JSON schema, whose grammar cannot be
+ *   continued) is cancelled there and continued elsewhere like a lost worker's, not counted as a
+ *   failed attempt; the others finish on the desktop (which lowers its priority meanwhile).
  * - Trusted peer pools (src/pool/cluster/) are more job targets, through `remote`: a job no local
  *   worker can take now goes to a peer when the cluster's placement rule says so (hop 0 only: a job
  *   a peer forwarded here is never forwarded again), and a model only peers serve is routable.
@@ -223,6 +227,47 @@ export class Dispatcher {
     }
     this.stats.failovers++;
     this.retry(job, why, target);
+  }
+
+  /** A worker may take jobs again (a desktop became dormant): it takes the queued ones now. */
+  offer(worker: JobTarget): void {
+    this.drainFor(worker);
+  }
+
+  /**
+   * A desktop is no longer dormant (its `freeSlots` is 0 already, so it gets no new job): its
+   * movable jobs leave it now (cancelled there, continued elsewhere), the others stay. Returns the
+   * ids moved and kept.
+   */
+  yieldDesktop(worker: WorkerConnection): { moved: string[]; kept: string[] } {
+    const moved: string[] = [];
+    const kept: string[] = [];
+    for (const job of [...worker.jobs.values()]) {
+      if (job.finished) continue;
+      if (!this.canMove(job, worker)) {
+        kept.push(job.id);
+        continue;
+      }
+      // Not a failure: the slot frees now and the cancel's job_error, when it comes, finds no job.
+      worker.jobs.delete(job.id);
+      worker.busy = Math.max(0, worker.busy - 1);
+      this.running = Math.max(0, this.running - 1);
+      job.worker = undefined;
+      worker.send({ type: "cancel", jobId: job.id });
+      job.attempts = Math.max(0, job.attempts - 1);
+      this.log.info({ jobId: job.id, requestId: job.requestId, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "desktop owner back: job moved to another worker");
+      this.retry(job, `desktop ${worker.id} yielded to its owner`, worker);
+      moved.push(job.id);
+    }
+    if (moved.length > 0) this.events.emit("slots", worker);
+    return { moved, kept };
+  }
+
+  /** A job may leave `from` for another target: no JSON schema, and someone else able to take it. */
+  private canMove(job: Job, from: WorkerConnection): boolean {
+    if (job instanceof GenerateJobState && job.hasJsonSchema) return false;
+    for (const w of this.opts.registry.connected()) if (w !== from && !w.yielding && w.serves(job.model, job.capability)) return true;
+    return job.hop === 0 && this.remote !== undefined && this.remote.anyServing(job.model, job.capability);
   }
 
   /** Emits "finished" once the job settles; a job its client cancelled is not an outcome. */

@@ -1,6 +1,6 @@
 /** A connected, authenticated worker as the hub sees it: its socket, models, slots and jobs. */
 import type { WebSocket } from "ws";
-import type { Capability, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { Capability, DesktopState, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
 import type { WorkerMobility } from "../../protocol/migration.protocol.js";
 import type { Job } from "./job.js";
 
@@ -39,6 +39,15 @@ export class WorkerConnection implements JobTarget {
   tokensGenerated = 0;
   /** Its process's CPU use, percent of its machine's cores, as its last heartbeat said (undefined: an older worker, or no heartbeat yet). */
   cpuPercent: number | undefined;
+  /**
+   * An employee's desktop (issue 21): its hello said `desktop: true`, or its enrolment recorded it
+   * as one. Its slots are capacity only while `desktopState` is `dormant`.
+   */
+  desktop = false;
+  /** A desktop's last reported state (undefined until its first `desktop_state`: no capacity yet). */
+  desktopState: DesktopState | undefined;
+  /** When `desktopState` last changed (ms since the epoch). */
+  desktopStateSince = Date.now();
   /** Tokens per second between its last two heartbeats. */
   tokensPerS = 0;
   private rateMark = { at: Date.now(), tokens: 0 };
@@ -54,8 +63,18 @@ export class WorkerConnection implements JobTarget {
     readonly remoteAddress: string,
   ) {}
 
+  /** A desktop whose owner is back (or outside hours, on battery, not reported yet) offers no slot. */
+  get yielding(): boolean {
+    return this.desktop && this.desktopState !== "dormant";
+  }
+
+  /** Slots that count as capacity: all of a server's, a desktop's only while it is dormant. */
+  get capacitySlots(): number {
+    return this.yielding ? 0 : this.slots;
+  }
+
   get freeSlots(): number {
-    return this.draining ? 0 : this.slots - this.busy;
+    return this.draining || this.yielding ? 0 : this.slots - this.busy;
   }
 
   /** A heartbeat: keeps the CPU figure it carries and the tokens/s since the previous one. */

@@ -49,6 +49,8 @@ export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefin
     failover_state: live ? (live.failoverState ?? null) : (away?.failover_state ?? null),
     // The stored value (a provisioning code's, else the hello's; replicated with the worker row) wins.
     mobility: row.mobility ?? live?.mobility ?? away?.mobility ?? "mobile",
+    desktop: row.kind === "desktop" || Boolean(live?.desktop),
+    desktop_state: live?.desktop ? (live.desktopState ?? null) : null,
   };
 }
 
