@@ -35,11 +35,13 @@ export class DesktopsService {
   private schedules = new Map<string, DesktopSchedule>();
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** Writes started by events (state changes, departures): a flush waits for them, so a read after it sees them. */
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly deps: DesktopsDeps) {
     this.now = deps.now ?? Date.now;
     deps.registry.on("gone", (w: WorkerConnection) => {
-      if (w.desktop) void this.write([this.meter.end(w, this.now())], w);
+      if (w.desktop) this.track(this.write([this.meter.end(w, this.now())], w));
     });
   }
 
@@ -74,11 +76,19 @@ export class DesktopsService {
 
   /** Its state changed: the time before counts in the old state; logged and audited (never each poll: only changes come here). */
   stateChanged(worker: WorkerConnection, from: DesktopState | undefined, to: DesktopState, detail: string | undefined): void {
-    void this.write([this.meter.take(worker, this.now())], worker);
+    this.track(this.write([this.meter.take(worker, this.now())], worker));
     this.log.info({ workerId: worker.id, from: from ?? null, to, detail }, `desktop ${worker.name}: ${from ?? "connected"} → ${to}`);
-    void this.deps.audit
-      .record({ actor: `worker:${worker.id}`, action: "worker.desktop_state", target: `worker:${worker.id}`, details: { from: from ?? null, to, ...(detail ? { detail } : {}) } })
-      .catch((err: unknown) => this.log.error({ workerId: worker.id, err: String(err) }, "could not audit a desktop state change"));
+    this.track(
+      this.deps.audit.record({ actor: `worker:${worker.id}`, action: "worker.desktop_state", target: `worker:${worker.id}`, details: { from: from ?? null, to, ...(detail ? { detail } : {}) } }).then(
+        () => undefined,
+        (err: unknown) => this.log.error({ workerId: worker.id, err: String(err) }, "could not audit a desktop state change"),
+      ),
+    );
+  }
+
+  private track(p: Promise<void>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
   }
 
   /** Tells every connected desktop its policy again (a threshold or a schedule changed). */
@@ -95,6 +105,7 @@ export class DesktopsService {
   /** Writes what every connected desktop contributed since its last write. */
   async flush(): Promise<void> {
     const now = this.now();
+    await Promise.all([...this.pending]);
     await Promise.all([...this.deps.registry.connected()].filter((w) => w.desktop).map((w) => this.write([this.meter.take(w, now)], w)));
   }
 

@@ -242,10 +242,11 @@ export class Dispatcher {
   yieldDesktop(worker: WorkerConnection): { moved: string[]; kept: string[] } {
     const moved: string[] = [];
     const kept: string[] = [];
-    for (const job of [...worker.jobs.values()]) {
+    // Newest first: each one moved waits at the head of its queue, so the oldest ends up first.
+    for (const job of [...worker.jobs.values()].reverse()) {
       if (job.finished) continue;
       if (!this.canMove(job, worker)) {
-        kept.push(job.id);
+        kept.unshift(job.id);
         continue;
       }
       // Not a failure: the slot frees now and the cancel's job_error, when it comes, finds no job.
@@ -257,7 +258,7 @@ export class Dispatcher {
       job.attempts = Math.max(0, job.attempts - 1);
       this.log.info({ jobId: job.id, requestId: job.requestId, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "desktop owner back: job moved to another worker");
       this.retry(job, `desktop ${worker.id} yielded to its owner`, worker);
-      moved.push(job.id);
+      moved.unshift(job.id);
     }
     if (moved.length > 0) this.events.emit("slots", worker);
     return { moved, kept };

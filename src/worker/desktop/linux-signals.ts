@@ -10,7 +10,7 @@ import type { DesktopSignals, SignalSource } from "./desktop-signals.js";
 import { OtherCpuSampler } from "./machine-cpu.js";
 
 /** IRQ lines that carry user input (keyboard, mouse, touchpad, USB/I2C HID). */
-const INPUT_IRQ = /\b(i8042|hid|i2c_hid|i2c-hid|elan|synaptics|keyboard|mouse|touchpad|atkbd|psmouse)\b/i;
+const INPUT_IRQ = /(i8042|hid|elan|synaptics|keyboard|mouse|touchpad|atkbd|psmouse)/i;
 
 /** The summed count of the input IRQs in a /proc/interrupts text, or undefined when it names none. */
 export function parseInputInterrupts(text: string): number | undefined {
