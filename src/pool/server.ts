@@ -127,8 +127,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat, catalogue: () => cluster.catalogue() });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
   const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding });
-  // Employee desktops (issue 21): their policy (settings + site hours), state audit and harvest.
-  const desktops = await buildDesktops({ db, audit: audit.service, registry, sockets: hub.sockets, settings: settings.settings });
+  // Employee desktops (issue 21): their policy (thresholds + site hours), state audit and harvest.
+  const desktops = await buildDesktops({ db, config, audit: audit.service, registry, sockets: hub.sockets });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, clientAddress: http.clientAddress, documents: rag.progress, settings: settings.settings });
   // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.

@@ -37,8 +37,6 @@ export interface SettingsValues {
   "security.lockout_minutes": number;
   "cluster.forwarding_enabled": boolean;
   "cluster.forward_queue_threshold": number;
-  "desktops.idle_minutes": number;
-  "desktops.cpu_threshold_percent": number;
 }
 export type SettingKey = keyof SettingsValues;
 

@@ -20,7 +20,7 @@ export interface DesktopsDeps {
   repo: DesktopsRepository;
   registry: Pick<WorkerRegistry, "connected" | "siteOf" | "on">;
   audit: Pick<AuditService, "record">;
-  /** The pool's thresholds now (runtime settings `desktops.*`). */
+  /** The pool's thresholds (CELLULE_DESKTOP_IDLE_MINUTES, CELLULE_DESKTOP_CPU_PERCENT). */
   thresholds(): Pick<DesktopPolicy, "idleMinutes" | "cpuThresholdPercent">;
   now?: () => number;
 }

@@ -8,7 +8,6 @@ import { z } from "zod";
 import { poolFields, type PoolConfig } from "../../config/pool.config.js";
 import type { Localized, ProfileId, SettingKey, SettingsValues, SettingType, SettingValue } from "../../protocol/settings.protocol.js";
 import { LOCK_MS, LOCK_THRESHOLD, SESSION_IDLE_MS } from "../admin-users/admin-users.service.js";
-import { DESKTOP_POLICY_DEFAULTS } from "../../protocol/worker.protocol.js";
 import { RETRY_AFTER_SECONDS } from "../hub/dispatcher.js";
 import { EMBED_BATCH, EMBED_IN_FLIGHT } from "../rag/embedding-pump.js";
 import { INGEST_CONCURRENCY } from "../rag/ingest.queue.js";
@@ -281,37 +280,6 @@ const DEFINITIONS = [
       fr: "Quand tous les ordinateurs d'ici qui font tourner un modèle sont occupés, les demandes attendent ici jusqu'à ce nombre ; au-delà, les nouvelles partent vers un pool lié qui a un ordinateur libre. 0 les y envoie dès que tout est occupé ici.",
     },
     recommended: { smb: 0, corporate: 4 },
-  },
-  // --- Employee desktops (issue 21): pushed to the desktop workers at once ---------------------
-  {
-    key: "desktops.idle_minutes",
-    category: "capacity",
-    type: "integer",
-    min: 0,
-    max: 1440,
-    unit: "min",
-    defaultValue: () => DESKTOP_POLICY_DEFAULTS.idleMinutes,
-    label: { en: "Employee desktops: minutes without input before they compute", fr: "Postes des employés : minutes sans activité avant de calculer" },
-    description: {
-      en: "An employee's desktop (a worker started with --desktop) takes requests only when nobody has touched its keyboard or mouse for this long. The moment its owner comes back, it stops and hands its running answers to another computer.",
-      fr: "Le poste d'un employé (un poste de calcul lancé avec --desktop) ne prend des demandes que si personne n'a touché son clavier ni sa souris depuis ce délai. Dès que son utilisateur revient, il s'arrête et confie les réponses en cours à un autre ordinateur.",
-    },
-    recommended: { smb: 10, corporate: 15 },
-  },
-  {
-    key: "desktops.cpu_threshold_percent",
-    category: "capacity",
-    type: "integer",
-    min: 1,
-    max: 100,
-    unit: "%",
-    defaultValue: () => DESKTOP_POLICY_DEFAULTS.cpuThresholdPercent,
-    label: { en: "Employee desktops: busiest the machine may be otherwise", fr: "Postes des employés : charge maximale hors calcul" },
-    description: {
-      en: "A desktop takes no request while its other programs (a backup, a compilation) use at least this share of its processor.",
-      fr: "Un poste ne prend aucune demande tant que ses autres programmes (une sauvegarde, une compilation) utilisent au moins cette part de son processeur.",
-    },
-    recommended: { smb: 30, corporate: 25 },
   },
 ] satisfies readonly SettingDef[];
 
