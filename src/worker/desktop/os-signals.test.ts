@@ -1,6 +1,6 @@
 /** The OS readers' parsers on recorded outputs (Linux /proc and /sys, Windows PowerShell, macOS ioreg and pmset). */
 import { describe, expect, it } from "vitest";
-import { parseInputInterrupts, parseLinuxPower } from "./linux-signals.js";
+import { logindIdleSeconds, parseInputInterrupts, parseLinuxPower, parseLogindSession } from "./linux-signals.js";
 import { parseIoregIdle, parsePmsetBattery } from "./macos-signals.js";
 import { otherCpuPercent } from "./machine-cpu.js";
 import { parseWindowsBatteryStatus, parseWindowsLine } from "./windows-signals.js";
@@ -34,6 +34,19 @@ describe("Linux readers", () => {
   it("a machine with no input device: no count (it counts as idle)", () => {
     // virtio0-input is the network queue, not a human input device.
     expect(parseInputInterrupts(VM_INTERRUPTS)).toBeUndefined();
+  });
+
+  it("logind (USB input, no input IRQ): an active local graphical session not idle is the owner; idle ones say since when", () => {
+    const now = Date.parse("2026-12-02T12:00:00Z");
+    const gnome = parseLogindSession("Type=wayland\nRemote=no\nActive=yes\nIdleHint=no\nIdleSinceHint=0\n");
+    expect(gnome).toEqual({ type: "wayland", remote: false, active: true, idleHint: false, idleSinceUs: 0 });
+    expect(logindIdleSeconds([gnome], now)).toBe(0);
+    const idleFor15min = parseLogindSession(`Type=x11\nRemote=no\nActive=yes\nIdleHint=yes\nIdleSinceHint=${(now - 900_000) * 1000}\n`);
+    expect(logindIdleSeconds([idleFor15min], now)).toBe(900);
+    // An ssh session (tty, remote) is no one at the desk: with only that, logind cannot tell.
+    const ssh = parseLogindSession("Type=tty\nRemote=yes\nActive=yes\nIdleHint=no\nIdleSinceHint=0\n");
+    expect(logindIdleSeconds([ssh], now)).toBeUndefined();
+    expect(logindIdleSeconds([], now)).toBeUndefined();
   });
 
   it("power: on mains, on battery, no supply at all", () => {

@@ -62,6 +62,7 @@ export function renderSnippets(input: SnippetInput): ProvisioningFile[] {
     VERSION: input.version,
     POOL_URL: commentSafe(input.poolUrl),
     DESKTOP_FLAG: input.desktop ? " --desktop" : "",
+    DESKTOP_PLIST_ARG: input.desktop ? "<string>--desktop</string>" : "",
   };
   const render = (template: string) => fill(sections(readTemplate(template), input.os), values);
   return [
