@@ -428,6 +428,8 @@ export class WorkerSocketServer {
       if (moved.length + kept.length > 0) this.log.info({ workerId: worker.id, state: msg.state, moved: moved.length, kept: kept.length }, "desktop yielded to its owner");
     }
     this.desktops?.stateChanged(worker, from, msg.state, msg.detail);
+    // The dashboard's live worker.updated (its state, its free slots).
+    this.opts.dispatcher.events.emit("slots", worker);
   }
 
   private reject(ws: WebSocket, remote: string, closeCode: number, refusal: Omit<Refused, "type">): undefined {
