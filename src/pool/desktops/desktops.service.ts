@@ -140,7 +140,7 @@ export class DesktopsService {
         site: (w ? this.deps.registry.siteOf(id) : null) ?? e?.site ?? r?.site ?? null,
         connected: Boolean(w),
         state: w?.desktopState ?? null,
-        dormant_seconds: Math.round(r?.dormant_seconds ?? 0),
+        dormant_seconds: tenths(r?.dormant_seconds ?? 0),
         tokens: r?.tokens ?? 0,
       };
     });
@@ -154,7 +154,7 @@ export class DesktopsService {
       s.tokens += d.tokens;
     }
     const totals = desktops.reduce((t, d) => ({ dormant_seconds: t.dormant_seconds + d.dormant_seconds, tokens: t.tokens + d.tokens }), { dormant_seconds: 0, tokens: 0 });
-    return { days, since, desktops, sites: [...sites.values()], totals };
+    return { days, since, desktops, sites: [...sites.values()].map((s) => ({ ...s, dormant_seconds: tenths(s.dormant_seconds) })), totals: { ...totals, dormant_seconds: tenths(totals.dormant_seconds) } };
   }
 
   async listSchedules(): Promise<SiteSchedule[]> {
@@ -180,5 +180,8 @@ export class DesktopsService {
     return out;
   }
 }
+
+/** Seconds to a tenth: a desktop dormant for a moment still shows it. */
+const tenths = (n: number) => Math.round(n * 10) / 10;
 
 const present = (r: ScheduleRow, schedule: DesktopSchedule): SiteSchedule => ({ site: r.site, schedule, updated_at: r.updated_at.toISOString(), updated_by: r.updated_by });
