@@ -117,7 +117,7 @@ export interface AgentOptions {
    * monitor is reported (`desktop_state`), the pool's `desktop_policy` reaches the monitor, and the
    * compute priority is lowered while the owner is back.
    */
-  desktop?: { monitor: DesktopMonitor; priority?: DesktopPriority | undefined } | undefined;
+  desktop?: { monitor: DesktopMonitor; priority?: Pick<DesktopPriority, "lower" | "restore"> | undefined } | undefined;
 }
 
 /** `GET <peerUrl>/v1/cluster/workers/<id>/migration` with the worker's credential: the order that sends it elsewhere, or undefined. */
