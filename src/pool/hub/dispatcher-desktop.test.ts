@@ -10,6 +10,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { GenerateJobState } from "./job.js";
 import { WorkerRegistry } from "./worker-registry.js";
 import { fakeWorker, servedModel, type FakeWorker } from "../../../test/harness/worker.js";
+import { thrown } from "../../../test/expect-app-error.js";
 
 beforeAll(() => configureLogging("silent"));
 
@@ -58,12 +59,23 @@ describe("desktop capacity", () => {
     expect(s.conn.capacitySlots).toBe(1);
   });
 
-  it("a job never goes to a desktop that is not dormant; it waits, and goes once the desktop is dormant", () => {
+  it("a job never goes to a desktop that is not dormant: 503 when only such desktops serve the model", () => {
     const d = desktop("d", "outside_hours");
+    const err = thrown(() => dispatcher.submit(chat()));
+    expect(err).toMatchObject({ code: "no_worker_available", status: 503, retryAfterSeconds: expect.any(Number) });
+    expect(err.message).toMatch(/desktops/);
+    expect(d.generates()).toEqual([]);
+  });
+
+  it("with a busy server beside it, the job waits, and goes to the desktop once it is dormant", () => {
+    const d = desktop("d", "on_battery");
+    const s = server("s");
+    dispatcher.submit(chat()); // the server's one slot
     const job = chat();
     dispatcher.submit(job);
     expect(job.state).toBe("queued");
     expect(d.generates()).toEqual([]);
+    expect(s.generates()).toHaveLength(1);
     d.conn.desktopState = "dormant";
     dispatcher.offer(d.conn);
     expect(d.generates().map((m) => m.jobId)).toEqual([job.id]);

@@ -6,7 +6,8 @@
  *   Interactive jobs (a client waits) wait ahead of bulk ones (document ingest batches): a freed
  *   slot takes the oldest interactive job of any queue the worker serves before any bulk job, and
  *   bulk jobs never fill the room interactive ones have in a queue.
- * - Unknown model → 404; known model with no connected worker → 503 + Retry-After.
+ * - Unknown model → 404; known model with no connected worker → 503 + Retry-After, and so when
+ *   the only workers serving it are desktops that are not dormant.
  * - When a worker dies, each of its jobs is re-queued at the head of its queue: a generation
  *   continues after the text already produced (the client never sees the switch); with no worker
  *   left for the model the job fails with an explicit error.
@@ -297,6 +298,12 @@ export class Dispatcher {
     }
     if (!this.anyServing(job)) {
       throw this.noWorker(model);
+    }
+    // Only desktops whose owners are at them (or outside their hours) serve it: say so now rather than queue for minutes.
+    if (!this.opts.registry.anyAvailable(model, capability) && !(remote?.anyServing(model, capability) ?? false)) {
+      throw new AppError("no_worker_available", `The only workers serving model '${model}' are employees' desktops in use by their owners, outside their hours or on battery right now; retry later.`, {
+        retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS,
+      });
     }
   }
 

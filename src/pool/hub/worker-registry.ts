@@ -100,4 +100,10 @@ export class WorkerRegistry extends EventEmitter {
     for (const w of this.workers.values()) if (w.serves(model, capability)) return true;
     return false;
   }
+
+  /** Some worker serving it is capacity now: not an employee desktop whose owner is back (issue 21). */
+  anyAvailable(model: string, capability: Capability): boolean {
+    for (const w of this.workers.values()) if (!w.yielding && w.serves(model, capability)) return true;
+    return false;
+  }
 }
