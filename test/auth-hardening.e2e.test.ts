@@ -206,6 +206,7 @@ describe("keys: timing, audit, headers, hook order (findings 10 and 11)", () => 
       ["POST", "/v1/admin/users"],
       ["PUT", "/v1/admin/settings/security.lockout_failures"],
       ["PUT", "/v1/admin/balancing/sites/Head%20office"],
+      ["PUT", "/v1/admin/desktops/schedules/Head%20office"],
       ["POST", "/v1/admin/license/upload"],
       ["POST", "/v1/admin/license/enforce"],
       ["POST", "/v1/admin/provisioning"],

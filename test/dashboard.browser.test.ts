@@ -2,7 +2,8 @@
  * The dashboard frame and its Overview, Workers, Balancing and Settings pages in real headless
  * Chromium (Debian's /usr/bin/chromium through playwright-core): keyboard-only sign-in and menu,
  * a started worker showing up live (no reload), "Add a worker" snippets whose code enrols once and
- * is refused the second time, a headcount and a setting that persist, revoke. Screenshots at
+ * is refused the second time, a headcount and a setting that persist, an employee desktop's start
+ * script and a site's desktop hours, revoke. Screenshots at
  * 1366×768 go to test-artifacts/dashboard/.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -230,6 +231,34 @@ describe("admin dashboard in Chromium", () => {
     const view = await pageApi<{ sites: { name: string; declared_headcount: number }[]; total_headcount: number }>("GET", "/v1/admin/balancing");
     expect(view.body.sites.find((x) => x.name === "Lyon branch")?.declared_headcount).toBe(42);
     expect(await page.locator("#balancing-total .stat-value").textContent()).toBe(view.body.total_headcount.toLocaleString("en-GB"));
+  });
+
+  it("employee desktops: 'Employee desktop' in Add a worker puts --desktop in the start script; a site's desktop hours are saved, then removed", async () => {
+    await openPage("workers", "Workers");
+    await page.click("#add-worker-open");
+    await page.locator("dialog#add-worker[open]").waitFor();
+    await page.selectOption("#add-os", "linux");
+    await page.check("#add-desktop");
+    await page.click("#add-submit");
+    await page.locator("#add-worker-result").waitFor();
+    expect(JSON.parse((await page.locator("#snippet-0").textContent()) ?? "")).toMatchObject({ desktop: true });
+    expect(await page.locator("#snippet-2").textContent()).toContain('worker --config "$CONFIG" --desktop');
+    await page.keyboard.press("Escape");
+    await page.locator("dialog#add-worker[open]").waitFor({ state: "detached" });
+
+    await openPage("balancing", "Worker balancing");
+    await page.locator("#hours-lyon-branch-start").waitFor();
+    expect(await page.locator("#hours-lyon-branch-any").textContent()).toContain("Any dormant time");
+    await page.fill("#hours-lyon-branch-start", "20:00");
+    await page.fill("#hours-lyon-branch-end", "06:00");
+    await page.click("#hours-lyon-branch-save");
+    await page.getByText("Desktop hours of Lyon branch saved").waitFor();
+    const saved = await pageApi<{ data: { site: string; schedule: unknown }[] }>("GET", "/v1/admin/desktops/schedules");
+    expect(saved.body.data).toEqual([{ site: "Lyon branch", schedule: { windows: [{ start: "20:00", end: "06:00" }], weekends: true }, updated_at: expect.any(String), updated_by: expect.any(String) }]);
+    await shot("balancing-desktop-hours");
+    await page.click("#hours-lyon-branch-clear");
+    await page.getByText("The desktops of Lyon branch may now compute at any dormant time.").waitFor();
+    expect((await pageApi<{ data: unknown[] }>("GET", "/v1/admin/desktops/schedules")).body.data).toEqual([]);
   });
 
   it("changes a setting (server validation inline), which persists across a reload", async () => {

@@ -8,6 +8,9 @@ import { configureLogging, moduleLogger } from "../shared/logger.js";
 import { WorkerAgent, WorkerRefusedError } from "../worker/agent.js";
 import { startMainThreadWatchdog } from "../worker/main-thread-watchdog.js";
 import { keepComputeThreadsNiced } from "../worker/compute-priority.js";
+import { DesktopMonitor } from "../worker/desktop/desktop-monitor.js";
+import { DesktopPriority } from "../worker/desktop/desktop-priority.js";
+import { signalSource } from "../worker/desktop/signal-source.js";
 import { readWorkerFile, tokenFingerprint, workerAuth, writeWorkerFile, type WorkerFile } from "../worker/credentials.js";
 import { describeHardware } from "../worker/runtime/hardware.js";
 import { InstantRuntime } from "../worker/runtime/instant.runtime.js";
@@ -92,6 +95,7 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     runtime,
     hardware,
     grammarStallMs: config.grammarStallMs,
+    desktop: config.desktop ? { monitor: new DesktopMonitor(signalSource(config.desktopSignalsFile)), priority: new DesktopPriority(config.computeNice) } : undefined,
     failover: { mode: config.failoverMode, confirm: config.failoverConfirm, confirmAfterMs: config.failoverConfirmMs, failingAfterMs: config.failoverFailingMs, downAfterMs: config.failoverDownMs, stickyCheckMs: config.failoverStickyMs, manualFailsafeMs: config.failoverFailsafeMs },
     // Keeps the file's other settings (model, slots, site…); the used token is dropped.
     saveCredential: (workerId, cred) => {
@@ -165,9 +169,11 @@ export function registerWorkerCommand(program: Command): Command {
     .option("--site <site>", "site (branch office) this worker is at (env CELLULE_WORKER_SITE)")
     .option("--mobility <mode>", "on-site | mobile: whether the worker may leave its site's pools (env CELLULE_WORKER_MOBILITY, default mobile)")
     .option("--gpu <mode>", "auto | off (env CELLULE_GPU)")
+    .option("--desktop", "an employee's desktop: take jobs only while the machine is dormant, yield to its owner at once (env CELLULE_WORKER_DESKTOP)")
+    .option("--desktop-signals-file <file>", "desktop mode, tests and demos: read the machine's signals from this JSON file (env CELLULE_DESKTOP_SIGNALS_FILE)")
     .action(
       action(async (opts: Record<string, unknown>) => {
-        const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "site", "mobility", "gpu"]), env: process.env });
+        const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "site", "mobility", "gpu", "desktop", "desktopSignalsFile"]), env: process.env });
         configureLogging(config.logLevel, config.logFormat);
         const started = await startWorker(config);
         const log = moduleLogger("cli");

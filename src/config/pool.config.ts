@@ -73,6 +73,8 @@ export const poolFields = {
     defaultValue: undefined as string | undefined,
     help: "model id used for document embeddings (default: any connected embedding model of the right width)",
   }),
+  desktopIdleMinutes: field({ env: "CELLULE_DESKTOP_IDLE_MINUTES", schema: z.coerce.number().int().min(0).max(1440), defaultValue: 10, help: "employee desktops (workers started with --desktop) take jobs only after this many minutes without keyboard or mouse input; pushed to them" }),
+  desktopCpuPercent: field({ env: "CELLULE_DESKTOP_CPU_PERCENT", schema: z.coerce.number().min(1).max(100), defaultValue: 30, help: "employee desktops take no job while their other processes use at least this share of the CPU (percent of all cores); pushed to them" }),
   debugIngest: field({ env: "CELLULE_DEBUG_INGEST", schema: boolish, defaultValue: false, help: "serve the admin-only debug route POST /v1/admin/debug/ingest_inline (a document's text → its chunks, nothing stored); off: 404" }),
   // Unattended installs (src/pool/admin-users/admin-bootstrap.ts): never logged, never shown by `--help` values.
   adminPassword: field({ env: "ADMIN_PASSWORD", aliases: ["CELLULE_ADMIN_PASSWORD"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "creates the first admin account at boot, or rotates its password when it differs (Argon2id; never logged); prefer the _FILE form" }),

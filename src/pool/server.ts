@@ -42,6 +42,7 @@ import { buildRag, type Rag } from "./rag/rag.composition.js";
 import { drainPool, type DrainOutcome } from "./readiness/drain.js";
 import { buildReadiness } from "./readiness/readiness.composition.js";
 import { buildSettings, type PoolSettings } from "./settings/settings.composition.js";
+import { buildDesktops } from "./desktops/desktops.composition.js";
 import { buildSetup } from "./setup/setup.composition.js";
 import type { SetupService } from "./setup/setup.service.js";
 import { buildStatus } from "./status/status.composition.js";
@@ -126,6 +127,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat, catalogue: () => cluster.catalogue(), levelOf: (id) => rag.projects.levelOf(id) });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
   const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding });
+  // Employee desktops (issue 21): their policy (thresholds + site hours), state audit and harvest.
+  const desktops = await buildDesktops({ db, config, audit: audit.service, registry, sockets: hub.sockets });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
   const dashboard = buildDashboard({ db, registry, dispatcher, workers: workers.repo, keys: keys.service, adminUsers: adminUsers.service, throttle, clientAddress: http.clientAddress, documents: rag.progress, settings: settings.settings });
   // Federation: identity, bonding, signed peer requests, switches; replication and topology on top.
@@ -161,7 +164,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, audit, keys, docs, settings, dashboard, federation, replication, topology, cluster, migrations, vip, license, metrics];
+  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, audit, keys, docs, settings, desktops, dashboard, federation, replication, topology, cluster, migrations, vip, license, metrics];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -182,7 +185,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
   const afterListen: Feature[] = [readiness, audit, federation, replication, topology, cluster, migrations, routing];
-  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, openai, settings, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status, metrics];
+  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, openai, settings, desktops, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status, metrics];
   return {
     app,
     registry,

@@ -2,7 +2,7 @@
 import { SensitivityLevel } from "./sensitivity.protocol.js";
 import { z } from "zod";
 import { WorkerMobility } from "./migration.protocol.js";
-import { FailoverStateName } from "./worker.protocol.js";
+import { DesktopState, FailoverStateName } from "./worker.protocol.js";
 
 export const CreateKeyBody = z.object({ name: z.string().min(1).max(100).default("default"), scope: z.enum(["user", "admin"]).default("user") });
 export const CreatedKey = z.object({ id: z.string(), name: z.string(), scope: z.enum(["user", "admin"]), key: z.string().describe("shown once; only its hash is stored") });
@@ -40,6 +40,8 @@ export const WorkerSummary = z.object({
   effective_clearance: SensitivityLevel,
   /** An employee desktop (its hello said so; false when not connected and unknown). */
   desktop: z.boolean(),
+  /** A connected desktop's state now (null: not a desktop, not connected here, or no report yet). Optional (additive). */
+  desktop_state: DesktopState.nullable().optional(),
 });
 export type WorkerSummary = z.infer<typeof WorkerSummary>;
 export const WorkerList = z.object({ data: z.array(WorkerSummary) });

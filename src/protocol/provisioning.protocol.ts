@@ -19,6 +19,8 @@ export const ProvisioningBody = z.object({
   site: SiteName.nullable().optional(),
   /** `on-site`: the worker never leaves the pools of its site; `mobile` (default): any trusted pool (admin guide §4.2). */
   mobility: WorkerMobility.optional(),
+  /** An employee's desktop (issue 21): the worker starts with `--desktop` and takes jobs only while its machine is dormant. */
+  desktop: z.boolean().optional(),
   /** GGUF model path on the worker machine (default: models/model.gguf under the install dir). */
   model_path: z.string().trim().min(1).max(1000).optional(),
   slots: z.number().int().min(1).max(64).optional(),

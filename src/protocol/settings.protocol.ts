@@ -74,7 +74,10 @@ export const BalancingSite = z.object({
   declared_headcount: z.number().int(),
   workers_enrolled: z.number().int(),
   workers_connected: z.number().int(),
-  gap: z.number().int().describe("declared_headcount − workers_connected"),
+  /** Connected employee desktops (issue 21), and those of them dormant now: a desktop is capacity only while dormant. Optional (additive). */
+  desktops_connected: z.number().int().optional(),
+  desktops_dormant: z.number().int().optional(),
+  gap: z.number().int().describe("declared_headcount − connected workers that are capacity now (servers, and desktops only while dormant)"),
 });
 export type BalancingSite = z.infer<typeof BalancingSite>;
 

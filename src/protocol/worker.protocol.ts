@@ -63,8 +63,27 @@ export const Hello = z.object({
   migrationOrderId: z.string().max(100).optional(),
   /** `on-site` (never leaves the pools of its site) or `mobile` (CELLULE_WORKER_MOBILITY, provisioning). Optional (additive; absent = mobile). */
   mobility: WorkerMobility.optional(),
+  /** An employee's desktop (`cellule worker --desktop`): it takes jobs only while `dormant` (issue 21). Optional (additive). */
+  desktop: z.boolean().optional(),
 });
 export type Hello = z.infer<typeof Hello>;
+
+/**
+ * A desktop worker's state (issue 21): `dormant` (no user input for the idle threshold, other
+ * processes' CPU below the threshold, on mains power, inside the allowed hours) is the only state in
+ * which its slots are capacity.
+ */
+export const DesktopState = z.enum(["dormant", "owner_active", "outside_hours", "on_battery"]);
+export type DesktopState = z.infer<typeof DesktopState>;
+
+/** A desktop worker's state changed (sent once after the welcome, then on every change). */
+export const DesktopStateMessage = z.object({
+  type: z.literal("desktop_state"),
+  state: DesktopState,
+  /** What decided it, for the pool's log and audit (e.g. "input 12 s ago"). */
+  detail: z.string().max(300).optional(),
+});
+export type DesktopStateMessage = z.infer<typeof DesktopStateMessage>;
 
 export const Heartbeat = z.object({
   type: z.literal("heartbeat"),
@@ -122,7 +141,7 @@ export const FailoverEvent = z.object({
   homePoolUrl: z.string().max(2048),
 });
 
-export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError, Draining, Drained, FailoverEvent, LatencyReport]);
+export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError, Draining, Drained, FailoverEvent, LatencyReport, DesktopStateMessage]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
 export type ChunkMessage = z.infer<typeof Chunk>;
 export type DoneMessage = z.infer<typeof Done>;
@@ -220,7 +239,36 @@ export const Cancel = z.object({ type: z.literal("cancel"), jobId: z.string() })
 
 /** An admin changed the cluster's failover thresholds: they replace the ones of the welcome at once. */
 export const FailoverPolicyMessage = z.object({ type: z.literal("failover_policy"), policy: FailoverThresholds });
-export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel, MigratePool, FailoverPolicyMessage]);
+
+/** One allowed window of a site's desktop schedule, in the worker's local time; `end` ≤ `start` crosses midnight. */
+export const ScheduleWindow = z.object({
+  /** Days it starts on: 0 = Sunday … 6 = Saturday (empty or absent: every day). */
+  days: z.array(z.number().int().min(0).max(6)).max(7).optional(),
+  start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
+  end: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
+});
+export type ScheduleWindow = z.infer<typeof ScheduleWindow>;
+
+/** When a site's desktops may work: any listed window, or all weekend long. No schedule: any dormant time counts. */
+export const DesktopSchedule = z.object({
+  windows: z.array(ScheduleWindow).max(14),
+  weekends: z.boolean(),
+});
+export type DesktopSchedule = z.infer<typeof DesktopSchedule>;
+
+/** What makes a desktop dormant (issue 21): the pool's settings and the desktop's site schedule. */
+export const DesktopPolicy = z.object({
+  idleMinutes: z.number().min(0).max(1440),
+  cpuThresholdPercent: z.number().min(0).max(100),
+  schedule: DesktopSchedule.nullable(),
+});
+export type DesktopPolicy = z.infer<typeof DesktopPolicy>;
+/** The defaults a desktop worker uses until its pool says otherwise. */
+export const DESKTOP_POLICY_DEFAULTS: DesktopPolicy = { idleMinutes: 10, cpuThresholdPercent: 30, schedule: null };
+
+/** The pool's desktop policy for this worker (sent to desktops after the welcome and whenever it changes). */
+export const DesktopPolicyMessage = z.object({ type: z.literal("desktop_policy"), policy: DesktopPolicy });
+export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel, MigratePool, FailoverPolicyMessage, DesktopPolicyMessage]);
 export type PoolMessage = z.infer<typeof PoolMessage>;
 export type Welcome = z.infer<typeof Welcome>;
 export type Peers = z.infer<typeof Peers>;

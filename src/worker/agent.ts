@@ -30,6 +30,9 @@ import { CpuSampler } from "../shared/cpu-sampler.js";
 import { askPeerHealth, FailoverController, getJson, probeReady, type FailoverSettings, type FailoverState, type PoolSwitch, type ReadyProbe } from "./failover.js";
 import { InvalidJobError, type Runtime } from "./runtime/runtime.js";
 import { PendingMigration, workerMigrationPath, type WorkerMobility } from "../protocol/migration.protocol.js";
+import type { DesktopMonitor } from "./desktop/desktop-monitor.js";
+import type { DesktopPriority } from "./desktop/desktop-priority.js";
+import type { Decision } from "./desktop/desktop-state.js";
 
 /**
  * How long generated text may wait to be sent with the next pieces (the first piece never waits):
@@ -109,6 +112,12 @@ export interface AgentOptions {
   leaveDrainMs?: number | undefined;
   /** Asks a peer for this worker's pending migration order (manual failover); default GET /v1/cluster/workers/:id/migration. */
   askMigration?: MigrationAsk | undefined;
+  /**
+   * Desktop mode (`--desktop`, issue 21): the hello says `desktop`, every state change of the
+   * monitor is reported (`desktop_state`), the pool's `desktop_policy` reaches the monitor, and the
+   * compute priority is lowered while the owner is back.
+   */
+  desktop?: { monitor: DesktopMonitor; priority?: Pick<DesktopPriority, "lower" | "restore"> | undefined } | undefined;
 }
 
 /** `GET <peerUrl>/v1/cluster/workers/<id>/migration` with the worker's credential: the order that sends it elsewhere, or undefined. */
@@ -194,6 +203,14 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         },
       });
     }
+    opts.desktop?.monitor.on("change", (d: Decision) => this.desktopChanged(d));
+  }
+
+  /** The desktop's state changed: the pool hears it at once (it moves the jobs that can move); priority follows. */
+  private desktopChanged(d: Decision): void {
+    if (this.welcomed) this.send({ type: "desktop_state", state: d.state, detail: d.detail });
+    if (d.state === "dormant") this.opts.desktop?.priority?.restore();
+    else this.opts.desktop?.priority?.lower();
   }
 
   /** The home pool (the config file's `pool`). */
@@ -290,6 +307,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
       }, 1000);
       this.failoverTimer.unref();
     }
+    this.opts.desktop?.monitor.start();
     this.connect();
   }
 
@@ -304,6 +322,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     clearInterval(this.heartbeat);
     clearInterval(this.stallWatch);
     clearInterval(this.failoverTimer);
+    this.opts.desktop?.monitor.stop();
     for (const j of this.running.values()) j.ctrl.abort();
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
@@ -341,6 +360,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         failoverState: this.url === this.home ? "PRIMARY_OK" : "FALLBACK",
         ...(this.migration && this.migration.target === this.url ? { migrationOrderId: this.migration.orderId } : {}),
         ...(this.opts.mobility ? { mobility: this.opts.mobility } : {}),
+        ...(this.opts.desktop ? { desktop: true } : {}),
       });
     });
     ws.on("message", (data) => this.onMessage((data as Buffer).toString())); // binaryType "nodebuffer" (default): one Buffer
@@ -444,6 +464,10 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         this.failover?.connected(this.url);
         this.tellFailover();
         if (msg.measurePoolUrls?.length) void this.reportLatency(msg.measurePoolUrls);
+        if (this.opts.desktop) {
+          const d = this.opts.desktop.monitor.state;
+          this.send({ type: "desktop_state", state: d.state, detail: d.detail });
+        }
         this.emit("ready", msg.workerId);
         return;
       }
@@ -466,6 +490,10 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
       case "failover_policy":
         this.log.info({ mode: msg.policy.mode, downAfterMs: msg.policy.downAfterMs }, "the cluster's failover thresholds changed");
         this.failover?.configure(msg.policy);
+        return;
+      case "desktop_policy":
+        this.log.info({ idleMinutes: msg.policy.idleMinutes, cpuThresholdPercent: msg.policy.cpuThresholdPercent, schedule: msg.policy.schedule !== null }, "the pool's desktop policy");
+        this.opts.desktop?.monitor.setPolicy(msg.policy);
         return;
       case "migrate_pool":
         void this.migrate(msg.orderId, msg.targetPoolUrl, true).catch((err: unknown) => this.log.error({ orderId: msg.orderId, err: (err as Error).message }, "migration order failed"));

@@ -3,7 +3,9 @@
  * any site with a declared headcount), the headcount the admin declared, the workers enrolled there
  * and those connected now. The total headcount calibrates the dispatcher's queue: the effective
  * queue size per model is max(configured queue size, total headcount × queue per employee),
- * applied at boot and again on every headcount or setting change.
+ * applied at boot and again on every headcount or setting change. An employee desktop (issue 21)
+ * counts in a site's capacity (and its gap) only while it is dormant; the balancer's plan
+ * (src/pool/migrations/routing/) likewise counts only dormant desktop slots and never moves a desktop.
  */
 import type { BalancingMove, BalancingSite, BalancingView, SettingKey } from "../../protocol/settings.protocol.js";
 import { AppError } from "../../shared/errors.js";
@@ -33,6 +35,8 @@ interface SiteAcc {
   declared: number;
   enrolled: number;
   connected: number;
+  desktops: number;
+  dormant: number;
 }
 
 const siteKey = (name: string) => name.trim().toLowerCase();
@@ -127,7 +131,7 @@ export class BalancingService {
     const ensure = (name: string): SiteAcc => {
       const key = siteKey(name);
       let s = sites.get(key);
-      if (!s) sites.set(key, (s = { name: name.trim(), declared: 0, enrolled: 0, connected: 0 }));
+      if (!s) sites.set(key, (s = { name: name.trim(), declared: 0, enrolled: 0, connected: 0, desktops: 0, dormant: 0 }));
       return s;
     };
     for (const name of topology) ensure(name);
@@ -144,11 +148,25 @@ export class BalancingService {
     }
     for (const w of this.deps.registry.connected()) {
       const site = this.deps.registry.siteOf(w.id) ?? dbSite.get(w.id) ?? null;
-      if (site?.trim()) ensure(site).connected++;
+      if (!site?.trim()) continue;
+      const s = ensure(site);
+      s.connected++;
+      if (w.desktop) {
+        s.desktops++;
+        if (!w.yielding) s.dormant++;
+      }
     }
     return sites;
   }
 }
 
-const row = (s: SiteAcc): BalancingSite => ({ name: s.name, declared_headcount: s.declared, workers_enrolled: s.enrolled, workers_connected: s.connected, gap: s.declared - s.connected });
+const row = (s: SiteAcc): BalancingSite => ({
+  name: s.name,
+  declared_headcount: s.declared,
+  workers_enrolled: s.enrolled,
+  workers_connected: s.connected,
+  ...(s.desktops > 0 ? { desktops_connected: s.desktops, desktops_dormant: s.dormant } : {}),
+  // A desktop whose owner is back is no capacity: the gap counts dormant desktops only.
+  gap: s.declared - (s.connected - (s.desktops - s.dormant)),
+});
 const sum = (rows: { headcount: number }[]) => rows.reduce((n, r) => n + r.headcount, 0);

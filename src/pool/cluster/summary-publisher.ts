@@ -39,12 +39,12 @@ export function localSummary(src: SummarySource, leaving = false): CapacitySumma
       const entry = models.get(m.id);
       if (!entry) continue;
       entry.workers++;
-      entry.slots += w.slots;
+      entry.slots += w.capacitySlots;
       entry.free += Math.max(0, w.freeSlots);
       // The highest clearance among its workers: what sensitivity of job the origin may forward here.
       if (!entry.cleared || levelRank(w.effectiveClearance) > levelRank(entry.cleared)) entry.cleared = w.effectiveClearance;
     }
-    workers.push({ id: w.id, name: w.name, hardware_class: w.hardware.hardwareClass, models: w.models.map((m) => m.id).slice(0, 32), slots: w.slots, busy: w.busy, site: src.registry.siteOf(w.id), home_pool_url: w.failoverState === "FALLBACK" ? (w.homePoolUrl ?? null) : null, failover_state: w.failoverState ?? null, ...(w.mobility ? { mobility: w.mobility } : {}), clearance: w.effectiveClearance });
+    workers.push({ id: w.id, name: w.name, hardware_class: w.hardware.hardwareClass, models: w.models.map((m) => m.id).slice(0, 32), slots: w.capacitySlots, busy: w.busy, site: src.registry.siteOf(w.id), home_pool_url: w.failoverState === "FALLBACK" ? (w.homePoolUrl ?? null) : null, failover_state: w.failoverState ?? null, ...(w.mobility ? { mobility: w.mobility } : {}), clearance: w.effectiveClearance });
   }
   return { atom_id: src.atomId, pool_url: src.poolUrl, ...(src.site ? { site: src.site } : {}), at: Date.now(), leaving, models: [...models.values()].filter((m) => m.capabilities.length > 0), workers, forwarded: src.counters() };
 }

@@ -37,6 +37,7 @@ const row = (id: string): WorkerRow => ({
   site: "Paris",
   mobility: "mobile",
   clearance: null,
+  kind: "server",
 });
 
 const until = async (ok: () => boolean, what: string, ms = 3000) => {

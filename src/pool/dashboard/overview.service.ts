@@ -119,7 +119,8 @@ export class OverviewService {
     let slotsTotal = 0;
     let slotsBusy = 0;
     for (const w of live) {
-      slotsTotal += w.slots;
+      // A desktop counts only while dormant (issue 21).
+      slotsTotal += w.capacitySlots;
       slotsBusy += Math.min(w.busy, w.slots);
     }
     const siteNames = new Set<string>();

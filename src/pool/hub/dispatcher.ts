@@ -6,7 +6,8 @@
  *   Interactive jobs (a client waits) wait ahead of bulk ones (document ingest batches): a freed
  *   slot takes the oldest interactive job of any queue the worker serves before any bulk job, and
  *   bulk jobs never fill the room interactive ones have in a queue.
- * - Unknown model → 404; known model with no connected worker → 503 + Retry-After.
+ * - Unknown model → 404; known model with no connected worker → 503 + Retry-After, and so when
+ *   the only workers serving it are desktops that are not dormant.
  * - When a worker dies, each of its jobs is re-queued at the head of its queue: a generation
  *   continues after the text already produced (the client never sees the switch); with no worker
  *   left for the model the job fails with an explicit error.
@@ -21,6 +22,10 @@
  *   forwarding (a peer is picked only when its summary reports a cleared worker, and it checks
  *   again). With workers serving the model but none cleared: 503 `no_cleared_worker`, never a
  *   downgrade. Each placement of a `confidential` or `restricted` job emits "placed" (the audit).
+ * - A desktop whose owner came back (issue 21) yields: each running job that can move (another
+ *   worker or a peer serves its model, and it carries no JSON schema, whose grammar cannot be
+ *   continued) is cancelled there and continued elsewhere like a lost worker's, not counted as a
+ *   failed attempt; the others finish on the desktop (which lowers its priority meanwhile).
  * - Trusted peer pools (src/pool/cluster/) are more job targets, through `remote`: a job no local
  *   worker can take now goes to a peer when the cluster's placement rule says so (hop 0 only: a job
  *   a peer forwarded here is never forwarded again), and a model only peers serve is routable.
@@ -253,6 +258,48 @@ export class Dispatcher {
     this.retry(job, why, target);
   }
 
+  /** A worker may take jobs again (a desktop became dormant): it takes the queued ones now. */
+  offer(worker: JobTarget): void {
+    this.drainFor(worker);
+  }
+
+  /**
+   * A desktop is no longer dormant (its `freeSlots` is 0 already, so it gets no new job): its
+   * movable jobs leave it now (cancelled there, continued elsewhere), the others stay. Returns the
+   * ids moved and kept.
+   */
+  yieldDesktop(worker: WorkerConnection): { moved: string[]; kept: string[] } {
+    const moved: string[] = [];
+    const kept: string[] = [];
+    // Newest first: each one moved waits at the head of its queue, so the oldest ends up first.
+    for (const job of [...worker.jobs.values()].reverse()) {
+      if (job.finished) continue;
+      if (!this.canMove(job, worker)) {
+        kept.unshift(job.id);
+        continue;
+      }
+      // Not a failure: the slot frees now and the cancel's job_error, when it comes, finds no job.
+      worker.jobs.delete(job.id);
+      worker.busy = Math.max(0, worker.busy - 1);
+      this.running = Math.max(0, this.running - 1);
+      job.worker = undefined;
+      worker.send({ type: "cancel", jobId: job.id });
+      job.attempts = Math.max(0, job.attempts - 1);
+      this.log.info({ jobId: job.id, requestId: job.requestId, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "desktop owner back: job moved to another worker");
+      this.retry(job, `desktop ${worker.id} yielded to its owner`, worker);
+      moved.unshift(job.id);
+    }
+    if (moved.length > 0) this.events.emit("slots", worker);
+    return { moved, kept };
+  }
+
+  /** A job may leave `from` for another target: no JSON schema, and someone else able (and cleared) to take it. */
+  private canMove(job: Job, from: WorkerConnection): boolean {
+    if (job instanceof GenerateJobState && job.hasJsonSchema) return false;
+    for (const w of this.opts.registry.connected()) if (w !== from && !w.yielding && w.serves(job.model, job.capability) && w.clears(job.level)) return true;
+    return job.hop === 0 && this.remote !== undefined && this.remote.anyServing(job.model, job.capability, job.level);
+  }
+
   /** Emits "finished" once the job settles; a job its client cancelled is not an outcome. */
   private reportOutcome(job: Job): void {
     const tokens = () => (job instanceof GenerateJobState ? job.completionTokens : 0);
@@ -279,6 +326,12 @@ export class Dispatcher {
     }
     if (!this.anyServing(job)) {
       throw this.noWorker(model);
+    }
+    // Only desktops whose owners are at them (or outside their hours) serve it: say so now rather than queue for minutes.
+    if (!this.opts.registry.anyAvailable(model, capability) && !(remote?.anyServing(model, capability) ?? false)) {
+      throw new AppError("no_worker_available", `The only workers serving model '${model}' are employees' desktops in use by their owners, outside their hours or on battery right now; retry later.`, {
+        retryAfterSeconds: this.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS,
+      });
     }
     if (!this.anyCleared(job)) {
       throw this.notCleared(job.level);

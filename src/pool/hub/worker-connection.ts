@@ -1,6 +1,6 @@
 /** A connected, authenticated worker as the hub sees it: its socket, models, slots and jobs. */
 import type { WebSocket } from "ws";
-import type { Capability, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { Capability, DesktopState, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
 import type { WorkerMobility } from "../../protocol/migration.protocol.js";
 import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import { covers } from "../../protocol/sensitivity.protocol.js";
@@ -43,14 +43,22 @@ export class WorkerConnection implements JobTarget {
   failoverState: FailoverStateName | undefined;
   /** As the worker said in its hello (absent: mobile); the stored value, once there is one, wins (issue 16 must-have 6). */
   mobility: WorkerMobility | undefined;
-  /** An employee desktop (its hello said so): default clearance `internal` instead of `confidential`. */
-  desktop = false;
   /** The clearance an admin set for it (workers.clearance; null: its default). Updated live when changed. */
   clearance: SensitivityLevel | null = null;
   /** Tokens this worker has generated while connected here (its chunks), for /metrics. */
   tokensGenerated = 0;
   /** Its process's CPU use, percent of its machine's cores, as its last heartbeat said (undefined: an older worker, or no heartbeat yet). */
   cpuPercent: number | undefined;
+  /**
+   * An employee's desktop (issue 21): its hello said `desktop: true`, or its enrolment recorded it
+   * as one. Its slots are capacity only while `desktopState` is `dormant`; its default clearance is
+   * `internal` (clearance.ts).
+   */
+  desktop = false;
+  /** A desktop's last reported state (undefined until its first `desktop_state`: no capacity yet). */
+  desktopState: DesktopState | undefined;
+  /** When `desktopState` last changed (ms since the epoch). */
+  desktopStateSince = Date.now();
   /** Tokens per second between its last two heartbeats. */
   tokensPerS = 0;
   private rateMark = { at: Date.now(), tokens: 0 };
@@ -66,8 +74,18 @@ export class WorkerConnection implements JobTarget {
     readonly remoteAddress: string,
   ) {}
 
+  /** A desktop whose owner is back (or outside hours, on battery, not reported yet) offers no slot. */
+  get yielding(): boolean {
+    return this.desktop && this.desktopState !== "dormant";
+  }
+
+  /** Slots that count as capacity: all of a server's, a desktop's only while it is dormant. */
+  get capacitySlots(): number {
+    return this.yielding ? 0 : this.slots;
+  }
+
   get freeSlots(): number {
-    return this.draining ? 0 : this.slots - this.busy;
+    return this.draining || this.yielding ? 0 : this.slots - this.busy;
   }
 
   /** A heartbeat: keeps the CPU figure it carries and the tokens/s since the previous one. */

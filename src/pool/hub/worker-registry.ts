@@ -120,4 +120,10 @@ export class WorkerRegistry extends EventEmitter {
     this.emit("clearance", worker);
     return true;
   }
+
+  /** Some worker serving it is capacity now: not an employee desktop whose owner is back (issue 21). */
+  anyAvailable(model: string, capability: Capability): boolean {
+    for (const w of this.workers.values()) if (!w.yielding && w.serves(model, capability)) return true;
+    return false;
+  }
 }

@@ -333,3 +333,51 @@ describe("WorkerSocketServer liveness", () => {
     }
   });
 });
+
+describe("WorkerSocketServer desktops (issue 21)", () => {
+  it("a desktop (hello, or a provisioning code's kind) gets its policy, no capacity until dormant, and yields when its owner is back", async () => {
+    const d = await startHub(60_000);
+    const changes: string[] = [];
+    d.sockets.useDesktops({
+      connected: (w) => w.send({ type: "desktop_policy", policy: { idleMinutes: 5, cpuThresholdPercent: 20, schedule: null } }),
+      stateChanged: (_w, from, to) => changes.push(`${from ?? "-"}>${to}`),
+    });
+    // Enrolled with a desktop code, it says nothing of it in its hello: still a desktop (stored).
+    const { token } = await enrolment.createToken(undefined, "test:admin", { kind: "desktop" });
+    const client = await new Client(d.port).open();
+    client.send(hello({ token }));
+    const { workerId } = await client.next("welcome");
+    expect(await client.next("desktop_policy")).toMatchObject({ policy: { idleMinutes: 5 } });
+    const conn = d.registry.get(workerId)!;
+    expect(conn.desktop).toBe(true);
+    expect(conn.freeSlots).toBe(0);
+    expect((await t.db.query<{ kind: string }>("SELECT kind FROM workers WHERE id = $1", [workerId]))[0]?.kind).toBe("desktop");
+
+    client.send({ type: "desktop_state", state: "dormant", detail: "idle" });
+    await until(() => conn.freeSlots === 2, "the desktop's slots to count");
+    const job = new GenerateJobState("m1", "chat", { messages: [{ role: "user", content: "hi" }] }, { maxTokens: 10 });
+    d.dispatcher.submit(job);
+    await client.next("generate");
+    client.send({ type: "desktop_state", state: "owner_active" });
+    // No other worker serves m1: the job stays and finishes there.
+    await until(() => changes.length === 2, "the second state change");
+    expect(changes).toEqual(["->dormant", "dormant>owner_active"]);
+    expect(conn.freeSlots).toBe(0);
+    expect(job.worker).toBe(conn);
+    expect(client.messages.filter((m) => m.type === "cancel")).toEqual([]);
+    client.ws.close();
+  });
+
+  it("a worker that is no desktop: its hello says so, and a desktop_state from it is ignored", async () => {
+    const { client, workerId } = await enrolled();
+    const conn = hub.registry.get(workerId)!;
+    expect(conn.desktop).toBe(false);
+    client.send({ type: "desktop_state", state: "owner_active" });
+    client.send({ type: "heartbeat", freeSlots: 2, activeJobs: 0 });
+    await until(() => conn.lastSeenAt > Date.now() - 1000 && conn.desktopState === undefined, "the messages");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(conn.desktopState).toBeUndefined();
+    expect(conn.freeSlots).toBe(2);
+    client.ws.close();
+  });
+});

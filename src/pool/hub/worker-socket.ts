@@ -13,7 +13,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { CloseCode, Hello, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, peerUrlList, samePeerUrls, WorkerMessage, type Peers, type Refused, type ServedModel, type Welcome } from "../../protocol/worker.protocol.js";
+import { CloseCode, Hello, type DesktopState, type DesktopStateMessage, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, peerUrlList, samePeerUrls, WorkerMessage, type Peers, type Refused, type ServedModel, type Welcome } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -78,6 +78,14 @@ export interface MigrationHooks {
   failoverPolicy(): Welcome["failoverPolicy"];
 }
 
+/** What the desktops feature (src/pool/desktops/) needs from the socket: connections and state changes of desktop workers. */
+export interface DesktopHooks {
+  /** A desktop connected (after the welcome): the pool sends it its policy. */
+  connected(worker: WorkerConnection, site: string | null): void;
+  /** A desktop's state changed (the dispatcher already acted on it): harvest, log, audit. */
+  stateChanged(worker: WorkerConnection, from: DesktopState | undefined, to: DesktopState, detail: string | undefined): void;
+}
+
 export class WorkerSocketServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: PRE_AUTH_MAX_PAYLOAD });
   private readonly gate = new PreAuthGate();
@@ -88,6 +96,7 @@ export class WorkerSocketServer {
   private peerPoolUrls: string[] = [];
   private routing: WorkerRouting | undefined;
   private migrations: MigrationHooks | undefined;
+  private desktops: DesktopHooks | undefined;
 
   constructor(private readonly opts: WorkerSocketOptions) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(100, Math.floor(opts.heartbeatMs / 2)));
@@ -146,6 +155,11 @@ export class WorkerSocketServer {
   /** Hooks of the migrations feature (issue 16): order confirmation, draining acks, the pushed failover policy. */
   useMigrations(hooks: MigrationHooks): void {
     this.migrations = hooks;
+  }
+
+  /** Hooks of the desktops feature (issue 21). */
+  useDesktops(hooks: DesktopHooks): void {
+    this.desktops = hooks;
   }
 
   /** The cluster's failover thresholds changed: every connected worker takes them at once (a later welcome carries them too). */
@@ -242,7 +256,7 @@ export class WorkerSocketServer {
     if (ws.readyState !== ws.OPEN) return undefined;
     if (!(await this.settleDuplicate(workerId, ws, remote))) return undefined;
     const models = this.acceptedModels(workerId, h.models);
-    const { site, mobility, clearance, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site, mobility: h.mobility });
+    const { site, mobility, kind, clearance, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site, mobility: h.mobility, desktop: h.desktop });
     // Revoked by an administrator between the credential check and now.
     if (revoked) return this.reject(ws, remote, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE, retry: false });
     if (ws.readyState !== ws.OPEN) return undefined;
@@ -251,6 +265,9 @@ export class WorkerSocketServer {
     worker.failoverState = h.failoverState;
     // The stored mobility (a provisioning code's wins over the hello's).
     worker.mobility = mobility;
+    // Enrolled as a desktop, or says it is one: no capacity until it reports `dormant`.
+    worker.desktop = h.desktop === true || kind === "desktop";
+    if (worker.desktop && h.desktop !== true) this.log.warn({ workerId }, "worker enrolled as a desktop connected without --desktop: it gets no jobs until it reports that it is dormant");
     // The admin's clearance for it (issue 21), null: the default of its kind (clearance.ts).
     worker.clearance = clearance;
     const peerPoolUrls = await this.peerUrlsFor(worker, site);
@@ -270,7 +287,8 @@ export class WorkerSocketServer {
     // Two hellos of one credential settled at the same time: the earlier connection is closed, never orphaned.
     const previous = this.opts.registry.add(worker, { site });
     if (previous && previous.ws !== ws) previous.ws.terminate();
-    this.log.info({ workerId, remote, site, mobility, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
+    if (worker.desktop) this.desktops?.connected(worker, site);
+    this.log.info({ workerId, remote, site, mobility, desktop: worker.desktop, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
     if (h.migrationOrderId) this.migrations?.arrived(workerId, h.migrationOrderId);
     void this.routing?.onConnected(worker);
     return worker;
@@ -379,6 +397,8 @@ export class WorkerSocketServer {
         this.log.warn({ workerId: worker.id, from: msg.from, to: msg.to, home: msg.homePoolUrl }, `worker failover: ${msg.from} → ${msg.to}: ${msg.detail}`);
         void this.audit({ actor: `worker:${worker.id}`, action: "worker.failover", target: `worker:${worker.id}`, details: { from: msg.from, to: msg.to, detail: msg.detail, at: new Date(msg.at).toISOString(), home_pool: msg.homePoolUrl } });
         return;
+      case "desktop_state":
+        return this.onDesktopState(worker, msg);
       case "hello":
         this.log.warn({ workerId: worker.id }, "disconnecting worker: second hello");
         worker.ws.close(CloseCode.badMessage, "unexpected hello");
@@ -389,6 +409,29 @@ export class WorkerSocketServer {
         return never;
       }
     }
+  }
+
+  /**
+   * A desktop's state changed: dormant → its slots are capacity again (queued jobs come); anything
+   * else → its movable jobs leave it at once (Dispatcher.yieldDesktop). A non-desktop's report is ignored.
+   */
+  private onDesktopState(worker: WorkerConnection, msg: DesktopStateMessage): void {
+    if (!worker.desktop) {
+      this.log.warn({ workerId: worker.id }, "desktop_state from a worker that is not a desktop: ignored");
+      return;
+    }
+    const from = worker.desktopState;
+    if (from === msg.state) return;
+    worker.desktopState = msg.state;
+    worker.desktopStateSince = Date.now();
+    if (msg.state === "dormant") this.opts.dispatcher.offer(worker);
+    else {
+      const { moved, kept } = this.opts.dispatcher.yieldDesktop(worker);
+      if (moved.length + kept.length > 0) this.log.info({ workerId: worker.id, state: msg.state, moved: moved.length, kept: kept.length }, "desktop yielded to its owner");
+    }
+    this.desktops?.stateChanged(worker, from, msg.state, msg.detail);
+    // The dashboard's live worker.updated (its state, its free slots).
+    this.opts.dispatcher.events.emit("slots", worker);
   }
 
   private reject(ws: WebSocket, remote: string, closeCode: number, refusal: Omit<Refused, "type">): undefined {

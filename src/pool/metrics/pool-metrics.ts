@@ -44,9 +44,11 @@ export interface PoolMetrics {
   close(): void;
 }
 
-/** A worker's state for `cellule_workers`: draining, idle (no job), full (no free slot) or busy. */
-export function workerState(w: Pick<WorkerConnection, "draining" | "busy" | "freeSlots">): "draining" | "idle" | "busy" | "full" {
+/** A worker's state for `cellule_workers`: draining, yielding (a desktop whose owner is back), idle (no job), full (no free slot) or busy. */
+export function workerState(w: Pick<WorkerConnection, "draining" | "busy" | "freeSlots"> & Partial<Pick<WorkerConnection, "yielding">>): "draining" | "yielding" | "idle" | "busy" | "full" {
   if (w.draining) return "draining";
+  // A desktop whose owner is back (issue 21): no capacity, whatever it still finishes.
+  if (w.yielding) return "yielding";
   if (w.busy === 0) return "idle";
   return w.freeSlots <= 0 ? "full" : "busy";
 }
@@ -121,7 +123,7 @@ export function createPoolMetrics(src: MetricsSources): PoolMetrics {
   });
   new Gauge({
     name: "cellule_workers",
-    help: "Workers by state (idle, busy, full, draining: connected here; offline: enrolled, not connected here) and hardware class",
+    help: "Workers by state (idle, busy, full, draining, yielding (a desktop whose owner is back): connected here; offline: enrolled, not connected here) and hardware class",
     labelNames: ["state", "hardware_class"],
     registers,
     async collect() {

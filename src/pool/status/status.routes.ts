@@ -39,7 +39,8 @@ export const statusRoutes: FastifyPluginAsyncZod<StatusDeps> = async (app, { reg
       let free = 0;
       const models = new Set<string>();
       for (const w of registry.connected()) {
-        total += w.slots;
+        // A desktop whose owner is back offers no capacity (issue 21).
+        total += w.capacitySlots;
         free += w.freeSlots;
         for (const m of w.models) models.add(m.id);
       }

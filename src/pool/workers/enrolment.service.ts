@@ -7,7 +7,7 @@ import { hashSecret, newSecret, secretId, verifySecret, verifySecretOrDummy } fr
 import type { WorkerMobility } from "../../protocol/migration.protocol.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Replicator } from "../replicator.js";
-import type { WorkerRow, WorkersRepository } from "./workers.repository.js";
+import type { WorkerKind, WorkerRow, WorkersRepository } from "./workers.repository.js";
 
 export class EnrolmentService {
   /**
@@ -26,18 +26,18 @@ export class EnrolmentService {
   async createToken(
     note: string | undefined,
     actor: string,
-    opts: { site?: string | null | undefined; mobility?: WorkerMobility | undefined; ttlHours?: number | undefined; audit?: { action: string; details: Record<string, unknown> } } = {},
+    opts: { site?: string | null | undefined; mobility?: WorkerMobility | undefined; kind?: WorkerKind | undefined; ttlHours?: number | undefined; audit?: { action: string; details: Record<string, unknown> } } = {},
   ): Promise<{ id: string; token: string; expiresAt: Date; site: string | null }> {
     const { id, secret } = newSecret("enrol");
     const hours = Math.min(this.deps.tokenTtlHours, opts.ttlHours ?? this.deps.tokenTtlHours);
     const expiresAt = new Date(Date.now() + hours * 3_600_000);
     const site = opts.site ?? null;
-    await this.deps.workers.insertToken({ id, tokenHash: await hashSecret(secret), expiresAt, note, site, mobility: opts.mobility ?? null });
+    await this.deps.workers.insertToken({ id, tokenHash: await hashSecret(secret), expiresAt, note, site, mobility: opts.mobility ?? null, kind: opts.kind ?? null });
     await this.deps.audit.record({
       actor,
       action: opts.audit?.action ?? "worker_token.create",
       target: `enrolment_token:${id}`,
-      details: { expires_at: expiresAt.toISOString(), ...(site !== null ? { site } : {}), ...(opts.mobility ? { mobility: opts.mobility } : {}), ...opts.audit?.details },
+      details: { expires_at: expiresAt.toISOString(), ...(site !== null ? { site } : {}), ...(opts.mobility ? { mobility: opts.mobility } : {}), ...(opts.kind ? { kind: opts.kind } : {}), ...opts.audit?.details },
     });
     return { id, token: secret, expiresAt, site };
   }

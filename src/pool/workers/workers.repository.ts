@@ -10,7 +10,12 @@ export interface TokenRow {
   used_at: Date | null;
   site: string | null;
   mobility: WorkerMobility | null;
+  /** `desktop` when the code was made for an employee desktop (migration 021), else null. */
+  kind: WorkerKind | null;
 }
+
+/** `desktop`: an employee's machine that takes jobs only while dormant (issue 21); `server`: always. */
+export type WorkerKind = "desktop" | "server";
 
 export interface WorkerRow {
   id: string;
@@ -28,17 +33,19 @@ export interface WorkerRow {
   mobility: WorkerMobility;
   /** Set by an admin (migration 022); null: the default of its kind. */
   clearance: SensitivityLevel | null;
+  /** `desktop` or `server` (migration 021). */
+  kind: WorkerKind;
 }
 
 export class WorkersRepository {
   constructor(private readonly db: Db) {}
 
-  async insertToken(row: { id: string; tokenHash: string; expiresAt: Date; note?: string | undefined; site?: string | null | undefined; mobility?: WorkerMobility | null | undefined }): Promise<void> {
-    await this.db.query("INSERT INTO enrolment_tokens (id, token_hash, expires_at, note, site, mobility) VALUES ($1, $2, $3, $4, $5, $6)", [row.id, row.tokenHash, row.expiresAt, row.note ?? null, row.site ?? null, row.mobility ?? null]);
+  async insertToken(row: { id: string; tokenHash: string; expiresAt: Date; note?: string | undefined; site?: string | null | undefined; mobility?: WorkerMobility | null | undefined; kind?: WorkerKind | null | undefined }): Promise<void> {
+    await this.db.query("INSERT INTO enrolment_tokens (id, token_hash, expires_at, note, site, mobility, kind) VALUES ($1, $2, $3, $4, $5, $6, $7)", [row.id, row.tokenHash, row.expiresAt, row.note ?? null, row.site ?? null, row.mobility ?? null, row.kind ?? null]);
   }
 
   async findToken(id: string): Promise<TokenRow | undefined> {
-    const rows = await this.db.query<TokenRow>("SELECT id, token_hash, expires_at, used_at, site, mobility FROM enrolment_tokens WHERE id = $1", [id]);
+    const rows = await this.db.query<TokenRow>("SELECT id, token_hash, expires_at, used_at, site, mobility, kind FROM enrolment_tokens WHERE id = $1", [id]);
     return rows[0];
   }
 
@@ -65,20 +72,22 @@ export class WorkersRepository {
    * Stores what a worker said in its hello and returns its effective site and mobility: the site
    * (mobility) of the provisioning code it enrolled with, if any (a code's value wins), else the one
    * it reports (mobility: else the stored one, `mobile` by default).
-   * `revoked`: the worker was revoked (or deleted) while it was connecting.
+   * `revoked`: the worker was revoked (or deleted) while it was connecting. `kind`: `desktop` once
+   * its provisioning code or any hello said so (a desktop stays one), else `server`.
    */
   async recordConnection(
     id: string,
-    info: { hardwareClass: string; hardware: unknown; models: unknown; agentVersion: string; site?: string | null | undefined; mobility?: WorkerMobility | undefined },
-  ): Promise<{ site: string | null; mobility: WorkerMobility; clearance: SensitivityLevel | null; revoked: boolean }> {
-    const rows = await this.db.query<{ site: string | null; mobility: WorkerMobility; clearance: SensitivityLevel | null; revoked_at: Date | null }>(
+    info: { hardwareClass: string; hardware: unknown; models: unknown; agentVersion: string; site?: string | null | undefined; mobility?: WorkerMobility | undefined; desktop?: boolean | undefined },
+  ): Promise<{ site: string | null; mobility: WorkerMobility; kind: WorkerKind; clearance: SensitivityLevel | null; revoked: boolean }> {
+    const rows = await this.db.query<{ site: string | null; mobility: WorkerMobility; kind: WorkerKind; clearance: SensitivityLevel | null; revoked_at: Date | null }>(
       `UPDATE workers SET hardware_class = $2, hardware = $3, models = $4, agent_version = $5, last_seen_at = now(),
          site = COALESCE((SELECT t.site FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.site IS NOT NULL LIMIT 1), $6),
-         mobility = COALESCE((SELECT t.mobility FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.mobility IS NOT NULL LIMIT 1), $7, mobility)
-       WHERE id = $1 RETURNING site, mobility, clearance, revoked_at`,
-      [id, info.hardwareClass, JSON.stringify(info.hardware), JSON.stringify(info.models), info.agentVersion, info.site ?? null, info.mobility ?? null],
+         mobility = COALESCE((SELECT t.mobility FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.mobility IS NOT NULL LIMIT 1), $7, mobility),
+         kind = COALESCE((SELECT t.kind FROM enrolment_tokens t WHERE t.worker_id = $1 AND t.kind IS NOT NULL LIMIT 1), CASE WHEN $8 THEN 'desktop' END, kind)
+       WHERE id = $1 RETURNING site, mobility, kind, clearance, revoked_at`,
+      [id, info.hardwareClass, JSON.stringify(info.hardware), JSON.stringify(info.models), info.agentVersion, info.site ?? null, info.mobility ?? null, info.desktop === true],
     );
-    return { site: rows[0]?.site ?? null, mobility: rows[0]?.mobility ?? "mobile", clearance: rows[0]?.clearance ?? null, revoked: !rows[0] || rows[0].revoked_at !== null };
+    return { site: rows[0]?.site ?? null, mobility: rows[0]?.mobility ?? "mobile", kind: rows[0]?.kind ?? "server", clearance: rows[0]?.clearance ?? null, revoked: !rows[0] || rows[0].revoked_at !== null };
   }
 
   /** Sets (null: clears) a worker's clearance; returns its name and previous value, undefined for an unknown id. */

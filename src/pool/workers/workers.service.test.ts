@@ -68,8 +68,8 @@ describe("worker sites", () => {
     expect(site).toBe("Lyon");
     expect((await workers.findWorker(workerId))!.site).toBe("Lyon");
     const info = { hardwareClass: "gpu-large", hardware: HARDWARE, models: MODELS, agentVersion: "0.1.0" };
-    expect(await workers.recordConnection(workerId, { ...info, site: "Paris" })).toEqual({ site: "Lyon", mobility: "mobile", clearance: null, revoked: false });
-    expect(await workers.recordConnection(workerId, info)).toEqual({ site: "Lyon", mobility: "mobile", clearance: null, revoked: false });
+    expect(await workers.recordConnection(workerId, { ...info, site: "Paris" })).toEqual({ site: "Lyon", mobility: "mobile", kind: "server", clearance: null, revoked: false });
+    expect(await workers.recordConnection(workerId, info)).toEqual({ site: "Lyon", mobility: "mobile", kind: "server", clearance: null, revoked: false });
     expect((await auditRows("worker.enrol")).at(-1)!.details).toMatchObject({ site: "Lyon" });
   });
 

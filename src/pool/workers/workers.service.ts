@@ -52,8 +52,9 @@ export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefin
     // The stored value (a provisioning code's, else the hello's; replicated with the worker row) wins.
     mobility: row.mobility ?? live?.mobility ?? away?.mobility ?? "mobile",
     clearance: row.clearance ?? null,
-    effective_clearance: effectiveClearance(row.clearance, live?.desktop ?? false),
-    desktop: live?.desktop ?? false,
+    effective_clearance: effectiveClearance(row.clearance, row.kind === "desktop" || Boolean(live?.desktop)),
+    desktop: row.kind === "desktop" || Boolean(live?.desktop),
+    desktop_state: live?.desktop ? (live.desktopState ?? null) : null,
   };
 }
 

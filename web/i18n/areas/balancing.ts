@@ -1,7 +1,7 @@
 /** Dashboard strings: balancing (English, then French with the same keys; the compiler checks both). */
 export const en = {
   "balancing.title": "Worker balancing",
-  "balancing.intro": "Declare how many people work on each site. The pool compares it with the workers connected there and sizes its request queue from the total.",
+  "balancing.intro": "Declare how many people work on each site. The pool compares it with the workers connected there (an employee's desktop only while it is dormant) and sizes its request queue from the total.",
   "balancing.col.site": "Site",
   "balancing.col.headcount": "Declared headcount",
   "balancing.col.enrolled": "Workers enrolled",
@@ -23,7 +23,7 @@ export const en = {
   "balancing.queue": "Queue limit",
   "balancing.queueExplain": "Up to {n} waiting requests per model: the larger of the configured queue size and {total} people × {per} requests each.",
   "balancing.plan": "Planned moves",
-  "balancing.planIntro": "What the balancer would move to match each site's headcount with the pools' capacity. With the balancer on, each move becomes a migration order.",
+  "balancing.planIntro": "What the balancer would move to match each site's headcount with the pools' capacity. With the balancer on, each move becomes a migration order. Employees' desktops count only while they are dormant, and are never moved.",
   "balancing.planEmpty": "No move planned: the workers already match the headcount.",
   "balancing.plan.col.worker": "Worker",
   "balancing.plan.col.route": "From → to",
@@ -32,7 +32,7 @@ export const en = {
 
 export const fr: Record<keyof typeof en, string> = {
   "balancing.title": "Répartition des workers",
-  "balancing.intro": "Déclarez combien de personnes travaillent sur chaque site. Le pool compare ce nombre aux workers qui y sont connectés et dimensionne sa file de requêtes selon le total.",
+  "balancing.intro": "Déclarez combien de personnes travaillent sur chaque site. Le pool compare ce nombre aux workers qui y sont connectés (le poste d'un employé seulement lorsqu'il est au repos) et dimensionne sa file de requêtes selon le total.",
   "balancing.col.site": "Site",
   "balancing.col.headcount": "Effectif déclaré",
   "balancing.col.enrolled": "Workers enregistrés",
@@ -54,7 +54,7 @@ export const fr: Record<keyof typeof en, string> = {
   "balancing.queue": "Limite de la file",
   "balancing.queueExplain": "Jusqu'à {n} requêtes en attente par modèle : le plus grand entre la taille de file configurée et {total} personnes × {per} requêtes chacune.",
   "balancing.plan": "Déplacements prévus",
-  "balancing.planIntro": "Ce que la répartition déplacerait pour accorder l'effectif de chaque site à la capacité des pools. Quand la répartition est activée, chaque déplacement devient un ordre de migration.",
+  "balancing.planIntro": "Ce que la répartition déplacerait pour accorder l'effectif de chaque site à la capacité des pools. Quand la répartition est activée, chaque déplacement devient un ordre de migration. Les postes des employés ne comptent que lorsqu'ils sont au repos, et ne sont jamais déplacés.",
   "balancing.planEmpty": "Aucun déplacement prévu : les workers correspondent déjà à l'effectif.",
   "balancing.plan.col.worker": "Worker",
   "balancing.plan.col.route": "De → vers",

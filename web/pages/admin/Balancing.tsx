@@ -1,7 +1,9 @@
 /**
  * Worker balancing: declared headcount per site (editable, saved per row) against the workers
  * enrolled and connected there, the unassigned workers, the queue limit the total gives, and the
- * balancer's planned moves when the pool reports them (`plan`, optional in BalancingView).
+ * balancer's planned moves when the pool reports them (`plan`, optional in BalancingView). An
+ * employee desktop counts in a site's gap only while dormant (issue 21): the desktops column says
+ * how many of them are; below, each site's allowed hours for its desktops.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../../api.js";
@@ -15,6 +17,7 @@ import type { ClusterPool, ClusterView } from "../../../src/protocol/cluster.pro
 import type { BalancingMove, BalancingSite, BalancingView } from "../../../src/protocol/settings.protocol.js";
 import { poolLabel } from "./migrations/format.js";
 import type { AdminPageProps } from "./pages.js";
+import { DesktopHours } from "./balancing/DesktopHours.js";
 
 const MAX = 1_000_000;
 
@@ -160,6 +163,12 @@ export function BalancingPage(_p: AdminPageProps) {
     },
     { key: "enrolled", header: t("balancing.col.enrolled"), num: true, cell: (s) => num(lang, s.workers_enrolled) },
     { key: "connected", header: t("balancing.col.connected"), num: true, cell: (s) => num(lang, s.workers_connected) },
+    {
+      key: "desktops",
+      header: t("balancing.col.desktops"),
+      num: true,
+      cell: (s) => (s.desktops_connected ? `${num(lang, s.desktops_dormant ?? 0)} / ${num(lang, s.desktops_connected)}` : "—"),
+    },
     { key: "gap", header: t("balancing.col.gap"), cell: (s) => <GapBadge gap={s.gap} /> },
   ];
 
@@ -184,6 +193,7 @@ export function BalancingPage(_p: AdminPageProps) {
           {view.unassigned_workers > 0 && <p class="help">{t("balancing.unassignedHelp")}</p>}
           <DataTable id="balancing-table" columns={columns} rows={view.sites} rowKey={(s) => s.name} empty={t("balancing.empty")} rowProps={(s) => ({ "data-site": s.name })} />
           {plan && <PlanTable plan={plan} pools={pools} />}
+          <DesktopHours sites={view.sites.map((s) => s.name)} />
         </>
       )}
       {!view && !error && <p class="muted">{t("ui.loading")}</p>}

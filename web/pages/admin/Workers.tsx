@@ -4,7 +4,9 @@
  * worker connected nowhere (manual failover mode), Revoke behind a confirmation, and "Add a
  * worker" (provisioning code + install files). Below, the
  * workers of the other bonded pools (GET /v1/admin/cluster, refreshed every 5 s: they come from
- * the peers' capacity summaries, which no live event carries), each with the pool it is on.
+ * the peers' capacity summaries, which no live event carries), each with the pool it is on. An
+ * employee desktop (issue 21) shows its state (dormant, owner active…) under its status, and the
+ * desktops' harvest (dormant hours, tokens) follows the table.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../../api.js";
@@ -21,6 +23,8 @@ import type { ClusterView, ClusterWorker } from "../../../src/protocol/cluster.p
 import type { AdminPageProps } from "./pages.js";
 import { MoveWorkerModal, type MoveTarget } from "./migrations/MoveWorkerModal.js";
 import { AddWorkerModal } from "./workers/AddWorkerModal.js";
+import { DesktopHarvest } from "./workers/DesktopHarvest.js";
+import { DesktopStateBadge } from "./workers/DesktopStateBadge.js";
 
 /** `away`: connected to another pool of the cluster (moved there, or failed over). */
 type Status = "connected" | "away" | "offline" | "revoked";
@@ -243,7 +247,16 @@ export function WorkersPage(_p: AdminPageProps) {
       header: t("workers.col.status"),
       cell: (w) => {
         const s = statusOf(w);
-        return <span class={`badge ${BADGE[s]}`} data-status={s}>{t(`workers.status.${s}`)}</span>;
+        return (
+          <>
+            <span class={`badge ${BADGE[s]}`} data-status={s}>{t(`workers.status.${s}`)}</span>
+            {w.desktop && (
+              <span class="cell-detail" data-desktop="true">
+                {t("desktops.badge")} {w.connected && <DesktopStateBadge state={w.desktop_state} />}
+              </span>
+            )}
+          </>
+        );
       },
     },
     {
@@ -288,6 +301,8 @@ export function WorkersPage(_p: AdminPageProps) {
       ) : (
         !error && <p class="muted">{t("ui.loading")}</p>
       )}
+
+      <DesktopHarvest refreshKey={Math.floor(now / 30_000)} />
 
       {remote && remote.length > 0 && <ClusterWorkers workers={remote} />}
 

@@ -50,10 +50,11 @@ export class Balancer {
     const issuer = this.deps.issuer();
     const local = [...(this.deps.registry.connected() as Iterable<WorkerConnection>)];
     const open = issuer ? await issuer.openOrdersAmong(local.map((w) => w.id)) : new Set<string>();
-    const pools: PlanPool[] = [{ atomId, url: this.deps.selfUrl(), site: this.deps.site, slots: local.reduce((n, w) => n + w.slots, 0) }];
+    const pools: PlanPool[] = [{ atomId, url: this.deps.selfUrl(), site: this.deps.site, slots: local.reduce((n, w) => n + w.capacitySlots, 0) }];
     const workers = new Map<string, PlanWorker>();
     for (const w of local) {
-      workers.set(w.id, { id: w.id, name: w.name, pool: atomId, mobility: w.mobility ?? "mobile", slots: w.slots, busy: w.busy, pinned: open.has(w.id) || w.draining || w.failoverState === "FALLBACK", tier: w.hardware.hardwareClass });
+      // A desktop counts only its dormant capacity, and never moves: it stays with its owner's site (issue 21).
+      workers.set(w.id, { id: w.id, name: w.name, pool: atomId, mobility: w.mobility ?? "mobile", slots: w.capacitySlots, busy: w.busy, pinned: open.has(w.id) || w.draining || w.failoverState === "FALLBACK" || w.desktop, tier: w.hardware.hardwareClass });
     }
     for (const p of this.deps.capacity.snapshot()) {
       const s = p.summary;

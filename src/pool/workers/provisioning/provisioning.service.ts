@@ -20,9 +20,10 @@ export class ProvisioningService {
     const t = await this.deps.enrolment.createToken(`provisioning: ${body.os}/${body.hardware}${body.name ? ` ${body.name}` : ""}`, actor, {
       site,
       mobility: body.mobility,
+      kind: body.desktop ? "desktop" : undefined,
       ttlHours: PROVISIONING_CODE_MAX_HOURS,
       // Never the code itself: its id (the non-secret part) is the audit target.
-      audit: { action: "worker.provisioning_code", details: { os: body.os, hardware: body.hardware, pool_url: poolUrl, ...(body.name ? { name: body.name } : {}) } },
+      audit: { action: "worker.provisioning_code", details: { os: body.os, hardware: body.hardware, pool_url: poolUrl, ...(body.name ? { name: body.name } : {}), ...(body.desktop ? { desktop: true } : {}) } },
     });
     const files = renderSnippets({
       os: body.os,
@@ -31,6 +32,7 @@ export class ProvisioningService {
       poolUrl,
       site,
       mobility: body.mobility,
+      desktop: body.desktop,
       modelPath: body.model_path,
       slots: body.slots,
       name: body.name,

@@ -131,6 +131,23 @@ describe("renderSnippets", () => {
     syntaxCheck(install);
   });
 
+  it("an employee desktop: `--desktop` on every start command (Linux, macOS, Windows) and in config.json (the systemd service reads it there); a server: neither", () => {
+    for (const os of ["linux", "macos", "windows"] as const) {
+      const desktop = renderSnippets({ ...base, os, desktop: true });
+      const start = file(desktop, os === "windows" ? "start.ps1" : "start.sh");
+      // The systemd service (Linux) runs `worker --config` on config.json, whose `desktop: true` it reads.
+      const commands = start.split(/\r?\n/).filter((l) => /worker --config/.test(l) && !/service install worker/.test(l));
+      expect(commands.length, os).toBeGreaterThan(0);
+      for (const line of commands) expect(line, os).toContain("--desktop");
+      if (os === "macos") expect(start).toMatch(/<string>--config<\/string>\s*<string>\$CONFIG<\/string><string>--desktop<\/string>/);
+      expect(JSON.parse(file(desktop, "config.json"))).toMatchObject({ desktop: true });
+      const server = renderSnippets({ ...base, os });
+      expect(file(server, os === "windows" ? "start.ps1" : "start.sh")).not.toContain("--desktop");
+      expect(JSON.parse(file(server, "config.json"))).not.toHaveProperty("desktop");
+    }
+    syntaxCheck(file(renderSnippets({ ...base, desktop: true }), "start.sh"));
+  });
+
   it("uses the model path and slot count given", () => {
     const files = renderSnippets({ ...base, modelPath: "/srv/models/m.gguf", slots: 7, site: null });
     expect(JSON.parse(file(files, "config.json"))).toEqual({ pool: base.poolUrl, token: CODE, model: "/srv/models/m.gguf", slots: 7, gpu: "off" });

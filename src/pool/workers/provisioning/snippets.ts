@@ -31,6 +31,8 @@ export interface SnippetInput {
   modelPath?: string | undefined;
   slots?: number | undefined;
   name?: string | undefined;
+  /** An employee's desktop (issue 21): `--desktop` on the start command and in config.json. */
+  desktop?: boolean | undefined;
   /** Package version the install script pins. */
   version: string;
 }
@@ -46,6 +48,7 @@ export function workerConfig(input: SnippetInput): Record<string, unknown> {
     ...(input.name ? { name: input.name } : {}),
     ...(input.site ? { site: input.site } : {}),
     ...(input.mobility ? { mobility: input.mobility } : {}),
+    ...(input.desktop ? { desktop: true } : {}),
   };
 }
 
@@ -58,6 +61,8 @@ export function renderSnippets(input: SnippetInput): ProvisioningFile[] {
     HARDWARE: input.hardware,
     VERSION: input.version,
     POOL_URL: commentSafe(input.poolUrl),
+    DESKTOP_FLAG: input.desktop ? " --desktop" : "",
+    DESKTOP_PLIST_ARG: input.desktop ? "<string>--desktop</string>" : "",
   };
   const render = (template: string) => fill(sections(readTemplate(template), input.os), values);
   return [

@@ -1,11 +1,11 @@
 /**
- * "Add a worker": OS + hardware (preselected from the wizard's hardware answers) + site + mobility + model path → POST /v1/admin/provisioning → the
+ * "Add a worker": OS + hardware (preselected from the wizard's hardware answers) + site + mobility + "employee desktop" (issue 21: `--desktop`) + model path → POST /v1/admin/provisioning → the
  * single-use code's expiry and the three files (config.json, install script, start script) to copy.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText } from "../../../api.js";
 import { CopyBlock } from "../../../components/CopyBlock.js";
-import { SelectField, TextField } from "../../../components/Field.js";
+import { CheckboxField, SelectField, TextField } from "../../../components/Field.js";
 import { dateTime } from "../../../components/format.js";
 import { Modal } from "../../../components/Modal.js";
 import { Notice } from "../../../components/Shell.js";
@@ -21,6 +21,7 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
   const [hardware, setHardware] = useState<"cpu" | "gpu">("cpu");
   const [site, setSite] = useState("");
   const [mobility, setMobility] = useState<WorkerMobility>("mobile");
+  const [desktop, setDesktop] = useState(false);
   const [model, setModel] = useState("");
   const [sites, setSites] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
@@ -51,7 +52,7 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      const body: ProvisioningBody = { os, hardware, site: site || null, mobility };
+      const body: ProvisioningBody = { os, hardware, site: site || null, mobility, ...(desktop ? { desktop: true } : {}) };
       if (model.trim()) body.model_path = model.trim();
       setResult(await api<ProvisioningResult>("POST", "/v1/admin/provisioning", body));
     } catch (err) {
@@ -108,6 +109,7 @@ export function AddWorkerModal(p: { open: boolean; onClose: () => void }) {
             onChange={(v) => setMobility(v as WorkerMobility)}
             options={(["mobile", "on-site"] as const).map((m) => ({ value: m, label: t(`workers.add.mobility.${m}`) }))}
           />
+          <CheckboxField id="add-desktop" label={t("desktops.add.desktop")} help={t("desktops.add.desktopHelp")} checked={desktop} onChange={setDesktop} />
           <TextField id="add-model" label={t("workers.add.model")} optional={t("common.optional")} help={t("workers.add.modelHelp")} value={model} onInput={setModel} />
           <div class="actions">
             <button type="button" class="button secondary" onClick={p.onClose}>
