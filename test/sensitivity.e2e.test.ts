@@ -2,9 +2,8 @@
  * Sensitivity routing end to end (issue 21 must-have 3): two bonded pools (sector HEALTHCARE:
  * projects default to `confidential`) and real workers on stories260K.
  *
- * Helper A's `cellule worker --desktop` is not merged on this branch: a worker stands in for an
- * employee desktop by having its clearance set to `internal` through the admin API, which is
- * exactly the clearance a desktop gets by default.
+ * The desktops are real `cellule worker --desktop` processes kept dormant by their signals file:
+ * nobody sets their clearance, they get a desktop's default (`internal`).
  *
  * - a confidential project's RAG chat with only an internal-clearance worker → 503 no_cleared_worker
  *   (OpenAI-shaped, naming the level), on A and, forwarded by hand, refused on B too;
@@ -14,13 +13,13 @@
  *   restricted; it is embedded once one is, and never by the internal worker (its job log and the
  *   audit trail say which worker ran each embedding).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signingString } from "../src/pool/federation/request-signing.js";
 import { loadOrCreatePoolIdentity } from "../src/pool/identity/pool-identity.js";
 import { ok, startCluster, type ClusterNode } from "./cluster.js";
-import { defaultSetupAnswers, killAll, MODEL_ID, startWorker, waitFor, type WorkerProc } from "./helpers.js";
+import { defaultSetupAnswers, killAll, MODEL_ID, startWorker, tempDir, waitFor, type WorkerProc } from "./helpers.js";
 import { listDocuments, uploadDocument, waitDocuments } from "./rag-api.js";
 
 const ENV = { CELLULE_EMBEDDING_DIMS: "64" };
@@ -42,14 +41,24 @@ const ragChat = (n: ClusterNode, project: string) =>
 const placements = async (n: ClusterNode, project: string) =>
   ((await ok(n.adminCall, "GET", "/v1/admin/audit?action=job.placement&limit=500")) as { data: { project_id: string | null; target: string; details: Record<string, unknown> }[] }).data.filter((e) => e.project_id === project);
 
+/** An employee desktop (`--desktop`), dormant: its signals file says nobody has touched it for an hour. */
+async function startDesktop(n: ClusterNode, opts: { embedding?: boolean } = {}): Promise<WorkerProc> {
+  const signals = join(tempDir("cellule-desktop-"), "signals.json");
+  writeFileSync(signals, JSON.stringify({ idleSeconds: 3600, otherCpuPercent: 0, onBattery: false }));
+  const w = await startWorker(n.http.pool, { ...opts, args: ["--desktop"], env: { ...ENV, CELLULE_DESKTOP_SIGNALS_FILE: signals } });
+  await waitFor(async () => {
+    const listed = ((await ok(n.adminCall, "GET", "/v1/admin/workers")).data as { id: string; desktop_state?: string | null }[]).find((x) => x.id === workerId(w));
+    return listed?.desktop_state === "dormant";
+  }, "the desktop to report that it is dormant");
+  return w;
+}
+
 beforeAll(async () => {
   const answers = defaultSetupAnswers();
   answers.identity = { company_name: "Clinique du Lac", sector: "HEALTHCARE" };
   ({ a, b } = (await startCluster({ names: ["a", "b"], env: ENV, setupOf: () => answers })) as { a: ClusterNode; b: ClusterNode });
-  // The stand-in desktop: a worker whose clearance the admin lowers to `internal` before any
-  // project data exists, so it never held confidential data even for a moment.
-  desk = await startWorker(a.http.pool, { embedding: true, env: ENV });
-  expect(await setClearance(a, desk, "internal")).toMatchObject({ clearance: "internal", effective_clearance: "internal" });
+  // An employee desktop, dormant, whose clearance nobody set: a desktop's default, `internal`.
+  desk = await startDesktop(a, { embedding: true });
   // A sector HEALTHCARE pool: a new project is confidential unless its creator says otherwise.
   const created = await ok(a.call, "POST", "/v1/projects", { name: "Ward 4", language: "english" });
   expect(created.sensitivity).toBe("confidential");
@@ -63,7 +72,7 @@ beforeAll(async () => {
 afterAll(killAll);
 
 describe("sensitivity routing", () => {
-  it("a confidential project's RAG chat with only an internal-clearance worker connected: 503 no_cleared_worker naming the level", async () => {
+  it("a confidential project's RAG chat with only a desktop (default clearance internal) connected: 503 no_cleared_worker naming the level", async () => {
     const r = await ragChat(a, confidential);
     expect(r.status).toBe(503);
     expect(r.body.error).toMatchObject({ code: "no_cleared_worker" });
@@ -73,12 +82,11 @@ describe("sensitivity routing", () => {
     const open = await a.adminCall("POST", "/v1/chat/completions", { model: MODEL_ID, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 4 });
     expect(open.status).toBe(200);
     const listed = (await ok(a.adminCall, "GET", "/v1/admin/workers")).data.find((w: { id: string }) => w.id === workerId(desk));
-    expect(listed).toMatchObject({ clearance: "internal", effective_clearance: "internal" });
+    expect(listed).toMatchObject({ desktop: true, desktop_state: "dormant", clearance: null, effective_clearance: "internal" });
   });
 
-  it("a forwarded request to a peer with only internal-clearance workers is refused there too", async () => {
-    const bDesk = await startWorker(b.http.pool, { env: ENV });
-    await setClearance(b, bDesk, "internal");
+  it("a forwarded request to a peer with only a desktop is refused there too", async () => {
+    const bDesk = await startDesktop(b);
     // A does not forward it (B's summary reports no worker cleared for confidential): still 503.
     await waitFor(async () => {
       const pools = (await ok(a.adminCall, "GET", "/v1/admin/cluster")).pools as { atom_id: string; models: { id: string; cleared?: string }[] }[];

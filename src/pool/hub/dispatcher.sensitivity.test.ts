@@ -22,10 +22,11 @@ beforeEach(() => {
   dispatcher.events.on("placed", (p: JobPlaced) => placed.push(p));
 });
 
-/** A connected worker; `desktop` gives it the desktop default (internal), `clearance` the admin's value. */
+/** A connected worker; `desktop` gives it the desktop default (internal; dormant, so it takes jobs), `clearance` the admin's value. */
 function worker(id: string, opts: { desktop?: boolean; clearance?: SensitivityLevel; slots?: number } = {}) {
   const w = fakeWorker(id, { models: [servedModel("m1", ["chat", "completion", "embedding"])], slots: opts.slots ?? 1 });
   w.conn.desktop = opts.desktop ?? false;
+  if (w.conn.desktop) w.conn.desktopState = "dormant";
   w.conn.clearance = opts.clearance ?? null;
   registry.add(w.conn);
   return w;
