@@ -93,16 +93,16 @@ wait_for() { # description, command…
 for pool in "${POOLS[@]}"; do wait_for "$pool to serve /v1/status" "${COMPOSE[@]}" exec -T "$pool" cellule-healthcheck; done
 
 # --- 5. first-boot setup -------------------------------------------------------------------------
-# A GET on the pool, in its container; the API key (if any) goes to curl on stdin, never in argv.
+# An HTTP call to the pool from inside its container; the install admin key (once made) goes to
+# curl's config on stdin, never into a command line.
 api() { # pool method path [json-body]
-  local pool="$1" method="$2" path="$3" body="${4:-}" key=""
-  [ -f ".secrets/$pool.admin-key" ] && key="$(cat ".secrets/$pool.admin-key")"
-  printf 'header = "authorization: Bearer %s"\n' "$key" | "${COMPOSE[@]}" exec -T "$pool" \
+  local pool="$1" method="$2" path="$3" body="${4:-}"
+  { if [ -s ".secrets/$pool.admin-key" ]; then printf 'header = "authorization: Bearer %s"\n' "$(cat ".secrets/$pool.admin-key")"; fi; } | "${COMPOSE[@]}" exec -T "$pool" \
     curl -fsS -K - -X "$method" -H 'content-type: application/json' ${body:+--data "$body"} "http://127.0.0.1:${PORT[$pool]}$path"
 }
 pending=()
 for pool in "${POOLS[@]}"; do
-  if api "$pool" GET /setup/state | grep -q '"completed":true'; then continue; fi
+  case "$(api "$pool" GET /setup/state)" in *'"completed":true'*) continue ;; esac
   if [ -n "$ANSWERS" ]; then
     say "$pool: setup from $(basename "$ANSWERS")"
     "${COMPOSE[@]}" exec -T "$pool" cellule setup apply --file /dev/stdin <"$ANSWERS" >&2
