@@ -31,7 +31,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund && test -x node_modules/.bin/ts
 # The sources (.dockerignore lets through only what the build needs), in one step.
 COPY . .
 RUN npm run build \
- && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
+ # Production dependencies only: a second `npm ci` from the cache the first one filled (measured:
+ # `npm prune --omit=dev` left the dev dependencies in place here).
+ && rm -rf node_modules && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund \
  # CPU image: the CUDA and Vulkan builds of llama.cpp (~600 MB) and other architectures' go.
  && arch="$(node -p process.arch)" \
  && find node_modules/@node-llama-cpp -mindepth 1 -maxdepth 1 ! -name "linux-$arch" -exec rm -rf {} + \

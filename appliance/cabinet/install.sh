@@ -36,10 +36,13 @@ TIMEOUT_S="${CELLULE_INSTALL_TIMEOUT_S:-300}"
 POOLS=(pool-a pool-b pool-c)
 declare -A PORT=([pool-a]=18081 [pool-b]=18082 [pool-c]=18083)
 
+# docker-compose 1.x gives up on a daemon call after 60 s: creating three containers of this image
+# at once on a slow storage driver (vfs) takes longer.
+export COMPOSE_HTTP_TIMEOUT="${COMPOSE_HTTP_TIMEOUT:-600}"
 if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); elif command -v docker-compose >/dev/null; then COMPOSE=(docker-compose); else die "needs docker compose (or docker-compose)"; fi
 
 # --- 1. .env ------------------------------------------------------------------------------------
-env_get() { [ -f .env ] && sed -n "s/^$1=//p" .env | tail -1; }
+env_get() { if [ -f .env ]; then sed -n "s/^$1=//p" .env | tail -1; fi; }
 random_secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 lan_ip="${CELLULE_LAN_IP:-$(env_get CELLULE_LAN_IP)}"
 [ -n "$lan_ip" ] || lan_ip="$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')"

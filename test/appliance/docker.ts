@@ -37,7 +37,7 @@ export async function composeCommand(): Promise<string[]> {
 /** A compose project: `c(args)` runs compose with the project's name, file and environment. */
 export function composeProject(compose: string[], project: string, file: string, env: Record<string, string | undefined>) {
   const [cmd, ...pre] = compose as [string, ...string[]];
-  return (args: string[], opts: { input?: string; env?: Record<string, string | undefined> } = {}) => run(cmd, [...pre, "-p", project, "-f", file, ...args], { env: { ...env, ...opts.env }, input: opts.input });
+  return (args: string[], opts: { input?: string; env?: Record<string, string | undefined> } = {}) => run(cmd, [...pre, "-p", project, "-f", file, ...args], { env: { COMPOSE_HTTP_TIMEOUT: "600", ...env, ...opts.env }, input: opts.input });
 }
 
 /** Polls `fn` until it returns a truthy value; throws naming `what` (and the last error) after `timeoutMs`. */
