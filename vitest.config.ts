@@ -33,7 +33,8 @@ export default defineConfig({
       // Not isolated: a fork runs file after file without loading every module again (the src/ unit
       // tests took 3.6 CPU-min isolated, 0.8 not). Test files therefore restore what they change
       // (spies, env). minWorkers = maxWorkers: tinypool ending an idle non-isolated fork fails the run.
-      { extends: true, test: { name: "parallel", include: ["src/**/*.test.ts", "test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...ALONE], sequence: { groupOrder: 0 }, poolOptions: { forks: { isolate: false } } } },
+      // test/appliance/ (Docker images and containers) has its own config and command: npm run test:appliance.
+      { extends: true, test: { name: "parallel", include: ["src/**/*.test.ts", "test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...ALONE, "test/appliance/**"], sequence: { groupOrder: 0 }, poolOptions: { forks: { isolate: false } } } },
       { extends: true, test: { name: "alone", include: ALONE, sequence: { groupOrder: 1 }, poolOptions: { forks: { singleFork: true } } } },
     ],
   },
