@@ -8,7 +8,7 @@
  * `pg_dump --format=custom` (a consistent snapshot by design).
  */
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { keyDirOf, storageDirOf, type PoolConfig } from "../config/pool.config.js";
@@ -98,14 +98,13 @@ export async function createBackup(opts: BackupOptions): Promise<BackupManifest>
       } finally {
         await db.close();
       }
-      const st = statSync(dumpFile);
-      files.push({ path: PARTS.pgDump, bytes: st.size, sha256: await writer.addFile(PARTS.pgDump, dumpFile, st.size, 0o600, st.mtime) });
+      files.push(await writer.addFile(PARTS.pgDump, dumpFile));
       database = { kind: "postgres", taken: "online" };
     } else {
       progress(`backup: database of ${config.dataDir}…`);
       const dumped = await dumpEmbedded(config.dataDir);
       progress(`backup: database ${mb(dumped.tar.length)} (${dumped.taken === "online" ? "online, from the running pool" : "offline, no pool running"})`);
-      files.push({ path: PARTS.pgliteDump, bytes: dumped.tar.length, sha256: await writer.addBuffer(PARTS.pgliteDump, dumped.tar) });
+      files.push(await writer.addBuffer(PARTS.pgliteDump, dumped.tar));
       schema = dumped.schema;
       database = { kind: "pglite", taken: dumped.taken };
     }
@@ -118,16 +117,14 @@ export async function createBackup(opts: BackupOptions): Promise<BackupManifest>
       const list = listFiles(dir).filter((f) => !f.rel.startsWith(".incoming/"));
       let bytes = 0;
       for (const f of list) {
-        const path = `${prefix}/${f.rel}`;
-        files.push({ path, bytes: f.size, sha256: await writer.addFile(path, f.abs, f.size, f.mode, f.mtime) });
-        bytes += f.size;
+        const archived = await writer.addFile(`${prefix}/${f.rel}`, f.abs);
+        files.push(archived);
+        bytes += archived.bytes;
       }
       progress(`backup: ${prefix} ${list.length} file(s), ${mb(bytes)} (${dir})`);
     }
     if (opts.configFile) {
-      const st = statSync(opts.configFile);
-      const path = `${PARTS.config}/${basename(opts.configFile)}`;
-      files.push({ path, bytes: st.size, sha256: await writer.addFile(path, opts.configFile, st.size, 0o600, st.mtime) });
+      files.push(await writer.addFile(`${PARTS.config}/${basename(opts.configFile)}`, opts.configFile));
       progress(`backup: config file ${opts.configFile}`);
     }
     const manifest: BackupManifest = {

@@ -1,199 +1,261 @@
 /**
- * A gzip'ed ustar archive, written and read as streams: backups hold every stored document, so
- * nothing here keeps a whole file in memory. Only what backups need: regular files, names up to
- * 255 bytes (ustar prefix + name), readable by any `tar xzf`. No new dependency for ~150 lines.
+ * Backup archives (gzip'ed tar), written and read as streams through node-tar: backups hold every
+ * stored document, so nothing here keeps a whole file in memory. What stays ours is the backup's
+ * own rules: each entry's sha256 taken from the bytes that went into the archive (the manifest's),
+ * regular files only, and extraction into a staging dir that refuses absolute paths and `..`.
  */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import { dirname, join, normalize, sep } from "node:path";
-import { once } from "node:events";
+import { dirname, isAbsolute, join, normalize, parse, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createGzip, type Gzip } from "node:zlib";
+import { createGzip } from "node:zlib";
+import { Header, Pack, Parser, ReadEntry } from "tar";
 import { CliError } from "../shared/errors.js";
 
-const BLOCK = 512;
-
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, "0") + "\0";
-}
-
-/** Splits a path into ustar's prefix (≤155) and name (≤100) at a slash. */
-function splitName(path: string): { prefix: string; name: string } {
-  if (Buffer.byteLength(path) <= 100) return { prefix: "", name: path };
-  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
-    const prefix = path.slice(0, i);
-    const name = path.slice(i + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100) return { prefix, name };
-  }
-  throw new CliError(`Path too long for the backup archive: ${path}`);
-}
-
-function header(path: string, size: number, mode: number, mtime: Date): Buffer {
-  const h = Buffer.alloc(BLOCK);
-  const { prefix, name } = splitName(path);
-  h.write(name, 0, 100);
-  h.write(octal(mode & 0o7777, 8), 100);
-  h.write(octal(0, 8), 108);
-  h.write(octal(0, 8), 116);
-  h.write(octal(size, 12), 124);
-  h.write(octal(Math.floor(mtime.getTime() / 1000), 12), 136);
-  h.write("        ", 148); // checksum placeholder: spaces while summing
-  h.write("0", 156); // regular file
-  h.write("ustar\0", 257);
-  h.write("00", 263);
-  h.write(prefix, 345, 155);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(octal(sum, 7) + " ", 148);
-  return h;
-}
-
-const padding = (size: number) => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
-
-/** Writes entries one after another into FILE (gzip'ed); each returns the sha256 of what it wrote. */
-export class TarWriter {
-  private readonly gzip: Gzip;
-  private readonly done: Promise<void>;
-
-  constructor(readonly file: string, mode = 0o600) {
-    this.gzip = createGzip();
-    const out: WriteStream = createWriteStream(file, { mode, flags: "wx" });
-    this.done = pipeline(this.gzip, out);
-    this.done.catch(() => {}); // surfaced by finish()
-  }
-
-  private async write(chunk: Buffer): Promise<void> {
-    // Errors (disk full...) reach `done`, which finish() awaits; a failed stream also stops draining.
-    if (!this.gzip.write(chunk)) await Promise.race([once(this.gzip, "drain"), this.done]);
-  }
-
-  async addBuffer(path: string, data: Buffer, mode = 0o600): Promise<string> {
-    await this.write(header(path, data.length, mode, new Date()));
-    await this.write(data);
-    await this.write(padding(data.length));
-    return createHash("sha256").update(data).digest("hex");
-  }
-
-  async addFile(path: string, source: string, size: number, mode: number, mtime: Date): Promise<string> {
-    await this.write(header(path, size, mode, mtime));
-    const hash = createHash("sha256");
-    let seen = 0;
-    for await (const chunk of createReadStream(source) as AsyncIterable<Buffer>) {
-      // A document written meanwhile must not break the archive's framing: keep the size announced.
-      const part = seen + chunk.length > size ? chunk.subarray(0, size - seen) : chunk;
-      seen += part.length;
-      hash.update(part);
-      await this.write(part);
-      if (seen >= size) break;
-    }
-    if (seen < size) throw new CliError(`${source} shrank while it was being archived; run the backup again.`);
-    await this.write(padding(size));
-    return hash.digest("hex");
-  }
-
-  async finish(): Promise<void> {
-    await this.write(Buffer.alloc(BLOCK * 2));
-    this.gzip.end();
-    await this.done;
-  }
-}
-
-export interface ExtractedEntry {
+/** One file of an archive: its path inside it, its size and the sha256 of its bytes. */
+export interface ArchiveEntry {
   path: string;
   bytes: number;
   sha256: string;
 }
 
-/** A name from the archive as a path under `root`, refusing absolute paths and `..`. */
-function safeTarget(root: string, path: string): string {
-  const clean = normalize(path);
-  if (path.startsWith("/") || clean.startsWith("..") || clean.split(sep).includes("..")) throw new CliError(`Refusing an unsafe path in the archive: ${path}`);
-  return join(root, clean);
+const BLOCK = 512;
+/** Files in an archive and written from one are private, whatever their mode on disk was. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
+
+/**
+ * node-tar writes a second path to an inode already archived as a hard-link entry, without its
+ * bytes; a backup entry must carry its own bytes (restore checks each one's hash), so remember none.
+ */
+class NoLinkCache extends Map<`${number}:${number}`, string> {
+  override set(): this {
+    return this;
+  }
 }
 
-function field(h: Buffer, start: number, length: number): string {
-  const raw = h.subarray(start, start + length);
-  const end = raw.indexOf(0);
-  return raw.subarray(0, end < 0 ? length : end).toString("utf8");
-}
-
-function checksumOk(h: Buffer): boolean {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
-  return sum === parseInt(field(h, 148, 8).trim(), 8);
+interface Waiting {
+  path: string;
+  /** The absolute source of an addFile, forgotten once archived. */
+  source?: string | undefined;
+  resolve: (entry: ArchiveEntry) => void;
+  reject: (err: Error) => void;
 }
 
 /**
- * Extracts every regular file of a gzip'ed tar into `root` (files 0600, directories 0700), hashing
- * each. A damaged archive (bad gzip, bad header, truncated) throws a CliError naming the file.
+ * Writes entries one after another into FILE (gzip'ed, created with `mode`, refused if it exists).
+ * The tar stream node-tar packs is also read back by a node-tar parser on its way to gzip: each
+ * add resolves with the size and sha256 of exactly what was archived, even if the source changed
+ * meanwhile (node-tar archives the size it stat'ed; a file that shrank fails the backup).
  */
-export async function extractTar(file: string, root: string): Promise<ExtractedEntry[]> {
-  const entries: ExtractedEntry[] = [];
-  let buffer: Buffer = Buffer.alloc(0);
-  let current: { out: WriteStream; left: number; pad: number; entry: ExtractedEntry; hash: ReturnType<typeof createHash> } | undefined;
-  let skip = 0;
-  let ended = false;
-  const corrupt = (why: string) => new CliError(`${file} is not a readable Cellule backup (${why}).`);
-  const writeOut = (out: WriteStream, chunk: Buffer) => new Promise<void>((resolve, reject) => out.write(chunk, (err) => (err ? reject(err) : resolve())));
-  const closeOut = (out: WriteStream) => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  try {
-    const gunzip = createReadStream(file).pipe(createGunzip());
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
-      for (;;) {
-        if (ended) break;
-        if (current) {
-          if (current.left > 0) {
-            if (buffer.length === 0) break;
-            const part = buffer.subarray(0, Math.min(current.left, buffer.length));
-            buffer = buffer.subarray(part.length);
-            current.left -= part.length;
-            current.hash.update(part);
-            await writeOut(current.out, part);
-            continue;
-          }
-          await closeOut(current.out);
-          current.entry.sha256 = current.hash.digest("hex");
-          entries.push(current.entry);
-          skip = current.pad;
-          current = undefined;
-        }
-        if (skip > 0) {
-          const n = Math.min(skip, buffer.length);
-          buffer = buffer.subarray(n);
-          skip -= n;
-          if (skip > 0) break;
-        }
-        if (buffer.length < BLOCK) break;
-        const h = buffer.subarray(0, BLOCK);
-        buffer = buffer.subarray(BLOCK);
-        if (h.every((b) => b === 0)) {
-          ended = true;
-          break;
-        }
-        if (!checksumOk(h)) throw corrupt("bad tar header checksum");
-        const prefix = field(h, 345, 155);
-        const path = prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100);
-        const size = parseInt(field(h, 124, 12).trim() || "0", 8);
-        const type = String.fromCharCode(h[156] || 48);
-        if (type !== "0") {
-          skip = size + padding(size).length; // directories, links: backups hold none
-          continue;
-        }
-        const target = safeTarget(root, path);
-        mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-        const out = createWriteStream(target, { mode: 0o600 });
-        current = { out, left: size, pad: padding(size).length, entry: { path, bytes: size, sha256: "" }, hash: createHash("sha256") };
-      }
-    }
-  } catch (err) {
-    current?.out.destroy();
-    if (err instanceof CliError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new CliError(`${file} not found.`);
-    if (code?.startsWith("Z_")) throw corrupt(`gzip: ${(err as Error).message}`);
-    throw err;
+export class TarWriter {
+  private readonly pack: Pack;
+  private readonly gzip = createGzip();
+  /** Absolute source path → path inside the archive, for the entries being packed. */
+  private readonly names = new Map<string, string>();
+  private readonly waiting: Waiting[] = [];
+  private readonly written: Promise<void>;
+  /** Sources are added relative to their filesystem root (strict node-tar refuses absolute names). */
+  private readonly root: string;
+  private failure: Error | undefined;
+  private finished: Promise<void> | undefined;
+
+  constructor(
+    readonly file: string,
+    mode = 0o600,
+  ) {
+    this.root = parse(resolve(file)).root;
+    this.pack = new Pack({
+      cwd: this.root,
+      strict: true,
+      follow: true,
+      linkCache: new NoLinkCache(),
+      onWriteEntry: (entry) => {
+        entry.path = this.names.get(entry.absolute) ?? entry.path;
+        if (entry.stat) entry.stat.mode = (entry.stat.mode & ~0o7777) | FILE_MODE;
+      },
+    });
+    const tap = new Parser({ strict: true, onReadEntry: (entry) => this.hashEntry(entry) });
+    // The parser holds back a tail shorter than a 512-byte block until more comes, which would
+    // delay an entry's end (and the add awaiting it) until the next add: feed it whole blocks only.
+    let tail = Buffer.alloc(0);
+    this.pack.on("data", (chunk: Buffer) => {
+      const all = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+      const whole = all.length - (all.length % BLOCK);
+      tail = Buffer.from(all.subarray(whole));
+      if (whole) tap.write(all.subarray(0, whole));
+    });
+    this.pack.on("end", () => {
+      if (tail.length) tap.write(tail); // a tar stream ends on a block boundary: none, normally
+      tap.end();
+    });
+    this.pack.pipe(this.gzip);
+    this.pack.on("error", (err: unknown) => this.fail(err as Error));
+    tap.on("error", (err: Error) => this.fail(err));
+    this.written = pipeline(this.gzip, createWriteStream(file, { mode, flags: "wx" }));
+    this.written.catch((err: Error) => this.fail(err)); // surfaced by the pending add and by finish()
   }
-  if (current || !ended) throw corrupt("truncated");
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    const source = (err as NodeJS.ErrnoException).path;
+    // node-tar reads the size it stat'ed; fewer bytes means the file shrank under it.
+    this.failure = (err as NodeJS.ErrnoException).code === "EOF" && source ? new CliError(`${source} shrank while it was being archived; run the backup again.`) : err;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+    this.gzip.destroy(this.failure);
+  }
+
+  private hashEntry(entry: ReadEntry): void {
+    const hash = createHash("sha256");
+    let bytes = 0;
+    // "end" first: an entry handed over already read to its end flows and ends as "data" is attached.
+    entry.on("end", () => {
+      const w = this.waiting.shift();
+      if (!w) return this.fail(new Error(`tar archive: unexpected entry ${entry.path}`));
+      if (entry.path !== w.path || !FILE_TYPES.has(entry.type)) {
+        w.reject(new Error(`tar archive: ${w.path} was archived as a ${entry.type} named ${entry.path}`));
+        return;
+      }
+      if (w.source) this.names.delete(w.source);
+      w.resolve({ path: entry.path, bytes, sha256: hash.digest("hex") });
+    });
+    entry.on("data", (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+    });
+  }
+
+  private enqueue(path: string, add: () => void, source?: string): Promise<ArchiveEntry> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.finished) return Promise.reject(new Error("tar archive: add after finish"));
+    return new Promise<ArchiveEntry>((resolve, reject) => {
+      this.waiting.push({ path, source, resolve, reject });
+      add();
+    });
+  }
+
+  /** Archives `data` as a regular file (0600). */
+  addBuffer(path: string, data: Buffer): Promise<ArchiveEntry> {
+    return this.enqueue(path, () => {
+      const entry = new ReadEntry(new Header({ path, type: "File", size: data.length, mode: FILE_MODE, mtime: new Date() }));
+      entry.end(data);
+      this.pack.add(entry);
+    });
+  }
+
+  /** Archives the file at `source` (streamed; 0600 in the archive) under `path`. */
+  addFile(path: string, source: string): Promise<ArchiveEntry> {
+    const absolute = resolve(source);
+    return this.enqueue(
+      path,
+      () => {
+        this.names.set(absolute, path);
+        this.pack.add(relative(this.root, absolute));
+      },
+      absolute,
+    );
+  }
+
+  /**
+   * Ends the archive and waits until it is on disk; rejects with the first failure (an archive
+   * without any entry is one: node-tar's parser does not recognise it). Idempotent.
+   */
+  finish(): Promise<void> {
+    this.finished ??= (async () => {
+      if (!this.failure) this.pack.end();
+      await this.written;
+      if (this.failure) throw this.failure;
+    })();
+    return this.finished;
+  }
+}
+
+/** A name from the archive as a path under `root`; null for an absolute path or one with `..`. */
+function safeTarget(root: string, path: string): string | null {
+  const clean = normalize(path);
+  if (path.startsWith("/") || isAbsolute(clean) || clean.split(sep).includes("..")) return null;
+  return join(root, clean);
+}
+
+/**
+ * Extracts every regular file of a (gzip'ed) tar into `root` (files 0600, directories 0700), hashing
+ * each; other entries (directories, links) are skipped: backups hold none. An absolute or `..` path
+ * anywhere refuses the whole archive; a damaged one (bad gzip, bad header, truncated) throws a
+ * CliError naming the file. node-tar parses; writing is ours, to keep the staging dir's rules.
+ */
+export async function extractTar(file: string, root: string): Promise<ArchiveEntry[]> {
+  const entries: ArchiveEntry[] = [];
+  const writes: Promise<void>[] = [];
+  const open = new Set<WriteStream>();
+  let refused: CliError | undefined;
+  let failed: Error | undefined;
+  // Backups hold zero-filled database files that gzip shrinks about 1000:1, node-tar's default
+  // limit against decompression bombs: an admin's own backup is read here, so no limit.
+  const parser = new Parser({ strict: true, maxDecompressionRatio: Infinity });
+  parser.on("entry", (entry: ReadEntry) => {
+    const target = safeTarget(root, entry.path);
+    if (target === null) {
+      refused = new CliError(`Refusing an unsafe path in the archive: ${entry.path}`);
+      parser.abort(new Error(refused.message));
+      return;
+    }
+    if (!FILE_TYPES.has(entry.type)) {
+      entry.resume();
+      return;
+    }
+    mkdirSync(dirname(target), { recursive: true, mode: DIR_MODE });
+    const out = createWriteStream(target, { mode: FILE_MODE });
+    open.add(out);
+    writes.push(
+      new Promise<void>((resolve) => {
+        out.once("close", () => {
+          open.delete(out);
+          resolve();
+        });
+        // After a failure the parser may still hand a destroyed stream a chunk: the first error counts.
+        out.on("error", (err) => {
+          failed ??= err;
+          parser.abort(err);
+          resolve();
+        });
+      }),
+    );
+    // One consumer that hashes and writes: the parser may hand over an entry already read to its
+    // end, whose buffered bytes then flow to the first listener at once (a later pipe gets none).
+    const hash = createHash("sha256");
+    let bytes = 0;
+    entry.on("end", () => {
+      entries.push({ path: entry.path, bytes, sha256: hash.digest("hex") });
+      out.end();
+    });
+    entry.on("data", (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (!out.write(chunk)) {
+        entry.pause();
+        out.once("drain", () => entry.resume());
+      }
+    });
+  });
+  const input = createReadStream(file);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      parser.on("error", reject);
+      parser.on("end", resolve);
+      input.on("error", reject);
+      input.pipe(parser);
+    });
+    await Promise.all(writes);
+    if (failed) throw failed;
+  } catch (err) {
+    input.destroy(); // an aborted parser stops reading: let go of the file
+    for (const out of open) out.destroy();
+    if (refused) throw refused;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOENT" && e.path === file) throw new CliError(`${file} not found.`);
+    if (e.syscall) throw err; // the staging dir's disk, not the archive
+    throw new CliError(`${file} is not a readable Cellule backup (${e.message.replace(/^TAR_[A-Z_]+: /, "")}).`);
+  }
   return entries;
 }
