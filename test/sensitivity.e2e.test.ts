@@ -64,9 +64,9 @@ beforeAll(async () => {
   expect(created.sensitivity).toBe("confidential");
   confidential = created.id;
   restricted = (await ok(a.call, "POST", "/v1/projects", { name: "Psychiatry", language: "english" })).id;
-  expect(await ok(a.adminCall, "PUT", `/v1/projects/${restricted}/sensitivity`, { sensitivity: "restricted" })).toMatchObject({ id: restricted, sensitivity: "restricted" });
+  expect(await ok(a.adminCall, "PUT", `/v1/admin/projects/${restricted}/sensitivity`, { sensitivity: "restricted" })).toMatchObject({ id: restricted, sensitivity: "restricted" });
   // Only an admin changes a level.
-  expect((await a.call("PUT", `/v1/projects/${restricted}/sensitivity`, { sensitivity: "public" })).status).toBe(403);
+  expect((await a.call("PUT", `/v1/admin/projects/${restricted}/sensitivity`, { sensitivity: "public" })).status).toBe(403);
 }, 300_000);
 
 afterAll(killAll);

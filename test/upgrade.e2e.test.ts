@@ -2,13 +2,16 @@
  * Upgrades: a data dir made at the previous schema level boots on the current code, which applies
  * the newer migration(s) by itself and keeps every row.
  *
- * The previous level is made by real processes, not by hand-written SQL: a copy of this build whose
- * migrations folder lacks the newest file (exactly what the previous release's pool would apply)
- * runs a pool that completes setup, stores an API key, a project and a document through the API.
+ * The previous level is made by the previous code itself, not by hand-written SQL: the tree of the
+ * commit before the one that added the newest migration (`git archive`, so the repository's history
+ * is needed: a clone, not an export), compiled, runs a pool that completes setup and stores an API
+ * key, a project and a document through the API. (A copy of this build minus its newest migration
+ * would not do: the current code may need that migration, as it needs 022's sensitivity column.)
  * The current pool then boots on that data dir: schema at the newest level, the same pool id, and
  * the data usable (key accepted, project listed, document found by search, admin login).
  */
-import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync, execSync } from "node:child_process";
+import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { listMigrations } from "../src/db/migrate.js";
@@ -22,16 +25,23 @@ afterAll(killAll);
 const clean = { DATABASE_URL: undefined, CELLULE_DATA_DIR: undefined, CELLULE_CONFIG: undefined };
 const NOTE = "# Site visit\n\nThe boiler of the Lefebvre building was replaced in March; the invoice is filed under maintenance.\n";
 
-/** This build, minus the newest migration: the previous schema level's pool. */
+/**
+ * The previous schema level's code: the commit before the newest migration was added, from git,
+ * compiled with this checkout's TypeScript and dependencies.
+ */
 function previousBuild(): { root: string; newest: number; previous: number } {
   const migrations = listMigrations();
   const newest = migrations.at(-1)!;
+  const file = readdirSync(join(ROOT, "src", "db", "migrations")).find((f) => f.startsWith(`${String(newest.version).padStart(3, "0")}_`))!;
+  const added = execFileSync("git", ["log", "--diff-filter=A", "--format=%H", "-1", "--", `src/db/migrations/${file}`], { cwd: ROOT, encoding: "utf8" }).trim();
+  if (!added) throw new Error(`git has no commit adding src/db/migrations/${file}: the upgrade test needs the repository's history (a clone, not an export or a shallow clone)`);
   const root = tempDir("cellule-previous-");
-  for (const name of ["package.json", "dist", "src", "docs", "appliance"]) cpSync(join(ROOT, name), join(root, name), { recursive: true });
+  execSync(`git archive ${added}^ | tar -x -C "${root}"`, { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"));
-  const dir = join(root, "src", "db", "migrations");
-  for (const f of readdirSync(dir)) if (f.startsWith(`${String(newest.version).padStart(3, "0")}_`)) rmSync(join(dir, f));
-  return { root, newest: newest.version, previous: migrations.at(-2)!.version };
+  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  const previous = Math.max(...readdirSync(join(root, "src", "db", "migrations")).filter((f) => f.endsWith(".sql")).map((f) => Number.parseInt(f, 10)));
+  expect(previous).toBeLessThan(newest.version);
+  return { root, newest: newest.version, previous };
 }
 
 async function schemaLevel(dataDir: string): Promise<number> {
@@ -73,5 +83,5 @@ describe("upgrade", () => {
     expect(search.status).toBe(200);
     expect(search.body.data[0]).toMatchObject({ document_id: up.body.id, document_name: "visit.md" });
     await adminLogin(current.url);
-  });
+  }, 600_000);
 });

@@ -22,7 +22,7 @@ export const stricter = (a: SensitivityLevel, b: SensitivityLevel): SensitivityL
 /** Levels whose every placement is written to the audit trail. */
 export const auditedLevel = (level: SensitivityLevel): boolean => levelRank(level) >= levelRank("confidential");
 
-/** PATCH /v1/projects/:id/sensitivity (admin). */
+/** PUT /v1/admin/projects/:id/sensitivity. */
 export const SetSensitivityBody = z.object({ sensitivity: SensitivityLevel });
 export type SetSensitivityBody = z.infer<typeof SetSensitivityBody>;
 

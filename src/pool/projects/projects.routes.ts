@@ -36,7 +36,7 @@ export const projectsRoutes: FastifyPluginAsyncZod<{ projects: ProjectsService }
   app.get("/v1/projects/:id", { config: { auth: "apiKey", setup: "gated", license: "gated" }, schema: { summary: "One project", tags, params: ProjectParams, response: { 200: Project }, security } }, async (req) => projects.get(req.params.id, callerOf(req)));
 
   app.put(
-    "/v1/projects/:id/sensitivity",
+    "/v1/admin/projects/:id/sensitivity",
     { config: { auth: "admin", setup: "gated", license: "gated" }, schema: { summary: "Set a project's sensitivity (admin): its jobs run only on workers cleared for it", tags, params: ProjectParams, body: SetSensitivityBody, response: { 200: Project }, security } },
     async (req) => projects.setSensitivity(req.params.id, req.body.sensitivity, adminOf(req).actor),
   );

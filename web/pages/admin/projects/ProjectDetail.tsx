@@ -65,7 +65,7 @@ export function ProjectDetail(p: { projectId: string; onBack: () => void; onDele
   /** An admin changes the project's sensitivity: its next jobs run only on workers cleared for it. */
   const setSensitivity = async (level: SensitivityLevel) => {
     try {
-      setProject(await api<Project>("PUT", `${base}/sensitivity`, { sensitivity: level }));
+      setProject(await api<Project>("PUT", `/v1/admin/projects/${encodeURIComponent(p.projectId)}/sensitivity`, { sensitivity: level }));
       setSaved(t("sensitivity.project.saved", { level: t(`sensitivity.level.${level}`) }));
     } catch (err) {
       setError(errorText(err, t("common.network")));
