@@ -2,7 +2,7 @@
  * The dashboard's content pages in real headless Chromium (Debian's /usr/bin/chromium through
  * playwright-core): a pool (64-dim embeddings) with setup done for a named company and a real
  * embedding worker (stories260K). Projects: create, upload through the page (progress bar), the
- * row reaches `done` live, search, a project key shown once, erasure preview then delete. Audit:
+ * row reaches `done` live, its sensitivity raised and kept, search, a project key shown once, erasure preview then delete. Audit:
  * filter, chain badge, CSV export. Documentation: rendered guide, branded PDF. Keys & users:
  * create/revoke a key, add an admin (weak password refused inline). Screenshots in
  * test-artifacts/dashboard/ at 1366×768.
@@ -67,6 +67,17 @@ describe("dashboard content pages in Chromium", () => {
     projectId = new URL(page.url()).searchParams.get("project") ?? "";
     expect(projectId).toMatch(/^prj_/);
     await page.locator("#documents-table-empty").waitFor();
+
+    // Its sensitivity: the LAW sector's default (confidential); the admin raises it, and it stays.
+    expect(await page.inputValue("#project-sensitivity")).toBe("confidential");
+    const saved = page.waitForResponse((r) => r.request().method() === "PUT" && r.url().endsWith(`/v1/admin/projects/${projectId}/sensitivity`));
+    await page.selectOption("#project-sensitivity", "restricted");
+    expect((await saved).status()).toBe(200);
+    await page.reload();
+    await page.locator("#project-title").waitFor();
+    expect(await page.inputValue("#project-sensitivity")).toBe("restricted");
+    await page.selectOption("#project-sensitivity", "confidential");
+    await page.waitForResponse((r) => r.request().method() === "PUT" && r.url().endsWith("/sensitivity"));
 
     // The live feed is connected before the upload: the status change must come through it.
     await page.locator(`#live-state[data-state="open"]`).waitFor();

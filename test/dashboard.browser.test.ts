@@ -153,6 +153,14 @@ describe("admin dashboard in Chromium", () => {
     await expect.poll(() => row.getAttribute("data-status")).toBe("connected");
     expect(await row.locator("td[data-col='slots']").textContent()).toBe("0 / 2");
     expect(await row.locator("td[data-col='version']").textContent()).toMatch(/\d+\.\d+/);
+    // Its clearance: a server's default (confidential) until the admin sets one; the pool applies it at once.
+    const clearance = row.locator("td[data-col='clearance'] select");
+    expect(await clearance.inputValue()).toBe("");
+    expect(await row.locator("td[data-col='clearance'] [data-clearance]").getAttribute("data-clearance")).toBe("confidential");
+    const saved = page.waitForResponse((r) => r.request().method() === "PUT" && /\/v1\/admin\/workers\/[^/]+\/clearance$/.test(r.url()));
+    await clearance.selectOption("restricted");
+    expect((await saved).status()).toBe(200);
+    await expect.poll(() => row.locator("td[data-col='clearance'] [data-clearance]").getAttribute("data-clearance")).toBe("restricted");
     expect(await page.evaluate("window.__sameDocument")).toBe(true);
     await shot("workers");
   });
