@@ -279,17 +279,13 @@ export class Dispatcher {
         continue;
       }
       // Not a failure: the slot frees now and the cancel's job_error, when it comes, finds no job.
-      worker.jobs.delete(job.id);
-      worker.busy = Math.max(0, worker.busy - 1);
-      this.running = Math.max(0, this.running - 1);
-      job.worker = undefined;
+      this.release(worker, job.id);
       worker.send({ type: "cancel", jobId: job.id });
       job.attempts = Math.max(0, job.attempts - 1);
       this.log.info({ jobId: job.id, requestId: job.requestId, workerId: worker.id, generated: job instanceof GenerateJobState ? job.completionTokens : 0 }, "desktop owner back: job moved to another worker");
       this.retry(job, `desktop ${worker.id} yielded to its owner`, worker);
       moved.unshift(job.id);
     }
-    if (moved.length > 0) this.events.emit("slots", worker);
     return { moved, kept };
   }
 

@@ -30,6 +30,8 @@ export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefin
   const away = live ? undefined : locator?.elsewhere(row.id);
   const pool = live && locator ? { ...locator.self(), self: true } : away ? { atom_id: away.atom_id, url: away.url, self: false } : null;
   const hw = storedHardware(row.hardware);
+  // Enrolled as a desktop, or said so in its hello.
+  const desktop = row.kind === "desktop" || Boolean(live?.desktop);
   const models = Array.isArray(row.models) ? (row.models as { id?: unknown }[]).map((m) => m?.id).filter((id): id is string => typeof id === "string") : [];
   return {
     id: row.id,
@@ -52,8 +54,8 @@ export function toWorkerSummary(row: WorkerRow, live: WorkerConnection | undefin
     // The stored value (a provisioning code's, else the hello's; replicated with the worker row) wins.
     mobility: row.mobility ?? live?.mobility ?? away?.mobility ?? "mobile",
     clearance: row.clearance ?? null,
-    effective_clearance: effectiveClearance(row.clearance, row.kind === "desktop" || Boolean(live?.desktop)),
-    desktop: row.kind === "desktop" || Boolean(live?.desktop),
+    effective_clearance: effectiveClearance(row.clearance, desktop),
+    desktop,
     desktop_state: live?.desktop ? (live.desktopState ?? null) : null,
   };
 }
