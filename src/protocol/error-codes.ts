@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   password_too_short: 400,
   password_too_long: 400,
   password_common: 400,
+  invalid_model_file: 400,
   password_is_email: 400,
   jwt_invalid: 400,
   license_schema_invalid: 400,
@@ -72,6 +73,7 @@ export const ERROR_STATUS = {
   unknown_setting: 404,
   unknown_site: 404,
   unknown_step: 404,
+  upload_not_found: 404,
   // 409: conflicts with the current state.
   already_bonded: 409,
   not_bonded: 409,
@@ -84,10 +86,16 @@ export const ERROR_STATUS = {
   too_many_memories: 409,
   migration_open: 409,
   migration_closed: 409,
+  model_name_taken: 409,
+  catalogue_read_only: 409,
+  upload_offset_mismatch: 409,
+  model_in_use: 409,
   // 413, 415
   request_too_large: 413,
   file_too_large: 413,
   unsupported_media_type: 415,
+  // 507: the pool's disk cannot hold it.
+  insufficient_storage: 507,
   // 429: slow down.
   queue_full: 429,
   auth_rate_limited: 429,
