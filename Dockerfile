@@ -23,17 +23,21 @@
 # ---- build: every dependency, the TypeScript and the dashboard compiled -------------------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json ./
+# The sources (.dockerignore lets through only what the build needs), then the whole build in one
+# step: without BuildKit every step runs in a container made from the image so far, which a storage
+# driver without layers (vfs) copies whole, and the full dependency tree is ~2 GB; this stage's only
+# layer keeps /out alone.
+COPY . .
 # --ignore-scripts: the only install script that matters, node-llama-cpp's, would try to download or
 # compile llama.cpp; its prebuilt binaries (@node-llama-cpp/<platform>) are what the worker loads.
 # (npm 10 can print "Exit handler never called" and still exit 0: check that the install happened.)
-RUN npm ci --ignore-scripts --no-audit --no-fund && test -x node_modules/.bin/tsc
-# The sources (.dockerignore lets through only what the build needs), in one step.
-COPY . .
-RUN npm run build \
+RUN npm ci --ignore-scripts --no-audit --no-fund && test -x node_modules/.bin/tsc \
+ && npm run build \
  # Production dependencies only: a second `npm ci` from the cache the first one filled (measured:
  # `npm prune --omit=dev` left the dev dependencies in place here).
  && rm -rf node_modules && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund \
+ # TypeScript is an optional peer of node-llama-cpp that the lock file keeps; nothing at run time needs it.
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver \
  # CPU image: the CUDA and Vulkan builds of llama.cpp (~600 MB) and other architectures' go.
  && arch="$(node -p process.arch)" \
  && find node_modules/@node-llama-cpp -mindepth 1 -maxdepth 1 ! -name "linux-$arch" -exec rm -rf {} + \
@@ -41,7 +45,8 @@ RUN npm run build \
  && mkdir -p /out \
  && cp -a package.json dist node_modules docs /out/ \
  && find src -type f ! -name '*.ts' -exec cp --parents {} /out/ \; \
- && chmod 755 /out/dist/cli/main.js
+ && chmod 755 /out/dist/cli/main.js \
+ && cd / && rm -rf /src /root/.npm
 
 # ---- runtime: production dependencies only, non-root, tini as PID 1 ------------------------------
 FROM node:20-bookworm-slim

@@ -4,9 +4,10 @@
 #   CELLULE_LAN_IP=10.0.1.5 ./install.sh [--answers answers.json]
 #
 #  1. .env: the LAN address, the cluster bond secret (random), the image; kept on later runs.
-#  2. each pool's Ed25519 key pair, made in its own named volume (`cellule federation generate-keypair`).
-#  3. entry/nginx.conf rendered by `cellule entry nginx` (the pools' LAN addresses, :18080).
-#  4. `docker compose up -d`; waits for the three pools' /v1/status.
+#  2. `docker compose up -d` of the three pools; waits for their /v1/status.
+#  3. each pool's Ed25519 key pair, made by the pool at first boot in its own named volume: checked.
+#  4. entry/nginx.conf rendered by `cellule entry nginx` in pool-a (the pools' LAN addresses,
+#     :18080), then the rest of the stack (the entry, the profiles' services).
 #  5. first-boot setup of each pool from the answers file (`cellule setup apply`, format:
 #     docs/setup-answers.example.json), or the wizard URLs to open when no file is given.
 #  6. the pools bond by themselves (CELLULE_BOND_PEERS + the bond secret); this waits for the six
@@ -72,19 +73,13 @@ image="$(env_get CELLULE_IMAGE)"
 export COMPOSE_PROFILES="$profiles"
 docker image inspect "$image" >/dev/null 2>&1 || die "image $image not found: build it first (docker build -t $image ../..)"
 
-# --- 2. federation key pairs, one per pool, in its named volume ----------------------------------
-for pool in "${POOLS[@]}"; do
-  "${COMPOSE[@]}" run --rm --no-deps -T --entrypoint sh "$pool" -c \
-    'test -s "$CELLULE_FED_KEY_DIR/federation_self.privkey" || cellule federation generate-keypair --out "$CELLULE_FED_KEY_DIR" >&2' </dev/null
-done
-
-# --- 3. the entry --------------------------------------------------------------------------------
-mkdir -p entry
-docker run --rm "$image" entry nginx --pools "$lan_ip:18081,$lan_ip:18082,$lan_ip:18083" --listen 18080 --prefix /tmp/cellule-entry --foreground >entry/nginx.conf.new
-if cmp -s entry/nginx.conf.new entry/nginx.conf; then rm entry/nginx.conf.new; else mv entry/nginx.conf.new entry/nginx.conf; say "rendered entry/nginx.conf"; fi
-
-# --- 4. the stack --------------------------------------------------------------------------------
-"${COMPOSE[@]}" up -d --no-build --remove-orphans >&2
+# --- 2. the pools -------------------------------------------------------------------------------
+# Started first, without the entry (its nginx.conf is rendered next, by a running pool). Each pool
+# makes its Ed25519 key pair at first boot, in its own named volume (guide §4.5 P2); nothing here
+# starts a throwaway container: on a storage driver without layers (vfs) each one copies the image.
+first=("${POOLS[@]}")
+case ",$profiles," in *,postgres,*) first=(pg "${first[@]}") ;; esac # the pools' databases
+"${COMPOSE[@]}" up -d --no-build "${first[@]}" >&2
 wait_for() { # description, command…
   local what="$1" end=$((SECONDS + TIMEOUT_S)); shift
   until "$@" >/dev/null 2>&1; do
@@ -94,6 +89,20 @@ wait_for() { # description, command…
 }
 # In the pool's own container: its open health check (the image's, GET /v1/status).
 for pool in "${POOLS[@]}"; do wait_for "$pool to serve /v1/status" "${COMPOSE[@]}" exec -T "$pool" cellule-healthcheck; done
+
+# --- 3. federation key pairs ---------------------------------------------------------------------
+for pool in "${POOLS[@]}"; do
+  "${COMPOSE[@]}" exec -T "$pool" sh -c 'test -s "$CELLULE_FED_KEY_DIR/federation_self.privkey"' </dev/null \
+    || die "$pool has no federation key pair in its keys volume (see its log: docker compose logs $pool)"
+done
+
+# --- 4. the entry --------------------------------------------------------------------------------
+mkdir -p entry
+"${COMPOSE[@]}" exec -T pool-a cellule entry nginx --pools "$lan_ip:18081,$lan_ip:18082,$lan_ip:18083" --listen 18080 --prefix /tmp/cellule-entry --foreground </dev/null >entry/nginx.conf.new
+[ -s entry/nginx.conf.new ] || die "cellule entry nginx rendered nothing"
+if cmp -s entry/nginx.conf.new entry/nginx.conf; then rm entry/nginx.conf.new; else mv entry/nginx.conf.new entry/nginx.conf; say "rendered entry/nginx.conf"; fi
+# The rest of the stack (the entry; the profiles' services); containers already up are left as they are.
+"${COMPOSE[@]}" up -d --no-build --remove-orphans >&2
 
 # --- 5. first-boot setup -------------------------------------------------------------------------
 # An HTTP call to the pool from inside its container; the install admin key (once made) goes to

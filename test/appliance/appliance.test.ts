@@ -162,7 +162,7 @@ describe("cabinet: install.sh, three pools bonded at trust 3, the entry on :1808
   let c: ReturnType<typeof composeProject>;
   let firstOutput: string;
 
-  const install = () => run("bash", [join(dir, "install.sh"), "--answers", join(dir, "answers.json")], { env, timeoutMs: 600_000 });
+  const install = () => run("bash", [join(dir, "install.sh"), "--answers", join(dir, "answers.json")], { env, timeoutMs: 900_000 });
   const adminKey = (pool: keyof typeof POOLS) => readFileSync(join(dir, ".secrets", `${pool}.admin-key`), "utf8").trim();
   const poolUrl = (pool: keyof typeof POOLS) => `http://${lanIp}:${POOLS[pool]}`;
   const peersOf = async (pool: keyof typeof POOLS) => (await call(poolUrl(pool), adminKey(pool), "GET", "/v1/federation/peers")).body.data as { atom_id: string; url: string; trust_level: number; status: string }[];

@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/appliance/**/*.test.ts"],
-    testTimeout: 600_000,
+    testTimeout: 900_000,
     hookTimeout: 1_800_000,
     fileParallelism: false,
     reporters: ["default"],
