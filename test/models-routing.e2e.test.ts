@@ -3,10 +3,10 @@
  * test model, named as tiers "fast" and "code" through the settings. `model: "auto"` sends a code
  * question to the code tier's model and small talk to the fast tier's, with the routed tier, score
  * and method in the response headers, streamed or not, on chats and text completions. With no
- * embedding worker connected the keywords decide; once one connects, its centroids are fitted and
- * the same request is routed by them (stories260K's vectors are too poor to assert the tier they
- * pick: the centroid path's accuracy is covered with fixed vectors in smart-router.service.test.ts
- * and measured in bench:models-routing). The license gate: 403 feature_not_licensed without
+ * embedding worker connected the keywords decide; once one connects, its centroids are fitted, and
+ * used only if they label the example set well (leave-one-out): stories260K's vectors do not, so
+ * keywords keep routing (the centroid path is covered with fixed vectors in
+ * smart-router.service.test.ts and measured in bench:models-routing). The license gate: 403 feature_not_licensed without
  * `smart_routing`. The pool is started by the test-only entry that injects a license public key.
  */
 import { copyFileSync } from "node:fs";
@@ -84,16 +84,25 @@ describe('model: "auto"', () => {
     expect(completion.response.headers.get("x-cellule-routed-tier")).toBe("fast");
   });
 
-  it("routes by the embedder's centroids once an embedding worker is connected", async () => {
+  it("fits centroids once an embedding worker connects, and routes by them only if they label the examples well", async () => {
     const embedderDir = tempDir("cellule-embedder-");
     copyFileSync(modelPath(), join(embedderDir, "router-embedder.gguf"));
     const embedder = join(embedderDir, "router-embedder.gguf");
     await startWorker(pool, { args: ["--model", embedder, "--embedding-model", embedder], env: ENV });
-    await waitFor(() => pool.output().includes("smart routing centroids ready for this embedding model"), "centroids fitted", 60_000);
+    const trusted = await waitFor(
+      () => (pool.output().includes("smart routing centroids ready for this embedding model") ? "yes" : pool.output().includes("smart routing centroids fitted for embedding model 'router-embedder' but not used") ? "no" : undefined),
+      "centroids fitted",
+      60_000,
+    );
     const routed = await chatAuto(CODE_QUESTION);
-    expect(routed.response.headers.get("x-cellule-routed-by")).toMatch(/^(centroid|default)$/);
-    expect(["code-tier", "fast-tier", "router-embedder"]).toContain(routed.data.model);
-    expect(Number.isFinite(Number(routed.response.headers.get("x-cellule-routed-score")))).toBe(true);
+    if (trusted === "yes") {
+      expect(routed.response.headers.get("x-cellule-routed-by")).toMatch(/^(centroid|default)$/);
+    } else {
+      // stories260K's vectors do not tell the tiers apart (bench:models-routing): keywords keep routing.
+      expect(pool.output()).toMatch(/they label only 0\.\d+ of the examples \(leave-one-out, 0\.85 needed\)/);
+      expect(routed.response.headers.get("x-cellule-routed-by")).toBe("keywords");
+      expect(routed.data.model).toBe("code-tier");
+    }
   });
 
   it("is refused with 403 feature_not_licensed under a license without smart_routing, and served again under one with it", async () => {

@@ -369,8 +369,8 @@ const DEFINITIONS = [
     defaultValue: () => ROUTING_DEFAULTS.minScore,
     label: { en: "Smart routing: minimum confidence", fr: "Routage intelligent : confiance minimale" },
     description: {
-      en: "How closely a question must resemble the examples of a category before it is sent there (0 to 1); below it, the category chosen above applies. Higher sends more questions to that default category.",
-      fr: "À quel point une question doit ressembler aux exemples d'une catégorie pour y être envoyée (de 0 à 1) ; en dessous, la catégorie choisie ci-dessus s'applique. Plus haut envoie davantage de questions vers cette catégorie par défaut.",
+      en: "How closely a question must resemble the examples of a category before it is sent there (0 to 1; applies while an embedding worker is connected, which is what measures the resemblance); below it, the category chosen above applies. Higher sends more questions to that default category.",
+      fr: "À quel point une question doit ressembler aux exemples d'une catégorie pour y être envoyée (de 0 à 1 ; s'applique quand un poste d'embeddings est connecté, c'est lui qui mesure la ressemblance) ; en dessous, la catégorie choisie ci-dessus s'applique. Plus haut envoie davantage de questions vers cette catégorie par défaut.",
     },
     recommended: { smb: 0.1, corporate: 0.1 },
   },
@@ -384,8 +384,8 @@ const DEFINITIONS = [
     defaultValue: () => ROUTING_DEFAULTS.minMargin,
     label: { en: "Smart routing: minimum lead", fr: "Routage intelligent : avance minimale" },
     description: {
-      en: "How far ahead the best category must be of the second one (0 to 1); a closer call goes to the default category. 0 always follows the best guess.",
-      fr: "L'avance que la meilleure catégorie doit avoir sur la deuxième (de 0 à 1) ; un choix plus serré va à la catégorie par défaut. 0 suit toujours la meilleure estimation.",
+      en: "How far ahead the best category must be of the second one (0 to 1; applies while an embedding worker is connected); a closer call goes to the default category. 0 always follows the best guess.",
+      fr: "L'avance que la meilleure catégorie doit avoir sur la deuxième (de 0 à 1 ; s'applique quand un poste d'embeddings est connecté) ; un choix plus serré va à la catégorie par défaut. 0 suit toujours la meilleure estimation.",
     },
     recommended: { smb: 0.02, corporate: 0.05 },
   },

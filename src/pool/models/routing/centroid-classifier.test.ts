@@ -34,6 +34,13 @@ describe("CentroidClassifier", () => {
     expect(["code", "reasoning"]).toContain(unclear.tier);
   });
 
+  it("measures how well the vectors label their own examples, each left out of its centroid", () => {
+    expect(CentroidClassifier.selfAccuracy(examples)).toBe(1);
+    // Vectors that say nothing of the tier: each example is nearer the other tiers once left out.
+    const noise = [0, 1, 2, 3, 4, 5].map((i) => ({ tier: (["code", "fast", "reasoning"] as const)[i % 3], vector: v(i % 2, (i + 1) % 2, 0, 0) }));
+    expect(CentroidClassifier.selfAccuracy(noise)).toBeLessThan(0.5);
+  });
+
   it("refuses vectors of another width and example sets it cannot fit", () => {
     expect(() => clf.classify([1, 2, 3])).toThrow(/3-dimensional vector for centroids of width 4/);
     expect(() => CentroidClassifier.fit([])).toThrow(/no example vectors/);

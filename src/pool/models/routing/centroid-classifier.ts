@@ -40,6 +40,38 @@ export class CentroidClassifier {
     return new CentroidClassifier(mean, sums);
   }
 
+  /**
+   * Leave-one-out accuracy on the examples it was fitted on: each example classified against
+   * centroids fitted without it. An embedder whose vectors cannot label their own examples is not
+   * worth routing by (the shared mean is kept: one example moves it by 1/n).
+   */
+  static selfAccuracy(examples: readonly { tier: ChatTier; vector: readonly number[] }[]): number {
+    const full = CentroidClassifier.fit(examples);
+    const width = full.width;
+    const centredAll = examples.map((e) => centred(e.vector, full.mean));
+    const sums = new Map<ChatTier, Float64Array>();
+    centredAll.forEach((v, i) => {
+      const tier = examples[i]!.tier;
+      const sum = sums.get(tier) ?? new Float64Array(width);
+      for (let j = 0; j < width; j++) sum[j]! += v[j]!;
+      sums.set(tier, sum);
+    });
+    let right = 0;
+    centredAll.forEach((v, i) => {
+      let best: { tier: ChatTier; score: number } | undefined;
+      for (const [tier, sum] of sums) {
+        const c = Float64Array.from(sum);
+        if (tier === examples[i]!.tier) for (let j = 0; j < width; j++) c[j]! -= v[j]!;
+        normalise(c);
+        let dot = 0;
+        for (let j = 0; j < width; j++) dot += v[j]! * c[j]!;
+        if (!best || dot > best.score) best = { tier, score: dot };
+      }
+      if (best?.tier === examples[i]!.tier) right++;
+    });
+    return right / examples.length;
+  }
+
   get width(): number {
     return this.mean.length;
   }

@@ -108,6 +108,15 @@ describe("SmartRouter: the tier", () => {
     expect(await r.classify("vec:0,0,1")).toMatchObject({ by: "centroid" });
   });
 
+  it("does not route by an embedder whose vectors cannot label the examples (leave-one-out): keywords decide", async () => {
+    const embedder = new FakeEmbedder();
+    // Every example gets a vector unrelated to its tier.
+    embedder.embed = async (_m, texts) => texts.map((t) => [t.length % 3, (t.length + 1) % 3, t.length % 2, 3]);
+    const r = router({ embedder });
+    expect(await r.ready("emb")).toBe(false);
+    expect(await r.classify("Write a Python function")).toMatchObject({ tier: "code", by: "keywords" });
+  });
+
   it("falls back to keywords when the prompt cannot be embedded", async () => {
     const embedder = new FakeEmbedder();
     const r = router({ embedder });
@@ -133,9 +142,11 @@ describe("SmartRouter: the tier", () => {
     const strict = await r.classify("vec:0,0.4,1");
     expect(strict).toMatchObject({ tier: "reasoning", by: "default" });
     expect(strict.score).toBeGreaterThan(0.5);
-    // Keywords with no hit: the default tier.
+    // Keywords: the thresholds are on the cosine scale; only no hit at all defers to the default tier.
     const noEmbedder = router();
+    noEmbedder.configure({ minScore: 0.9, minMargin: 0.5 });
     expect(await noEmbedder.classify("zzz")).toMatchObject({ tier: "fast", by: "default", score: 0 });
+    expect(await noEmbedder.classify("hello, a python question")).toMatchObject({ tier: "code", by: "keywords", margin: 0 });
   });
 });
 

@@ -3,9 +3,11 @@
  * reasoning / code) for a conversation and the model that serves it.
  *
  * The tier comes from a nearest-centroid classifier over the embedding worker's vectors of the
- * shipped example prompts (centroids fitted once per embedding model, in the background, then kept),
- * or from keywords while no embedder is connected or its centroids are not ready; below the
- * thresholds (score, lead over the runner-up) the default tier applies. The model is the admin's
+ * shipped example prompts (centroids fitted once per embedding model, in the background, then kept;
+ * used only when they label their own examples well, leave-one-out), or from keywords while no
+ * embedder is connected, its centroids are not ready, or its vectors cannot tell the tiers apart. Below the
+ * thresholds (cosine score, lead over the runner-up) a centroid decision defers to the default
+ * tier; a keyword decision defers only when no keyword matched. The model is the admin's
  * choice for the tier (settings), else the catalogue's model with that role, else any served chat
  * model: a request is never refused because a tier has no model of its own.
  */
@@ -27,9 +29,9 @@ export interface RoutingSettings {
   /** Tier → model name chosen by the admin ("" = the catalogue's model for the tier). */
   models: Record<ChatTier, string>;
   defaultTier: ChatTier;
-  /** Below this score (the centroid's cosine, or the keywords' share of hits) the default tier applies. */
+  /** Below this cosine of the nearest centroid the default tier applies (centroid path only). */
   minScore: number;
-  /** Below this lead of the winner over the runner-up the default tier applies. */
+  /** Below this lead of the nearest centroid over the runner-up the default tier applies (centroid path only). */
   minMargin: number;
 }
 
@@ -59,7 +61,13 @@ export interface RouteDecision extends TierDecision {
   model: string;
 }
 
-type Fit = { state: "fitting" } | { state: "ready"; classifier: CentroidClassifier } | { state: "failed"; at: number };
+/**
+ * An embedding model's centroids are used only when they label their own examples this well
+ * (leave-one-out): below it, that embedder's vectors do not tell the tiers apart and keywords route.
+ */
+export const MIN_SELF_ACCURACY = 0.85;
+
+type Fit = { state: "fitting" } | { state: "ready"; classifier: CentroidClassifier; trusted: boolean; selfAccuracy: number } | { state: "failed"; at: number };
 
 export interface SmartRouterDeps {
   examples: readonly LabelledPrompt[];
@@ -69,6 +77,8 @@ export interface SmartRouterDeps {
   catalogue?: ModelCatalogue | undefined;
   license?: Pick<LicenseService, "requireFeature"> | undefined;
   queryTimeoutMs?: number;
+  /** Default MIN_SELF_ACCURACY; the benchmark sets 0 to time the centroid path with a poor embedder. */
+  minSelfAccuracy?: number;
   now?: () => number;
 }
 
@@ -124,7 +134,10 @@ export class SmartRouter {
     const raw: TierScore = byCentroid ?? classifyByKeywords(input);
     const by: RoutedBy = byCentroid ? "centroid" : "keywords";
     const { minScore, minMargin, defaultTier } = this.settings;
-    if (raw.score <= 0 || raw.score < minScore || raw.margin < minMargin) return { tier: defaultTier, score: raw.score, margin: raw.margin, by: "default" };
+    // The thresholds are on the centroids' cosine scale. Keyword scores are shares of hits (another
+    // scale, with ties broken on purpose towards code, then reasoning): only no hit at all defers.
+    const unclear = byCentroid ? raw.score < minScore || raw.margin < minMargin : raw.score <= 0;
+    if (unclear) return { tier: defaultTier, score: raw.score, margin: raw.margin, by: "default" };
     return { tier: raw.tier, score: raw.score, margin: raw.margin, by };
   }
 
@@ -134,12 +147,15 @@ export class SmartRouter {
     if (model) this.fitting(model);
   }
 
-  /** The centroids of `model` when fitted (tests, the benchmark). */
+  /**
+   * Waits for the centroids of `model` (tests, the benchmark): true once fitted and trusted (they
+   * label their own examples well enough), false when untrusted, failed or not ready in time.
+   */
   async ready(model: string, timeoutMs = 60_000): Promise<boolean> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const fit = this.fitting(model);
-      if (fit.state === "ready") return true;
+      if (fit.state === "ready") return fit.trusted;
       if (fit.state === "failed" || Date.now() > end) return false;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -183,7 +199,7 @@ export class SmartRouter {
     const model = embedder?.model();
     if (!embedder || !model) return undefined;
     const fit = this.fitting(model);
-    if (fit.state !== "ready") return undefined;
+    if (fit.state !== "ready" || !fit.trusted) return undefined;
     try {
       const [vector] = await embedder.embed(model, [text], { timeoutMs: this.deps.queryTimeoutMs ?? QUERY_EMBED_TIMEOUT_MS, projectId });
       if (vector?.length !== fit.classifier.width) throw new Error(`a ${vector?.length ?? 0}-dimensional vector for centroids of width ${fit.classifier.width}`);
@@ -202,9 +218,13 @@ export class SmartRouter {
     const started: Fit = { state: "fitting" };
     this.fits.set(model, started);
     void this.fit(model).then(
-      (classifier) => {
-        this.fits.set(model, { state: "ready", classifier });
-        this.log.info({ model, examples: this.deps.examples.length, width: classifier.width }, "smart routing centroids ready for this embedding model");
+      ({ classifier, selfAccuracy }) => {
+        const needed = this.deps.minSelfAccuracy ?? MIN_SELF_ACCURACY;
+        const trusted = selfAccuracy >= needed;
+        this.fits.set(model, { state: "ready", classifier, trusted, selfAccuracy });
+        const fields = { model, examples: this.deps.examples.length, width: classifier.width, selfAccuracy: Math.round(selfAccuracy * 1000) / 1000 };
+        if (trusted) this.log.info(fields, "smart routing centroids ready for this embedding model");
+        else this.log.warn(fields, `smart routing centroids fitted for embedding model '${model}' but not used: they label only ${fields.selfAccuracy} of the examples (leave-one-out, ${needed} needed), so keywords route; connect a sentence embedder (e.g. all-MiniLM-L6-v2)`);
       },
       (err: unknown) => {
         this.fits.set(model, { state: "failed", at: (this.deps.now ?? Date.now)() });
@@ -214,7 +234,7 @@ export class SmartRouter {
     return started;
   }
 
-  private async fit(model: string): Promise<CentroidClassifier> {
+  private async fit(model: string): Promise<{ classifier: CentroidClassifier; selfAccuracy: number }> {
     const embedder = this.deps.embedder!;
     const examples = this.deps.examples;
     const vectors: number[][] = [];
@@ -223,6 +243,7 @@ export class SmartRouter {
       // Bulk: people's own requests to the same workers go first.
       vectors.push(...(await embedder.embed(model, batch, { timeoutMs: FIT_BATCH_TIMEOUT_MS, priority: "bulk" })));
     }
-    return CentroidClassifier.fit(examples.map((e, i) => ({ tier: e.tier, vector: vectors[i]! })));
+    const labelled = examples.map((e, i) => ({ tier: e.tier, vector: vectors[i]! }));
+    return { classifier: CentroidClassifier.fit(labelled), selfAccuracy: CentroidClassifier.selfAccuracy(labelled) };
   }
 }
