@@ -37,7 +37,8 @@ describe("CentroidClassifier", () => {
   it("measures how well the vectors label their own examples, each left out of its centroid", () => {
     expect(CentroidClassifier.selfAccuracy(examples)).toBe(1);
     // Vectors that say nothing of the tier: each example is nearer the other tiers once left out.
-    const noise = [0, 1, 2, 3, 4, 5].map((i) => ({ tier: (["code", "fast", "reasoning"] as const)[i % 3], vector: v(i % 2, (i + 1) % 2, 0, 0) }));
+    const tiers = ["code", "fast", "reasoning"] as const;
+    const noise = [0, 1, 2, 3, 4, 5].map((i) => ({ tier: tiers[i % 3]!, vector: v(i % 2, (i + 1) % 2, 0, 0) }));
     expect(CentroidClassifier.selfAccuracy(noise)).toBeLessThan(0.5);
   });
 
