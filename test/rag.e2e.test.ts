@@ -266,14 +266,26 @@ describe("audit", () => {
 });
 
 describe("embedding width", () => {
-  it("refuses a worker's embeddings of another width with a clear message, keeping its chat", async () => {
+  it("serves /v1/embeddings with a model of another width, never for documents, and says so", async () => {
     const other = await otherPool; // default CELLULE_EMBEDDING_DIMS=384; stories260K yields 64
     const [, otherKey] = await Promise.all([startWorker(other, { embedding: true }), other.createKey()]);
-    await waitFor(() => other.output().includes("refusing embeddings from model 'stories260K'"), "refusal logged");
-    expect(other.output()).toContain("yields 64-dimensional vectors and this pool stores 384 (CELLULE_EMBEDDING_DIMS)");
+    await waitFor(() => other.output().includes("embedding model 'stories260K'"), "width note logged");
+    expect(other.output()).toContain("will not be used for documents: it yields 64-dimensional vectors and this pool stores 384 (CELLULE_EMBEDDING_DIMS)");
     const client = new OpenAI({ baseURL: `${other.url}/v1`, apiKey: otherKey });
-    await expect(client.embeddings.create({ model: MODEL_ID, input: "hello" })).rejects.toMatchObject({ status: 400 });
+    const embedded = await client.embeddings.create({ model: MODEL_ID, input: ["hello", "a cat sat"] });
+    expect(embedded.data).toHaveLength(2);
+    expect(embedded.data.every((d) => d.embedding.length === 64)).toBe(true);
     const chat = await client.chat.completions.create({ model: MODEL_ID, messages: [{ role: "user", content: "Hi" }], max_tokens: 4 });
     expect(chat.choices[0]!.finish_reason).toBeTruthy();
+
+    // A document on that pool is not embedded by it: it stays pending, searched by words only.
+    const otherCall = api(other.url, otherKey);
+    const project = (await otherCall("POST", "/v1/projects", { name: "Width check", language: "english" })).body.id as string;
+    expect((await uploadDocument(other.url, otherKey, project, "lease.md", Buffer.from(LEASE))).status).toBe(201);
+    await waitDocuments(otherCall, project, (d) => d.chunks_count > 0, "text extracted");
+    await new Promise((r) => setTimeout(r, 1500));
+    const [doc] = await listDocuments(otherCall, project);
+    expect(doc).toMatchObject({ indexed_status: "pending", embedded_count: 0 });
+    expect((await otherCall("POST", `/v1/projects/${project}/search`, { query: "monthly rent", k: 2 })).body.mode).toBe("fulltext");
   });
 });

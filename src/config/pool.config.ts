@@ -64,7 +64,7 @@ export const poolFields = {
   tokenTtlHours: field({ env: "CELLULE_TOKEN_TTL_HOURS", schema: positiveInt, defaultValue: 24, help: "enrolment token lifetime (hours)" }),
   drainTimeoutMs: field({ env: "CELLULE_DRAIN_TIMEOUT_MS", schema: z.coerce.number().int().min(0), defaultValue: 30_000, help: "on SIGTERM, how long (ms) running answers may take to finish before the pool stops anyway (0: do not wait)" }),
   maxJobAttempts: field({ env: "CELLULE_MAX_JOB_ATTEMPTS", schema: positiveInt, defaultValue: 3, help: "workers a job may be tried on before it fails" }),
-  embeddingDims: field({ env: "CELLULE_EMBEDDING_DIMS", aliases: ["IAMINE_EMBEDDING_DIMS"], schema: z.coerce.number().int().min(1).max(2000), defaultValue: 384, help: "width of the document vectors (384 for all-MiniLM-L6-v2); workers whose embedding model yields another width are refused for embeddings" }),
+  embeddingDims: field({ env: "CELLULE_EMBEDDING_DIMS", aliases: ["IAMINE_EMBEDDING_DIMS"], schema: z.coerce.number().int().min(1).max(2000), defaultValue: 384, help: "width of the document vectors (384 for all-MiniLM-L6-v2); an embedding model of another width serves /v1/embeddings but does not embed documents" }),
   embeddingModel: field({
     env: "CELLULE_EMBEDDING_MODEL",
     aliases: ["IAMINE_EMBEDDER_PATH"],

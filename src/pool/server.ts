@@ -37,6 +37,7 @@ import { buildMetrics } from "./metrics/metrics.composition.js";
 import { buildMigrations, type Migrations } from "./migrations/migrations.composition.js";
 import { buildRouting } from "./migrations/routing/routing.composition.js";
 import type { LicenseService } from "./license/license.service.js";
+import { buildSmartRouting } from "./models/routing/routing.composition.js";
 import { buildOpenAi } from "./openai/openai.composition.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
 import { drainPool, type DrainOutcome } from "./readiness/drain.js";
@@ -124,9 +125,11 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const rag = await buildRag({ config, db, registry, dispatcher, keys: keys.service, audit: audit.service, workers: workers.repo, license: license.service });
   // Forwarding to bonded pools: its two settings are applied by the settings feature, used by the cluster feature.
   const forwarding = new ForwardingPolicy(config);
-  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat, catalogue: () => cluster.catalogue(), levelOf: (id) => rag.projects.levelOf(id) });
+  // Smart routing (`model: "auto"`): a tier from the conversation, the tier's model among those served.
+  const smartRouting = buildSmartRouting({ config, registry, dispatcher, license: license.service, servedChatModels: () => openai.inference.servedChatModels(), levelOf: (id) => rag.projects.levelOf(id) });
+  const openai = buildOpenAi({ registry, dispatcher, rag: rag.chat, catalogue: () => cluster.catalogue(), levelOf: (id) => rag.projects.levelOf(id), router: smartRouting.router });
   // Runtime settings saved by an admin override the boot config; the queue is calibrated from the declared headcount.
-  const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding });
+  const settings = await buildSettings({ db, config, audit: audit.service, registry, dispatcher, queue: rag.queue, pump: rag.pump, chat: rag.chat, search: rag.search, adminUsers: adminUsers.service, forwarding, routing: smartRouting.router, inference: openai.inference });
   // Employee desktops (issue 21): their policy (thresholds + site hours), state audit and harvest.
   const desktops = await buildDesktops({ db, config, audit: audit.service, registry, sockets: hub.sockets });
   // Dashboard: metrics sampler, overview, live events (worker joins/leaves, metrics, ingest progress, settings changes).
@@ -185,7 +188,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
   const afterListen: Feature[] = [readiness, audit, federation, replication, topology, cluster, migrations, routing];
-  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, openai, settings, desktops, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status, metrics];
+  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, smartRouting, openai, settings, desktops, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status, metrics];
   return {
     app,
     registry,

@@ -94,3 +94,5 @@ export const PromoteMasterBody = z.object({ confirm: z.literal(true) });
 /** Response headers of a `model: "auto"` request (smart routing). */
 export const ROUTED_TIER_HEADER = "x-cellule-routed-tier";
 export const ROUTED_SCORE_HEADER = "x-cellule-routed-score";
+/** How the tier was chosen: `centroid` (the embedder's vectors), `keywords` (no embedder), `default` (below the thresholds). */
+export const ROUTED_BY_HEADER = "x-cellule-routed-by";

@@ -6,7 +6,8 @@ import { z } from "zod";
 
 export const PROFILE_IDS = ["smb", "corporate"] as const;
 export type ProfileId = (typeof PROFILE_IDS)[number];
-export const SETTING_TYPES = ["integer", "number", "boolean", "enum"] as const;
+/** `text`: a string of at most `max` characters (a model name, the pool-wide system prompt). */
+export const SETTING_TYPES = ["integer", "number", "boolean", "enum", "text"] as const;
 export type SettingType = (typeof SETTING_TYPES)[number];
 export const SETTING_SOURCES = ["default", "env", "admin"] as const;
 export type SettingSource = (typeof SETTING_SOURCES)[number];
@@ -37,6 +38,14 @@ export interface SettingsValues {
   "security.lockout_minutes": number;
   "cluster.forwarding_enabled": boolean;
   "cluster.forward_queue_threshold": number;
+  "routing.enabled": boolean;
+  "routing.model_fast": string;
+  "routing.model_reasoning": string;
+  "routing.model_code": string;
+  "routing.default_tier": "fast" | "reasoning" | "code";
+  "routing.min_score": number;
+  "routing.min_margin": number;
+  "chat.system_prompt": string;
 }
 export type SettingKey = keyof SettingsValues;
 

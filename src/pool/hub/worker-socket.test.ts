@@ -35,10 +35,10 @@ let hub: Hub;
 const hubs: Hub[] = [];
 
 /** A real http server on 127.0.0.1 (port 0) whose upgrades go to a WorkerSocketServer. */
-async function startHub(heartbeatMs: number, trustedProxies: string[] = []): Promise<Hub> {
+async function startHub(heartbeatMs: number, trustedProxies: string[] = [], embeddingDims?: number): Promise<Hub> {
   const registry = new WorkerRegistry();
   const dispatcher = new Dispatcher({ registry, queueSize: 4, jobTimeoutMs: 30_000, maxAttempts: 1 });
-  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: new WorkersRepository(t.db), heartbeatMs, audit, clientAddress: clientAddressResolver(trustedProxies) });
+  const sockets = new WorkerSocketServer({ registry, dispatcher, enrolment, workers: new WorkersRepository(t.db), heartbeatMs, audit, clientAddress: clientAddressResolver(trustedProxies), embeddingDims });
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   server.on("upgrade", (req, socket, head) => sockets.handleUpgrade(req, socket, head));
   server.listen(0, "127.0.0.1");
@@ -130,6 +130,21 @@ describe("WorkerSocketServer handshake", () => {
     expect(welcome).toMatchObject({ version: PROTOCOL_VERSION, heartbeatMs: 60_000 });
     expect(credential).toMatch(/^wkr_/);
     expect(hub.registry.get(workerId)?.models.map((m) => m.id)).toEqual(["m1"]);
+    client.ws.close();
+  });
+
+  it("keeps the embedding capability of a model whose width is not the pool's document width (it serves /v1/embeddings)", async () => {
+    const pool384 = await startHub(60_000, [], 384);
+    const { token } = await enrolment.createToken(undefined, "test:admin");
+    const client = await new Client(pool384.port).open();
+    client.send(hello({ token }, { models: [servedModel("m1", ["chat", "completion", "embedding"], { embeddingDims: 64 }), servedModel("e8", ["embedding"], { embeddingDims: 8 })] }));
+    const { workerId } = await client.next("welcome");
+    const models = pool384.registry.get(workerId)?.models;
+    expect(models?.map((m) => [m.id, m.capabilities, m.embeddingDims])).toEqual([
+      ["m1", ["chat", "completion", "embedding"], 64],
+      ["e8", ["embedding"], 8],
+    ]);
+    expect(pool384.registry.anyServing("e8", "embedding")).toBe(true);
     client.ws.close();
   });
 

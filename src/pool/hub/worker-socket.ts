@@ -44,7 +44,7 @@ export interface WorkerSocketOptions {
   heartbeatMs: number;
   /** Records refused duplicates, replaced connections and addresses blocked for failed authentications. */
   audit: Pick<AuditService, "record">;
-  /** Width of the pool's document vectors (CELLULE_EMBEDDING_DIMS); other embedding widths are refused. */
+  /** Width of the pool's document vectors (CELLULE_EMBEDDING_DIMS): a model of another width serves /v1/embeddings but not documents (logged). */
   embeddingDims?: number | undefined;
   /** This pool's federation atom id (in the welcome). */
   atomId?: string | undefined;
@@ -255,7 +255,8 @@ export class WorkerSocketServer {
     }
     if (ws.readyState !== ws.OPEN) return undefined;
     if (!(await this.settleDuplicate(workerId, ws, remote))) return undefined;
-    const models = this.acceptedModels(workerId, h.models);
+    const models = h.models;
+    this.noteEmbeddingWidths(workerId, models);
     const { site, mobility, kind, clearance, revoked } = await this.opts.workers.recordConnection(workerId, { hardwareClass: h.hardware.hardwareClass, hardware: h.hardware, models, agentVersion: h.agentVersion, site: h.site, mobility: h.mobility, desktop: h.desktop });
     // Revoked by an administrator between the credential check and now.
     if (revoked) return this.reject(ws, remote, CloseCode.revoked, { code: "worker_revoked", message: WORKER_REVOKED_MESSAGE, retry: false });
@@ -333,26 +334,20 @@ export class WorkerSocketServer {
   }
 
   /**
-   * The worker's models minus any embedding capability whose vectors do not have the pool's width
-   * (they could not be stored next to the others); the model's chat/completion stay available.
+   * Every embedding model serves /v1/embeddings (issue 19); only one of the pool's width can embed
+   * project documents (src/pool/rag/embedding.client.ts picks it). Says so for any other width, so an
+   * admin who expected it to index documents knows why it does not.
    */
-  private acceptedModels(workerId: string, models: ServedModel[]): ServedModel[] {
+  private noteEmbeddingWidths(workerId: string, models: readonly ServedModel[]): void {
     const dims = this.opts.embeddingDims;
-    if (dims === undefined) return models;
-    const out: ServedModel[] = [];
+    if (dims === undefined) return;
     for (const m of models) {
-      if (!m.capabilities.includes("embedding") || m.embeddingDims === dims) {
-        out.push(m);
-        continue;
-      }
+      if (!m.capabilities.includes("embedding") || m.embeddingDims === dims) continue;
       this.log.warn(
         { workerId, model: m.id, embeddingDims: m.embeddingDims ?? null, poolDims: dims },
-        `refusing embeddings from model '${m.id}' on worker ${workerId}: it yields ${m.embeddingDims ?? "unknown"}-dimensional vectors and this pool stores ${dims} (CELLULE_EMBEDDING_DIMS); serve an embedding model of width ${dims} or change CELLULE_EMBEDDING_DIMS`,
+        `embedding model '${m.id}' on worker ${workerId} will not be used for documents: it yields ${m.embeddingDims ?? "unknown"}-dimensional vectors and this pool stores ${dims} (CELLULE_EMBEDDING_DIMS); it serves /v1/embeddings for clients. Serve an embedding model of width ${dims} (or change CELLULE_EMBEDDING_DIMS) to index documents`,
       );
-      const capabilities = m.capabilities.filter((c) => c !== "embedding");
-      if (capabilities.length > 0) out.push({ ...m, capabilities, embeddingDims: undefined });
     }
-    return out;
   }
 
   private onWorkerMessage(worker: WorkerConnection, data: RawData, isBinary: boolean): void {

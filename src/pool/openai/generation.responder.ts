@@ -31,7 +31,7 @@ export async function respondGeneration(
   inference: InferenceService,
   job: GenerateJobState,
   shape: Shape,
-  opts: { stream: boolean; includeUsage: boolean; extra?: Extra | undefined; projectId?: string | undefined },
+  opts: { stream: boolean; includeUsage: boolean; extra?: Extra | undefined; projectId?: string | undefined; headers?: Record<string, string> | undefined },
 ): Promise<((ChatCompletion | TextCompletion) & Extra) | undefined> {
   job.requestId = req.id;
   job.caller = callerOfJob(req);
@@ -43,10 +43,11 @@ export async function respondGeneration(
     if (!reply.raw.writableFinished) inference.cancel(job);
   });
   if (!opts.stream) {
+    if (opts.headers) void reply.headers(opts.headers);
     const result = await job.result;
     return { ...wholeResponse(shape, ids, job.rawText, result), ...opts.extra };
   }
-  return streamResponse(req, reply, job, shape, ids, opts.includeUsage, opts.extra);
+  return streamResponse(req, reply, job, shape, ids, opts.includeUsage, opts.extra, opts.headers);
 }
 
 /** The key behind a request (its id, scope, project), carried by a job forwarded to another pool. */
@@ -69,15 +70,15 @@ function wholeResponse(shape: Shape, ids: Ids, raw: string, r: GenerateResult): 
   return { ...ids, object: "chat.completion", choices: [{ index: 0, message, finish_reason: r.finishReason, logprobs: null }], usage: usage(r) };
 }
 
-/** `extra`: top-level fields added to the final chunk (RAG citations). */
-async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: GenerateJobState, shape: Shape, ids: Ids, includeUsage: boolean, extra: Extra = {}): Promise<undefined> {
+/** `extra`: top-level fields added to the final chunk (RAG citations); `headers`: added to the 200 (smart routing's tier and score). */
+async function streamResponse(req: FastifyRequest, reply: FastifyReply, job: GenerateJobState, shape: Shape, ids: Ids, includeUsage: boolean, extra: Extra = {}, headers: Record<string, string> = {}): Promise<undefined> {
   reply.hijack();
   const res = reply.raw;
   let started = false;
   const start = () => {
     if (started) return;
     started = true;
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no", "x-request-id": req.id });
+    res.writeHead(200, { ...headers, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no", "x-request-id": req.id });
   };
   // The first chunk leaves at once, with the headers: time to first token waits for nothing (it
   // used to wait for the next turn of the event loop, ~0.1 ms at p50 on the 2-vCPU test VM, more

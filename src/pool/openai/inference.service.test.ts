@@ -28,6 +28,21 @@ describe("InferenceService.chatJob", () => {
     expect(job.input).toEqual({ messages: [{ role: "user", content: "Hi" }] });
   });
 
+  it("puts the pool-wide system prompt before every chat's messages, the client's own system message after it", () => {
+    const inference = service();
+    inference.setSystemPrompt("  Answer directly, in the user's language.  ");
+    const job = inference.chatJob(chatBody({ messages: [{ role: "system", content: "You are the legal assistant." }, { role: "user", content: "Hi" }] }));
+    expect(chatMessages(job)).toEqual([
+      { role: "system", content: "Answer directly, in the user's language." },
+      { role: "system", content: "You are the legal assistant." },
+      { role: "user", content: "Hi" },
+    ]);
+    // Text completions are raw prompts: untouched. An empty prompt means none.
+    expect(inference.completionJob(completionBody({})).input).toEqual({ prompt: "Once" });
+    inference.setSystemPrompt("");
+    expect(chatMessages(inference.chatJob(chatBody({ messages: [{ role: "user", content: "Hi" }] })))).toEqual([{ role: "user", content: "Hi" }]);
+  });
+
   it("normalises roles: developer → system, tool → user", () => {
     const job = service().chatJob(
       chatBody({

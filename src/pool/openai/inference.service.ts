@@ -18,7 +18,18 @@ export const DEFAULT_MAX_TOKENS = 512;
 export type Catalogue = () => Map<string, { capabilities: Set<string>; local: number; cluster: number }>;
 
 export class InferenceService {
+  /** The pool-wide system prompt (setting `chat.system_prompt`; empty: none). */
+  private systemPrompt = "";
+
   constructor(private readonly deps: { dispatcher: Dispatcher; registry: WorkerRegistry; catalogue?: Catalogue | undefined; levelOf?: ((projectId: string) => Promise<SensitivityLevel | undefined>) | undefined }) {}
+
+  /**
+   * Sets the system message every chat starts with. It goes before the client's own messages, its
+   * system message included: the pool's rules come first, an application's instructions refine them.
+   */
+  setSystemPrompt(text: string): void {
+    this.systemPrompt = text.trim();
+  }
 
   /**
    * Marks a job as touching a project (a RAG chat, a project-scoped key): it gets the project's
@@ -33,6 +44,7 @@ export class InferenceService {
 
   chatJob(body: ChatCompletionRequest): GenerateJobState {
     const messages: ChatMessage[] = body.messages.map((m, i) => ({ role: normaliseRole(m.role), content: textContent(m.content, i) }));
+    if (this.systemPrompt) messages.unshift({ role: "system", content: this.systemPrompt });
     const params = sampling(body, body.max_completion_tokens ?? body.max_tokens);
     const rf = body.response_format;
     if (rf?.type === "json_object") params.json = "object";
@@ -67,6 +79,13 @@ export class InferenceService {
 
   cancel(job: GenerateJobState | EmbedJobState): void {
     this.deps.dispatcher.cancel(job);
+  }
+
+  /** Names of the chat models a connected worker serves, here or (when the pool is part of a cluster) on a bonded pool. */
+  servedChatModels(): string[] {
+    return this.models()
+      .filter((m) => m.capabilities.includes("chat") && (m.local_workers > 0 || m.cluster_workers > 0))
+      .map((m) => m.id);
   }
 
   models() {

@@ -1,6 +1,7 @@
 /**
  * Wires the OpenAI-compatible API for buildPool: the inference service and /v1/models,
- * /v1/chat/completions (with RAG when a project key asks), /v1/completions and /v1/embeddings,
+ * /v1/chat/completions (with RAG when a project key asks, smart routing for `model: "auto"`),
+ * /v1/completions and /v1/embeddings,
  * each with the `apiKey` route policy (an API key, or with no bearer the dashboard's session cookie
  * with CSRF on mutations).
  */
@@ -9,6 +10,7 @@ import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import type { Feature } from "../feature.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
 import type { WorkerRegistry } from "../hub/worker-registry.js";
+import type { SmartRouter } from "../models/routing/smart-router.service.js";
 import type { RagChatService } from "../rag/rag-chat.service.js";
 import { chatRoutes } from "./chat.routes.js";
 import { completionsRoutes } from "./completions.routes.js";
@@ -25,6 +27,8 @@ export interface OpenAiDeps {
   catalogue?: Catalogue | undefined;
   /** A project's sensitivity (issue 21): the level its jobs require. */
   levelOf?: ((projectId: string) => Promise<SensitivityLevel | undefined>) | undefined;
+  /** Smart routing (`model: "auto"`, src/pool/models/routing/). */
+  router?: SmartRouter | undefined;
 }
 
 export interface OpenAi extends Feature {
@@ -37,9 +41,10 @@ export function buildOpenAi(deps: OpenAiDeps): OpenAi {
   return {
     inference,
     async routes(app) {
-      await app.register(modelsRoutes, { inference });
-      await app.register(chatRoutes, { inference, rag: deps.rag });
-      await app.register(completionsRoutes, { inference });
+      const router = deps.router;
+      await app.register(modelsRoutes, { inference, router });
+      await app.register(chatRoutes, { inference, rag: deps.rag, router });
+      await app.register(completionsRoutes, { inference, router });
       await app.register(embeddingsRoutes, { inference });
     },
   };

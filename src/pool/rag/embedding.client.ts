@@ -1,8 +1,9 @@
 /**
  * Document and query embeddings, computed by embedding workers through the pool's dispatcher
  * (never on the pool). Chooses the model: CELLULE_EMBEDDING_MODEL when set, otherwise the first
- * connected embedding model (by id) of the configured width. Workers whose model yields another
- * width never offer embeddings here: the worker socket refuses that capability at handshake.
+ * connected embedding model (by id) of the configured width. A model of another width still serves
+ * clients on /v1/embeddings (and smart routing), never documents: its vectors could not be stored
+ * beside the others (the worker socket logs it at handshake).
  */
 import { AppError } from "../../shared/errors.js";
 import type { ServedModel } from "../../protocol/worker.protocol.js";

@@ -6,6 +6,8 @@
 import type { AdminUsersService } from "../admin-users/admin-users.service.js";
 import type { ForwardingPolicy } from "../cluster/peer-capacity.js";
 import type { Dispatcher } from "../hub/dispatcher.js";
+import type { SmartRouter } from "../models/routing/smart-router.service.js";
+import type { InferenceService } from "../openai/inference.service.js";
 import type { EmbeddingPump } from "../rag/embedding-pump.js";
 import type { IngestQueue } from "../rag/ingest.queue.js";
 import type { RagChatService } from "../rag/rag-chat.service.js";
@@ -21,6 +23,10 @@ export interface ApplierTargets {
   adminUsers: Pick<AdminUsersService, "setPolicy">;
   /** Forwarding to bonded pools (src/pool/cluster/); absent in tests that do not wire it. */
   forwarding?: Pick<ForwardingPolicy, "configure"> | undefined;
+  /** Smart routing (`model: "auto"`); absent in tests that do not wire it. */
+  routing?: Pick<SmartRouter, "configure"> | undefined;
+  /** The OpenAI inference service: the pool-wide system prompt. */
+  inference?: Pick<InferenceService, "setSystemPrompt"> | undefined;
 }
 
 export function registerAppliers(settings: SettingsService, t: ApplierTargets): void {
@@ -37,4 +43,12 @@ export function registerAppliers(settings: SettingsService, t: ApplierTargets): 
   settings.onApply("security.lockout_minutes", (v) => t.adminUsers.setPolicy({ lockMs: v * 60_000 }));
   settings.onApply("cluster.forwarding_enabled", (v) => t.forwarding?.configure({ enabled: v }));
   settings.onApply("cluster.forward_queue_threshold", (v) => t.forwarding?.configure({ threshold: v }));
+  settings.onApply("routing.enabled", (v) => t.routing?.configure({ enabled: v }));
+  settings.onApply("routing.model_fast", (v) => t.routing?.configure({ models: { fast: v } }));
+  settings.onApply("routing.model_reasoning", (v) => t.routing?.configure({ models: { reasoning: v } }));
+  settings.onApply("routing.model_code", (v) => t.routing?.configure({ models: { code: v } }));
+  settings.onApply("routing.default_tier", (v) => t.routing?.configure({ defaultTier: v }));
+  settings.onApply("routing.min_score", (v) => t.routing?.configure({ minScore: v }));
+  settings.onApply("routing.min_margin", (v) => t.routing?.configure({ minMargin: v }));
+  settings.onApply("chat.system_prompt", (v) => t.inference?.setSystemPrompt(v));
 }

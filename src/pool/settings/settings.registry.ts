@@ -9,6 +9,8 @@ import { poolFields, type PoolConfig } from "../../config/pool.config.js";
 import type { Localized, ProfileId, SettingKey, SettingsValues, SettingType, SettingValue } from "../../protocol/settings.protocol.js";
 import { LOCK_MS, LOCK_THRESHOLD, SESSION_IDLE_MS } from "../admin-users/admin-users.service.js";
 import { RETRY_AFTER_SECONDS } from "../hub/dispatcher.js";
+import { ModelName } from "../../protocol/models.protocol.js";
+import { ROUTING_DEFAULTS } from "../models/routing/smart-router.service.js";
 import { EMBED_BATCH, EMBED_IN_FLIGHT } from "../rag/embedding-pump.js";
 import { INGEST_CONCURRENCY } from "../rag/ingest.queue.js";
 import { RETRIEVE_K } from "../rag/rag-chat.service.js";
@@ -19,6 +21,7 @@ export const CATEGORIES = [
   { id: "documents", label: { en: "Documents & search", fr: "Documents et recherche" } },
   { id: "security", label: { en: "Security & sign-in", fr: "Sécurité et connexion" } },
   { id: "cluster", label: { en: "Cluster (bonded pools)", fr: "Grappe (pools liés)" } },
+  { id: "models", label: { en: "Models & smart routing", fr: "Modèles et routage intelligent" } },
 ] as const satisfies readonly { id: string; label: Localized }[];
 export type CategoryId = (typeof CATEGORIES)[number]["id"];
 
@@ -36,6 +39,8 @@ export interface SettingDef<K extends SettingKey = SettingKey> {
   min?: number;
   max?: number;
   options?: readonly string[];
+  /** A `text` setting's format beyond its length (`max`): a model name, or empty. */
+  format?: "model_name";
   /** Language-neutral symbol ("s", "min"), or null for a plain count (the label says what is counted). */
   unit: string | null;
   label: Localized;
@@ -281,6 +286,123 @@ const DEFINITIONS = [
     },
     recommended: { smb: 0, corporate: 4 },
   },
+  // --- Models & smart routing ------------------------------------------------------------------
+  {
+    key: "routing.enabled",
+    category: "models",
+    type: "boolean",
+    unit: null,
+    defaultValue: () => ROUTING_DEFAULTS.enabled,
+    label: { en: "Smart routing (model \"auto\")", fr: "Routage intelligent (modèle « auto »)" },
+    description: {
+      en: "Applications may ask for the model \"auto\": each question then goes to the model suited to it (quick questions, analysis and reasoning, or programming), chosen from the question itself. Needs the smart_routing feature of the license.",
+      fr: "Les applications peuvent demander le modèle « auto » : chaque question va alors au modèle qui lui convient (questions rapides, analyse et raisonnement, ou programmation), choisi d'après la question elle-même. Nécessite la fonction smart_routing de la licence.",
+    },
+    recommended: { smb: true, corporate: true },
+  },
+  {
+    key: "routing.model_fast",
+    category: "models",
+    type: "text",
+    max: 100,
+    format: "model_name",
+    unit: null,
+    defaultValue: () => ROUTING_DEFAULTS.models.fast,
+    label: { en: "Model for quick questions", fr: "Modèle des questions rapides" },
+    description: {
+      en: "Model that answers small talk, short facts, rewriting and translation when an application asks for the model \"auto\". Empty: the model the Models page gives the role \"fast\"; if none is connected, any connected chat model.",
+      fr: "Modèle qui répond aux échanges courants, questions factuelles, reformulations et traductions quand une application demande le modèle « auto ». Vide : le modèle auquel la page Modèles donne le rôle « fast » ; s'il n'est pas connecté, n'importe quel modèle de discussion connecté.",
+    },
+    recommended: { smb: "", corporate: "" },
+  },
+  {
+    key: "routing.model_reasoning",
+    category: "models",
+    type: "text",
+    max: 100,
+    format: "model_name",
+    unit: null,
+    defaultValue: () => ROUTING_DEFAULTS.models.reasoning,
+    label: { en: "Model for analysis and reasoning", fr: "Modèle de l'analyse et du raisonnement" },
+    description: {
+      en: "Model that answers multi-step analysis, calculations, planning, legal or medical reasoning for the model \"auto\". Empty: the model the Models page gives the role \"reasoning\"; if none is connected, any connected chat model.",
+      fr: "Modèle qui répond aux analyses en plusieurs étapes, calculs, plannings, raisonnements juridiques ou médicaux pour le modèle « auto ». Vide : le modèle auquel la page Modèles donne le rôle « reasoning » ; s'il n'est pas connecté, n'importe quel modèle de discussion connecté.",
+    },
+    recommended: { smb: "", corporate: "" },
+  },
+  {
+    key: "routing.model_code",
+    category: "models",
+    type: "text",
+    max: 100,
+    format: "model_name",
+    unit: null,
+    defaultValue: () => ROUTING_DEFAULTS.models.code,
+    label: { en: "Model for programming", fr: "Modèle de la programmation" },
+    description: {
+      en: "Model that answers programming, debugging, SQL, regular expressions and shell questions for the model \"auto\". Empty: the model the Models page gives the role \"code\"; if none is connected, any connected chat model.",
+      fr: "Modèle qui répond aux questions de programmation, de débogage, de SQL, d'expressions régulières et de shell pour le modèle « auto ». Vide : le modèle auquel la page Modèles donne le rôle « code » ; s'il n'est pas connecté, n'importe quel modèle de discussion connecté.",
+    },
+    recommended: { smb: "", corporate: "" },
+  },
+  {
+    key: "routing.default_tier",
+    category: "models",
+    type: "enum",
+    options: ["fast", "reasoning", "code"],
+    unit: null,
+    defaultValue: () => ROUTING_DEFAULTS.defaultTier,
+    label: { en: "Tier when the choice is unclear", fr: "Catégorie quand le choix est incertain" },
+    description: {
+      en: "Where a question goes when smart routing cannot tell clearly what it is (see the two thresholds below): fast = quick questions, reasoning = analysis, code = programming.",
+      fr: "Où va une question quand le routage intelligent ne sait pas clairement de quoi il s'agit (voir les deux seuils ci-dessous) : fast = questions rapides, reasoning = analyse, code = programmation.",
+    },
+    recommended: { smb: "fast", corporate: "fast" },
+  },
+  {
+    key: "routing.min_score",
+    category: "models",
+    type: "number",
+    min: 0,
+    max: 1,
+    unit: null,
+    defaultValue: () => ROUTING_DEFAULTS.minScore,
+    label: { en: "Smart routing: minimum confidence", fr: "Routage intelligent : confiance minimale" },
+    description: {
+      en: "How closely a question must resemble the examples of a category before it is sent there (0 to 1; applies while an embedding worker is connected, which is what measures the resemblance); below it, the category chosen above applies. Higher sends more questions to that default category.",
+      fr: "À quel point une question doit ressembler aux exemples d'une catégorie pour y être envoyée (de 0 à 1 ; s'applique quand un poste d'embeddings est connecté, c'est lui qui mesure la ressemblance) ; en dessous, la catégorie choisie ci-dessus s'applique. Plus haut envoie davantage de questions vers cette catégorie par défaut.",
+    },
+    recommended: { smb: 0.1, corporate: 0.1 },
+  },
+  {
+    key: "routing.min_margin",
+    category: "models",
+    type: "number",
+    min: 0,
+    max: 1,
+    unit: null,
+    defaultValue: () => ROUTING_DEFAULTS.minMargin,
+    label: { en: "Smart routing: minimum lead", fr: "Routage intelligent : avance minimale" },
+    description: {
+      en: "How far ahead the best category must be of the second one (0 to 1; applies while an embedding worker is connected); a closer call goes to the default category. 0 always follows the best guess.",
+      fr: "L'avance que la meilleure catégorie doit avoir sur la deuxième (de 0 à 1 ; s'applique quand un poste d'embeddings est connecté) ; un choix plus serré va à la catégorie par défaut. 0 suit toujours la meilleure estimation.",
+    },
+    recommended: { smb: 0.02, corporate: 0.05 },
+  },
+  {
+    key: "chat.system_prompt",
+    category: "models",
+    type: "text",
+    max: 4000,
+    unit: null,
+    defaultValue: () => "",
+    label: { en: "Instructions given to every conversation", fr: "Consignes données à chaque conversation" },
+    description: {
+      en: "Text placed before every conversation as the assistant's standing instructions (for example: answer in the user's language, directly, without showing your reasoning). An application's own instructions come after it. Empty: none.",
+      fr: "Texte placé avant chaque conversation comme consignes permanentes de l'assistant (par exemple : réponds dans la langue de l'utilisateur, directement, sans montrer ton raisonnement). Les consignes propres d'une application viennent après. Vide : aucune.",
+    },
+    recommended: { smb: "", corporate: "" },
+  },
 ] satisfies readonly SettingDef[];
 
 /** Compiles only while every key of SettingsValues has its definition above. */
@@ -306,6 +428,8 @@ export function ruleOf(def: SettingDef): string {
       return "true or false";
     case "enum":
       return `one of ${(def.options ?? []).join(", ")}`;
+    case "text":
+      return def.format === "model_name" ? `a model name (letters, digits, . _ : -; at most ${def.max ?? 100} characters) or empty` : `a text of at most ${def.max ?? 1000} characters`;
   }
 }
 
@@ -324,5 +448,9 @@ export function schemaOf(def: SettingDef): z.ZodType<SettingValue> {
       return z.boolean();
     case "enum":
       return z.enum(def.options as [string, ...string[]]);
+    case "text": {
+      const text = z.string().max(def.max ?? 1000);
+      return def.format === "model_name" ? z.union([z.literal(""), ModelName.max(def.max ?? 100)]) : text;
+    }
   }
 }

@@ -31,7 +31,9 @@ export function SettingRow(p: { setting: Setting; onSaved: (s: Setting) => void 
   const show = (v: SettingValue) => {
     if (typeof v === "boolean") return v ? t("settings.on") : t("settings.off");
     if (typeof v === "number") return `${num(lang, v, 3)}${s.unit ? ` ${s.unit}` : ""}`;
-    return v;
+    if (v === "") return t("settings.empty");
+    // A long text (the pool-wide system prompt) is shown by its start.
+    return v.length > 80 ? `${v.slice(0, 77)}…` : v;
   };
 
   const save = async (value: SettingValue) => {
@@ -83,6 +85,17 @@ export function SettingRow(p: { setting: Setting; onSaved: (s: Setting) => void 
         ))}
       </select>
     );
+  } else if (s.type === "text") {
+    const props = {
+      id,
+      value: typeof draft === "string" ? draft : "",
+      maxLength: s.max,
+      "aria-describedby": described,
+      "aria-invalid": error ? ("true" as const) : undefined,
+      onInput: (e: { currentTarget: { value: string } }) => setDraft(e.currentTarget.value),
+    };
+    // Long texts (the system prompt) get room to be read; a model name is one line.
+    control = (s.max ?? 0) > 200 ? <textarea class="text-input" rows={4} {...props} /> : <input type="text" class="text-input" {...props} />;
   } else {
     control = (
       <span class="setting-number">
