@@ -28,7 +28,7 @@ afterAll(killAll);
 
 beforeAll(async () => {
   const { a, b } = (await startCluster({ names: ["a", "b"] })) as Record<"a" | "b", ClusterNode>;
-  [M, S] = a!.atom < b!.atom ? [a!, b!] : [b!, a!];
+  [M, S] = a.atom < b.atom ? [a, b] : [b, a];
 }, 180_000);
 
 describe("catalogue master and satellites", () => {
