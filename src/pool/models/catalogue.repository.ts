@@ -138,6 +138,12 @@ export class CatalogueRepository {
     await this.db.query(`UPDATE model_uploads SET received_bytes = $2, updated_at = now() WHERE upload_id = $1`, [uploadId, received]);
   }
 
+  /** Removes the sessions not fed since `before`; returns their ids (their partial files go next). */
+  async deleteStaleUploads(before: Date): Promise<string[]> {
+    const rows = await this.db.query<{ upload_id: string }>(`DELETE FROM model_uploads WHERE updated_at < $1 RETURNING upload_id`, [before]);
+    return rows.map((r) => r.upload_id);
+  }
+
   async deleteUpload(uploadId: string): Promise<boolean> {
     const rows = await this.db.query(`DELETE FROM model_uploads WHERE upload_id = $1 RETURNING upload_id`, [uploadId]);
     return rows.length > 0;

@@ -139,6 +139,18 @@ describe("catalogue service", () => {
     ]);
   });
 
+  it("drops upload sessions abandoned for a week, with their partial files", async () => {
+    const r = rig();
+    const old = await r.service.createUpload({ file_name: "old.gguf" }, "admin:x");
+    const fresh = await r.service.createUpload({ file_name: "fresh.gguf" }, "admin:x");
+    await r.service.appendUpload(old.upload_id, 0, Readable.from([MODEL.subarray(0, 1000)]), false, "admin:x");
+    await t.db.query(`UPDATE model_uploads SET updated_at = now() - interval '8 days' WHERE upload_id = $1`, [old.upload_id]);
+    expect(await r.service.expireUploads()).toBe(1);
+    expect(await r.store.partSize(old.upload_id)).toBe(0);
+    await refusedWith(r.service.uploadStatus(old.upload_id), "upload_not_found");
+    expect((await r.service.uploadStatus(fresh.upload_id)).upload_id).toBe(fresh.upload_id);
+  });
+
   it("derives a model name from a file name", () => {
     expect(nameFromFile("Llama 3.2 (Q4).gguf")).toBe("Llama-3.2-Q4");
     expect(nameFromFile("C:\\models\\qwen2.5-coder.gguf")).toBe("qwen2.5-coder");

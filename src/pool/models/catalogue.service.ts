@@ -40,6 +40,9 @@ export interface MultipartUpload {
   declaredBytes: number | undefined;
 }
 
+/** An upload session no byte reached for this long is dropped at the next boot (a week). */
+export const UPLOAD_SESSION_TTL_MS = 7 * 86_400_000;
+
 const notFound = () => new AppError("model_not_found", "No model with that id in the catalogue.");
 const uploadNotFound = () => new AppError("upload_not_found", "No upload session with that id (finished, cancelled, or never started).");
 
@@ -273,6 +276,14 @@ export class CatalogueService implements ModelCatalogue {
   /** The file goes once no catalogue row uses it. */
   async removeFileIfUnused(sha256: string): Promise<void> {
     if (!(await this.deps.repo.fileReferenced(sha256))) await this.deps.store.remove(sha256);
+  }
+
+  /** Boot cleanup: sessions no byte reached for UPLOAD_SESSION_TTL_MS are dropped with their partial files. */
+  async expireUploads(now = new Date()): Promise<number> {
+    const ids = await this.deps.repo.deleteStaleUploads(new Date(now.getTime() - UPLOAD_SESSION_TTL_MS));
+    for (const id of ids) await this.deps.store.removePart(id);
+    if (ids.length > 0) this.log.info({ sessions: ids.length }, "dropped model upload sessions abandoned for a week");
+    return ids.length;
   }
 
   /** Records every model (a bond: the new peers receive this pool's catalogue). */

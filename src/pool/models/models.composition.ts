@@ -83,6 +83,7 @@ export async function buildModels(deps: ModelsDeps): Promise<Models> {
 
   const swept = await store.sweepStaging();
   const orphans = await store.sweepOrphans((sha) => repo.fileReferenced(sha));
+  await service.expireUploads();
   if (swept + orphans > 0) log.info({ halfWritten: swept, unreferenced: orphans }, "removed model files a previous run left behind");
   // A bond brings new peers: this pool's catalogue is recorded for them (idempotent upserts, last
   // writer by HLC) once the first-bond backfill of the data is over.
