@@ -1,0 +1,157 @@
+/**
+ * The Models page (issue 19) in real headless Chromium (Debian's /usr/bin/chromium through
+ * playwright-core) on a real pool: a file that is not a GGUF refused with its reason; stories260K
+ * uploaded through the page in a resumable session whose first PUT is cut halfway (the pool keeps
+ * the half), then, after a reload, the same file picked again resumes from the pool's count; the
+ * model listed with what its header says (architecture llama); its name refused a second time; its
+ * role and hardware classes changed inline and kept across a reload; deleted behind a confirmation.
+ * Screenshots in test-artifacts/dashboard/ at 1366×768.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BrowserContext, Page, Request } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchContext, openFromMenu, signIn } from "./browser.js";
+import { killAll, modelPath, ROOT, startPool, type PoolProc } from "./helpers.js";
+
+const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
+const MODEL = "stories260K";
+
+let pool: PoolProc;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+const row = () => page.locator(`#models-table tr[data-name="${MODEL}"]`);
+const isPut = (r: Request) => r.method() === "PUT" && /\/v1\/admin\/models\/uploads\/[^/?]+/.test(r.url());
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  pool = await startPool();
+  context = await launchContext();
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  await signIn(page, pool.url);
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  await killAll();
+});
+
+describe("Models page in Chromium", () => {
+  it("shows the empty catalogue of the master pool and refuses a file that is not a GGUF", async () => {
+    await openFromMenu(page, "models", "Models");
+    await page.locator("#models-table-empty").waitFor();
+    expect(await page.locator("#models-table-empty").textContent()).toMatch(/Upload a GGUF model file/);
+    expect(await page.locator("#catalogue-role").getAttribute("data-role")).toBe("master");
+    expect(await page.locator("#promote-open").count()).toBe(0);
+
+    await page.setInputFiles("#model-file", { name: "notes.gguf", mimeType: "application/octet-stream", buffer: Buffer.from("These are meeting notes, not a model.\n".repeat(40)) });
+    expect(await page.inputValue("#model-name")).toBe("notes");
+    await page.click("#model-upload-submit");
+    await page.locator('#model-upload[data-phase="failed"]').waitFor();
+    expect(await page.locator("#model-upload .notice.error").textContent()).toMatch(/not a usable GGUF model/);
+    expect(await page.locator("#models-table-empty").count()).toBe(1);
+  });
+
+  it("uploads stories260K in a resumable session: cut halfway, resumed after a reload, listed as llama", async () => {
+    const file = modelPath();
+    const size = readFileSync(file).length;
+    const half = Math.floor(size / 2);
+    // The first PUT reaches the pool with only its first half, and the browser sees the connection drop.
+    let cut = false;
+    await page.route("**/v1/admin/models/uploads/*", async (route) => {
+      const req = route.request();
+      if (cut || req.method() !== "PUT") return route.fallback();
+      cut = true;
+      const body = req.postDataBuffer()!;
+      expect(req.headers()["upload-offset"]).toBe("0");
+      const r = await route.fetch({ postData: body.subarray(0, half) });
+      expect(r.status()).toBe(200);
+      expect((await r.json()).received_bytes).toBe(half);
+      await route.abort("connectionreset");
+    });
+    await page.setInputFiles("#model-file", file);
+    expect(await page.inputValue("#model-name")).toBe(MODEL);
+    await page.selectOption("#model-role", "fast");
+    await page.click("#model-upload-submit");
+    await page.locator('#model-upload[data-phase="paused"]').waitFor();
+    expect(cut).toBe(true);
+    expect(await page.locator("#model-upload .notice.error").textContent()).toMatch(/connection to the pool was cut/);
+    await page.unroute("**/v1/admin/models/uploads/*");
+
+    // A closed tab: the same file picked again finds its session on the pool, half of it there.
+    await page.reload();
+    await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+    await page.setInputFiles("#model-file", file);
+    await page.locator('#model-upload[data-phase="paused"]').waitFor();
+    expect(await page.locator("#model-upload-progress").getAttribute("aria-valuenow")).toBe(String(Math.round((half / size) * 100)));
+    await shot("models-upload-paused");
+    const resumed = page.waitForRequest(isPut);
+    const finished = page.waitForResponse((r) => isPut(r.request()) && r.status() === 201);
+    await page.click("#model-upload-resume");
+    expect((await resumed).headers()["upload-offset"]).toBe(String(half));
+    const model = await (await finished).json();
+    expect(model.size_bytes).toBe(size);
+
+    await row().waitFor();
+    expect(await page.locator(".notice.success").textContent()).toContain(`${MODEL} was added to the catalogue (architecture llama)`);
+    expect(await row().getAttribute("data-architecture")).toBe("llama");
+    expect(await row().locator('[data-col="architecture"]').textContent()).toBe("llama");
+    expect(await row().locator('[data-col="file"] .badge').getAttribute("data-present")).toBe("true");
+    expect(await row().locator('[data-col="uploaded"]').textContent()).toContain("admin@example.test");
+    expect(await page.inputValue(`#role-${model.model_id}`)).toBe("fast");
+    expect(await page.locator('#model-upload[data-phase="idle"]').count()).toBe(1);
+    await shot("models");
+  });
+
+  it("refuses the same name twice, with the reason", async () => {
+    await page.setInputFiles("#model-file", modelPath());
+    await page.click("#model-upload-submit");
+    await page.locator('#model-upload[data-phase="failed"]').waitFor();
+    expect(await page.locator("#model-upload .notice.error").textContent()).toMatch(/already has this name/);
+    expect(await page.locator("#models-table tbody tr").count()).toBe(1);
+  });
+
+  it("changes the role and the hardware classes inline; both kept across a reload", async () => {
+    const id = (await row().getAttribute("data-key"))!;
+    const saved = page.waitForResponse((r) => r.request().method() === "PATCH" && r.url().endsWith(`/v1/admin/models/${id}`));
+    await page.selectOption(`#role-${id}`, "code");
+    expect((await saved).status()).toBe(200);
+    await page.locator(`#models-table tr[data-name="${MODEL}"][data-role="code"]`).waitFor();
+
+    await page.click(`#classes-edit-${id}`);
+    await page.check(`#classes-${id}-cpu-mid`);
+    await page.check(`#classes-${id}-gpu-small`);
+    await page.click(`#classes-save-${id}`);
+    await row().locator('.classes-view[data-classes="cpu-mid,gpu-small"]').waitFor();
+    expect(await page.locator(".notice.success").textContent()).toContain("assigned to: cpu-mid, gpu-small");
+
+    await page.reload();
+    await row().waitFor();
+    expect(await page.inputValue(`#role-${id}`)).toBe("code");
+    expect(await row().locator(".classes-view").getAttribute("data-classes")).toBe("cpu-mid,gpu-small");
+  });
+
+  it("deletes the model behind a confirmation", async () => {
+    const id = (await row().getAttribute("data-key"))!;
+    await page.click(`#delete-${id}`);
+    await page.locator("dialog#model-delete[open]").waitFor();
+    // Cancel keeps it.
+    await page.click("#model-delete-cancel");
+    await page.locator("dialog#model-delete[open]").waitFor({ state: "detached" });
+    expect(await row().count()).toBe(1);
+    await page.click(`#delete-${id}`);
+    await page.click("#model-delete-confirm");
+    await page.locator("#models-table-empty").waitFor();
+    expect(await page.locator(".notice.success").textContent()).toContain(`${MODEL} was deleted`);
+    const list = await page.evaluate(async () => (await fetch("/v1/admin/models")).json());
+    expect(list.models).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}

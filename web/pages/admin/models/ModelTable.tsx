@@ -1,0 +1,139 @@
+/**
+ * The catalogue's models: what the GGUF header said (architecture, parameters, quantisation,
+ * context, chat template), whether this pool holds the file, who uploaded it; the role changed
+ * inline (saved at once) and the hardware classes edited in the row. Read-only on a satellite.
+ */
+import { useState } from "preact/hooks";
+import { DataTable, type Column } from "../../../components/DataTable.js";
+import { bytes, compact, dateTime, num } from "../../../components/format.js";
+import { useI18n } from "../../../i18n/index.js";
+import type { CatalogueModel, ModelRole } from "../../../../src/protocol/models.protocol.js";
+import type { HardwareClass } from "../../../../src/protocol/worker.protocol.js";
+import { ClassChecks } from "./ClassChecks.js";
+import { ROLES } from "./catalogue-terms.js";
+
+/** The classes cell: the assignment, or its editor (Save sends them; Cancel keeps the old ones). */
+function ClassesCell(p: { model: CatalogueModel; readOnly: boolean; onSave: (classes: HardwareClass[]) => Promise<boolean> }) {
+  const { t } = useI18n();
+  const [draft, setDraft] = useState<HardwareClass[]>();
+  const [busy, setBusy] = useState(false);
+  const m = p.model;
+  if (draft)
+    return (
+      <div class="classes-editor">
+        <ClassChecks idPrefix={`classes-${m.model_id}`} value={draft} legend={t("catalogue.classes.editLegend", { name: m.name })} onChange={setDraft} />
+        <span class="row-actions">
+          <button
+            type="button"
+            class="button primary small"
+            id={`classes-save-${m.model_id}`}
+            disabled={busy}
+            onClick={() => {
+              setBusy(true);
+              void p.onSave(draft).then((ok) => {
+                setBusy(false);
+                if (ok) setDraft(undefined);
+              });
+            }}
+          >
+            {busy ? t("ui.saving") : t("ui.save")}
+          </button>
+          <button type="button" class="button secondary small" id={`classes-cancel-${m.model_id}`} onClick={() => setDraft(undefined)}>
+            {t("ui.cancel")}
+          </button>
+        </span>
+      </div>
+    );
+  return (
+    <span class="classes-view" data-classes={m.hardware_classes.join(",")}>
+      {m.hardware_classes.length ? m.hardware_classes.map((c) => <code key={c}>{c}</code>) : <span class="muted">{t("catalogue.classes.all")}</span>}
+      {!p.readOnly && (
+        <button type="button" class="button secondary small" id={`classes-edit-${m.model_id}`} aria-label={t("catalogue.classes.editNamed", { name: m.name })} onClick={() => setDraft(m.hardware_classes)}>
+          {t("catalogue.classes.edit")}
+        </button>
+      )}
+    </span>
+  );
+}
+
+export function ModelTable(p: {
+  models: CatalogueModel[];
+  readOnly: boolean;
+  onRole: (m: CatalogueModel, role: ModelRole) => void;
+  onClasses: (m: CatalogueModel, classes: HardwareClass[]) => Promise<boolean>;
+  onDelete: (m: CatalogueModel) => void;
+}) {
+  const { t, lang } = useI18n();
+  const columns: Column<CatalogueModel>[] = [
+    {
+      key: "name",
+      header: t("catalogue.col.name"),
+      cell: (m) => (
+        <>
+          <strong>{m.name}</strong>
+          <span class="cell-detail" title={m.sha256}>
+            sha256 {m.sha256.slice(0, 12)}…
+          </span>
+        </>
+      ),
+    },
+    {
+      key: "role",
+      header: t("catalogue.col.role"),
+      cell: (m) => (
+        <select id={`role-${m.model_id}`} aria-label={t("catalogue.roleNamed", { name: m.name })} value={m.role} disabled={p.readOnly} onChange={(e) => p.onRole(m, e.currentTarget.value as ModelRole)}>
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {t(`catalogue.role.${r}`)}
+            </option>
+          ))}
+        </select>
+      ),
+    },
+    { key: "classes", header: t("catalogue.col.classes"), cell: (m) => <ClassesCell model={m} readOnly={p.readOnly} onSave={(c) => p.onClasses(m, c)} /> },
+    { key: "size", header: t("catalogue.col.size"), num: true, cell: (m) => bytes(m.size_bytes) },
+    { key: "architecture", header: t("catalogue.col.architecture"), cell: (m) => (m.architecture ? <code>{m.architecture}</code> : "—") },
+    { key: "parameters", header: t("catalogue.col.parameters"), num: true, cell: (m) => <span title={num(lang, m.parameter_count)}>{compact(lang, m.parameter_count)}</span> },
+    { key: "quantisation", header: t("catalogue.col.quantisation"), cell: (m) => m.quantisation ?? "—" },
+    { key: "context", header: t("catalogue.col.context"), num: true, cell: (m) => num(lang, m.context_length) },
+    { key: "template", header: t("catalogue.col.template"), cell: (m) => t(m.chat_template ? "common.yes" : "common.no") },
+    {
+      key: "file",
+      header: t("catalogue.col.file"),
+      cell: (m) => (
+        <span class={`badge ${m.file_present ? "ok" : "muted"}`} data-present={String(m.file_present)} title={m.file_present ? undefined : t("catalogue.file.absentHelp")}>
+          {t(m.file_present ? "catalogue.file.present" : "catalogue.file.absent")}
+        </span>
+      ),
+    },
+    {
+      key: "uploaded",
+      header: t("catalogue.col.uploaded"),
+      cell: (m) => (
+        <>
+          {m.created_by}
+          <span class="cell-detail">{dateTime(lang, m.created_at)}</span>
+        </>
+      ),
+    },
+    {
+      key: "actions",
+      header: <span class="visually-hidden">{t("workers.col.actions")}</span>,
+      cell: (m) => (
+        <button type="button" class="button danger small" id={`delete-${m.model_id}`} disabled={p.readOnly} aria-label={t("catalogue.deleteNamed", { name: m.name })} onClick={() => p.onDelete(m)}>
+          {t("catalogue.delete")}
+        </button>
+      ),
+    },
+  ];
+  return (
+    <DataTable
+      id="models-table"
+      columns={columns}
+      rows={p.models}
+      rowKey={(m) => m.model_id}
+      empty={t(p.readOnly ? "catalogue.emptySatellite" : "catalogue.empty")}
+      rowProps={(m) => ({ "data-name": m.name, "data-role": m.role, "data-architecture": m.architecture ?? "" })}
+    />
+  );
+}
