@@ -98,7 +98,8 @@ describe("Models page in Chromium", () => {
     await row().waitFor();
     expect(await page.locator(".notice.success").textContent()).toContain(`${MODEL} was added to the catalogue (architecture llama)`);
     expect(await row().getAttribute("data-architecture")).toBe("llama");
-    expect(await row().locator('[data-col="architecture"]').textContent()).toBe("llama");
+    expect(await row().locator('[data-field="architecture"]').textContent()).toBe("llama");
+    expect(await row().locator('[data-col="header"]').textContent()).toMatch(/no chat template/);
     expect(await row().locator('[data-col="file"] .badge').getAttribute("data-present")).toBe("true");
     expect(await row().locator('[data-col="uploaded"]').textContent()).toContain("admin@example.test");
     expect(await page.inputValue(`#role-${model.model_id}`)).toBe("fast");

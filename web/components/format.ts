@@ -32,8 +32,8 @@ export function bytes(n: number | null | undefined): string {
   return `${Math.round(n / 1024)} KB`;
 }
 
-/** A large count in short form in the UI language (260K, 7.2B; 260 k, 7,2 Md in French). */
+/** A large count in short form in the UI language (260K, 7.2B as model sizes are written; 260 k, 7,2 Md in French). */
 export function compact(lang: string, n: number | null | undefined): string {
   if (n === null || n === undefined || Number.isNaN(n)) return "—";
-  return n.toLocaleString(lang === "fr" ? "fr-FR" : "en-GB", { notation: "compact", maximumFractionDigits: 1 });
+  return n.toLocaleString(lang === "fr" ? "fr-FR" : "en-US", { notation: "compact", maximumFractionDigits: 1 });
 }

@@ -20,8 +20,8 @@ function ClassesCell(p: { model: CatalogueModel; readOnly: boolean; onSave: (cla
   const m = p.model;
   if (draft)
     return (
-      <div class="classes-editor">
-        <ClassChecks idPrefix={`classes-${m.model_id}`} value={draft} legend={t("catalogue.classes.editLegend", { name: m.name })} onChange={setDraft} />
+      <div class="classes-editor" title={t("catalogue.classes.help")}>
+        <ClassChecks idPrefix={`classes-${m.model_id}`} compact value={draft} legend={t("catalogue.classes.editLegend", { name: m.name })} onChange={setDraft} />
         <span class="row-actions">
           <button
             type="button"
@@ -72,7 +72,7 @@ export function ModelTable(p: {
         <>
           <strong>{m.name}</strong>
           <span class="cell-detail" title={m.sha256}>
-            sha256 {m.sha256.slice(0, 12)}…
+            sha256 {m.sha256.slice(0, 8)}…
           </span>
         </>
       ),
@@ -92,11 +92,25 @@ export function ModelTable(p: {
     },
     { key: "classes", header: t("catalogue.col.classes"), cell: (m) => <ClassesCell model={m} readOnly={p.readOnly} onSave={(c) => p.onClasses(m, c)} /> },
     { key: "size", header: t("catalogue.col.size"), num: true, cell: (m) => bytes(m.size_bytes) },
-    { key: "architecture", header: t("catalogue.col.architecture"), cell: (m) => (m.architecture ? <code>{m.architecture}</code> : "—") },
-    { key: "parameters", header: t("catalogue.col.parameters"), num: true, cell: (m) => <span title={num(lang, m.parameter_count)}>{compact(lang, m.parameter_count)}</span> },
-    { key: "quantisation", header: t("catalogue.col.quantisation"), cell: (m) => m.quantisation ?? "—" },
-    { key: "context", header: t("catalogue.col.context"), num: true, cell: (m) => num(lang, m.context_length) },
-    { key: "template", header: t("catalogue.col.template"), cell: (m) => t(m.chat_template ? "common.yes" : "common.no") },
+    {
+      // One column for what the GGUF header says: the table stays readable on a laptop screen.
+      key: "header",
+      header: t("catalogue.col.architecture"),
+      cell: (m) => (
+        <>
+          <code data-field="architecture">{m.architecture ?? "?"}</code>
+          {m.parameter_count !== null && (
+            <span data-field="parameters" title={num(lang, m.parameter_count)}>
+              {" "}
+              · {t("catalogue.parameters", { n: compact(lang, m.parameter_count) })}
+            </span>
+          )}
+          <span class="cell-detail">
+            {[m.quantisation, m.context_length !== null && t("catalogue.context", { n: num(lang, m.context_length) }), t(m.chat_template ? "catalogue.template.yes" : "catalogue.template.no")].filter(Boolean).join(" · ")}
+          </span>
+        </>
+      ),
+    },
     {
       key: "file",
       header: t("catalogue.col.file"),

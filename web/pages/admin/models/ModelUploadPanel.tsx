@@ -155,14 +155,14 @@ export function ModelUploadPanel(p: { readOnly: boolean; onUploaded: (m: Catalog
         </div>
         <div class="field">
           <label for="model-name">{t("catalogue.upload.name")}</label>
-          <input id="model-name" value={name} disabled={locked} maxLength={100} aria-describedby="model-name-help" onInput={(e) => setName(e.currentTarget.value)} />
+          <input id="model-name" type="text" value={name} disabled={locked} maxLength={100} aria-describedby="model-name-help" onInput={(e) => setName(e.currentTarget.value)} />
           <p class="help" id="model-name-help">
             {t("catalogue.upload.nameHelp")}
           </p>
         </div>
         <div class="field">
           <label for="model-role">{t("catalogue.col.role")}</label>
-          <select id="model-role" value={role} disabled={locked} onChange={(e) => setRole(e.currentTarget.value as ModelRole | "")}>
+          <select id="model-role" value={role} disabled={locked} aria-describedby="model-role-help" onChange={(e) => setRole(e.currentTarget.value as ModelRole | "")}>
             <option value="">{t("catalogue.role.auto")}</option>
             {ROLES.map((r) => (
               <option key={r} value={r}>
@@ -170,6 +170,9 @@ export function ModelUploadPanel(p: { readOnly: boolean; onUploaded: (m: Catalog
               </option>
             ))}
           </select>
+          <p class="help" id="model-role-help">
+            {t("catalogue.roleHelp")}
+          </p>
         </div>
         <ClassChecks idPrefix="model-class" value={classes} disabled={locked} onChange={setClasses} />
       </div>
