@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchContext, openFromMenu, signIn } from "./browser.js";
+import { openFromMenu, signedInPage } from "./browser.js";
 import { killAll, modelPath, ROOT, startPool, type PoolProc } from "./helpers.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
@@ -20,7 +20,7 @@ const MODEL = "stories260K";
 let pool: PoolProc;
 let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 const row = () => page.locator(`#models-table tr[data-name="${MODEL}"]`);
 const isPut = (r: Request) => r.method() === "PUT" && /\/v1\/admin\/models\/uploads\/[^/?]+/.test(r.url());
@@ -28,10 +28,7 @@ const isPut = (r: Request) => r.method() === "PUT" && /\/v1\/admin\/models\/uplo
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   pool = await startPool();
-  context = await launchContext();
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await signIn(page, pool.url);
+  ({ context, page, pageErrors } = await signedInPage(pool.url));
 }, 120_000);
 
 afterAll(async () => {
