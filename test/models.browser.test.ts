@@ -72,6 +72,7 @@ describe("Models page in Chromium", () => {
     await page.setInputFiles("#model-file", file);
     expect(await page.inputValue("#model-name")).toBe(MODEL);
     await page.selectOption("#model-role", "fast");
+    await page.check("#model-class-cpu-low");
     await page.click("#model-upload-submit");
     await page.locator('#model-upload[data-phase="paused"]').waitFor();
     expect(cut).toBe(true);
@@ -83,6 +84,10 @@ describe("Models page in Chromium", () => {
     await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
     await page.setInputFiles("#model-file", file);
     await page.locator('#model-upload[data-phase="paused"]').waitFor();
+    // With the name, role and classes it was started with (the pool applies them at the last byte).
+    expect(await page.inputValue("#model-role")).toBe("fast");
+    expect(await page.isChecked("#model-class-cpu-low")).toBe(true);
+    expect(await page.locator("#model-role").isDisabled()).toBe(true);
     expect(await page.locator("#model-upload-progress").getAttribute("aria-valuenow")).toBe(String(Math.round((half / size) * 100)));
     await shot("models-upload-paused");
     const resumed = page.waitForRequest(isPut);
@@ -100,6 +105,7 @@ describe("Models page in Chromium", () => {
     expect(await row().locator('[data-col="file"] .badge').getAttribute("data-present")).toBe("true");
     expect(await row().locator('[data-col="uploaded"]').textContent()).toContain("admin@example.test");
     expect(await page.inputValue(`#role-${model.model_id}`)).toBe("fast");
+    expect(await row().locator(".classes-view").getAttribute("data-classes")).toBe("cpu-low");
     expect(await page.locator('#model-upload[data-phase="idle"]').count()).toBe(1);
     await shot("models");
   });
@@ -120,6 +126,8 @@ describe("Models page in Chromium", () => {
     await page.locator(`#models-table tr[data-name="${MODEL}"][data-role="code"]`).waitFor();
 
     await page.click(`#classes-edit-${id}`);
+    expect(await page.isChecked(`#classes-${id}-cpu-low`)).toBe(true);
+    await page.uncheck(`#classes-${id}-cpu-low`);
     await page.check(`#classes-${id}-cpu-mid`);
     await page.check(`#classes-${id}-gpu-small`);
     await page.click(`#classes-save-${id}`);

@@ -3,8 +3,8 @@
  * each PUT sends one chunk at `Upload-Offset` (the bytes the pool already holds), and the answer to
  * the last byte is the catalogue model. After a cut (network, closed tab) the session's
  * `received_bytes` says where to go on, so a multi-gigabyte GGUF is never sent twice. The session id
- * is remembered in localStorage per file (name, size, date), so picking the same file again after a
- * reload offers to resume.
+ * and its fields are remembered in localStorage per file (name, size, date), so picking the same
+ * file again after a reload offers to resume, showing the name, role and classes it will get.
  */
 import { api, ApiError } from "./api.js";
 import { safeStorage } from "./i18n/index.js";
@@ -18,9 +18,21 @@ const STORAGE_PREFIX = "cellule.modelUpload:";
 
 const fileKey = (f: File) => `${STORAGE_PREFIX}${f.name}:${f.size}:${f.lastModified}`;
 
+export interface RememberedUpload {
+  uploadId: string;
+  fields: ModelUploadFields;
+}
+
 /** The unfinished session this browser started for this file, if any. */
-export function rememberedSession(file: File): string | undefined {
-  return safeStorage()?.getItem(fileKey(file)) ?? undefined;
+export function rememberedSession(file: File): RememberedUpload | undefined {
+  const raw = safeStorage()?.getItem(fileKey(file));
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as Partial<RememberedUpload>;
+    return typeof v.uploadId === "string" ? { uploadId: v.uploadId, fields: v.fields ?? {} } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function forgetSession(file: File): void {
@@ -30,7 +42,8 @@ export function forgetSession(file: File): void {
 export async function createSession(file: File, fields: ModelUploadFields): Promise<UploadSession> {
   const body: CreateUploadBody = { ...fields, file_name: file.name, size_bytes: file.size };
   const s = await api<UploadSession>("POST", BASE, body);
-  safeStorage()?.setItem(fileKey(file), s.upload_id);
+  const remembered: RememberedUpload = { uploadId: s.upload_id, fields };
+  safeStorage()?.setItem(fileKey(file), JSON.stringify(remembered));
   return s;
 }
 

@@ -10,7 +10,7 @@ import { useI18n } from "../../../i18n/index.js";
 import type { CatalogueModel, ModelRole } from "../../../../src/protocol/models.protocol.js";
 import type { HardwareClass } from "../../../../src/protocol/worker.protocol.js";
 import { ClassChecks } from "./ClassChecks.js";
-import { ROLES } from "./catalogue-terms.js";
+import { ROLES, uploader } from "./catalogue-terms.js";
 
 /** The classes cell: the assignment, or its editor (Save sends them; Cancel keeps the old ones). */
 function ClassesCell(p: { model: CatalogueModel; readOnly: boolean; onSave: (classes: HardwareClass[]) => Promise<boolean> }) {
@@ -125,7 +125,7 @@ export function ModelTable(p: {
       header: t("catalogue.col.uploaded"),
       cell: (m) => (
         <>
-          {m.created_by}
+          <span title={m.created_by}>{uploader(m.created_by)}</span>
           <span class="cell-detail">{dateTime(lang, m.created_at)}</span>
         </>
       ),

@@ -39,8 +39,11 @@ export function ModelUploadPanel(p: { readOnly: boolean; onUploaded: (m: Catalog
   /** The session of this file on the pool (started here, or remembered from an earlier visit). */
   const [session, setSession] = useState<UploadSession>();
   const running = useRef<RunningUpload | undefined>(undefined);
+  const input = useRef<HTMLInputElement>(null);
 
   const reset = () => {
+    // Emptied, so that picking the same file again is a change (a second model from it, or a retry).
+    if (input.current) input.current.value = "";
     setFile(undefined);
     setName("");
     setRole("");
@@ -58,10 +61,14 @@ export function ModelUploadPanel(p: { readOnly: boolean; onUploaded: (m: Catalog
     setFile(f);
     if (!f) return;
     setName(nameFromFile(f.name));
-    const id = rememberedSession(f);
-    if (!id) return;
+    const remembered = rememberedSession(f);
+    if (!remembered) return;
     try {
-      const s = await getSession(id);
+      const s = await getSession(remembered.uploadId);
+      // What the session was started with (the pool applies these when the last byte is in).
+      setName(remembered.fields.name ?? nameFromFile(f.name));
+      setRole(remembered.fields.role ?? "");
+      setClasses(remembered.fields.hardware_classes ?? []);
       setSession(s);
       setSent(s.received_bytes);
       setPhase("paused");
@@ -151,7 +158,7 @@ export function ModelUploadPanel(p: { readOnly: boolean; onUploaded: (m: Catalog
       <div class="model-upload-grid">
         <div class="field">
           <label for="model-file">{t("catalogue.upload.file")}</label>
-          <input id="model-file" type="file" accept=".gguf" disabled={p.readOnly || busy} onChange={(e) => void choose(e.currentTarget.files?.[0])} />
+          <input id="model-file" ref={input} type="file" accept=".gguf" disabled={p.readOnly || busy} onChange={(e) => void choose(e.currentTarget.files?.[0])} />
         </div>
         <div class="field">
           <label for="model-name">{t("catalogue.upload.name")}</label>

@@ -16,6 +16,9 @@ const everyClass: Exclude<HardwareClass, (typeof HARDWARE_CLASSES)[number]> exte
 void everyRole;
 void everyClass;
 
+/** Who uploaded a model: an admin's email (actor `admin:<email>`), or the actor as audited (`key:<id>`). */
+export const uploader = (actor: string): string => (actor.startsWith("admin:") ? actor.slice("admin:".length) : actor);
+
 /** What to show for a failed catalogue call: the code explained, with the pool's own detail. */
 export function catalogueErrorText(t: Translate, err: unknown): string {
   if (!(err instanceof ApiError)) return t("ui.error", { message: errorText(err, t("common.network")) });
