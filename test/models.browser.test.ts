@@ -5,34 +5,44 @@
  * the half), then, after a reload, the same file picked again resumes from the pool's count; the
  * model listed with what its header says (architecture llama); its name refused a second time; its
  * role and hardware classes changed inline and kept across a reload; deleted behind a confirmation.
- * Screenshots in test-artifacts/dashboard/ at 1366×768.
+ * Two bonded pools: all of that on the catalogue master; on the satellite, a model uploaded on the
+ * master shows up, the page says it is read-only (naming the master) with its controls disabled,
+ * and "Promote to master…" explains itself, asks for a tick, then makes it the master (the old
+ * master is a satellite from then on). Screenshots in test-artifacts/dashboard/ at 1366×768.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openFromMenu, signedInPage } from "./browser.js";
-import { killAll, modelPath, ROOT, startPool, type PoolProc } from "./helpers.js";
+import { startCluster, type ClusterNode } from "./cluster.js";
+import { killAll, modelPath, ROOT } from "./helpers.js";
+import { uploadModel } from "./models-api.js";
 
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
 const MODEL = "stories260K";
 
-let pool: PoolProc;
+let master: ClusterNode;
+let satellite: ClusterNode;
 let context: BrowserContext;
 let page: Page;
 let pageErrors: string[] = [];
+let satelliteContext: BrowserContext | undefined;
 
 const row = () => page.locator(`#models-table tr[data-name="${MODEL}"]`);
 const isPut = (r: Request) => r.method() === "PUT" && /\/v1\/admin\/models\/uploads\/[^/?]+/.test(r.url());
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  pool = await startPool();
-  ({ context, page, pageErrors } = await signedInPage(pool.url));
+  const nodes = await startCluster({ names: ["a", "b"] });
+  // A fresh cluster's catalogue master: the smallest atom id (docs/models.md).
+  [master, satellite] = [nodes.a!, nodes.b!].sort((x, y) => (x.atom < y.atom ? -1 : 1)) as [ClusterNode, ClusterNode];
+  ({ context, page, pageErrors } = await signedInPage(master.pool.url));
 }, 120_000);
 
 afterAll(async () => {
   await context?.close();
+  await satelliteContext?.close();
   await killAll();
 });
 
@@ -154,6 +164,65 @@ describe("Models page in Chromium", () => {
     expect(await page.locator(".notice.success").textContent()).toContain(`${MODEL} was deleted`);
     const list = await page.evaluate(async () => (await fetch("/v1/admin/models")).json());
     expect(list.models).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe("Models page on a satellite pool", () => {
+  let sat: Page;
+  let satErrors: string[] = [];
+
+  it("shows the master's models read-only, naming the master, with the controls disabled", async () => {
+    const up = await uploadModel(master.pool.url, master.admin, readFileSync(modelPath()), "stories260K.gguf", { name: "tiny-chat", role: "fast" });
+    expect(up.status).toBe(201);
+    ({ context: satelliteContext, page: sat, pageErrors: satErrors } = await signedInPage(satellite.pool.url));
+    await openFromMenu(sat, "models", "Models");
+    expect(await sat.locator("#catalogue-role").getAttribute("data-role")).toBe("satellite");
+    const banner = (await sat.locator("#catalogue-role .notice").textContent()) ?? "";
+    expect(banner).toMatch(/Read-only catalogue\. This pool is a satellite/);
+    expect(banner).toContain(master.pool.url.replace(/\/$/, "").split("//")[1]);
+    for (const control of ["#model-file", "#model-name", "#model-role", "#model-class-cpu-mid", "#model-upload-submit"]) expect(await sat.locator(control).isDisabled(), control).toBe(true);
+    // The catalogue replicates: the master's model is listed here (the file is fetched on first use).
+    await expect.poll(async () => {
+      await sat.reload();
+      await sat.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+      return sat.locator('#models-table tr[data-name="tiny-chat"]').count();
+    }, { timeout: 20_000, interval: 1000 }).toBe(1);
+    const tiny = sat.locator('#models-table tr[data-name="tiny-chat"]');
+    expect(await tiny.locator("select").isDisabled()).toBe(true);
+    expect(await tiny.locator("button.danger").isDisabled()).toBe(true);
+    expect(await tiny.locator(".classes-view button").count()).toBe(0);
+    await sat.screenshot({ path: join(ARTIFACTS, "models-satellite.png"), fullPage: true });
+  });
+
+  it("promotes the satellite to master behind a dialog that explains it; the old master becomes a satellite", async () => {
+    await sat.click("#promote-open");
+    const dialog = sat.locator("dialog#promote-master[open]");
+    await dialog.waitFor();
+    const text = (await dialog.textContent()) ?? "";
+    expect(text).toContain("only when the current master pool");
+    expect(text).toMatch(/If the old master comes back, it starts as a satellite/);
+    expect(text).toMatch(/signed with this pool's key and recorded in the audit trail/);
+    expect(await sat.locator("#promote-confirm").isDisabled()).toBe(true);
+    await sat.screenshot({ path: join(ARTIFACTS, "models-promote.png") });
+    await sat.check("#promote-understood");
+    const promoted = sat.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/v1/admin/models/promote-master"));
+    await sat.click("#promote-confirm");
+    expect((await promoted).status()).toBe(200);
+    await dialog.waitFor({ state: "detached" });
+    await sat.locator('#catalogue-role[data-role="master"]').waitFor();
+    expect(await sat.locator(".notice.success").textContent()).toContain("This pool is now the catalogue master.");
+    expect(await sat.locator("#promote-open").count()).toBe(0);
+    expect(await sat.locator("#model-upload-submit").isDisabled()).toBe(true); // no file chosen yet
+    expect(await sat.locator("#model-file").isDisabled()).toBe(false);
+    // The old master learns it from the replicated, signed promotion: its page turns read-only.
+    await expect.poll(async () => {
+      await page.reload();
+      await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+      return page.locator("#catalogue-role").getAttribute("data-role");
+    }, { timeout: 20_000, interval: 1000 }).toBe("satellite");
+    expect(await page.locator("#promote-open").count()).toBe(1);
+    expect(satErrors).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });
