@@ -162,7 +162,7 @@ describe("Models page in Chromium", () => {
     await page.click("#model-delete-confirm");
     await page.locator("#models-table-empty").waitFor();
     expect(await page.locator(".notice.success").textContent()).toContain(`${MODEL} was deleted`);
-    const list = await page.evaluate(async () => (await fetch("/v1/admin/models")).json());
+    const list = await page.evaluate(async () => (await (await fetch("/v1/admin/models")).json()) as { models: unknown[] });
     expect(list.models).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
