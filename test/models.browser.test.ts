@@ -3,7 +3,8 @@
  * playwright-core) on a real pool: a file that is not a GGUF refused with its reason; stories260K
  * uploaded through the page in a resumable session whose first PUT is cut halfway (the pool keeps
  * the half), then, after a reload, the same file picked again resumes from the pool's count; the
- * model listed with what its header says (architecture llama); its name refused a second time; its
+ * model listed with what its header says (architecture llama); its name refused a second time; an
+ * upload paused then abandoned (the pool drops the session); a full disk's refusal explained; its
  * role and hardware classes changed inline and kept across a reload; deleted behind a confirmation.
  * Two bonded pools: all of that on the catalogue master; on the satellite, a model uploaded on the
  * master shows up, the page says it is read-only (naming the master) with its controls disabled,
@@ -126,6 +127,47 @@ describe("Models page in Chromium", () => {
     await page.locator('#model-upload[data-phase="failed"]').waitFor();
     expect(await page.locator("#model-upload .notice.error").textContent()).toMatch(/already has this name/);
     expect(await page.locator("#models-table tbody tr").count()).toBe(1);
+  });
+
+  it("pauses an upload and abandons it: the pool drops the session", async () => {
+    // The chunk is held on its way, as on a slow link, so the upload is still sending when Pause is clicked.
+    let held = false;
+    await page.route("**/v1/admin/models/uploads/*", async (route) => {
+      if (route.request().method() !== "PUT") return route.fallback();
+      held = true;
+    });
+    await page.setInputFiles("#model-file", modelPath());
+    await page.fill("#model-name", "paused-model");
+    const created = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/v1/admin/models/uploads"));
+    await page.click("#model-upload-submit");
+    const session = await (await created).json();
+    await page.locator('#model-upload[data-phase="sending"]').waitFor();
+    await expect.poll(() => held).toBe(true);
+    await page.click("#model-upload-pause");
+    await page.locator('#model-upload[data-phase="paused"]').waitFor();
+    expect(await page.locator("#model-upload .notice.error").count()).toBe(0);
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    const dropped = page.waitForResponse((r) => r.request().method() === "DELETE" && r.url().endsWith(`/v1/admin/models/uploads/${session.upload_id}`));
+    await page.click("#model-upload-cancel");
+    expect((await dropped).status()).toBe(204);
+    await page.locator('#model-upload[data-phase="idle"]').waitFor();
+    const status = await page.evaluate(async (id) => (await fetch(`/v1/admin/models/uploads/${id}`)).status, session.upload_id);
+    expect(status).toBe(404);
+    expect(await page.locator("#models-table tbody tr").count()).toBe(1);
+  });
+
+  it("says so when the pool's disk is full (the pool's 507 answer is simulated: a full disk cannot be made here)", async () => {
+    await page.route("**/v1/admin/models/uploads", (route) =>
+      route.fulfill({ status: 507, json: { error: { message: "The pool's disk has 1 MB free; this model needs 2 MB.", type: "server_error", param: null, code: "insufficient_storage" } } }),
+    );
+    await page.setInputFiles("#model-file", modelPath());
+    await page.fill("#model-name", "too-big");
+    await page.click("#model-upload-submit");
+    await page.locator('#model-upload[data-phase="failed"]').waitFor();
+    expect(await page.locator("#model-upload .notice.error").textContent()).toBe("The pool's disk has no room for this model. Free some space or delete an unused model. (The pool's disk has 1 MB free; this model needs 2 MB.)");
+    await page.unrouteAll();
+    // The fields stay, for another try.
+    expect(await page.inputValue("#model-name")).toBe("too-big");
   });
 
   it("changes the role and the hardware classes inline; both kept across a reload", async () => {
