@@ -7,7 +7,7 @@
  * upload paused then abandoned (the pool drops the session); a full disk's refusal explained; its
  * role and hardware classes changed inline and kept across a reload; deleted behind a confirmation.
  * Two bonded pools: all of that on the catalogue master; on the satellite, a model uploaded on the
- * master shows up, the page says it is read-only (naming the master) with its controls disabled,
+ * master shows up (its file fetched onto the satellite on demand), the page says it is read-only (naming the master) with its controls disabled,
  * and "Promote to master…" explains itself, asks for a tick, then makes it the master (the old
  * master is a satellite from then on). Screenshots in test-artifacts/dashboard/ at 1366×768.
  */
@@ -235,6 +235,12 @@ describe("Models page on a satellite pool", () => {
     expect(await tiny.locator("button.danger").isDisabled()).toBe(true);
     expect(await tiny.locator(".classes-view button").count()).toBe(0);
     await sat.screenshot({ path: join(ARTIFACTS, "models-satellite.png"), fullPage: true });
+    // Its file is fetched on first use, or now: from the master, its sha256 checked.
+    expect(await tiny.locator('[data-col="file"] .badge').getAttribute("data-present")).toBe("false");
+    await tiny.locator("button.fetch-file").click();
+    await tiny.locator('[data-col="file"] .badge[data-present="true"]').waitFor();
+    expect(await sat.locator(".notice.success").textContent()).toContain("The file of tiny-chat is now on this pool");
+    expect(await tiny.locator("button.fetch-file").count()).toBe(0);
   });
 
   it("promotes the satellite to master behind a dialog that explains it; the old master becomes a satellite", async () => {

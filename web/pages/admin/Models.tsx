@@ -1,7 +1,7 @@
 /**
  * Dashboard page: Models (issue 19, admin guide §4.6.3). The cluster's model catalogue over
  * /v1/admin/models: upload a GGUF (resumable), each model's header facts, its role and hardware
- * classes edited inline, delete behind a confirmation. On a satellite pool the catalogue is
+ * classes edited inline, delete behind a confirmation, a file fetched onto this pool on demand. On a satellite pool the catalogue is
  * read-only (a banner names the master) and "Promote to master" is offered behind a dialog that
  * explains the consequences.
  */
@@ -64,6 +64,17 @@ export function ModelsPage(_p: AdminPageProps) {
   const setClasses = (m: CatalogueModel, hardware_classes: HardwareClass[]) =>
     patch(m, { hardware_classes }, t("catalogue.classesSaved", { name: m.name, classes: hardware_classes.length ? hardware_classes.join(", ") : t("catalogue.classes.all") }));
 
+  const fetchFile = async (m: CatalogueModel) => {
+    setNotice(undefined);
+    try {
+      replace(await api<CatalogueModel>("POST", `/v1/admin/models/${encodeURIComponent(m.model_id)}/fetch`));
+      setError(undefined);
+      setNotice(t("catalogue.file.fetched", { name: m.name }));
+    } catch (err) {
+      setError(catalogueErrorText(t, err));
+    }
+  };
+
   const remove = async () => {
     if (!deleting) return;
     setDeleteBusy(true);
@@ -122,7 +133,7 @@ export function ModelsPage(_p: AdminPageProps) {
           />
           <section aria-labelledby="models-list-title">
             <h2 id="models-list-title">{t("catalogue.list.title")}</h2>
-            <ModelTable models={list.models} readOnly={readOnly} onRole={setRole} onClasses={setClasses} onDelete={(m) => { setDeleteError(undefined); setDeleting(m); }} />
+            <ModelTable models={list.models} readOnly={readOnly} onRole={setRole} onClasses={setClasses} onFetch={fetchFile} onDelete={(m) => { setDeleteError(undefined); setDeleting(m); }} />
           </section>
         </>
       )}

@@ -1,7 +1,8 @@
 /**
  * The catalogue's models: what the GGUF header said (architecture, parameters, quantisation,
- * context, chat template), whether this pool holds the file, who uploaded it; the role changed
- * inline (saved at once) and the hardware classes edited in the row. Read-only on a satellite.
+ * context, chat template), whether this pool holds the file (a satellite's can be fetched now rather
+ * than on first use), who uploaded it; the role changed inline (saved at once) and the hardware
+ * classes edited in the row. Read-only on a satellite.
  */
 import { useState } from "preact/hooks";
 import { DataTable, type Column } from "../../../components/DataTable.js";
@@ -56,12 +57,34 @@ function ClassesCell(p: { model: CatalogueModel; readOnly: boolean; onSave: (cla
   );
 }
 
+/** Fetches the file onto this pool now (from a trusted peer, sha256 checked) instead of on first use. */
+function FetchButton(p: { model: CatalogueModel; onFetch: (m: CatalogueModel) => Promise<void> }) {
+  const { t } = useI18n();
+  const [busy, setBusy] = useState(false);
+  return (
+    <button
+      type="button"
+      class="button secondary small fetch-file"
+      id={`fetch-${p.model.model_id}`}
+      disabled={busy}
+      aria-label={t("catalogue.file.fetchNamed", { name: p.model.name })}
+      onClick={() => {
+        setBusy(true);
+        void p.onFetch(p.model).finally(() => setBusy(false));
+      }}
+    >
+      {busy ? t("catalogue.file.fetching") : t("catalogue.file.fetch")}
+    </button>
+  );
+}
+
 export function ModelTable(p: {
   models: CatalogueModel[];
   readOnly: boolean;
   onRole: (m: CatalogueModel, role: ModelRole) => void;
   onClasses: (m: CatalogueModel, classes: HardwareClass[]) => Promise<boolean>;
   onDelete: (m: CatalogueModel) => void;
+  onFetch: (m: CatalogueModel) => Promise<void>;
 }) {
   const { t, lang } = useI18n();
   const columns: Column<CatalogueModel>[] = [
@@ -115,9 +138,12 @@ export function ModelTable(p: {
       key: "file",
       header: t("catalogue.col.file"),
       cell: (m) => (
-        <span class={`badge ${m.file_present ? "ok" : "muted"}`} data-present={String(m.file_present)} title={m.file_present ? undefined : t("catalogue.file.absentHelp")}>
-          {t(m.file_present ? "catalogue.file.present" : "catalogue.file.absent")}
-        </span>
+        <>
+          <span class={`badge ${m.file_present ? "ok" : "muted"}`} data-present={String(m.file_present)} title={m.file_present ? undefined : t("catalogue.file.absentHelp")}>
+            {t(m.file_present ? "catalogue.file.present" : "catalogue.file.absent")}
+          </span>
+          {!m.file_present && <FetchButton model={m} onFetch={p.onFetch} />}
+        </>
       ),
     },
     {
