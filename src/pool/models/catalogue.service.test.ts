@@ -127,6 +127,18 @@ describe("catalogue service", () => {
     await refusedWith(again.uploadStatus(s.upload_id), "upload_not_found");
   });
 
+  it("records every model for new peers (a bond)", async () => {
+    const r = rig();
+    await upload(r);
+    await upload(r, { name: "second" });
+    r.recorded.length = 0;
+    expect(await r.service.recordAll()).toBe(2);
+    expect(r.recorded.map((x) => [x.kind, (x.payload as { name: string }).name])).toEqual([
+      ["model.upsert", "second"],
+      ["model.upsert", "stories260K"],
+    ]);
+  });
+
   it("derives a model name from a file name", () => {
     expect(nameFromFile("Llama 3.2 (Q4).gguf")).toBe("Llama-3.2-Q4");
     expect(nameFromFile("C:\\models\\qwen2.5-coder.gguf")).toBe("qwen2.5-coder");

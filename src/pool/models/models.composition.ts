@@ -65,7 +65,8 @@ export async function buildModels(deps: ModelsDeps): Promise<Models> {
   deps.replication.useCatalogue(new CatalogueAppliers({ repo, service, master, log: new ReplicationLogRepository(db) }));
 
   const swept = await store.sweepStaging();
-  if (swept > 0) log.info({ files: swept }, "removed model files a previous run left half-written");
+  const orphans = await store.sweepOrphans((sha) => repo.fileReferenced(sha));
+  if (swept + orphans > 0) log.info({ halfWritten: swept, unreferenced: orphans }, "removed model files a previous run left behind");
   // A bond brings new peers: this pool's catalogue is recorded for them (idempotent upserts, last
   // writer by HLC) once the first-bond backfill of the data is over.
   federation.onBonded(() => {
