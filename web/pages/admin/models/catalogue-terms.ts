@@ -28,6 +28,8 @@ export function catalogueErrorText(t: Translate, err: unknown): string {
       return t("catalogue.err.invalidFile", { message });
     case "model_name_taken":
       return t("catalogue.err.nameTaken", { message });
+    case "file_too_large":
+      return t("catalogue.err.tooLarge", { message });
     case "insufficient_storage":
       return t("catalogue.err.storage", { message });
     case "catalogue_read_only":
