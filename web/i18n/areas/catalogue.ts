@@ -132,7 +132,7 @@ export const fr: Record<keyof typeof en, string> = {
   "catalogue.file.present": "Présent",
   "catalogue.file.absent": "Pas encore récupéré",
   "catalogue.file.absentHelp": "Ce pool récupère le fichier auprès d'un pair la première fois qu'un worker en a besoin (sa somme de contrôle est vérifiée).",
-  "catalogue.file.fetch": "Récupérer maintenant",
+  "catalogue.file.fetch": "Récupérer",
   "catalogue.file.fetchNamed": "Récupérer maintenant le fichier de {name} sur ce pool",
   "catalogue.file.fetching": "Récupération…",
   "catalogue.file.fetched": "Le fichier de {name} est maintenant sur ce pool (somme de contrôle vérifiée).",
