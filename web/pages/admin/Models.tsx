@@ -39,8 +39,9 @@ export function ModelsPage(_p: AdminPageProps) {
     );
   useEffect(() => {
     void load();
-    // A satellite fetches files on first use and replicates changes made on the master: show them.
-    const tick = setInterval(() => void load(), 15_000);
+    // A satellite fetches files on first use and replicates changes made on the master: show them
+    // (quietly: a refresh neither clears nor raises the message of the admin's last action).
+    const tick = setInterval(() => void api<CatalogueList>("GET", "/v1/admin/models").then(setList, () => undefined), 15_000);
     return () => clearInterval(tick);
   }, []);
 
