@@ -5,7 +5,7 @@
  * reload, picking the same file again offers it). Refusals (not a GGUF, name taken, disk full) show
  * on the panel, which keeps the fields so the admin can correct them.
  */
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../../../api.js";
 import { bytes } from "../../../components/format.js";
 import { Notice } from "../../../components/Shell.js";
@@ -40,6 +40,14 @@ export function ModelUploadPanel(p: { readOnly: boolean; onUploaded: (m: Catalog
   const [session, setSession] = useState<UploadSession>();
   const running = useRef<RunningUpload | undefined>(undefined);
   const input = useRef<HTMLInputElement>(null);
+
+  // Closing the tab mid-upload loses no byte (Resume goes on), but the browser asks first.
+  useEffect(() => {
+    if (phase !== "sending") return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    addEventListener("beforeunload", warn);
+    return () => removeEventListener("beforeunload", warn);
+  }, [phase]);
 
   const reset = () => {
     // Emptied, so that picking the same file again is a change (a second model from it, or a retry).
