@@ -6,8 +6,9 @@
  *    M's URL in `error.master_url`;
  *  - M's upload reaches S by replication (row first, `file_present: false`); S fetches the file on
  *    demand from M with its sha256 checked: a corrupted copy on M is refused, the good one kept;
- *  - M stops; an admin promotes S (audited); M restarts, applies the newer epoch and is a
- *    satellite: its upload answers 409 naming S, its GET shows S as master. No split brain.
+ *  - M stops; an admin promotes S (audited); M restarts: its very first upload already answers
+ *    409 naming S (it asks its peers before a write), then it applies the newer epoch from the
+ *    log and its GET shows S as master. No split brain.
  */
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -85,13 +86,15 @@ describe("catalogue master and satellites", () => {
 
     M.pool = await startPool({ host: M.host, port: M.pool.port, dataDir: M.pool.dataDir, env: CLUSTER_ENV, setup: false });
     M.adminCall = api(M.pool.url, M.admin);
+    // At once, before any pull: M asks S, which holds the newer promotion, and refuses.
+    const early = await uploadModel(M.pool.url, M.admin, MODEL, "early.gguf");
+    expect(early.status).toBe(409);
+    expect(early.body.error).toMatchObject({ code: "catalogue_read_only", master_atom: S.atom, master_url: S.pool.url });
     const view = await waitFor(async () => {
       const v = await ok(M.adminCall, "GET", "/v1/admin/models");
-      return v.master.master_atom === S.atom && v;
-    }, "the old master to learn of the promotion", 30_000, 200);
+      return v.master.master_atom === S.atom && v.models.find((m: { model_id: string }) => m.model_id === modelId)?.role === "code" && v;
+    }, "the old master to learn of the promotion and of the change made while it was down", 30_000, 200);
     expect(view.master).toEqual({ master_atom: S.atom, master_url: S.pool.url, epoch: 1, self: false });
-    // S's change made while M was down reached M too.
-    expect(view.models.find((m: { model_id: string }) => m.model_id === modelId).role).toBe("code");
     const r = await uploadModel(M.pool.url, M.admin, MODEL, "again.gguf");
     expect(r.status).toBe(409);
     expect(r.body.error).toMatchObject({ code: "catalogue_read_only", master_url: S.pool.url });
