@@ -42,3 +42,13 @@ export async function openFromMenu(page: Page, navId: string, heading: string): 
   await page.click(`#nav-${navId}`);
   await page.getByRole("heading", { level: 1, name: heading }).waitFor();
 }
+
+/** A fresh browser profile signed in on the pool's dashboard; `pageErrors` collects the page's uncaught errors. */
+export async function signedInPage(poolUrl: string, opts: Parameters<typeof launchContext>[0] = {}): Promise<{ context: BrowserContext; page: Page; pageErrors: string[] }> {
+  const context = await launchContext(opts);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  await signIn(page, poolUrl);
+  return { context, page, pageErrors };
+}

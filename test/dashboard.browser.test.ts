@@ -94,7 +94,7 @@ describe("admin dashboard in Chromium", () => {
     await page.keyboard.press("Tab");
     expect(await focusedId()).toBe("skip-link");
     const menu = await page.locator("nav[aria-label='Main menu'] a").evaluateAll((as) => as.map((a) => [a.id, a.getAttribute("href")]));
-    expect(menu.map(([id]) => id)).toEqual(["nav-overview", "nav-workers", "nav-balancing", "nav-migrations", "nav-projects", "nav-settings", "nav-audit", "nav-federation", "nav-topology", "nav-docs", "nav-keys", "nav-license"]);
+    expect(menu.map(([id]) => id)).toEqual(["nav-overview", "nav-workers", "nav-models", "nav-balancing", "nav-migrations", "nav-projects", "nav-settings", "nav-audit", "nav-federation", "nav-topology", "nav-docs", "nav-keys", "nav-license"]);
     for (let i = 0; i < 6 && (await focusedId()) !== "nav-overview"; i++) await page.keyboard.press("Tab");
     expect(await focusedId()).toBe("nav-overview");
     expect(await page.getAttribute("#nav-overview", "aria-current")).toBe("page");

@@ -97,8 +97,8 @@ describe("setup wizard in Chromium", () => {
 
     await page.getByRole("heading", { name: "Language models" }).waitFor();
     await page.check("#tier-reasoning");
-    // Plainly said: the tiers are recorded for the catalogue to come, nothing is downloaded.
-    expect(await page.locator("#models-recorded").textContent()).toContain("nothing is downloaded or assigned now");
+    // Plainly said: the tiers are recorded, nothing is downloaded; the models go on the Models page.
+    expect(await page.locator("#models-recorded").textContent()).toMatch(/nothing is downloaded now\. After setup, upload a GGUF model for each tier on the dashboard's Models page/);
     await page.click("#next");
 
     // Security: the pool's federation identity, generated at first boot.
@@ -149,7 +149,7 @@ describe("setup wizard in Chromium", () => {
     expect(defaults).toMatch(/Strict\s*sector default/);
     expect(defaults).toContain("“Client matter:”");
     expect(defaults).toMatch(/Below the sector's minimum of 120 months/);
-    expect(await page.locator("#recap-models-recorded").textContent()).toContain("recorded for the model catalogue to come");
+    expect(await page.locator("#recap-models-recorded").textContent()).toContain("upload a model for each tier on the Models page");
     await shot(page, "07-recap");
 
     // French, then Go.

@@ -31,3 +31,9 @@ export function bytes(n: number | null | undefined): string {
   if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(0)} MB`;
   return `${Math.round(n / 1024)} KB`;
 }
+
+/** A large count in short form in the UI language (260K, 7.2B as model sizes are written; 260 k, 7,2 Md in French). */
+export function compact(lang: string, n: number | null | undefined): string {
+  if (n === null || n === undefined || Number.isNaN(n)) return "—";
+  return n.toLocaleString(lang === "fr" ? "fr-FR" : "en-US", { notation: "compact", maximumFractionDigits: 1 });
+}

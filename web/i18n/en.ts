@@ -90,8 +90,8 @@ export const en = {
 
   "models.title": "Language models",
   "models.intro": "Choose the model tiers you intend to offer.",
-  "models.recorded": "Your choice is recorded for the model catalogue, which is not built yet: nothing is downloaded or assigned now. Each worker serves the GGUF model file it is started with.",
-  "recap.modelsRecorded": "recorded for the model catalogue to come; nothing is downloaded",
+  "models.recorded": "Your choice is recorded; nothing is downloaded now. After setup, upload a GGUF model for each tier on the dashboard's Models page: workers started without a model path download the models of their hardware class and serve them.",
+  "recap.modelsRecorded": "recorded; upload a model for each tier on the Models page after setup",
   "recap.hardwareFeeds": "preselects the hardware in “Add a worker”",
   "tier.fast": "Fast (9B) — everyday questions",
   "tier.reasoning": "Reasoning (35B) — analysis and long documents",

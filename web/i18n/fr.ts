@@ -92,8 +92,8 @@ export const fr: Record<MessageKey, string> = {
 
   "models.title": "Modèles de langage",
   "models.intro": "Choisissez les gammes de modèles que vous comptez proposer.",
-  "models.recorded": "Votre choix est enregistré pour le catalogue de modèles, qui n'existe pas encore : rien n'est téléchargé ni attribué maintenant. Chaque worker sert le fichier de modèle GGUF avec lequel il est lancé.",
-  "recap.modelsRecorded": "enregistré pour le futur catalogue de modèles ; rien n'est téléchargé",
+  "models.recorded": "Votre choix est enregistré ; rien n'est téléchargé maintenant. Après l'installation, téléversez un modèle GGUF pour chaque niveau sur la page Modèles du tableau de bord : les workers lancés sans chemin de modèle téléchargent les modèles de leur classe de matériel et les servent.",
+  "recap.modelsRecorded": "enregistré ; téléversez un modèle pour chaque niveau sur la page Modèles après l'installation",
   "recap.hardwareFeeds": "présélectionne le matériel dans « Ajouter un worker »",
   "tier.fast": "Rapide (9B) — questions courantes",
   "tier.reasoning": "Raisonnement (35B) — analyses et longs documents",

@@ -5,6 +5,7 @@ import { en as baseEn, type MessageKey as BaseKey } from "./en.js";
 import { fr as baseFr } from "./fr.js";
 import * as audit from "./areas/audit.js";
 import * as balancing from "./areas/balancing.js";
+import * as catalogue from "./areas/catalogue.js";
 import * as desktops from "./areas/desktops.js";
 import * as docs from "./areas/docs.js";
 import * as federation from "./areas/federation.js";
@@ -25,6 +26,7 @@ import * as workers from "./areas/workers.js";
 type AreaKey =
   | keyof typeof audit.en
   | keyof typeof balancing.en
+  | keyof typeof catalogue.en
   | keyof typeof desktops.en
   | keyof typeof docs.en
   | keyof typeof federation.en
@@ -41,7 +43,7 @@ type AreaKey =
   | keyof typeof vip.en
   | keyof typeof workers.en;
 export type MessageKey = BaseKey | AreaKey;
-const AREAS = [audit, balancing, desktops, docs, federation, frame, keys, license, migrations, overview, projects, resources, sensitivity, settings, topology, vip, workers];
+const AREAS = [audit, balancing, catalogue, desktops, docs, federation, frame, keys, license, migrations, overview, projects, resources, sensitivity, settings, topology, vip, workers];
 const en = Object.assign({}, baseEn, ...AREAS.map((a) => a.en)) as Record<MessageKey, string>;
 const fr = Object.assign({}, baseFr, ...AREAS.map((a) => a.fr)) as Record<MessageKey, string>;
 

@@ -12,6 +12,7 @@ import { FederationPage } from "./Federation.js";
 import { KeysPage } from "./Keys.js";
 import { LicensePage } from "./License.js";
 import { MigrationsPage } from "./Migrations.js";
+import { ModelsPage } from "./Models.js";
 import { OverviewPage } from "./Overview.js";
 import { ProjectsPage } from "./Projects.js";
 import { SettingsPage } from "./Settings.js";
@@ -34,6 +35,7 @@ export interface AdminPage {
 export const ADMIN_PAGES: AdminPage[] = [
   { id: "overview", path: "/admin", label: "nav.overview", component: OverviewPage },
   { id: "workers", path: "/admin/workers", label: "nav.workers", component: WorkersPage },
+  { id: "models", path: "/admin/models", label: "nav.models", component: ModelsPage },
   { id: "balancing", path: "/admin/balancing", label: "nav.balancing", component: BalancingPage },
   { id: "migrations", path: "/admin/migrations", label: "nav.migrations", component: MigrationsPage },
   { id: "projects", path: "/admin/projects", label: "nav.projects", component: ProjectsPage },
