@@ -78,6 +78,8 @@ export interface Pool {
   cluster: Cluster;
   /** Migration orders (issue 16): the service the routing and the balancer issue orders through. */
   migrations: Migrations;
+  /** Auto workers' model assignments (issue 19): the catalogue is plugged in with `useCatalogue`. */
+  models: Hub["models"];
   close(): Promise<void>;
 }
 
@@ -203,6 +205,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     balancing: settings.balancing,
     cluster,
     migrations,
+    models: hub.models,
     federation: {
       ...federation,
       start() {

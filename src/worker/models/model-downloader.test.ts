@@ -34,7 +34,8 @@ beforeAll(async () => {
     if (behaviour.corruptTimes > 0) {
       behaviour.corruptTimes--;
       body = Buffer.from(model);
-      body[body.length >> 1] ^= 0xff;
+      const mid = body.length >> 1;
+      body[mid] = body[mid]! ^ 0xff;
     }
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     const start = m ? Number(m[1]) : 0;
