@@ -6,7 +6,7 @@
  * Used by auto workers (from their pool) and by `cellule up` (the first models, from the
  * internet or a mirror).
  */
-import { createHash, type Hash } from "node:crypto";
+import { ThreadedSha256 } from "./sha256-thread.js";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat, statfs } from "node:fs/promises";
 import http from "node:http";
@@ -103,8 +103,8 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
-async function hashFile(path: string, hash: Hash): Promise<void> {
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+async function hashFile(path: string, hash: ThreadedSha256): Promise<void> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) await hash.update(chunk as Buffer);
 }
 
 /** Downloads `url` to `dest` (see the file comment); resolves once the file is there and verified. */
@@ -166,9 +166,14 @@ async function fetchOnce(opts: DownloadOptions, part: string, have: number, dir:
   if (res.statusCode === 416 && have > 0) {
     // The part already holds the whole file: verify it.
     res.resume();
-    const hash = createHash("sha256");
-    await hashFile(part, hash);
-    return { bytes: have, sha256: hash.digest("hex") };
+    const hash = new ThreadedSha256();
+    try {
+      await hashFile(part, hash);
+    } catch (err) {
+      await hash.close();
+      throw err;
+    }
+    return { bytes: have, sha256: await hash.digest() };
   }
   if (res.statusCode === 200) offset = 0;
   else if (res.statusCode === 206) {
@@ -185,31 +190,39 @@ async function fetchOnce(opts: DownloadOptions, part: string, have: number, dir:
   const length = Number(res.headers["content-length"]);
   const total = opts.sizeBytes ?? (Number.isFinite(length) ? offset + length : undefined);
   if (opts.sizeBytes === undefined && total !== undefined) await checkSpace(total - offset, dir, free);
-  const hash = createHash("sha256");
-  if (offset > 0) await hashFile(part, hash);
-  let received = offset;
-  let lastPct = total ? Math.floor((received / total) * 100) : 0;
-  let lastAt = Date.now();
-  const started = Date.now();
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      received += chunk.length;
-      opts.onProgress?.(received, total);
-      const pct = total ? Math.floor((received / total) * 100) : 0;
-      const now = Date.now();
-      if ((total && pct >= lastPct + PROGRESS_PCT) || now - lastAt >= PROGRESS_MS) {
-        lastPct = pct - (pct % PROGRESS_PCT);
-        lastAt = now;
-        const rate = (received - offset) / Math.max(0.001, (now - started) / 1000);
-        log.info({ model: label, receivedBytes: received, totalBytes: total ?? null }, `downloading ${label}: ${total ? `${pct}% (${formatBytes(received)} of ${formatBytes(total)})` : formatBytes(received)}, ${formatBytes(rate)}/s`);
-      }
-      done(null, chunk);
-    },
-  });
-  await pipeline(res, counter, createWriteStream(part, { flags: offset > 0 ? "a" : "w", highWaterMark: 1024 * 1024 }), { signal: opts.signal });
-  if (Number.isFinite(length) && received - offset !== length) throw new Error(`connection closed after ${received - offset} of ${length} bytes`);
-  return { bytes: received, sha256: hash.digest("hex") };
+  const hash = new ThreadedSha256();
+  try {
+    if (offset > 0) await hashFile(part, hash);
+    let received = offset;
+    let lastPct = total ? Math.floor((received / total) * 100) : 0;
+    let lastAt = Date.now();
+    const started = Date.now();
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        opts.onProgress?.(received, total);
+        const pct = total ? Math.floor((received / total) * 100) : 0;
+        const now = Date.now();
+        if ((total && pct >= lastPct + PROGRESS_PCT) || now - lastAt >= PROGRESS_MS) {
+          lastPct = pct - (pct % PROGRESS_PCT);
+          lastAt = now;
+          const rate = (received - offset) / Math.max(0.001, (now - started) / 1000);
+          log.info({ model: label, receivedBytes: received, totalBytes: total ?? null }, `downloading ${label}: ${total ? `${pct}% (${formatBytes(received)} of ${formatBytes(total)})` : formatBytes(received)}, ${formatBytes(rate)}/s`);
+        }
+        // The hash thread takes it in; the chunk goes on to the file meanwhile.
+        hash.update(chunk).then(
+          () => done(null, chunk),
+          (err: Error) => done(err),
+        );
+      },
+    });
+    await pipeline(res, counter, createWriteStream(part, { flags: offset > 0 ? "a" : "w", highWaterMark: 1024 * 1024 }), { signal: opts.signal });
+    if (Number.isFinite(length) && received - offset !== length) throw new Error(`connection closed after ${received - offset} of ${length} bytes`);
+    return { bytes: received, sha256: await hash.digest() };
+  } catch (err) {
+    await hash.close();
+    throw err;
+  }
 }
 
 function get(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, redirects = 5): Promise<http.IncomingMessage> {
