@@ -76,9 +76,9 @@ export class ThreadedSha256 {
 
   private post(): void {
     // A full batch owns its ArrayBuffer (allocUnsafeSlow): transferred, not copied; the last, partial one is copied once.
-    const ab = this.filled === BATCH_BYTES ? (this.batch.buffer as ArrayBuffer) : this.batch.buffer.slice(0, this.filled);
+    const ab = this.filled === BATCH_BYTES ? this.batch.buffer : this.batch.buffer.slice(0, this.filled);
     this.pending += this.filled;
-    this.worker.postMessage(new Uint8Array(ab), [ab as ArrayBuffer]);
+    this.worker.postMessage(new Uint8Array(ab), [ab]);
     this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
     this.filled = 0;
   }
