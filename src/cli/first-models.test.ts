@@ -98,7 +98,7 @@ describe("first models", () => {
 
 describe("localModels (cellule up's local worker)", () => {
   const base0 = loadWorkerConfig({ env: {} });
-  const pool = (n: number) => ({ pool: { models: { catalogueEntries: async () => Array.from({ length: n }, () => ({})) } } }) as never;
+  const pool = (n: number) => ({ pool: { models: { catalogue: { list: async () => Array.from({ length: n }, () => ({})) } } } }) as never;
 
   it("keeps --model; takes auto mode when the catalogue has models; downloads the first models with --yes", async () => {
     dir = mkdtempSync(join(tmpdir(), "cellule-up-"));

@@ -101,7 +101,7 @@ export function registerUpCommand(program: Command): Command {
 export async function localModels(running: Pick<RunningPool, "pool">, config: WorkerConfig, up: UpConfig, dataDir: string): Promise<WorkerConfig> {
   const log = moduleLogger("cli.up");
   if (config.model || config.embeddingModel || config.auto || config.runtime === "instant") return config;
-  if ((await running.pool.models.catalogueEntries()).length > 0) return { ...config, auto: true };
+  if ((await running.pool.models.catalogue.list()).length > 0) return { ...config, auto: true };
   const offered = readFirstModels(up.firstModelsFile);
   const dir = firstModelsDir(dataDir);
   const present = await presentFirstModels(dir, offered);

@@ -112,6 +112,7 @@ export const poolFields = {
     help: "reverse proxies (CSV of addresses or CIDRs, e.g. the nginx entry's address) whose X-Forwarded-For is believed; empty: the client is the socket's address",
   }),
   storageDir: field({ env: "CELLULE_STORAGE_DIR", aliases: ["IAMINE_STORAGE_DIR"], schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "uploaded documents (default DATA_DIR/documents)" }),
+  modelMaxBytes: field({ env: "CELLULE_MODEL_MAX_BYTES", schema: positiveInt, defaultValue: 64 * 1024 ** 3, help: "largest model file (bytes) the catalogue accepts (upload or peer fetch) before 413; files live in DATA_DIR/models" }),
   // Migration orders and the failover thresholds pushed to the workers (issue 16, src/pool/migrations/).
   migrationTimeoutMs: field({ env: "CELLULE_MIGRATION_TIMEOUT_MS", schema: positiveInt, defaultValue: 90_000, help: "a migration order not completed this long (ms) after its worker was told is rolled back" }),
   migrationExecutorMs: field({ env: "CELLULE_MIGRATION_EXECUTOR_MS", schema: z.coerce.number().int().min(50), defaultValue: 5000, help: "how often (ms) the executor carries out issued migration orders" }),
@@ -137,6 +138,9 @@ function embeddingModelId(value: string): string {
 
 /** Where uploaded documents are stored. */
 export const storageDirOf = (c: Pick<PoolConfig, "storageDir" | "dataDir">) => c.storageDir ?? `${c.dataDir}/documents`;
+
+/** Where the model catalogue's files live (`<sha256>.gguf`). */
+export const modelDirOf = (c: Pick<PoolConfig, "dataDir">) => `${c.dataDir}/models`;
 
 /** Where the pool's Ed25519 identity lives. */
 export const keyDirOf = (c: Pick<PoolConfig, "fedKeyDir" | "dataDir">) => c.fedKeyDir ?? `${c.dataDir}/keys`;

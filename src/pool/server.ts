@@ -37,6 +37,7 @@ import { buildMetrics } from "./metrics/metrics.composition.js";
 import { buildMigrations, type Migrations } from "./migrations/migrations.composition.js";
 import { buildRouting } from "./migrations/routing/routing.composition.js";
 import type { LicenseService } from "./license/license.service.js";
+import { buildModels, type Models } from "./models/models.composition.js";
 import { buildOpenAi } from "./openai/openai.composition.js";
 import { buildRag, type Rag } from "./rag/rag.composition.js";
 import { drainPool, type DrainOutcome } from "./readiness/drain.js";
@@ -78,8 +79,8 @@ export interface Pool {
   cluster: Cluster;
   /** Migration orders (issue 16): the service the routing and the balancer issue orders through. */
   migrations: Migrations;
-  /** Auto workers' model assignments (issue 19): the catalogue is plugged in with `useCatalogue`. */
-  models: Hub["models"];
+  /** The model catalogue (issue 19): `models.catalogue` is the port the hub and smart routing read. */
+  models: Models;
   close(): Promise<void>;
 }
 
@@ -138,6 +139,10 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const access = { keys: keys.service, adminUsers: adminUsers.service, accounts: adminUsers.accounts, workers, registry: () => hub.registry, license: license.service, balancing: settings.balancing };
   const replication = await buildReplication({ config, db, identity, audit: audit.service, federation, rag, settings: settings.settings, keys: keys.service, access });
   branding.service.replication = replication.service;
+  // The model catalogue: uploads, the catalogue master, its replication and the satellites' file fetch.
+  const models = await buildModels({ config, db, identity, audit: audit.service, federation, replication });
+  // Auto workers are assigned from it (welcome, every change), and download its files from the hub's route.
+  hub.useCatalogue(models.catalogue);
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
   const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets, levelOf: (id) => rag.projects.levelOf(id) });
   dashboard.overview.useCluster(() => cluster.view());
@@ -166,7 +171,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, audit, keys, docs, settings, desktops, dashboard, federation, replication, topology, cluster, migrations, vip, license, metrics];
+  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, hub, audit, keys, docs, settings, desktops, dashboard, federation, replication, models, topology, cluster, migrations, vip, license, metrics];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({
@@ -187,7 +192,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
 
   // Started after listen (pool.federation.start(): the database probe, federation loops, capacity summaries); closed in reverse build order, the app last.
   const afterListen: Feature[] = [readiness, audit, federation, replication, topology, cluster, migrations, routing];
-  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, openai, settings, desktops, dashboard, federation, replication, cluster, migrations, routing, topology, docs, vip, status, metrics];
+  const built: Feature[] = [http, readiness, audit, keys, setup, branding, adminUsers, license, workers, hub, rag, openai, settings, desktops, dashboard, federation, replication, models, cluster, migrations, routing, topology, docs, vip, status, metrics];
   return {
     app,
     registry,
@@ -205,7 +210,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
     balancing: settings.balancing,
     cluster,
     migrations,
-    models: hub.models,
+    models,
     federation: {
       ...federation,
       start() {

@@ -25,6 +25,10 @@ CREATE TABLE model_uploads (
   file_name text NOT NULL,
   expected_size bigint,
   received_bytes bigint NOT NULL DEFAULT 0,
+  -- What the uploader asked for at creation (null: the defaults, decided when the file is complete).
+  name text,
+  role text,
+  hardware_classes jsonb,
   created_by text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()

@@ -46,11 +46,6 @@ export class ModelDistributor {
     return this.catalogue !== undefined;
   }
 
-  /** The catalogue's models (none without a catalogue): `cellule up` offers its first models when there are none. */
-  async catalogueEntries(): Promise<CatalogueEntry[]> {
-    return (await this.catalogue?.list()) ?? [];
-  }
-
   /** An auto worker was welcomed: it gets its token and its models now. */
   async connected(worker: WorkerConnection): Promise<void> {
     if (!worker.auto) return;

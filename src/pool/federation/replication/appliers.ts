@@ -13,6 +13,7 @@
  */
 import { moduleLogger, type Logger } from "../../../shared/logger.js";
 import type { MigrationAppliers } from "../../migrations/migration-appliers.js";
+import type { CatalogueAppliers } from "../../models/catalogue-appliers.js";
 import type { AccessAppliers } from "./access-appliers.js";
 import type { EnvelopeKind } from "./envelope.js";
 import { compareHlc } from "./hlc.js";
@@ -57,6 +58,8 @@ export class Appliers {
   private readonly log: Logger = moduleLogger("federation.apply");
   /** Migration orders, their states and the policy (set by the migrations feature, built after replication). */
   migrations: MigrationAppliers | undefined;
+  /** The model catalogue's rows and master (set by the models feature, built after replication). */
+  catalogue: CatalogueAppliers | undefined;
 
   constructor(private readonly deps: ApplierDeps) {}
 
@@ -102,6 +105,10 @@ export class Appliers {
       case "migration.policy":
         // Built a moment after replication: an envelope applied before then waits for it.
         return this.migrations ? this.migrations.apply({ ...env, kind: env.kind }, parsed.data) : { result: "wait", why: "migration orders not ready yet" };
+      case "model.upsert":
+      case "model.delete":
+      case "catalogue.master":
+        return this.catalogue ? this.catalogue.apply({ ...env, kind: env.kind }, parsed.data) : { result: "wait", why: "model catalogue not ready yet" };
     }
   }
 

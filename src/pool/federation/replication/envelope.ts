@@ -48,6 +48,9 @@ export const ENVELOPE_KINDS = [
   "migration.order",
   "migration.state",
   "migration.policy",
+  "model.upsert",
+  "model.delete",
+  "catalogue.master",
 ] as const;
 export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
 

@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import { MigrationOrderState, MigrationPolicy, MigrationReason, WorkerMobility } from "../../../protocol/migration.protocol.js";
+import { ModelName, ModelRole } from "../../../protocol/models.protocol.js";
+import { HardwareClass } from "../../../protocol/worker.protocol.js";
 import { IndexedStatus, ProjectLanguage } from "../../../protocol/projects.protocol.js";
 import { SensitivityLevel } from "../../../protocol/sensitivity.protocol.js";
 import type { EnvelopeKind } from "./envelope.js";
@@ -123,6 +125,28 @@ export const MigrationOrder = z.object({
 export const MigrationState = z.object({ id: Id, state: MigrationOrderState, state_detail: z.string().max(1000).nullable(), at: Iso, by: AtomId });
 export const MigrationPolicyUpdate = z.object({ policy: MigrationPolicy, failover_set: z.boolean(), updated_by: z.string().max(300) });
 
+// The model catalogue (issue 19): its rows (the file itself is fetched on demand from a peer,
+// src/pool/models/model-fetch.ts) and the catalogue master's promotions (a pool promotes only itself).
+export const ModelUpsert = z.object({
+  model_id: Id,
+  name: ModelName,
+  sha256: Sha256,
+  size_bytes: z.number().int().nonnegative(),
+  role: ModelRole,
+  hardware_classes: z.array(HardwareClass).max(20),
+  architecture: z.string().max(100).nullable(),
+  parameter_count: z.number().nonnegative().nullable(),
+  quantisation: z.string().max(100).nullable(),
+  context_length: z.number().int().nullable(),
+  embedding_length: z.number().int().nullable(),
+  chat_template: z.boolean(),
+  created_by: z.string().max(300),
+  created_at: Iso,
+  updated_at: Iso,
+});
+export const ModelDelete = z.object({ model_id: Id, sha256: Sha256 });
+export const CatalogueMasterClaim = z.object({ master_atom: AtomId, epoch: z.number().int().positive(), promoted_by: z.string().max(300), promoted_at: Iso });
+
 export const PAYLOADS = {
   "project.create": ProjectCreate,
   "project.delete": ProjectDelete,
@@ -150,6 +174,9 @@ export const PAYLOADS = {
   "migration.order": MigrationOrder,
   "migration.state": MigrationState,
   "migration.policy": MigrationPolicyUpdate,
+  "model.upsert": ModelUpsert,
+  "model.delete": ModelDelete,
+  "catalogue.master": CatalogueMasterClaim,
 } as const satisfies Record<EnvelopeKind, z.ZodType>;
 
 export type PayloadOf<K extends EnvelopeKind> = z.infer<(typeof PAYLOADS)[K]>;

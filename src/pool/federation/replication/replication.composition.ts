@@ -26,6 +26,7 @@ import type { LicenseService } from "../../license/license.service.js";
 import type { Workers } from "../../workers/workers.composition.js";
 import { CloseCode } from "../../../protocol/worker.protocol.js";
 import type { MigrationAppliers } from "../../migrations/migration-appliers.js";
+import type { CatalogueAppliers } from "../../models/catalogue-appliers.js";
 import { AccessAppliers, type AccessHooks } from "./access-appliers.js";
 import { AccessReplicaRepository } from "./access-replica.repository.js";
 import { Appliers } from "./appliers.js";
@@ -76,6 +77,8 @@ export interface Replication extends Feature {
   clocks: Pick<ReplicationLogRepository, "settingClock" | "setSettingClock">;
   /** Hooks the migration appliers in (the migrations feature is built after replication). */
   useMigrations(appliers: MigrationAppliers): void;
+  /** Hooks the model catalogue's appliers in (the models feature is built after replication). */
+  useCatalogue(appliers: CatalogueAppliers): void;
   /** Registers the peer-signed replication routes. */
   routes(app: FastifyInstance): Promise<void>;
   /** After listen: anti-entropy loop, pending applies. */
@@ -161,6 +164,9 @@ export async function buildReplication(deps: ReplicationDeps): Promise<Replicati
     clocks: log,
     useMigrations(m) {
       appliers.migrations = m;
+    },
+    useCatalogue(c) {
+      appliers.catalogue = c;
     },
     async routes(app) {
       await app.register(replicationRoutes, { service, switches: federation.switches, storage, bodyLimit: PUSH_BODY_LIMIT });

@@ -103,6 +103,11 @@ export class ReplicationRecorder {
     return n;
   }
 
+  /** Resolves once the first bond's data backfill (if one runs) is over: what others record on a bond goes after it. */
+  backfillSettled(): Promise<void> {
+    return this.backfilling ?? Promise.resolve();
+  }
+
   /** Set while the first bond's data backfill runs, so the access sweep records after it. */
   private backfilling: Promise<void> | undefined;
   /** The data backfill ran in this process (a pool whose log is still empty may then sweep). */
@@ -151,6 +156,9 @@ export class ReplicationRecorder {
     else if (kind === "project.sensitivity") await log.setSettingClock(`project.sensitivity:${p.project_id!}`, hlc, identity.atomId);
     // The migration policy's clock (last writer wins; POLICY_CLOCK_KEY of migrations/migration-appliers.ts).
     else if (kind === "migration.policy") await log.setSettingClock("migration:policy", hlc, identity.atomId);
+    // The model catalogue (models/catalogue-appliers.ts): last writer by HLC per model, deletions win.
+    else if (kind === "model.upsert") await log.setSettingClock(`model:${p.model_id!}`, hlc, identity.atomId);
+    else if (kind === "model.delete") await log.tombstone("model", p.model_id!, identity.atomId, hlc);
     else await this.afterAccess(kind, payload, hlc);
     return env;
   }

@@ -123,6 +123,11 @@ export class ReplicationService implements Replicator {
     return this.recorder.backfill();
   }
 
+  /** Resolves once a running first-bond backfill is over (the catalogue records its rows after it). */
+  backfillSettled(): Promise<void> {
+    return this.recorder.backfillSettled();
+  }
+
   documentDone(documentId: string): void {
     this.recorder.documentDone(documentId);
   }
