@@ -36,7 +36,8 @@ export async function modelDownloadRoutes(app: FastifyInstance, models: ModelDis
   app.get(
     `${MODEL_DOWNLOAD_PATH}/:sha256`,
     {
-      config: { auth: "open", setup: "open", license: "exempt" },
+      // Open to the key check: the handler checks the connection's download token (401 otherwise).
+      config: { auth: "open", setup: "gated", license: "exempt" },
       schema: {
         summary: "An auto worker downloads an assigned model file (its connection's download token as bearer; Range supported)",
         tags: ["workers"],
