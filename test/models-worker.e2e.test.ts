@@ -4,13 +4,16 @@
  * it is assigned the model, downloads it from the pool, verifies it and serves a chat. A second
  * model name (the same file as the code tier) reaches the running worker: it swaps and serves both
  * without reconnecting or downloading again; assigning the first one to another hardware class
- * takes it off the worker.
+ * takes it off the worker. And `cellule up --yes` on a machine with no model: the first models of
+ * a settings file (served here by a local HTTP server) are downloaded and the local worker serves them.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { killAll, modelPath, spawnCli, startPool, tempDir, waitFor, type PoolProc, type Proc } from "./helpers.js";
+import { defaultSetupAnswers, freePort, killAll, modelPath, poolDataDir, spawnCli, startPool, tempDir, waitFor, type PoolProc, type Proc } from "./helpers.js";
 import { uploadModel } from "./models-api.js";
 
 const MODEL = readFileSync(modelPath());
@@ -98,4 +101,50 @@ describe("a worker with no model path", () => {
     expect((await chat("stories-code")).status).toBe(200);
     expect(worker.proc.exitCode).toBeNull();
   }, 150_000);
+});
+
+describe("cellule up on a machine with no model", () => {
+  it("with --yes, downloads the first models of the settings file (a mirror here) and serves them", async () => {
+    const mirror = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-length": MODEL.length });
+      res.end(MODEL);
+    });
+    await new Promise<void>((r) => mirror.listen(0, "127.0.0.1", r));
+    try {
+      const base = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`;
+      const dir = tempDir("cellule-first-");
+      const modelsFile = join(dir, "first-models.json");
+      writeFileSync(
+        modelsFile,
+        JSON.stringify({
+          models: [
+            { name: "tiny-chat", role: "fast", url: `${base}/chat.gguf`, file: "tiny-chat.gguf", size_bytes: MODEL.length, sha256: SHA },
+            { name: "tiny-embed", role: "embedding", url: `${base}/embed.gguf`, file: "tiny-embed.gguf", sha256: SHA },
+          ],
+        }),
+      );
+      const answers = join(dir, "answers.json");
+      writeFileSync(answers, JSON.stringify(defaultSetupAnswers()));
+      const [port, dataDir] = await Promise.all([freePort(), poolDataDir()]);
+      const up = spawnCli(["up", "--yes", "--models-file", modelsFile, "--answers", answers, "--threads", "1", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir], { CELLULE_EMBEDDING_DIMS: "64" });
+      const key = await waitFor(() => /\n(sk_[0-9a-f]{12}_[A-Za-z0-9_-]{32})\n/.exec(up.output())?.[1], "the first API key", 90_000);
+      await waitFor(() => up.output().includes("Cellule is ready."), "cellule up to say it is ready", 90_000);
+      expect(createHash("sha256").update(readFileSync(join(dataDir, "first-models", "tiny-chat.gguf"))).digest("hex")).toBe(SHA);
+      const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "tiny-chat", messages: [{ role: "user", content: "Hello" }], max_tokens: 4 }),
+      });
+      expect(r.status).toBe(200);
+      const e = await fetch(`http://127.0.0.1:${port}/v1/embeddings`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "tiny-embed", input: "hello" }),
+      });
+      expect(e.status).toBe(200);
+      await up.kill("SIGTERM");
+    } finally {
+      await new Promise<void>((r) => mirror.close(() => r()));
+    }
+  }, 200_000);
 });
