@@ -575,7 +575,15 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     while (this.running.size > 0 && Date.now() < deadline && !this.stopped) await new Promise((r) => setTimeout(r, 50));
     for (const j of this.running.values()) j.ctrl.abort();
     if (this.stopped) return;
-    const failed = await auto.swap(prepared);
+    let failed: Awaited<ReturnType<AutoMode["swap"]>>;
+    try {
+      failed = await auto.swap(prepared);
+    } catch (err) {
+      // Announced all the same (with what is loaded now, maybe nothing): the pool must not keep this worker draining.
+      const reason = `swap failed: ${(err as Error).message}`.slice(0, 500);
+      this.log.error({ err: reason }, "model swap failed");
+      failed = prepared.ready.map((r) => ({ name: r.model.name, sha256: r.model.sha256, reason }));
+    }
     const models = this.opts.runtime.models;
     this.log.info({ models: models.map((m) => m.id), failed: failed.map((f) => f.name) }, "model swap done");
     // On the connection of now (a reconnect during the swap may have sent the old set in its hello).
