@@ -5,11 +5,13 @@
 export interface Reply {
   status: number;
   body: any;
+  /** The Connection header of the answer. */
+  connection: string | null;
 }
 
 async function reply(r: Response): Promise<Reply> {
   const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
+  return { status: r.status, body: text ? JSON.parse(text) : undefined, connection: r.headers.get("connection") };
 }
 
 /** POST /v1/admin/models: the text fields first, then the file part `file`. */

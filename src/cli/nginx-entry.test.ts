@@ -72,6 +72,9 @@ describe("renderNginxEntry", () => {
     }
     const server = block(conf, "server");
     expect(block(server, "location /v1/admin/")).toContain("proxy_pass http://cellule_admin;");
+    const models = block(server, "location /v1/admin/models");
+    expect(models).toContain("proxy_pass http://cellule_admin;");
+    expect(models).toMatch(/client_max_body_size 0;[\s\S]*proxy_request_buffering off;/);
     expect(block(server, "location = /admin")).toContain("proxy_pass http://cellule_admin;");
     expect(block(server, "location /admin/")).toContain("proxy_pass http://cellule_admin;");
     expect(block(server, "location /")).toContain("proxy_pass http://cellule_pools;");
@@ -96,7 +99,8 @@ describe("renderNginxEntry", () => {
     ])
       expect(server).toContain(line);
     expect(ENTRY_MAX_BODY_BYTES).toBeGreaterThanOrEqual(50 * 1024 * 1024);
-    expect(conf).not.toContain("proxy_request_buffering off");
+    // Request bodies stay buffered (a POST retried on the next pool), model uploads aside (gigabytes, streamed).
+    expect(conf.replace(block(server, "location /v1/admin/models"), "")).not.toContain("proxy_request_buffering off");
     expect(conf).toMatch(/map \$http_upgrade \$connection_upgrade \{\s*default upgrade;/);
   });
 

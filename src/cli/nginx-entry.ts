@@ -187,6 +187,17 @@ ${proxied}
             proxy_pass http://cellule_admin;
         }
 
+        # Model uploads (issue 19): gigabytes, streamed to the pool as they arrive (the pool
+        # enforces CELLULE_MODEL_MAX_BYTES and its free space); sticky like the rest of the admin
+        # API, so that a resumable upload session continues on the pool that holds its bytes.
+        location /v1/admin/models {
+            client_max_body_size 0;
+            proxy_request_buffering off;
+            proxy_read_timeout 3600s;
+            proxy_send_timeout 3600s;
+            proxy_pass http://cellule_admin;
+        }
+
         location = /admin {
             proxy_pass http://cellule_admin;
         }

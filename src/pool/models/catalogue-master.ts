@@ -43,6 +43,12 @@ export interface CatalogueMasterDeps {
   replication: () => Pick<Replicator, "record"> | undefined;
   /** Called after the master changed (a promotion here or replicated). */
   changed: () => void;
+  /**
+   * The promotions the reachable trusted peers hold (GET /v1/federation/catalogue-master), asked
+   * before a write on a pool that believes it is the master: an old master just restarted learns
+   * of a newer promotion before its first pull. Absent: no peers asked.
+   */
+  peerClaims?: (() => Promise<MasterClaim[]>) | undefined;
 }
 
 export class CatalogueMasterService {
@@ -62,12 +68,31 @@ export class CatalogueMasterService {
     return { master_atom: claim.atom, master_url: self ? null : (peers.find((p) => p.atom_id === claim.atom)?.url ?? null), epoch: claim.epoch, self };
   }
 
-  /** Throws 409 `catalogue_read_only` (with the master's URL) unless this pool is the master. */
+  /** The stored promotion, for a peer that asks before a write (null: none, epoch 0). */
+  async storedClaim(): Promise<MasterClaim | null> {
+    const row = await this.deps.repo.master();
+    return row ? { atom: row.master_atom, epoch: row.epoch } : null;
+  }
+
+  /**
+   * Throws 409 `catalogue_read_only` (with the master's URL) unless this pool is the master — and,
+   * when it believes it is, no reachable trusted peer holds a promotion that beats its claim.
+   */
   async assertWritable(): Promise<void> {
     const v = await this.view();
-    if (v.self) return;
-    const where = v.master_url ?? `pool ${v.master_atom}`;
-    throw new AppError("catalogue_read_only", `This pool is a catalogue satellite: write to the master pool (${where}).`, { extra: { master_url: v.master_url, master_atom: v.master_atom } });
+    if (!v.self) throw this.readOnly(v.master_atom, v.master_url);
+    if (!this.deps.peerClaims) return;
+    const mine = { atom: v.master_atom, epoch: v.epoch };
+    const newer = (await this.deps.peerClaims()).filter((c) => beats(c, mine)).sort((a, b) => (beats(a, b) ? -1 : 1))[0];
+    if (!newer) return;
+    this.log.warn({ master: newer.atom, epoch: newer.epoch, ourEpoch: v.epoch }, "a trusted peer holds a newer catalogue promotion: change refused, this pool is a satellite once the promotion is replicated here");
+    const url = (await this.deps.trustedPeers()).find((p) => p.atom_id === newer.atom)?.url ?? null;
+    throw this.readOnly(newer.atom, newer.atom === this.deps.selfAtom ? null : url);
+  }
+
+  private readOnly(masterAtom: string, masterUrl: string | null): AppError {
+    const where = masterUrl ?? `pool ${masterAtom}`;
+    return new AppError("catalogue_read_only", `This pool is a catalogue satellite: write to the master pool (${where}).`, { extra: { master_url: masterUrl, master_atom: masterAtom } });
   }
 
   /**

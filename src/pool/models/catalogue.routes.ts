@@ -4,6 +4,7 @@
  * satellite every change answers 409 `catalogue_read_only` naming the master.
  */
 import multipart from "@fastify/multipart";
+import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { Readable } from "node:stream";
 import { z } from "zod";
@@ -54,6 +55,19 @@ function uploadFields(fields: Record<string, unknown>): ModelUploadFields {
   return parsed.data;
 }
 
+/**
+ * A refused upload leaves its body unread (it may be gigabytes): the answer closes the connection,
+ * so that the client does not reuse a socket whose request the pool will never finish reading.
+ */
+async function closingOnError<T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    void reply.header("connection", "close");
+    throw err;
+  }
+}
+
 export const catalogueRoutes: FastifyPluginAsyncZod<CatalogueRoutesDeps> = async (app, { catalogue, master, maxBytes }) => {
   // Scoped to this plugin: one file part, the parser's limit one byte above ours (our 413 first).
   await app.register(multipart, { limits: { fileSize: maxBytes + 1, files: 1, fields: 10, parts: 20, fieldSize: 4096 } });
@@ -77,14 +91,18 @@ export const catalogueRoutes: FastifyPluginAsyncZod<CatalogueRoutesDeps> = async
     },
     async (req, reply) => {
       const actor = adminOf(req).actor;
-      if (!req.isMultipart()) throw new AppError("unsupported_media_type", "Send the model as multipart/form-data with a `file` part (or use the resumable /v1/admin/models/uploads).");
-      const file = await req.file();
-      if (!file) throw badRequest("The multipart body has no file part.", "file");
-      const declared = Number(req.headers["content-length"]);
-      const model = await catalogue.uploadMultipart(
-        { stream: file.file, fileName: file.filename, truncated: () => file.file.truncated, fields: uploadFields(file.fields), declaredBytes: Number.isFinite(declared) ? declared : undefined },
-        actor,
-      );
+      const model = await closingOnError(reply, async () => {
+        // A satellite refuses before reading a byte of the file.
+        await master.assertWritable();
+        if (!req.isMultipart()) throw new AppError("unsupported_media_type", "Send the model as multipart/form-data with a `file` part (or use the resumable /v1/admin/models/uploads).");
+        const file = await req.file();
+        if (!file) throw badRequest("The multipart body has no file part.", "file");
+        const declared = Number(req.headers["content-length"]);
+        return catalogue.uploadMultipart(
+          { stream: file.file, fileName: file.filename, truncated: () => file.file.truncated, fields: uploadFields(file.fields), declaredBytes: Number.isFinite(declared) ? declared : undefined },
+          actor,
+        );
+      });
       return reply.code(201).send(model);
     },
   );
@@ -121,7 +139,7 @@ export const catalogueRoutes: FastifyPluginAsyncZod<CatalogueRoutesDeps> = async
       const body = req.body as Readable | undefined;
       if (!body || typeof (body as Partial<Readable>).pipe !== "function") throw new AppError("unsupported_media_type", "Send the bytes with Content-Type: application/octet-stream.");
       const complete = req.query.complete === "1" || req.query.complete === "true";
-      const out = await catalogue.appendUpload(req.params.id, offset, body, complete, adminOf(req).actor);
+      const out = await closingOnError(reply, () => catalogue.appendUpload(req.params.id, offset, body, complete, adminOf(req).actor));
       return out.done ? reply.code(201).send(out.model) : reply.code(200).send(out.session);
     },
   );

@@ -33,14 +33,14 @@ interface Rig {
   peers: { atom_id: string; url: string }[];
 }
 
-function rig(opts: { peers?: { atom_id: string; url: string }[] } = {}): Rig {
+function rig(opts: { peers?: { atom_id: string; url: string }[]; peerClaims?: () => Promise<{ atom: string; epoch: number }[]> } = {}): Rig {
   const repo = new CatalogueRepository(t.db);
   const store = new ModelStore(mkdtempSync(join(tmpdir(), "models-")), 64 * 1024 * 1024);
   const recorded: Rig["recorded"] = [];
   const replication = () => ({ record: async (kind: EnvelopeKind, payload: unknown) => void recorded.push({ kind, payload }) });
   const audit = buildAudit(t.db);
   const peers = opts.peers ?? [];
-  const master = new CatalogueMasterService({ repo, selfAtom: SELF, trustedPeers: async () => peers, audit, sign: () => "sig", replication, changed: () => service.changed() });
+  const master = new CatalogueMasterService({ repo, selfAtom: SELF, trustedPeers: async () => peers, audit, sign: () => "sig", replication, changed: () => service.changed(), peerClaims: opts.peerClaims });
   const service = new CatalogueService({ repo, store, master, audit, replication });
   const appliers = new CatalogueAppliers({ repo, service, master, log: new ReplicationLogRepository(t.db) });
   return { service, master, repo, store, recorded, appliers, peers };
@@ -127,6 +127,18 @@ describe("catalogue service", () => {
     await refusedWith(again.uploadStatus(s.upload_id), "upload_not_found");
   });
 
+  it("records every model for new peers (a bond)", async () => {
+    const r = rig();
+    await upload(r);
+    await upload(r, { name: "second" });
+    r.recorded.length = 0;
+    expect(await r.service.recordAll()).toBe(2);
+    expect(r.recorded.map((x) => [x.kind, (x.payload as { name: string }).name])).toEqual([
+      ["model.upsert", "second"],
+      ["model.upsert", "stories260K"],
+    ]);
+  });
+
   it("derives a model name from a file name", () => {
     expect(nameFromFile("Llama 3.2 (Q4).gguf")).toBe("Llama-3.2-Q4");
     expect(nameFromFile("C:\\models\\qwen2.5-coder.gguf")).toBe("qwen2.5-coder");
@@ -156,6 +168,19 @@ describe("catalogue master", () => {
     await upload(r);
     const audit = await t.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE action = 'catalogue.promote'`);
     expect(audit).toHaveLength(1);
+  });
+
+  it("a master asks its peers before a write: a newer promotion held by a peer refuses the change (an old master just restarted)", async () => {
+    const c = "c".repeat(32);
+    let claims = [{ atom: PEER, epoch: 0 }];
+    const r = rig({ peers: [{ atom_id: c, url: "http://10.0.0.3:18080" }], peerClaims: async () => claims });
+    await r.master.promote("admin:x"); // SELF at epoch 1
+    // Claims that do not beat ours change nothing.
+    await upload(r);
+    claims = [{ atom: c, epoch: 2 }];
+    const err = await refusedWith(upload(r, { name: "other" }), "catalogue_read_only");
+    expect(err.extra).toMatchObject({ master_atom: c, master_url: "http://10.0.0.3:18080" });
+    expect(await r.master.storedClaim()).toEqual({ atom: SELF, epoch: 1 });
   });
 
   it("applies a peer's newer promotion (the old master becomes a satellite), never an older one or one made for another pool", async () => {

@@ -200,7 +200,6 @@ export class CatalogueService implements ModelCatalogue {
     try {
       const held = await store.partSize(uploadId);
       if (offset !== held) {
-        body.resume();
         throw new AppError("upload_offset_mismatch", `Upload-Offset ${offset} does not match the ${held} bytes the pool holds: resume from ${held}.`, { extra: { received_bytes: held } });
       }
       const remaining = row.expected_size === null ? store.maxBytes - held : row.expected_size - held;

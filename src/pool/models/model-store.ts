@@ -162,6 +162,23 @@ export class ModelStore {
     return names.length;
   }
 
+  /**
+   * Boot cleanup: model files no catalogue row references (a crash between the rename and the
+   * row's insert, or a deletion whose file removal failed). Returns how many were removed.
+   */
+  async sweepOrphans(referenced: (sha256: string) => Promise<boolean>): Promise<number> {
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      const sha = /^([0-9a-f]{64})\.gguf$/.exec(name)?.[1];
+      if (sha && !(await referenced(sha))) {
+        await this.remove(sha);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** Counts bytes, enforces maxBytes, updates the hash (when given) on the way. */
   private meter(hash: Hash | undefined, get: () => number, set: (n: number) => void): Transform {
     const tooLarge = () => this.tooLarge();

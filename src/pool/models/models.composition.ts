@@ -15,7 +15,7 @@ import type { Replication } from "../federation/replication/replication.composit
 import { ReplicationLogRepository } from "../federation/replication/replication-log.repository.js";
 import type { PoolIdentity } from "../identity/pool-identity.js";
 import { CatalogueAppliers } from "./catalogue-appliers.js";
-import { CatalogueMasterService } from "./catalogue-master.js";
+import { CatalogueMasterService, type MasterClaim } from "./catalogue-master.js";
 import type { ModelCatalogue } from "./catalogue-port.js";
 import { CatalogueRepository } from "./catalogue.repository.js";
 import { catalogueRoutes } from "./catalogue.routes.js";
@@ -42,6 +42,9 @@ export interface Models extends Feature {
   routes(app: FastifyInstance): Promise<void>;
 }
 
+/** How long a write waits for a peer's view of the catalogue master (ms). */
+const PEER_CLAIM_TIMEOUT_MS = 1500;
+
 export async function buildModels(deps: ModelsDeps): Promise<Models> {
   const { config, db, identity, federation } = deps;
   const log = moduleLogger("models");
@@ -58,14 +61,29 @@ export async function buildModels(deps: ModelsDeps): Promise<Models> {
     replication,
     // Called at run time only, once the service below exists.
     changed: () => service.changed(),
+    peerClaims: () => peerClaims(),
   });
+  // Asked in parallel, briefly: a peer that is down or slow does not hold a write up for long.
+  const peerClaims = async (): Promise<MasterClaim[]> => {
+    if (!federation.switches.canReceive()) return [];
+    const answers = await Promise.all(
+      (await trustedPeers()).map((p) =>
+        federation.client.request<{ claim: MasterClaim | null }>(p, "GET", "/v1/federation/catalogue-master", undefined, { timeoutMs: PEER_CLAIM_TIMEOUT_MS }).then(
+          (r) => r.claim,
+          () => null,
+        ),
+      ),
+    );
+    return answers.filter((c): c is MasterClaim => c !== null);
+  };
   const fetcher = new ModelFetcher({ store, transport: federation.client, trustedPeers, canReceive: () => federation.switches.canReceive() });
   const service = new CatalogueService({ repo, store, master, audit: deps.audit, replication, fetchFile: (sha, size) => fetcher.ensure(sha, size) });
   const catalogue = service;
   deps.replication.useCatalogue(new CatalogueAppliers({ repo, service, master, log: new ReplicationLogRepository(db) }));
 
   const swept = await store.sweepStaging();
-  if (swept > 0) log.info({ files: swept }, "removed model files a previous run left half-written");
+  const orphans = await store.sweepOrphans((sha) => repo.fileReferenced(sha));
+  if (swept + orphans > 0) log.info({ halfWritten: swept, unreferenced: orphans }, "removed model files a previous run left behind");
   // A bond brings new peers: this pool's catalogue is recorded for them (idempotent upserts, last
   // writer by HLC) once the first-bond backfill of the data is over.
   federation.onBonded(() => {
@@ -82,7 +100,7 @@ export async function buildModels(deps: ModelsDeps): Promise<Models> {
     store,
     async routes(app) {
       await app.register(catalogueRoutes, { catalogue, master, maxBytes: store.maxBytes });
-      await app.register(modelFilesRoutes, { store, switches: federation.switches });
+      await app.register(modelFilesRoutes, { store, master, switches: federation.switches });
     },
   };
 }
