@@ -1,12 +1,17 @@
 /**
  * `cellule up`: a pool and a local worker in one process, for a single machine. It leaves a working
  * pool: first-boot setup is run here (`--answers FILE`, or a few questions on a terminal, see
- * up-setup.ts), or a notice says plainly what remains to do.
+ * up-setup.ts), or a notice says plainly what remains to do. With no model (no --model, none in the
+ * catalogue), it offers the first models (first-models.ts: asked on a terminal, `--yes` elsewhere)
+ * and the local worker serves them; with a catalogue, the local worker runs in auto mode.
  */
 import { join } from "node:path";
 import type { Command } from "commander";
 import { loadPoolConfig } from "../config/pool.config.js";
-import { loadWorkerConfig } from "../config/worker.config.js";
+import { loadUpConfig, type UpConfig } from "../config/up.config.js";
+import { loadWorkerConfig, type WorkerConfig } from "../config/worker.config.js";
+import { askFirstModels, describeOffer, fetchFirstModels, firstModelsDir, pick, presentFirstModels, readFirstModels } from "./first-models.js";
+import type { RunningPool } from "./pool.command.js";
 import { configureLogging, moduleLogger } from "../shared/logger.js";
 import { readWorkerFile, writeWorkerFile } from "../worker/credentials.js";
 import { startPool, stopOnSignals } from "./pool.command.js";
@@ -25,6 +30,8 @@ export function registerUpCommand(program: Command): Command {
     .option("--port <port>", "HTTP port (env CELLULE_PORT, default 18080)")
     .option("--host <host>", "listen address (env CELLULE_HOST, default 0.0.0.0)")
     .option("--data-dir <dir>", "data directory (env CELLULE_DATA_DIR, default ./data)")
+    .option("--yes", "no model on this machine: download the first models without asking (env CELLULE_FIRST_MODELS=yes)")
+    .option("--models-file <file>", "the first models offered (URLs + sha256), e.g. an internal mirror (env CELLULE_FIRST_MODELS_FILE; default: the file shipped with Cellule)")
     .option("--answers <file>", "first-boot setup answers (JSON, as for `cellule setup apply`; topology, hardware, models and security may be left out); without it, asked on a terminal")
     .action(
       action(async (opts: Record<string, unknown>) => {
@@ -32,6 +39,7 @@ export function registerUpCommand(program: Command): Command {
         const localFile = join(poolConfig.dataDir, "local-worker.json");
         const workerFlags = givenFlags(opts, ["model", "embeddingModel", "slots", "threads"]);
         const workerConfig = loadWorkerConfig({ flags: { ...workerFlags, config: localFile }, env: process.env });
+        const upConfig = loadUpConfig({ flags: { firstModelsFile: opts.modelsFile, firstModels: opts.yes ? "yes" : undefined }, env: process.env });
         configureLogging(poolConfig.logLevel, poolConfig.logFormat);
         delete process.env.ADMIN_PASSWORD; // read once (admin-bootstrap.ts): children must not inherit it
         delete process.env.CELLULE_ADMIN_PASSWORD;
@@ -57,7 +65,8 @@ export function registerUpCommand(program: Command): Command {
         }
         let worker;
         try {
-          worker = await startWorker({ ...workerConfig, pool: poolUrl, token: undefined });
+          const local = await localModels(running, workerConfig, upConfig, poolConfig.dataDir);
+          worker = await startWorker({ ...local, pool: poolUrl, token: undefined });
         } catch (err) {
           await running.stop();
           throw err;
@@ -82,4 +91,27 @@ export function registerUpCommand(program: Command): Command {
         );
       }),
     );
+}
+
+/**
+ * The local worker's models: the flags' (or env's); else, when the catalogue has models, auto
+ * mode; else the first models (already downloaded and verified, or offered now). Declined, or not
+ * asked (no terminal, no --yes): auto mode, which serves what is uploaded later.
+ */
+export async function localModels(running: Pick<RunningPool, "pool">, config: WorkerConfig, up: UpConfig, dataDir: string): Promise<WorkerConfig> {
+  const log = moduleLogger("cli.up");
+  if (config.model || config.embeddingModel || config.auto || config.runtime === "instant") return config;
+  if ((await running.pool.models.catalogue.list()).length > 0) return { ...config, auto: true };
+  const offered = readFirstModels(up.firstModelsFile);
+  const dir = firstModelsDir(dataDir);
+  const present = await presentFirstModels(dir, offered);
+  if (present) return { ...config, ...present };
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const take = up.firstModels === "yes" || (up.firstModels === "ask" && interactive && (await askFirstModels(offered)));
+  if (!take || pick(offered).length === 0) {
+    log.warn({ offered: offered.map((m) => m.name) }, "no model: the local worker runs in auto mode and serves nothing until a model is uploaded (Models page), or run 'cellule up --yes' for the first models, or pass --model");
+    if (up.firstModels === "ask" && !interactive) process.stderr.write(`\nNo model on this machine. 'cellule up --yes' downloads:\n${describeOffer(offered)}\n\n`);
+    return { ...config, auto: true };
+  }
+  return { ...config, ...(await fetchFirstModels({ dir, models: offered })) };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { homePoolOf, loadWorkerSettings } from "./worker.command.js";
+import { homePoolOf, isAutoMode, loadWorkerSettings } from "./worker.command.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cellule-worker-settings-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,5 +52,27 @@ describe("homePoolOf", () => {
   it("after a migration order, the file's new pool wins over a flag or env naming the old one (and only that one)", () => {
     expect(homePoolOf(A, { pool: B, migratedFrom: A })).toBe(B);
     expect(homePoolOf("http://127.0.3.1:18080", { pool: B, migratedFrom: A })).toBe("http://127.0.3.1:18080");
+  });
+});
+
+describe("isAutoMode", () => {
+  const base = { auto: false, model: undefined, embeddingModel: undefined, runtime: "llama" as const };
+  it("is the default without --model and --embedding-model; --auto asks for it; either model path is a manual worker", () => {
+    expect(isAutoMode(base)).toBe(true);
+    expect(isAutoMode({ ...base, auto: true })).toBe(true);
+    expect(isAutoMode({ ...base, model: "m.gguf" })).toBe(false);
+    // --embedding-model alone: an embedding-only manual worker.
+    expect(isAutoMode({ ...base, embeddingModel: "e.gguf" })).toBe(false);
+    expect(isAutoMode({ ...base, runtime: "instant" })).toBe(false);
+  });
+
+  it("refuses --auto with a model path", () => {
+    expect(() => isAutoMode({ ...base, auto: true, model: "m.gguf" })).toThrow(/exclude each other/);
+  });
+
+  it("reads the cache settings from the provisioning file (modelCache) and CELLULE_WORKER_MODEL_CACHE_BYTES", () => {
+    const file = join(dir, "auto.json");
+    writeFileSync(file, JSON.stringify({ pool: "http://pool.lan:18080", modelCache: "models" }));
+    expect(loadWorkerSettings({ flags: { config: file }, env: { CELLULE_WORKER_MODEL_CACHE_BYTES: "1000" } })).toMatchObject({ modelCache: "models", modelCacheBytes: 1000, auto: false, model: undefined });
   });
 });

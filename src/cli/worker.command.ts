@@ -15,12 +15,23 @@ import { readWorkerFile, tokenFingerprint, workerAuth, writeWorkerFile, type Wor
 import { describeHardware } from "../worker/runtime/hardware.js";
 import { InstantRuntime } from "../worker/runtime/instant.runtime.js";
 import type { Runtime } from "../worker/runtime/runtime.js";
+import { ModelSetRuntime } from "../worker/runtime/model-set.runtime.js";
+import { AutoModels } from "../worker/models/auto-models.js";
+import { ModelCache } from "../worker/models/model-cache.js";
+import type { Hardware } from "../protocol/worker.protocol.js";
 import { action, givenFlags } from "./run.js";
 import { stopOnSignals } from "./pool.command.js";
 
+/** Auto mode (issue 19): asked with --auto, or implied by no --model and no --embedding-model. */
+export function isAutoMode(config: Pick<WorkerConfig, "auto" | "model" | "embeddingModel" | "runtime">): boolean {
+  if (config.runtime === "instant") return false;
+  if (config.auto && (config.model || config.embeddingModel)) throw new CliError("--auto (CELLULE_WORKER_AUTO) and --model/--embedding-model exclude each other: the pool assigns an auto worker its models.");
+  return config.auto || (!config.model && !config.embeddingModel);
+}
+
 export async function loadRuntime(config: Pick<WorkerConfig, "model" | "embeddingModel" | "slots" | "threads" | "contextSize" | "gpu" | "runtime">): Promise<Runtime> {
   if (config.runtime === "instant") return new InstantRuntime(config.slots);
-  if (!config.model) throw new CliError("No model: pass --model path/to/model.gguf (env CELLULE_MODEL).");
+  if (!config.model && !config.embeddingModel) throw new CliError("No model: pass --model path/to/model.gguf (env CELLULE_MODEL) and/or --embedding-model, or run in auto mode.");
   for (const [flag, path] of [["--model", config.model], ["--embedding-model", config.embeddingModel]] as const) {
     if (path && !existsSync(path)) throw new CliError(`Model file not found (${flag}): ${path}`);
   }
@@ -29,8 +40,32 @@ export async function loadRuntime(config: Pick<WorkerConfig, "model" | "embeddin
     const { LlamaRuntime } = await import("../worker/runtime/llama.runtime.js");
     return await LlamaRuntime.load({ modelPath: config.model, embeddingModelPath: config.embeddingModel, slots: config.slots, threads: config.threads, contextSize: config.contextSize, gpu: config.gpu });
   } catch (err) {
-    throw new CliError(`Cannot load model ${config.model}${config.embeddingModel ? ` / ${config.embeddingModel}` : ""}: ${(err as Error).message.split("\n")[0]} (is it a valid GGUF file?)`);
+    throw new CliError(`Cannot load model ${[config.model, config.embeddingModel].filter(Boolean).join(" / ")}: ${(err as Error).message.split("\n")[0]} (is it a valid GGUF file?)`);
   }
+}
+
+/**
+ * An auto worker's runtime: an empty set the pool's assignments fill (one llama.cpp instance shared
+ * by every model it loads), and the downloader + cache behind it.
+ */
+export async function loadAutoRuntime(config: Pick<WorkerConfig, "slots" | "threads" | "contextSize" | "gpu" | "modelCache" | "modelCacheBytes">): Promise<{ runtime: ModelSetRuntime; auto: AutoModels; gpu: Hardware["gpu"] }> {
+  const { LlamaRuntime } = await import("../worker/runtime/llama.runtime.js");
+  const llama = await LlamaRuntime.llamaFor(config.gpu);
+  const runtime = new ModelSetRuntime(config.slots, () => llama.dispose());
+  const cache = new ModelCache(config.modelCache, config.modelCacheBytes);
+  const auto = new AutoModels({
+    cache,
+    runtime,
+    load: ({ model, path }) =>
+      LlamaRuntime.load({
+        llama,
+        slots: config.slots,
+        threads: config.threads,
+        contextSize: config.contextSize,
+        ...(model.role === "embedding" ? { embeddingModelPath: path, embeddingModelId: model.name } : { modelPath: path, modelId: model.name }),
+      }),
+  });
+  return { runtime, auto, gpu: await LlamaRuntime.gpuOf(llama) };
 }
 
 export interface StartedWorker {
@@ -77,8 +112,10 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
   const samePool = !file?.pool || file.pool === pool;
   const auth = workerAuth(config.token, file, samePool);
   if (!auth) throw new CliError(`No enrolment token or credential for ${pool}: pass --token T (from 'cellule pool tokens create') or --config with a stored credential.`);
-  const runtime = await loadRuntime(config);
-  const hardware = describeHardware(runtime.gpu ?? null);
+  const autoMode = isAutoMode(config);
+  const loaded = autoMode ? await loadAutoRuntime(config) : undefined;
+  const runtime: Runtime = loaded?.runtime ?? (await loadRuntime(config));
+  const hardware = describeHardware(loaded ? loaded.gpu : (runtime.gpu ?? null));
   // The stored name wins (the one the worker enrolled with; `cellule up` stores "<host> (local)").
   const name = file?.name ?? config.name;
   // The home pool as the file says it (a migration order changes it while the worker runs).
@@ -94,6 +131,7 @@ export async function startWorker(config: WorkerConfig): Promise<StartedWorker> 
     localAddress: config.bindAddress,
     runtime,
     hardware,
+    auto: loaded?.auto,
     grammarStallMs: config.grammarStallMs,
     desktop: config.desktop ? { monitor: new DesktopMonitor(signalSource(config.desktopSignalsFile)), priority: new DesktopPriority(config.computeNice) } : undefined,
     failover: { mode: config.failoverMode, confirm: config.failoverConfirm, confirmAfterMs: config.failoverConfirmMs, failingAfterMs: config.failoverFailingMs, downAfterMs: config.failoverDownMs, stickyCheckMs: config.failoverStickyMs, manualFailsafeMs: config.failoverFailsafeMs },
@@ -160,8 +198,10 @@ export function registerWorkerCommand(program: Command): Command {
     .option("--pool <url>", "pool URL, e.g. http://pool.lan:18080 (env CELLULE_POOL_URL)")
     .option("--token <token>", "single-use enrolment token (env CELLULE_WORKER_TOKEN)")
     .option("--config <file>", "worker config file: pool URL, token then credential (mode 0600), and any other setting (model, slots, name, site, gpu…) (env CELLULE_WORKER_CONFIG, default ~/.cellule/worker.json)")
-    .option("--model <path>", "GGUF model to serve for chat and completions (env CELLULE_MODEL)")
-    .option("--embedding-model <path>", "GGUF model for embeddings (env CELLULE_EMBEDDING_MODEL)")
+    .option("--model <path>", "GGUF model to serve for chat and completions (env CELLULE_MODEL); without it (nor --embedding-model) the worker runs in auto mode")
+    .option("--embedding-model <path>", "GGUF model for embeddings (env CELLULE_EMBEDDING_MODEL); alone, an embedding-only worker")
+    .option("--auto", "auto mode (the default without --model/--embedding-model): the pool assigns the models; they are downloaded into the model cache (env CELLULE_WORKER_AUTO)")
+    .option("--model-cache <dir>", "auto mode: model cache directory (env CELLULE_WORKER_MODEL_CACHE, default ~/.cellule/models)")
     .option("--slots <n>", "parallel jobs (env CELLULE_SLOTS, default 1)")
     .option("--threads <n>", "llama.cpp threads (env CELLULE_THREADS, default physical cores; 1 for models under 64 MiB)")
     .option("--context-size <n>", "context tokens per slot (env CELLULE_CONTEXT_SIZE)")
@@ -173,7 +213,7 @@ export function registerWorkerCommand(program: Command): Command {
     .option("--desktop-signals-file <file>", "desktop mode, tests and demos: read the machine's signals from this JSON file (env CELLULE_DESKTOP_SIGNALS_FILE)")
     .action(
       action(async (opts: Record<string, unknown>) => {
-        const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "slots", "threads", "contextSize", "name", "site", "mobility", "gpu", "desktop", "desktopSignalsFile"]), env: process.env });
+        const config = loadWorkerSettings({ flags: givenFlags(opts, ["pool", "token", "config", "model", "embeddingModel", "auto", "modelCache", "slots", "threads", "contextSize", "name", "site", "mobility", "gpu", "desktop", "desktopSignalsFile"]), env: process.env });
         configureLogging(config.logLevel, config.logFormat);
         const started = await startWorker(config);
         const log = moduleLogger("cli");
@@ -193,7 +233,7 @@ export function registerWorkerCommand(program: Command): Command {
             () => killSelf("restarting after a stalled JSON-schema job"),
           );
         });
-        log.info({ pool: config.pool }, "worker started");
+        log.info({ pool: config.pool, auto: isAutoMode(config) }, "worker started");
         // The watchdog keeps running while stopping: a stop that blocks the main thread is killed too.
         stopOnSignals(() => stopWithin(started));
       }),

@@ -10,6 +10,9 @@ import { LOG_FORMATS, type LogFormat } from "../shared/logger.js";
 import { boolish, field, ggufPath, positiveInt, type Values } from "./fields.js";
 import { resolveFields, type Sources } from "./load.js";
 
+/** Default cap of an auto worker's model cache: a few large models (50 GiB). */
+export const DEFAULT_MODEL_CACHE_BYTES = 50 * 1024 ** 3;
+
 const url = z.string().refine((s) => {
   try {
     return ["http:", "https:", "ws:", "wss:"].includes(new URL(s).protocol);
@@ -24,6 +27,9 @@ export const workerFields = {
   config: field({ env: "CELLULE_WORKER_CONFIG", schema: z.string().min(1), defaultValue: join(os.homedir(), ".cellule", "worker.json"), help: "worker config file (pool URL + credential, mode 0600)" }),
   model: field({ env: "CELLULE_MODEL", schema: z.string().min(1).optional(), defaultValue: undefined as string | undefined, help: "GGUF model to serve" }),
   embeddingModel: field({ env: "CELLULE_EMBEDDING_MODEL", aliases: ["IAMINE_EMBEDDER_PATH"], schema: ggufPath.optional(), defaultValue: undefined as string | undefined, help: "GGUF embedding model (a directory: the one .gguf inside)" }),
+  auto: field({ env: "CELLULE_WORKER_AUTO", schema: boolish, defaultValue: false, help: "auto mode: the pool assigns the models (downloaded into the model cache); the default when neither --model nor --embedding-model is given" }),
+  modelCache: field({ env: "CELLULE_WORKER_MODEL_CACHE", schema: z.string().min(1), defaultValue: join(os.homedir(), ".cellule", "models"), help: "auto mode: directory of the downloaded model files" }),
+  modelCacheBytes: field({ env: "CELLULE_WORKER_MODEL_CACHE_BYTES", schema: positiveInt, defaultValue: DEFAULT_MODEL_CACHE_BYTES, help: "auto mode: the model cache's size cap (bytes); least recently used files are evicted to stay under it" }),
   slots: field({ env: "CELLULE_SLOTS", schema: positiveInt.max(256), defaultValue: 1, help: "parallel jobs" }),
   threads: field({ env: "CELLULE_THREADS", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "llama.cpp threads (default: physical cores; 1 for tiny models)" }),
   contextSize: field({ env: "CELLULE_CONTEXT_SIZE", schema: positiveInt.optional(), defaultValue: undefined as number | undefined, help: "context tokens per slot (default: min(4096, model's))" }),

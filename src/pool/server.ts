@@ -146,6 +146,8 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   const models = await buildModels({ config, db, identity, audit: audit.service, federation, replication });
   // Smart routing is built before the catalogue (openai needs the router): a tier's model falls back to the catalogue's model of that role.
   smartRouting.router.useCatalogue(models.catalogue);
+  // Auto workers are assigned from it (welcome, every change), and download its files from the hub's route.
+  hub.useCatalogue(models.catalogue);
   // The virtual pool: capacity summaries to and from trusted peers, forwarding through the dispatcher.
   const cluster = buildCluster({ config, identity, registry, dispatcher, federation, audit: audit.service, policy: forwarding, workerLink: hub.sockets, levelOf: (id) => rag.projects.levelOf(id) });
   dashboard.overview.useCluster(() => cluster.view());
@@ -174,7 +176,7 @@ export async function buildPool(opts: BuildPoolOptions): Promise<Pool> {
   });
 
   // Route registration order: the OpenAPI description lists the routes in this order.
-  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, audit, keys, docs, settings, desktops, dashboard, federation, replication, models, topology, cluster, migrations, vip, license, metrics];
+  const routed: Feature[] = [status, openai, rag, setup, branding, http, adminUsers, workers, hub, audit, keys, docs, settings, desktops, dashboard, federation, replication, models, topology, cluster, migrations, vip, license, metrics];
   // Before any route: each route's own policy (config: { auth, setup, license }) gets its hooks, and
   // a route without one stops the pool from starting. Then the API docs, which list every route.
   await http.installPolicy({

@@ -21,7 +21,7 @@ export const ProvisioningBody = z.object({
   mobility: WorkerMobility.optional(),
   /** An employee's desktop (issue 21): the worker starts with `--desktop` and takes jobs only while its machine is dormant. */
   desktop: z.boolean().optional(),
-  /** GGUF model path on the worker machine (default: models/model.gguf under the install dir). */
+  /** A GGUF model path on the worker machine, for a manual setup; absent (the default): auto mode, the pool assigns the models (issue 19). */
   model_path: z.string().trim().min(1).max(1000).optional(),
   slots: z.number().int().min(1).max(64).optional(),
   /** Name shown to admins (default: the machine's hostname). */

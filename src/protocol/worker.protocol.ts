@@ -40,6 +40,18 @@ export const SiteName = z.string().trim().min(1).max(100);
 
 // ---- worker → pool ----
 
+/**
+ * Room for model files on an auto worker (issue 19): its cache's cap (CELLULE_WORKER_MODEL_CACHE_BYTES),
+ * what the cache holds now (evictable, except the files it serves) and the free space of its disk.
+ * The pool assigns models whose files fit in min(capBytes, usedBytes + freeBytes).
+ */
+export const ModelCacheReport = z.object({
+  capBytes: z.number().nonnegative(),
+  usedBytes: z.number().nonnegative(),
+  freeBytes: z.number().nonnegative(),
+});
+export type ModelCacheReport = z.infer<typeof ModelCacheReport>;
+
 /** A worker's failover state (src/worker/failover.ts): FALLBACK = connected to a peer of its home pool. */
 export const FailoverStateName = z.enum(["PRIMARY_OK", "FAILING", "DOWN", "FALLBACK"]);
 export type FailoverStateName = z.infer<typeof FailoverStateName>;
@@ -65,6 +77,10 @@ export const Hello = z.object({
   mobility: WorkerMobility.optional(),
   /** An employee's desktop (`cellule worker --desktop`): it takes jobs only while `dormant` (issue 21). Optional (additive). */
   desktop: z.boolean().optional(),
+  /** Auto mode (issue 19, no `--model`): the pool assigns this worker its models (`assign_models`). Optional (additive; absent = manual). */
+  auto: z.boolean().optional(),
+  /** Auto mode: room for model files in the worker's cache. Optional (additive). */
+  modelCache: ModelCacheReport.optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 
@@ -141,7 +157,20 @@ export const FailoverEvent = z.object({
   homePoolUrl: z.string().max(2048),
 });
 
-export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError, Draining, Drained, FailoverEvent, LatencyReport, DesktopStateMessage]);
+/**
+ * An auto worker serves a new set of models after a swap (`assign_models`): the pool's view of it
+ * is replaced and its `draining` (sent before the swap) ends. Only after a swap on a live
+ * connection: a reconnecting worker's hello already lists what it serves.
+ */
+export const ModelsServed = z.object({
+  type: z.literal("models_served"),
+  models: z.array(ServedModel).max(32),
+  /** Assigned models it could not serve (download, checksum, disk or load failure), for the pool's log. */
+  failed: z.array(z.object({ name: z.string().max(200), sha256: z.string().max(64), reason: z.string().max(500) })).max(32).optional(),
+});
+export type ModelsServed = z.infer<typeof ModelsServed>;
+
+export const WorkerMessage = z.discriminatedUnion("type", [Hello, Heartbeat, Chunk, Done, EmbedResult, JobError, Draining, Drained, FailoverEvent, LatencyReport, DesktopStateMessage, ModelsServed]);
 export type WorkerMessage = z.infer<typeof WorkerMessage>;
 export type ChunkMessage = z.infer<typeof Chunk>;
 export type DoneMessage = z.infer<typeof Done>;
@@ -268,7 +297,35 @@ export const DESKTOP_POLICY_DEFAULTS: DesktopPolicy = { idleMinutes: 10, cpuThre
 
 /** The pool's desktop policy for this worker (sent to desktops after the welcome and whenever it changes). */
 export const DesktopPolicyMessage = z.object({ type: z.literal("desktop_policy"), policy: DesktopPolicy });
-export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel, MigratePool, FailoverPolicyMessage, DesktopPolicyMessage]);
+/** Where a worker downloads an assigned model file (GET, Range supported, `Authorization: Bearer <downloadToken>`). */
+export const MODEL_DOWNLOAD_PATH = "/v1/workers/models";
+export const modelDownloadPath = (sha256: string) => `${MODEL_DOWNLOAD_PATH}/${sha256}`;
+
+/** One model the pool assigns to an auto worker. */
+export const AssignedModel = z.object({
+  /** The name clients send as `model` (the worker serves it under this id). */
+  name: z.string().min(1).max(200),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sizeBytes: z.number().int().nonnegative(),
+  role: z.enum(["fast", "reasoning", "code", "embedding"]),
+  /** Path on the pool the file is fetched from (modelDownloadPath). */
+  downloadPath: z.string().max(300),
+});
+export type AssignedModel = z.infer<typeof AssignedModel>;
+
+/**
+ * The models an auto worker should serve (after the welcome, and whenever the catalogue changes):
+ * the worker downloads the missing files, drains, swaps and answers `models_served`. The download
+ * token is valid on this pool for this connection only (never an API or admin key).
+ */
+export const AssignModels = z.object({
+  type: z.literal("assign_models"),
+  models: z.array(AssignedModel).max(32),
+  downloadToken: z.string().min(16).max(200),
+});
+export type AssignModels = z.infer<typeof AssignModels>;
+
+export const PoolMessage = z.discriminatedUnion("type", [Welcome, Peers, Refused, GenerateJob, EmbedJob, Cancel, MigratePool, FailoverPolicyMessage, DesktopPolicyMessage, AssignModels]);
 export type PoolMessage = z.infer<typeof PoolMessage>;
 export type Welcome = z.infer<typeof Welcome>;
 export type Peers = z.infer<typeof Peers>;

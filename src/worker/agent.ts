@@ -18,6 +18,7 @@ import {
   peerUrlList,
   samePeerUrls,
   WORKER_WS_PATH,
+  type AssignModels,
   type EmbedJob,
   type GenerateJob,
   type Hardware,
@@ -33,6 +34,7 @@ import { PendingMigration, workerMigrationPath, type WorkerMobility } from "../p
 import type { DesktopMonitor } from "./desktop/desktop-monitor.js";
 import type { DesktopPriority } from "./desktop/desktop-priority.js";
 import type { Decision } from "./desktop/desktop-state.js";
+import type { AutoMode } from "./models/auto-models.js";
 
 /**
  * How long generated text may wait to be sent with the next pieces (the first piece never waits):
@@ -118,6 +120,14 @@ export interface AgentOptions {
    * compute priority is lowered while the owner is back.
    */
   desktop?: { monitor: DesktopMonitor; priority?: Pick<DesktopPriority, "lower" | "restore"> | undefined } | undefined;
+  /**
+   * Auto mode (issue 19, `cellule worker` without `--model`): the hello says `auto` with the
+   * cache's room, and each `assign_models` is downloaded, then swapped in (drain, unload, load,
+   * `models_served`). `runtime` is then the set the swaps replace.
+   */
+  auto?: AutoMode | undefined;
+  /** How long a model swap waits for the running jobs (default LEAVE_DRAIN_MS). */
+  swapDrainMs?: number | undefined;
 }
 
 /** `GET <peerUrl>/v1/cluster/workers/<id>/migration` with the worker's credential: the order that sends it elsewhere, or undefined. */
@@ -181,6 +191,10 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
   private welcomed = false;
   private readonly log: Logger = moduleLogger("worker.agent");
   workerId: string | undefined;
+  /** The newest assignment not yet acted on (a newer one replaces it), and the one swap at a time. */
+  private pendingAssignment: AssignModels | undefined;
+  private assigning: Promise<void> = Promise.resolve();
+  private readonly swapAbort = new AbortController();
 
   constructor(private readonly opts: AgentOptions) {
     super();
@@ -323,6 +337,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
     clearInterval(this.stallWatch);
     clearInterval(this.failoverTimer);
     this.opts.desktop?.monitor.stop();
+    this.swapAbort.abort();
     for (const j of this.running.values()) j.ctrl.abort();
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
@@ -361,6 +376,7 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         ...(this.migration && this.migration.target === this.url ? { migrationOrderId: this.migration.orderId } : {}),
         ...(this.opts.mobility ? { mobility: this.opts.mobility } : {}),
         ...(this.opts.desktop ? { desktop: true } : {}),
+        ...(this.opts.auto ? { auto: true, modelCache: this.cacheReport() } : {}),
       });
     });
     ws.on("message", (data) => this.onMessage((data as Buffer).toString())); // binaryType "nodebuffer" (default): one Buffer
@@ -495,6 +511,9 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         this.log.info({ idleMinutes: msg.policy.idleMinutes, cpuThresholdPercent: msg.policy.cpuThresholdPercent, schedule: msg.policy.schedule !== null }, "the pool's desktop policy");
         this.opts.desktop?.monitor.setPolicy(msg.policy);
         return;
+      case "assign_models":
+        this.assign(msg);
+        return;
       case "migrate_pool":
         void this.migrate(msg.orderId, msg.targetPoolUrl, true).catch((err: unknown) => this.log.error({ orderId: msg.orderId, err: (err as Error).message }, "migration order failed"));
         return;
@@ -511,6 +530,64 @@ export class WorkerAgent extends EventEmitter implements PoolSwitch {
         return never;
       }
     }
+  }
+
+  /** The auto cache's room for the hello (zeros when the disk cannot be read: the pool assigns nothing that needs room). */
+  private cacheReport(): NonNullable<ReturnType<AutoMode["cacheReport"]>> {
+    try {
+      return this.opts.auto!.cacheReport();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "cannot measure the model cache");
+      return { capBytes: 0, usedBytes: 0, freeBytes: 0 };
+    }
+  }
+
+  /** An assignment arrived: acted on after the one in progress (only the newest waiting one counts). */
+  private assign(msg: AssignModels): void {
+    if (!this.opts.auto) {
+      this.log.warn({ models: msg.models.map((m) => m.name) }, "the pool assigned models to a worker started with --model: ignored");
+      return;
+    }
+    this.pendingAssignment = msg;
+    this.assigning = this.assigning.then(() => this.applyAssignment()).catch((err: unknown) => this.log.error({ err: (err as Error).message }, "model assignment failed"));
+  }
+
+  /**
+   * Downloads the newest assignment's files (the current models keep serving meanwhile), then, if
+   * the set changed: tells the pool `draining` (no new jobs), waits for the running jobs (up to
+   * swapDrainMs, then aborts them: the pool retries them elsewhere), swaps, and announces the new
+   * set with `models_served` (which ends the drain on the pool).
+   */
+  private async applyAssignment(): Promise<void> {
+    const msg = this.pendingAssignment;
+    const auto = this.opts.auto;
+    if (!msg || !auto || this.stopped) return;
+    this.pendingAssignment = undefined;
+    this.log.info({ models: msg.models.map((m) => m.name) }, "models assigned by the pool");
+    const prepared = await auto.prepare(msg, this.url, this.swapAbort.signal);
+    if (this.pendingAssignment || this.stopped) return; // a newer assignment supersedes this one
+    if (prepared.key === auto.currentKey()) {
+      this.log.info({ models: prepared.ready.map((r) => r.model.name), failed: prepared.failed.length }, "already serving the assigned models");
+      return;
+    }
+    if (this.welcomed) this.send({ type: "draining", reason: "model swap" });
+    const deadline = Date.now() + (this.opts.swapDrainMs ?? LEAVE_DRAIN_MS);
+    while (this.running.size > 0 && Date.now() < deadline && !this.stopped) await new Promise((r) => setTimeout(r, 50));
+    for (const j of this.running.values()) j.ctrl.abort();
+    if (this.stopped) return;
+    let failed: Awaited<ReturnType<AutoMode["swap"]>>;
+    try {
+      failed = await auto.swap(prepared);
+    } catch (err) {
+      // Announced all the same (with what is loaded now, maybe nothing): the pool must not keep this worker draining.
+      const reason = `swap failed: ${(err as Error).message}`.slice(0, 500);
+      this.log.error({ err: reason }, "model swap failed");
+      failed = prepared.ready.map((r) => ({ name: r.model.name, sha256: r.model.sha256, reason }));
+    }
+    const models = this.opts.runtime.models;
+    this.log.info({ models: models.map((m) => m.id), failed: failed.map((f) => f.name) }, "model swap done");
+    // On the connection of now (a reconnect during the swap may have sent the old set in its hello).
+    if (this.welcomed) this.send({ type: "models_served", models, ...(failed.length ? { failed } : {}) });
   }
 
   /**

@@ -90,8 +90,9 @@ describe("route policies of the whole pool", () => {
     // /v1/cluster/peers/:atom/health: a worker whose pool is down asks that pool's peers (it has no
     // HTTP credential); the answer is one boolean about a trusted peer, no secret. The VIP sidecar's
     // two routes check the data dir's sidecar token themselves (src/pool/vip/sidecar-token.ts), and
-    // /metrics its scraper's token or an administrator (src/pool/metrics/metrics-auth.ts).
-    for (const url of open) expect(url, url).toMatch(/^\/metrics$|^\/v1\/status$|^\/docs|^\/setup|^\/admin(\/\*)?$|^\/v1\/admin\/log(in|out)$|^\/v1\/federation\/(self|ping|bond\/(start|finish))$|^\/v1\/cluster\/peers\/:atom\/health$|^\/v1\/cluster\/workers\/:id\/migration$|^\/v1\/cluster\/vip-(self|events)$/);
+    // /metrics its scraper's token or an administrator (src/pool/metrics/metrics-auth.ts). An auto
+    // worker's model download checks its connection's download token (src/pool/hub/model-distribution.ts).
+    for (const url of open) expect(url, url).toMatch(/^\/v1\/workers\/models\/:sha256$|^\/metrics$|^\/v1\/status$|^\/docs|^\/setup|^\/admin(\/\*)?$|^\/v1\/admin\/log(in|out)$|^\/v1\/federation\/(self|ping|bond\/(start|finish))$|^\/v1\/cluster\/peers\/:atom\/health$|^\/v1\/cluster\/workers\/:id\/migration$|^\/v1\/cluster\/vip-(self|events)$/);
     for (const r of routes.filter((x) => x.url.startsWith("/v1/admin/") && !/log(in|out)$/.test(x.url))) expect(r.policy.auth, r.url).toBe("admin");
     for (const r of routes.filter((x) => x.url.startsWith("/v1/projects") || ["/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings"].includes(x.url))) {
       expect(r.policy.auth, r.url).toBe("apiKey");

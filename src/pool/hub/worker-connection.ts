@@ -1,6 +1,6 @@
 /** A connected, authenticated worker as the hub sees it: its socket, models, slots and jobs. */
 import type { WebSocket } from "ws";
-import type { Capability, DesktopState, FailoverStateName, Hardware, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
+import type { AssignedModel, Capability, DesktopState, FailoverStateName, Hardware, ModelCacheReport, PoolMessage, ServedModel } from "../../protocol/worker.protocol.js";
 import type { WorkerMobility } from "../../protocol/migration.protocol.js";
 import type { SensitivityLevel } from "../../protocol/sensitivity.protocol.js";
 import { covers } from "../../protocol/sensitivity.protocol.js";
@@ -59,6 +59,14 @@ export class WorkerConnection implements JobTarget {
   desktopState: DesktopState | undefined;
   /** When `desktopState` last changed (ms since the epoch). */
   desktopStateSince = Date.now();
+  /** Auto mode (issue 19): the pool assigns its models (model-distribution.ts). */
+  auto = false;
+  /** An auto worker's room for model files, as its hello said. */
+  modelCache: ModelCacheReport | undefined;
+  /** The models last assigned to it (empty until the first `assign_models`). */
+  assigned: AssignedModel[] = [];
+  /** The token its model downloads carry (auto workers; valid while this connection lives). */
+  downloadToken: string | undefined;
   /** Tokens per second between its last two heartbeats. */
   tokensPerS = 0;
   private rateMark = { at: Date.now(), tokens: 0 };
@@ -68,7 +76,8 @@ export class WorkerConnection implements JobTarget {
     readonly name: string,
     readonly ws: WebSocket,
     readonly hardware: Hardware,
-    readonly models: ServedModel[],
+    /** Replaced when an auto worker announces a new set after a swap (`models_served`). */
+    public models: ServedModel[],
     readonly slots: number,
     readonly agentVersion: string,
     readonly remoteAddress: string,

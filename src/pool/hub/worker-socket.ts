@@ -13,7 +13,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import { CloseCode, Hello, type DesktopState, type DesktopStateMessage, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, peerUrlList, samePeerUrls, WorkerMessage, type Peers, type Refused, type ServedModel, type Welcome } from "../../protocol/worker.protocol.js";
+import { CloseCode, Hello, type DesktopState, type DesktopStateMessage, type ModelsServed, MAX_PEER_POOL_URLS, PROTOCOL_VERSION, peerUrlList, samePeerUrls, WorkerMessage, type Peers, type Refused, type ServedModel, type Welcome } from "../../protocol/worker.protocol.js";
 import { AppError } from "../../shared/errors.js";
 import { moduleLogger, type Logger } from "../../shared/logger.js";
 import type { AuditService } from "../audit/audit.service.js";
@@ -78,6 +78,11 @@ export interface MigrationHooks {
   failoverPolicy(): Welcome["failoverPolicy"];
 }
 
+/** What auto workers (issue 19) need from the hub: their assignment after the welcome (model-distribution.ts). */
+export interface ModelHooks {
+  connected(worker: WorkerConnection): Promise<void>;
+}
+
 /** What the desktops feature (src/pool/desktops/) needs from the socket: connections and state changes of desktop workers. */
 export interface DesktopHooks {
   /** A desktop connected (after the welcome): the pool sends it its policy. */
@@ -97,6 +102,7 @@ export class WorkerSocketServer {
   private routing: WorkerRouting | undefined;
   private migrations: MigrationHooks | undefined;
   private desktops: DesktopHooks | undefined;
+  private models: ModelHooks | undefined;
 
   constructor(private readonly opts: WorkerSocketOptions) {
     this.sweeper = setInterval(() => this.sweep(), Math.max(100, Math.floor(opts.heartbeatMs / 2)));
@@ -160,6 +166,11 @@ export class WorkerSocketServer {
   /** Hooks of the desktops feature (issue 21). */
   useDesktops(hooks: DesktopHooks): void {
     this.desktops = hooks;
+  }
+
+  /** Model assignment of auto workers (issue 19). */
+  useModels(hooks: ModelHooks): void {
+    this.models = hooks;
   }
 
   /** The cluster's failover thresholds changed: every connected worker takes them at once (a later welcome carries them too). */
@@ -271,6 +282,8 @@ export class WorkerSocketServer {
     if (worker.desktop && h.desktop !== true) this.log.warn({ workerId }, "worker enrolled as a desktop connected without --desktop: it gets no jobs until it reports that it is dormant");
     // The admin's clearance for it (issue 21), null: the default of its kind (clearance.ts).
     worker.clearance = clearance;
+    worker.auto = h.auto === true;
+    worker.modelCache = h.modelCache;
     const peerPoolUrls = await this.peerUrlsFor(worker, site);
     const measurePoolUrls = await this.routing?.measureUrls(worker, site).catch((err: unknown) => {
       this.log.error({ workerId, err: String(err) }, "could not list the pools to measure");
@@ -289,7 +302,11 @@ export class WorkerSocketServer {
     const previous = this.opts.registry.add(worker, { site });
     if (previous && previous.ws !== ws) previous.ws.terminate();
     if (worker.desktop) this.desktops?.connected(worker, site);
-    this.log.info({ workerId, remote, site, mobility, desktop: worker.desktop, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
+    if (worker.auto) {
+      if (this.models) void this.models.connected(worker).catch((err: unknown) => this.log.error({ workerId, err: String(err) }, "could not assign models to an auto worker"));
+      else this.log.warn({ workerId }, "auto worker connected to a pool without model distribution: it serves nothing");
+    }
+    this.log.info({ workerId, remote, site, mobility, desktop: worker.desktop, auto: worker.auto, hardwareClass: h.hardware.hardwareClass, models: models.map((m) => m.id), slots: h.slots }, "worker connected");
     if (h.migrationOrderId) this.migrations?.arrived(workerId, h.migrationOrderId);
     void this.routing?.onConnected(worker);
     return worker;
@@ -394,6 +411,8 @@ export class WorkerSocketServer {
         return;
       case "desktop_state":
         return this.onDesktopState(worker, msg);
+      case "models_served":
+        return this.onModelsServed(worker, msg);
       case "hello":
         this.log.warn({ workerId: worker.id }, "disconnecting worker: second hello");
         worker.ws.close(CloseCode.badMessage, "unexpected hello");
@@ -426,6 +445,23 @@ export class WorkerSocketServer {
     }
     this.desktops?.stateChanged(worker, from, msg.state, msg.detail);
     // The dashboard's live worker.updated (its state, its free slots).
+    this.opts.dispatcher.events.emit("slots", worker);
+  }
+
+  /**
+   * An auto worker swapped its models: the pool routes by the new set at once (same width check as
+   * the hello's), the drain it announced before the swap ends, and the queued jobs for its new
+   * models come to it. Stored like the hello's list (the workers page, the models known at boot).
+   */
+  private onModelsServed(worker: WorkerConnection, msg: ModelsServed): void {
+    const models = this.acceptedModels(worker.id, msg.models);
+    worker.models = models;
+    worker.draining = false;
+    this.opts.registry.remember(models);
+    for (const f of msg.failed ?? []) this.log.error({ workerId: worker.id, model: f.name, sha256: f.sha256 }, `worker could not serve assigned model '${f.name}': ${f.reason}`);
+    this.log.info({ workerId: worker.id, models: models.map((m) => m.id) }, "worker serves a new set of models");
+    void this.opts.workers.updateModels(worker.id, models).catch((err: unknown) => this.log.error({ workerId: worker.id, err: String(err) }, "could not store a worker's models"));
+    this.opts.dispatcher.offer(worker);
     this.opts.dispatcher.events.emit("slots", worker);
   }
 

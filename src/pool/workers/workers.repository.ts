@@ -90,6 +90,11 @@ export class WorkersRepository {
     return { site: rows[0]?.site ?? null, mobility: rows[0]?.mobility ?? "mobile", kind: rows[0]?.kind ?? "server", clearance: rows[0]?.clearance ?? null, revoked: !rows[0] || rows[0].revoked_at !== null };
   }
 
+  /** The models a connected worker serves now (an auto worker's swap, issue 19). */
+  async updateModels(id: string, models: unknown): Promise<void> {
+    await this.db.query("UPDATE workers SET models = $2, last_seen_at = now() WHERE id = $1", [id, JSON.stringify(models)]);
+  }
+
   /** Sets (null: clears) a worker's clearance; returns its name and previous value, undefined for an unknown id. */
   async setClearance(id: string, clearance: SensitivityLevel | null): Promise<{ name: string; previous: SensitivityLevel | null } | undefined> {
     const rows = await this.db.query<{ name: string; previous: SensitivityLevel | null }>(

@@ -63,3 +63,15 @@ it("starts a job on a reused sequence within a few tokens of the generations alr
   // their tokens here); holding them for the erase costs ~3 steps (9 tokens).
   expect(othersAtFirstText! - before).toBeLessThanOrEqual(15);
 }, 60_000);
+
+it("loads an embedding model alone (`--embedding-model` without `--model`): embeddings only, under the id given", async () => {
+  const embedOnly = await LlamaRuntime.load({ embeddingModelPath: modelPath(), embeddingModelId: "tiny-embed", slots: 1, threads: 1 });
+  try {
+    expect(embedOnly.models).toEqual([expect.objectContaining({ id: "tiny-embed", capabilities: ["embedding"] })]);
+    const out = await embedOnly.embed("tiny-embed", ["hello"], new AbortController().signal);
+    expect(out.vectors[0]!.length).toBe(embedOnly.models[0]!.embeddingDims);
+    await expect(embedOnly.generate({ ...job(1, 4), model: "tiny-embed" }, new AbortController().signal, () => {})).rejects.toMatchObject({ code: "model_not_served" });
+  } finally {
+    await embedOnly.close();
+  }
+}, 60_000);

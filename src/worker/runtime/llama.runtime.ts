@@ -28,8 +28,14 @@ import { FALLBACK_STOP, formatFallbackPrompt } from "./prompt-format.js";
 import { InvalidJobError, type GenerateOutcome, type Runtime } from "./runtime.js";
 
 export interface LlamaRuntimeOptions {
-  modelPath: string;
+  /** The chat/completion model; absent: an embedding-only runtime (`--embedding-model` alone). */
+  modelPath?: string | undefined;
   embeddingModelPath?: string | undefined;
+  /** The ids clients use (default: the file name without `.gguf`; an auto worker: the catalogue's name). */
+  modelId?: string | undefined;
+  embeddingModelId?: string | undefined;
+  /** A llama.cpp instance shared by several runtimes (an auto worker's set); its owner disposes it. */
+  llama?: Llama | undefined;
   slots: number;
   /** undefined = physical cores (1 for tiny models, see defaultThreads). */
   threads?: number | undefined;
@@ -62,13 +68,15 @@ export class LlamaRuntime implements Runtime {
 
   private constructor(
     private readonly llama: Llama,
-    private readonly llm: { id: string; model: LlamaModel; context: LlamaContext; chatWrapper: ChatWrapper | undefined; contextSize: number },
+    private readonly llmOrNone: { id: string; model: LlamaModel; context: LlamaContext; chatWrapper: ChatWrapper | undefined; contextSize: number } | undefined,
     private readonly embedder: { id: string; model: LlamaModel; context: LlamaEmbeddingContext; dims: number; contextSize: number } | undefined,
     readonly slots: number,
     readonly gpu: Hardware["gpu"],
+    private readonly ownsLlama: boolean,
   ) {
-    this.free = Array.from({ length: slots }, () => llm.context.getSequence());
-    this.models.push({ id: llm.id, capabilities: ["chat", "completion"], contextSize: llm.contextSize, chatTemplate: Boolean(llm.chatWrapper) });
+    const llm = llmOrNone;
+    this.free = llm ? Array.from({ length: slots }, () => llm.context.getSequence()) : [];
+    if (llm) this.models.push({ id: llm.id, capabilities: ["chat", "completion"], contextSize: llm.contextSize, chatTemplate: Boolean(llm.chatWrapper) });
     if (embedder) {
       const same = this.models.find((m) => m.id === embedder.id);
       if (same) {
@@ -80,34 +88,52 @@ export class LlamaRuntime implements Runtime {
     }
   }
 
+  /** The llama.cpp instance a runtime (or a set of them) runs on. */
+  static async llamaFor(gpu: "auto" | "off" | undefined): Promise<Llama> {
+    const useGpu = gpu !== "off" && gpuLikely();
+    return getLlama({ gpu: useGpu ? "auto" : false, build: "never", logLevel: "error" as never });
+  }
+
+  /** The GPU llama.cpp offloads to, as the hello reports it (null: CPU only). */
+  static async gpuOf(llama: Llama): Promise<Hardware["gpu"]> {
+    if (!llama.gpu) return null;
+    const vram = await llama.getVramState();
+    const names = await llama.getGpuDeviceNames();
+    return { type: String(llama.gpu), name: names[0] ?? String(llama.gpu), vramBytes: vram.total };
+  }
+
   static async load(opts: LlamaRuntimeOptions): Promise<LlamaRuntime> {
-    const useGpu = opts.gpu !== "off" && gpuLikely();
-    const llama = await getLlama({ gpu: useGpu ? "auto" : false, build: "never", logLevel: "error" as never });
-    const threads = opts.threads ?? defaultThreads(statSync(opts.modelPath).size);
-    const model = await llama.loadModel({ modelPath: opts.modelPath });
-    const contextSize = Math.min(opts.contextSize ?? 4096, model.trainContextSize);
-    const context = await model.createContext({ sequences: opts.slots, contextSize, threads, batchSize: Math.min(512, contextSize) });
-    const hasTemplate = typeof model.fileInfo.metadata?.tokenizer?.chat_template === "string";
-    const llm = { id: modelIdFromPath(opts.modelPath), model, context, chatWrapper: hasTemplate ? resolveChatWrapper(model) : undefined, contextSize };
+    if (!opts.modelPath && !opts.embeddingModelPath) throw new Error("no model: a chat model, an embedding model, or both");
+    const llama = opts.llama ?? (await LlamaRuntime.llamaFor(opts.gpu));
+    let llm: LlamaRuntime["llmOrNone"];
+    let model: LlamaModel | undefined;
+    if (opts.modelPath) {
+      const threads = opts.threads ?? defaultThreads(statSync(opts.modelPath).size);
+      model = await llama.loadModel({ modelPath: opts.modelPath });
+      const contextSize = Math.min(opts.contextSize ?? 4096, model.trainContextSize);
+      const context = await model.createContext({ sequences: opts.slots, contextSize, threads, batchSize: Math.min(512, contextSize) });
+      const hasTemplate = typeof model.fileInfo.metadata?.tokenizer?.chat_template === "string";
+      llm = { id: opts.modelId ?? modelIdFromPath(opts.modelPath), model, context, chatWrapper: hasTemplate ? resolveChatWrapper(model) : undefined, contextSize };
+    }
     let embedder: LlamaRuntime["embedder"];
     if (opts.embeddingModelPath) {
-      const eModel = opts.embeddingModelPath === opts.modelPath ? model : await llama.loadModel({ modelPath: opts.embeddingModelPath });
+      const eModel = model && opts.embeddingModelPath === opts.modelPath ? model : await llama.loadModel({ modelPath: opts.embeddingModelPath });
       const eThreads = opts.threads ?? defaultThreads(statSync(opts.embeddingModelPath).size);
       const eCtxSize = Math.min(opts.contextSize ?? 2048, eModel.trainContextSize);
       const eContext = await eModel.createEmbeddingContext({ contextSize: eCtxSize, threads: eThreads });
-      embedder = { id: modelIdFromPath(opts.embeddingModelPath), model: eModel, context: eContext, dims: eModel.embeddingVectorSize, contextSize: eCtxSize };
+      embedder = { id: opts.embeddingModelId ?? modelIdFromPath(opts.embeddingModelPath), model: eModel, context: eContext, dims: eModel.embeddingVectorSize, contextSize: eCtxSize };
     }
-    let gpu: Hardware["gpu"] = null;
-    if (llama.gpu) {
-      const vram = await llama.getVramState();
-      const names = await llama.getGpuDeviceNames();
-      gpu = { type: String(llama.gpu), name: names[0] ?? String(llama.gpu), vramBytes: vram.total };
-    }
-    return new LlamaRuntime(llama, llm, embedder, opts.slots, gpu);
+    return new LlamaRuntime(llama, llm, embedder, opts.slots, await LlamaRuntime.gpuOf(llama), opts.llama === undefined);
+  }
+
+  /** The chat model (generate checks it is there first). */
+  private get llm(): NonNullable<LlamaRuntime["llmOrNone"]> {
+    if (!this.llmOrNone) throw new InvalidJobError("model_not_served", "This worker serves embeddings only.");
+    return this.llmOrNone;
   }
 
   async generate(job: GenerateJob, signal: AbortSignal, onText: (text: string, tokens: number) => void): Promise<GenerateOutcome> {
-    if (job.model !== this.llm.id) throw new InvalidJobError("model_not_served", `This worker does not serve '${job.model}'.`);
+    if (job.model !== this.llmOrNone?.id) throw new InvalidJobError("model_not_served", `This worker does not serve '${job.model}'.`);
     const { tokens, promptTokens, stop } = this.buildPrompt(job);
     if (tokens.length + 1 >= this.llm.contextSize) {
       throw new InvalidJobError("context_length_exceeded", `The prompt is ${tokens.length} tokens; this model's context holds ${this.llm.contextSize}.`);
@@ -240,7 +266,10 @@ export class LlamaRuntime implements Runtime {
 
   async close(): Promise<void> {
     await this.embedder?.context.dispose();
-    await this.llm.context.dispose();
-    await this.llama.dispose();
+    await this.llmOrNone?.context.dispose();
+    // A model's weights are freed with it (an auto worker's swap keeps the shared llama.cpp instance).
+    if (this.embedder && this.embedder.model !== this.llmOrNone?.model) await this.embedder.model.dispose();
+    await this.llmOrNone?.model.dispose();
+    if (this.ownsLlama) await this.llama.dispose();
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ProvisioningFile } from "../../../protocol/provisioning.protocol.js";
-import { DEFAULT_MODEL_PATH, fill, renderSnippets, sections, type SnippetInput } from "./snippets.js";
+import { fill, MODEL_CACHE_DIR, renderSnippets, sections, type SnippetInput } from "./snippets.js";
 
 const CODE = "enrol_0123456789ab_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef";
 const base: SnippetInput = { os: "linux", hardware: "cpu", code: CODE, poolUrl: "http://pool.lan:18080", site: "Lyon", version: "9.8.7" };
@@ -44,7 +44,8 @@ describe("renderSnippets", () => {
         expect(files.map((f) => f.name)).toEqual(["config.json", `install.${ext}`, `start.${ext}`]);
 
         const config = JSON.parse(file(files, "config.json")) as Record<string, unknown>;
-        expect(config).toEqual({ pool: "http://pool.lan:18080", token: CODE, model: DEFAULT_MODEL_PATH, slots: hardware === "gpu" ? 2 : 1, gpu: hardware === "gpu" ? "auto" : "off", site: "Lyon" });
+        // No model path: auto mode, the pool assigns the models and they land in the install folder's models/.
+        expect(config).toEqual({ pool: "http://pool.lan:18080", token: CODE, modelCache: MODEL_CACHE_DIR, slots: hardware === "gpu" ? 2 : 1, gpu: hardware === "gpu" ? "auto" : "off", site: "Lyon" });
 
         for (const f of files.slice(1)) {
           expect(f.content, f.name).not.toMatch(/\{\{\w+\}\}/);
@@ -148,7 +149,7 @@ describe("renderSnippets", () => {
     syntaxCheck(file(renderSnippets({ ...base, desktop: true }), "start.sh"));
   });
 
-  it("uses the model path and slot count given", () => {
+  it("uses the model path (a manual setup, no cache) and slot count given", () => {
     const files = renderSnippets({ ...base, modelPath: "/srv/models/m.gguf", slots: 7, site: null });
     expect(JSON.parse(file(files, "config.json"))).toEqual({ pool: base.poolUrl, token: CODE, model: "/srv/models/m.gguf", slots: 7, gpu: "off" });
   });
@@ -198,7 +199,8 @@ describe("install.sh and start.sh, run for real as an unprivileged user", () => 
     expect(install.status, install.stderr).toBe(0);
     expect(install.stdout).toMatch(/\[1\/4\][\s\S]*\[2\/4\][\s\S]*\[3\/4\][\s\S]*\[4\/4\]/);
     expect(install.stdout).toContain("already on PATH");
-    expect(install.stdout).toContain(`the model ${home}/models/model.gguf is not there yet`);
+    // Auto mode: no model file to copy, so no note about one.
+    expect(install.stdout).not.toContain("is not there yet");
     const configPath = join(home, "config.json");
     expect(readFileSync(configPath, "utf8")).toBe(file(files, "config.json"));
     expect(statSync(configPath).mode & 0o777).toBe(0o600);
@@ -216,6 +218,16 @@ describe("install.sh and start.sh, run for real as an unprivileged user", () => 
     expect(readFileSync(configPath, "utf8")).toBe(enrolled);
 
     expect(run(join(dir, "start.sh"), ["--bogus"], env).status).toBe(2);
+  });
+
+  it("a manual setup (a model path given) is told to copy the model file there", () => {
+    const dir = tmp();
+    const home = join(dir, "home");
+    for (const f of renderSnippets({ ...base, modelPath: "models/m.gguf" })) writeFileSync(join(dir, f.name), f.content);
+    const bin = binDir({ cellule: "true", npm: "exit 1", id: UNPRIVILEGED_ID });
+    const install = run(join(dir, "install.sh"), [], { CELLULE_HOME: home, PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin` });
+    expect(install.status, install.stderr).toBe(0);
+    expect(install.stdout).toContain(`the model ${home}/models/m.gguf is not there yet`);
   });
 
   it("stops with a clear message when Node.js is older than 20, or missing with no cellule", () => {

@@ -16,8 +16,8 @@ import type { ProvisioningFile, ProvisioningHardware, ProvisioningOs } from "../
 // dist/pool/workers/provisioning/ and src/pool/workers/provisioning/ both sit four levels down.
 export const TEMPLATES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../src/pool/workers/provisioning/templates");
 
-/** Relative to the install directory (the scripts run the worker from there). */
-export const DEFAULT_MODEL_PATH = "models/model.gguf";
+/** Auto mode's model cache, relative to the install directory (the scripts run the worker from there and create it for the service user). */
+export const MODEL_CACHE_DIR = "models";
 
 export interface SnippetInput {
   os: ProvisioningOs;
@@ -28,6 +28,7 @@ export interface SnippetInput {
   site: string | null;
   /** `on-site` or `mobile` (absent: mobile, not written). */
   mobility?: WorkerMobility | undefined;
+  /** A manual setup's GGUF path on the machine; absent: auto mode (the pool assigns the models). */
   modelPath?: string | undefined;
   slots?: number | undefined;
   name?: string | undefined;
@@ -42,7 +43,8 @@ export function workerConfig(input: SnippetInput): Record<string, unknown> {
   return {
     pool: input.poolUrl,
     token: input.code,
-    model: input.modelPath ?? DEFAULT_MODEL_PATH,
+    // No path: auto mode (issue 19), the models are downloaded into the install folder's models/.
+    ...(input.modelPath ? { model: input.modelPath } : { modelCache: MODEL_CACHE_DIR }),
     slots: input.slots ?? (input.hardware === "gpu" ? 2 : 1),
     gpu: input.hardware === "gpu" ? "auto" : "off",
     ...(input.name ? { name: input.name } : {}),
