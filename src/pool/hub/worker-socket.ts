@@ -449,12 +449,13 @@ export class WorkerSocketServer {
   }
 
   /**
-   * An auto worker swapped its models: the pool routes by the new set at once (same width check as
+   * An auto worker swapped its models: the pool routes by the new set at once (the same width note as
    * the hello's), the drain it announced before the swap ends, and the queued jobs for its new
    * models come to it. Stored like the hello's list (the workers page, the models known at boot).
    */
   private onModelsServed(worker: WorkerConnection, msg: ModelsServed): void {
-    const models = this.acceptedModels(worker.id, msg.models);
+    const models = msg.models;
+    this.noteEmbeddingWidths(worker.id, models);
     worker.models = models;
     worker.draining = false;
     this.opts.registry.remember(models);
