@@ -45,6 +45,13 @@ describe("catalogue master and satellites", () => {
     expect(r.body.error.message).toContain("write to the master pool");
     // Refused before the file was read: the answer closes the connection (no socket left half-read).
     expect(r.connection).toBe("close");
+    // A body the client is still sending when the pool refuses (12 MiB) gets the answer too, not a
+    // reset: the pool reads and discards up to 16 MiB before it answers.
+    const big = new Uint8Array(12 * 1024 * 1024);
+    big.set(MODEL.subarray(0, Math.min(MODEL.length, big.length)));
+    const refusedBig = await uploadModel(S.pool.url, S.admin, big, "big.gguf");
+    expect(refusedBig.status).toBe(409);
+    expect(refusedBig.body.error.code).toBe("catalogue_read_only");
     expect((await S.adminCall("POST", "/v1/admin/models/uploads", { file_name: "x.gguf" })).status).toBe(409);
   });
 

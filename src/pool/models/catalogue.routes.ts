@@ -4,7 +4,7 @@
  * satellite every change answers 409 `catalogue_read_only` naming the master.
  */
 import multipart from "@fastify/multipart";
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { Readable } from "node:stream";
 import { z } from "zod";
@@ -68,6 +68,28 @@ async function closingOnError<T>(reply: FastifyReply, fn: () => Promise<T>): Pro
   }
 }
 
+/** The most a refusal reads and discards so that its client gets the answer (see refuseBeforeBody). */
+const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A check made before a byte of the body is read (a satellite's 409). An HTTP client still sending
+ * its body when the pool answers and closes sees a reset (EPIPE) instead of the answer, so a body
+ * that declares at most DISCARD_LIMIT_BYTES is read and discarded first; a larger one is cut.
+ */
+async function refuseBeforeBody(req: FastifyRequest, check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isFinite(declared) && declared <= DISCARD_LIMIT_BYTES) {
+      for await (const _chunk of req.raw) {
+        // discarded
+      }
+    }
+    throw err;
+  }
+}
+
 export const catalogueRoutes: FastifyPluginAsyncZod<CatalogueRoutesDeps> = async (app, { catalogue, master, maxBytes }) => {
   // Scoped to this plugin: one file part, the parser's limit one byte above ours (our 413 first).
   await app.register(multipart, { limits: { fileSize: maxBytes + 1, files: 1, fields: 10, parts: 20, fieldSize: 4096 } });
@@ -93,7 +115,7 @@ export const catalogueRoutes: FastifyPluginAsyncZod<CatalogueRoutesDeps> = async
       const actor = adminOf(req).actor;
       const model = await closingOnError(reply, async () => {
         // A satellite refuses before reading a byte of the file.
-        await master.assertWritable();
+        await refuseBeforeBody(req, () => master.assertWritable());
         if (!req.isMultipart()) throw new AppError("unsupported_media_type", "Send the model as multipart/form-data with a `file` part (or use the resumable /v1/admin/models/uploads).");
         const file = await req.file();
         if (!file) throw badRequest("The multipart body has no file part.", "file");
