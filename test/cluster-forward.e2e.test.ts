@@ -279,6 +279,8 @@ describe("forwarding between pools", () => {
       await setForwarding(c, true);
       await setForwarding(a, true);
     }
+    // Forwarding back on: A lists C's model again once it holds a fresh capacity summary from C.
+    await waitFor(async () => (await ok(a.call, "GET", "/v1/models")).data.some((m: { id: string }) => m.id === MODEL_ID), "A to list C's model again", 30_000, 200);
     const back = await a.call("POST", "/v1/chat/completions", { model: MODEL_ID, messages: story, max_tokens: 4 });
     expect(back.status).toBe(200);
   });

@@ -229,7 +229,7 @@ describe("Models page on a satellite pool", () => {
       await sat.reload();
       await sat.getByRole("heading", { level: 1, name: "Models" }).waitFor();
       return sat.locator('#models-table tr[data-name="tiny-chat"]').count();
-    }, { timeout: 20_000, interval: 1000 }).toBe(1);
+    }, { timeout: 60_000, interval: 1000 }).toBe(1);
     const tiny = sat.locator('#models-table tr[data-name="tiny-chat"]');
     expect(await tiny.locator("select").isDisabled()).toBe(true);
     expect(await tiny.locator("button.danger").isDisabled()).toBe(true);

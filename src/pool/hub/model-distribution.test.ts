@@ -68,7 +68,8 @@ let agent: WorkerAgent;
 let cacheDir: string;
 const loads: string[] = [];
 
-const until = async (check: () => boolean, what: string, ms = 15_000) => {
+// Generous: under CI's load (three files at a time on 2 cores) a swap's drain, unload and load took over 15 s once.
+const until = async (check: () => boolean, what: string, ms = 45_000) => {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
