@@ -5,13 +5,12 @@
  * sha256 checked, free space checked) under `<dataDir>/first-models/` with a progress bar, and the
  * local worker serves them. Files already there and verified are not fetched again.
  */
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { z } from "zod";
 import { CliError } from "../shared/errors.js";
-import { downloadFile, formatBytes } from "../worker/models/model-downloader.js";
+import { downloadFile, formatBytes, sha256OfFile } from "../worker/models/model-downloader.js";
 
 export const FirstModel = z.object({
   name: z.string().min(1).max(100),
@@ -60,19 +59,13 @@ export function pick(models: readonly FirstModel[]): FirstModel[] {
   return [chat, embedder].filter((m): m is FirstModel => m !== undefined);
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
 /** The chosen models already downloaded and verified (none missing): no question, no download. */
 export async function presentFirstModels(dir: string, models: readonly FirstModel[]): Promise<FirstModelPaths | undefined> {
   const chosen = pick(models);
   if (chosen.length === 0) return undefined;
   for (const m of chosen) {
     const path = join(dir, m.file);
-    if (!existsSync(path) || (await sha256Of(path)) !== m.sha256) return undefined;
+    if (!existsSync(path) || (await sha256OfFile(path)) !== m.sha256) return undefined;
   }
   return pathsOf(dir, chosen);
 }
@@ -151,7 +144,7 @@ export async function fetchFirstModels(opts: FetchFirstModelsOptions): Promise<F
   const bar = opts.bar ?? progressBar;
   for (const m of chosen) {
     const dest = join(opts.dir, m.file);
-    if (existsSync(dest) && (await sha256Of(dest)) === m.sha256) continue;
+    if (existsSync(dest) && (await sha256OfFile(dest)) === m.sha256) continue;
     const b = bar(m.name);
     try {
       await downloadFile({ url: m.url, sha256: m.sha256!, sizeBytes: m.size_bytes, dest, label: m.name, onProgress: (n, total) => b.update(n, total), freeBytes: opts.freeBytes });

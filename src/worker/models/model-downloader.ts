@@ -107,6 +107,18 @@ async function hashFile(path: string, hash: ThreadedSha256): Promise<void> {
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) await hash.update(chunk as Buffer);
 }
 
+/** The sha256 (lower-case hex) of a whole file, hashed off the main thread. */
+export async function sha256OfFile(path: string): Promise<string> {
+  const hash = new ThreadedSha256();
+  try {
+    await hashFile(path, hash);
+  } catch (err) {
+    await hash.close();
+    throw err;
+  }
+  return hash.digest();
+}
+
 /** Downloads `url` to `dest` (see the file comment); resolves once the file is there and verified. */
 export async function downloadFile(opts: DownloadOptions): Promise<DownloadResult> {
   const log = opts.log ?? moduleLogger("worker.download");
@@ -166,14 +178,7 @@ async function fetchOnce(opts: DownloadOptions, part: string, have: number, dir:
   if (res.statusCode === 416 && have > 0) {
     // The part already holds the whole file: verify it.
     res.resume();
-    const hash = new ThreadedSha256();
-    try {
-      await hashFile(part, hash);
-    } catch (err) {
-      await hash.close();
-      throw err;
-    }
-    return { bytes: have, sha256: await hash.digest() };
+    return { bytes: have, sha256: await sha256OfFile(part) };
   }
   if (res.statusCode === 200) offset = 0;
   else if (res.statusCode === 206) {
